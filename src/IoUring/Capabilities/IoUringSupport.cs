@@ -1,0 +1,202 @@
+using System.Globalization;
+using IoUring.Interop;
+
+namespace IoUring;
+
+/// <summary>
+/// Whether io_uring is usable in this process and, if not, why: the <c>io_uring_disabled</c> sysctl, seccomp,
+/// the kernel version, and the errno of a trial setup.
+/// </summary>
+public static class IoUringSupport
+{
+    private const string DisabledSysctlPath = "/proc/sys/kernel/io_uring_disabled";
+    private static readonly Lazy<IoUringAvailability> s_cached = new(Check);
+
+    /// <summary>The result of <see cref="Check"/>, computed once per process.</summary>
+    public static IoUringAvailability Current => s_cached.Value;
+
+    /// <summary>True when a ring can be created in this process (cached).</summary>
+    public static bool IsAvailable => Current.IsAvailable;
+
+    /// <summary>Creates and disposes a small ring and reports what happened. Never throws for an unavailable kernel.</summary>
+    /// <returns>The availability report.</returns>
+    public static IoUringAvailability Check()
+    {
+        int? sysctl = ReadDisabledSysctl();
+        int? seccomp = ReadSeccompMode();
+        string release = KernelRelease();
+        if (!OperatingSystem.IsLinux())
+        {
+            return new IoUringAvailability(false, SetupFailureReason.NotSupportedByKernel, Errno.ENOSYS,
+                "io_uring exists only on Linux.", sysctl, seccomp, release, RingFeatures.None, 0);
+        }
+
+        try
+        {
+            using var ring = new Ring(2, new RingOptions { RegisterRingFd = false });
+            byte lastOp = ring.GetProbe().LastOp;
+            return new IoUringAvailability(true, SetupFailureReason.None, 0, "io_uring is available.", sysctl, seccomp, release, ring.Features, lastOp);
+        }
+        catch (IoUringSetupException e)
+        {
+            return new IoUringAvailability(false, e.Reason, e.Errno, e.Message, sysctl, seccomp, release, RingFeatures.None, 0);
+        }
+    }
+
+    /// <summary>Reads <c>/proc/sys/kernel/io_uring_disabled</c> (kernel 6.6+): 0 enabled, 1 privileged only, 2 disabled.</summary>
+    /// <returns>The value, or null when the file does not exist (older kernels, where io_uring cannot be disabled this way).</returns>
+    public static int? ReadDisabledSysctl()
+    {
+        try
+        {
+            return ParseDisabledSysctl(File.ReadAllText(DisabledSysctlPath));
+        }
+        catch (IOException)
+        {
+            return null;
+        }
+        catch (UnauthorizedAccessException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>Parses the text of <c>io_uring_disabled</c>.</summary>
+    /// <param name="text">The file's content, e.g. <c>"0\n"</c>.</param>
+    /// <returns>0, 1 or 2.</returns>
+    /// <exception cref="FormatException">The text is not one of 0, 1, 2.</exception>
+    public static int ParseDisabledSysctl(string text)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        string t = text.Trim();
+        if (int.TryParse(t, NumberStyles.None, CultureInfo.InvariantCulture, out int v) && v is >= 0 and <= 2)
+        {
+            return v;
+        }
+
+        throw new FormatException($"io_uring_disabled holds '{t}', expected 0, 1 or 2.");
+    }
+
+    /// <summary>Reads this process's seccomp mode from <c>/proc/self/status</c>: 0 none, 1 strict, 2 filter.</summary>
+    /// <returns>The mode, or null when the kernel does not report it.</returns>
+    public static int? ReadSeccompMode()
+    {
+        try
+        {
+            return ParseSeccompMode(File.ReadAllText("/proc/self/status"));
+        }
+        catch (IOException)
+        {
+            return null;
+        }
+        catch (UnauthorizedAccessException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>Finds the <c>Seccomp:</c> line of a <c>/proc/PID/status</c> text.</summary>
+    /// <param name="status">The file's content.</param>
+    /// <returns>The mode, or null when absent.</returns>
+    public static int? ParseSeccompMode(string status)
+    {
+        ArgumentNullException.ThrowIfNull(status);
+        foreach (string line in status.Split('\n'))
+        {
+            if (line.StartsWith("Seccomp:", StringComparison.Ordinal)
+                && int.TryParse(line.AsSpan(8).Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out int mode))
+            {
+                return mode;
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>The running kernel's release string (<c>uname -r</c>).</summary>
+    /// <returns>The release, or the OS version when <c>/proc</c> is unreadable.</returns>
+    public static string KernelRelease()
+    {
+        try
+        {
+            return File.ReadAllText("/proc/sys/kernel/osrelease").Trim();
+        }
+        catch (IOException)
+        {
+            return Environment.OSVersion.Version.ToString();
+        }
+        catch (UnauthorizedAccessException)
+        {
+            return Environment.OSVersion.Version.ToString();
+        }
+    }
+
+    /// <summary>Turns a setup errno into a reason, given what the system says about sysctl and seccomp.</summary>
+    /// <param name="errno">The positive errno from <c>io_uring_setup(2)</c>.</param>
+    /// <param name="disabledSysctl">The value of <c>io_uring_disabled</c>, if known.</param>
+    /// <param name="seccompMode">The process's seccomp mode, if known.</param>
+    /// <returns>The reason.</returns>
+    public static SetupFailureReason Classify(int errno, int? disabledSysctl, int? seccompMode) => errno switch
+    {
+        Errno.EPERM when disabledSysctl == 2 => SetupFailureReason.DisabledBySysctl,
+        Errno.EPERM when disabledSysctl == 1 => SetupFailureReason.DisabledForUnprivileged,
+        Errno.EPERM or Errno.ENOSYS when seccompMode is 1 or 2 => SetupFailureReason.BlockedBySeccomp,
+        Errno.EPERM or Errno.EACCES => SetupFailureReason.PermissionDenied,
+        Errno.ENOSYS => SetupFailureReason.NotSupportedByKernel,
+        Errno.ENOMEM => SetupFailureReason.MemoryLimit,
+        Errno.EMFILE or Errno.ENFILE => SetupFailureReason.TooManyOpenFiles,
+        Errno.EINVAL or Errno.EFAULT => SetupFailureReason.InvalidArguments,
+        _ => SetupFailureReason.Other,
+    };
+
+    /// <summary>Builds the exception for a failed setup, with a message that says what to do.</summary>
+    internal static IoUringSetupException SetupFailed(int errno, uint entries, SetupFlags flags)
+    {
+        int? sysctl = ReadDisabledSysctl();
+        int? seccomp = ReadSeccompMode();
+        SetupFailureReason reason = Classify(errno, sysctl, seccomp);
+        string advice = reason switch
+        {
+            SetupFailureReason.DisabledBySysctl =>
+                "io_uring is disabled system-wide (/proc/sys/kernel/io_uring_disabled = 2); an administrator can enable it with 'sysctl kernel.io_uring_disabled=0'",
+            SetupFailureReason.DisabledForUnprivileged =>
+                "io_uring is limited to privileged processes (/proc/sys/kernel/io_uring_disabled = 1); run with CAP_SYS_ADMIN, join the group in kernel.io_uring_group, or set the sysctl to 0",
+            SetupFailureReason.BlockedBySeccomp =>
+                $"this process runs under a seccomp filter (Seccomp: {seccomp} in /proc/self/status) that denies io_uring_setup; container runtimes' default profiles do this: allow io_uring_setup/io_uring_enter/io_uring_register in the profile",
+            SetupFailureReason.PermissionDenied =>
+                "a security module (SELinux/AppArmor) or missing capability denied io_uring_setup",
+            SetupFailureReason.NotSupportedByKernel =>
+                $"the kernel ({KernelRelease()}) has no io_uring: it needs Linux 5.1 or later built with CONFIG_IO_URING (5.19+ recommended)",
+            SetupFailureReason.MemoryLimit =>
+                "not enough memory for the rings: raise RLIMIT_MEMLOCK ('ulimit -l') or the memory cgroup limit, or ask for fewer entries",
+            SetupFailureReason.TooManyOpenFiles =>
+                "the process or system is out of file descriptors",
+            SetupFailureReason.InvalidArguments =>
+                $"the kernel rejected entries={entries} with flags={flags}: entries must be 1..32768 (or set Clamp), and every flag must be known to this kernel ({KernelRelease()}) and combined legally",
+            _ => "unexpected error from io_uring_setup",
+        };
+        string message = $"io_uring is unavailable: io_uring_setup failed with {IoUringException.ErrnoName(errno)} ({errno}): {advice}.";
+        return new IoUringSetupException(errno, reason, message);
+    }
+}
+
+/// <summary>The outcome of <see cref="IoUringSupport.Check"/>.</summary>
+/// <param name="IsAvailable">True when a ring could be created.</param>
+/// <param name="Reason">Why not, when it could not.</param>
+/// <param name="Errno">The setup errno, or 0.</param>
+/// <param name="Message">A readable explanation.</param>
+/// <param name="DisabledSysctl">The value of <c>/proc/sys/kernel/io_uring_disabled</c>, or null when absent.</param>
+/// <param name="SeccompMode">The process's seccomp mode, or null when unknown.</param>
+/// <param name="KernelRelease">The kernel release.</param>
+/// <param name="Features">The features a trial ring reported.</param>
+/// <param name="LastOpcode">The highest opcode the kernel knows (<c>probe.last_op</c>).</param>
+public sealed record IoUringAvailability(
+    bool IsAvailable,
+    SetupFailureReason Reason,
+    int Errno,
+    string Message,
+    int? DisabledSysctl,
+    int? SeccompMode,
+    string KernelRelease,
+    RingFeatures Features,
+    byte LastOpcode);

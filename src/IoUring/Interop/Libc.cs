@@ -1,0 +1,122 @@
+using System.Runtime.InteropServices;
+
+namespace IoUring.Interop;
+
+/// <summary>The C-library calls the library needs besides io_uring's own: memory maps, descriptors, eventfd.</summary>
+internal static unsafe partial class Libc
+{
+    private const string Lib = "libc";
+
+    public const int PROT_READ = 0x1;
+    public const int PROT_WRITE = 0x2;
+    public const int MAP_SHARED = 0x01;
+    public const int MAP_PRIVATE = 0x02;
+    public const int MAP_ANONYMOUS = 0x20;
+    public const int MAP_POPULATE = 0x8000;
+    public const int EFD_CLOEXEC = 0x80000;
+    public const int EFD_NONBLOCK = 0x800;
+    public const int O_CLOEXEC = 0x80000;
+    public const int O_NONBLOCK = 0x800;
+
+    [LibraryImport(Lib, EntryPoint = "mmap", SetLastError = true)]
+    private static partial nint MmapRaw(nint addr, nuint length, int prot, int flags, int fd, long offset);
+
+    [LibraryImport(Lib, EntryPoint = "munmap", SetLastError = true)]
+    private static partial int MunmapRaw(nint addr, nuint length);
+
+    [LibraryImport(Lib, EntryPoint = "close", SetLastError = true)]
+    private static partial int CloseRaw(int fd);
+
+    [LibraryImport(Lib, EntryPoint = "eventfd", SetLastError = true)]
+    private static partial int EventFdRaw(uint initval, int flags);
+
+    [LibraryImport(Lib, EntryPoint = "pipe2", SetLastError = true)]
+    private static partial int Pipe2Raw(int* fds, int flags);
+
+    [LibraryImport(Lib, EntryPoint = "read", SetLastError = true)]
+    private static partial nint ReadRaw(int fd, void* buf, nuint count);
+
+    [LibraryImport(Lib, EntryPoint = "write", SetLastError = true)]
+    private static partial nint WriteRaw(int fd, void* buf, nuint count);
+
+    [LibraryImport(Lib, EntryPoint = "posix_fadvise")]
+    private static partial int PosixFadviseRaw(int fd, long offset, long len, int advice);
+
+    [LibraryImport(Lib, EntryPoint = "getpagesize")]
+    private static partial int GetPageSizeRaw();
+
+    /// <summary>Maps <paramref name="length"/> bytes; returns the address or <c>-errno</c> as a negative value in <paramref name="errno"/>.</summary>
+    public static nint Mmap(nuint length, int prot, int flags, int fd, long offset, out int errno)
+    {
+        nint p = MmapRaw(0, length, prot, flags, fd, offset);
+        errno = p == -1 ? Marshal.GetLastPInvokeError() : 0;
+        return p == -1 ? 0 : p;
+    }
+
+    public static int Munmap(nint addr, nuint length) => MunmapRaw(addr, length) < 0 ? -Marshal.GetLastPInvokeError() : 0;
+
+    public static int Close(int fd) => CloseRaw(fd) < 0 ? -Marshal.GetLastPInvokeError() : 0;
+
+    public static int EventFd(uint initval, int flags)
+    {
+        int fd = EventFdRaw(initval, flags);
+        return fd < 0 ? -Marshal.GetLastPInvokeError() : fd;
+    }
+
+    public static int Pipe2(out int readFd, out int writeFd, int flags)
+    {
+        int* fds = stackalloc int[2];
+        // SAFETY: fds points to two ints on this stack frame, which pipe2 fills before returning.
+        int r = Pipe2Raw(fds, flags);
+        readFd = fds[0];
+        writeFd = fds[1];
+        return r < 0 ? -Marshal.GetLastPInvokeError() : 0;
+    }
+
+    /// <summary>Reads an eventfd's 8-byte counter; returns the counter or <c>-errno</c>.</summary>
+    public static long EventFdRead(int fd)
+    {
+        ulong value = 0;
+        // SAFETY: value is a local of exactly the 8 bytes eventfd writes; the call is synchronous.
+        nint n = ReadRaw(fd, &value, sizeof(ulong));
+        return n < 0 ? -Marshal.GetLastPInvokeError() : (long)value;
+    }
+
+    /// <summary>Adds to an eventfd's counter; returns 0 or <c>-errno</c>.</summary>
+    public static int EventFdWrite(int fd, ulong value)
+    {
+        // SAFETY: value is a local of exactly the 8 bytes eventfd reads; the call is synchronous.
+        nint n = WriteRaw(fd, &value, sizeof(ulong));
+        return n < 0 ? -Marshal.GetLastPInvokeError() : 0;
+    }
+
+    /// <summary>Blocking <c>read(2)</c> into a span; returns bytes read or <c>-errno</c>.</summary>
+    public static long Read(int fd, Span<byte> buffer)
+    {
+        // SAFETY: the span is pinned by fixed for the duration of the synchronous call and its length bounds the read.
+        fixed (byte* p = buffer)
+        {
+            nint n = ReadRaw(fd, p, (nuint)buffer.Length);
+            return n < 0 ? -Marshal.GetLastPInvokeError() : n;
+        }
+    }
+
+    /// <summary>Blocking <c>write(2)</c> of a span; returns bytes written or <c>-errno</c>.</summary>
+    public static long Write(int fd, ReadOnlySpan<byte> buffer)
+    {
+        // SAFETY: the span is pinned by fixed for the duration of the synchronous call and its length bounds the write.
+        fixed (byte* p = buffer)
+        {
+            nint n = WriteRaw(fd, p, (nuint)buffer.Length);
+            return n < 0 ? -Marshal.GetLastPInvokeError() : n;
+        }
+    }
+
+    /// <summary><c>posix_fadvise</c>; returns 0 or a positive errno (its own convention).</summary>
+    public static int PosixFadvise(int fd, long offset, long length, int advice) => PosixFadviseRaw(fd, offset, length, advice);
+
+    public const int POSIX_FADV_DONTNEED = 4;
+    public const int POSIX_FADV_RANDOM = 1;
+
+    public static int PageSize { get; } = GetPageSizeRaw();
+}

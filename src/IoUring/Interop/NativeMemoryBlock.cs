@@ -1,0 +1,71 @@
+using System.Buffers;
+using System.Runtime.InteropServices;
+
+namespace IoUring.Interop;
+
+/// <summary>
+/// Page-aligned native memory with a <see cref="MemoryManager{T}"/> view. The GC never moves it, so the kernel
+/// may read and write it asynchronously; it is freed only by <see cref="Free"/>.
+/// </summary>
+internal sealed unsafe class NativeMemoryBlock : MemoryManager<byte>
+{
+    private byte* _pointer;
+    private readonly int _length;
+
+    public NativeMemoryBlock(int length, int alignment)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(length);
+        _length = length;
+        // SAFETY: a fresh allocation of length bytes at the given power-of-two alignment, zeroed, freed once in Free.
+        _pointer = (byte*)NativeMemory.AlignedAlloc((nuint)length, (nuint)alignment);
+        NativeMemory.Clear(_pointer, (nuint)length);
+    }
+
+    public nint Address => (nint)_pointer;
+
+    public int Length => _length;
+
+    public bool IsFreed => _pointer == null;
+
+    public override Span<byte> GetSpan()
+    {
+        ObjectDisposedException.ThrowIf(_pointer == null, this);
+        // SAFETY: the pointer is live (checked) and the span covers exactly the allocation.
+        return new Span<byte>(_pointer, _length);
+    }
+
+    public override MemoryHandle Pin(int elementIndex = 0)
+    {
+        ObjectDisposedException.ThrowIf(_pointer == null, this);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan((uint)elementIndex, (uint)_length, nameof(elementIndex));
+        // SAFETY: native memory never moves; the handle only carries the address, inside the allocation.
+        return new MemoryHandle(_pointer + elementIndex);
+    }
+
+    public override void Unpin()
+    {
+    }
+
+    public void Free()
+    {
+        if (_pointer != null)
+        {
+            // SAFETY: allocated by AlignedAlloc; nulled so it is freed once.
+            NativeMemory.AlignedFree(_pointer);
+            _pointer = null;
+        }
+    }
+
+    protected override void Dispose(bool disposing) => Free();
+}
+
+/// <summary>Addresses of pinned memory, for filling SQE address fields.</summary>
+internal static unsafe class Addresses
+{
+    /// <summary>The address a <see cref="MemoryHandle"/> pins.</summary>
+    public static nint Of(in MemoryHandle handle)
+    {
+        // SAFETY: reading the pointer value only; the caller keeps the handle alive for as long as the kernel uses it.
+        return (nint)handle.Pointer;
+    }
+}

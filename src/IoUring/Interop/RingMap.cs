@@ -1,0 +1,258 @@
+using System.Runtime.CompilerServices;
+
+namespace IoUring.Interop;
+
+/// <summary>
+/// The submission queue as the kernel laid it out in the mmap'd SQ ring: pointers to the shared indices and the SQE array.
+/// It only turns offsets into references; the memory-ordering rules live in <see cref="Ring"/>, where the indices are used.
+/// </summary>
+internal readonly unsafe struct SubmissionQueueMap
+{
+    private readonly uint* _head;
+    private readonly uint* _tail;
+    private readonly uint* _flags;
+    private readonly uint* _dropped;
+    private readonly byte* _sqes;
+    private readonly int _sqeShift;
+
+    public readonly uint Mask;
+    public readonly uint Entries;
+
+    public SubmissionQueueMap(byte* ring, byte* sqes, in IoUringParams p, bool sqe128)
+    {
+        // SAFETY: the offsets come from io_uring_setup for this very mapping and lie inside it (the kernel sized
+        // the mmap from the same params); the ring stays mapped until RingMap.Dispose, after which no map is used.
+        _head = (uint*)(ring + p.SqOff.Head);
+        _tail = (uint*)(ring + p.SqOff.Tail);
+        _flags = (uint*)(ring + p.SqOff.Flags);
+        _dropped = (uint*)(ring + p.SqOff.Dropped);
+        Mask = *(uint*)(ring + p.SqOff.RingMask);
+        Entries = *(uint*)(ring + p.SqOff.RingEntries);
+        _sqes = sqes;
+        _sqeShift = sqe128 ? 7 : 6;
+        if ((p.Flags & SetupFlags.NoSqArray) == 0)
+        {
+            // The SQ index array maps ring slot i to SQE i once and for all, as liburing does, so submission never writes it.
+            uint* array = (uint*)(ring + p.SqOff.Array);
+            for (uint i = 0; i < Entries; i++)
+            {
+                array[i] = i;
+            }
+        }
+    }
+
+    /// <summary>The kernel's consumer index (<c>sq.head</c>); the kernel writes it.</summary>
+    public ref uint Head
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        get => ref *_head;
+    }
+
+    /// <summary>Our producer index (<c>sq.tail</c>); the kernel reads it.</summary>
+    public ref uint Tail
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        get => ref *_tail;
+    }
+
+    /// <summary><c>sq.flags</c>: <see cref="SqRingFlags"/>, set by the kernel.</summary>
+    public ref uint Flags
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        get => ref *_flags;
+    }
+
+    /// <summary><c>sq.dropped</c>: invalid SQ indices the kernel skipped.</summary>
+    public ref uint Dropped
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        get => ref *_dropped;
+    }
+
+    /// <summary>The SQE in ring slot <paramref name="index"/> &amp; <see cref="Mask"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public ref Sqe Entry(uint index)
+    {
+        // SAFETY: index is masked to the SQE array's length, which setup sized to Entries SQEs of 64 << sqe128 bytes.
+        return ref *(Sqe*)(_sqes + ((nuint)(index & Mask) << _sqeShift));
+    }
+}
+
+/// <summary>The completion queue as the kernel laid it out in the mmap'd CQ ring.</summary>
+internal readonly unsafe struct CompletionQueueMap
+{
+    private readonly uint* _head;
+    private readonly uint* _tail;
+    private readonly uint* _overflow;
+    private readonly uint* _flags;
+    private readonly byte* _cqes;
+    private readonly int _cqeShift;
+
+    public readonly uint Mask;
+    public readonly uint Entries;
+
+    public CompletionQueueMap(byte* ring, in IoUringParams p, bool cqe32)
+    {
+        // SAFETY: as for the SQ: offsets from io_uring_setup for this mapping, valid until RingMap.Dispose.
+        _head = (uint*)(ring + p.CqOff.Head);
+        _tail = (uint*)(ring + p.CqOff.Tail);
+        _overflow = (uint*)(ring + p.CqOff.Overflow);
+        _flags = p.CqOff.Flags != 0 ? (uint*)(ring + p.CqOff.Flags) : null;
+        Mask = *(uint*)(ring + p.CqOff.RingMask);
+        Entries = *(uint*)(ring + p.CqOff.RingEntries);
+        _cqes = ring + p.CqOff.Cqes;
+        _cqeShift = cqe32 ? 5 : 4;
+    }
+
+    /// <summary>Our consumer index (<c>cq.head</c>); the kernel reads it.</summary>
+    public ref uint Head
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        get => ref *_head;
+    }
+
+    /// <summary>The kernel's producer index (<c>cq.tail</c>).</summary>
+    public ref uint Tail
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        get => ref *_tail;
+    }
+
+    /// <summary><c>cq.overflow</c>: completions the kernel had to drop (only without NODROP).</summary>
+    public ref uint Overflow
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        get => ref *_overflow;
+    }
+
+    /// <summary>Whether the kernel exposes <c>cq.flags</c> (5.8+).</summary>
+    public bool HasFlags => _flags != null;
+
+    /// <summary><c>cq.flags</c>: <see cref="CqRingFlags"/>, written by the application.</summary>
+    public ref uint Flags
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        get => ref *_flags;
+    }
+
+    /// <summary>The CQE in ring slot <paramref name="index"/> &amp; <see cref="Mask"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public ref Cqe Entry(uint index)
+    {
+        // SAFETY: index is masked to the CQE array's length, which lies inside the CQ mapping at cq_off.cqes.
+        return ref *(Cqe*)(_cqes + ((nuint)(index & Mask) << _cqeShift));
+    }
+
+    /// <summary>The 16 extra bytes of a CQE32 entry in slot <paramref name="index"/>.</summary>
+    public ReadOnlySpan<byte> BigCqe(uint index)
+    {
+        if (_cqeShift == 4)
+        {
+            return default;
+        }
+
+        // SAFETY: with CQE32 each slot is 32 bytes; the extra 16 follow the 16-byte io_uring_cqe inside the mapping.
+        return new ReadOnlySpan<byte>(_cqes + ((nuint)(index & Mask) << _cqeShift) + Cqe.Size, Cqe.Size);
+    }
+}
+
+/// <summary>
+/// The memory maps of one ring: the SQ ring, the CQ ring (the same map with <see cref="RingFeatures.SingleMmap"/>)
+/// and the SQE array. Disposing unmaps them; the kernel keeps its own reference to the pages, so this is safe
+/// even while requests are in flight.
+/// </summary>
+internal sealed unsafe class RingMap : IDisposable
+{
+    private nint _sqRing;
+    private nuint _sqRingSize;
+    private nint _cqRing;
+    private nuint _cqRingSize;
+    private nint _sqes;
+    private nuint _sqesSize;
+
+    public SubmissionQueueMap Sq { get; }
+
+    public CompletionQueueMap Cq { get; }
+
+    private RingMap(in IoUringParams p, nint sqRing, nuint sqSize, nint cqRing, nuint cqSize, bool cqSeparate, nint sqes, nuint sqesSize)
+    {
+        _sqRing = sqRing;
+        _sqRingSize = sqSize;
+        // With a single mmap the CQ lives in the SQ ring's map, which is unmapped once.
+        _cqRing = cqSeparate ? cqRing : 0;
+        _cqRingSize = cqSeparate ? cqSize : 0;
+        _sqes = sqes;
+        _sqesSize = sqesSize;
+        bool sqe128 = (p.Flags & SetupFlags.Sqe128) != 0;
+        bool cqe32 = (p.Flags & SetupFlags.Cqe32) != 0;
+        // SAFETY: the three addresses were just returned by mmap for this ring fd with the sizes the kernel asked for.
+        Sq = new SubmissionQueueMap((byte*)sqRing, (byte*)sqes, p, sqe128);
+        Cq = new CompletionQueueMap((byte*)cqRing, p, cqe32);
+    }
+
+    /// <summary>Maps the rings of <paramref name="ringFd"/>; returns null and an errno on failure, unmapping what was mapped.</summary>
+    public static RingMap? Map(int ringFd, in IoUringParams p, out int errno)
+    {
+        bool sqe128 = (p.Flags & SetupFlags.Sqe128) != 0;
+        bool cqe32 = (p.Flags & SetupFlags.Cqe32) != 0;
+        nuint sqSize = p.SqOff.Array + p.SqEntries * sizeof(uint);
+
+        nuint cqSize = p.CqOff.Cqes + (nuint)p.CqEntries * (nuint)(cqe32 ? 2 * Cqe.Size : Cqe.Size);
+        bool single = (p.Features & RingFeatures.SingleMmap) != 0;
+        if (single)
+        {
+            sqSize = cqSize = Math.Max(sqSize, cqSize);
+        }
+
+        const int prot = Libc.PROT_READ | Libc.PROT_WRITE;
+        const int flags = Libc.MAP_SHARED | Libc.MAP_POPULATE;
+        nint sqRing = Libc.Mmap(sqSize, prot, flags, ringFd, MmapOffsets.SqRing, out errno);
+        if (sqRing == 0)
+        {
+            return null;
+        }
+
+        nint cqRing = sqRing;
+        if (!single)
+        {
+            cqRing = Libc.Mmap(cqSize, prot, flags, ringFd, MmapOffsets.CqRing, out errno);
+            if (cqRing == 0)
+            {
+                _ = Libc.Munmap(sqRing, sqSize);
+                return null;
+            }
+        }
+
+        nuint sqesSize = (nuint)p.SqEntries * (nuint)(sqe128 ? 2 * Sqe.Size : Sqe.Size);
+        nint sqes = Libc.Mmap(sqesSize, prot, flags, ringFd, MmapOffsets.Sqes, out errno);
+        if (sqes == 0)
+        {
+            _ = Libc.Munmap(sqRing, sqSize);
+            if (!single)
+            {
+                _ = Libc.Munmap(cqRing, cqSize);
+            }
+
+            return null;
+        }
+
+        return new RingMap(p, sqRing, sqSize, cqRing, cqSize, !single, sqes, sqesSize);
+    }
+
+    public void Dispose()
+    {
+        Unmap(ref _sqes, ref _sqesSize);
+        Unmap(ref _cqRing, ref _cqRingSize);
+        Unmap(ref _sqRing, ref _sqRingSize);
+    }
+
+    private static void Unmap(ref nint addr, ref nuint size)
+    {
+        if (addr != 0)
+        {
+            _ = Libc.Munmap(addr, size);
+            addr = 0;
+            size = 0;
+        }
+    }
+}

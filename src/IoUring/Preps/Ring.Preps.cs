@@ -1,0 +1,57 @@
+namespace IoUring;
+
+// Ring-level preps for requests whose arguments the kernel reads at submission: the ring keeps the argument in
+// native scratch memory tied to the SQE's slot, so the caller needs no pinned memory of its own.
+public sealed partial class Ring
+{
+    /// <summary>Gets an SQE and preps a timeout of <paramref name="timeout"/> (<c>io_uring_prep_timeout</c>).</summary>
+    /// <param name="timeout">Relative timeout (or absolute with <see cref="TimeoutFlags.Abs"/>).</param>
+    /// <param name="count">Completions that end it early; 0 for a pure timer.</param>
+    /// <param name="flags">Flags.</param>
+    /// <returns>The SQE, to set <see cref="Sqe.UserData"/> and flags on.</returns>
+    public ref Sqe PrepTimeout(TimeSpan timeout, uint count = 0, TimeoutFlags flags = TimeoutFlags.None)
+    {
+        var ts = KernelTimespec.FromTimeSpan(timeout);
+        ref Sqe sqe = ref GetSqe();
+        sqe.PrepTimeout(StoreForLastSqe(ts), count, flags);
+        return ref sqe;
+    }
+
+    /// <summary>Gets an SQE and preps a linked timeout for the previous SQE (which must have <see cref="SqeFlags.IoLink"/>).</summary>
+    /// <param name="timeout">The timeout.</param>
+    /// <param name="flags">Flags.</param>
+    /// <returns>The SQE.</returns>
+    public ref Sqe PrepLinkTimeout(TimeSpan timeout, TimeoutFlags flags = TimeoutFlags.None)
+    {
+        var ts = KernelTimespec.FromTimeSpan(timeout);
+        ref Sqe sqe = ref GetSqe();
+        sqe.PrepLinkTimeout(StoreForLastSqe(ts), flags);
+        return ref sqe;
+    }
+
+    /// <summary>Gets an SQE and preps an update of the timeout with user data <paramref name="targetUserData"/>.</summary>
+    /// <param name="targetUserData">The timeout to update.</param>
+    /// <param name="timeout">Its new expiry.</param>
+    /// <param name="flags">Flags.</param>
+    /// <returns>The SQE.</returns>
+    public ref Sqe PrepTimeoutUpdate(ulong targetUserData, TimeSpan timeout, TimeoutFlags flags = TimeoutFlags.None)
+    {
+        var ts = KernelTimespec.FromTimeSpan(timeout);
+        ref Sqe sqe = ref GetSqe();
+        sqe.PrepTimeoutUpdate(targetUserData, StoreForLastSqe(ts), flags);
+        return ref sqe;
+    }
+
+    /// <summary>Gets an SQE and preps <c>openat2</c> with <paramref name="how"/> kept by the ring until submission.</summary>
+    /// <param name="dirFd">Directory fd or <see cref="Sqe.AtFdCwd"/>.</param>
+    /// <param name="path">Address of a NUL-terminated UTF-8 path, valid until submission.</param>
+    /// <param name="how">The open parameters.</param>
+    /// <returns>The SQE.</returns>
+    public ref Sqe PrepOpenAt2(int dirFd, nint path, in OpenHow how)
+    {
+        OpenHow copy = how;
+        ref Sqe sqe = ref GetSqe();
+        sqe.PrepOpenAt2(dirFd, path, StoreForLastSqe(copy));
+        return ref sqe;
+    }
+}

@@ -1,0 +1,144 @@
+namespace IoUring;
+
+// Preps for sockets. Socket addresses are read at submission (connect, bind) or written before the CQE (accept).
+public partial struct Sqe
+{
+    /// <summary><c>accept4(fd, addr, addrlen, flags)</c>; the CQE result is the connection's fd.</summary>
+    /// <param name="fd">Listening socket.</param>
+    /// <param name="address">Address of a sockaddr buffer to fill, or 0.</param>
+    /// <param name="addressLength">Address of a socklen_t holding the buffer size, or 0.</param>
+    /// <param name="flags"><c>SOCK_NONBLOCK</c>/<c>SOCK_CLOEXEC</c>.</param>
+    public void PrepAccept(int fd, nint address, nint addressLength, int flags)
+    {
+        PrepRw(Opcode.Accept, fd, (ulong)address, 0, (ulong)addressLength);
+        AcceptFlags = (uint)flags;
+    }
+
+    /// <summary>Multishot accept (5.19): one CQE with <see cref="CqeFlags.More"/> per connection.</summary>
+    /// <param name="fd">Listening socket.</param>
+    /// <param name="flags"><c>SOCK_*</c> flags.</param>
+    public void PrepMultishotAccept(int fd, int flags)
+    {
+        PrepAccept(fd, 0, 0, flags);
+        IoPrio |= (ushort)IoUring.AcceptFlags.Multishot;
+    }
+
+    /// <summary>Accept into direct-descriptor slot <paramref name="fileIndex"/> (or <see cref="SqeConstants.FileIndexAlloc"/>).</summary>
+    /// <param name="fd">Listening socket.</param>
+    /// <param name="flags"><c>SOCK_*</c> flags.</param>
+    /// <param name="fileIndex">Registered-file slot or <see cref="SqeConstants.FileIndexAlloc"/>.</param>
+    public void PrepAcceptDirect(int fd, int flags, uint fileIndex)
+    {
+        PrepAccept(fd, 0, 0, flags);
+        FileIndex = fileIndex == SqeConstants.FileIndexAlloc ? fileIndex : fileIndex + 1;
+    }
+
+    /// <summary><c>connect(fd, addr, addrlen)</c>.</summary>
+    /// <param name="fd">Socket.</param>
+    /// <param name="address">Address of the sockaddr, valid until the CQE.</param>
+    /// <param name="addressLength">Its length.</param>
+    public void PrepConnect(int fd, nint address, uint addressLength) =>
+        PrepRw(Opcode.Connect, fd, (ulong)address, 0, addressLength);
+
+    /// <summary><c>bind(fd, addr, addrlen)</c> (6.11).</summary>
+    /// <param name="fd">Socket.</param>
+    /// <param name="address">Address of the sockaddr.</param>
+    /// <param name="addressLength">Its length.</param>
+    public void PrepBind(int fd, nint address, uint addressLength) =>
+        PrepRw(Opcode.Bind, fd, (ulong)address, 0, addressLength);
+
+    /// <summary><c>listen(fd, backlog)</c> (6.11).</summary>
+    /// <param name="fd">Socket.</param>
+    /// <param name="backlog">Backlog.</param>
+    public void PrepListen(int fd, int backlog) => PrepRw(Opcode.Listen, fd, 0, (uint)backlog, 0);
+
+    /// <summary><c>send(fd, buf, len, flags)</c>.</summary>
+    /// <param name="fd">Socket.</param>
+    /// <param name="buffer">Data address, valid until the CQE.</param>
+    /// <param name="length">Bytes.</param>
+    /// <param name="msgFlags"><c>MSG_*</c>.</param>
+    public void PrepSend(int fd, nint buffer, uint length, int msgFlags = 0)
+    {
+        PrepRw(Opcode.Send, fd, (ulong)buffer, length, 0);
+        MsgFlags = (uint)msgFlags;
+    }
+
+    /// <summary>Zero-copy send (6.0): a first CQE with the result (<see cref="CqeFlags.More"/> set), then a <see cref="CqeFlags.Notif"/> CQE once the buffer may be reused.</summary>
+    /// <param name="fd">Socket.</param>
+    /// <param name="buffer">Data address, valid until the notification CQE.</param>
+    /// <param name="length">Bytes.</param>
+    /// <param name="msgFlags"><c>MSG_*</c>.</param>
+    /// <param name="zcFlags">Zero-copy flags.</param>
+    public void PrepSendZc(int fd, nint buffer, uint length, int msgFlags = 0, RecvSendFlags zcFlags = RecvSendFlags.None)
+    {
+        PrepRw(Opcode.SendZc, fd, (ulong)buffer, length, 0);
+        MsgFlags = (uint)msgFlags;
+        IoPrio = (ushort)zcFlags;
+    }
+
+    /// <summary><c>recv(fd, buf, len, flags)</c>.</summary>
+    /// <param name="fd">Socket.</param>
+    /// <param name="buffer">Destination address, valid until the CQE.</param>
+    /// <param name="length">Bytes.</param>
+    /// <param name="msgFlags"><c>MSG_*</c>.</param>
+    public void PrepRecv(int fd, nint buffer, uint length, int msgFlags = 0)
+    {
+        PrepRw(Opcode.Recv, fd, (ulong)buffer, length, 0);
+        MsgFlags = (uint)msgFlags;
+    }
+
+    /// <summary>Multishot recv (6.0) into buffers picked from provided-buffer group <paramref name="bufferGroup"/>.</summary>
+    /// <param name="fd">Socket.</param>
+    /// <param name="bufferGroup">The group id (see <see cref="Ring.SetupBufferRing"/>).</param>
+    /// <param name="msgFlags"><c>MSG_*</c>.</param>
+    public void PrepRecvMultishot(int fd, ushort bufferGroup, int msgFlags = 0)
+    {
+        PrepRecv(fd, 0, 0, msgFlags);
+        IoPrio |= (ushort)RecvSendFlags.RecvMultishot;
+        Flags |= SqeFlags.BufferSelect;
+        BufGroup = bufferGroup;
+    }
+
+    /// <summary><c>sendmsg(fd, msg, flags)</c>.</summary>
+    /// <param name="fd">Socket.</param>
+    /// <param name="msg">Address of a <see cref="MsgHdr"/>, valid until the CQE.</param>
+    /// <param name="msgFlags"><c>MSG_*</c>.</param>
+    public void PrepSendMsg(int fd, nint msg, int msgFlags = 0)
+    {
+        PrepRw(Opcode.SendMsg, fd, (ulong)msg, 1, 0);
+        MsgFlags = (uint)msgFlags;
+    }
+
+    /// <summary><c>recvmsg(fd, msg, flags)</c>.</summary>
+    /// <param name="fd">Socket.</param>
+    /// <param name="msg">Address of a <see cref="MsgHdr"/>, valid until the CQE.</param>
+    /// <param name="msgFlags"><c>MSG_*</c>.</param>
+    public void PrepRecvMsg(int fd, nint msg, int msgFlags = 0)
+    {
+        PrepRw(Opcode.RecvMsg, fd, (ulong)msg, 1, 0);
+        MsgFlags = (uint)msgFlags;
+    }
+
+    /// <summary><c>shutdown(fd, how)</c>: 0 read, 1 write, 2 both.</summary>
+    /// <param name="fd">Socket.</param>
+    /// <param name="how"><c>SHUT_*</c>.</param>
+    public void PrepShutdown(int fd, int how) => PrepRw(Opcode.Shutdown, fd, 0, (uint)how, 0);
+
+    /// <summary><c>socket(domain, type, protocol)</c> (5.19); the CQE result is the fd.</summary>
+    /// <param name="domain"><c>AF_*</c>.</param>
+    /// <param name="type"><c>SOCK_*</c>.</param>
+    /// <param name="protocol">Protocol.</param>
+    public void PrepSocket(int domain, int type, int protocol) =>
+        PrepRw(Opcode.Socket, domain, 0, (uint)protocol, (ulong)type);
+
+    /// <summary><c>socket</c> into direct-descriptor slot <paramref name="fileIndex"/> (or <see cref="SqeConstants.FileIndexAlloc"/>).</summary>
+    /// <param name="domain"><c>AF_*</c>.</param>
+    /// <param name="type"><c>SOCK_*</c>.</param>
+    /// <param name="protocol">Protocol.</param>
+    /// <param name="fileIndex">Registered-file slot.</param>
+    public void PrepSocketDirect(int domain, int type, int protocol, uint fileIndex)
+    {
+        PrepSocket(domain, type, protocol);
+        FileIndex = fileIndex == SqeConstants.FileIndexAlloc ? fileIndex : fileIndex + 1;
+    }
+}

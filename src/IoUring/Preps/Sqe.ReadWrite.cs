@@ -1,0 +1,190 @@
+namespace IoUring;
+
+// Preps for data transfer and file-state requests. Each sets only the fields its opcode reads: the SQE comes
+// zeroed from Ring.GetSqe.
+public partial struct Sqe
+{
+    /// <summary>Sets the fields shared by most requests (<c>io_uring_prep_rw</c>).</summary>
+    /// <param name="op">The opcode.</param>
+    /// <param name="fd">The file descriptor.</param>
+    /// <param name="addr">The address field.</param>
+    /// <param name="len">The length field.</param>
+    /// <param name="offset">The offset field.</param>
+    public void PrepRw(Opcode op, int fd, ulong addr, uint len, ulong offset)
+    {
+        Opcode = op;
+        Fd = fd;
+        Addr = addr;
+        Len = len;
+        Off = offset;
+    }
+
+    /// <summary>A no-op that completes with 0.</summary>
+    public void PrepNop() => Opcode = Opcode.Nop;
+
+    /// <summary><c>pread(fd, buffer, length, offset)</c>.</summary>
+    /// <param name="fd">File descriptor.</param>
+    /// <param name="buffer">Destination address; must stay valid until the CQE.</param>
+    /// <param name="length">Bytes to read.</param>
+    /// <param name="offset">File offset, or <c>ulong.MaxValue</c> for the current position.</param>
+    public void PrepRead(int fd, nint buffer, uint length, ulong offset) => PrepRw(Opcode.Read, fd, (ulong)buffer, length, offset);
+
+    /// <summary><c>pread</c> into a <see cref="NativeBuffer"/> (its whole length).</summary>
+    /// <param name="fd">File descriptor.</param>
+    /// <param name="buffer">Destination; must not be disposed before the CQE.</param>
+    /// <param name="offset">File offset.</param>
+    public void PrepRead(int fd, NativeBuffer buffer, ulong offset)
+    {
+        ArgumentNullException.ThrowIfNull(buffer);
+        PrepRead(fd, buffer.Address, (uint)buffer.Length, offset);
+    }
+
+    /// <summary><c>pwrite(fd, buffer, length, offset)</c>.</summary>
+    /// <param name="fd">File descriptor.</param>
+    /// <param name="buffer">Source address; must stay valid until the CQE.</param>
+    /// <param name="length">Bytes to write.</param>
+    /// <param name="offset">File offset, or <c>ulong.MaxValue</c> for the current position.</param>
+    public void PrepWrite(int fd, nint buffer, uint length, ulong offset) => PrepRw(Opcode.Write, fd, (ulong)buffer, length, offset);
+
+    /// <summary><c>pwrite</c> from a <see cref="NativeBuffer"/> (its whole length).</summary>
+    /// <param name="fd">File descriptor.</param>
+    /// <param name="buffer">Source; must not be disposed before the CQE.</param>
+    /// <param name="offset">File offset.</param>
+    public void PrepWrite(int fd, NativeBuffer buffer, ulong offset)
+    {
+        ArgumentNullException.ThrowIfNull(buffer);
+        PrepWrite(fd, buffer.Address, (uint)buffer.Length, offset);
+    }
+
+    /// <summary><c>preadv2(fd, iovecs, count, offset, flags)</c>.</summary>
+    /// <param name="fd">File descriptor.</param>
+    /// <param name="iovecs">Address of an <see cref="IoVec"/> array (read at submission; the buffers until the CQE).</param>
+    /// <param name="count">Number of iovecs.</param>
+    /// <param name="offset">File offset.</param>
+    /// <param name="rwFlags"><c>RWF_*</c> flags.</param>
+    public void PrepReadv(int fd, nint iovecs, uint count, ulong offset, int rwFlags = 0)
+    {
+        PrepRw(Opcode.Readv, fd, (ulong)iovecs, count, offset);
+        RwFlags = rwFlags;
+    }
+
+    /// <summary><c>pwritev2(fd, iovecs, count, offset, flags)</c>.</summary>
+    /// <param name="fd">File descriptor.</param>
+    /// <param name="iovecs">Address of an <see cref="IoVec"/> array.</param>
+    /// <param name="count">Number of iovecs.</param>
+    /// <param name="offset">File offset.</param>
+    /// <param name="rwFlags"><c>RWF_*</c> flags.</param>
+    public void PrepWritev(int fd, nint iovecs, uint count, ulong offset, int rwFlags = 0)
+    {
+        PrepRw(Opcode.Writev, fd, (ulong)iovecs, count, offset);
+        RwFlags = rwFlags;
+    }
+
+    /// <summary>Read into registered buffer <paramref name="bufIndex"/>; <paramref name="buffer"/> must lie inside it.</summary>
+    /// <param name="fd">File descriptor.</param>
+    /// <param name="buffer">Address inside the registered buffer.</param>
+    /// <param name="length">Bytes to read.</param>
+    /// <param name="offset">File offset.</param>
+    /// <param name="bufIndex">Index of the registered buffer.</param>
+    public void PrepReadFixed(int fd, nint buffer, uint length, ulong offset, ushort bufIndex)
+    {
+        PrepRw(Opcode.ReadFixed, fd, (ulong)buffer, length, offset);
+        BufIndex = bufIndex;
+    }
+
+    /// <summary>Write from registered buffer <paramref name="bufIndex"/>; <paramref name="buffer"/> must lie inside it.</summary>
+    /// <param name="fd">File descriptor.</param>
+    /// <param name="buffer">Address inside the registered buffer.</param>
+    /// <param name="length">Bytes to write.</param>
+    /// <param name="offset">File offset.</param>
+    /// <param name="bufIndex">Index of the registered buffer.</param>
+    public void PrepWriteFixed(int fd, nint buffer, uint length, ulong offset, ushort bufIndex)
+    {
+        PrepRw(Opcode.WriteFixed, fd, (ulong)buffer, length, offset);
+        BufIndex = bufIndex;
+    }
+
+    /// <summary><c>fsync</c>, or <c>fdatasync</c> with <see cref="FsyncFlags.DataSync"/>.</summary>
+    /// <param name="fd">File descriptor.</param>
+    /// <param name="flags">Flags.</param>
+    public void PrepFsync(int fd, FsyncFlags flags = FsyncFlags.None)
+    {
+        PrepRw(Opcode.Fsync, fd, 0, 0, 0);
+        FsyncFlags = flags;
+    }
+
+    /// <summary><c>sync_file_range(fd, offset, length, flags)</c>.</summary>
+    /// <param name="fd">File descriptor.</param>
+    /// <param name="length">Bytes.</param>
+    /// <param name="offset">Start offset.</param>
+    /// <param name="flags"><c>SYNC_FILE_RANGE_*</c>.</param>
+    public void PrepSyncFileRange(int fd, uint length, ulong offset, uint flags)
+    {
+        PrepRw(Opcode.SyncFileRange, fd, 0, length, offset);
+        SyncRangeFlags = flags;
+    }
+
+    /// <summary><c>fallocate(fd, mode, offset, length)</c>.</summary>
+    /// <param name="fd">File descriptor.</param>
+    /// <param name="mode"><c>FALLOC_FL_*</c>.</param>
+    /// <param name="offset">Start offset.</param>
+    /// <param name="length">Bytes.</param>
+    public void PrepFallocate(int fd, int mode, ulong offset, ulong length)
+    {
+        // The kernel reads the length from addr and the mode from len.
+        PrepRw(Opcode.Fallocate, fd, length, (uint)mode, offset);
+    }
+
+    /// <summary><c>posix_fadvise(fd, offset, length, advice)</c>.</summary>
+    /// <param name="fd">File descriptor.</param>
+    /// <param name="offset">Start offset.</param>
+    /// <param name="length">Bytes (0 to the end).</param>
+    /// <param name="advice"><c>POSIX_FADV_*</c>.</param>
+    public void PrepFadvise(int fd, ulong offset, uint length, int advice)
+    {
+        PrepRw(Opcode.Fadvise, fd, 0, length, offset);
+        FadviseAdvice = (uint)advice;
+    }
+
+    /// <summary><c>madvise(address, length, advice)</c>.</summary>
+    /// <param name="address">Start address.</param>
+    /// <param name="length">Bytes.</param>
+    /// <param name="advice"><c>MADV_*</c>.</param>
+    public void PrepMadvise(nint address, uint length, int advice)
+    {
+        PrepRw(Opcode.Madvise, -1, (ulong)address, length, 0);
+        FadviseAdvice = (uint)advice;
+    }
+
+    /// <summary><c>splice(fdIn, offIn, fdOut, offOut, length, flags)</c>; an offset of -1 means "none / current".</summary>
+    /// <param name="fdIn">Source fd.</param>
+    /// <param name="offsetIn">Source offset, or -1.</param>
+    /// <param name="fdOut">Destination fd.</param>
+    /// <param name="offsetOut">Destination offset, or -1.</param>
+    /// <param name="length">Bytes.</param>
+    /// <param name="flags"><c>SPLICE_F_*</c>, plus <see cref="SqeConstants.SpliceFdInFixed"/>.</param>
+    public void PrepSplice(int fdIn, long offsetIn, int fdOut, long offsetOut, uint length, uint flags = 0)
+    {
+        PrepRw(Opcode.Splice, fdOut, 0, length, (ulong)offsetOut);
+        SpliceOffIn = (ulong)offsetIn;
+        SpliceFdIn = fdIn;
+        SpliceFlags = flags;
+    }
+
+    /// <summary><c>tee(fdIn, fdOut, length, flags)</c> between two pipes.</summary>
+    /// <param name="fdIn">Source pipe.</param>
+    /// <param name="fdOut">Destination pipe.</param>
+    /// <param name="length">Bytes.</param>
+    /// <param name="flags"><c>SPLICE_F_*</c>.</param>
+    public void PrepTee(int fdIn, int fdOut, uint length, uint flags = 0)
+    {
+        PrepRw(Opcode.Tee, fdOut, 0, length, 0);
+        SpliceFdIn = fdIn;
+        SpliceFlags = flags;
+    }
+
+    /// <summary><c>ftruncate(fd, length)</c> (6.9).</summary>
+    /// <param name="fd">File descriptor.</param>
+    /// <param name="length">New size.</param>
+    public void PrepFtruncate(int fd, ulong length) => PrepRw(Opcode.Ftruncate, fd, 0, 0, length);
+}

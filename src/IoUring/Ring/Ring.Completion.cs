@@ -1,0 +1,317 @@
+using System.Diagnostics;
+using System.Runtime.CompilerServices;
+using IoUring.Interop;
+
+namespace IoUring;
+
+public sealed partial class Ring
+{
+    /// <summary>CQEs ready to be reaped (<c>io_uring_cq_ready</c>).</summary>
+    public uint CqReady
+    {
+        get
+        {
+            ThrowIfDisposed();
+            // Acquire: pairs with the kernel's smp_store_release(&rings->cq.tail) in io_commit_cqring().
+            return Volatile.Read(ref _cq.Tail) - _cqHead;
+        }
+    }
+
+    /// <summary>Completions the kernel dropped because the CQ was full (<c>cq.overflow</c>); stays 0 with <see cref="RingFeatures.NoDrop"/>.</summary>
+    public uint CqOverflow => Volatile.Read(ref _cq.Overflow);
+
+    /// <summary>True while completions wait in the kernel's overflow list (<see cref="SqRingFlags.CqOverflow"/>); reaping flushes them.</summary>
+    public bool IsCqOverflowPending => (Volatile.Read(ref _sq.Flags) & (uint)SqRingFlags.CqOverflow) != 0;
+
+    /// <summary>Enables or disables signalling of a registered eventfd (<see cref="CqRingFlags.EventFdDisabled"/>).</summary>
+    public bool EventFdEnabled
+    {
+        get => !_cq.HasFlags || (Volatile.Read(ref _cq.Flags) & (uint)CqRingFlags.EventFdDisabled) == 0;
+        set
+        {
+            ThrowIfDisposed();
+            if (!_cq.HasFlags)
+            {
+                throw new NotSupportedException("This kernel has no cq.flags (5.8+ needed).");
+            }
+
+            uint f = Volatile.Read(ref _cq.Flags);
+            f = value ? f & ~(uint)CqRingFlags.EventFdDisabled : f | (uint)CqRingFlags.EventFdDisabled;
+            // Release store; the kernel reads it with READ_ONCE() in io_eventfd_signal() (liburing uses the same store).
+            Volatile.Write(ref _cq.Flags, f);
+        }
+    }
+
+    /// <summary>Returns the oldest ready CQE without waiting (<c>io_uring_peek_cqe</c>). It stays in the queue until <see cref="CqeSeen(in Cqe)"/>.</summary>
+    /// <param name="cqe">The CQE, when one is ready.</param>
+    /// <returns>True when a CQE was ready.</returns>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public bool TryPeekCqe(out Cqe cqe)
+    {
+        ThrowIfDisposed();
+        uint head = _cqHead;
+        // Acquire: pairs with smp_store_release(&rings->cq.tail) in io_commit_cqring(); the CQE's fields are
+        // visible once the tail that covers them is.
+        if (head != Volatile.Read(ref _cq.Tail))
+        {
+            cqe = _cq.Entry(head);
+            return true;
+        }
+
+        return TryPeekSlow(out cqe);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private bool TryPeekSlow(out Cqe cqe)
+    {
+        if (CqNeedsFlush() || _ioPoll)
+        {
+            // Overflowed completions or deferred task work wait in the kernel: a GETEVENTS enter with min_complete 0 posts them.
+            EnterGetEvents(0);
+            uint head = _cqHead;
+            if (head != Volatile.Read(ref _cq.Tail))
+            {
+                cqe = _cq.Entry(head);
+                return true;
+            }
+        }
+
+        cqe = default;
+        return false;
+    }
+
+    /// <summary>
+    /// Returns the oldest CQE, waiting for one if none is ready (<c>io_uring_wait_cqe</c>). It does not submit.
+    /// </summary>
+    /// <returns>The CQE; mark it with <see cref="CqeSeen(in Cqe)"/>.</returns>
+    /// <exception cref="WaitWouldBlockForeverException">The CQ is empty and nothing submitted is still owed a completion.</exception>
+    public Cqe WaitCqe()
+    {
+        if (TryPeekCqe(out Cqe cqe))
+        {
+            return cqe;
+        }
+
+        GuardWait(1, 0);
+        while (true)
+        {
+            EnterGetEvents(1);
+            if (TryPeekCqe(out cqe))
+            {
+                return cqe;
+            }
+        }
+    }
+
+    /// <summary>Waits up to <paramref name="timeout"/> for a CQE (<c>io_uring_wait_cqe_timeout</c>).</summary>
+    /// <param name="timeout">How long to wait; <see cref="TimeSpan.Zero"/> only peeks.</param>
+    /// <returns>The CQE.</returns>
+    /// <exception cref="TimeoutException">No CQE arrived in time.</exception>
+    public Cqe WaitCqe(TimeSpan timeout) =>
+        TryWaitCqe(timeout, out Cqe cqe) ? cqe : throw new TimeoutException($"No completion arrived within {timeout}.");
+
+    /// <summary>Waits up to <paramref name="timeout"/> for a CQE. Returns false when the time passed with none.</summary>
+    /// <param name="timeout">How long to wait; <see cref="TimeSpan.Zero"/> only peeks; <see cref="Timeout.InfiniteTimeSpan"/> waits like <see cref="WaitCqe()"/>.</param>
+    /// <param name="cqe">The CQE, when one arrived.</param>
+    /// <returns>True when a CQE is returned.</returns>
+    public bool TryWaitCqe(TimeSpan timeout, out Cqe cqe)
+    {
+        if (TryPeekCqe(out cqe))
+        {
+            return true;
+        }
+
+        if (timeout == Timeout.InfiniteTimeSpan)
+        {
+            cqe = WaitCqe();
+            return true;
+        }
+
+        ArgumentOutOfRangeException.ThrowIfLessThan(timeout, TimeSpan.Zero);
+        if (timeout == TimeSpan.Zero)
+        {
+            return false;
+        }
+
+        if ((Features & RingFeatures.ExtArg) == 0)
+        {
+            throw new NotSupportedException("Waiting with a timeout needs IORING_FEAT_EXT_ARG (Linux 5.11+).");
+        }
+
+        long deadline = Stopwatch.GetTimestamp() + (long)(timeout.TotalSeconds * Stopwatch.Frequency);
+        while (true)
+        {
+            long left = deadline - Stopwatch.GetTimestamp();
+            if (left <= 0)
+            {
+                return false;
+            }
+
+            var ts = KernelTimespec.FromTimeSpan(TimeSpan.FromSeconds((double)left / Stopwatch.Frequency));
+            int ret = Syscalls.EnterWithTimeout(_enterFd, 0, 1, _enterFlags | EnterFlags.GetEvents, ts);
+            if (ret < 0 && ret != -Errno.ETIME && ret != -Errno.EINTR && ret != -Errno.EAGAIN && ret != -Errno.EBUSY)
+            {
+                throw IoUringException.FromErrno(-ret, "io_uring_enter (wait with timeout)");
+            }
+
+            if (TryPeekCqe(out cqe))
+            {
+                return true;
+            }
+
+            if (ret == -Errno.ETIME)
+            {
+                return false;
+            }
+        }
+    }
+
+    /// <summary>Marks <paramref name="cqe"/>, the oldest ready CQE, as consumed so the kernel can reuse its slot (<c>io_uring_cqe_seen</c>).</summary>
+    /// <param name="cqe">The CQE returned by the last peek or wait.</param>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void CqeSeen(in Cqe cqe)
+    {
+        ThrowIfDisposed();
+        if ((cqe.Flags & CqeFlags.More) == 0 && _inFlight > 0)
+        {
+            _inFlight--;
+        }
+
+        uint head = _cqHead + 1;
+        _cqHead = head;
+        // Release: our reads of the CQE happen before the kernel may overwrite the slot. Pairs with the kernel's
+        // READ_ONCE(rings->cq.head) when it computes free CQ space in __io_cqring_events()/io_cqe_cache_refill().
+        Volatile.Write(ref _cq.Head, head);
+    }
+
+    /// <summary>Marks the <paramref name="count"/> oldest ready CQEs as consumed (<c>io_uring_cq_advance</c>).</summary>
+    /// <param name="count">How many; at most <see cref="CqReady"/>.</param>
+    /// <exception cref="ArgumentOutOfRangeException">More than are ready.</exception>
+    public void CqAdvance(uint count)
+    {
+        ThrowIfDisposed();
+        uint head = _cqHead;
+        uint ready = Volatile.Read(ref _cq.Tail) - head;
+        if (count > ready)
+        {
+            throw new ArgumentOutOfRangeException(nameof(count), count, $"Only {ready} CQEs are ready.");
+        }
+
+        long finals = 0;
+        for (uint i = 0; i < count; i++)
+        {
+            if ((_cq.Entry(head + i).Flags & CqeFlags.More) == 0)
+            {
+                finals++;
+            }
+        }
+
+        _inFlight = Math.Max(0, _inFlight - finals);
+        _cqHead = head + count;
+        // Release: as in CqeSeen, pairs with the kernel's READ_ONCE(rings->cq.head).
+        Volatile.Write(ref _cq.Head, head + count);
+    }
+
+    /// <summary>Copies up to <paramref name="destination"/>.Length ready CQEs without consuming them (<c>io_uring_peek_batch_cqe</c>); follow with <see cref="CqAdvance"/>.</summary>
+    /// <param name="destination">Where to copy.</param>
+    /// <returns>How many were copied.</returns>
+    public int PeekBatchCqe(Span<Cqe> destination)
+    {
+        uint ready = CqReady;
+        if (ready == 0 && CqNeedsFlush())
+        {
+            EnterGetEvents(0);
+            ready = CqReady;
+        }
+
+        int n = (int)Math.Min(ready, (uint)destination.Length);
+        uint head = _cqHead;
+        for (int i = 0; i < n; i++)
+        {
+            destination[i] = _cq.Entry(head + (uint)i);
+        }
+
+        return n;
+    }
+
+    /// <summary>
+    /// The CQEs ready now, to walk with <c>foreach</c> by reference (<c>io_uring_for_each_cqe</c>); then call
+    /// <see cref="CqAdvance"/> with <see cref="CompletionBatch.Count"/>.
+    /// </summary>
+    public CompletionBatch ReadyCqes
+    {
+        get
+        {
+            uint ready = CqReady;
+            if (ready == 0 && CqNeedsFlush())
+            {
+                EnterGetEvents(0);
+                ready = CqReady;
+            }
+
+            return new CompletionBatch(this, _cqHead, ready);
+        }
+    }
+
+    /// <summary>The extra 16 bytes of the CQE at <paramref name="offsetFromHead"/> in a <see cref="SetupFlags.Cqe32"/> ring; empty otherwise.</summary>
+    /// <param name="offsetFromHead">0 for the oldest ready CQE.</param>
+    /// <returns>The bytes, valid until the CQE is marked seen.</returns>
+    public ReadOnlySpan<byte> BigCqe(uint offsetFromHead = 0) => _cq.BigCqe(_cqHead + offsetFromHead);
+
+    internal ref Cqe CqeAt(uint index) => ref _cq.Entry(index);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private bool CqNeedsFlush() =>
+        (Volatile.Read(ref _sq.Flags) & (uint)(SqRingFlags.CqOverflow | SqRingFlags.TaskRun)) != 0;
+
+    private void EnterGetEvents(uint minComplete)
+    {
+        while (true)
+        {
+            int ret = Syscalls.Enter(_enterFd, 0, minComplete, _enterFlags | EnterFlags.GetEvents);
+            if (ret >= 0 || ret == -Errno.ETIME)
+            {
+                return;
+            }
+
+            if (ret == -Errno.EINTR)
+            {
+                // A signal interrupted the wait: nothing is lost, the completions stay queued; wait again.
+                if (minComplete == 0 || CqReady > 0)
+                {
+                    return;
+                }
+
+                continue;
+            }
+
+            if ((ret == -Errno.EBUSY || ret == -Errno.EAGAIN) && minComplete == 0)
+            {
+                return;
+            }
+
+            throw IoUringException.FromErrno(-ret, "io_uring_enter (wait)");
+        }
+    }
+
+    private void GuardWait(uint waitNr, uint submitting)
+    {
+        if (ExpectExternalCompletions || _inFlight > 0 || submitting > 0 || IsCqOverflowPending)
+        {
+            return;
+        }
+
+        uint ready = Volatile.Read(ref _cq.Tail) - _cqHead;
+        if (ready >= waitNr)
+        {
+            return;
+        }
+
+        uint prepared = _sqeTail - _sqeHead;
+        string why = prepared > 0
+            ? $"{prepared} SQE(s) are prepared but not submitted: call Submit() (or SubmitAndWait) before waiting."
+            : "No request is in flight: every submitted request has already completed and been seen.";
+        throw new WaitWouldBlockForeverException(
+            $"Waiting for {waitNr} completion(s) would block forever: the completion queue holds {ready} and nothing submitted is still owed one. {why} Set Ring.ExpectExternalCompletions if completions come from another ring (MSG_RING).");
+    }
+}

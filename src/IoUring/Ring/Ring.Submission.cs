@@ -1,0 +1,184 @@
+using System.Runtime.CompilerServices;
+using IoUring.Interop;
+
+namespace IoUring;
+
+public sealed partial class Ring
+{
+    private readonly SubmitScratch _scratch;
+
+    /// <summary>
+    /// The next free SQE, zeroed, for a <c>Prep*</c> call. It is sent to the kernel by the next <see cref="Submit"/>.
+    /// Allocates nothing and makes no syscall.
+    /// </summary>
+    /// <returns>A reference to the SQE inside the shared ring.</returns>
+    /// <exception cref="SubmissionQueueFullException">All <see cref="SqEntries"/> slots hold requests the kernel has not consumed yet: call <see cref="Submit"/> first.</exception>
+    /// <exception cref="ObjectDisposedException">The ring is disposed.</exception>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public ref Sqe GetSqe()
+    {
+        ThrowIfDisposed();
+        uint tail = _sqeTail;
+        if (tail - _cachedSqHead >= _sqEntries)
+        {
+            RefreshSqHeadOrThrow(tail);
+        }
+
+        ref Sqe sqe = ref _sq.Entry(tail);
+        _sqeTail = tail + 1;
+        sqe = default;
+        return ref sqe;
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void RefreshSqHeadOrThrow(uint tail)
+    {
+        // Acquire: pairs with the kernel's smp_store_release(&rings->sq.head) in io_commit_sqring(), so once we see
+        // the slot as consumed the kernel has finished reading that SQE and we may overwrite it.
+        _cachedSqHead = Volatile.Read(ref _sq.Head);
+        if (tail - _cachedSqHead >= _sqEntries)
+        {
+            uint unsubmitted = tail - _sqeHead;
+            throw new SubmissionQueueFullException(
+                $"The submission queue is full: all {_sqEntries} SQEs are taken ({unsubmitted} prepared but not submitted, {_sqEntries - unsubmitted} submitted but not yet consumed by the kernel). Call Submit() before GetSqe(), or check SqSpaceLeft.");
+        }
+    }
+
+    /// <summary>SQEs prepared or submitted that the kernel has not consumed yet (<c>io_uring_sq_ready</c>).</summary>
+    public uint SqReady
+    {
+        get
+        {
+            ThrowIfDisposed();
+            // Acquire for SQPOLL, where the kernel thread advances sq.head concurrently (pairs with io_commit_sqring()).
+            return _sqeTail - Volatile.Read(ref _sq.Head);
+        }
+    }
+
+    /// <summary>How many more SQEs <see cref="GetSqe"/> can hand out before a <see cref="Submit"/> (<c>io_uring_sq_space_left</c>).</summary>
+    public uint SqSpaceLeft => _sqEntries - SqReady;
+
+    /// <summary>SQEs prepared since the last <see cref="Submit"/>.</summary>
+    public uint SqPending => _sqeTail - _sqeHead;
+
+    /// <summary>Invalid SQEs the kernel dropped (<c>sq.dropped</c>).</summary>
+    public uint SqDropped => Volatile.Read(ref _sq.Dropped);
+
+    /// <summary>
+    /// Sends every prepared SQE to the kernel with at most one <c>io_uring_enter</c> (none with SQPOLL while the
+    /// poller is awake). Returns the number of SQEs submitted.
+    /// </summary>
+    /// <returns>The number submitted.</returns>
+    /// <exception cref="IoUringException">The kernel refused the batch; <c>EBUSY</c> means completions are backed up: reap some first.</exception>
+    public int Submit() => SubmitCore(0);
+
+    /// <summary>Submits, then waits until at least <paramref name="waitNr"/> completions are ready (<c>io_uring_submit_and_wait</c>).</summary>
+    /// <param name="waitNr">Completions to wait for.</param>
+    /// <returns>The number submitted.</returns>
+    /// <exception cref="WaitWouldBlockForeverException">Nothing is in flight or being submitted and fewer than <paramref name="waitNr"/> CQEs are ready.</exception>
+    public int SubmitAndWait(uint waitNr) => SubmitCore(waitNr);
+
+    private int SubmitCore(uint waitNr)
+    {
+        ThrowIfDisposed();
+        uint newlyPublished = _sqeTail - _sqeHead;
+        uint toSubmit = FlushSq();
+        if (waitNr > 0)
+        {
+            GuardWait(waitNr, toSubmit);
+        }
+
+        EnterFlags flags = _enterFlags;
+        bool enter = false;
+        if (toSubmit > 0)
+        {
+            if (!_sqPoll)
+            {
+                enter = true;
+            }
+            else
+            {
+                // Full barrier: the SQPOLL thread sets IORING_SQ_NEED_WAKEUP and then re-reads sq.tail
+                // (smp_mb__after_atomic() in io_sqd_handle_event()/io_sq_thread()); we wrote sq.tail and now read
+                // the flag. Without a full fence both sides could miss each other and the poller would sleep on our SQEs.
+                Interlocked.MemoryBarrier();
+                if ((Volatile.Read(ref _sq.Flags) & (uint)SqRingFlags.NeedWakeup) != 0)
+                {
+                    flags |= EnterFlags.SqWakeup;
+                    enter = true;
+                }
+            }
+        }
+
+        if (waitNr > 0 || _ioPoll || CqNeedsFlush())
+        {
+            flags |= EnterFlags.GetEvents;
+            enter = true;
+        }
+
+        if (!enter)
+        {
+            _inFlight += newlyPublished;
+            return (int)toSubmit;
+        }
+
+        while (true)
+        {
+            int ret = Syscalls.Enter(_enterFd, _sqPoll ? 0 : toSubmit, waitNr, flags);
+            if (ret >= 0)
+            {
+                if (_sqPoll)
+                {
+                    _inFlight += newlyPublished;
+                    return (int)toSubmit;
+                }
+
+                _inFlight += ret;
+                return ret;
+            }
+
+            if (ret == -Errno.EINTR)
+            {
+                // Interrupted before anything was submitted (the kernel reports a partial submit as a count), so retry as is.
+                continue;
+            }
+
+            if (_sqPoll)
+            {
+                _inFlight += newlyPublished;
+            }
+
+            throw SubmitError(-ret);
+        }
+    }
+
+    private static IoUringException SubmitError(int errno) => errno switch
+    {
+        Errno.EBUSY => IoUringException.FromErrno(errno, "io_uring_enter (submit)",
+            "The completion queue overflowed and the kernel holds completions back; reap CQEs (CqeSeen/CqAdvance) and submit again. The unsubmitted SQEs are still queued."),
+        Errno.EAGAIN => IoUringException.FromErrno(errno, "io_uring_enter (submit)",
+            "The kernel could not allocate request memory; reap completions and submit again. The unsubmitted SQEs are still queued."),
+        _ => IoUringException.FromErrno(errno, "io_uring_enter (submit)"),
+    };
+
+    /// <summary>Publishes prepared SQEs to the kernel; returns how many the kernel has not consumed yet.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private uint FlushSq()
+    {
+        uint tail = _sqeTail;
+        if (_sqeHead != tail)
+        {
+            _sqeHead = tail;
+            // Release: every SQE field written above becomes visible before the new tail. Pairs with the kernel's
+            // smp_load_acquire(&rings->sq.tail) in io_sqring_entries()/__io_sqring_entries().
+            Volatile.Write(ref _sq.Tail, tail);
+        }
+
+        // Acquire (matters with SQPOLL only): pairs with smp_store_release(&rings->sq.head) in io_commit_sqring().
+        return tail - Volatile.Read(ref _sq.Head);
+    }
+
+    /// <summary>Stores an argument the kernel reads at submission in native scratch memory tied to the most recent SQE.</summary>
+    internal nint StoreForLastSqe<T>(in T value)
+        where T : unmanaged => _scratch.Store(_sqeTail - 1, value);
+}

@@ -1,0 +1,144 @@
+namespace IoUring;
+
+/// <summary>How to create a <see cref="Ring"/>. Each option maps to an <c>IORING_SETUP_*</c> flag or field.</summary>
+public sealed class RingOptions
+{
+    /// <summary>CQ size (<see cref="SetupFlags.CqSize"/>); 0 lets the kernel pick twice the SQ size.</summary>
+    public uint CqEntries { get; init; }
+
+    /// <summary>Clamp too-large sizes to the kernel maximum instead of failing (<see cref="SetupFlags.Clamp"/>).</summary>
+    public bool Clamp { get; init; }
+
+    /// <summary>A kernel thread polls the SQ, so submission usually needs no syscall (<see cref="SetupFlags.SqPoll"/>).</summary>
+    public bool SqPoll { get; init; }
+
+    /// <summary>How long the SQPOLL thread spins before sleeping; null keeps the kernel default (1 s).</summary>
+    public TimeSpan? SqPollIdle { get; init; }
+
+    /// <summary>Pins the SQPOLL thread to this CPU (<see cref="SetupFlags.SqAff"/>); null leaves it unpinned.</summary>
+    public int? SqPollCpu { get; init; }
+
+    /// <summary>Keep submitting a batch after an SQE fails (<see cref="SetupFlags.SubmitAll"/>, 5.18).</summary>
+    public bool SubmitAll { get; init; }
+
+    /// <summary>Do not interrupt the submitting thread to post completions (<see cref="SetupFlags.CoopTaskRun"/>, 5.19).</summary>
+    public bool CoopTaskRun { get; init; }
+
+    /// <summary>Flag pending completion work in the SQ ring (<see cref="SetupFlags.TaskRunFlag"/>, 5.19).</summary>
+    public bool TaskRunFlag { get; init; }
+
+    /// <summary>Promise that one thread submits (<see cref="SetupFlags.SingleIssuer"/>, 6.0).</summary>
+    public bool SingleIssuer { get; init; }
+
+    /// <summary>
+    /// Post completions only when the ring waits (<see cref="SetupFlags.DeferTaskRun"/>, 6.1). Requires
+    /// <see cref="SingleIssuer"/>; the library adds <see cref="SetupFlags.TaskRunFlag"/> so that peeking notices
+    /// pending work.
+    /// </summary>
+    public bool DeferTaskRun { get; init; }
+
+    /// <summary>Drop the SQ index array (<see cref="SetupFlags.NoSqArray"/>, 6.6).</summary>
+    public bool NoSqArray { get; init; }
+
+    /// <summary>128-byte SQEs (<see cref="SetupFlags.Sqe128"/>), for uring_cmd.</summary>
+    public bool Sqe128 { get; init; }
+
+    /// <summary>32-byte CQEs (<see cref="SetupFlags.Cqe32"/>).</summary>
+    public bool Cqe32 { get; init; }
+
+    /// <summary>Busy-poll for completions (<see cref="SetupFlags.IoPoll"/>); only O_DIRECT on polled devices.</summary>
+    public bool IoPoll { get; init; }
+
+    /// <summary>Share the async worker pool of this ring (<see cref="SetupFlags.AttachWq"/>).</summary>
+    public Ring? AttachWorkQueueOf { get; init; }
+
+    /// <summary>
+    /// Register the ring's own fd (<c>IORING_REGISTER_RING_FDS</c>, 5.18) so each <c>io_uring_enter</c> skips the
+    /// fd lookup. On by default; silently off where the kernel lacks it.
+    /// </summary>
+    public bool RegisterRingFd { get; init; } = true;
+
+    /// <summary>
+    /// How long <see cref="Ring.Dispose()"/> waits for cancelled in-flight requests to complete before it gives up
+    /// and keeps their memory pinned for the life of the process. Default 5 s.
+    /// </summary>
+    public TimeSpan DisposeDrainTimeout { get; init; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>Further raw flags OR-ed into the setup flags.</summary>
+    public SetupFlags ExtraFlags { get; init; }
+
+    internal SetupFlags ToFlags()
+    {
+        SetupFlags f = ExtraFlags;
+        if (CqEntries != 0)
+        {
+            f |= SetupFlags.CqSize;
+        }
+
+        if (Clamp)
+        {
+            f |= SetupFlags.Clamp;
+        }
+
+        if (SqPoll)
+        {
+            f |= SetupFlags.SqPoll;
+            if (SqPollCpu is not null)
+            {
+                f |= SetupFlags.SqAff;
+            }
+        }
+
+        if (SubmitAll)
+        {
+            f |= SetupFlags.SubmitAll;
+        }
+
+        if (CoopTaskRun)
+        {
+            f |= SetupFlags.CoopTaskRun;
+        }
+
+        if (TaskRunFlag)
+        {
+            f |= SetupFlags.TaskRunFlag;
+        }
+
+        if (SingleIssuer)
+        {
+            f |= SetupFlags.SingleIssuer;
+        }
+
+        if (DeferTaskRun)
+        {
+            f |= SetupFlags.DeferTaskRun | SetupFlags.TaskRunFlag;
+        }
+
+        if (NoSqArray)
+        {
+            f |= SetupFlags.NoSqArray;
+        }
+
+        if (Sqe128)
+        {
+            f |= SetupFlags.Sqe128;
+        }
+
+        if (Cqe32)
+        {
+            f |= SetupFlags.Cqe32;
+        }
+
+        if (IoPoll)
+        {
+            f |= SetupFlags.IoPoll;
+        }
+
+        if (AttachWorkQueueOf is not null)
+        {
+            f |= SetupFlags.AttachWq;
+        }
+
+        return f;
+    }
+}

@@ -1,0 +1,51 @@
+namespace IoUring.Tests.RingTests;
+
+public sealed class FiveCallLoopTests
+{
+    [Fact]
+    public void Reads_a_file_with_GetSqe_PrepRead_Submit_WaitCqe_CqeSeen()
+    {
+        Kernel.RequireIoUring();
+        using var file = new TempFile(8192);
+        using var handle = file.Open();
+        int fd = (int)handle.DangerousGetHandle();
+        using var buffer = new NativeBuffer(4096);
+        using var ring = new Ring(8);
+
+        ref Sqe sqe = ref ring.GetSqe();
+        sqe.PrepRead(fd, buffer, offset: 4096);
+        sqe.UserData = 42;
+        Assert.Equal(1, ring.Submit());
+        Cqe cqe = ring.WaitCqe();
+        ring.CqeSeen(cqe);
+
+        Assert.Equal(42UL, cqe.UserData);
+        Assert.Equal(4096, cqe.Res);
+        Assert.Equal(file.Content.AsSpan(4096, 4096).ToArray(), buffer.Span.ToArray());
+        Assert.Equal(0, ring.InFlight);
+        Assert.Equal(0u, ring.CqReady);
+    }
+
+    [Fact]
+    public void Waiting_with_nothing_in_flight_throws_instead_of_hanging()
+    {
+        Kernel.RequireIoUring();
+        using var ring = new Ring(4);
+        var e = Assert.Throws<WaitWouldBlockForeverException>(() => ring.WaitCqe());
+        Assert.Contains("nothing submitted", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Waiting_after_prepping_without_submit_names_the_forgotten_submit()
+    {
+        Kernel.RequireIoUring();
+        using var ring = new Ring(4);
+        ring.GetSqe().PrepNop();
+        var e = Assert.Throws<WaitWouldBlockForeverException>(() => ring.WaitCqe());
+        Assert.Contains("1 SQE(s) are prepared but not submitted", e.Message, StringComparison.Ordinal);
+        Assert.Equal(1, ring.Submit());
+        Cqe cqe = ring.WaitCqe();
+        ring.CqeSeen(cqe);
+        Assert.Equal(0, cqe.Res);
+    }
+}
