@@ -124,7 +124,7 @@ public sealed partial class Ring
 
         while (true)
         {
-            int ret = Syscalls.Enter(_enterFd, _sqPoll ? 0 : toSubmit, waitNr, flags);
+            int ret = EnterSyscall(_sqPoll ? 0 : toSubmit, waitNr, flags, "Submit");
             if (ret >= 0)
             {
                 if (_sqPoll)

@@ -34,6 +34,9 @@ public sealed partial class Ring : IDisposable
     private EnterFlags _enterFlags;
     private int _registeredIndex = -1;
 
+    /// <summary>Registered ring fds live in the registering thread's io_uring task context; other threads must use the plain fd.</summary>
+    private int _registeredThread;
+
     /// <summary>Next SQE slot we hand out (our private tail).</summary>
     private uint _sqeTail;
 
@@ -49,6 +52,13 @@ public sealed partial class Ring : IDisposable
     /// <summary>Requests submitted whose final CQE (one without <see cref="CqeFlags.More"/>) has not been seen.</summary>
     private long _inFlight;
     private bool _disposed;
+
+    /// <summary>Managed id of the thread that used the ring last; ownership moves with sequential use.</summary>
+    private int _ownerThread = Environment.CurrentManagedThreadId;
+
+    /// <summary>Managed id of a thread currently inside io_uring_enter on this ring, or 0.</summary>
+    private int _busyThread;
+    private string _busyWhat = string.Empty;
 
     /// <summary>Creates a ring with <paramref name="entries"/> SQEs (rounded up to a power of two by the kernel).</summary>
     /// <param name="entries">SQ size, 1 to 32768.</param>
@@ -115,6 +125,7 @@ public sealed partial class Ring : IDisposable
             if (index >= 0)
             {
                 _registeredIndex = index;
+                _registeredThread = Environment.CurrentManagedThreadId;
                 _enterFd = index;
                 _enterFlags = EnterFlags.RegisteredRing;
             }
@@ -139,7 +150,10 @@ public sealed partial class Ring : IDisposable
     /// <summary>What the kernel reported it supports (<c>io_uring_params.features</c>).</summary>
     public RingFeatures Features { get; }
 
-    /// <summary>True when <c>io_uring_enter</c> uses the registered ring fd (<see cref="RingOptions.RegisterRingFd"/>).</summary>
+    /// <summary>
+    /// True when the ring fd is registered (<see cref="RingOptions.RegisterRingFd"/>). The registration belongs to the
+    /// thread that created the ring: <c>io_uring_enter</c> from that thread uses it, other threads use the plain fd.
+    /// </summary>
     public bool IsRingFdRegistered => _registeredIndex >= 0;
 
     /// <summary>
@@ -162,6 +176,7 @@ public sealed partial class Ring : IDisposable
     /// finish with it, then unmaps the rings and closes the fd. Memory registered with <see cref="RegisterBuffers(ReadOnlySpan{Memory{byte}})"/>
     /// is unpinned only when nothing is left in flight; otherwise it stays pinned for the life of the process.
     /// </summary>
+    /// <exception cref="InvalidOperationException">Another thread is blocked inside this ring (for example in <see cref="WaitCqe()"/>).</exception>
     public void Dispose()
     {
         if (_disposed)
@@ -169,11 +184,19 @@ public sealed partial class Ring : IDisposable
             return;
         }
 
+        CheckNotBusyElsewhere(Environment.CurrentManagedThreadId);
+
         bool drained = DrainInFlight(_drainTimeout);
         _disposed = true;
         if (_registeredIndex >= 0)
         {
-            _ = RegisterCalls.UnregisterRingFd(_ringFd, _registeredIndex);
+            // Only the registering thread can name its slot; elsewhere the same index may belong to another ring.
+            // From another thread the kernel drops the registration when the registering thread exits.
+            if (Environment.CurrentManagedThreadId == _registeredThread)
+            {
+                _ = RegisterCalls.UnregisterRingFd(_ringFd, _registeredIndex);
+            }
+
             _registeredIndex = -1;
         }
 
@@ -244,12 +267,78 @@ public sealed partial class Ring : IDisposable
         }
     }
 
+    /// <summary>
+    /// The guard at the top of every public member: throws after dispose, and detects use from a second thread while
+    /// the owning thread is inside a system call on the ring (the common misuse: one thread blocked in
+    /// <see cref="WaitCqe()"/> while another prepares SQEs). Sequential hand-over between threads (for example across
+    /// an <c>await</c>) is allowed. Detection is best-effort: two threads racing through non-blocking calls at the
+    /// same instant may go unnoticed, which is why the ring is documented as not thread-safe.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private void ThrowIfDisposed()
     {
         if (_disposed)
         {
             ThrowDisposed();
+        }
+
+        int me = Environment.CurrentManagedThreadId;
+        if (me != _ownerThread)
+        {
+            TakeOwnership(me);
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void TakeOwnership(int me)
+    {
+        CheckNotBusyElsewhere(me);
+        _ownerThread = me;
+    }
+
+    private void CheckNotBusyElsewhere(int me)
+    {
+        int busy = Volatile.Read(ref _busyThread);
+        if (busy != 0 && busy != me)
+        {
+            throw new InvalidOperationException(
+                $"This Ring is being used by managed thread {me} while thread {busy} is inside {_busyWhat} on it. A Ring is not thread-safe (like liburing's struct io_uring): use one ring per thread, or IoUringEngine, which accepts operations from any thread.");
+        }
+    }
+
+    /// <summary>io_uring_enter, marking the ring busy for the duration so that use from another thread is reported.</summary>
+    private int EnterSyscall(uint toSubmit, uint minComplete, EnterFlags flags, string what)
+    {
+        int me = Environment.CurrentManagedThreadId;
+        _busyWhat = what;
+        Volatile.Write(ref _busyThread, me);
+        try
+        {
+            return me == _registeredThread
+                ? Syscalls.Enter(_enterFd, toSubmit, minComplete, flags)
+                : Syscalls.Enter(_ringFd, toSubmit, minComplete, flags & ~EnterFlags.RegisteredRing);
+        }
+        finally
+        {
+            Volatile.Write(ref _busyThread, 0);
+        }
+    }
+
+    /// <summary>As the overload without a timeout, but with one (IORING_ENTER_EXT_ARG).</summary>
+    private int EnterSyscall(uint toSubmit, uint minComplete, EnterFlags flags, KernelTimespec timeout, string what)
+    {
+        int me = Environment.CurrentManagedThreadId;
+        _busyWhat = what;
+        Volatile.Write(ref _busyThread, me);
+        try
+        {
+            return me == _registeredThread
+                ? Syscalls.EnterWithTimeout(_enterFd, toSubmit, minComplete, flags, timeout)
+                : Syscalls.EnterWithTimeout(_ringFd, toSubmit, minComplete, flags & ~EnterFlags.RegisteredRing, timeout);
+        }
+        finally
+        {
+            Volatile.Write(ref _busyThread, 0);
         }
     }
 

@@ -54,9 +54,13 @@ public sealed class RingOptions
 
     /// <summary>
     /// Register the ring's own fd (<c>IORING_REGISTER_RING_FDS</c>, 5.18) so each <c>io_uring_enter</c> skips the
-    /// fd lookup. On by default; silently off where the kernel lacks it.
+    /// fd lookup (an atomic reference count in a multi-threaded process such as .NET). The kernel keeps the
+    /// registration per thread: only the creating thread benefits, other threads transparently use the plain fd, and
+    /// it is removed at <see cref="Ring.Dispose()"/> only when that runs on the creating thread (otherwise when the
+    /// creating thread exits). Turn it on for a ring that lives on one dedicated thread; off by default. Silently
+    /// off where the kernel lacks it.
     /// </summary>
-    public bool RegisterRingFd { get; init; } = true;
+    public bool RegisterRingFd { get; init; }
 
     /// <summary>
     /// How long <see cref="Ring.Dispose()"/> waits for cancelled in-flight requests to complete before it gives up
