@@ -13,7 +13,8 @@ public sealed partial class Ring
         {
             ThrowIfDisposed();
             // Acquire: pairs with the kernel's smp_store_release(&rings->cq.tail) in io_commit_cqring().
-            return Volatile.Read(ref _cq.Tail) - _cqHead;
+            _cqTailSeen = Volatile.Read(ref _cq.Tail);
+            return _cqTailSeen - _cqHead;
         }
     }
 
@@ -52,7 +53,9 @@ public sealed partial class Ring
         uint head = _cqHead;
         // Acquire: pairs with smp_store_release(&rings->cq.tail) in io_commit_cqring(); the CQE's fields are
         // visible once the tail that covers them is.
-        if (head != Volatile.Read(ref _cq.Tail))
+        uint tail = Volatile.Read(ref _cq.Tail);
+        _cqTailSeen = tail;
+        if (head != tail)
         {
             cqe = _cq.Entry(head);
             return true;
@@ -69,7 +72,8 @@ public sealed partial class Ring
             // Overflowed completions or deferred task work wait in the kernel: a GETEVENTS enter with min_complete 0 posts them.
             EnterGetEvents(0);
             uint head = _cqHead;
-            if (head != Volatile.Read(ref _cq.Tail))
+            _cqTailSeen = Volatile.Read(ref _cq.Tail);
+            if (head != _cqTailSeen)
             {
                 cqe = _cq.Entry(head);
                 return true;
@@ -168,10 +172,19 @@ public sealed partial class Ring
 
     /// <summary>Marks <paramref name="cqe"/>, the oldest ready CQE, as consumed so the kernel can reuse its slot (<c>io_uring_cqe_seen</c>).</summary>
     /// <param name="cqe">The CQE returned by the last peek or wait.</param>
+    /// <exception cref="InvalidOperationException">No CQE is ready, or <paramref name="cqe"/> is not the oldest ready CQE.</exception>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void CqeSeen(in Cqe cqe)
     {
         ThrowIfDisposed();
+        uint oldest = _cqHead;
+        // The oldest CQE is in cache from the peek that returned it: comparing costs two loads and catches a
+        // CqeSeen without a peek, or out of order, before it could hand the kernel a slot we have not read.
+        if (oldest == _cqTailSeen || _cq.Entry(oldest) != cqe)
+        {
+            ThrowNotOldest(cqe);
+        }
+
         if ((cqe.Flags & CqeFlags.More) == 0 && _inFlight > 0)
         {
             _inFlight--;
@@ -182,6 +195,15 @@ public sealed partial class Ring
         // Release: our reads of the CQE happen before the kernel may overwrite the slot. Pairs with the kernel's
         // READ_ONCE(rings->cq.head) when it computes free CQ space in __io_cqring_events()/io_cqe_cache_refill().
         Volatile.Write(ref _cq.Head, head);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void ThrowNotOldest(in Cqe cqe)
+    {
+        uint ready = Volatile.Read(ref _cq.Tail) - _cqHead;
+        throw new InvalidOperationException(ready == 0
+            ? $"CqeSeen({cqe}) was called but no CQE is ready: call it once per CQE returned by TryPeekCqe/WaitCqe."
+            : $"CqeSeen({cqe}) was given a CQE that is not the oldest ready one ({_cq.Entry(_cqHead)}): CQEs are consumed in order; use CqAdvance after PeekBatchCqe/ReadyCqes.");
     }
 
     /// <summary>Marks the <paramref name="count"/> oldest ready CQEs as consumed (<c>io_uring_cq_advance</c>).</summary>

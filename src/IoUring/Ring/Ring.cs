@@ -49,6 +49,9 @@ public sealed partial class Ring : IDisposable
     /// <summary>Our consumer index; mirrors <c>cq.head</c>, which only we write.</summary>
     private uint _cqHead;
 
+    /// <summary>The kernel's <c>cq.tail</c> as last read; CQEs before it have been observed.</summary>
+    private uint _cqTailSeen;
+
     /// <summary>Requests submitted whose final CQE (one without <see cref="CqeFlags.More"/>) has not been seen.</summary>
     private long _inFlight;
     private bool _disposed;

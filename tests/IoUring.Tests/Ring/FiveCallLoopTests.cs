@@ -48,4 +48,34 @@ public sealed class FiveCallLoopTests
         ring.CqeSeen(cqe);
         Assert.Equal(0, cqe.Res);
     }
+
+    [Fact]
+    public void CqeSeen_without_a_ready_cqe_or_out_of_order_throws_and_loses_nothing()
+    {
+        Kernel.RequireIoUring();
+        using var ring = new Ring(4);
+        var bogus = new Cqe(1, 0, CqeFlags.None);
+        var e = Assert.Throws<InvalidOperationException>(() => ring.CqeSeen(bogus));
+        Assert.Contains("no CQE is ready", e.Message, StringComparison.Ordinal);
+
+        for (ulong i = 1; i <= 2; i++)
+        {
+            ref Sqe sqe = ref ring.GetSqe();
+            sqe.PrepNop();
+            sqe.UserData = i;
+        }
+
+        ring.SubmitAndWait(2);
+        var cqes = new Cqe[2];
+        Assert.Equal(2, ring.PeekBatchCqe(cqes));
+        e = Assert.Throws<InvalidOperationException>(() => ring.CqeSeen(cqes[1]));
+        Assert.Contains("not the oldest", e.Message, StringComparison.Ordinal);
+
+        // Nothing was lost: both CQEs are still there, in order.
+        Assert.Equal(2u, ring.CqReady);
+        ring.CqeSeen(cqes[0]);
+        ring.CqeSeen(cqes[1]);
+        Assert.Equal(0u, ring.CqReady);
+        Assert.Equal(0, ring.InFlight);
+    }
 }
