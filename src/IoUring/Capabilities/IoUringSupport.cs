@@ -34,7 +34,16 @@ public static class IoUringSupport
         try
         {
             using var ring = new Ring(2, new RingOptions { RegisterRingFd = false });
-            byte lastOp = ring.GetProbe().LastOp;
+            byte lastOp = 0;
+            try
+            {
+                lastOp = ring.GetProbe().LastOp;
+            }
+            catch (IoUringException)
+            {
+                // 5.1-5.5 have rings but no IORING_REGISTER_PROBE: io_uring is still available.
+            }
+
             return new IoUringAvailability(true, SetupFailureReason.None, 0, "io_uring is available.", sysctl, seccomp, release, ring.Features, lastOp);
         }
         catch (IoUringSetupException e)
@@ -172,7 +181,7 @@ public static class IoUringSupport
             SetupFailureReason.TooManyOpenFiles =>
                 "the process or system is out of file descriptors",
             SetupFailureReason.InvalidArguments =>
-                $"the kernel rejected entries={entries} with flags={flags}: entries must be 1..32768 (or set Clamp), and every flag must be known to this kernel ({KernelRelease()}) and combined legally",
+                $"the kernel rejected entries={entries} with flags={flags} (0x{(uint)flags:X}): entries must be 1..32768 (or set Clamp), and every flag must be known to this kernel ({KernelRelease()}) and combined legally",
             _ => "unexpected error from io_uring_setup",
         };
         string message = $"io_uring is unavailable: io_uring_setup failed with {IoUringException.ErrnoName(errno)} ({errno}): {advice}.";

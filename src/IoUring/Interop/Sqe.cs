@@ -79,6 +79,10 @@ public partial struct Sqe
     [FieldOffset(28)] public uint HardlinkFlags;
     /// <summary><c>msg_ring_flags</c>.</summary>
     [FieldOffset(28)] public MsgRingFlags MsgRingFlags;
+    /// <summary><c>xattr_flags</c>: <c>XATTR_*</c> for the xattr opcodes.</summary>
+    [FieldOffset(28)] public uint XattrFlags;
+    /// <summary><c>uring_cmd_flags</c>: <c>IORING_URING_CMD_*</c> for <see cref="Opcode.UringCmd"/>.</summary>
+    [FieldOffset(28)] public uint UringCmdFlags;
 
     /// <summary><c>user_data</c>: returned unchanged in the CQE.</summary>
     [FieldOffset(32)] public ulong UserData;
