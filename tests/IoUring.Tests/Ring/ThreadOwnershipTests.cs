@@ -1,3 +1,5 @@
+using Libc = global::IoUring.Interop.Libc;
+
 namespace IoUring.Tests.RingTests;
 
 public sealed class ThreadOwnershipTests
@@ -7,7 +9,7 @@ public sealed class ThreadOwnershipTests
     {
         Kernel.RequireIoUring();
         using var ring = new Ring(4);
-        Assert.Equal(0, Interop.Libc.Pipe2(out int readFd, out int writeFd, Interop.Libc.O_CLOEXEC));
+        Assert.Equal(0, Libc.Pipe2(out int readFd, out int writeFd, Libc.O_CLOEXEC));
         using var buffer = new NativeBuffer(16);
         try
         {
@@ -42,7 +44,7 @@ public sealed class ThreadOwnershipTests
             Assert.False(ring.IsDisposed);
 
             // Completing the read releases the waiter; afterwards this thread may use the ring again.
-            Assert.Equal(3, Interop.Libc.Write(writeFd, "abc"u8));
+            Assert.Equal(3, Libc.Write(writeFd, "abc"u8));
             Cqe cqe = await waiter;
             Assert.Equal(7UL, cqe.UserData);
             Assert.Equal(3, cqe.Res);
@@ -51,8 +53,8 @@ public sealed class ThreadOwnershipTests
         }
         finally
         {
-            _ = Interop.Libc.Close(readFd);
-            _ = Interop.Libc.Close(writeFd);
+            _ = Libc.Close(readFd);
+            _ = Libc.Close(writeFd);
         }
     }
 
