@@ -54,7 +54,8 @@ public partial struct Sqe
     /// Passes direct descriptor <paramref name="sourceFileIndex"/> of this ring to slot <paramref name="targetFileIndex"/>
     /// (or <see cref="SqeConstants.FileIndexAlloc"/>) of the registered file table of ring <paramref name="targetRingFd"/>
     /// (<see cref="MsgRingCommand.SendFd"/>, 6.0). The target gets a CQE with user data <paramref name="targetUserData"/> and
-    /// result 0, or the slot picked with <see cref="SqeConstants.FileIndexAlloc"/>, unless <see cref="MsgRingFlags.CqeSkip"/> is set.
+    /// result 0, or the slot picked with <see cref="SqeConstants.FileIndexAlloc"/>, unless <see cref="MsgRingFlags.CqeSkip"/> is set;
+    /// the sender's own CQE carries the same result. This ring's slot keeps its descriptor.
     /// </summary>
     /// <param name="targetRingFd">The other ring's fd (it must not be this ring).</param>
     /// <param name="sourceFileIndex">The slot in this ring's registered file table.</param>
