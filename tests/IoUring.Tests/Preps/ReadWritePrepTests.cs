@@ -18,6 +18,30 @@ public sealed class ReadWritePrepTests
     }
 
     [Fact]
+    public void PrepRw_fills_the_common_fields_for_any_opcode()
+    {
+        Kernel.RequireOp(Opcode.Write);
+        using var file = new TempFile(100, seed: 2);
+        var data = new Pinned<byte>([1, 2, 3]);
+        using (var handle = file.Open(FileAccess.ReadWrite))
+        using (var ring = new Ring(4))
+        {
+            ref Sqe sqe = ref ring.GetSqe();
+            sqe.PrepRw(Opcode.Write, (int)handle.DangerousGetHandle(), (ulong)data.Address, 3, 10);
+            Assert.Equal(Opcode.Write, sqe.Opcode);
+            Assert.Equal(3u, sqe.Len);
+            Assert.Equal(10UL, sqe.Off);
+            Assert.Equal(3, Native.Run(ring).Res);
+        }
+
+        byte[] expected = (byte[])file.Content.Clone();
+        expected[10] = 1;
+        expected[11] = 2;
+        expected[12] = 3;
+        Assert.Equal(expected, File.ReadAllBytes(file.Path));
+    }
+
+    [Fact]
     public void Read_fills_a_pinned_array_from_the_given_offset()
     {
         Kernel.RequireOp(Opcode.Read);
