@@ -41,6 +41,7 @@ public sealed class BufferPrepTests
             empty.Flags |= SqeFlags.BufferSelect;
             empty.BufGroup = 7;
             Assert.Equal(-Native.ENOBUFS, Native.Run(ring).Res);
+            Native.KeepAlive(pool);
         }
     }
 

@@ -36,6 +36,7 @@ public sealed class FilesUpdatePrepTests
             dead.PrepWrite(2, data.Address, 4, 0);
             dead.Flags |= SqeFlags.FixedFile;
             Assert.Equal(-Native.EBADF, Native.Run(ring).Res);
+            Native.KeepAlive(fds, data, got, clear);
         }
         finally
         {
@@ -67,6 +68,7 @@ public sealed class FilesUpdatePrepTests
             byte[] got = new byte[2];
             Assert.Equal(2, IoUring.Interop.Libc.Read(r, got));
             Assert.Equal(data.Array, got);
+            Native.KeepAlive(fds);
         }
         finally
         {

@@ -25,7 +25,7 @@ public sealed class FutexPrepTests
         Cqe[] cqes = Native.RunMany(ring, 2);
         Assert.Equal(1, cqes.With(2).Res);
         Assert.Equal(0, cqes.With(1).Res);
-        GC.KeepAlive(word);
+        Native.KeepAlive(word);
     }
 
     [Fact]
@@ -45,5 +45,6 @@ public sealed class FutexPrepTests
         Cqe[] cqes = Native.RunMany(ring, 2);
         Assert.Equal(-Native.EAGAIN, cqes.With(1).Res);
         Assert.Equal(0, cqes.With(2).Res);
+        Native.KeepAlive(word);
     }
 }

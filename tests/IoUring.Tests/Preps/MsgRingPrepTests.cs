@@ -99,6 +99,7 @@ public sealed class MsgRingPrepTests
             Cqe alloc = Native.Next(target);
             Assert.Equal(56UL, alloc.UserData);
             Assert.Equal(picked, alloc.Res);
+            Native.KeepAlive(data);
         }
         finally
         {

@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Text;
 using IoUring.Interop;
@@ -69,6 +70,13 @@ internal static class Native
     public const int ETIME = 62;
     public const int ENOBUFS = 105;
     public const int ECANCELED = 125;
+
+    /// <summary>
+    /// Keeps pinned buffers reachable up to this call. A pinned array does not move, but the GC may still reclaim it once
+    /// the code no longer refers to it, even while the kernel reads or writes it: call this after the last CQE that uses them.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    public static void KeepAlive(params object[] pinned) => GC.KeepAlive(pinned);
 
     /// <summary>Waits (boundedly) for the next CQE, marks it seen and returns it.</summary>
     public static Cqe Next(Ring ring)

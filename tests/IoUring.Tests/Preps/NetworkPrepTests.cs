@@ -57,6 +57,7 @@ public sealed class NetworkPrepTests
             byte[] got = new byte[4];
             Assert.Equal(4, IoUring.Interop.Libc.Read(conn, got));
             Assert.Equal("ping"u8.ToArray(), got);
+            Native.KeepAlive(sa);
         }
         finally
         {
@@ -92,6 +93,7 @@ public sealed class NetworkPrepTests
             ring.GetSqe().PrepRecv(fd, incoming.Address, incoming.ByteLength, msgFlags: 0x100 /* MSG_WAITALL */);
             Assert.Equal(300, Native.Run(ring).Res);
             Assert.Equal(reply, incoming.Array);
+            Native.KeepAlive(sa, outgoing);
         }
         finally
         {
@@ -173,6 +175,7 @@ public sealed class NetworkPrepTests
         // SOCK_CLOEXEC means nothing for a direct descriptor and the kernel refuses it.
         ring.GetSqe().PrepAcceptDirect(listener.Fd(), Native.SOCK_CLOEXEC, fileIndex: 4);
         Assert.Equal(-Native.EINVAL, Native.Run(ring).Res);
+        Native.KeepAlive(buf);
     }
 
     [Fact]
@@ -247,6 +250,7 @@ public sealed class NetworkPrepTests
             Assert.Equal(10, Native.Run(ring).Res);
             Assert.Equal("0123"u8.ToArray(), x.Array);
             Assert.Equal("456789"u8.ToArray(), y.Array);
+            Native.KeepAlive(a, b, sendIov, sendMsg, recvIov, recvMsg);
         }
     }
 
@@ -297,6 +301,7 @@ public sealed class NetworkPrepTests
             sendmsg.UserData = 7;
             AssertZeroCopyPair(Native.RunMany(ring, 2), 7, 30);
             Assert.Equal([.. buf.Span[..10], .. buf.Span.Slice(2000, 20)], server.ReceiveExactly(30));
+            Native.KeepAlive(iov, msg);
         }
     }
 
@@ -330,6 +335,7 @@ public sealed class NetworkPrepTests
             EndPoint from = new IPEndPoint(IPAddress.Any, 0);
             int n = receiver.ReceiveFrom(got, ref from);
             Assert.Equal("datagram"u8.ToArray(), got[..n]);
+            Native.KeepAlive(data, to);
         }
         finally
         {
@@ -382,5 +388,6 @@ public sealed class NetworkPrepTests
 
         ring.GetSqe().PrepSocketDirect(Native.AF_INET, Native.SOCK_STREAM | Native.SOCK_CLOEXEC, 0, 1);
         Assert.Equal(-Native.EINVAL, Native.Run(ring).Res);
+        Native.KeepAlive(sa, data);
     }
 }

@@ -76,6 +76,7 @@ public sealed class PathPrepTests : IDisposable
         {
             Native.Close(fd);
         }
+        Native.KeepAlive(path);
     }
 
     [Fact]
@@ -98,6 +99,7 @@ public sealed class PathPrepTests : IDisposable
         Native.Close(cqes.With(1).Res);
         Assert.Equal(-Native.ENOENT, cqes.With(2).Res);
         Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(P("new")));
+        Native.KeepAlive(created, missing);
     }
 
     [Fact]
@@ -125,6 +127,7 @@ public sealed class PathPrepTests : IDisposable
         {
             Native.Close(dirFd);
         }
+        Native.KeepAlive(dir, rel);
     }
 
     [Fact]
@@ -154,11 +157,13 @@ public sealed class PathPrepTests : IDisposable
             var how = new Pinned<OpenHow>([new OpenHow { Flags = Native.O_RDONLY | Native.O_CLOEXEC, Resolve = RESOLVE_BENEATH }]);
             ring.GetSqe().PrepOpenAt2(dirFd, escape.Address, how.Address);
             Assert.Equal(-Native.EXDEV, Native.Run(ring).Res);
+            Native.KeepAlive(how);
         }
         finally
         {
             Native.Close(dirFd);
         }
+        Native.KeepAlive(abs, dir, escape);
     }
 
     [Fact]
@@ -185,6 +190,7 @@ public sealed class PathPrepTests : IDisposable
         // O_CLOEXEC means nothing for a direct descriptor and the kernel refuses it.
         ring.GetSqe().PrepOpenAtDirect(Sqe.AtFdCwd, path.Address, Native.O_RDONLY | Native.O_CLOEXEC, 0, 1);
         Assert.Equal(-Native.EINVAL, Native.Run(ring).Res);
+        Native.KeepAlive(path, how);
     }
 
     [Fact]
@@ -228,6 +234,7 @@ public sealed class PathPrepTests : IDisposable
             write.PrepWrite(1, one.Address, 1, 0);
             write.Flags |= SqeFlags.FixedFile;
             Assert.Equal(-Native.EBADF, Native.Run(ring).Res);
+            Native.KeepAlive(one);
         }
         finally
         {
@@ -263,6 +270,7 @@ public sealed class PathPrepTests : IDisposable
         Assert.Equal((int)File.GetUnixFileMode(file), f.Mode & 0xFFF);
         Assert.Equal(1u, f.LinkCount);
         Assert.Equal(S_IFDIR, st[1].Mode & S_IFMT);
+        Native.KeepAlive(filePath, dirPath);
     }
 
     [Fact]
@@ -278,6 +286,7 @@ public sealed class PathPrepTests : IDisposable
         ring.GetSqe().PrepStatx((int)handle.DangerousGetHandle(), empty.Address, Native.AT_EMPTY_PATH, STATX_SIZE, st.Address);
         Assert.Equal(0, Native.Run(ring).Res);
         Assert.Equal(4321UL, st.Value.FileSize);
+        Native.KeepAlive(empty);
     }
 
     [Fact]
@@ -301,6 +310,7 @@ public sealed class PathPrepTests : IDisposable
         Assert.Equal(-Native.EEXIST, Native.Run(ring).Res);
         Assert.Equal([1, 2, 3], File.ReadAllBytes(other));
         Assert.True(File.Exists(P("to")));
+        Native.KeepAlive(fromPath, toPath, otherPath);
     }
 
     [Fact]
@@ -343,6 +353,7 @@ public sealed class PathPrepTests : IDisposable
         {
             Native.Close(dirFd);
         }
+        Native.KeepAlive(dir, victim);
     }
 
     [Fact]
@@ -363,6 +374,7 @@ public sealed class PathPrepTests : IDisposable
         ring.GetSqe().PrepStatx(Sqe.AtFdCwd, linkPath.Address, AT_SYMLINK_NOFOLLOW, STATX_TYPE, st.Address);
         Assert.Equal(0, Native.Run(ring).Res);
         Assert.Equal(S_IFLNK, st.Value.Mode & S_IFMT);
+        Native.KeepAlive(targetPath, linkPath);
     }
 
     [Fact]
@@ -383,6 +395,7 @@ public sealed class PathPrepTests : IDisposable
         ring.GetSqe().PrepStatx(Sqe.AtFdCwd, linkPath.Address, 0, STATX_NLINK, st.Address);
         Assert.Equal(0, Native.Run(ring).Res);
         Assert.Equal(2u, st.Value.LinkCount);
+        Native.KeepAlive(originalPath, linkPath);
     }
 
     [Fact]
@@ -433,6 +446,7 @@ public sealed class PathPrepTests : IDisposable
         read.Flags |= SqeFlags.FixedFile;
         Assert.Equal(6, Native.Run(ring).Res);
         Assert.Equal(data.Array, got.Array);
+        Native.KeepAlive(fds);
     }
 
     [Fact]
@@ -459,5 +473,6 @@ public sealed class PathPrepTests : IDisposable
         {
             Native.Close(fd);
         }
+        Native.KeepAlive(path);
     }
 }

@@ -39,6 +39,7 @@ public sealed class ReadWritePrepTests
         expected[11] = 2;
         expected[12] = 3;
         Assert.Equal(expected, File.ReadAllBytes(file.Path));
+        Native.KeepAlive(data);
     }
 
     [Fact]
@@ -83,6 +84,7 @@ public sealed class ReadWritePrepTests
             var buf = new Pinned<byte>(data);
             ring.GetSqe().PrepWrite((int)handle.DangerousGetHandle(), buf.Address, buf.ByteLength, 4096);
             Assert.Equal(1000, Native.Run(ring).Res);
+            Native.KeepAlive(buf);
         }
 
         byte[] expected = (byte[])file.Content.Clone();
@@ -120,6 +122,7 @@ public sealed class ReadWritePrepTests
             var buf = new Pinned<byte>(tail);
             ring.GetSqe().PrepWrite((int)handle.DangerousGetHandle(), buf.Address, buf.ByteLength, 0, ReadWriteFlags.Append);
             Assert.Equal(50, Native.Run(ring).Res);
+            Native.KeepAlive(buf);
         }
 
         Assert.Equal([.. file.Content, .. tail], File.ReadAllBytes(file.Path));
@@ -140,6 +143,7 @@ public sealed class ReadWritePrepTests
         Assert.Equal(400, Native.Run(ring).Res);
         Assert.Equal(file.Content.AsSpan(1000, 100).ToArray(), a.Array);
         Assert.Equal(file.Content.AsSpan(1100, 300).ToArray(), b.Array);
+        Native.KeepAlive(iov);
     }
 
     [Fact]
@@ -158,6 +162,7 @@ public sealed class ReadWritePrepTests
         }
 
         Assert.Equal([.. file.Content, .. a.Array, .. b.Array], File.ReadAllBytes(file.Path));
+        Native.KeepAlive(iov);
     }
 
     [Fact]

@@ -32,6 +32,7 @@ public sealed class TimeoutCancelPrepTests
 
         Assert.Equal(0, cqes.With(2).Res);
         Assert.Equal(0, cqes.With(1).Res); // satisfied by the count, not expired
+        Native.KeepAlive(ts);
     }
 
     [Fact]
@@ -70,6 +71,7 @@ public sealed class TimeoutCancelPrepTests
         Assert.Equal(0, cqes.With(12).Res);
         Assert.Equal(-Native.ETIME, cqes.With(1).Res);
         Assert.Equal(-Native.ETIME, cqes.With(2).Res);
+        Native.KeepAlive(ts);
     }
 
     [Fact]
@@ -95,6 +97,7 @@ public sealed class TimeoutCancelPrepTests
         {
             Native.Close(r, w);
         }
+        Native.KeepAlive(buf);
     }
 
     [Fact]
@@ -114,6 +117,7 @@ public sealed class TimeoutCancelPrepTests
 
         Assert.Equal(0, cqes.With(1).Res);
         Assert.Equal(-Native.ECANCELED, cqes.With(2).Res);
+        Native.KeepAlive(ts);
     }
 
     [Fact]
@@ -151,6 +155,7 @@ public sealed class TimeoutCancelPrepTests
         {
             Native.Close(r, w);
         }
+        Native.KeepAlive(a, b);
     }
 
     [Fact]
@@ -201,6 +206,7 @@ public sealed class TimeoutCancelPrepTests
         {
             Native.Close(r1, w1, r2, w2);
         }
+        Native.KeepAlive(buf);
     }
 
     [Fact]
@@ -233,5 +239,6 @@ public sealed class TimeoutCancelPrepTests
         {
             Native.Close(r, w);
         }
+        Native.KeepAlive(buf);
     }
 }

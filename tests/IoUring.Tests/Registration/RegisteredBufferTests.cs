@@ -229,5 +229,6 @@ public sealed class RegisteredBufferTests
         byte[] file80 = File.ReadAllBytes(file.Path);
         Assert.Equal(file80[..30], buf.Span.Slice(5000, 30).ToArray());
         Assert.Equal(file80[30..], buf.Span.Slice(6000, 50).ToArray());
+        Native.KeepAlive(wiov, riov);
     }
 }

@@ -34,6 +34,7 @@ public sealed class RegisteredFileTests
         Assert.Equal(a.Content, buf.Array);
         Assert.Equal(-Native.EBADF, ReadFixedFile(ring, 1, buf).Res);
         Assert.Equal(-Native.EBADF, ReadFixedFile(ring, 3, buf).Res); // beyond the table
+        Native.KeepAlive(buf);
     }
 
     [Fact]
@@ -58,6 +59,7 @@ public sealed class RegisteredFileTests
         Assert.Equal(-Native.EBADF, ReadFixedFile(ring, 2, buf).Res);
 
         Assert.Throws<IoUringException>(() => ring.UpdateRegisteredFiles(2, [fa, fa]));
+        Native.KeepAlive(buf);
     }
 
     [Fact]
@@ -98,6 +100,7 @@ public sealed class RegisteredFileTests
         // The table can be registered again after unregistering.
         ring.RegisterFiles([fd]);
         Assert.Equal(8, ReadFixedFile(ring, 0, buf).Res);
+        Native.KeepAlive(buf);
     }
 
     [Fact]
