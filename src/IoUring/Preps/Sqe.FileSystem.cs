@@ -161,7 +161,7 @@ public partial struct Sqe
 
     /// <summary>Installs direct descriptor <paramref name="fileIndex"/> as a normal fd (6.8); the CQE result is the fd.</summary>
     /// <param name="fileIndex">The registered-file slot.</param>
-    /// <param name="flags">0 for <c>O_CLOEXEC</c>, or <c>IORING_FIXED_FD_NO_CLOEXEC</c> (1).</param>
+    /// <param name="flags">0 for an <c>O_CLOEXEC</c> fd, or <see cref="SqeConstants.FixedFdNoCloexec"/>.</param>
     public void PrepFixedFdInstall(int fileIndex, uint flags = 0)
     {
         PrepRw(Opcode.FixedFdInstall, fileIndex, 0, 0, 0);
