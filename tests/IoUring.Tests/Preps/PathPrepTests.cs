@@ -449,8 +449,15 @@ public sealed class PathPrepTests : IDisposable
         Native.KeepAlive(fds);
     }
 
+    /// <summary>Reads O_CLOEXEC (octal 02000000) from the "flags:" line of /proc/self/fdinfo.</summary>
+    private static bool IsCloseOnExec(int fd)
+    {
+        string flags = File.ReadLines($"/proc/self/fdinfo/{fd}").First(l => l.StartsWith("flags:", StringComparison.Ordinal));
+        return (Convert.ToInt32(flags["flags:".Length..].Trim(), 8) & Native.O_CLOEXEC) != 0;
+    }
+
     [Fact]
-    public void Fixed_fd_install_turns_a_direct_descriptor_into_a_normal_fd()
+    public void Fixed_fd_install_turns_a_direct_descriptor_into_a_normal_fd_with_or_without_cloexec()
     {
         Kernel.RequireOp(Opcode.FixedFdInstall);
         byte[] content = Native.Bytes(20, 7);
@@ -463,15 +470,20 @@ public sealed class PathPrepTests : IDisposable
         ring.GetSqe().PrepFixedFdInstall(1);
         int fd = Native.Run(ring).Res;
         Assert.True(fd >= 0, $"fixed_fd_install failed: {fd}");
+        ring.GetSqe().PrepFixedFdInstall(1, SqeConstants.FixedFdNoCloexec);
+        int inheritable = Native.Run(ring).Res;
+        Assert.True(inheritable >= 0, $"fixed_fd_install (no cloexec) failed: {inheritable}");
         try
         {
             byte[] got = new byte[20];
             Assert.Equal(20, IoUring.Interop.Libc.Read(fd, got));
             Assert.Equal(content, got);
+            Assert.True(IsCloseOnExec(fd));
+            Assert.False(IsCloseOnExec(inheritable));
         }
         finally
         {
-            Native.Close(fd);
+            Native.Close(fd, inheritable);
         }
         Native.KeepAlive(path);
     }
