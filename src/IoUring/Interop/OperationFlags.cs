@@ -100,6 +100,48 @@ public enum FsyncFlags : uint
     DataSync = 1u << 0,
 }
 
+/// <summary><c>RWF_*</c>: per-request flags of reads and writes (as for <c>preadv2</c>/<c>pwritev2</c>), carried in <c>rw_flags</c>.</summary>
+[Flags]
+public enum ReadWriteFlags
+{
+    /// <summary>No flags.</summary>
+    None = 0,
+    /// <summary><c>RWF_HIPRI</c>: high-priority request; polled if the ring uses <see cref="SetupFlags.IoPoll"/>.</summary>
+    HiPri = 0x1,
+    /// <summary><c>RWF_DSYNC</c>: per-write <c>O_DSYNC</c>.</summary>
+    DSync = 0x2,
+    /// <summary><c>RWF_SYNC</c>: per-write <c>O_SYNC</c>.</summary>
+    Sync = 0x4,
+    /// <summary><c>RWF_NOWAIT</c>: fail with <c>-EAGAIN</c> instead of blocking (for example when data is not cached).</summary>
+    NoWait = 0x8,
+    /// <summary><c>RWF_APPEND</c>: per-write <c>O_APPEND</c>; the offset is ignored and data goes to the end of the file.</summary>
+    Append = 0x10,
+    /// <summary><c>RWF_NOAPPEND</c>: ignore the file's <c>O_APPEND</c> for this write (6.9).</summary>
+    NoAppend = 0x20,
+    /// <summary><c>RWF_ATOMIC</c>: write all or nothing, within the device's atomic-write limits (6.11).</summary>
+    Atomic = 0x40,
+    /// <summary><c>RWF_DONTCACHE</c>: uncached buffered I/O, dropped from the page cache after completion (6.14).</summary>
+    DontCache = 0x80,
+}
+
+/// <summary><c>FUTEX2_*</c>: futex size and flags of <see cref="Opcode.FutexWait"/> and <see cref="Opcode.FutexWake"/> (carried in <c>fd</c>).</summary>
+[Flags]
+public enum Futex2Flags : uint
+{
+    /// <summary><c>FUTEX2_SIZE_U8</c>: an 8-bit futex.</summary>
+    SizeU8 = 0x00,
+    /// <summary><c>FUTEX2_SIZE_U16</c>: a 16-bit futex.</summary>
+    SizeU16 = 0x01,
+    /// <summary><c>FUTEX2_SIZE_U32</c>: a 32-bit futex (the classic size, and the one every kernel supports).</summary>
+    SizeU32 = 0x02,
+    /// <summary><c>FUTEX2_SIZE_U64</c>: a 64-bit futex.</summary>
+    SizeU64 = 0x03,
+    /// <summary><c>FUTEX2_NUMA</c>: NUMA-aware futex.</summary>
+    Numa = 0x04,
+    /// <summary><c>FUTEX2_PRIVATE</c>: the futex is private to this process (faster; no shared-memory lookup).</summary>
+    Private = 128,
+}
+
 /// <summary><c>IORING_MSG_*</c>: the command of an <see cref="Opcode.MsgRing"/> (in <c>addr</c>).</summary>
 public enum MsgRingCommand : ulong
 {
@@ -132,6 +174,12 @@ public static class SqeConstants
 
     /// <summary><c>SPLICE_F_FD_IN_FIXED</c>: the splice input fd is a registered file index.</summary>
     public const uint SpliceFdInFixed = 1u << 31;
+
+    /// <summary><c>FUTEX_BITSET_MATCH_ANY</c>: a futex mask that matches every waiter.</summary>
+    public const ulong FutexBitsetMatchAny = 0xFFFF_FFFF;
+
+    /// <summary><c>IORING_FIXED_FD_NO_CLOEXEC</c>: install a direct descriptor without <c>O_CLOEXEC</c>.</summary>
+    public const uint FixedFdNoCloexec = 1;
 
     /// <summary><c>IORING_CQE_BUFFER_SHIFT</c>: the buffer id sits in the upper 16 bits of <c>cqe.flags</c>.</summary>
     public const int CqeBufferShift = 16;

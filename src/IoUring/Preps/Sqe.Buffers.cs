@@ -34,4 +34,39 @@ public partial struct Sqe
         PrepRw(Opcode.MsgRing, targetRingFd, (ulong)MsgRingCommand.Data, result, targetUserData);
         MsgRingFlags = flags;
     }
+
+    /// <summary>
+    /// Like <see cref="PrepMsgRing"/>, and the posted CQE carries <paramref name="cqeFlags"/> as its flags
+    /// (<see cref="MsgRingFlags.FlagsPass"/>, 6.2).
+    /// </summary>
+    /// <param name="targetRingFd">The other ring's fd.</param>
+    /// <param name="result">The <c>res</c> of the posted CQE.</param>
+    /// <param name="targetUserData">The <c>user_data</c> of the posted CQE.</param>
+    /// <param name="cqeFlags">The <c>flags</c> of the posted CQE.</param>
+    /// <param name="flags">Flags; <see cref="MsgRingFlags.FlagsPass"/> is added.</param>
+    public void PrepMsgRingCqeFlags(int targetRingFd, uint result, ulong targetUserData, CqeFlags cqeFlags, MsgRingFlags flags = MsgRingFlags.None)
+    {
+        PrepMsgRing(targetRingFd, result, targetUserData, flags | MsgRingFlags.FlagsPass);
+        FileIndex = (uint)cqeFlags;
+    }
+
+    /// <summary>
+    /// Passes direct descriptor <paramref name="sourceFileIndex"/> of this ring to slot <paramref name="targetFileIndex"/>
+    /// (or <see cref="SqeConstants.FileIndexAlloc"/>) of the registered file table of ring <paramref name="targetRingFd"/>
+    /// (<see cref="MsgRingCommand.SendFd"/>, 6.0). The target gets a CQE with user data <paramref name="targetUserData"/> and
+    /// result 0, or the slot picked with <see cref="SqeConstants.FileIndexAlloc"/>, unless <see cref="MsgRingFlags.CqeSkip"/> is set;
+    /// the sender's own CQE carries the same result. This ring's slot keeps its descriptor.
+    /// </summary>
+    /// <param name="targetRingFd">The other ring's fd (it must not be this ring).</param>
+    /// <param name="sourceFileIndex">The slot in this ring's registered file table.</param>
+    /// <param name="targetFileIndex">The slot in the target ring's table, or <see cref="SqeConstants.FileIndexAlloc"/>.</param>
+    /// <param name="targetUserData">The <c>user_data</c> of the CQE posted on the target.</param>
+    /// <param name="flags">Flags.</param>
+    public void PrepMsgRingFd(int targetRingFd, uint sourceFileIndex, uint targetFileIndex, ulong targetUserData, MsgRingFlags flags = MsgRingFlags.None)
+    {
+        PrepRw(Opcode.MsgRing, targetRingFd, (ulong)MsgRingCommand.SendFd, 0, targetUserData);
+        Addr3 = sourceFileIndex;
+        FileIndex = targetFileIndex == SqeConstants.FileIndexAlloc ? targetFileIndex : targetFileIndex + 1;
+        MsgRingFlags = flags;
+    }
 }

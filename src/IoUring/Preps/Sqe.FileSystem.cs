@@ -17,10 +17,13 @@ public partial struct Sqe
         OpenFlags = (uint)flags;
     }
 
-    /// <summary><c>openat</c> into direct-descriptor slot <paramref name="fileIndex"/> (or <see cref="SqeConstants.FileIndexAlloc"/>).</summary>
+    /// <summary>
+    /// <c>openat</c> into direct-descriptor slot <paramref name="fileIndex"/> (or <see cref="SqeConstants.FileIndexAlloc"/>)
+    /// of the registered file table. The CQE result is 0, or the slot picked with <see cref="SqeConstants.FileIndexAlloc"/>.
+    /// </summary>
     /// <param name="dirFd">Directory fd or <see cref="AtFdCwd"/>.</param>
     /// <param name="path">Address of a NUL-terminated UTF-8 path.</param>
-    /// <param name="flags"><c>O_*</c> flags.</param>
+    /// <param name="flags"><c>O_*</c> flags, without <c>O_CLOEXEC</c> (refused with <c>-EINVAL</c> for a direct descriptor).</param>
     /// <param name="mode">Permissions.</param>
     /// <param name="fileIndex">Registered-file slot, or <see cref="SqeConstants.FileIndexAlloc"/>.</param>
     public void PrepOpenAtDirect(int dirFd, nint path, int flags, uint mode, uint fileIndex)
@@ -29,12 +32,26 @@ public partial struct Sqe
         FileIndex = fileIndex == SqeConstants.FileIndexAlloc ? fileIndex : fileIndex + 1;
     }
 
-    /// <summary><c>openat2(dfd, path, how)</c>.</summary>
+    /// <summary><c>openat2(dfd, path, how)</c>; the CQE result is the new fd. <see cref="Ring.PrepOpenAt2(int, nint, in OpenHow)"/> keeps <paramref name="how"/> for you.</summary>
     /// <param name="dirFd">Directory fd or <see cref="AtFdCwd"/>.</param>
     /// <param name="path">Address of a NUL-terminated UTF-8 path.</param>
     /// <param name="how">Address of an <see cref="OpenHow"/>, valid until submission.</param>
     public void PrepOpenAt2(int dirFd, nint path, nint how) =>
         PrepRw(Opcode.OpenAt2, dirFd, (ulong)path, (uint)System.Runtime.CompilerServices.Unsafe.SizeOf<OpenHow>(), (ulong)how);
+
+    /// <summary>
+    /// <c>openat2</c> into direct-descriptor slot <paramref name="fileIndex"/> (or <see cref="SqeConstants.FileIndexAlloc"/>);
+    /// the CQE result is 0, or the slot picked. <see cref="OpenHow.Flags"/> must not contain <c>O_CLOEXEC</c>.
+    /// </summary>
+    /// <param name="dirFd">Directory fd or <see cref="AtFdCwd"/>.</param>
+    /// <param name="path">Address of a NUL-terminated UTF-8 path.</param>
+    /// <param name="how">Address of an <see cref="OpenHow"/>, valid until submission.</param>
+    /// <param name="fileIndex">Registered-file slot, or <see cref="SqeConstants.FileIndexAlloc"/>.</param>
+    public void PrepOpenAt2Direct(int dirFd, nint path, nint how, uint fileIndex)
+    {
+        PrepOpenAt2(dirFd, path, how);
+        FileIndex = fileIndex == SqeConstants.FileIndexAlloc ? fileIndex : fileIndex + 1;
+    }
 
     /// <summary><c>close(fd)</c>.</summary>
     /// <param name="fd">The descriptor to close.</param>
@@ -107,20 +124,49 @@ public partial struct Sqe
         HardlinkFlags = (uint)flags;
     }
 
-    /// <summary>Updates registered files from the SQ: <paramref name="count"/> fds at <paramref name="fds"/> into slots from <paramref name="offset"/>.</summary>
-    /// <param name="fds">Address of an int array, valid until submission.</param>
+    /// <summary>
+    /// Updates registered files from the SQ: <paramref name="count"/> fds at <paramref name="fds"/> into slots from
+    /// <paramref name="offset"/> (-1 clears a slot, <see cref="SqeConstants.RegisterFilesSkip"/> keeps it). The CQE
+    /// result is the number of slots updated.
+    /// </summary>
+    /// <param name="fds">Address of an int array: read at execution, and written when allocating, so keep it until the CQE.</param>
     /// <param name="count">Number of fds.</param>
-    /// <param name="offset">First slot, or <see cref="SqeConstants.FileIndexAlloc"/> to allocate (results written back to the array).</param>
+    /// <param name="offset">First slot, or -1 (<c>IORING_FILE_INDEX_ALLOC</c>) to put each fd in a free slot and write the slot indices back into the array.</param>
     public void PrepFilesUpdate(nint fds, uint count, int offset) =>
         PrepRw(Opcode.FilesUpdate, -1, (ulong)fds, count, (ulong)(uint)offset);
 
+    /// <summary><c>pipe2(fds, flags)</c> (6.16): the kernel writes the read and write fds into the two ints at <paramref name="fds"/>; the CQE result is 0.</summary>
+    /// <param name="fds">Address of two ints, valid until the CQE.</param>
+    /// <param name="flags"><c>O_CLOEXEC</c>, <c>O_NONBLOCK</c>, <c>O_DIRECT</c>.</param>
+    public void PrepPipe(nint fds, int flags = 0)
+    {
+        PrepRw(Opcode.Pipe, 0, (ulong)fds, 0, 0);
+        // pipe_flags shares the 32-bit flags union with rw_flags.
+        RwFlags = flags;
+    }
+
+    /// <summary>
+    /// <c>pipe2</c> into direct descriptors (6.16): the read end goes to slot <paramref name="fileIndex"/> and the write end to
+    /// the next one, or both to free slots with <see cref="SqeConstants.FileIndexAlloc"/>, in which case the kernel writes
+    /// the two slot indices into <paramref name="fds"/>.
+    /// </summary>
+    /// <param name="fds">Address of two ints, valid until the CQE.</param>
+    /// <param name="flags"><c>O_NONBLOCK</c>, <c>O_DIRECT</c>; <c>O_CLOEXEC</c> is refused.</param>
+    /// <param name="fileIndex">First registered-file slot, or <see cref="SqeConstants.FileIndexAlloc"/>.</param>
+    public void PrepPipeDirect(nint fds, int flags, uint fileIndex)
+    {
+        PrepPipe(fds, flags);
+        FileIndex = fileIndex == SqeConstants.FileIndexAlloc ? fileIndex : fileIndex + 1;
+    }
+
     /// <summary>Installs direct descriptor <paramref name="fileIndex"/> as a normal fd (6.8); the CQE result is the fd.</summary>
     /// <param name="fileIndex">The registered-file slot.</param>
-    /// <param name="flags">0 for <c>O_CLOEXEC</c>, or <c>IORING_FIXED_FD_NO_CLOEXEC</c> (1).</param>
+    /// <param name="flags">0 for an <c>O_CLOEXEC</c> fd, or <see cref="SqeConstants.FixedFdNoCloexec"/>.</param>
     public void PrepFixedFdInstall(int fileIndex, uint flags = 0)
     {
         PrepRw(Opcode.FixedFdInstall, fileIndex, 0, 0, 0);
-        Flags = SqeFlags.FixedFile;
+        Flags |= SqeFlags.FixedFile;
+        // install_fd_flags shares the 32-bit flags union with rw_flags.
         RwFlags = (int)flags;
     }
 }

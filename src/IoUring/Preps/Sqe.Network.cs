@@ -23,14 +23,30 @@ public partial struct Sqe
         IoPrio |= (ushort)IoUring.AcceptFlags.Multishot;
     }
 
-    /// <summary>Accept into direct-descriptor slot <paramref name="fileIndex"/> (or <see cref="SqeConstants.FileIndexAlloc"/>).</summary>
+    /// <summary>
+    /// Accept into direct-descriptor slot <paramref name="fileIndex"/> (or <see cref="SqeConstants.FileIndexAlloc"/>) of the
+    /// registered file table, instead of a normal fd. The CQE result is 0 for a given slot, or the slot picked with
+    /// <see cref="SqeConstants.FileIndexAlloc"/>. Use the slot with <see cref="SqeFlags.FixedFile"/>.
+    /// </summary>
     /// <param name="fd">Listening socket.</param>
-    /// <param name="flags"><c>SOCK_*</c> flags.</param>
+    /// <param name="flags"><c>SOCK_NONBLOCK</c>; <c>SOCK_CLOEXEC</c> is refused with <c>-EINVAL</c> (a direct descriptor has no fd).</param>
     /// <param name="fileIndex">Registered-file slot or <see cref="SqeConstants.FileIndexAlloc"/>.</param>
     public void PrepAcceptDirect(int fd, int flags, uint fileIndex)
     {
         PrepAccept(fd, 0, 0, flags);
         FileIndex = fileIndex == SqeConstants.FileIndexAlloc ? fileIndex : fileIndex + 1;
+    }
+
+    /// <summary>
+    /// Multishot accept into direct descriptors (5.19): each connection lands in a free slot of the registered file
+    /// table, whose index is the CQE result (<see cref="CqeFlags.More"/> set while the request stays armed).
+    /// </summary>
+    /// <param name="fd">Listening socket.</param>
+    /// <param name="flags"><c>SOCK_NONBLOCK</c> or 0 (<c>SOCK_CLOEXEC</c> is refused).</param>
+    public void PrepMultishotAcceptDirect(int fd, int flags)
+    {
+        PrepAcceptDirect(fd, flags, SqeConstants.FileIndexAlloc);
+        IoPrio |= (ushort)IoUring.AcceptFlags.Multishot;
     }
 
     /// <summary><c>connect(fd, addr, addrlen)</c>.</summary>
@@ -63,6 +79,23 @@ public partial struct Sqe
         MsgFlags = (uint)msgFlags;
     }
 
+    /// <summary>
+    /// <c>sendto(fd, buf, len, flags, addr, addrlen)</c>: a send to an explicit address, for unconnected datagram
+    /// sockets. Kernels that do not read an address for <see cref="Opcode.Send"/> fail it with <c>-EINVAL</c>.
+    /// </summary>
+    /// <param name="fd">Socket.</param>
+    /// <param name="buffer">Data address, valid until the CQE.</param>
+    /// <param name="length">Bytes.</param>
+    /// <param name="address">Address of the destination sockaddr, read at submission.</param>
+    /// <param name="addressLength">Its length in bytes.</param>
+    /// <param name="msgFlags"><c>MSG_*</c>.</param>
+    public void PrepSendTo(int fd, nint buffer, uint length, nint address, ushort addressLength, int msgFlags = 0)
+    {
+        PrepSend(fd, buffer, length, msgFlags);
+        Addr2 = (ulong)address;
+        AddrLen = addressLength;
+    }
+
     /// <summary>Zero-copy send (6.0): a first CQE with the result (<see cref="CqeFlags.More"/> set), then a <see cref="CqeFlags.Notif"/> CQE once the buffer may be reused.</summary>
     /// <param name="fd">Socket.</param>
     /// <param name="buffer">Data address, valid until the notification CQE.</param>
@@ -74,6 +107,35 @@ public partial struct Sqe
         PrepRw(Opcode.SendZc, fd, (ulong)buffer, length, 0);
         MsgFlags = (uint)msgFlags;
         IoPrio = (ushort)zcFlags;
+    }
+
+    /// <summary>
+    /// Zero-copy send from registered buffer <paramref name="bufIndex"/> (6.0): like <see cref="PrepSendZc"/>, with
+    /// the pages already pinned by <see cref="Ring.RegisterBuffers"/>.
+    /// </summary>
+    /// <param name="fd">Socket.</param>
+    /// <param name="buffer">Data address inside the registered buffer.</param>
+    /// <param name="length">Bytes.</param>
+    /// <param name="bufIndex">Index of the registered buffer.</param>
+    /// <param name="msgFlags"><c>MSG_*</c>.</param>
+    /// <param name="zcFlags">Zero-copy flags; <see cref="RecvSendFlags.FixedBuf"/> is added.</param>
+    public void PrepSendZcFixed(int fd, nint buffer, uint length, ushort bufIndex, int msgFlags = 0, RecvSendFlags zcFlags = RecvSendFlags.None)
+    {
+        PrepSendZc(fd, buffer, length, msgFlags, zcFlags | RecvSendFlags.FixedBuf);
+        BufIndex = bufIndex;
+    }
+
+    /// <summary>
+    /// Zero-copy <c>sendmsg</c> (6.1): completes like <see cref="PrepSendZc"/>, a result CQE with
+    /// <see cref="CqeFlags.More"/> and then a <see cref="CqeFlags.Notif"/> CQE once the data buffers may be reused.
+    /// </summary>
+    /// <param name="fd">Socket.</param>
+    /// <param name="msg">Address of a <see cref="MsgHdr"/>; it and its buffers stay valid until the notification CQE.</param>
+    /// <param name="msgFlags"><c>MSG_*</c>.</param>
+    public void PrepSendMsgZc(int fd, nint msg, int msgFlags = 0)
+    {
+        PrepSendMsg(fd, msg, msgFlags);
+        Opcode = Opcode.SendMsgZc;
     }
 
     /// <summary><c>recv(fd, buf, len, flags)</c>.</summary>
@@ -131,9 +193,12 @@ public partial struct Sqe
     public void PrepSocket(int domain, int type, int protocol) =>
         PrepRw(Opcode.Socket, domain, 0, (uint)protocol, (ulong)type);
 
-    /// <summary><c>socket</c> into direct-descriptor slot <paramref name="fileIndex"/> (or <see cref="SqeConstants.FileIndexAlloc"/>).</summary>
+    /// <summary>
+    /// <c>socket</c> into direct-descriptor slot <paramref name="fileIndex"/> (or <see cref="SqeConstants.FileIndexAlloc"/>);
+    /// the CQE result is 0, or the slot picked with <see cref="SqeConstants.FileIndexAlloc"/>.
+    /// </summary>
     /// <param name="domain"><c>AF_*</c>.</param>
-    /// <param name="type"><c>SOCK_*</c>.</param>
+    /// <param name="type"><c>SOCK_*</c>, without <c>SOCK_CLOEXEC</c> (refused with <c>-EINVAL</c> for a direct descriptor).</param>
     /// <param name="protocol">Protocol.</param>
     /// <param name="fileIndex">Registered-file slot.</param>
     public void PrepSocketDirect(int domain, int type, int protocol, uint fileIndex)

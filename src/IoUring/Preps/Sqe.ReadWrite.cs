@@ -27,16 +27,22 @@ public partial struct Sqe
     /// <param name="buffer">Destination address; must stay valid until the CQE.</param>
     /// <param name="length">Bytes to read.</param>
     /// <param name="offset">File offset, or <c>ulong.MaxValue</c> for the current position.</param>
-    public void PrepRead(int fd, nint buffer, uint length, ulong offset) => PrepRw(Opcode.Read, fd, (ulong)buffer, length, offset);
+    /// <param name="rwFlags"><c>RWF_*</c> flags, as for <c>preadv2</c>.</param>
+    public void PrepRead(int fd, nint buffer, uint length, ulong offset, ReadWriteFlags rwFlags = ReadWriteFlags.None)
+    {
+        PrepRw(Opcode.Read, fd, (ulong)buffer, length, offset);
+        RwFlags = (int)rwFlags;
+    }
 
     /// <summary><c>pread</c> into a <see cref="NativeBuffer"/> (its whole length).</summary>
     /// <param name="fd">File descriptor.</param>
     /// <param name="buffer">Destination; must not be disposed before the CQE.</param>
     /// <param name="offset">File offset.</param>
-    public void PrepRead(int fd, NativeBuffer buffer, ulong offset)
+    /// <param name="rwFlags"><c>RWF_*</c> flags.</param>
+    public void PrepRead(int fd, NativeBuffer buffer, ulong offset, ReadWriteFlags rwFlags = ReadWriteFlags.None)
     {
         ArgumentNullException.ThrowIfNull(buffer);
-        PrepRead(fd, buffer.Address, (uint)buffer.Length, offset);
+        PrepRead(fd, buffer.Address, (uint)buffer.Length, offset, rwFlags);
     }
 
     /// <summary><c>pwrite(fd, buffer, length, offset)</c>.</summary>
@@ -44,16 +50,38 @@ public partial struct Sqe
     /// <param name="buffer">Source address; must stay valid until the CQE.</param>
     /// <param name="length">Bytes to write.</param>
     /// <param name="offset">File offset, or <c>ulong.MaxValue</c> for the current position.</param>
-    public void PrepWrite(int fd, nint buffer, uint length, ulong offset) => PrepRw(Opcode.Write, fd, (ulong)buffer, length, offset);
+    /// <param name="rwFlags"><c>RWF_*</c> flags, as for <c>pwritev2</c> (for example <see cref="ReadWriteFlags.DSync"/> or <see cref="ReadWriteFlags.Append"/>).</param>
+    public void PrepWrite(int fd, nint buffer, uint length, ulong offset, ReadWriteFlags rwFlags = ReadWriteFlags.None)
+    {
+        PrepRw(Opcode.Write, fd, (ulong)buffer, length, offset);
+        RwFlags = (int)rwFlags;
+    }
 
     /// <summary><c>pwrite</c> from a <see cref="NativeBuffer"/> (its whole length).</summary>
     /// <param name="fd">File descriptor.</param>
     /// <param name="buffer">Source; must not be disposed before the CQE.</param>
     /// <param name="offset">File offset.</param>
-    public void PrepWrite(int fd, NativeBuffer buffer, ulong offset)
+    /// <param name="rwFlags"><c>RWF_*</c> flags.</param>
+    public void PrepWrite(int fd, NativeBuffer buffer, ulong offset, ReadWriteFlags rwFlags = ReadWriteFlags.None)
     {
         ArgumentNullException.ThrowIfNull(buffer);
-        PrepWrite(fd, buffer.Address, (uint)buffer.Length, offset);
+        PrepWrite(fd, buffer.Address, (uint)buffer.Length, offset, rwFlags);
+    }
+
+    /// <summary>
+    /// Multishot read (6.7) from a pollable file (pipe, socket, eventfd): a CQE with <see cref="CqeFlags.More"/> each
+    /// time data arrives, each in a buffer picked from provided-buffer group <paramref name="bufferGroup"/>. It ends
+    /// (a CQE without <see cref="CqeFlags.More"/>) at end of file, on error, or when the group runs out of buffers
+    /// (<c>-ENOBUFS</c>). Regular files are refused with <c>-EBADFD</c>.
+    /// </summary>
+    /// <param name="fd">A pollable file descriptor.</param>
+    /// <param name="bufferGroup">The provided-buffer group (see <see cref="Ring.SetupBufferRing"/>).</param>
+    /// <param name="offset">File offset; 0 (or <c>ulong.MaxValue</c>) for streams.</param>
+    public void PrepReadMultishot(int fd, ushort bufferGroup, ulong offset = 0)
+    {
+        PrepRw(Opcode.ReadMultishot, fd, 0, 0, offset);
+        Flags |= SqeFlags.BufferSelect;
+        BufGroup = bufferGroup;
     }
 
     /// <summary><c>preadv2(fd, iovecs, count, offset, flags)</c>.</summary>
@@ -62,10 +90,10 @@ public partial struct Sqe
     /// <param name="count">Number of iovecs.</param>
     /// <param name="offset">File offset.</param>
     /// <param name="rwFlags"><c>RWF_*</c> flags.</param>
-    public void PrepReadv(int fd, nint iovecs, uint count, ulong offset, int rwFlags = 0)
+    public void PrepReadv(int fd, nint iovecs, uint count, ulong offset, ReadWriteFlags rwFlags = ReadWriteFlags.None)
     {
         PrepRw(Opcode.Readv, fd, (ulong)iovecs, count, offset);
-        RwFlags = rwFlags;
+        RwFlags = (int)rwFlags;
     }
 
     /// <summary><c>pwritev2(fd, iovecs, count, offset, flags)</c>.</summary>
@@ -74,10 +102,10 @@ public partial struct Sqe
     /// <param name="count">Number of iovecs.</param>
     /// <param name="offset">File offset.</param>
     /// <param name="rwFlags"><c>RWF_*</c> flags.</param>
-    public void PrepWritev(int fd, nint iovecs, uint count, ulong offset, int rwFlags = 0)
+    public void PrepWritev(int fd, nint iovecs, uint count, ulong offset, ReadWriteFlags rwFlags = ReadWriteFlags.None)
     {
         PrepRw(Opcode.Writev, fd, (ulong)iovecs, count, offset);
-        RwFlags = rwFlags;
+        RwFlags = (int)rwFlags;
     }
 
     /// <summary>Read into registered buffer <paramref name="bufIndex"/>; <paramref name="buffer"/> must lie inside it.</summary>
@@ -86,10 +114,12 @@ public partial struct Sqe
     /// <param name="length">Bytes to read.</param>
     /// <param name="offset">File offset.</param>
     /// <param name="bufIndex">Index of the registered buffer.</param>
-    public void PrepReadFixed(int fd, nint buffer, uint length, ulong offset, ushort bufIndex)
+    /// <param name="rwFlags"><c>RWF_*</c> flags.</param>
+    public void PrepReadFixed(int fd, nint buffer, uint length, ulong offset, ushort bufIndex, ReadWriteFlags rwFlags = ReadWriteFlags.None)
     {
         PrepRw(Opcode.ReadFixed, fd, (ulong)buffer, length, offset);
         BufIndex = bufIndex;
+        RwFlags = (int)rwFlags;
     }
 
     /// <summary>Write from registered buffer <paramref name="bufIndex"/>; <paramref name="buffer"/> must lie inside it.</summary>
@@ -98,18 +128,55 @@ public partial struct Sqe
     /// <param name="length">Bytes to write.</param>
     /// <param name="offset">File offset.</param>
     /// <param name="bufIndex">Index of the registered buffer.</param>
-    public void PrepWriteFixed(int fd, nint buffer, uint length, ulong offset, ushort bufIndex)
+    /// <param name="rwFlags"><c>RWF_*</c> flags.</param>
+    public void PrepWriteFixed(int fd, nint buffer, uint length, ulong offset, ushort bufIndex, ReadWriteFlags rwFlags = ReadWriteFlags.None)
     {
         PrepRw(Opcode.WriteFixed, fd, (ulong)buffer, length, offset);
         BufIndex = bufIndex;
+        RwFlags = (int)rwFlags;
     }
 
-    /// <summary><c>fsync</c>, or <c>fdatasync</c> with <see cref="FsyncFlags.DataSync"/>.</summary>
+    /// <summary>
+    /// Vectored read into registered buffer <paramref name="bufIndex"/> (6.15): every iovec must lie inside that buffer.
+    /// </summary>
+    /// <param name="fd">File descriptor.</param>
+    /// <param name="iovecs">Address of an <see cref="IoVec"/> array naming ranges inside the registered buffer; read at submission.</param>
+    /// <param name="count">Number of iovecs.</param>
+    /// <param name="offset">File offset.</param>
+    /// <param name="bufIndex">Index of the registered buffer.</param>
+    /// <param name="rwFlags"><c>RWF_*</c> flags.</param>
+    public void PrepReadvFixed(int fd, nint iovecs, uint count, ulong offset, ushort bufIndex, ReadWriteFlags rwFlags = ReadWriteFlags.None)
+    {
+        PrepRw(Opcode.ReadvFixed, fd, (ulong)iovecs, count, offset);
+        BufIndex = bufIndex;
+        RwFlags = (int)rwFlags;
+    }
+
+    /// <summary>
+    /// Vectored write from registered buffer <paramref name="bufIndex"/> (6.15): every iovec must lie inside that buffer.
+    /// </summary>
+    /// <param name="fd">File descriptor.</param>
+    /// <param name="iovecs">Address of an <see cref="IoVec"/> array naming ranges inside the registered buffer; read at submission.</param>
+    /// <param name="count">Number of iovecs.</param>
+    /// <param name="offset">File offset.</param>
+    /// <param name="bufIndex">Index of the registered buffer.</param>
+    /// <param name="rwFlags"><c>RWF_*</c> flags.</param>
+    public void PrepWritevFixed(int fd, nint iovecs, uint count, ulong offset, ushort bufIndex, ReadWriteFlags rwFlags = ReadWriteFlags.None)
+    {
+        PrepRw(Opcode.WritevFixed, fd, (ulong)iovecs, count, offset);
+        BufIndex = bufIndex;
+        RwFlags = (int)rwFlags;
+    }
+
+    /// <summary><c>fsync</c>, or <c>fdatasync</c> with <see cref="FsyncFlags.DataSync"/>; optionally limited to a byte range.</summary>
     /// <param name="fd">File descriptor.</param>
     /// <param name="flags">Flags.</param>
-    public void PrepFsync(int fd, FsyncFlags flags = FsyncFlags.None)
+    /// <param name="offset">Start of the range to sync.</param>
+    /// <param name="length">Bytes to sync from <paramref name="offset"/>. With both 0 the whole file is synced; the kernel
+    /// syncs up to <c>offset + length</c>, so a non-zero offset needs a non-zero length.</param>
+    public void PrepFsync(int fd, FsyncFlags flags = FsyncFlags.None, ulong offset = 0, uint length = 0)
     {
-        PrepRw(Opcode.Fsync, fd, 0, 0, 0);
+        PrepRw(Opcode.Fsync, fd, 0, length, offset);
         FsyncFlags = flags;
     }
 

@@ -1,0 +1,118 @@
+using System.Net.Sockets;
+
+namespace IoUring.Tests.Preps;
+
+/// <summary>provide_buffers/remove_buffers with buffer-select recv, and a buffer ring with multishot recv.</summary>
+public sealed class BufferPrepTests
+{
+    [Fact]
+    public void Provided_buffers_are_picked_by_a_buffer_select_recv_and_removed_by_remove_buffers()
+    {
+        Kernel.RequireOp(Opcode.ProvideBuffers);
+        Kernel.RequireOp(Opcode.RemoveBuffers);
+        (Socket client, Socket server) = Native.TcpPair();
+        using (client)
+        using (server)
+        using (var ring = new Ring(8))
+        {
+            const int size = 64;
+            var pool = new Pinned<byte>(4 * size);
+            ring.GetSqe().PrepProvideBuffers(pool.Address, size, 4, group: 7, firstId: 10);
+            Assert.Equal(0, Native.Run(ring).Res);
+
+            server.Send("picked"u8);
+            ref Sqe recv = ref ring.GetSqe();
+            recv.PrepRecv(client.Fd(), 0, size);
+            recv.Flags |= SqeFlags.BufferSelect;
+            recv.BufGroup = 7;
+            Cqe cqe = Native.Run(ring);
+            Assert.Equal(6, cqe.Res);
+            Assert.True(cqe.HasBuffer, cqe.ToString());
+            Assert.InRange(cqe.BufferId, (ushort)10, (ushort)13);
+            Assert.Equal("picked"u8.ToArray(), pool.Span.Slice((cqe.BufferId - 10) * size, 6).ToArray());
+
+            // Three buffers are left; asking to remove up to 10 removes exactly those.
+            ring.GetSqe().PrepRemoveBuffers(10, group: 7);
+            Assert.Equal(3, Native.Run(ring).Res);
+
+            server.Send("x"u8);
+            ref Sqe empty = ref ring.GetSqe();
+            empty.PrepRecv(client.Fd(), 0, size);
+            empty.Flags |= SqeFlags.BufferSelect;
+            empty.BufGroup = 7;
+            Assert.Equal(-Native.ENOBUFS, Native.Run(ring).Res);
+            Native.KeepAlive(pool);
+        }
+    }
+
+    [Fact]
+    public void Multishot_recv_with_a_buffer_ring_delivers_messages_and_recycled_buffers_are_reused()
+    {
+        Kernel.RequireOp(Opcode.Recv);
+        (Socket client, Socket server) = Native.TcpPair();
+        using (client)
+        using (server)
+        using (var ring = new Ring(8))
+        using (BufferRing br = ring.SetupBufferRing(groupId: 2, entries: 4, bufferSize: 128))
+        {
+            ref Sqe sqe = ref ring.GetSqe();
+            sqe.PrepRecvMultishot(client.Fd(), br.GroupId);
+            sqe.UserData = 77;
+            Assert.Equal(1, ring.Submit());
+
+            // Ten messages through four buffers: each one is waited for (so TCP cannot merge them), checked, and recycled.
+            var seen = new HashSet<ushort>();
+            for (int i = 0; i < 10; i++)
+            {
+                byte[] msg = Native.Bytes(20 + i, 50 + i);
+                server.Send(msg);
+                Cqe cqe = Native.Next(ring);
+                Assert.Equal(77UL, cqe.UserData);
+                Assert.True(cqe.HasMore, $"message {i}: {cqe}");
+                Assert.True(cqe.HasBuffer, $"message {i}: {cqe}");
+                Assert.InRange(cqe.BufferId, (ushort)0, (ushort)3);
+                Assert.Equal(msg, br.GetData(cqe).ToArray());
+                seen.Add(cqe.BufferId);
+                br.Recycle(cqe.BufferId);
+            }
+
+            Assert.Equal(4, seen.Count); // all four buffers went round, some more than once
+
+            server.Shutdown(SocketShutdown.Send);
+            Cqe end = Native.Next(ring);
+            Assert.Equal(0, end.Res);
+            Assert.False(end.HasMore);
+            Assert.Equal(0, ring.InFlight);
+        }
+    }
+
+    [Fact]
+    public void Multishot_recv_stops_with_ENOBUFS_when_buffers_are_not_recycled()
+    {
+        Kernel.RequireOp(Opcode.Recv);
+        (Socket client, Socket server) = Native.TcpPair();
+        using (client)
+        using (server)
+        using (var ring = new Ring(8))
+        using (BufferRing br = ring.SetupBufferRing(groupId: 4, entries: 2, bufferSize: 64))
+        {
+            ref Sqe sqe = ref ring.GetSqe();
+            sqe.PrepRecvMultishot(client.Fd(), br.GroupId);
+            sqe.UserData = 1;
+            Assert.Equal(1, ring.Submit());
+
+            for (int i = 0; i < 2; i++)
+            {
+                server.Send([(byte)i]);
+                Cqe cqe = Native.Next(ring);
+                Assert.True(cqe.HasMore);
+                Assert.Equal([(byte)i], br.GetData(cqe).ToArray());
+            }
+
+            server.Send([9]);
+            Cqe last = Native.Next(ring);
+            Assert.Equal(-Native.ENOBUFS, last.Res);
+            Assert.False(last.HasMore);
+        }
+    }
+}

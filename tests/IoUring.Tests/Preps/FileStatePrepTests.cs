@@ -1,0 +1,192 @@
+namespace IoUring.Tests.Preps;
+
+/// <summary>fsync, sync_file_range, fallocate, fadvise, madvise, ftruncate.</summary>
+public sealed class FileStatePrepTests
+{
+    private const int FALLOC_FL_KEEP_SIZE = 0x01;
+    private const int FALLOC_FL_PUNCH_HOLE = 0x02;
+    private const uint SYNC_FILE_RANGE_WAIT_BEFORE = 1;
+    private const uint SYNC_FILE_RANGE_WRITE = 2;
+    private const uint SYNC_FILE_RANGE_WAIT_AFTER = 4;
+    private const int POSIX_FADV_SEQUENTIAL = 2;
+    private const int POSIX_FADV_DONTNEED = 4;
+    private const int MADV_WILLNEED = 3;
+    private const int MADV_DONTNEED = 4;
+
+    [Fact]
+    public void Fsync_and_fdatasync_and_a_ranged_fsync_succeed_after_a_write()
+    {
+        Kernel.RequireOp(Opcode.Fsync);
+        using var file = new TempFile(0);
+        using var handle = file.Open(FileAccess.ReadWrite);
+        int fd = (int)handle.DangerousGetHandle();
+        using var ring = new Ring(8);
+        var data = new Pinned<byte>(Native.Bytes(8192, 1));
+
+        ref Sqe write = ref ring.GetSqe();
+        write.PrepWrite(fd, data.Address, data.ByteLength, 0);
+        write.Flags |= SqeFlags.IoLink;
+        write.UserData = 1;
+        ref Sqe fsync = ref ring.GetSqe();
+        fsync.PrepFsync(fd);
+        fsync.Flags |= SqeFlags.IoLink;
+        fsync.UserData = 2;
+        ref Sqe fdatasync = ref ring.GetSqe();
+        fdatasync.PrepFsync(fd, FsyncFlags.DataSync);
+        fdatasync.Flags |= SqeFlags.IoLink;
+        fdatasync.UserData = 3;
+        ref Sqe ranged = ref ring.GetSqe();
+        ranged.PrepFsync(fd, FsyncFlags.DataSync, offset: 4096, length: 4096);
+        ranged.UserData = 4;
+        Cqe[] cqes = Native.RunMany(ring, 4);
+
+        Assert.Equal(8192, cqes.With(1).Res);
+        Assert.Equal(0, cqes.With(2).Res);
+        Assert.Equal(0, cqes.With(3).Res);
+        Assert.Equal(0, cqes.With(4).Res);
+        Assert.Equal(data.Array, File.ReadAllBytes(file.Path));
+    }
+
+    [Fact]
+    public void Fsync_with_unknown_flags_is_rejected_so_the_flags_field_is_the_one_the_kernel_reads()
+    {
+        Kernel.RequireOp(Opcode.Fsync);
+        using var file = new TempFile(10);
+        using var handle = file.Open(FileAccess.ReadWrite);
+        using var ring = new Ring(4);
+        ring.GetSqe().PrepFsync((int)handle.DangerousGetHandle(), (FsyncFlags)2);
+        Assert.Equal(-Native.EINVAL, Native.Run(ring).Res);
+    }
+
+    [Fact]
+    public void Sync_file_range_writes_back_a_range_and_checks_its_flags()
+    {
+        Kernel.RequireOp(Opcode.SyncFileRange);
+        using var file = new TempFile(16384);
+        using var handle = file.Open(FileAccess.ReadWrite);
+        int fd = (int)handle.DangerousGetHandle();
+        using var ring = new Ring(4);
+
+        ref Sqe ok = ref ring.GetSqe();
+        ok.PrepSyncFileRange(fd, 8192, 4096, SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE | SYNC_FILE_RANGE_WAIT_AFTER);
+        ok.UserData = 1;
+        ref Sqe bad = ref ring.GetSqe();
+        bad.PrepSyncFileRange(fd, 8192, 4096, 0x80);
+        bad.UserData = 2;
+        Cqe[] cqes = Native.RunMany(ring, 2);
+
+        Assert.Equal(0, cqes.With(1).Res);
+        Assert.Equal(-Native.EINVAL, cqes.With(2).Res);
+    }
+
+    [Fact]
+    public void Fallocate_grows_the_file_and_KEEP_SIZE_does_not()
+    {
+        Kernel.RequireOp(Opcode.Fallocate);
+        using var file = new TempFile(0);
+        using var ring = new Ring(4);
+        using (var handle = file.Open(FileAccess.ReadWrite))
+        {
+            ring.GetSqe().PrepFallocate((int)handle.DangerousGetHandle(), 0, 0, 1 << 20);
+            Assert.Equal(0, Native.Run(ring).Res);
+        }
+
+        Assert.Equal(1 << 20, new FileInfo(file.Path).Length);
+
+        using (var handle = file.Open(FileAccess.ReadWrite))
+        {
+            ring.GetSqe().PrepFallocate((int)handle.DangerousGetHandle(), FALLOC_FL_KEEP_SIZE, 1 << 20, 1 << 20);
+            Assert.Equal(0, Native.Run(ring).Res);
+        }
+
+        Assert.Equal(1 << 20, new FileInfo(file.Path).Length);
+    }
+
+    [Fact]
+    public void Fallocate_punch_hole_zeroes_exactly_the_given_range()
+    {
+        // Offset, length and mode live in three different SQE fields (off, addr, len): a mix-up shows here.
+        Kernel.RequireOp(Opcode.Fallocate);
+        using var file = new TempFile(16384, seed: 2);
+        using (var handle = file.Open(FileAccess.ReadWrite))
+        using (var ring = new Ring(4))
+        {
+            ring.GetSqe().PrepFallocate((int)handle.DangerousGetHandle(), FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 4096, 8192);
+            int res = Native.Run(ring).Res;
+            if (res == -95)
+            {
+                Assert.Skip("The temp file system does not support FALLOC_FL_PUNCH_HOLE (EOPNOTSUPP).");
+            }
+
+            Assert.Equal(0, res);
+        }
+
+        byte[] expected = (byte[])file.Content.Clone();
+        Array.Clear(expected, 4096, 8192);
+        Assert.Equal(expected, File.ReadAllBytes(file.Path));
+    }
+
+    [Fact]
+    public void Fadvise_accepts_real_advice_and_rejects_an_unknown_one()
+    {
+        Kernel.RequireOp(Opcode.Fadvise);
+        using var file = new TempFile(8192);
+        using var handle = file.Open();
+        int fd = (int)handle.DangerousGetHandle();
+        using var ring = new Ring(4);
+        ref Sqe sequential = ref ring.GetSqe();
+        sequential.PrepFadvise(fd, 0, 8192, POSIX_FADV_SEQUENTIAL);
+        sequential.UserData = 1;
+        ref Sqe dontneed = ref ring.GetSqe();
+        dontneed.PrepFadvise(fd, 4096, 0, POSIX_FADV_DONTNEED);
+        dontneed.UserData = 2;
+        ref Sqe bad = ref ring.GetSqe();
+        bad.PrepFadvise(fd, 0, 0, 99);
+        bad.UserData = 3;
+        Cqe[] cqes = Native.RunMany(ring, 3);
+
+        Assert.Equal(0, cqes.With(1).Res);
+        Assert.Equal(0, cqes.With(2).Res);
+        Assert.Equal(-Native.EINVAL, cqes.With(3).Res);
+    }
+
+    [Fact]
+    public void Madvise_DONTNEED_drops_the_pages_of_exactly_the_given_range()
+    {
+        Kernel.RequireOp(Opcode.Madvise);
+        int page = Environment.SystemPageSize;
+        using var buf = new NativeBuffer(3 * page);
+        buf.Span.Fill(0xAA);
+        using var ring = new Ring(4);
+
+        ref Sqe willneed = ref ring.GetSqe();
+        willneed.PrepMadvise(buf.Address, (uint)buf.Length, MADV_WILLNEED);
+        willneed.UserData = 1;
+        // Private anonymous pages read back as zero after MADV_DONTNEED: only the middle page is dropped.
+        ref Sqe dontneed = ref ring.GetSqe();
+        dontneed.PrepMadvise(buf.Address + page, (uint)page, MADV_DONTNEED);
+        dontneed.UserData = 2;
+        Cqe[] cqes = Native.RunMany(ring, 2);
+
+        Assert.Equal(0, cqes.With(1).Res);
+        Assert.Equal(0, cqes.With(2).Res);
+        Assert.True(buf.Span[..page].IndexOfAnyExcept((byte)0xAA) < 0);
+        Assert.True(buf.Span.Slice(page, page).IndexOfAnyExcept((byte)0) < 0);
+        Assert.True(buf.Span[(2 * page)..].IndexOfAnyExcept((byte)0xAA) < 0);
+    }
+
+    [Fact]
+    public void Ftruncate_sets_the_file_size()
+    {
+        Kernel.RequireOp(Opcode.Ftruncate);
+        using var file = new TempFile(10_000, seed: 5);
+        using (var handle = file.Open(FileAccess.ReadWrite))
+        using (var ring = new Ring(4))
+        {
+            ring.GetSqe().PrepFtruncate((int)handle.DangerousGetHandle(), 1234);
+            Assert.Equal(0, Native.Run(ring).Res);
+        }
+
+        Assert.Equal(file.Content.AsSpan(0, 1234).ToArray(), File.ReadAllBytes(file.Path));
+    }
+}

@@ -1,0 +1,92 @@
+namespace IoUring.Tests.Preps;
+
+/// <summary>splice and tee between files and pipes.</summary>
+public sealed class SplicePrepTests
+{
+    [Fact]
+    public void Splice_copies_file_to_pipe_to_file_at_the_given_offsets()
+    {
+        Kernel.RequireOp(Opcode.Splice);
+        using var source = new TempFile(16384, seed: 1);
+        using var target = new TempFile(8192, seed: 2);
+        (int r, int w) = Native.Pipe();
+        try
+        {
+            using (var src = source.Open())
+            using (var dst = target.Open(FileAccess.ReadWrite))
+            using (var ring = new Ring(4))
+            {
+                // 3000 bytes from offset 1000 of the source into the pipe, then out of the pipe at offset 500 of the target.
+                ref Sqe a = ref ring.GetSqe();
+                a.PrepSplice((int)src.DangerousGetHandle(), 1000, w, -1, 3000);
+                a.Flags |= SqeFlags.IoLink;
+                a.UserData = 1;
+                ref Sqe b = ref ring.GetSqe();
+                b.PrepSplice(r, -1, (int)dst.DangerousGetHandle(), 500, 3000);
+                b.UserData = 2;
+                Cqe[] cqes = Native.RunMany(ring, 2);
+                Assert.Equal(3000, cqes.With(1).Res);
+                Assert.Equal(3000, cqes.With(2).Res);
+            }
+
+            byte[] expected = (byte[])target.Content.Clone();
+            source.Content.AsSpan(1000, 3000).CopyTo(expected.AsSpan(500));
+            Assert.Equal(expected, File.ReadAllBytes(target.Path));
+        }
+        finally
+        {
+            Native.Close(r, w);
+        }
+    }
+
+    [Fact]
+    public void Tee_duplicates_pipe_data_without_consuming_it()
+    {
+        Kernel.RequireOp(Opcode.Tee);
+        (int r1, int w1) = Native.Pipe();
+        (int r2, int w2) = Native.Pipe();
+        using var ring = new Ring(4);
+        try
+        {
+            byte[] data = Native.Bytes(700, 3);
+            Native.WriteAll(w1, data);
+
+            ring.GetSqe().PrepTee(r1, w2, 700);
+            Assert.Equal(700, Native.Run(ring).Res);
+
+            byte[] copy = new byte[700];
+            byte[] original = new byte[700];
+            Assert.Equal(700, IoUring.Interop.Libc.Read(r2, copy));
+            Assert.Equal(700, IoUring.Interop.Libc.Read(r1, original));
+            Assert.Equal(data, copy);
+            Assert.Equal(data, original);
+        }
+        finally
+        {
+            Native.Close(r1, w1, r2, w2);
+        }
+    }
+
+    [Fact]
+    public void Splice_with_a_fixed_input_file()
+    {
+        Kernel.RequireOp(Opcode.Splice);
+        (int r, int w) = Native.Pipe();
+        (int r2, int w2) = Native.Pipe();
+        using var ring = new Ring(4);
+        try
+        {
+            ring.RegisterFiles([r]);
+            Native.WriteAll(w, "spliced"u8);
+            ring.GetSqe().PrepSplice(0, -1, w2, -1, 7, SqeConstants.SpliceFdInFixed);
+            Assert.Equal(7, Native.Run(ring).Res);
+            byte[] got = new byte[7];
+            Assert.Equal(7, IoUring.Interop.Libc.Read(r2, got));
+            Assert.Equal("spliced"u8.ToArray(), got);
+        }
+        finally
+        {
+            Native.Close(r, w, r2, w2);
+        }
+    }
+}

@@ -1,0 +1,244 @@
+namespace IoUring.Tests.Preps;
+
+/// <summary>timeout, timeout_remove, timeout update, link_timeout and async_cancel (by user data, fd, any, all).</summary>
+public sealed class TimeoutCancelPrepTests
+{
+    private static readonly TimeSpan Long = TimeSpan.FromMinutes(5);
+
+    [Fact]
+    public void A_pure_timeout_fires_with_ETIME()
+    {
+        Kernel.RequireOp(Opcode.Timeout);
+        using var ring = new Ring(4);
+        ring.PrepTimeout(TimeSpan.FromMilliseconds(5)).UserData = 1;
+        Cqe cqe = Native.Run(ring);
+        Assert.Equal(1UL, cqe.UserData);
+        Assert.Equal(-Native.ETIME, cqe.Res);
+    }
+
+    [Fact]
+    public void A_timeout_from_caller_memory_with_a_completion_count_ends_after_that_many_completions()
+    {
+        Kernel.RequireOp(Opcode.Timeout);
+        using var ring = new Ring(4);
+        var ts = new Pinned<KernelTimespec>([KernelTimespec.FromTimeSpan(Long)]);
+        ref Sqe timeout = ref ring.GetSqe();
+        timeout.PrepTimeout(ts.Address, count: 1, TimeoutFlags.None);
+        timeout.UserData = 1;
+        ref Sqe nop = ref ring.GetSqe();
+        nop.PrepNop();
+        nop.UserData = 2;
+        Cqe[] cqes = Native.RunMany(ring, 2);
+
+        Assert.Equal(0, cqes.With(2).Res);
+        Assert.Equal(0, cqes.With(1).Res); // satisfied by the count, not expired
+        Native.KeepAlive(ts);
+    }
+
+    [Fact]
+    public void Timeout_remove_cancels_a_pending_timeout()
+    {
+        Kernel.RequireOp(Opcode.TimeoutRemove);
+        using var ring = new Ring(4);
+        ring.PrepTimeout(Long).UserData = 1;
+        Assert.Equal(1, ring.Submit());
+
+        ref Sqe remove = ref ring.GetSqe();
+        remove.PrepTimeoutRemove(1);
+        remove.UserData = 2;
+        Cqe[] cqes = Native.RunMany(ring, 2);
+        Assert.Equal(0, cqes.With(2).Res);
+        Assert.Equal(-Native.ECANCELED, cqes.With(1).Res);
+    }
+
+    [Fact]
+    public void Timeout_update_from_the_ring_and_from_caller_memory_shortens_pending_timeouts()
+    {
+        Kernel.RequireOp(Opcode.TimeoutRemove);
+        using var ring = new Ring(8);
+        ring.PrepTimeout(Long).UserData = 1;
+        ring.PrepTimeout(Long).UserData = 2;
+        Assert.Equal(2, ring.Submit());
+
+        ring.PrepTimeoutUpdate(1, TimeSpan.FromMilliseconds(1)).UserData = 11;
+        var ts = new Pinned<KernelTimespec>([KernelTimespec.FromTimeSpan(TimeSpan.FromMilliseconds(1))]);
+        ref Sqe raw = ref ring.GetSqe();
+        raw.PrepTimeoutUpdate(2, ts.Address);
+        raw.UserData = 12;
+        Cqe[] cqes = Native.RunMany(ring, 4);
+
+        Assert.Equal(0, cqes.With(11).Res);
+        Assert.Equal(0, cqes.With(12).Res);
+        Assert.Equal(-Native.ETIME, cqes.With(1).Res);
+        Assert.Equal(-Native.ETIME, cqes.With(2).Res);
+        Native.KeepAlive(ts);
+    }
+
+    [Fact]
+    public void A_linked_timeout_cancels_a_read_that_never_completes()
+    {
+        Kernel.RequireOp(Opcode.LinkTimeout);
+        (int r, int w) = Native.Pipe();
+        using var ring = new Ring(4);
+        var buf = new Pinned<byte>(8);
+        try
+        {
+            ref Sqe read = ref ring.GetSqe();
+            read.PrepRead(r, buf.Address, 8, 0);
+            read.Flags |= SqeFlags.IoLink;
+            read.UserData = 1;
+            ring.PrepLinkTimeout(TimeSpan.FromMilliseconds(5)).UserData = 2;
+            Cqe[] cqes = Native.RunMany(ring, 2);
+
+            Assert.Equal(-Native.ECANCELED, cqes.With(1).Res);
+            Assert.Equal(-Native.ETIME, cqes.With(2).Res);
+        }
+        finally
+        {
+            Native.Close(r, w);
+        }
+        Native.KeepAlive(buf);
+    }
+
+    [Fact]
+    public void A_linked_timeout_from_caller_memory_is_disarmed_when_the_request_finishes_first()
+    {
+        Kernel.RequireOp(Opcode.LinkTimeout);
+        using var ring = new Ring(4);
+        var ts = new Pinned<KernelTimespec>([KernelTimespec.FromTimeSpan(Long)]);
+        ref Sqe nop = ref ring.GetSqe();
+        nop.PrepNop();
+        nop.Flags |= SqeFlags.IoLink;
+        nop.UserData = 1;
+        ref Sqe lt = ref ring.GetSqe();
+        lt.PrepLinkTimeout(ts.Address);
+        lt.UserData = 2;
+        Cqe[] cqes = Native.RunMany(ring, 2);
+
+        Assert.Equal(0, cqes.With(1).Res);
+        Assert.Equal(-Native.ECANCELED, cqes.With(2).Res);
+        Native.KeepAlive(ts);
+    }
+
+    [Fact]
+    public void Cancel_by_user_data_cancels_that_request_only()
+    {
+        Kernel.RequireOp(Opcode.AsyncCancel);
+        (int r, int w) = Native.Pipe();
+        using var ring = new Ring(8);
+        var a = new Pinned<byte>(4);
+        var b = new Pinned<byte>(4);
+        try
+        {
+            ref Sqe ra = ref ring.GetSqe();
+            ra.PrepRead(r, a.Address, 4, 0);
+            ra.UserData = 1;
+            ref Sqe rb = ref ring.GetSqe();
+            rb.PrepRead(r, b.Address, 4, 0);
+            rb.UserData = 2;
+            Assert.Equal(2, ring.Submit());
+
+            ref Sqe cancel = ref ring.GetSqe();
+            cancel.PrepCancel(1);
+            cancel.UserData = 3;
+            Cqe[] cqes = Native.RunMany(ring, 2);
+            Assert.Equal(0, cqes.With(3).Res);
+            Assert.Equal(-Native.ECANCELED, cqes.With(1).Res);
+
+            // The other read is still armed and completes with data.
+            Native.WriteAll(w, [1, 2, 3, 4]);
+            Cqe other = Native.Next(ring);
+            Assert.Equal(2UL, other.UserData);
+            Assert.Equal(4, other.Res);
+        }
+        finally
+        {
+            Native.Close(r, w);
+        }
+        Native.KeepAlive(a, b);
+    }
+
+    [Fact]
+    public void Cancel_of_an_unknown_user_data_reports_ENOENT()
+    {
+        Kernel.RequireOp(Opcode.AsyncCancel);
+        using var ring = new Ring(4);
+        ring.GetSqe().PrepCancel(999);
+        Assert.Equal(-Native.ENOENT, Native.Run(ring).Res);
+    }
+
+    [Fact]
+    public void Cancel_by_fd_with_ALL_cancels_every_request_on_that_fd_and_no_other()
+    {
+        Kernel.RequireOp(Opcode.AsyncCancel);
+        (int r1, int w1) = Native.Pipe();
+        (int r2, int w2) = Native.Pipe();
+        using var ring = new Ring(8);
+        var buf = new Pinned<byte>(12);
+        try
+        {
+            for (int i = 0; i < 2; i++)
+            {
+                ref Sqe sqe = ref ring.GetSqe();
+                sqe.PrepRead(r1, buf.AddressOf(i * 4), 4, 0);
+                sqe.UserData = (ulong)(10 + i);
+            }
+
+            ref Sqe onOther = ref ring.GetSqe();
+            onOther.PrepRead(r2, buf.AddressOf(8), 4, 0);
+            onOther.UserData = 20;
+            Assert.Equal(3, ring.Submit());
+
+            ref Sqe cancel = ref ring.GetSqe();
+            cancel.PrepCancelFd(r1, AsyncCancelFlags.All);
+            cancel.UserData = 30;
+            Cqe[] cqes = Native.RunMany(ring, 3);
+            Assert.Equal(2, cqes.With(30).Res);
+            Assert.Equal(-Native.ECANCELED, cqes.With(10).Res);
+            Assert.Equal(-Native.ECANCELED, cqes.With(11).Res);
+
+            Native.WriteAll(w2, [5, 6, 7, 8]);
+            Cqe other = Native.Next(ring);
+            Assert.Equal(20UL, other.UserData);
+            Assert.Equal(4, other.Res);
+        }
+        finally
+        {
+            Native.Close(r1, w1, r2, w2);
+        }
+        Native.KeepAlive(buf);
+    }
+
+    [Fact]
+    public void Cancel_any_cancels_everything_in_flight()
+    {
+        Kernel.RequireOp(Opcode.AsyncCancel);
+        (int r, int w) = Native.Pipe();
+        using var ring = new Ring(8);
+        var buf = new Pinned<byte>(4);
+        try
+        {
+            ref Sqe read = ref ring.GetSqe();
+            read.PrepRead(r, buf.Address, 4, 0);
+            read.UserData = 1;
+            ring.PrepTimeout(Long).UserData = 2;
+            ref Sqe poll = ref ring.GetSqe();
+            poll.PrepPollAdd(r, Native.POLLIN);
+            poll.UserData = 3;
+            Assert.Equal(3, ring.Submit());
+
+            ref Sqe cancel = ref ring.GetSqe();
+            cancel.PrepCancelAny();
+            cancel.UserData = 4;
+            Cqe[] cqes = Native.RunMany(ring, 4);
+            Assert.Equal(3, cqes.With(4).Res);
+            Assert.All(cqes.Where(c => c.UserData != 4), c => Assert.Equal(-Native.ECANCELED, c.Res));
+            Assert.Equal(0, ring.InFlight);
+        }
+        finally
+        {
+            Native.Close(r, w);
+        }
+        Native.KeepAlive(buf);
+    }
+}

@@ -1,0 +1,115 @@
+using IoUring.Tests.Preps;
+
+namespace IoUring.Tests.Registration;
+
+/// <summary>Registered file tables: dense, sparse, updates, and misuse.</summary>
+public sealed class RegisteredFileTests
+{
+    private static Cqe ReadFixedFile(Ring ring, int slot, Pinned<byte> into)
+    {
+        ref Sqe sqe = ref ring.GetSqe();
+        sqe.PrepRead(slot, into.Address, into.ByteLength, 0);
+        sqe.Flags |= SqeFlags.FixedFile;
+        return Native.Run(ring);
+    }
+
+    [Fact]
+    public void Registered_files_are_used_by_index_and_outlive_the_callers_fds()
+    {
+        Kernel.RequireOp(Opcode.Read);
+        using var a = new TempFile(100, seed: 1);
+        using var b = new TempFile(100, seed: 2);
+        using var ring = new Ring(4);
+        using (var ha = a.Open())
+        using (var hb = b.Open())
+        {
+            ring.RegisterFiles([(int)ha.DangerousGetHandle(), -1, (int)hb.DangerousGetHandle()]);
+        }
+
+        // Our handles are closed; the table holds its own references.
+        var buf = new Pinned<byte>(100);
+        Assert.Equal(100, ReadFixedFile(ring, 2, buf).Res);
+        Assert.Equal(b.Content, buf.Array);
+        Assert.Equal(100, ReadFixedFile(ring, 0, buf).Res);
+        Assert.Equal(a.Content, buf.Array);
+        Assert.Equal(-Native.EBADF, ReadFixedFile(ring, 1, buf).Res);
+        Assert.Equal(-Native.EBADF, ReadFixedFile(ring, 3, buf).Res); // beyond the table
+        Native.KeepAlive(buf);
+    }
+
+    [Fact]
+    public void Update_replaces_clears_and_skips_slots()
+    {
+        Kernel.RequireOp(Opcode.Read);
+        using var a = new TempFile(64, seed: 3);
+        using var b = new TempFile(64, seed: 4);
+        using var ha = a.Open();
+        using var hb = b.Open();
+        using var ring = new Ring(4);
+        int fa = (int)ha.DangerousGetHandle();
+        int fb = (int)hb.DangerousGetHandle();
+        ring.RegisterFiles([fa, fa, fa]);
+
+        Assert.Equal(3, ring.UpdateRegisteredFiles(0, [fb, SqeConstants.RegisterFilesSkip, -1]));
+        var buf = new Pinned<byte>(64);
+        Assert.Equal(64, ReadFixedFile(ring, 0, buf).Res);
+        Assert.Equal(b.Content, buf.Array);
+        Assert.Equal(64, ReadFixedFile(ring, 1, buf).Res);
+        Assert.Equal(a.Content, buf.Array);
+        Assert.Equal(-Native.EBADF, ReadFixedFile(ring, 2, buf).Res);
+
+        Assert.Throws<IoUringException>(() => ring.UpdateRegisteredFiles(2, [fa, fa]));
+        Native.KeepAlive(buf);
+    }
+
+    [Fact]
+    public void A_sparse_table_starts_empty_and_is_filled_by_updates()
+    {
+        Kernel.RequireOp(Opcode.Read);
+        using var f = new TempFile(32, seed: 5);
+        using var h = f.Open();
+        using var ring = new Ring(4);
+        ring.RegisterFilesSparse(16);
+
+        var buf = new Pinned<byte>(32);
+        Assert.Equal(-Native.EBADF, ReadFixedFile(ring, 10, buf).Res);
+        Assert.Equal(1, ring.UpdateRegisteredFiles(10, [(int)h.DangerousGetHandle()]));
+        Assert.Equal(32, ReadFixedFile(ring, 10, buf).Res);
+        Assert.Equal(f.Content, buf.Array);
+    }
+
+    [Fact]
+    public void Registering_twice_is_EBUSY_and_unregister_empties_the_table()
+    {
+        Kernel.RequireOp(Opcode.Read);
+        using var f = new TempFile(8);
+        using var h = f.Open();
+        int fd = (int)h.DangerousGetHandle();
+        using var ring = new Ring(4);
+        ring.RegisterFiles([fd]);
+
+        var e = Assert.Throws<IoUringException>(() => ring.RegisterFiles([fd]));
+        Assert.Equal(Native.EBUSY, e.Errno);
+        Assert.Throws<IoUringException>(() => ring.RegisterFilesSparse(4));
+
+        ring.UnregisterFiles();
+        var buf = new Pinned<byte>(8);
+        Assert.True(ReadFixedFile(ring, 0, buf).IsError);
+        Assert.Equal(Native.ENXIO, Assert.Throws<IoUringException>(ring.UnregisterFiles).Errno);
+
+        // The table can be registered again after unregistering.
+        ring.RegisterFiles([fd]);
+        Assert.Equal(8, ReadFixedFile(ring, 0, buf).Res);
+        Native.KeepAlive(buf);
+    }
+
+    [Fact]
+    public void Registering_an_invalid_fd_fails_with_EBADF()
+    {
+        Kernel.RequireIoUring();
+        (int r, int w) = Native.Pipe();
+        Native.Close(r, w);
+        using var ring = new Ring(4);
+        Assert.Equal(Native.EBADF, Assert.Throws<IoUringException>(() => ring.RegisterFiles([int.MaxValue - 1])).Errno);
+    }
+}
