@@ -85,9 +85,14 @@ public sealed partial class Ring
 
     /// <summary>Registers file descriptors as fixed files 0..n-1 (use with <see cref="SqeFlags.FixedFile"/>). Entries of -1 are empty slots.</summary>
     /// <param name="fds">The descriptors; the kernel takes its own reference to each file.</param>
+    /// <exception cref="ArgumentException"><paramref name="fds"/> is empty (use <see cref="RegisterFilesSparse"/> for an empty table).</exception>
     public void RegisterFiles(ReadOnlySpan<int> fds)
     {
         ThrowIfDisposed();
+        if (fds.IsEmpty)
+        {
+            throw new ArgumentException("At least one descriptor (or -1 for an empty slot) is needed; use RegisterFilesSparse for an empty table.", nameof(fds));
+        }
         int r = RegisterCalls.Files(_ringFd, fds);
         if (r < 0)
         {

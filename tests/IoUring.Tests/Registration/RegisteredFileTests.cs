@@ -112,4 +112,14 @@ public sealed class RegisteredFileTests
         using var ring = new Ring(4);
         Assert.Equal(Native.EBADF, Assert.Throws<IoUringException>(() => ring.RegisterFiles([int.MaxValue - 1])).Errno);
     }
+
+    [Fact]
+    public void Registering_an_empty_file_list_is_an_argument_error_before_any_syscall()
+    {
+        Kernel.RequireIoUring();
+        using var ring = new Ring(4);
+        var e = Assert.Throws<ArgumentException>(() => ring.RegisterFiles([]));
+        Assert.Contains("RegisterFilesSparse", e.Message, StringComparison.Ordinal);
+        ring.RegisterFilesSparse(2); // the ring is still usable and has no table yet
+    }
 }
