@@ -10,8 +10,10 @@ namespace IoUring;
 /// <remarks>
 /// Addresses (<see cref="Addr"/>, <see cref="Addr2"/>, <see cref="Addr3"/>) are raw pointers the kernel dereferences.
 /// Data the kernel only reads at submission (paths, timespecs, iovec arrays, <c>open_how</c>) must stay valid
-/// until <see cref="Ring.Submit"/> returns; buffers the kernel reads or writes must stay valid and unmoved
-/// until the request's CQE has been reaped.
+/// until the kernel has consumed the SQE: when <see cref="Ring.Submit"/> returns for a normal ring, but later for a
+/// <see cref="RingOptions.SqPoll"/> ring, whose kernel thread consumes SQEs on its own schedule (keep such data until
+/// the CQE there). Buffers the kernel reads or writes must stay valid and unmoved until the request's final CQE has
+/// been reaped.
 /// </remarks>
 [StructLayout(LayoutKind.Explicit, Size = Size)]
 public partial struct Sqe

@@ -5,7 +5,10 @@ namespace IoUring;
 public sealed partial class Ring
 {
     /// <summary>Gets an SQE and preps a timeout of <paramref name="timeout"/> (<c>io_uring_prep_timeout</c>).</summary>
-    /// <param name="timeout">Relative timeout (or absolute with <see cref="TimeoutFlags.Abs"/>).</param>
+    /// <param name="timeout">
+    /// Relative timeout; with <see cref="TimeoutFlags.Abs"/>, a point in time measured from the epoch of the timeout's
+    /// clock (<c>CLOCK_MONOTONIC</c> unless <see cref="TimeoutFlags.BootTime"/> or <see cref="TimeoutFlags.RealTime"/>).
+    /// </param>
     /// <param name="count">Completions that end it early; 0 for a pure timer.</param>
     /// <param name="flags">Flags.</param>
     /// <returns>The SQE, to set <see cref="Sqe.UserData"/> and flags on.</returns>

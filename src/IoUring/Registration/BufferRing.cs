@@ -75,7 +75,11 @@ public sealed class BufferRing : IDisposable
         return GetBuffer(cqe.BufferId)[..Math.Max(0, cqe.Res)];
     }
 
-    /// <summary>Gives buffer <paramref name="bufferId"/> back to the kernel (<c>io_uring_buf_ring_add</c> + <c>advance</c>).</summary>
+    /// <summary>
+    /// Gives buffer <paramref name="bufferId"/> back to the kernel (<c>io_uring_buf_ring_add</c> + <c>advance</c>).
+    /// Recycle an id exactly once per CQE that delivered it: a second recycle of an id the kernel already holds is not
+    /// detected, and would let the kernel hand the same buffer to two requests.
+    /// </summary>
     /// <param name="bufferId">The id from <see cref="Cqe.BufferId"/>.</param>
     public void Recycle(ushort bufferId)
     {

@@ -20,6 +20,7 @@ public sealed class Probe
 
     /// <summary>The probe of this kernel, taken once with a temporary ring.</summary>
     /// <exception cref="IoUringSetupException">io_uring is unavailable.</exception>
+    /// <exception cref="IoUringException">The kernel has no <c>IORING_REGISTER_PROBE</c> (before 5.6): <c>EINVAL</c>.</exception>
     public static Probe Current => s_current.Value;
 
     /// <summary>The highest opcode the kernel knows.</summary>

@@ -15,7 +15,9 @@ public sealed partial class Ring
 
     /// <summary>
     /// Registers <paramref name="buffers"/> as fixed buffers 0..n-1 for <see cref="Sqe.PrepReadFixed"/>/<see cref="Sqe.PrepWriteFixed"/>.
-    /// Each is pinned until it is unregistered and nothing is in flight, so managed arrays are safe too.
+    /// Each is pinned until it is unregistered and nothing is in flight, so managed arrays are safe too. Native memory
+    /// (a <see cref="NativeBuffer"/>) is not owned by the ring: do not free it while it is registered, because the
+    /// kernel keeps the pages mapped and fixed requests would write into whatever reuses them.
     /// </summary>
     /// <param name="buffers">The buffers.</param>
     /// <exception cref="IoUringException">The kernel refused: <c>ENOMEM</c> means the locked-memory limit (<c>ulimit -l</c>) is too low; <c>EBUSY</c> means buffers are already registered.</exception>
@@ -158,8 +160,9 @@ public sealed partial class Ring
         }
     }
 
-    /// <summary>Asks the kernel which opcodes it supports.</summary>
+    /// <summary>Asks the kernel which opcodes it supports (<c>IORING_REGISTER_PROBE</c>, 5.6).</summary>
     /// <returns>The probe.</returns>
+    /// <exception cref="IoUringException">The kernel has no probe (before 5.6): <c>EINVAL</c>.</exception>
     public Probe GetProbe()
     {
         ThrowIfDisposed();
@@ -177,11 +180,16 @@ public sealed partial class Ring
         return r >= 0 ? (bounded, unbounded) : throw IoUringException.FromErrno(-r, "io_uring_register(IORING_REGISTER_IOWQ_MAX_WORKERS)");
     }
 
-    /// <summary>Creates and registers a provided-buffer ring of <paramref name="entries"/> buffers of <paramref name="bufferSize"/> bytes as group <paramref name="groupId"/>.</summary>
+    /// <summary>
+    /// Creates and registers a provided-buffer ring (<c>IORING_REGISTER_PBUF_RING</c>, 5.19) of <paramref name="entries"/>
+    /// buffers of <paramref name="bufferSize"/> bytes as group <paramref name="groupId"/>, all of them given to the kernel.
+    /// </summary>
     /// <param name="groupId">Group id for <see cref="Sqe.BufGroup"/>.</param>
     /// <param name="entries">Number of buffers: a power of two up to 32768.</param>
     /// <param name="bufferSize">Size of each buffer.</param>
     /// <returns>The buffer ring; dispose it to unregister.</returns>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="entries"/> is not a power of two, or <paramref name="bufferSize"/> is not positive.</exception>
+    /// <exception cref="IoUringException">The kernel refused: <c>EEXIST</c> when the group id is in use on this ring, <c>EINVAL</c> before 5.19.</exception>
     public BufferRing SetupBufferRing(ushort groupId, ushort entries, int bufferSize)
     {
         ThrowIfDisposed();

@@ -25,6 +25,7 @@ public sealed partial class Ring
     public bool IsCqOverflowPending => (Volatile.Read(ref _sq.Flags) & (uint)SqRingFlags.CqOverflow) != 0;
 
     /// <summary>Enables or disables signalling of a registered eventfd (<see cref="CqRingFlags.EventFdDisabled"/>).</summary>
+    /// <exception cref="NotSupportedException">Set on a kernel without <c>cq.flags</c> (before 5.8); reading then returns true.</exception>
     public bool EventFdEnabled
     {
         get => !_cq.HasFlags || (Volatile.Read(ref _cq.Flags) & (uint)CqRingFlags.EventFdDisabled) == 0;
@@ -111,13 +112,19 @@ public sealed partial class Ring
     /// <param name="timeout">How long to wait; <see cref="TimeSpan.Zero"/> only peeks.</param>
     /// <returns>The CQE.</returns>
     /// <exception cref="TimeoutException">No CQE arrived in time.</exception>
+    /// <exception cref="NotSupportedException">No CQE is ready, the timeout is finite and non-zero, and the kernel lacks <see cref="RingFeatures.ExtArg"/> (before 5.11).</exception>
     public Cqe WaitCqe(TimeSpan timeout) =>
         TryWaitCqe(timeout, out Cqe cqe) ? cqe : throw new TimeoutException($"No completion arrived within {timeout}.");
 
-    /// <summary>Waits up to <paramref name="timeout"/> for a CQE. Returns false when the time passed with none.</summary>
+    /// <summary>
+    /// Waits up to <paramref name="timeout"/> for a CQE. Returns false when the time passed with none. Unlike
+    /// <see cref="WaitCqe()"/> it is not guarded against waiting with nothing in flight: it simply times out.
+    /// </summary>
     /// <param name="timeout">How long to wait; <see cref="TimeSpan.Zero"/> only peeks; <see cref="Timeout.InfiniteTimeSpan"/> waits like <see cref="WaitCqe()"/>.</param>
     /// <param name="cqe">The CQE, when one arrived.</param>
     /// <returns>True when a CQE is returned.</returns>
+    /// <exception cref="NotSupportedException">No CQE is ready, the timeout is finite and non-zero, and the kernel lacks <see cref="RingFeatures.ExtArg"/> (before 5.11).</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="timeout"/> is negative (other than <see cref="Timeout.InfiniteTimeSpan"/>).</exception>
     public bool TryWaitCqe(TimeSpan timeout, out Cqe cqe)
     {
         if (TryPeekCqe(out cqe))

@@ -27,20 +27,27 @@ public sealed class RingOptions
     /// <summary>Flag pending completion work in the SQ ring (<see cref="SetupFlags.TaskRunFlag"/>, 5.19).</summary>
     public bool TaskRunFlag { get; init; }
 
-    /// <summary>Promise that one thread submits (<see cref="SetupFlags.SingleIssuer"/>, 6.0).</summary>
+    /// <summary>
+    /// Promise that one thread submits (<see cref="SetupFlags.SingleIssuer"/>, 6.0): the ring must then stay on the
+    /// thread that created it; the kernel fails submissions from another thread with <c>-EEXIST</c>.
+    /// </summary>
     public bool SingleIssuer { get; init; }
 
     /// <summary>
-    /// Post completions only when the ring waits (<see cref="SetupFlags.DeferTaskRun"/>, 6.1). Requires
-    /// <see cref="SingleIssuer"/>; the library adds <see cref="SetupFlags.TaskRunFlag"/> so that peeking notices
-    /// pending work.
+    /// Post completions only when the ring waits (<see cref="SetupFlags.DeferTaskRun"/>, 6.1). Set
+    /// <see cref="SingleIssuer"/> too: the library does not add it, and the kernel refuses this flag alone
+    /// (<see cref="SetupFailureReason.InvalidArguments"/>). The library adds <see cref="SetupFlags.TaskRunFlag"/> so
+    /// that peeking notices pending work.
     /// </summary>
     public bool DeferTaskRun { get; init; }
 
     /// <summary>Drop the SQ index array (<see cref="SetupFlags.NoSqArray"/>, 6.6).</summary>
     public bool NoSqArray { get; init; }
 
-    /// <summary>128-byte SQEs (<see cref="SetupFlags.Sqe128"/>), for uring_cmd.</summary>
+    /// <summary>
+    /// 128-byte SQEs (<see cref="SetupFlags.Sqe128"/>, 5.19), for uring_cmd. <see cref="Ring.GetSqe"/> hands out and
+    /// zeroes only the first 64 bytes of each entry; the second half is not reachable through this API.
+    /// </summary>
     public bool Sqe128 { get; init; }
 
     /// <summary>32-byte CQEs (<see cref="SetupFlags.Cqe32"/>).</summary>
@@ -68,7 +75,11 @@ public sealed class RingOptions
     /// </summary>
     public TimeSpan DisposeDrainTimeout { get; init; } = TimeSpan.FromSeconds(5);
 
-    /// <summary>Further raw flags OR-ed into the setup flags.</summary>
+    /// <summary>
+    /// Further raw flags OR-ed into the setup flags. Flags that change how the ring is mapped or enabled
+    /// (<see cref="SetupFlags.NoMmap"/>, <see cref="SetupFlags.RegisteredFdOnly"/>, <see cref="SetupFlags.RDisabled"/>)
+    /// give a ring this library cannot use.
+    /// </summary>
     public SetupFlags ExtraFlags { get; init; }
 
     internal SetupFlags ToFlags()
