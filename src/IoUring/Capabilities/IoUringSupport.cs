@@ -175,7 +175,7 @@ public static class IoUringSupport
             SetupFailureReason.PermissionDenied =>
                 "a security module (SELinux/AppArmor) or missing capability denied io_uring_setup",
             SetupFailureReason.NotSupportedByKernel =>
-                $"the kernel ({KernelRelease()}) has no io_uring: it needs Linux 5.1 or later built with CONFIG_IO_URING (5.19+ recommended)",
+                $"the kernel ({KernelRelease()}) has no io_uring: io_uring needs Linux 5.1+ built with CONFIG_IO_URING, and this library needs 5.11+ (6.1+ recommended)",
             SetupFailureReason.MemoryLimit =>
                 "not enough memory for the rings: raise RLIMIT_MEMLOCK ('ulimit -l') or the memory cgroup limit, or ask for fewer entries",
             SetupFailureReason.TooManyOpenFiles =>
@@ -184,7 +184,10 @@ public static class IoUringSupport
                 $"the kernel rejected entries={entries} with flags={flags} (0x{(uint)flags:X}): entries must be 1..32768 (or set Clamp), and every flag must be known to this kernel ({KernelRelease()}) and combined legally",
             _ => "unexpected error from io_uring_setup",
         };
-        string message = $"io_uring is unavailable: io_uring_setup failed with {IoUringException.ErrnoName(errno)} ({errno}): {advice}.";
+        string prefix = reason == SetupFailureReason.InvalidArguments
+            ? "io_uring_setup rejected the ring's arguments"
+            : "io_uring is unavailable";
+        string message = $"{prefix}: io_uring_setup failed with {IoUringException.ErrnoName(errno)} ({errno}): {advice}.";
         return new IoUringSetupException(errno, reason, message);
     }
 }

@@ -8,6 +8,12 @@ internal static unsafe class RegisterCalls
 {
     public static int Simple(int fd, RegisterOpcode op) => Syscalls.Register(fd, op, null, 0);
 
+    public static int Raw(int fd, RegisterOpcode op, nint argument, uint count)
+    {
+        // SAFETY: Ring.RegisterRaw is documented as raw: its caller owns the argument's memory and layout for the call.
+        return Syscalls.Register(fd, op, (void*)argument, count);
+    }
+
     public static int Buffers(int fd, ReadOnlySpan<IoVec> iovecs)
     {
         // SAFETY: the iovec array is pinned for the synchronous call; the kernel copies it and pins the pages it names.

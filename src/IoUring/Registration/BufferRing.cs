@@ -6,7 +6,7 @@ namespace IoUring;
 /// A provided-buffer ring (<c>IORING_REGISTER_PBUF_RING</c>, 5.19): a group of equal buffers in native memory that
 /// the kernel picks from for requests with <see cref="SqeFlags.BufferSelect"/> (for example
 /// <see cref="Sqe.PrepRecvMultishot"/>). A CQE names the buffer it used in <see cref="Cqe.BufferId"/>; read the
-/// data with <see cref="GetData"/>, then give the buffer back with <see cref="Recycle"/>.
+/// data with <see cref="GetData"/>, then give the buffer back with <see cref="Recycle(in Cqe)"/>.
 /// </summary>
 public sealed class BufferRing : IDisposable
 {
@@ -14,6 +14,7 @@ public sealed class BufferRing : IDisposable
     private readonly NativeMemoryBlock _ringMemory;
     private readonly NativeMemoryBlock _buffers;
     private readonly BufferRingMap _map;
+    private readonly bool[] _withKernel;
     private ushort _tail;
     private bool _unregistered;
 
@@ -26,6 +27,7 @@ public sealed class BufferRing : IDisposable
         _ringMemory = new NativeMemoryBlock(entries * 16, Libc.PageSize);
         _buffers = new NativeMemoryBlock(checked(entries * bufferSize), Libc.PageSize);
         _map = new BufferRingMap(_ringMemory.Address, entries);
+        _withKernel = new bool[entries];
         int r = RegisterCalls.PbufRing(ring.Fd, _ringMemory.Address, entries, groupId, 0);
         if (r < 0)
         {
@@ -38,6 +40,7 @@ public sealed class BufferRing : IDisposable
         for (ushort bid = 0; bid < entries; bid++)
         {
             Add(bid, bid);
+            _withKernel[bid] = true;
         }
 
         Advance(entries);
@@ -72,21 +75,55 @@ public sealed class BufferRing : IDisposable
             throw new ArgumentException("The CQE did not use a provided buffer (no IORING_CQE_F_BUFFER).", nameof(cqe));
         }
 
+        MarkConsumed(cqe);
         return GetBuffer(cqe.BufferId)[..Math.Max(0, cqe.Res)];
     }
 
     /// <summary>
     /// Gives buffer <paramref name="bufferId"/> back to the kernel (<c>io_uring_buf_ring_add</c> + <c>advance</c>).
-    /// Recycle an id exactly once per CQE that delivered it: a second recycle of an id the kernel already holds is not
-    /// detected, and would let the kernel hand the same buffer to two requests.
+    /// The buffer must have been delivered by a CQE that was passed to <see cref="GetData"/> or <see cref="MarkConsumed"/>
+    /// (or use <see cref="Recycle(in Cqe)"/>); a second recycle is refused, because it would let the kernel hand the
+    /// same buffer to two requests.
     /// </summary>
     /// <param name="bufferId">The id from <see cref="Cqe.BufferId"/>.</param>
+    /// <exception cref="InvalidOperationException">The buffer is already with the kernel.</exception>
     public void Recycle(ushort bufferId)
     {
         ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(bufferId, Entries);
         ObjectDisposedException.ThrowIf(_unregistered, this);
+        if (_withKernel[bufferId])
+        {
+            throw new InvalidOperationException(
+                $"Buffer {bufferId} of group {GroupId} is already with the kernel (recycled twice, or its CQE was not passed to GetData/MarkConsumed); recycling it again would let two requests fill it at once.");
+        }
+
         Add(bufferId, 0);
         Advance(1);
+        _withKernel[bufferId] = true;
+    }
+
+    /// <summary>Marks the buffer a CQE delivered as consumed and gives it back to the kernel.</summary>
+    /// <param name="cqe">A CQE with <see cref="CqeFlags.Buffer"/>.</param>
+    /// <exception cref="ArgumentException">The CQE carries no buffer.</exception>
+    public void Recycle(in Cqe cqe)
+    {
+        if (!cqe.HasBuffer)
+        {
+            throw new ArgumentException("The CQE did not use a provided buffer (no IORING_CQE_F_BUFFER).", nameof(cqe));
+        }
+
+        MarkConsumed(cqe);
+        Recycle(cqe.BufferId);
+    }
+
+    /// <summary>Records that the kernel handed out the buffer a CQE names, so that it may be recycled once. <see cref="GetData"/> does this too.</summary>
+    /// <param name="cqe">A CQE; one without <see cref="CqeFlags.Buffer"/> is ignored.</param>
+    public void MarkConsumed(in Cqe cqe)
+    {
+        if (cqe.HasBuffer && cqe.BufferId < Entries)
+        {
+            _withKernel[cqe.BufferId] = false;
+        }
     }
 
     private void Add(ushort bufferId, int offset)

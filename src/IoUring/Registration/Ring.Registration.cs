@@ -160,6 +160,22 @@ public sealed partial class Ring
         }
     }
 
+    /// <summary>
+    /// Issues any <c>io_uring_register(2)</c> operation as is, for those without a typed method here (restrictions,
+    /// personalities, NAPI, clocks, ...). The caller owns the argument's memory and its layout.
+    /// </summary>
+    /// <param name="opcode">The register opcode.</param>
+    /// <param name="argument">Address of the argument, or 0.</param>
+    /// <param name="count">The <c>nr_args</c> value.</param>
+    /// <returns>The kernel's non-negative result.</returns>
+    /// <exception cref="IoUringException">The kernel returned an error.</exception>
+    public int RegisterRaw(RegisterOpcode opcode, nint argument, uint count)
+    {
+        ThrowIfDisposed();
+        int r = RegisterCalls.Raw(_ringFd, opcode, argument, count);
+        return r >= 0 ? r : throw IoUringException.FromErrno(-r, $"io_uring_register({opcode})");
+    }
+
     /// <summary>Asks the kernel which opcodes it supports (<c>IORING_REGISTER_PROBE</c>, 5.6).</summary>
     /// <returns>The probe.</returns>
     /// <exception cref="IoUringException">The kernel has no probe (before 5.6): <c>EINVAL</c>.</exception>

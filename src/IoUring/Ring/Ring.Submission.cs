@@ -62,7 +62,14 @@ public sealed partial class Ring
     public uint SqPending => _sqeTail - _sqeHead;
 
     /// <summary>Invalid SQEs the kernel dropped (<c>sq.dropped</c>).</summary>
-    public uint SqDropped => Volatile.Read(ref _sq.Dropped);
+    public uint SqDropped
+    {
+        get
+        {
+            ThrowIfDisposed();
+            return Volatile.Read(ref _sq.Dropped);
+        }
+    }
 
     /// <summary>
     /// Sends every prepared SQE to the kernel with at most one <c>io_uring_enter</c> (none with SQPOLL while the

@@ -268,6 +268,11 @@ public sealed partial class Ring : IDisposable
         {
             return false;
         }
+        catch (NotSupportedException)
+        {
+            // No timed wait before 5.11: we cannot prove the kernel is done, so pinned memory stays pinned.
+            return false;
+        }
     }
 
     /// <summary>

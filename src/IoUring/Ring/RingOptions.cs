@@ -34,10 +34,9 @@ public sealed class RingOptions
     public bool SingleIssuer { get; init; }
 
     /// <summary>
-    /// Post completions only when the ring waits (<see cref="SetupFlags.DeferTaskRun"/>, 6.1). Set
-    /// <see cref="SingleIssuer"/> too: the library does not add it, and the kernel refuses this flag alone
-    /// (<see cref="SetupFailureReason.InvalidArguments"/>). The library adds <see cref="SetupFlags.TaskRunFlag"/> so
-    /// that peeking notices pending work.
+    /// Post completions only when the ring waits (<see cref="SetupFlags.DeferTaskRun"/>, 6.1). The kernel accepts it
+    /// only with <see cref="SetupFlags.SingleIssuer"/>, so the library adds that (with its one-thread rule), and adds
+    /// <see cref="SetupFlags.TaskRunFlag"/> so that peeking notices pending work.
     /// </summary>
     public bool DeferTaskRun { get; init; }
 
@@ -82,8 +81,18 @@ public sealed class RingOptions
     /// </summary>
     public SetupFlags ExtraFlags { get; init; }
 
+    /// <summary>Setup flags that produce a ring this library cannot drive (no mmap'd rings, no fd, or disabled rings).</summary>
+    private const SetupFlags Unsupported = SetupFlags.NoMmap | SetupFlags.RegisteredFdOnly | SetupFlags.RDisabled;
+
     internal SetupFlags ToFlags()
     {
+        if ((ExtraFlags & Unsupported) != 0)
+        {
+            throw new ArgumentException(
+                $"RingOptions.ExtraFlags contains {ExtraFlags & Unsupported}, which this library does not support (it maps the rings itself and needs the ring fd).",
+                nameof(ExtraFlags));
+        }
+
         SetupFlags f = ExtraFlags;
         if (CqEntries != 0)
         {
@@ -126,7 +135,7 @@ public sealed class RingOptions
 
         if (DeferTaskRun)
         {
-            f |= SetupFlags.DeferTaskRun | SetupFlags.TaskRunFlag;
+            f |= SetupFlags.DeferTaskRun | SetupFlags.TaskRunFlag | SetupFlags.SingleIssuer;
         }
 
         if (NoSqArray)
