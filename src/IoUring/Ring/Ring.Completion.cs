@@ -148,7 +148,8 @@ public sealed partial class Ring
             }
 
             var ts = KernelTimespec.FromTimeSpan(TimeSpan.FromSeconds((double)left / Stopwatch.Frequency));
-            int ret = Syscalls.EnterWithTimeout(_enterFd, 0, 1, _enterFlags | EnterFlags.GetEvents, ts);
+            int fd = EnterFd(out EnterFlags flags);
+            int ret = Syscalls.EnterWithTimeout(fd, 0, 1, flags | EnterFlags.GetEvents, ts);
             if (ret < 0 && ret != -Errno.ETIME && ret != -Errno.EINTR && ret != -Errno.EAGAIN && ret != -Errno.EBUSY)
             {
                 throw IoUringException.FromErrno(-ret, "io_uring_enter (wait with timeout)");
@@ -268,7 +269,8 @@ public sealed partial class Ring
     {
         while (true)
         {
-            int ret = Syscalls.Enter(_enterFd, 0, minComplete, _enterFlags | EnterFlags.GetEvents);
+            int fd = EnterFd(out EnterFlags flags);
+            int ret = Syscalls.Enter(fd, 0, minComplete, flags | EnterFlags.GetEvents);
             if (ret >= 0 || ret == -Errno.ETIME)
             {
                 return;

@@ -88,7 +88,7 @@ public sealed partial class Ring
             GuardWait(waitNr, toSubmit);
         }
 
-        EnterFlags flags = _enterFlags;
+        int enterFd = EnterFd(out EnterFlags flags);
         bool enter = false;
         if (toSubmit > 0)
         {
@@ -124,7 +124,7 @@ public sealed partial class Ring
 
         while (true)
         {
-            int ret = Syscalls.Enter(_enterFd, _sqPoll ? 0 : toSubmit, waitNr, flags);
+            int ret = Syscalls.Enter(enterFd, _sqPoll ? 0 : toSubmit, waitNr, flags);
             if (ret >= 0)
             {
                 if (_sqPoll)

@@ -27,12 +27,11 @@ public sealed partial class Ring : IDisposable
     private readonly bool _ioPoll;
     private readonly TimeSpan _drainTimeout;
 
-    /// <summary>The fd passed to io_uring_enter: the ring fd, or its registered index.</summary>
-    private int _enterFd;
-
-    /// <summary><see cref="EnterFlags.RegisteredRing"/> when the ring fd is registered.</summary>
-    private EnterFlags _enterFlags;
+    /// <summary>The ring's index in the registering thread's table of registered ring fds, or -1.</summary>
     private int _registeredIndex = -1;
+
+    /// <summary>The managed thread that registered the ring fd: the index is meaningful only on that thread.</summary>
+    private int _registeredThreadId;
 
     /// <summary>Next SQE slot we hand out (our private tail).</summary>
     private uint _sqeTail;
@@ -97,7 +96,6 @@ public sealed partial class Ring : IDisposable
         }
 
         _ringFd = fd;
-        _enterFd = fd;
         _map = map;
         _sq = map.Sq;
         _cq = map.Cq;
@@ -115,8 +113,7 @@ public sealed partial class Ring : IDisposable
             if (index >= 0)
             {
                 _registeredIndex = index;
-                _enterFd = index;
-                _enterFlags = EnterFlags.RegisteredRing;
+                _registeredThreadId = Environment.CurrentManagedThreadId;
             }
         }
     }
@@ -139,7 +136,7 @@ public sealed partial class Ring : IDisposable
     /// <summary>What the kernel reported it supports (<c>io_uring_params.features</c>).</summary>
     public RingFeatures Features { get; }
 
-    /// <summary>True when <c>io_uring_enter</c> uses the registered ring fd (<see cref="RingOptions.RegisterRingFd"/>).</summary>
+    /// <summary>True when the ring fd is registered (<see cref="RingOptions.RegisterRingFd"/>); <c>io_uring_enter</c> uses it on the creating thread.</summary>
     public bool IsRingFdRegistered => _registeredIndex >= 0;
 
     /// <summary>
@@ -173,7 +170,14 @@ public sealed partial class Ring : IDisposable
         _disposed = true;
         if (_registeredIndex >= 0)
         {
-            _ = RegisterCalls.UnregisterRingFd(_ringFd, _registeredIndex);
+            // The registration lives in the registering thread's table. From any other thread the same index names
+            // that thread's own entry (perhaps another ring), so it is left alone; the kernel drops it, and with it
+            // its reference to this ring, when the registering thread exits.
+            if (Environment.CurrentManagedThreadId == _registeredThreadId)
+            {
+                _ = RegisterCalls.UnregisterRingFd(_ringFd, _registeredIndex);
+            }
+
             _registeredIndex = -1;
         }
 
@@ -242,6 +246,24 @@ public sealed partial class Ring : IDisposable
         {
             return false;
         }
+    }
+
+    /// <summary>
+    /// The fd and flags for io_uring_enter. A registered ring fd is an index into the registering thread's own table
+    /// (the kernel keeps it in that task's io_uring context), so on any other thread it would name nothing, or a
+    /// different ring that thread registered: there the plain fd is used.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private int EnterFd(out EnterFlags flags)
+    {
+        if (_registeredIndex >= 0 && Environment.CurrentManagedThreadId == _registeredThreadId)
+        {
+            flags = EnterFlags.RegisteredRing;
+            return _registeredIndex;
+        }
+
+        flags = EnterFlags.None;
+        return _ringFd;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -54,7 +54,9 @@ public sealed class RingOptions
 
     /// <summary>
     /// Register the ring's own fd (<c>IORING_REGISTER_RING_FDS</c>, 5.18) so each <c>io_uring_enter</c> skips the
-    /// fd lookup. On by default; silently off where the kernel lacks it.
+    /// fd lookup. On by default; silently off where the kernel lacks it. The registration belongs to the thread that
+    /// creates the ring (the kernel keeps it per thread): on other threads the ring uses its plain fd, and a ring
+    /// disposed on another thread stays registered, holding its kernel resources, until the creating thread exits.
     /// </summary>
     public bool RegisterRingFd { get; init; } = true;
 
