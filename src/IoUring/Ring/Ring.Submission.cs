@@ -134,6 +134,13 @@ public sealed partial class Ring
                 }
 
                 _inFlight += ret;
+                if (waitNr > 0 && ret > 0 && (uint)ret == toSubmit && Volatile.Read(ref _cq.Tail) == _cqHead)
+                {
+                    // Everything was submitted, so the kernel went on to wait; an empty CQ means a signal cut that
+                    // wait short (io_uring_enter then reports the submit count, not EINTR). Finish the wait.
+                    EnterGetEvents(waitNr);
+                }
+
                 return ret;
             }
 
