@@ -61,6 +61,9 @@ public sealed partial class Ring
     /// <summary>SQEs prepared since the last <see cref="Submit"/>.</summary>
     public uint SqPending => _sqeTail - _sqeHead;
 
+    /// <summary>True while the SQPOLL thread sleeps and the next submit must wake it (<see cref="SqRingFlags.NeedWakeup"/>).</summary>
+    internal bool SqNeedsWakeup => (Volatile.Read(ref _sq.Flags) & (uint)SqRingFlags.NeedWakeup) != 0;
+
     /// <summary>Invalid SQEs the kernel dropped (<c>sq.dropped</c>).</summary>
     public uint SqDropped => Volatile.Read(ref _sq.Dropped);
 
@@ -83,6 +86,13 @@ public sealed partial class Ring
         ThrowIfDisposed();
         uint newlyPublished = _sqeTail - _sqeHead;
         uint toSubmit = FlushSq();
+        if (_sqPoll)
+        {
+            // The poller may consume (and even complete) them at any moment from here on, so toSubmit can already be 0:
+            // count them now, before the guard below asks what is in flight.
+            _inFlight += newlyPublished;
+        }
+
         if (waitNr > 0)
         {
             GuardWait(waitNr, toSubmit);
@@ -118,7 +128,7 @@ public sealed partial class Ring
 
         if (!enter)
         {
-            _inFlight += newlyPublished;
+            // Without SQPOLL, toSubmit is 0 here, and so is newlyPublished.
             return (int)toSubmit;
         }
 
@@ -129,7 +139,6 @@ public sealed partial class Ring
             {
                 if (_sqPoll)
                 {
-                    _inFlight += newlyPublished;
                     return (int)toSubmit;
                 }
 
@@ -148,11 +157,6 @@ public sealed partial class Ring
             {
                 // Interrupted before anything was submitted (the kernel reports a partial submit as a count), so retry as is.
                 continue;
-            }
-
-            if (_sqPoll)
-            {
-                _inFlight += newlyPublished;
             }
 
             throw SubmitError(-ret);
