@@ -18,15 +18,34 @@ public sealed partial class Ring
     }
 
     /// <summary>Completions the kernel dropped because the CQ was full (<c>cq.overflow</c>); stays 0 with <see cref="RingFeatures.NoDrop"/>.</summary>
-    public uint CqOverflow => Volatile.Read(ref _cq.Overflow);
+    public uint CqOverflow
+    {
+        get
+        {
+            ThrowIfDisposed();
+            return Volatile.Read(ref _cq.Overflow);
+        }
+    }
 
     /// <summary>True while completions wait in the kernel's overflow list (<see cref="SqRingFlags.CqOverflow"/>); reaping flushes them.</summary>
-    public bool IsCqOverflowPending => (Volatile.Read(ref _sq.Flags) & (uint)SqRingFlags.CqOverflow) != 0;
+    public bool IsCqOverflowPending
+    {
+        get
+        {
+            ThrowIfDisposed();
+            return (Volatile.Read(ref _sq.Flags) & (uint)SqRingFlags.CqOverflow) != 0;
+        }
+    }
 
     /// <summary>Enables or disables signalling of a registered eventfd (<see cref="CqRingFlags.EventFdDisabled"/>).</summary>
     public bool EventFdEnabled
     {
-        get => !_cq.HasFlags || (Volatile.Read(ref _cq.Flags) & (uint)CqRingFlags.EventFdDisabled) == 0;
+        get
+        {
+            ThrowIfDisposed();
+            return !_cq.HasFlags || (Volatile.Read(ref _cq.Flags) & (uint)CqRingFlags.EventFdDisabled) == 0;
+        }
+
         set
         {
             ThrowIfDisposed();
@@ -257,9 +276,18 @@ public sealed partial class Ring
     /// <summary>The extra 16 bytes of the CQE at <paramref name="offsetFromHead"/> in a <see cref="SetupFlags.Cqe32"/> ring; empty otherwise.</summary>
     /// <param name="offsetFromHead">0 for the oldest ready CQE.</param>
     /// <returns>The bytes, valid until the CQE is marked seen.</returns>
-    public ReadOnlySpan<byte> BigCqe(uint offsetFromHead = 0) => _cq.BigCqe(_cqHead + offsetFromHead);
+    public ReadOnlySpan<byte> BigCqe(uint offsetFromHead = 0)
+    {
+        ThrowIfDisposed();
+        return _cq.BigCqe(_cqHead + offsetFromHead);
+    }
 
-    internal ref Cqe CqeAt(uint index) => ref _cq.Entry(index);
+    internal ref Cqe CqeAt(uint index)
+    {
+        // A CompletionBatch can outlive the ring's maps; this check keeps it from reading unmapped memory.
+        ThrowIfDisposed();
+        return ref _cq.Entry(index);
+    }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private bool CqNeedsFlush() =>

@@ -65,7 +65,14 @@ public sealed partial class Ring
     internal bool SqNeedsWakeup => (Volatile.Read(ref _sq.Flags) & (uint)SqRingFlags.NeedWakeup) != 0;
 
     /// <summary>Invalid SQEs the kernel dropped (<c>sq.dropped</c>).</summary>
-    public uint SqDropped => Volatile.Read(ref _sq.Dropped);
+    public uint SqDropped
+    {
+        get
+        {
+            ThrowIfDisposed();
+            return Volatile.Read(ref _sq.Dropped);
+        }
+    }
 
     /// <summary>
     /// Sends every prepared SQE to the kernel with at most one <c>io_uring_enter</c> (none with SQPOLL while the
