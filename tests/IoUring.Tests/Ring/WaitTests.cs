@@ -167,6 +167,18 @@ public sealed class WaitTests
         Assert.Equal(1, second.Res);
         Assert.Equal((byte)'b', buffer.Span[0]);
         writer.Join();
+
+        // SubmitAndWait with nothing new to submit but a read already in flight waits for that read.
+        ring.GetSqe().PrepPipeRead(pipe.ReadFd, buffer, 3);
+        Assert.Equal(1, ring.Submit());
+        Background third = Background.After(TimeSpan.FromMilliseconds(50), () => pipe.Write("c"u8));
+        Assert.Equal(0, ring.SubmitAndWait(1));
+        Assert.Equal(1u, ring.CqReady);
+        Cqe last = ring.WaitCqe();
+        ring.CqeSeen(last);
+        Assert.Equal(3UL, last.UserData);
+        Assert.Equal((byte)'c', buffer.Span[0]);
+        third.Join();
     }
 
     [Fact]
