@@ -42,6 +42,12 @@ internal static unsafe partial class Libc
     [LibraryImport(Lib, EntryPoint = "posix_fadvise")]
     private static partial int PosixFadviseRaw(int fd, long offset, long len, int advice);
 
+    [LibraryImport(Lib, EntryPoint = "gettid")]
+    private static partial int GetTidRaw();
+
+    [LibraryImport(Lib, EntryPoint = "tgkill", SetLastError = true)]
+    private static partial int TgKillRaw(int tgid, int tid, int sig);
+
     [LibraryImport(Lib, EntryPoint = "getpagesize")]
     private static partial int GetPageSizeRaw();
 
@@ -114,6 +120,16 @@ internal static unsafe partial class Libc
 
     /// <summary><c>posix_fadvise</c>; returns 0 or a positive errno (its own convention).</summary>
     public static int PosixFadvise(int fd, long offset, long length, int advice) => PosixFadviseRaw(fd, offset, length, advice);
+
+    /// <summary>The calling thread's kernel thread id (<c>gettid(2)</c>, glibc 2.30+).</summary>
+    public static int GetTid() => GetTidRaw();
+
+    /// <summary>
+    /// Sends <paramref name="signal"/> to one thread (<c>tgkill(2)</c>, glibc 2.30+); returns 0 or <c>-errno</c>.
+    /// Tests use it to interrupt a thread blocked in <c>io_uring_enter</c>. No memory is passed, so nothing to keep alive.
+    /// </summary>
+    public static int TgKill(int processId, int threadId, int signal) =>
+        TgKillRaw(processId, threadId, signal) < 0 ? -Marshal.GetLastPInvokeError() : 0;
 
     public const int POSIX_FADV_DONTNEED = 4;
     public const int POSIX_FADV_RANDOM = 1;

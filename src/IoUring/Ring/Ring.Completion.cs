@@ -177,7 +177,7 @@ public sealed partial class Ring
             }
 
             var ts = KernelTimespec.FromTimeSpan(TimeSpan.FromSeconds((double)left / Stopwatch.Frequency));
-            int ret = EnterSyscall(0, 1, _enterFlags | EnterFlags.GetEvents, ts, "TryWaitCqe");
+            int ret = EnterSyscall(0, 1, EnterFlags.GetEvents, ts, "TryWaitCqe");
             if (ret < 0 && ret != -Errno.ETIME && ret != -Errno.EINTR && ret != -Errno.EAGAIN && ret != -Errno.EBUSY)
             {
                 throw IoUringException.FromErrno(-ret, "io_uring_enter (wait with timeout)");
@@ -309,7 +309,12 @@ public sealed partial class Ring
         return _cq.BigCqe(_cqHead + offsetFromHead);
     }
 
-    internal ref Cqe CqeAt(uint index) => ref _cq.Entry(index);
+    internal ref Cqe CqeAt(uint index)
+    {
+        // A CompletionBatch can outlive the ring's maps; this check keeps it from reading unmapped memory.
+        ThrowIfDisposed();
+        return ref _cq.Entry(index);
+    }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private bool CqNeedsFlush() =>
@@ -319,7 +324,7 @@ public sealed partial class Ring
     {
         while (true)
         {
-            int ret = EnterSyscall(0, minComplete, _enterFlags | EnterFlags.GetEvents, "WaitCqe");
+            int ret = EnterSyscall(0, minComplete, EnterFlags.GetEvents, "WaitCqe");
             if (ret >= 0 || ret == -Errno.ETIME)
             {
                 return;
@@ -347,7 +352,7 @@ public sealed partial class Ring
 
     private void GuardWait(uint waitNr, uint submitting)
     {
-        if (ExpectExternalCompletions || _inFlight > 0 || submitting > 0 || IsCqOverflowPending)
+        if (ExpectExternalCompletions || submitting > 0 || IsCqOverflowPending)
         {
             return;
         }
@@ -358,11 +363,33 @@ public sealed partial class Ring
             return;
         }
 
+        // InFlight still counts requests whose final CQE sits in the queue unseen; only the rest can add completions.
+        if (_inFlight > FinalCqesReady(ready))
+        {
+            return;
+        }
+
         uint prepared = _sqeTail - _sqeHead;
         string why = prepared > 0
             ? $"{prepared} SQE(s) are prepared but not submitted: call Submit() (or SubmitAndWait) before waiting."
-            : "No request is in flight: every submitted request has already completed and been seen.";
+            : "No request is in flight: every submitted request has already completed (its CQE was seen or is in the queue).";
         throw new WaitWouldBlockForeverException(
             $"Waiting for {waitNr} completion(s) would block forever: the completion queue holds {ready} and nothing submitted is still owed one. {why} Set Ring.ExpectExternalCompletions if completions come from another ring (MSG_RING).");
+    }
+
+    /// <summary>How many of the <paramref name="ready"/> CQEs at the head are final (no <see cref="CqeFlags.More"/>).</summary>
+    private long FinalCqesReady(uint ready)
+    {
+        long finals = 0;
+        for (uint i = 0; i < ready; i++)
+        {
+            // The acquire read of cq.tail in GuardWait makes these entries visible.
+            if ((_cq.Entry(_cqHead + i).Flags & CqeFlags.More) == 0)
+            {
+                finals++;
+            }
+        }
+
+        return finals;
     }
 }

@@ -61,6 +61,9 @@ public sealed partial class Ring
     /// <summary>SQEs prepared since the last <see cref="Submit"/>.</summary>
     public uint SqPending => _sqeTail - _sqeHead;
 
+    /// <summary>True while the SQPOLL thread sleeps and the next submit must wake it (<see cref="SqRingFlags.NeedWakeup"/>).</summary>
+    internal bool SqNeedsWakeup => (Volatile.Read(ref _sq.Flags) & (uint)SqRingFlags.NeedWakeup) != 0;
+
     /// <summary>Invalid SQEs the kernel dropped (<c>sq.dropped</c>).</summary>
     public uint SqDropped
     {
@@ -90,12 +93,19 @@ public sealed partial class Ring
         ThrowIfDisposed();
         uint newlyPublished = _sqeTail - _sqeHead;
         uint toSubmit = FlushSq();
+        if (_sqPoll)
+        {
+            // The poller may consume (and even complete) them at any moment from here on, so toSubmit can already be 0:
+            // count them now, before the guard below asks what is in flight.
+            _inFlight += newlyPublished;
+        }
+
         if (waitNr > 0)
         {
             GuardWait(waitNr, toSubmit);
         }
 
-        EnterFlags flags = _enterFlags;
+        EnterFlags flags = EnterFlags.None;
         bool enter = false;
         if (toSubmit > 0)
         {
@@ -125,7 +135,7 @@ public sealed partial class Ring
 
         if (!enter)
         {
-            _inFlight += newlyPublished;
+            // Without SQPOLL, toSubmit is 0 here, and so is newlyPublished.
             return (int)toSubmit;
         }
 
@@ -136,11 +146,17 @@ public sealed partial class Ring
             {
                 if (_sqPoll)
                 {
-                    _inFlight += newlyPublished;
                     return (int)toSubmit;
                 }
 
                 _inFlight += ret;
+                if (waitNr > 0 && ret > 0 && (uint)ret == toSubmit && Volatile.Read(ref _cq.Tail) == _cqHead)
+                {
+                    // Everything was submitted, so the kernel went on to wait; an empty CQ means a signal cut that
+                    // wait short (io_uring_enter then reports the submit count, not EINTR). Finish the wait.
+                    EnterGetEvents(waitNr);
+                }
+
                 return ret;
             }
 
@@ -148,11 +164,6 @@ public sealed partial class Ring
             {
                 // Interrupted before anything was submitted (the kernel reports a partial submit as a count), so retry as is.
                 continue;
-            }
-
-            if (_sqPoll)
-            {
-                _inFlight += newlyPublished;
             }
 
             throw SubmitError(-ret);

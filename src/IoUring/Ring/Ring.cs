@@ -27,15 +27,11 @@ public sealed partial class Ring : IDisposable
     private readonly bool _ioPoll;
     private readonly TimeSpan _drainTimeout;
 
-    /// <summary>The fd passed to io_uring_enter: the ring fd, or its registered index.</summary>
-    private int _enterFd;
-
-    /// <summary><see cref="EnterFlags.RegisteredRing"/> when the ring fd is registered.</summary>
-    private EnterFlags _enterFlags;
+    /// <summary>The ring's index in the registering thread's table of registered ring fds, or -1.</summary>
     private int _registeredIndex = -1;
 
-    /// <summary>Registered ring fds live in the registering thread's io_uring task context; other threads must use the plain fd.</summary>
-    private int _registeredThread;
+    /// <summary>The managed thread that registered the ring fd: the index is meaningful only on that thread.</summary>
+    private int _registeredThreadId;
 
     /// <summary>Next SQE slot we hand out (our private tail).</summary>
     private uint _sqeTail;
@@ -110,7 +106,6 @@ public sealed partial class Ring : IDisposable
         }
 
         _ringFd = fd;
-        _enterFd = fd;
         _map = map;
         _sq = map.Sq;
         _cq = map.Cq;
@@ -128,9 +123,7 @@ public sealed partial class Ring : IDisposable
             if (index >= 0)
             {
                 _registeredIndex = index;
-                _registeredThread = Environment.CurrentManagedThreadId;
-                _enterFd = index;
-                _enterFlags = EnterFlags.RegisteredRing;
+                _registeredThreadId = Environment.CurrentManagedThreadId;
             }
         }
     }
@@ -193,9 +186,10 @@ public sealed partial class Ring : IDisposable
         _disposed = true;
         if (_registeredIndex >= 0)
         {
-            // Only the registering thread can name its slot; elsewhere the same index may belong to another ring.
-            // From another thread the kernel drops the registration when the registering thread exits.
-            if (Environment.CurrentManagedThreadId == _registeredThread)
+            // The registration lives in the registering thread's table. From any other thread the same index names
+            // that thread's own entry (perhaps another ring), so it is left alone; the kernel drops it, and with it
+            // its reference to this ring, when the registering thread exits.
+            if (Environment.CurrentManagedThreadId == _registeredThreadId)
             {
                 _ = RegisterCalls.UnregisterRingFd(_ringFd, _registeredIndex);
             }
@@ -276,6 +270,24 @@ public sealed partial class Ring : IDisposable
     }
 
     /// <summary>
+    /// The fd and flags for io_uring_enter. A registered ring fd is an index into the registering thread's own table
+    /// (the kernel keeps it in that task's io_uring context), so on any other thread it would name nothing, or a
+    /// different ring that thread registered: there the plain fd is used.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private int EnterFd(out EnterFlags flags)
+    {
+        if (_registeredIndex >= 0 && Environment.CurrentManagedThreadId == _registeredThreadId)
+        {
+            flags = EnterFlags.RegisteredRing;
+            return _registeredIndex;
+        }
+
+        flags = EnterFlags.None;
+        return _ringFd;
+    }
+
+    /// <summary>
     /// The guard at the top of every public member: throws after dispose, and detects use from a second thread while
     /// the owning thread is inside a system call on the ring (the common misuse: one thread blocked in
     /// <see cref="WaitCqe()"/> while another prepares SQEs). Sequential hand-over between threads (for example across
@@ -322,9 +334,8 @@ public sealed partial class Ring : IDisposable
         Volatile.Write(ref _busyThread, me);
         try
         {
-            return me == _registeredThread
-                ? Syscalls.Enter(_enterFd, toSubmit, minComplete, flags)
-                : Syscalls.Enter(_ringFd, toSubmit, minComplete, flags & ~EnterFlags.RegisteredRing);
+            int fd = EnterFd(out EnterFlags registered);
+            return Syscalls.Enter(fd, toSubmit, minComplete, flags | registered);
         }
         finally
         {
@@ -340,9 +351,8 @@ public sealed partial class Ring : IDisposable
         Volatile.Write(ref _busyThread, me);
         try
         {
-            return me == _registeredThread
-                ? Syscalls.EnterWithTimeout(_enterFd, toSubmit, minComplete, flags, timeout)
-                : Syscalls.EnterWithTimeout(_ringFd, toSubmit, minComplete, flags & ~EnterFlags.RegisteredRing, timeout);
+            int fd = EnterFd(out EnterFlags registered);
+            return Syscalls.EnterWithTimeout(fd, toSubmit, minComplete, flags | registered, timeout);
         }
         finally
         {

@@ -1,0 +1,172 @@
+using static IoUring.Tests.RingTests.RingTestKit;
+
+namespace IoUring.Tests.RingTests;
+
+/// <summary>Timeout requests: pure timers, completion counts, removal, update and linked timeouts.</summary>
+public sealed class TimeoutTests
+{
+    [Fact]
+    public void A_timeout_fires_with_ETIME_after_its_time()
+    {
+        Kernel.RequireIoUring();
+        using var ring = new Ring(4);
+        ring.PrepTimeout(TimeSpan.FromMilliseconds(150)).UserData = 7;
+        Assert.Equal(1, ring.Submit());
+
+        Cqe cqe = default;
+        TimeSpan took = Time(() => cqe = ring.WaitCqe());
+        ring.CqeSeen(cqe);
+        Assert.Equal(7UL, cqe.UserData);
+        Assert.Equal(-ETIME, cqe.Res);
+        Assert.True(took >= TimeSpan.FromMilliseconds(140), $"fired after {took.TotalMilliseconds} ms");
+        Assert.True(took < Generous, $"fired after {took.TotalMilliseconds} ms");
+        Assert.Equal(0, ring.InFlight);
+    }
+
+    [Fact]
+    public void A_count_timeout_completes_with_0_after_that_many_completions()
+    {
+        Kernel.RequireIoUring();
+        using var ring = new Ring(8);
+        ring.PrepTimeout(TimeSpan.FromSeconds(30), count: 2).UserData = 100;
+        for (ulong i = 1; i <= 2; i++)
+        {
+            ref Sqe nop = ref ring.GetSqe();
+            nop.PrepNop();
+            nop.UserData = i;
+        }
+
+        Assert.Equal(3, ring.Submit());
+        Dictionary<ulong, Cqe> done = null!;
+        TimeSpan took = Time(() => done = ReapByUserData(ring, 3));
+        Assert.Equal(0, done[100].Res);
+        Assert.Equal(0, done[1].Res);
+        Assert.Equal(0, done[2].Res);
+        Assert.True(took < Generous, $"took {took.TotalMilliseconds} ms: the count did not end the 30 s timeout");
+    }
+
+    [Fact]
+    public void TimeoutRemove_cancels_the_timeout()
+    {
+        Kernel.RequireIoUring();
+        using var ring = new Ring(4);
+        ring.PrepTimeout(TimeSpan.FromSeconds(30)).UserData = 1;
+        Assert.Equal(1, ring.Submit());
+        ref Sqe remove = ref ring.GetSqe();
+        remove.PrepTimeoutRemove(1);
+        remove.UserData = 2;
+        Assert.Equal(1, ring.Submit());
+
+        Dictionary<ulong, Cqe> done = ReapByUserData(ring, 2);
+        Assert.Equal(-ECANCELED, done[1].Res);
+        Assert.Equal(0, done[2].Res);
+
+        // Removing it again finds nothing.
+        ref Sqe again = ref ring.GetSqe();
+        again.PrepTimeoutRemove(1);
+        again.UserData = 3;
+        Assert.Equal(1, ring.Submit());
+        Assert.Equal(-ENOENT, Reap(ring, 1)[0].Res);
+    }
+
+    [Fact]
+    public void TimeoutUpdate_moves_the_expiry()
+    {
+        Kernel.RequireIoUring();
+        using var ring = new Ring(4);
+        ring.PrepTimeout(TimeSpan.FromSeconds(30)).UserData = 1;
+        Assert.Equal(1, ring.Submit());
+        ring.PrepTimeoutUpdate(1, TimeSpan.FromMilliseconds(50)).UserData = 2;
+        Assert.Equal(1, ring.Submit());
+
+        List<Cqe> done = null!;
+        TimeSpan took = Time(() => done = Reap(ring, 2));
+        Assert.Equal(2UL, done[0].UserData);
+        Assert.Equal(0, done[0].Res);
+        Assert.Equal(1UL, done[1].UserData);
+        Assert.Equal(-ETIME, done[1].Res);
+        Assert.True(took >= TimeSpan.FromMilliseconds(40), $"fired after {took.TotalMilliseconds} ms");
+        Assert.True(took < Generous, $"fired after {took.TotalMilliseconds} ms: the update did not shorten the 30 s timeout");
+    }
+
+    [Fact]
+    public void TimeoutUpdate_of_an_unknown_timeout_is_ENOENT()
+    {
+        Kernel.RequireIoUring();
+        using var ring = new Ring(4);
+        ring.PrepTimeoutUpdate(12345, TimeSpan.FromMilliseconds(50)).UserData = 2;
+        Assert.Equal(1, ring.Submit());
+        Assert.Equal(-ENOENT, Reap(ring, 1)[0].Res);
+    }
+
+    [Fact]
+    public void A_link_timeout_cancels_a_read_blocked_on_an_empty_pipe()
+    {
+        Kernel.RequireIoUring();
+        using var pipe = new TestPipe();
+        using var buffer = new NativeBuffer(16);
+        buffer.Span.Fill(0xAA);
+        using var ring = new Ring(4);
+
+        ref Sqe read = ref ring.GetSqe();
+        read.PrepPipeRead(pipe.ReadFd, buffer, 1);
+        read.Flags = SqeFlags.IoLink;
+        ring.PrepLinkTimeout(TimeSpan.FromMilliseconds(100)).UserData = 2;
+        Assert.Equal(2, ring.Submit());
+
+        Dictionary<ulong, Cqe> done = null!;
+        TimeSpan took = Time(() => done = ReapByUserData(ring, 2));
+        Assert.Equal(-ECANCELED, done[1].Res);
+        Assert.Equal(-ETIME, done[2].Res);
+        Assert.True(took >= TimeSpan.FromMilliseconds(90), $"cancelled after {took.TotalMilliseconds} ms");
+        Assert.True(took < Generous, $"cancelled after {took.TotalMilliseconds} ms");
+        Assert.All(buffer.Span.ToArray(), b => Assert.Equal(0xAA, b));
+
+        // The cancelled read consumed nothing: what is written now is still all there.
+        pipe.Write("xyz"u8);
+        Assert.Equal("xyz"u8.ToArray(), pipe.ReadAvailable());
+    }
+
+    [Fact]
+    public void A_link_timeout_whose_request_finishes_first_is_cancelled()
+    {
+        Kernel.RequireIoUring();
+        using var pipe = new TestPipe();
+        using var buffer = new NativeBuffer(16);
+        using var ring = new Ring(4);
+        pipe.Write("data"u8);
+
+        ref Sqe read = ref ring.GetSqe();
+        read.PrepPipeRead(pipe.ReadFd, buffer, 1);
+        read.Flags = SqeFlags.IoLink;
+        ring.PrepLinkTimeout(TimeSpan.FromSeconds(30)).UserData = 2;
+        Assert.Equal(2, ring.Submit());
+
+        Dictionary<ulong, Cqe> done = ReapByUserData(ring, 2);
+        Assert.Equal(4, done[1].Res);
+        Assert.Equal(-ECANCELED, done[2].Res);
+        Assert.Equal("data"u8.ToArray(), buffer.Span[..4].ToArray());
+    }
+
+    [Fact]
+    public void A_multishot_timeout_stays_in_flight_until_its_last_CQE()
+    {
+        Kernel.RequireIoUring();
+        using var ring = new Ring(4);
+        ring.PrepTimeout(TimeSpan.FromMilliseconds(20), count: 3, TimeoutFlags.Multishot).UserData = 9;
+        Assert.Equal(1, ring.Submit());
+
+        for (int i = 0; i < 3; i++)
+        {
+            Assert.Equal(1, ring.InFlight);
+            Cqe cqe = ring.WaitCqe();
+            Assert.Equal(9UL, cqe.UserData);
+            Assert.Equal(-ETIME, cqe.Res);
+            Assert.Equal(i < 2, cqe.HasMore);
+            ring.CqeSeen(cqe);
+        }
+
+        Assert.Equal(0, ring.InFlight);
+        Assert.Throws<WaitWouldBlockForeverException>(() => ring.WaitCqe());
+    }
+}

@@ -1,0 +1,250 @@
+using static IoUring.Tests.RingTests.RingTestKit;
+
+namespace IoUring.Tests.RingTests;
+
+/// <summary>Bounded waits and the guard that turns a wait that can never end into an exception.</summary>
+public sealed class WaitTests
+{
+    [Fact]
+    public void TryWaitCqe_times_out_after_its_timeout_while_a_read_is_blocked()
+    {
+        Kernel.RequireIoUring();
+        using var pipe = new TestPipe();
+        using var buffer = new NativeBuffer(16);
+        using var ring = new Ring(4);
+        ring.GetSqe().PrepPipeRead(pipe.ReadFd, buffer, 1);
+        Assert.Equal(1, ring.Submit());
+
+        bool got = true;
+        TimeSpan took = Time(() => got = ring.TryWaitCqe(TimeSpan.FromMilliseconds(200), out _));
+        Assert.False(got);
+        Assert.True(took >= TimeSpan.FromMilliseconds(190), $"returned after {took.TotalMilliseconds} ms");
+        Assert.True(took < Generous, $"returned after {took.TotalMilliseconds} ms");
+        Assert.Equal(1, ring.InFlight);
+
+        pipe.Write("x"u8);
+        Assert.True(ring.TryWaitCqe(Generous, out Cqe cqe));
+        Assert.Equal(1, cqe.Res);
+        ring.CqeSeen(cqe);
+    }
+
+    [Fact]
+    public void TryWaitCqe_returns_as_soon_as_a_completion_arrives()
+    {
+        Kernel.RequireIoUring();
+        using var pipe = new TestPipe();
+        using var buffer = new NativeBuffer(16);
+        using var ring = new Ring(4);
+        ring.GetSqe().PrepPipeRead(pipe.ReadFd, buffer, 1);
+        Assert.Equal(1, ring.Submit());
+
+        Background writer = Background.After(TimeSpan.FromMilliseconds(50), () => pipe.Write("hey"u8));
+
+        bool got = false;
+        Cqe cqe = default;
+        TimeSpan took = Time(() => got = ring.TryWaitCqe(TimeSpan.FromSeconds(30), out cqe));
+        Assert.True(got);
+        Assert.Equal(1UL, cqe.UserData);
+        Assert.Equal(3, cqe.Res);
+        Assert.True(took < Generous, $"returned after {took.TotalMilliseconds} ms of a 30 s timeout");
+        ring.CqeSeen(cqe);
+        Assert.Equal("hey"u8.ToArray(), buffer.Span[..3].ToArray());
+        writer.Join();
+    }
+
+    [Fact]
+    public void TryWaitCqe_with_zero_only_peeks()
+    {
+        Kernel.RequireIoUring();
+        using var pipe = new TestPipe();
+        using var buffer = new NativeBuffer(16);
+        using var ring = new Ring(4);
+        ring.GetSqe().PrepPipeRead(pipe.ReadFd, buffer, 1);
+        Assert.Equal(1, ring.Submit());
+
+        bool got = true;
+        TimeSpan took = Time(() => got = ring.TryWaitCqe(TimeSpan.Zero, out _));
+        Assert.False(got);
+        Assert.True(took < TimeSpan.FromSeconds(1), $"a peek took {took.TotalMilliseconds} ms");
+
+        // A zero wait does not submit either: the NOP stays queued until Submit.
+        ref Sqe nop = ref ring.GetSqe();
+        nop.PrepNop();
+        nop.UserData = 2;
+        Assert.False(ring.TryWaitCqe(TimeSpan.Zero, out _));
+        Assert.Equal(1u, ring.SqPending);
+        Assert.Equal(1, ring.Submit());
+        Assert.True(ring.TryWaitCqe(TimeSpan.Zero, out Cqe cqe));
+        Assert.Equal(2UL, cqe.UserData);
+        // Peeking does not consume.
+        Assert.True(ring.TryWaitCqe(TimeSpan.Zero, out Cqe again));
+        Assert.Equal(cqe, again);
+        ring.CqeSeen(cqe);
+        Assert.False(ring.TryWaitCqe(TimeSpan.Zero, out _));
+        Assert.Throws<ArgumentOutOfRangeException>(() => ring.TryWaitCqe(TimeSpan.FromMilliseconds(-5), out _));
+    }
+
+    [Fact]
+    public void WaitCqe_with_a_timeout_throws_TimeoutException()
+    {
+        Kernel.RequireIoUring();
+        using var pipe = new TestPipe();
+        using var buffer = new NativeBuffer(16);
+        using var ring = new Ring(4);
+        ring.GetSqe().PrepPipeRead(pipe.ReadFd, buffer, 1);
+        Assert.Equal(1, ring.Submit());
+
+        var e = Assert.Throws<TimeoutException>(() => ring.WaitCqe(TimeSpan.FromMilliseconds(50)));
+        Assert.Contains("No completion arrived within", e.Message, StringComparison.Ordinal);
+        Assert.Equal(1, ring.InFlight);
+    }
+
+    [Fact]
+    public void WaitCqe_and_SubmitAndWait_on_an_empty_ring_throw_instead_of_hanging()
+    {
+        Kernel.RequireIoUring();
+        using var ring = new Ring(4);
+        var e = Assert.Throws<WaitWouldBlockForeverException>(() => ring.WaitCqe());
+        Assert.Contains("would block forever", e.Message, StringComparison.Ordinal);
+        Assert.Contains("No request is in flight", e.Message, StringComparison.Ordinal);
+        Assert.Contains("ExpectExternalCompletions", e.Message, StringComparison.Ordinal);
+
+        var e2 = Assert.Throws<WaitWouldBlockForeverException>(() => ring.SubmitAndWait(1));
+        Assert.Contains("Waiting for 1 completion(s)", e2.Message, StringComparison.Ordinal);
+
+        // After everything completed and was seen, the ring is "empty" again.
+        ring.GetSqe().PrepNop();
+        Assert.Equal(1, ring.SubmitAndWait(1));
+        ring.CqeSeen(ring.WaitCqe());
+        Assert.Throws<WaitWouldBlockForeverException>(() => ring.WaitCqe());
+        Assert.Throws<WaitWouldBlockForeverException>(() => ring.SubmitAndWait(1));
+    }
+
+    [Fact]
+    public void SubmitAndWait_counts_CQEs_already_ready()
+    {
+        Kernel.RequireIoUring();
+        using var ring = new Ring(4);
+        ring.GetSqe().PrepNop();
+        ring.GetSqe().PrepNop();
+        Assert.Equal(2, ring.SubmitAndWait(2));
+        Assert.Equal(2u, ring.CqReady);
+        // Nothing in flight, but two CQEs ready: waiting for up to 2 returns at once.
+        Assert.Equal(0, ring.SubmitAndWait(2));
+        var e = Assert.Throws<WaitWouldBlockForeverException>(() => ring.SubmitAndWait(3));
+        Assert.Contains("the completion queue holds 2", e.Message, StringComparison.Ordinal);
+        ring.CqAdvance(2);
+    }
+
+    [Fact]
+    public void Waits_with_a_request_in_flight_block_until_it_completes()
+    {
+        Kernel.RequireIoUring();
+        using var pipe = new TestPipe();
+        using var buffer = new NativeBuffer(16);
+        using var ring = new Ring(4);
+
+        // SubmitAndWait submits the read and waits in the same call.
+        ring.GetSqe().PrepPipeRead(pipe.ReadFd, buffer, 1);
+        Background writer = Background.Run(() =>
+        {
+            Thread.Sleep(50);
+            pipe.Write("a"u8);
+            Thread.Sleep(50);
+            pipe.Write("b"u8);
+        });
+        Assert.Equal(1, ring.SubmitAndWait(1));
+        Cqe first = ring.WaitCqe();
+        Assert.Equal(1, first.Res);
+        ring.CqeSeen(first);
+
+        // WaitCqe with a request in flight waits for it.
+        ring.GetSqe().PrepPipeRead(pipe.ReadFd, buffer, 2);
+        Assert.Equal(1, ring.Submit());
+        Cqe second = ring.WaitCqe();
+        ring.CqeSeen(second);
+        Assert.Equal(2UL, second.UserData);
+        Assert.Equal(1, second.Res);
+        Assert.Equal((byte)'b', buffer.Span[0]);
+        writer.Join();
+
+        // SubmitAndWait with nothing new to submit but a read already in flight waits for that read.
+        ring.GetSqe().PrepPipeRead(pipe.ReadFd, buffer, 3);
+        Assert.Equal(1, ring.Submit());
+        Background third = Background.After(TimeSpan.FromMilliseconds(50), () => pipe.Write("c"u8));
+        Assert.Equal(0, ring.SubmitAndWait(1));
+        Assert.Equal(1u, ring.CqReady);
+        Cqe last = ring.WaitCqe();
+        ring.CqeSeen(last);
+        Assert.Equal(3UL, last.UserData);
+        Assert.Equal((byte)'c', buffer.Span[0]);
+        third.Join();
+    }
+
+    [Fact]
+    public void ExpectExternalCompletions_allows_waiting_for_a_MSG_RING_from_another_ring()
+    {
+        Kernel.RequireOp(Opcode.MsgRing);
+        using var target = new Ring(4) { ExpectExternalCompletions = true };
+        using var sender = new Ring(4);
+        Background send = Background.Run(() =>
+        {
+            Thread.Sleep(50);
+            ref Sqe msg = ref sender.GetSqe();
+            msg.PrepMsgRing(target.Fd, 1234, 0xFEED);
+            msg.UserData = 1;
+            Assert.Equal(1, sender.Submit());
+            Cqe sent = sender.WaitCqe();
+            sender.CqeSeen(sent);
+            return sent;
+        });
+
+        Cqe cqe = target.WaitCqe();
+        Assert.Equal(0xFEEDUL, cqe.UserData);
+        Assert.Equal(1234, cqe.Res);
+        target.CqeSeen(cqe);
+        Assert.Equal(0, target.InFlight);
+        Assert.Equal(0, send.Join<Cqe>().Res);
+
+        // Without the flag the same wait is refused.
+        target.ExpectExternalCompletions = false;
+        Assert.Throws<WaitWouldBlockForeverException>(() => target.WaitCqe());
+    }
+
+    [Fact]
+    public void A_multishot_poll_stays_in_flight_until_its_final_CQE()
+    {
+        Kernel.RequireIoUring();
+        using var pipe = new TestPipe();
+        using var ring = new Ring(4);
+        ref Sqe poll = ref ring.GetSqe();
+        poll.PrepPollMultishot(pipe.ReadFd, 1);
+        poll.UserData = 5;
+        Assert.Equal(1, ring.Submit());
+
+        for (int i = 0; i < 2; i++)
+        {
+            pipe.Write("p"u8);
+            Cqe cqe = ring.WaitCqe(Generous);
+            Assert.Equal(5UL, cqe.UserData);
+            Assert.True((cqe.Res & 1) != 0, $"POLLIN expected, got {cqe.Res}");
+            Assert.True(cqe.HasMore);
+            ring.CqeSeen(cqe);
+            Assert.Equal(1, ring.InFlight);
+        }
+
+        // Still in flight, so a blocking wait is legitimate (it times out instead of being refused).
+        Assert.False(ring.TryWaitCqe(TimeSpan.FromMilliseconds(20), out _));
+
+        ref Sqe remove = ref ring.GetSqe();
+        remove.PrepPollRemove(5);
+        remove.UserData = 6;
+        Assert.Equal(1, ring.Submit());
+        Dictionary<ulong, Cqe> done = ReapByUserData(ring, 2);
+        Assert.Equal(-ECANCELED, done[5].Res);
+        Assert.False(done[5].HasMore);
+        Assert.Equal(0, done[6].Res);
+        Assert.Equal(0, ring.InFlight);
+        Assert.Throws<WaitWouldBlockForeverException>(() => ring.WaitCqe());
+    }
+}
