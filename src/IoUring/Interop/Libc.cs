@@ -45,6 +45,13 @@ internal static unsafe partial class Libc
     [LibraryImport(Lib, EntryPoint = "getpagesize")]
     private static partial int GetPageSizeRaw();
 
+    // SAFETY: gettid and tgkill take and return integers only; no memory is shared with the callee.
+    [LibraryImport(Lib, EntryPoint = "gettid")]
+    private static partial int GetTidRaw();
+
+    [LibraryImport(Lib, EntryPoint = "tgkill", SetLastError = true)]
+    private static partial int TgKillRaw(int tgid, int tid, int sig);
+
     /// <summary>Maps <paramref name="length"/> bytes; returns the address or <c>-errno</c> as a negative value in <paramref name="errno"/>.</summary>
     public static nint Mmap(nuint length, int prot, int flags, int fd, long offset, out int errno)
     {
@@ -114,6 +121,16 @@ internal static unsafe partial class Libc
 
     /// <summary><c>posix_fadvise</c>; returns 0 or a positive errno (its own convention).</summary>
     public static int PosixFadvise(int fd, long offset, long length, int advice) => PosixFadviseRaw(fd, offset, length, advice);
+
+    /// <summary>The kernel thread id of the calling thread (<c>gettid(2)</c>), for <see cref="TgKill"/>.</summary>
+    public static int GetTid() => GetTidRaw();
+
+    /// <summary>
+    /// Sends <paramref name="signal"/> to one thread of this process (<c>tgkill(2)</c>); returns 0 or <c>-errno</c>.
+    /// Used by tests to interrupt a thread blocked in <c>io_uring_enter</c>. No pointers cross the call.
+    /// </summary>
+    public static int TgKill(int tid, int signal) =>
+        TgKillRaw(Environment.ProcessId, tid, signal) < 0 ? -Marshal.GetLastPInvokeError() : 0;
 
     public const int POSIX_FADV_DONTNEED = 4;
     public const int POSIX_FADV_RANDOM = 1;
