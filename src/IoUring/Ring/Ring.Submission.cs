@@ -127,14 +127,17 @@ public sealed partial class Ring
             int ret = EnterSyscall(_sqPoll ? 0 : toSubmit, waitNr, flags, "Submit");
             if (ret >= 0)
             {
-                if (_sqPoll)
+                int submitted = _sqPoll ? (int)toSubmit : ret;
+                _inFlight += _sqPoll ? newlyPublished : ret;
+                if (waitNr > 0 && (_sqPoll || ret == toSubmit))
                 {
-                    _inFlight += newlyPublished;
-                    return (int)toSubmit;
+                    // The kernel returns the submit count even when a signal cut its wait short (EINTR after a
+                    // successful submit is not reported), so finish the wait here. A partial submit skips the
+                    // kernel's wait, and so do we: the caller sees the short count.
+                    WaitUntilReady(waitNr);
                 }
 
-                _inFlight += ret;
-                return ret;
+                return submitted;
             }
 
             if (ret == -Errno.EINTR)
@@ -149,6 +152,15 @@ public sealed partial class Ring
             }
 
             throw SubmitError(-ret);
+        }
+    }
+
+    private void WaitUntilReady(uint waitNr)
+    {
+        // Acquire: as in CqReady, pairs with the kernel's store-release of cq.tail.
+        while (Volatile.Read(ref _cq.Tail) - _cqHead < waitNr)
+        {
+            EnterGetEvents(waitNr);
         }
     }
 
