@@ -24,7 +24,7 @@ public static class Program
             return mode switch
             {
                 "soak" => Soak.SoakCommand.Run(options),
-                "fuzz" => 2,
+                "fuzz" => Fuzz.FuzzCommand.Run(options),
                 "register-buffers" => RegisterBuffersProbe.Run(options),
                 _ => Usage($"unknown mode '{mode}'"),
             };

@@ -73,10 +73,20 @@ public sealed partial class Ring
     public int Submit() => SubmitCore(0);
 
     /// <summary>Submits, then waits until at least <paramref name="waitNr"/> completions are ready (<c>io_uring_submit_and_wait</c>).</summary>
-    /// <param name="waitNr">Completions to wait for.</param>
+    /// <param name="waitNr">Completions to wait for, at most <see cref="CqEntries"/>.</param>
     /// <returns>The number submitted.</returns>
     /// <exception cref="WaitWouldBlockForeverException">Nothing is in flight or being submitted and fewer than <paramref name="waitNr"/> CQEs are ready.</exception>
-    public int SubmitAndWait(uint waitNr) => SubmitCore(waitNr);
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="waitNr"/> exceeds <see cref="CqEntries"/>: the CQ can never hold that many, so the wait would never end.</exception>
+    public int SubmitAndWait(uint waitNr)
+    {
+        ThrowIfDisposed();
+        if (waitNr > _cq.Entries)
+        {
+            throw new ArgumentOutOfRangeException(nameof(waitNr), waitNr, $"The CQ holds at most {_cq.Entries} CQEs, so waiting for {waitNr} would never end.");
+        }
+
+        return SubmitCore(waitNr);
+    }
 
     private int SubmitCore(uint waitNr)
     {
