@@ -168,10 +168,17 @@ public sealed partial class Ring
 
     /// <summary>Marks <paramref name="cqe"/>, the oldest ready CQE, as consumed so the kernel can reuse its slot (<c>io_uring_cqe_seen</c>).</summary>
     /// <param name="cqe">The CQE returned by the last peek or wait.</param>
+    /// <exception cref="InvalidOperationException">No CQE is ready: marking one seen would move the CQ head past the tail and corrupt the queue.</exception>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void CqeSeen(in Cqe cqe)
     {
         ThrowIfDisposed();
+        // Acquire read of the tail, as in TryPeekCqe; the CQE being marked must be one the kernel has posted.
+        if (_cqHead == Volatile.Read(ref _cq.Tail))
+        {
+            ThrowNothingToSee();
+        }
+
         if ((cqe.Flags & CqeFlags.More) == 0 && _inFlight > 0)
         {
             _inFlight--;
@@ -183,6 +190,10 @@ public sealed partial class Ring
         // READ_ONCE(rings->cq.head) when it computes free CQ space in __io_cqring_events()/io_cqe_cache_refill().
         Volatile.Write(ref _cq.Head, head);
     }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void ThrowNothingToSee() => throw new InvalidOperationException(
+        "CqeSeen was called with no CQE ready: call it once for each CQE returned by TryPeekCqe/WaitCqe/TryWaitCqe.");
 
     /// <summary>Marks the <paramref name="count"/> oldest ready CQEs as consumed (<c>io_uring_cq_advance</c>).</summary>
     /// <param name="count">How many; at most <see cref="CqReady"/>.</param>
