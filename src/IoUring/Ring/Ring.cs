@@ -63,7 +63,7 @@ public sealed partial class Ring : IDisposable
     /// <summary>Creates a ring with <paramref name="entries"/> SQEs (rounded up to a power of two by the kernel).</summary>
     /// <param name="entries">SQ size, 1 to 32768.</param>
     /// <param name="options">Setup options, or null for defaults.</param>
-    /// <exception cref="ArgumentOutOfRangeException"><paramref name="entries"/> is 0 or above 32768 without <see cref="RingOptions.Clamp"/>.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="entries"/> is 0 or above 32768 without <see cref="RingOptions.Clamp"/>, or <see cref="RingOptions.DisposeDrainTimeout"/> is negative (other than infinite).</exception>
     /// <exception cref="IoUringSetupException">The kernel refused: the exception says why (disabled, seccomp, old kernel, memory, flags).</exception>
     public Ring(uint entries, RingOptions? options = null)
     {
@@ -71,6 +71,11 @@ public sealed partial class Ring : IDisposable
         if (entries == 0 || (entries > MaxEntries && !options.Clamp))
         {
             throw new ArgumentOutOfRangeException(nameof(entries), entries, $"A ring needs 1 to {MaxEntries} entries (or RingOptions.Clamp).");
+        }
+
+        if (options.DisposeDrainTimeout < TimeSpan.Zero && options.DisposeDrainTimeout != Timeout.InfiniteTimeSpan)
+        {
+            throw new ArgumentOutOfRangeException(nameof(options), options.DisposeDrainTimeout, "RingOptions.DisposeDrainTimeout must be zero or more, or Timeout.InfiniteTimeSpan.");
         }
 
         SetupFlags flags = options.ToFlags();
@@ -244,7 +249,7 @@ public sealed partial class Ring : IDisposable
                 _ = Submit();
             }
 
-            long deadline = Stopwatch.GetTimestamp() + (long)(timeout.TotalSeconds * Stopwatch.Frequency);
+            long deadline = DeadlineAfter(timeout);
             while (_inFlight > 0)
             {
                 long left = deadline - Stopwatch.GetTimestamp();
@@ -265,6 +270,22 @@ public sealed partial class Ring : IDisposable
         {
             return false;
         }
+    }
+
+    /// <summary>
+    /// The <see cref="Stopwatch"/> timestamp <paramref name="timeout"/> from now. Saturates: <see cref="Timeout.InfiniteTimeSpan"/>
+    /// and timeouts too large for the clock (up to <see cref="TimeSpan.MaxValue"/>) give a deadline that never passes.
+    /// </summary>
+    private static long DeadlineAfter(TimeSpan timeout)
+    {
+        long now = Stopwatch.GetTimestamp();
+        if (timeout == Timeout.InfiniteTimeSpan)
+        {
+            return long.MaxValue;
+        }
+
+        double ticks = timeout.TotalSeconds * Stopwatch.Frequency;
+        return ticks >= long.MaxValue - now ? long.MaxValue : now + (long)Math.Max(0, ticks);
     }
 
     /// <summary>
