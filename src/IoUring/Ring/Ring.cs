@@ -235,30 +235,28 @@ public sealed partial class Ring : IDisposable
                 return true;
             }
 
-            // Cancel everything (5.19+: ANY|ALL); older kernels answer -EINVAL and we just wait.
-            if (SqSpaceLeft == 0)
-            {
-                _ = Submit();
-            }
-
-            if (SqSpaceLeft > 0)
-            {
-                ref Sqe sqe = ref GetSqe();
-                sqe.PrepCancelAny();
-                sqe.UserData = ulong.MaxValue;
-                _ = Submit();
-            }
-
+            // Cancel everything (5.19+: ANY|ALL; older kernels answer -EINVAL and we just wait), and again every
+            // 100 ms: a request can start after a cancel passed (one released by a drain or a link), and a slow
+            // kernel may not have reached the cancel yet.
             long deadline = DeadlineAfter(timeout);
+            long recancel = Stopwatch.Frequency / 10;
+            long nextCancel = 0;
             while (_inFlight > 0)
             {
-                long left = deadline - Stopwatch.GetTimestamp();
-                if (left <= 0)
+                long now = Stopwatch.GetTimestamp();
+                if (now >= deadline)
                 {
                     return false;
                 }
 
-                if (TryWaitCqe(TimeSpan.FromSeconds((double)left / Stopwatch.Frequency), out Cqe cqe))
+                if (now >= nextCancel)
+                {
+                    SubmitCancelEverything();
+                    nextCancel = now + recancel;
+                }
+
+                long slice = Math.Min(deadline, nextCancel) - now;
+                if (TryWaitCqe(TimeSpan.FromSeconds(Math.Max(1.0, slice) / Stopwatch.Frequency), out Cqe cqe))
                 {
                     CqeSeen(cqe);
                 }
@@ -269,6 +267,41 @@ public sealed partial class Ring : IDisposable
         catch (IoUringException)
         {
             return false;
+        }
+    }
+
+    /// <summary>
+    /// Queues an ASYNC_CANCEL(ANY|ALL) and submits until the kernel has consumed the whole SQ. One Submit is not
+    /// enough: after a partial submit the SQ still holds published SQEs, the cancel sits behind them, and the kernel
+    /// stops each batch at the first SQE that fails to start.
+    /// </summary>
+    private void SubmitCancelEverything()
+    {
+        try
+        {
+            for (int round = 0; round <= _sqEntries && SqSpaceLeft == 0; round++)
+            {
+                _ = Submit();
+            }
+
+            if (SqSpaceLeft > 0)
+            {
+                ref Sqe sqe = ref GetSqe();
+                sqe.PrepCancelAny();
+                sqe.UserData = ulong.MaxValue;
+            }
+
+            for (int round = 0; round <= _sqEntries && SqReady > 0; round++)
+            {
+                if (Submit() == 0 && !_sqPoll)
+                {
+                    break;
+                }
+            }
+        }
+        catch (IoUringException)
+        {
+            // EBUSY/EAGAIN: completions are backed up. Reaping below makes room; the next round submits again.
         }
     }
 
