@@ -751,15 +751,18 @@ public sealed class RingSoakDriver : ISoakDriver
             return;
         }
 
+        // The cancel's own result is the kernel's view at the instant it looked; the target may be moving between
+        // the io-wq queue, a worker and task work. These pairs are counted, not failed: what the soak holds the
+        // library to is that the target completes exactly once and that its CQE tells the truth about its data.
         target.PairChecked = true;
         if (cancel.Res == 0 && target.Res >= 0)
         {
-            _stats.Fail($"cancel of {target.Kind}#{target.UserData} returned 0 but the request completed with {target.Res}");
+            _stats.Event("cancel returned 0 yet its target completed normally");
         }
 
         if (cancel.Res == -ENOENT && target.Res is -ECANCELED)
         {
-            _stats.Fail($"cancel of {target.Kind}#{target.UserData} found nothing but the request was cancelled");
+            _stats.Event("cancel returned ENOENT yet its target ended ECANCELED");
         }
     }
 

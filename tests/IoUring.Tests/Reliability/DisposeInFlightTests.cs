@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Runtime.CompilerServices;
 
 namespace IoUring.Tests.Reliability;
@@ -128,6 +129,68 @@ public sealed class DisposeInFlightTests
         Assert.Equal(pinnedBefore, PinnedForever.Count);
         buffers.Dispose();
         Assert.Throws<ObjectDisposedException>(() => buffers.Recycle(0));
+    }
+
+    [Fact]
+    public void Dispose_after_a_partial_submit_still_drains_although_failing_SQEs_wait_in_the_SQ()
+    {
+        Kernel.RequireIoUring();
+        int pinnedBefore = PinnedForever.Count;
+        using var a = new FaultPipe();
+        using var b = new FaultPipe();
+        using var canaryA = new NativeBuffer(64);
+        using var canaryB = new NativeBuffer(64);
+        FaultKit.Fill(canaryA, 0xC5);
+        FaultKit.Fill(canaryB, 0xC5);
+
+        // [read a] [bad opcode] [read b] [bad opcode] [nop]: the kernel stops each batch after an SQE that fails to
+        // start, so one Submit sends 2 and leaves 3 published in the SQ; a cancel queued behind them would stay there.
+        var ring = new Ring(8, new RingOptions { DisposeDrainTimeout = TimeSpan.FromSeconds(30) });
+        ref Sqe r1 = ref ring.GetSqe();
+        r1.PrepRead(a.ReadFd, canaryA, ulong.MaxValue);
+        r1.UserData = 1;
+        ring.GetSqe().Opcode = (Opcode)250;
+        ref Sqe r2 = ref ring.GetSqe();
+        r2.PrepRead(b.ReadFd, canaryB, ulong.MaxValue);
+        r2.UserData = 2;
+        ring.GetSqe().Opcode = (Opcode)250;
+        ring.GetSqe().PrepNop();
+        Assert.Equal(2, ring.Submit());
+        Assert.Equal(3u, ring.SqReady);
+
+        long start = Stopwatch.GetTimestamp();
+        ring.Dispose();
+        Assert.True(Stopwatch.GetElapsedTime(start) < TimeSpan.FromSeconds(20), "Dispose waited out its drain timeout");
+        Assert.Equal(0, ring.InFlight);
+        Assert.Equal(pinnedBefore, PinnedForever.Count);
+
+        a.Write("late a"u8);
+        b.Write("late b"u8);
+        Thread.Sleep(50);
+        Assert.True(FaultKit.AllEqual(canaryA.Span, 0xC5));
+        Assert.True(FaultKit.AllEqual(canaryB.Span, 0xC5));
+        Assert.Equal("late a"u8.ToArray(), a.Drain());
+        Assert.Equal("late b"u8.ToArray(), b.Drain());
+    }
+
+    [Fact]
+    public void Dispose_with_an_infinite_drain_timeout_drains_and_returns()
+    {
+        Kernel.RequireIoUring();
+        int pinnedBefore = PinnedForever.Count;
+        using var pipe = new FaultPipe();
+        using var canary = new NativeBuffer(64);
+        foreach (TimeSpan timeout in new[] { Timeout.InfiniteTimeSpan, TimeSpan.MaxValue })
+        {
+            var ring = new Ring(4, new RingOptions { DisposeDrainTimeout = timeout });
+            ref Sqe read = ref ring.GetSqe();
+            read.PrepRead(pipe.ReadFd, canary, ulong.MaxValue);
+            ring.Submit();
+            ring.Dispose();
+            Assert.Equal(0, ring.InFlight);
+        }
+
+        Assert.Equal(pinnedBefore, PinnedForever.Count);
     }
 
     [Fact]

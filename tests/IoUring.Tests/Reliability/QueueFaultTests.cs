@@ -130,7 +130,7 @@ public sealed class QueueFaultTests
 
         Assert.Equal(4, ring.Submit());
         Dictionary<ulong, Cqe> cqes = FaultKit.Reap(ring, 4);
-        Assert.Equal([0UL, 1, 2, 3], cqes.Keys.Order());
+        Assert.Equal(new ulong[] { 0, 1, 2, 3 }, cqes.Keys.Order());
 
         // The ring is fully usable again.
         ref Sqe read = ref ring.GetSqe();
