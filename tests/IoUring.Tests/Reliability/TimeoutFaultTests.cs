@@ -47,7 +47,7 @@ public sealed class TimeoutFaultTests
     {
         Kernel.RequireIoUring();
         using var ring = new Ring(8);
-        ref Sqe timer = ref ring.PrepTimeout(TimeSpan.FromMilliseconds(150));
+        ref Sqe timer = ref ring.PrepTimeout(TimeSpan.FromSeconds(30));
         timer.UserData = 1;
         ring.Submit();
 
