@@ -65,6 +65,7 @@ public sealed partial class Ring : IDisposable
     /// <param name="options">Setup options, or null for defaults.</param>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="entries"/> is 0 or above 32768 without <see cref="RingOptions.Clamp"/>, or <see cref="RingOptions.DisposeDrainTimeout"/> is negative (other than infinite).</exception>
     /// <exception cref="IoUringSetupException">The kernel refused: the exception says why (disabled, seccomp, old kernel, memory, flags).</exception>
+    /// <exception cref="NotSupportedException"><see cref="RingOptions.ExtraFlags"/> holds <see cref="SetupFlags.RDisabled"/>, which needs an enable call this library does not have.</exception>
     public Ring(uint entries, RingOptions? options = null)
     {
         options ??= new RingOptions();
@@ -79,6 +80,11 @@ public sealed partial class Ring : IDisposable
         }
 
         SetupFlags flags = options.ToFlags();
+        if ((flags & SetupFlags.RDisabled) != 0)
+        {
+            throw new NotSupportedException("SetupFlags.RDisabled is not supported: this library has no IORING_REGISTER_ENABLE_RINGS, so such a ring could never run a request (with SQPOLL, Submit would report SQEs that the kernel never consumes).");
+        }
+
         var p = new IoUringParams { Flags = flags, CqEntries = options.CqEntries };
         if (options.SqPollIdle is TimeSpan idle)
         {
