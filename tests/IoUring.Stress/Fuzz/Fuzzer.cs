@@ -150,7 +150,7 @@ public sealed class Fuzzer : IDisposable
     public FuzzResult Run(long iterations, double maxSeconds)
     {
         var clock = Stopwatch.StartNew();
-        using (var watchdog = new Watchdog(() => Progress, TimeSpan.FromSeconds(60), () => "fuzz: " + Describe()))
+        using (var watchdog = new Watchdog(() => Progress, TimeSpan.FromSeconds(90), () => "fuzz: " + Describe()))
         {
             for (_iteration = 0; _iteration < iterations && clock.Elapsed.TotalSeconds < maxSeconds; _iteration++)
             {
@@ -301,6 +301,11 @@ public sealed class Fuzzer : IDisposable
 
     private void Account(in Cqe cqe)
     {
+        if (Trace)
+        {
+            Console.Error.WriteLine($"    reaped {cqe}");
+        }
+
         if (cqe.UserData == Rescue.Tag || cqe.UserData == 0)
         {
             // The rescue's MSG_RING, or one of the bare zeroed SQEs (a NOP with user_data 0) the fuzzer gets with GetSqe alone.
@@ -317,7 +322,15 @@ public sealed class Fuzzer : IDisposable
         {
             _finals.TryGetValue(cqe.UserData, out int n);
             _finals[cqe.UserData] = n + 1;
-            if (n + 1 > 1)
+            if (n + 1 > 1 && cqe.IsNotification && n == 1)
+            {
+                // Kernel quirk (6.18): a zero-copy send that fails at prep posts its error CQE without
+                // IORING_CQE_F_MORE and then a notification anyway. Ring.InFlight counts both as final, so it
+                // is low by one from here on (documented in docs/reliability.md).
+                Count("kernel", "zero-copy send: notification after a final CQE");
+                _inFlightUnreliable = true;
+            }
+            else if (n + 1 > 1)
             {
                 Fail($"user_data {cqe.UserData} got a second final CQE: {cqe}");
             }
@@ -375,7 +388,7 @@ public sealed class Fuzzer : IDisposable
                 1 => TimeSpan.FromMilliseconds(_rng.Next(1, 50)),
                 2 => Timeout.InfiniteTimeSpan,
                 3 => TimeSpan.MaxValue,
-                _ => TimeSpan.FromSeconds(5),
+                _ => TimeSpan.FromSeconds(30), // long enough that only a drain that cannot finish fails, even on a loaded disk
             },
             ExtraFlags = extra,
         };
@@ -808,6 +821,7 @@ public sealed class Fuzzer : IDisposable
                 s.Len = (uint)_rng.Next(0, 2);
                 s.Flags = RandomSqeFlags() & ~SqeFlags.BufferSelect;
                 s.UserData = NextUserData();
+                TraceSqe(s);
                 break;
             }
 
@@ -830,6 +844,15 @@ public sealed class Fuzzer : IDisposable
     {
         s.Flags |= RandomSqeFlags() & ~SqeFlags.BufferSelect;
         s.UserData = NextUserData();
+        TraceSqe(s);
+    }
+
+    private static void TraceSqe(in Sqe s)
+    {
+        if (Trace)
+        {
+            Console.Error.WriteLine($"    sqe user_data {s.UserData}: {s.Opcode} fd {s.Fd} flags {s.Flags} len {s.Len} off {s.Off} rw_flags 0x{s.RwFlags:x}");
+        }
     }
 
     private ulong RandomOffset() => _rng.Next(8) switch

@@ -34,7 +34,7 @@ public sealed class RingSoakDriver : ISoakDriver
     private const int ETIME = 62;
     private const int ENOENT = 2;
     private const int EALREADY = 114;
-    private static readonly TimeSpan HangLimit = TimeSpan.FromSeconds(20);
+    private static readonly TimeSpan HangLimit = TimeSpan.FromSeconds(60);
 
     private readonly Dictionary<ulong, Op> _inFlight = [];
     private readonly Stack<Slot> _plain = new();

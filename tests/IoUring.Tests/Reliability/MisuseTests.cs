@@ -83,4 +83,13 @@ public sealed class MisuseTests
         Assert.Throws<ArgumentOutOfRangeException>(() => ring.SetupBufferRing(1, 3, 64));
         Assert.Throws<ArgumentOutOfRangeException>(() => ring.SetupBufferRing(1, 4, 0));
     }
+
+    [Fact]
+    public void A_ring_created_disabled_is_refused_because_it_could_never_be_enabled()
+    {
+        Kernel.RequireIoUring();
+        NotSupportedException e = Assert.Throws<NotSupportedException>(
+            () => new Ring(4, new RingOptions { SqPoll = true, ExtraFlags = SetupFlags.RDisabled }));
+        Assert.Contains("RDisabled", e.Message, StringComparison.Ordinal);
+    }
 }
