@@ -42,14 +42,15 @@ internal static unsafe partial class Libc
     [LibraryImport(Lib, EntryPoint = "posix_fadvise")]
     private static partial int PosixFadviseRaw(int fd, long offset, long len, int advice);
 
+    [LibraryImport(Lib, EntryPoint = "getpagesize")]
+    private static partial int GetPageSizeRaw();
+
+    // SAFETY: gettid and tgkill take and return integers only; no memory is shared with the callee.
     [LibraryImport(Lib, EntryPoint = "gettid")]
     private static partial int GetTidRaw();
 
     [LibraryImport(Lib, EntryPoint = "tgkill", SetLastError = true)]
     private static partial int TgKillRaw(int tgid, int tid, int sig);
-
-    [LibraryImport(Lib, EntryPoint = "getpagesize")]
-    private static partial int GetPageSizeRaw();
 
     /// <summary>Maps <paramref name="length"/> bytes; returns the address or <c>-errno</c> as a negative value in <paramref name="errno"/>.</summary>
     public static nint Mmap(nuint length, int prot, int flags, int fd, long offset, out int errno)
@@ -130,6 +131,9 @@ internal static unsafe partial class Libc
     /// </summary>
     public static int TgKill(int processId, int threadId, int signal) =>
         TgKillRaw(processId, threadId, signal) < 0 ? -Marshal.GetLastPInvokeError() : 0;
+
+    /// <summary>Sends <paramref name="signal"/> to thread <paramref name="tid"/> of this process; returns 0 or <c>-errno</c>.</summary>
+    public static int TgKill(int tid, int signal) => TgKill(Environment.ProcessId, tid, signal);
 
     public const int POSIX_FADV_DONTNEED = 4;
     public const int POSIX_FADV_RANDOM = 1;

@@ -204,8 +204,8 @@ public sealed partial class Ring
     /// <param name="entries">Number of buffers: a power of two up to 32768.</param>
     /// <param name="bufferSize">Size of each buffer.</param>
     /// <returns>The buffer ring; dispose it to unregister.</returns>
-    /// <exception cref="ArgumentOutOfRangeException"><paramref name="entries"/> is not a power of two, or <paramref name="bufferSize"/> is not positive.</exception>
-    /// <exception cref="IoUringException">The kernel refused: <c>EEXIST</c> when the group id is in use on this ring, <c>EINVAL</c> before 5.19.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="entries"/> is not a power of two, <paramref name="bufferSize"/> is not positive, or the buffers total more than 2 GiB.</exception>
+    /// <exception cref="IoUringException">The kernel refused (group id in use, kernel older than 5.19).</exception>
     public BufferRing SetupBufferRing(ushort groupId, ushort entries, int bufferSize)
     {
         ThrowIfDisposed();
@@ -215,6 +215,11 @@ public sealed partial class Ring
         }
 
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(bufferSize);
+        if ((long)entries * bufferSize > int.MaxValue)
+        {
+            throw new ArgumentOutOfRangeException(nameof(bufferSize), bufferSize, $"{entries} buffers of {bufferSize} bytes exceed 2 GiB; use fewer or smaller buffers.");
+        }
+
         var br = new BufferRing(this, groupId, entries, bufferSize);
         _bufferRings.Add(br);
         return br;

@@ -167,7 +167,7 @@ public sealed partial class Ring
             throw new NotSupportedException("Waiting with a timeout needs IORING_FEAT_EXT_ARG (Linux 5.11+).");
         }
 
-        long deadline = Stopwatch.GetTimestamp() + (long)(timeout.TotalSeconds * Stopwatch.Frequency);
+        long deadline = DeadlineAfter(timeout);
         while (true)
         {
             long left = deadline - Stopwatch.GetTimestamp();

@@ -83,10 +83,20 @@ public sealed partial class Ring
     public int Submit() => SubmitCore(0);
 
     /// <summary>Submits, then waits until at least <paramref name="waitNr"/> completions are ready (<c>io_uring_submit_and_wait</c>).</summary>
-    /// <param name="waitNr">Completions to wait for.</param>
+    /// <param name="waitNr">Completions to wait for, at most <see cref="CqEntries"/>.</param>
     /// <returns>The number submitted.</returns>
     /// <exception cref="WaitWouldBlockForeverException">Nothing is in flight or being submitted and fewer than <paramref name="waitNr"/> CQEs are ready.</exception>
-    public int SubmitAndWait(uint waitNr) => SubmitCore(waitNr);
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="waitNr"/> exceeds <see cref="CqEntries"/>: the CQ can never hold that many, so the wait would never end.</exception>
+    public int SubmitAndWait(uint waitNr)
+    {
+        ThrowIfDisposed();
+        if (waitNr > _cq.Entries)
+        {
+            throw new ArgumentOutOfRangeException(nameof(waitNr), waitNr, $"The CQ holds at most {_cq.Entries} CQEs, so waiting for {waitNr} would never end.");
+        }
+
+        return SubmitCore(waitNr);
+    }
 
     private int SubmitCore(uint waitNr)
     {
@@ -144,20 +154,22 @@ public sealed partial class Ring
             int ret = EnterSyscall(_sqPoll ? 0 : toSubmit, waitNr, flags, "Submit");
             if (ret >= 0)
             {
-                if (_sqPoll)
+                int submitted = _sqPoll ? (int)toSubmit : ret;
+                if (!_sqPoll)
                 {
-                    return (int)toSubmit;
+                    // With SQPOLL the published SQEs were counted before the guard, above.
+                    _inFlight += ret;
                 }
 
-                _inFlight += ret;
-                if (waitNr > 0 && ret > 0 && (uint)ret == toSubmit && Volatile.Read(ref _cq.Tail) == _cqHead)
+                if (waitNr > 0 && (_sqPoll || ret == toSubmit))
                 {
-                    // Everything was submitted, so the kernel went on to wait; an empty CQ means a signal cut that
-                    // wait short (io_uring_enter then reports the submit count, not EINTR). Finish the wait.
-                    EnterGetEvents(waitNr);
+                    // The kernel returns the submit count even when a signal cut its wait short (EINTR after a
+                    // successful submit is not reported), so finish the wait here. A partial submit skips the
+                    // kernel's wait, and so do we: the caller sees the short count.
+                    WaitUntilReady(waitNr);
                 }
 
-                return ret;
+                return submitted;
             }
 
             if (ret == -Errno.EINTR)
@@ -167,6 +179,15 @@ public sealed partial class Ring
             }
 
             throw SubmitError(-ret);
+        }
+    }
+
+    private void WaitUntilReady(uint waitNr)
+    {
+        // Acquire: as in CqReady, pairs with the kernel's store-release of cq.tail.
+        while (Volatile.Read(ref _cq.Tail) - _cqHead < waitNr)
+        {
+            EnterGetEvents(waitNr);
         }
     }
 

@@ -62,14 +62,20 @@ public sealed partial class Ring : IDisposable
     /// <summary>Creates a ring with <paramref name="entries"/> SQEs (rounded up to a power of two by the kernel).</summary>
     /// <param name="entries">SQ size, 1 to 32768.</param>
     /// <param name="options">Setup options, or null for defaults.</param>
-    /// <exception cref="ArgumentOutOfRangeException"><paramref name="entries"/> is 0 or above 32768 without <see cref="RingOptions.Clamp"/>.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="entries"/> is 0 or above 32768 without <see cref="RingOptions.Clamp"/>, or <see cref="RingOptions.DisposeDrainTimeout"/> is negative (other than infinite).</exception>
     /// <exception cref="IoUringSetupException">The kernel refused: the exception says why (disabled, seccomp, old kernel, memory, flags).</exception>
+    /// <exception cref="ArgumentException"><see cref="RingOptions.ExtraFlags"/> holds a flag the library cannot drive (<see cref="SetupFlags.RDisabled"/>, <see cref="SetupFlags.NoMmap"/>, <see cref="SetupFlags.RegisteredFdOnly"/>).</exception>
     public Ring(uint entries, RingOptions? options = null)
     {
         options ??= new RingOptions();
         if (entries == 0 || (entries > MaxEntries && !options.Clamp))
         {
             throw new ArgumentOutOfRangeException(nameof(entries), entries, $"A ring needs 1 to {MaxEntries} entries (or RingOptions.Clamp).");
+        }
+
+        if (options.DisposeDrainTimeout < TimeSpan.Zero && options.DisposeDrainTimeout != Timeout.InfiniteTimeSpan)
+        {
+            throw new ArgumentOutOfRangeException(nameof(options), options.DisposeDrainTimeout, "RingOptions.DisposeDrainTimeout must be zero or more, or Timeout.InfiniteTimeSpan.");
         }
 
         SetupFlags flags = options.ToFlags();
@@ -227,30 +233,28 @@ public sealed partial class Ring : IDisposable
                 return true;
             }
 
-            // Cancel everything (5.19+: ANY|ALL); older kernels answer -EINVAL and we just wait.
-            if (SqSpaceLeft == 0)
-            {
-                _ = Submit();
-            }
-
-            if (SqSpaceLeft > 0)
-            {
-                ref Sqe sqe = ref GetSqe();
-                sqe.PrepCancelAny();
-                sqe.UserData = ulong.MaxValue;
-                _ = Submit();
-            }
-
-            long deadline = Stopwatch.GetTimestamp() + (long)(timeout.TotalSeconds * Stopwatch.Frequency);
+            // Cancel everything (5.19+: ANY|ALL; older kernels answer -EINVAL and we just wait), and again every
+            // 100 ms: a request can start after a cancel passed (one released by a drain or a link), and a slow
+            // kernel may not have reached the cancel yet.
+            long deadline = DeadlineAfter(timeout);
+            long recancel = Stopwatch.Frequency / 10;
+            long nextCancel = 0;
             while (_inFlight > 0)
             {
-                long left = deadline - Stopwatch.GetTimestamp();
-                if (left <= 0)
+                long now = Stopwatch.GetTimestamp();
+                if (now >= deadline)
                 {
                     return false;
                 }
 
-                if (TryWaitCqe(TimeSpan.FromSeconds((double)left / Stopwatch.Frequency), out Cqe cqe))
+                if (now >= nextCancel)
+                {
+                    SubmitCancelEverything();
+                    nextCancel = now + recancel;
+                }
+
+                long slice = Math.Min(deadline, nextCancel) - now;
+                if (TryWaitCqe(TimeSpan.FromSeconds(Math.Max(1.0, slice) / Stopwatch.Frequency), out Cqe cqe))
                 {
                     CqeSeen(cqe);
                 }
@@ -285,6 +289,57 @@ public sealed partial class Ring : IDisposable
 
         flags = EnterFlags.None;
         return _ringFd;
+    }
+
+    /// <summary>
+    /// Queues an ASYNC_CANCEL(ANY|ALL) and submits until the kernel has consumed the whole SQ. One Submit is not
+    /// enough: after a partial submit the SQ still holds published SQEs, the cancel sits behind them, and the kernel
+    /// stops each batch at the first SQE that fails to start.
+    /// </summary>
+    private void SubmitCancelEverything()
+    {
+        try
+        {
+            for (int round = 0; round <= _sqEntries && SqSpaceLeft == 0; round++)
+            {
+                _ = Submit();
+            }
+
+            if (SqSpaceLeft > 0)
+            {
+                ref Sqe sqe = ref GetSqe();
+                sqe.PrepCancelAny();
+                sqe.UserData = ulong.MaxValue;
+            }
+
+            for (int round = 0; round <= _sqEntries && SqReady > 0; round++)
+            {
+                if (Submit() == 0 && !_sqPoll)
+                {
+                    break;
+                }
+            }
+        }
+        catch (IoUringException)
+        {
+            // EBUSY/EAGAIN: completions are backed up. Reaping below makes room; the next round submits again.
+        }
+    }
+
+    /// <summary>
+    /// The <see cref="Stopwatch"/> timestamp <paramref name="timeout"/> from now. Saturates: <see cref="Timeout.InfiniteTimeSpan"/>
+    /// and timeouts too large for the clock (up to <see cref="TimeSpan.MaxValue"/>) give a deadline that never passes.
+    /// </summary>
+    private static long DeadlineAfter(TimeSpan timeout)
+    {
+        long now = Stopwatch.GetTimestamp();
+        if (timeout == Timeout.InfiniteTimeSpan)
+        {
+            return long.MaxValue;
+        }
+
+        double ticks = timeout.TotalSeconds * Stopwatch.Frequency;
+        return ticks >= long.MaxValue - now ? long.MaxValue : now + (long)Math.Max(0, ticks);
     }
 
     /// <summary>

@@ -70,7 +70,9 @@ public sealed class RingOptions
 
     /// <summary>
     /// How long <see cref="Ring.Dispose()"/> waits for cancelled in-flight requests to complete before it gives up
-    /// and keeps their memory pinned for the life of the process. Default 5 s.
+    /// and keeps their memory pinned for the life of the process. Default 5 s; <see cref="Timeout.InfiniteTimeSpan"/>
+    /// waits as long as it takes (beware: requests sent with <see cref="SqeFlags.CqeSkipSuccess"/> that succeed are never
+    /// counted off, see <see cref="Ring.InFlight"/>, so with them an infinite drain never ends).
     /// </summary>
     public TimeSpan DisposeDrainTimeout { get; init; } = TimeSpan.FromSeconds(5);
 

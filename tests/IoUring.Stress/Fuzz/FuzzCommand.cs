@@ -1,0 +1,44 @@
+namespace IoUring.Stress.Fuzz;
+
+/// <summary><c>fuzz --seed N --iterations M [--seconds S]</c>: runs the fuzzer, prints the outcome table, exits 1 on any finding.</summary>
+public static class FuzzCommand
+{
+    public static int Run(Options options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        int seed = (int)options.Long("seed", 1);
+        long iterations = options.Long("iterations", 20_000);
+        double seconds = options.Double("seconds", 600);
+        FuzzResult result = Execute(seed, iterations, seconds);
+        Console.Write(result.ToText());
+        return result.Passed ? 0 : 1;
+    }
+
+    /// <summary>Runs one seeded fuzz session on the calling thread and returns its result.</summary>
+    public static FuzzResult Execute(int seed, long iterations, double maxSeconds)
+    {
+        // A short run with another seed first, so that what the runtime opens lazily (assembly files, thread-pool
+        // descriptors) is open before the descriptors are counted.
+        var warmup = new Fuzzer(seed ^ 0x5eed);
+        try
+        {
+            _ = warmup.Run(Math.Min(iterations, 300), 2);
+        }
+        finally
+        {
+            warmup.Dispose();
+        }
+
+        var fuzzer = new Fuzzer(seed);
+        try
+        {
+            _ = fuzzer.Run(iterations, maxSeconds);
+        }
+        finally
+        {
+            fuzzer.Dispose();
+        }
+
+        return fuzzer.Result;
+    }
+}

@@ -1,0 +1,152 @@
+namespace IoUring.Tests.Reliability;
+
+/// <summary>
+/// A bad file descriptor is the request's failure, not the batch's: Submit accepts every SQE, the bad one completes
+/// with -EBADF in its CQE, its buffer is untouched, and its neighbours in the batch complete normally.
+/// </summary>
+public sealed class BadFdTests
+{
+    [Fact]
+    public void A_bad_fd_fails_in_its_CQE_with_EBADF_and_Submit_does_not_throw()
+    {
+        Kernel.RequireIoUring();
+        using var ring = new Ring(8);
+        using var buffer = new NativeBuffer(4096);
+        FaultKit.Fill(buffer, 0x5A);
+
+        ref Sqe read = ref ring.GetSqe();
+        read.PrepRead(FaultKit.NeverOpenFd, buffer, 0);
+        read.UserData = 1;
+        ref Sqe write = ref ring.GetSqe();
+        write.PrepWrite(FaultKit.NeverOpenFd, buffer, 0);
+        write.UserData = 2;
+        ref Sqe fsync = ref ring.GetSqe();
+        fsync.PrepFsync(FaultKit.NeverOpenFd);
+        fsync.UserData = 3;
+        ref Sqe minusOne = ref ring.GetSqe();
+        minusOne.PrepRead(-1, buffer, 0);
+        minusOne.UserData = 4;
+
+        Assert.Equal(4, ring.Submit());
+        Dictionary<ulong, Cqe> cqes = FaultKit.Reap(ring, 4);
+        foreach (ulong ud in new ulong[] { 1, 2, 3, 4 })
+        {
+            Assert.Equal(-E.EBADF, cqes[ud].Res);
+        }
+
+        Assert.True(FaultKit.AllEqual(buffer.Span, 0x5A), "a failed read must not touch its buffer");
+        FaultKit.AssertQuiet(ring);
+    }
+
+    [Fact]
+    public void A_bad_fd_in_the_middle_of_a_batch_does_not_disturb_its_neighbours()
+    {
+        Kernel.RequireIoUring();
+        using var file = new TempFile(8192, seed: 3);
+        using var handle = file.Open();
+        int fd = (int)handle.DangerousGetHandle();
+        using var a = new NativeBuffer(4096);
+        using var b = new NativeBuffer(4096);
+        using var bad = new NativeBuffer(4096);
+        using var ring = new Ring(8);
+
+        ref Sqe s1 = ref ring.GetSqe();
+        s1.PrepRead(fd, a, 0);
+        s1.UserData = 1;
+        ref Sqe s2 = ref ring.GetSqe();
+        s2.PrepRead(FaultKit.NeverOpenFd, bad, 0);
+        s2.UserData = 2;
+        ref Sqe s3 = ref ring.GetSqe();
+        s3.PrepRead(fd, b, 4096);
+        s3.UserData = 3;
+
+        Assert.Equal(3, ring.Submit());
+        Dictionary<ulong, Cqe> cqes = FaultKit.Reap(ring, 3);
+        Assert.Equal(4096, cqes[1].Res);
+        Assert.Equal(-E.EBADF, cqes[2].Res);
+        Assert.Equal(4096, cqes[3].Res);
+        Assert.True(a.Span.SequenceEqual(file.Content.AsSpan(0, 4096)));
+        Assert.True(b.Span.SequenceEqual(file.Content.AsSpan(4096, 4096)));
+        Assert.True(FaultKit.AllEqual(bad.Span, 0));
+        FaultKit.AssertQuiet(ring);
+    }
+
+    [Fact]
+    public void Reading_a_write_only_fd_or_writing_a_read_only_fd_is_EBADF()
+    {
+        Kernel.RequireIoUring();
+        using var pipe = new FaultPipe();
+        using var buffer = new NativeBuffer(64);
+        using var ring = new Ring(4);
+
+        ref Sqe read = ref ring.GetSqe();
+        read.PrepRead(pipe.WriteFd, buffer, ulong.MaxValue);
+        read.UserData = 1;
+        ref Sqe write = ref ring.GetSqe();
+        write.PrepWrite(pipe.ReadFd, buffer, ulong.MaxValue);
+        write.UserData = 2;
+
+        Assert.Equal(2, ring.Submit());
+        Dictionary<ulong, Cqe> cqes = FaultKit.Reap(ring, 2);
+        Assert.Equal(-E.EBADF, cqes[1].Res);
+        Assert.Equal(-E.EBADF, cqes[2].Res);
+        Assert.Empty(pipe.Drain());
+        FaultKit.AssertQuiet(ring);
+    }
+
+    [Fact]
+    public void Reading_a_directory_is_EISDIR()
+    {
+        Kernel.RequireIoUring();
+        using var buffer = new NativeBuffer(64);
+        using var ring = new Ring(2);
+        int dirFd = FaultKit.OpenAt(ring, Path.GetTempPath(), FaultKit.O_RDONLY | FaultKit.O_DIRECTORY);
+        try
+        {
+            ref Sqe read = ref ring.GetSqe();
+            read.PrepRead(dirFd, buffer, 0);
+            read.UserData = 1;
+            ring.Submit();
+            Assert.Equal(-E.EISDIR, FaultKit.Reap(ring, 1)[1].Res);
+        }
+        finally
+        {
+            _ = global::IoUring.Interop.Libc.Close(dirFd);
+        }
+    }
+
+    [Fact]
+    public void A_fixed_file_index_outside_the_table_is_EBADF_with_or_without_a_table()
+    {
+        Kernel.RequireIoUring();
+        using var pipe = new FaultPipe();
+        using var buffer = new NativeBuffer(64);
+        using var ring = new Ring(4);
+
+        // No table registered at all.
+        ref Sqe noTable = ref ring.GetSqe();
+        noTable.PrepRead(0, buffer, ulong.MaxValue);
+        noTable.Flags |= SqeFlags.FixedFile;
+        noTable.UserData = 1;
+        ring.Submit();
+        Assert.Equal(-E.EBADF, FaultKit.Reap(ring, 1)[1].Res);
+
+        // A table of one slot; index 1 and a huge index are outside it, and an empty slot is no file either.
+        ring.RegisterFiles([pipe.ReadFd, -1]);
+        foreach ((int index, ulong ud) in new[] { (2, 2UL), (1 << 20, 3UL), (1, 4UL) })
+        {
+            ref Sqe sqe = ref ring.GetSqe();
+            sqe.PrepRead(index, buffer, ulong.MaxValue);
+            sqe.Flags |= SqeFlags.FixedFile;
+            sqe.UserData = ud;
+        }
+
+        Assert.Equal(3, ring.Submit());
+        Dictionary<ulong, Cqe> cqes = FaultKit.Reap(ring, 3);
+        Assert.Equal(-E.EBADF, cqes[2].Res);
+        Assert.Equal(-E.EBADF, cqes[3].Res);
+        Assert.Equal(-E.EBADF, cqes[4].Res);
+        Assert.True(FaultKit.AllEqual(buffer.Span, 0));
+        FaultKit.AssertQuiet(ring);
+    }
+}

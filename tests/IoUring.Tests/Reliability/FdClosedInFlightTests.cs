@@ -1,0 +1,123 @@
+namespace IoUring.Tests.Reliability;
+
+/// <summary>
+/// Closing a descriptor while a request on it is in flight: the request took its own reference to the file at
+/// submission, so close(2) neither completes nor breaks it, and a new file that reuses the fd number is not affected.
+/// The request still completes exactly once (with data, EOF, or -ECANCELED) and nothing crashes.
+/// </summary>
+public sealed class FdClosedInFlightTests
+{
+    [Fact]
+    public void A_read_in_flight_keeps_its_pipe_after_close_and_ignores_a_new_file_on_the_same_fd_number()
+    {
+        Kernel.RequireIoUring();
+        using var ring = new Ring(4);
+        using var buffer = new NativeBuffer(64);
+        using var original = new FaultPipe();
+        int closedFd = original.ReadFd;
+
+        ref Sqe read = ref ring.GetSqe();
+        read.PrepRead(closedFd, buffer, ulong.MaxValue);
+        read.UserData = 1;
+        Assert.Equal(1, ring.Submit());
+        FaultKit.AssertNothingCompletes(ring, TimeSpan.FromMilliseconds(50));
+
+        original.CloseReadEnd();
+        FaultKit.AssertNothingCompletes(ring, TimeSpan.FromMilliseconds(50));
+
+        // Open new pipes until one lands on the freed number (another test thread may grab it first).
+        var others = new List<FaultPipe>();
+        try
+        {
+            FaultPipe? reuse = null;
+            for (int i = 0; i < 16 && reuse is null; i++)
+            {
+                var p = new FaultPipe();
+                others.Add(p);
+                if (p.ReadFd == closedFd)
+                {
+                    reuse = p;
+                }
+            }
+
+            foreach (FaultPipe p in others)
+            {
+                p.Write("new file"u8);
+            }
+
+            FaultKit.AssertNothingCompletes(ring, TimeSpan.FromMilliseconds(100));
+            if (reuse is not null)
+            {
+                Assert.Equal("new file"u8.ToArray(), reuse.Drain());
+            }
+
+            // The write end of the original pipe still reaches the in-flight read.
+            original.Write("old file"u8);
+            Cqe cqe = FaultKit.Reap(ring, 1)[1];
+            Assert.Equal(8, cqe.Res);
+            Assert.Equal("old file"u8.ToArray(), buffer.Span[..8].ToArray());
+            FaultKit.AssertQuiet(ring);
+        }
+        finally
+        {
+            foreach (FaultPipe p in others)
+            {
+                p.Dispose();
+            }
+        }
+    }
+
+    [Fact]
+    public void Closing_both_ends_while_a_read_is_in_flight_completes_it_with_EOF()
+    {
+        Kernel.RequireIoUring();
+        using var ring = new Ring(4);
+        using var buffer = new NativeBuffer(64);
+        FaultKit.Fill(buffer, 0x77);
+        using var pipe = new FaultPipe();
+
+        ref Sqe read = ref ring.GetSqe();
+        read.PrepRead(pipe.ReadFd, buffer, ulong.MaxValue);
+        read.UserData = 1;
+        ring.Submit();
+        pipe.CloseReadEnd();
+        FaultKit.AssertNothingCompletes(ring, TimeSpan.FromMilliseconds(50));
+
+        // The last writer goes away: the read (still holding the pipe) sees end of file.
+        pipe.CloseWriteEnd();
+        Cqe cqe = FaultKit.Reap(ring, 1)[1];
+        Assert.Equal(0, cqe.Res);
+        Assert.True(FaultKit.AllEqual(buffer.Span, 0x77));
+        FaultKit.AssertQuiet(ring);
+    }
+
+    [Fact]
+    public void A_read_whose_fd_was_closed_can_still_be_cancelled_and_never_touches_its_buffer()
+    {
+        Kernel.RequireIoUring();
+        using var ring = new Ring(4);
+        using var buffer = new NativeBuffer(64);
+        FaultKit.Fill(buffer, 0x33);
+        using var pipe = new FaultPipe();
+        int fd = pipe.ReadFd;
+
+        ref Sqe read = ref ring.GetSqe();
+        read.PrepRead(fd, buffer, ulong.MaxValue);
+        read.UserData = 1;
+        ring.Submit();
+        pipe.CloseReadEnd();
+
+        ref Sqe cancel = ref ring.GetSqe();
+        cancel.PrepCancel(1);
+        cancel.UserData = 2;
+        ring.Submit();
+        Dictionary<ulong, Cqe> cqes = FaultKit.Reap(ring, 2);
+        Assert.Equal(-E.ECANCELED, cqes[1].Res);
+        Assert.Equal(0, cqes[2].Res);
+
+        // The cancelled request dropped the last reference to the read end: the pipe has no reader any more.
+        Assert.Equal(-32 /* EPIPE */, global::IoUring.Interop.Libc.Write(pipe.WriteFd, "late"u8));
+        Assert.True(FaultKit.AllEqual(buffer.Span, 0x33), "a cancelled read must never write its buffer");
+        FaultKit.AssertQuiet(ring);
+    }
+}

@@ -1,0 +1,131 @@
+namespace IoUring.Tests.Reliability;
+
+/// <summary>
+/// Updating or unregistering fixed files while a request uses them: the in-flight request keeps the file it started
+/// with (it holds its own reference), only requests submitted after the update see the new slot contents, a cleared
+/// slot fails new requests with -EBADF, and the update call itself neither blocks nor fails.
+/// </summary>
+public sealed class RegisteredFilesUpdateTests
+{
+    [Fact]
+    public void Clearing_a_slot_while_a_fixed_read_is_in_flight_leaves_that_read_on_its_file()
+    {
+        Kernel.RequireIoUring();
+        using var pipe = new FaultPipe();
+        using var buffer = new NativeBuffer(64);
+        using var second = new NativeBuffer(64);
+        using var ring = new Ring(8);
+        ring.RegisterFiles([pipe.ReadFd]);
+
+        ref Sqe read = ref ring.GetSqe();
+        read.PrepRead(0, buffer, ulong.MaxValue);
+        read.Flags |= SqeFlags.FixedFile;
+        read.UserData = 1;
+        ring.Submit();
+        FaultKit.AssertNothingCompletes(ring, TimeSpan.FromMilliseconds(30));
+
+        Assert.Equal(1, ring.UpdateRegisteredFiles(0, [-1]));
+
+        ref Sqe after = ref ring.GetSqe();
+        after.PrepRead(0, second, ulong.MaxValue);
+        after.Flags |= SqeFlags.FixedFile;
+        after.UserData = 2;
+        ring.Submit();
+        Assert.Equal(-E.EBADF, FaultKit.Reap(ring, 1)[2].Res);
+
+        pipe.Write("still mine"u8);
+        Cqe cqe = FaultKit.Reap(ring, 1)[1];
+        Assert.Equal(10, cqe.Res);
+        Assert.Equal("still mine"u8.ToArray(), buffer.Span[..10].ToArray());
+        FaultKit.AssertQuiet(ring);
+    }
+
+    [Fact]
+    public void Replacing_a_slot_while_a_fixed_read_is_in_flight_redirects_only_new_requests()
+    {
+        Kernel.RequireIoUring();
+        using var oldPipe = new FaultPipe();
+        using var newPipe = new FaultPipe();
+        using var oldBuffer = new NativeBuffer(64);
+        using var newBuffer = new NativeBuffer(64);
+        using var ring = new Ring(8);
+        ring.RegisterFiles([oldPipe.ReadFd]);
+
+        ref Sqe inFlight = ref ring.GetSqe();
+        inFlight.PrepRead(0, oldBuffer, ulong.MaxValue);
+        inFlight.Flags |= SqeFlags.FixedFile;
+        inFlight.UserData = 1;
+        ring.Submit();
+        FaultKit.AssertNothingCompletes(ring, TimeSpan.FromMilliseconds(30));
+
+        Assert.Equal(1, ring.UpdateRegisteredFiles(0, [newPipe.ReadFd]));
+
+        // Data on the new file does not complete the old read.
+        newPipe.Write("new"u8);
+        FaultKit.AssertNothingCompletes(ring, TimeSpan.FromMilliseconds(50));
+
+        ref Sqe fresh = ref ring.GetSqe();
+        fresh.PrepRead(0, newBuffer, ulong.MaxValue);
+        fresh.Flags |= SqeFlags.FixedFile;
+        fresh.UserData = 2;
+        ring.Submit();
+        Cqe newCqe = FaultKit.Reap(ring, 1)[2];
+        Assert.Equal(3, newCqe.Res);
+        Assert.Equal("new"u8.ToArray(), newBuffer.Span[..3].ToArray());
+
+        oldPipe.Write("old"u8);
+        Cqe oldCqe = FaultKit.Reap(ring, 1)[1];
+        Assert.Equal(3, oldCqe.Res);
+        Assert.Equal("old"u8.ToArray(), oldBuffer.Span[..3].ToArray());
+        FaultKit.AssertQuiet(ring);
+    }
+
+    [Fact]
+    public async Task Unregistering_files_with_a_fixed_read_in_flight_does_not_block_and_the_read_still_completes()
+    {
+        Kernel.RequireIoUring();
+        using var pipe = new FaultPipe();
+        using var buffer = new NativeBuffer(64);
+        using var ring = new Ring(8);
+        ring.RegisterFiles([pipe.ReadFd]);
+
+        ref Sqe read = ref ring.GetSqe();
+        read.PrepRead(0, buffer, ulong.MaxValue);
+        read.Flags |= SqeFlags.FixedFile;
+        read.UserData = 1;
+        ring.Submit();
+        FaultKit.AssertNothingCompletes(ring, TimeSpan.FromMilliseconds(30));
+
+        Task unregister = FaultKit.OnDedicatedThread(() =>
+        {
+            ring.UnregisterFiles();
+            return true;
+        });
+        await unregister.WaitAsync(FaultKit.Generous, TestContext.Current.CancellationToken);
+
+        pipe.Write("done"u8);
+        Assert.Equal(4, FaultKit.Reap(ring, 1)[1].Res);
+        Assert.Equal("done"u8.ToArray(), buffer.Span[..4].ToArray());
+        FaultKit.AssertQuiet(ring);
+    }
+
+    [Fact]
+    public void Updating_slots_out_of_range_or_with_bad_fds_is_a_clear_IoUringException()
+    {
+        Kernel.RequireIoUring();
+        using var pipe = new FaultPipe();
+        using var ring = new Ring(4);
+
+        IoUringException none = Assert.Throws<IoUringException>(() => ring.UpdateRegisteredFiles(0, [pipe.ReadFd]));
+        Assert.Equal(E.ENXIO, none.Errno);
+
+        ring.RegisterFiles([pipe.ReadFd, -1]);
+        IoUringException range = Assert.Throws<IoUringException>(() => ring.UpdateRegisteredFiles(5, [pipe.ReadFd]));
+        Assert.Equal(E.EINVAL, range.Errno);
+        IoUringException bad = Assert.Throws<IoUringException>(() => ring.UpdateRegisteredFiles(1, [FaultKit.NeverOpenFd]));
+        Assert.Equal(E.EBADF, bad.Errno);
+        Assert.Contains("EBADF", bad.Message, StringComparison.Ordinal);
+        IoUringException twice = Assert.Throws<IoUringException>(() => ring.RegisterFiles([pipe.ReadFd]));
+        Assert.Equal(E.EBUSY, twice.Errno);
+    }
+}

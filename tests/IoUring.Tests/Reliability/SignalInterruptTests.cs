@@ -1,0 +1,201 @@
+using System.Diagnostics;
+using System.Runtime.InteropServices;
+using IoUring.Interop;
+
+namespace IoUring.Tests.Reliability;
+
+/// <summary>
+/// A signal delivered to a thread blocked in io_uring_enter makes the kernel return -EINTR (shown with a raw enter).
+/// The Ring's waits treat it as "keep waiting": WaitCqe and SubmitAndWait return only once the CQE they wait for is
+/// there, TryWaitCqe still honours its whole timeout, and no SQE is submitted twice.
+/// </summary>
+/// <remarks>
+/// SIGWINCH is used because it is harmless; registering a handler makes the runtime install one, without which the
+/// signal would be ignored at delivery and interrupt nothing. The tests share the process-wide handler, so they run
+/// in one collection, one at a time.
+/// </remarks>
+[Collection(nameof(SignalCollection))]
+[System.Runtime.Versioning.SupportedOSPlatform("linux")]
+public sealed class SignalInterruptTests
+{
+    private const int SIGWINCH = 28;
+
+    [Fact]
+    public async Task A_signal_makes_a_raw_io_uring_enter_wait_return_EINTR()
+    {
+        Kernel.RequireIoUring();
+        using var signals = new SignalCounter();
+        using var pipe = new FaultPipe();
+        using var buffer = new NativeBuffer(64);
+        using var ring = new Ring(4);
+        ref Sqe read = ref ring.GetSqe();
+        read.PrepRead(pipe.ReadFd, buffer, ulong.MaxValue);
+        read.UserData = 1;
+        ring.Submit();
+
+        var waiter = Block(() => Syscalls.Enter(ring.Fd, 0, 1, EnterFlags.GetEvents));
+        int ret = await waiter.SignalUntilDone(TestContext.Current.CancellationToken);
+        Assert.Equal(-E.EINTR, ret);
+        Assert.True(signals.WaitForAtLeast(1), "the SIGWINCH handler never ran");
+
+        pipe.Write("x"u8);
+        Assert.Equal(1, FaultKit.Reap(ring, 1)[1].Res);
+    }
+
+    [Fact]
+    public async Task WaitCqe_interrupted_by_signals_keeps_waiting_and_returns_the_right_CQE()
+    {
+        Kernel.RequireIoUring();
+        using var signals = new SignalCounter();
+        using var pipe = new FaultPipe();
+        using var buffer = new NativeBuffer(64);
+        using var ring = new Ring(4);
+        ref Sqe read = ref ring.GetSqe();
+        read.PrepRead(pipe.ReadFd, buffer, ulong.MaxValue);
+        read.UserData = 7;
+        ring.Submit();
+
+        var waiter = Block(() => ring.WaitCqe());
+        await waiter.SendSignals(5, TestContext.Current.CancellationToken);
+        Assert.False(waiter.IsDone, "WaitCqe returned although nothing completed");
+        Assert.True(signals.WaitForAtLeast(1), "the SIGWINCH handler never ran");
+
+        pipe.Write("hello"u8);
+        Cqe cqe = await waiter.Result.WaitAsync(FaultKit.Generous, TestContext.Current.CancellationToken);
+        Assert.Equal(7UL, cqe.UserData);
+        Assert.Equal(5, cqe.Res);
+        ring.CqeSeen(cqe);
+        FaultKit.AssertQuiet(ring);
+    }
+
+    [Fact]
+    public async Task SubmitAndWait_interrupted_by_signals_submits_once_and_returns_only_when_the_CQE_is_ready()
+    {
+        Kernel.RequireIoUring();
+        using var signals = new SignalCounter();
+        using var pipe = new FaultPipe();
+        using var buffer = new NativeBuffer(64);
+        using var ring = new Ring(4);
+        ref Sqe read = ref ring.GetSqe();
+        read.PrepRead(pipe.ReadFd, buffer, ulong.MaxValue);
+        read.UserData = 9;
+
+        var waiter = Block(() => (Submitted: ring.SubmitAndWait(1), Ready: ring.CqReady));
+        await waiter.SendSignals(5, TestContext.Current.CancellationToken);
+        Assert.False(waiter.IsDone, "SubmitAndWait(1) returned before any completion was ready");
+
+        pipe.Write("abc"u8);
+        (int submitted, uint ready) = await waiter.Result.WaitAsync(FaultKit.Generous, TestContext.Current.CancellationToken);
+        Assert.Equal(1, submitted);
+        Assert.True(ready >= 1, "SubmitAndWait(1) returned with no CQE ready");
+        Dictionary<ulong, Cqe> cqes = FaultKit.Reap(ring, 1);
+        Assert.Equal(3, cqes[9].Res);
+        FaultKit.AssertQuiet(ring);
+        Assert.False(ring.TryWaitCqe(TimeSpan.FromMilliseconds(30), out _), "the read was submitted twice");
+    }
+
+    [Fact]
+    public async Task TryWaitCqe_interrupted_by_signals_still_waits_out_its_timeout()
+    {
+        Kernel.RequireIoUring();
+        using var signals = new SignalCounter();
+        using var pipe = new FaultPipe();
+        using var buffer = new NativeBuffer(64);
+        using var ring = new Ring(4);
+        ref Sqe read = ref ring.GetSqe();
+        read.PrepRead(pipe.ReadFd, buffer, ulong.MaxValue);
+        read.UserData = 1;
+        ring.Submit();
+
+        var timeout = TimeSpan.FromMilliseconds(600);
+        var waiter = Block(() =>
+        {
+            long start = Stopwatch.GetTimestamp();
+            bool got = ring.TryWaitCqe(timeout, out Cqe cqe);
+            return (got, cqe, Stopwatch.GetElapsedTime(start));
+        });
+        await waiter.SendSignals(5, TestContext.Current.CancellationToken);
+        (bool got, Cqe cqe, TimeSpan elapsed) = await waiter.Result.WaitAsync(FaultKit.Generous, TestContext.Current.CancellationToken);
+        Assert.False(got, $"a completion appeared from nowhere: {cqe}");
+        Assert.True(elapsed >= timeout - TimeSpan.FromMilliseconds(20), $"TryWaitCqe gave up after {elapsed.TotalMilliseconds} ms of {timeout.TotalMilliseconds} ms");
+
+        pipe.Write("x"u8);
+        Assert.Equal(1, FaultKit.Reap(ring, 1)[1].Res);
+    }
+
+    /// <summary>Counts SIGWINCH deliveries while registered.</summary>
+    [System.Runtime.Versioning.SupportedOSPlatform("linux")]
+    private sealed class SignalCounter : IDisposable
+    {
+        private readonly PosixSignalRegistration _registration;
+        private int _count;
+
+        public SignalCounter()
+        {
+            _registration = PosixSignalRegistration.Create(PosixSignal.SIGWINCH, _ => Interlocked.Increment(ref _count));
+        }
+
+        public bool WaitForAtLeast(int n)
+        {
+            return SpinWait.SpinUntil(() => Volatile.Read(ref _count) >= n, FaultKit.Generous);
+        }
+
+        public void Dispose() => _registration.Dispose();
+    }
+
+    /// <summary>Runs a blocking call on a dedicated thread and signals that thread with tgkill.</summary>
+    private static BlockedThread<T> Block<T>(Func<T> call) => new(call);
+
+    private sealed class BlockedThread<T>
+    {
+        private readonly TaskCompletionSource<int> _tid = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public BlockedThread(Func<T> call)
+        {
+            Result = FaultKit.OnDedicatedThread(() =>
+            {
+                _tid.SetResult(Libc.GetTid());
+                return call();
+            });
+        }
+
+        public Task<T> Result { get; }
+
+        public bool IsDone => Result.IsCompleted;
+
+        /// <summary>Sends <paramref name="count"/> signals 30 ms apart once the thread is (very likely) blocked.</summary>
+        public async Task SendSignals(int count, CancellationToken token)
+        {
+            int tid = await _tid.Task.WaitAsync(FaultKit.Generous, token);
+            for (int i = 0; i < count && !Result.IsCompleted; i++)
+            {
+                await Task.Delay(30, token);
+                Assert.Equal(0, Libc.TgKill(tid, SIGWINCH));
+            }
+
+            await Task.Delay(30, token);
+        }
+
+        /// <summary>Signals the thread every 30 ms until its call returns; returns the call's result.</summary>
+        public async Task<T> SignalUntilDone(CancellationToken token)
+        {
+            int tid = await _tid.Task.WaitAsync(FaultKit.Generous, token);
+            var deadline = Stopwatch.StartNew();
+            while (!Result.IsCompleted && deadline.Elapsed < FaultKit.Generous)
+            {
+                await Task.Delay(30, token);
+                if (!Result.IsCompleted)
+                {
+                    _ = Libc.TgKill(tid, SIGWINCH);
+                }
+            }
+
+            return await Result.WaitAsync(FaultKit.Generous, token);
+        }
+    }
+}
+
+[CollectionDefinition(nameof(SignalCollection))]
+public sealed class SignalCollection
+{
+}

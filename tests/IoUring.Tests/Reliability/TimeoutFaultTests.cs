@@ -1,0 +1,127 @@
+namespace IoUring.Tests.Reliability;
+
+/// <summary>
+/// Timeouts that fire and timeouts that are removed each yield exactly one CQE (-ETIME when fired, -ECANCELED when
+/// removed, with the remove's own CQE 0), never a second one, and never disturb unrelated requests. Removing or
+/// updating a timeout that already fired finds nothing (-ENOENT). A link timeout that fires cancels its request,
+/// whose buffer is then never written.
+/// </summary>
+public sealed class TimeoutFaultTests
+{
+    [Fact]
+    public void A_timeout_that_fires_completes_once_with_ETIME_and_leaves_a_pending_read_alone()
+    {
+        Kernel.RequireIoUring();
+        using var pipe = new FaultPipe();
+        using var buffer = new NativeBuffer(64);
+        using var ring = new Ring(8);
+
+        ref Sqe read = ref ring.GetSqe();
+        read.PrepRead(pipe.ReadFd, buffer, ulong.MaxValue);
+        read.UserData = 1;
+        ref Sqe timer = ref ring.PrepTimeout(TimeSpan.FromMilliseconds(20));
+        timer.UserData = 2;
+        ring.Submit();
+
+        Assert.Equal(-E.ETIME, FaultKit.Reap(ring, 1)[2].Res);
+        Assert.Equal(1, ring.InFlight);
+
+        // Removing or updating it now finds nothing.
+        ref Sqe remove = ref ring.GetSqe();
+        remove.PrepTimeoutRemove(2);
+        remove.UserData = 3;
+        ref Sqe update = ref ring.PrepTimeoutUpdate(2, TimeSpan.FromSeconds(1));
+        update.UserData = 4;
+        ring.Submit();
+        Dictionary<ulong, Cqe> cqes = FaultKit.Reap(ring, 2);
+        Assert.Equal(-E.ENOENT, cqes[3].Res);
+        Assert.Equal(-E.ENOENT, cqes[4].Res);
+
+        pipe.Write("ok"u8);
+        Assert.Equal(2, FaultKit.Reap(ring, 1)[1].Res);
+        FaultKit.AssertQuiet(ring);
+    }
+
+    [Fact]
+    public void A_removed_timeout_completes_once_with_ECANCELED_and_never_fires()
+    {
+        Kernel.RequireIoUring();
+        using var ring = new Ring(8);
+        ref Sqe timer = ref ring.PrepTimeout(TimeSpan.FromSeconds(30));
+        timer.UserData = 1;
+        ring.Submit();
+
+        ref Sqe remove = ref ring.GetSqe();
+        remove.PrepTimeoutRemove(1);
+        remove.UserData = 2;
+        ring.Submit();
+        Dictionary<ulong, Cqe> cqes = FaultKit.Reap(ring, 2);
+        Assert.Equal(-E.ECANCELED, cqes[1].Res);
+        Assert.Equal(0, cqes[2].Res);
+        FaultKit.AssertQuiet(ring);
+
+        ring.ExpectExternalCompletions = true;
+        FaultKit.AssertNothingCompletes(ring, TimeSpan.FromMilliseconds(300));
+    }
+
+    [Fact]
+    public void A_link_timeout_that_fires_cancels_the_read_whose_buffer_then_stays_untouched()
+    {
+        Kernel.RequireIoUring();
+        using var pipe = new FaultPipe();
+        using var buffer = new NativeBuffer(64);
+        FaultKit.Fill(buffer, 0x99);
+        using var ring = new Ring(8);
+
+        ref Sqe read = ref ring.GetSqe();
+        read.PrepRead(pipe.ReadFd, buffer, ulong.MaxValue);
+        read.Flags |= SqeFlags.IoLink;
+        read.UserData = 1;
+        ref Sqe timeout = ref ring.PrepLinkTimeout(TimeSpan.FromMilliseconds(20));
+        timeout.UserData = 2;
+        ring.Submit();
+
+        Dictionary<ulong, Cqe> cqes = FaultKit.Reap(ring, 2);
+        Assert.Equal(-E.ECANCELED, cqes[1].Res);
+        Assert.Equal(-E.ETIME, cqes[2].Res);
+
+        pipe.Write("late"u8);
+        Assert.Equal("late"u8.ToArray(), pipe.Drain());
+        Assert.True(FaultKit.AllEqual(buffer.Span, 0x99));
+        FaultKit.AssertQuiet(ring);
+    }
+
+    [Fact]
+    public void Many_timeouts_half_removed_half_fired_each_complete_exactly_once()
+    {
+        Kernel.RequireIoUring();
+        const int n = 32;
+        using var ring = new Ring(64);
+        for (int i = 0; i < n; i++)
+        {
+            ref Sqe t = ref ring.PrepTimeout(TimeSpan.FromMilliseconds(i % 2 == 0 ? 10 : 30_000));
+            t.UserData = (ulong)i;
+        }
+
+        ring.Submit();
+        for (int i = 1; i < n; i += 2)
+        {
+            ref Sqe r = ref ring.GetSqe();
+            r.PrepTimeoutRemove((ulong)i);
+            r.UserData = 1000UL + (ulong)i;
+        }
+
+        ring.Submit();
+        Dictionary<ulong, Cqe> cqes = FaultKit.Reap(ring, n + (n / 2));
+        for (int i = 0; i < n; i++)
+        {
+            Assert.Equal(i % 2 == 0 ? -E.ETIME : -E.ECANCELED, cqes[(ulong)i].Res);
+            if (i % 2 == 1)
+            {
+                Assert.Equal(0, cqes[1000UL + (ulong)i].Res);
+            }
+        }
+
+        FaultKit.AssertQuiet(ring);
+    }
+}
