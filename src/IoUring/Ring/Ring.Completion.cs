@@ -148,6 +148,7 @@ public sealed partial class Ring
             }
 
             var ts = KernelTimespec.FromTimeSpan(TimeSpan.FromSeconds((double)left / Stopwatch.Frequency));
+            _enterCalls++;
             int ret = Syscalls.EnterWithTimeout(_enterFd, 0, 1, _enterFlags | EnterFlags.GetEvents, ts);
             if (ret < 0 && ret != -Errno.ETIME && ret != -Errno.EINTR && ret != -Errno.EAGAIN && ret != -Errno.EBUSY)
             {
@@ -268,6 +269,7 @@ public sealed partial class Ring
     {
         while (true)
         {
+            _enterCalls++;
             int ret = Syscalls.Enter(_enterFd, 0, minComplete, _enterFlags | EnterFlags.GetEvents);
             if (ret >= 0 || ret == -Errno.ETIME)
             {

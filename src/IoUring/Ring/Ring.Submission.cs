@@ -124,6 +124,7 @@ public sealed partial class Ring
 
         while (true)
         {
+            _enterCalls++;
             int ret = Syscalls.Enter(_enterFd, _sqPoll ? 0 : toSubmit, waitNr, flags);
             if (ret >= 0)
             {
