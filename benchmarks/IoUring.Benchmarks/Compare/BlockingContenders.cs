@@ -136,8 +136,9 @@ internal abstract class WindowedWorkers
         Snapshot begin = Snapshot.Begin();
         Thread.Sleep(TimeSpan.FromSeconds(Spec.Seconds));
         long ops1 = Total();
-        Snapshot end = Snapshot.End();
+        // The workers keep reading until they see the stop flag: read the misses at the same instant as the ops.
         long? misses = Cold?.MissesNow();
+        Snapshot end = Snapshot.End();
         int threads = ThreadsInUse;
         _stop = true;
         Join();
@@ -197,7 +198,7 @@ internal sealed class PreadPoolContender : WindowedWorkers
             Publish(worker, ops);
             if (Cold is not null && ops >= nextEvict)
             {
-                Cold.EvictCounting();
+                Cold.TryEvictCounting();
                 nextEvict = ops + WorkerEvictEvery;
             }
         }
@@ -265,7 +266,7 @@ internal sealed class RandomAccessContender : WindowedWorkers
             Publish(worker, ops);
             if (Cold is not null && ops >= nextEvict)
             {
-                Cold.EvictCounting();
+                Cold.TryEvictCounting();
                 nextEvict = ops + WorkerEvictEvery;
             }
         }

@@ -151,6 +151,27 @@ internal sealed class ColdTracker
         }
     }
 
+    /// <summary>
+    /// <see cref="EvictCounting"/> unless another thread is evicting right now, in which case the file is being
+    /// evicted anyway: workers of the threaded contenders never queue up behind each other on the lock.
+    /// </summary>
+    public void TryEvictCounting()
+    {
+        if (!_gate.TryEnter())
+        {
+            return;
+        }
+
+        try
+        {
+            EvictCounting();
+        }
+        finally
+        {
+            _gate.Exit();
+        }
+    }
+
     /// <summary>Misses since <see cref="Reset"/>, or null without cachestat.</summary>
     public long? MissesNow()
     {
