@@ -18,11 +18,16 @@ internal static class PreadContender
         state.Cold?.Reset();
         state.NextEvict = state.Ops + spec.EvictEvery;
         long ops0 = state.Ops;
+        long device0 = file.DevicePagesRead();
         Snapshot begin = Snapshot.Begin();
         state.RunUntil(begin.Timestamp + Snapshot.TicksFor(spec.Seconds));
         Snapshot end = Snapshot.End();
+        long device1 = file.DevicePagesRead();
         long ops = state.Ops - ops0;
-        return RunResult.FromSnapshots(begin, end, ops, syscalls: ops, state.Cold?.MissesNow(), threads: 1);
+        return RunResult.FromSnapshots(begin, end, ops, syscalls: ops, state.Cold?.MissesNow(), threads: 1) with
+        {
+            DevicePages = spec.IsCold && device0 >= 0 && device1 >= 0 ? device1 - device0 : null,
+        };
     }
 
     private sealed class Loop(DataFile file, NativeBuffer buffer, RunSpec spec)
@@ -82,6 +87,8 @@ internal abstract class WindowedWorkers
     private const int Stride = 16; // 128 bytes between counters: no false sharing.
     private readonly long[] _counts;
     private volatile bool _stop;
+    private Exception? _failure;
+    private long _coldReads;
 
     protected WindowedWorkers(RunSpec spec, int workers)
     {
@@ -90,8 +97,6 @@ internal abstract class WindowedWorkers
         Workers = workers;
         _counts = new long[(workers + 1) * Stride];
         Cold = spec.IsCold ? new ColdTracker(File) : null;
-        // Each worker evicts after its share of EvictEvery reads, so the file is re-evicted every ~EvictEvery reads.
-        WorkerEvictEvery = Math.Max(1, spec.EvictEvery / workers);
     }
 
     protected RunSpec Spec { get; }
@@ -102,9 +107,27 @@ internal abstract class WindowedWorkers
 
     protected ColdTracker? Cold { get; }
 
-    protected long WorkerEvictEvery { get; }
+    /// <summary>
+    /// Cold only: counts one completed read across all workers; the worker whose read is a multiple of
+    /// <c>EvictEvery</c> re-evicts, so the file is evicted every EvictEvery reads exactly as in the single-thread
+    /// contenders (a shared counter costs tens of ns against a cold read's tens of µs).
+    /// </summary>
+    protected void CountColdRead()
+    {
+        if (Cold is not null && Interlocked.Increment(ref _coldReads) % Spec.EvictEvery == 0)
+        {
+            Cold.EvictCounting();
+        }
+    }
 
     protected bool Stopping => _stop;
+
+    /// <summary>Records a worker's failure and stops the others; <see cref="Measure"/> reports it.</summary>
+    protected void Fail(Exception e)
+    {
+        _ = Interlocked.CompareExchange(ref _failure, e, null);
+        _stop = true;
+    }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     protected void Publish(int worker, long ops) => Volatile.Write(ref _counts[(worker + 1) * Stride], ops);
@@ -133,17 +156,29 @@ internal abstract class WindowedWorkers
         Thread.Sleep(TimeSpan.FromSeconds(Spec.Warmup));
         Cold?.Reset();
         long ops0 = Total();
+        long device0 = File.DevicePagesRead();
         Snapshot begin = Snapshot.Begin();
         Thread.Sleep(TimeSpan.FromSeconds(Spec.Seconds));
         long ops1 = Total();
         // The workers keep reading until they see the stop flag: read the misses at the same instant as the ops.
-        long? misses = Cold?.MissesNow();
+        long device1 = File.DevicePagesRead();
+        long? cachestatMisses = Cold?.MissesNow();
         Snapshot end = Snapshot.End();
+        // With many threads, reads issued while another thread evicts can bring pages in and lose them to that
+        // eviction between its two cachestat calls, so cachestat undercounts misses here; the device's own read
+        // counter does not (its only error is other processes' reads), so the threaded contenders use it.
+        long? devicePages = Cold is not null && device0 >= 0 && device1 >= 0 ? device1 - device0 : null;
+        long? misses = devicePages ?? cachestatMisses;
         int threads = ThreadsInUse;
         _stop = true;
         Join();
+        if (_failure is not null)
+        {
+            throw new InvalidOperationException($"a worker failed: {_failure.Message}", _failure);
+        }
+
         long ops = ops1 - ops0;
-        return RunResult.FromSnapshots(begin, end, ops, syscalls: ops, misses, threads);
+        return RunResult.FromSnapshots(begin, end, ops, syscalls: ops, misses, threads) with { DevicePages = devicePages };
     }
 }
 
@@ -176,8 +211,20 @@ internal sealed class PreadPoolContender : WindowedWorkers
         }
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void Work(int worker)
+    {
+        try
+        {
+            WorkLoop(worker);
+        }
+        catch (Exception e) when (e is IOException or ObjectDisposedException)
+        {
+            Fail(e);
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private void WorkLoop(int worker)
     {
         using var buffer = new NativeBuffer(DataFile.Block);
         Span<byte> span = buffer.Span;
@@ -185,7 +232,6 @@ internal sealed class PreadPoolContender : WindowedWorkers
         int fd = File.Fd;
         ulong pages = File.Pages;
         long ops = 0;
-        long nextEvict = WorkerEvictEvery;
         while (!Stopping)
         {
             long n = Libc.PRead(fd, span, (long)rng.NextOffset(pages));
@@ -196,11 +242,7 @@ internal sealed class PreadPoolContender : WindowedWorkers
 
             ops++;
             Publish(worker, ops);
-            if (Cold is not null && ops >= nextEvict)
-            {
-                Cold.TryEvictCounting();
-                nextEvict = ops + WorkerEvictEvery;
-            }
+            CountColdRead();
         }
     }
 }
@@ -248,12 +290,23 @@ internal sealed class RandomAccessContender : WindowedWorkers
 
     private async Task WorkAsync(int worker)
     {
+        try
+        {
+            await WorkLoopAsync(worker).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is IOException or ObjectDisposedException or UnauthorizedAccessException)
+        {
+            Fail(e);
+        }
+    }
+
+    private async Task WorkLoopAsync(int worker)
+    {
         using var buffer = new NativeBuffer(DataFile.Block);
         Memory<byte> memory = buffer.Memory;
         var rng = new SplitMix64(Spec.Seed + (ulong)worker * 0x1000193UL);
         ulong pages = File.Pages;
         long ops = 0;
-        long nextEvict = WorkerEvictEvery;
         while (!Stopping)
         {
             int n = await RandomAccess.ReadAsync(_handle, memory, (long)rng.NextOffset(pages)).ConfigureAwait(false);
@@ -264,11 +317,7 @@ internal sealed class RandomAccessContender : WindowedWorkers
 
             ops++;
             Publish(worker, ops);
-            if (Cold is not null && ops >= nextEvict)
-            {
-                Cold.TryEvictCounting();
-                nextEvict = ops + WorkerEvictEvery;
-            }
+            CountColdRead();
         }
     }
 }

@@ -218,7 +218,7 @@ internal static class CompareRunner
                 _ => throw new ArgumentException($"unknown contender {row.Contender}"),
             };
             row.Runs.Add(r);
-            string hit = r.Misses is long m && r.Ops > 0 ? $" hit {Math.Max(0, 1 - ((double)m / r.Ops)):P1} ({m:N0} misses / {r.Ops:N0})" : string.Empty;
+            string hit = r.Misses is long m && r.Ops > 0 ? $" hit {Math.Max(0, 1 - ((double)m / r.Ops)):P1} ({m:N0} misses{(r.DevicePages is long d ? $", device read {d:N0} pages" : string.Empty)} / {r.Ops:N0} reads)" : string.Empty;
             log.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"round {round + 1}/{o.Rounds} {row.Scenario,-4} {row.Contender,-22} qd {row.Qd,3}: {r.OpsPerSecond,12:N0} ops/s  cpu {r.CpuMicroseconds / (double)Math.Max(1, r.Ops):F2} us/op{(r.UserMicroseconds >= 0 ? $" (user {r.UserMicroseconds * 1000.0 / Math.Max(1, r.Ops):F0} ns/op)" : string.Empty)}{hit}{(r.AllocatedBytes > 0 ? $" alloc {r.AllocatedBytes:N0} B" : string.Empty)}"));
         }

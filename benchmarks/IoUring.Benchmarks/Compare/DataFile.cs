@@ -21,9 +21,12 @@ internal sealed class DataFile : IDisposable
         Fd = (int)handle.DangerousGetHandle();
         Pages = (ulong)(size / Block);
         CachestatWorks = Libc.Cachestat(Fd, 0, 0, out _) == 0;
+        _blockStat = MachineInfo.BlockStatFile(path);
         // Random access: no readahead, so a miss reads exactly the 4 KiB asked for. The C twin and fio do the same.
         _ = Libc.PosixFadvise(Fd, 0, 0, Libc.POSIX_FADV_RANDOM);
     }
+
+    private readonly string? _blockStat;
 
     public string Path { get; }
 
@@ -71,6 +74,28 @@ internal sealed class DataFile : IDisposable
 
     /// <summary>Pages of the file in the page cache, or -1 without cachestat.</summary>
     public long Resident() => Libc.Cachestat(Fd, 0, 0, out CachestatResult r) == 0 ? (long)r.Cache : -1;
+
+    /// <summary>
+    /// 4 KiB pages read from the block device under the file so far (sectors read / 8, from its sysfs stat), or -1.
+    /// Machine-wide: other processes' reads of that device count too.
+    /// </summary>
+    public long DevicePagesRead()
+    {
+        if (_blockStat is null)
+        {
+            return -1;
+        }
+
+        try
+        {
+            string[] f = File.ReadAllText(_blockStat).Split(' ', StringSplitOptions.RemoveEmptyEntries);
+            return f.Length > 2 && long.TryParse(f[2], out long sectors) ? sectors / 8 : -1;
+        }
+        catch (IOException)
+        {
+            return -1;
+        }
+    }
 
     public void Evict() => _ = Libc.PosixFadvise(Fd, 0, 0, Libc.POSIX_FADV_DONTNEED);
 
@@ -148,27 +173,6 @@ internal sealed class ColdTracker
 
             _file.Evict();
             _base = _file.Resident();
-        }
-    }
-
-    /// <summary>
-    /// <see cref="EvictCounting"/> unless another thread is evicting right now, in which case the file is being
-    /// evicted anyway: workers of the threaded contenders never queue up behind each other on the lock.
-    /// </summary>
-    public void TryEvictCounting()
-    {
-        if (!_gate.TryEnter())
-        {
-            return;
-        }
-
-        try
-        {
-            EvictCounting();
-        }
-        finally
-        {
-            _gate.Exit();
         }
     }
 

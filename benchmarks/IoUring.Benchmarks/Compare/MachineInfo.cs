@@ -57,6 +57,35 @@ internal static class MachineInfo
         return ($"{fsType} on {source} ({device}), mounted at {best}", fsType is "tmpfs" or "ramfs");
     }
 
+    /// <summary>
+    /// The <c>/sys/dev/block/MAJ:MIN/stat</c> file of the block device (or partition) under <paramref name="path"/>, or
+    /// null (tmpfs, overlay, no sysfs).
+    /// </summary>
+    public static string? BlockStatFile(string path)
+    {
+        string full = Path.GetFullPath(path);
+        string? best = null, majMin = null;
+        foreach (string line in (TryRead("/proc/self/mountinfo") ?? string.Empty).Split('\n', StringSplitOptions.RemoveEmptyEntries))
+        {
+            string[] f = line.Split(' ');
+            if (f.Length < 10)
+            {
+                continue;
+            }
+
+            string mountPoint = f[4].Replace("\\040", " ", StringComparison.Ordinal);
+            bool under = full == mountPoint || full.StartsWith(mountPoint.TrimEnd('/') + "/", StringComparison.Ordinal);
+            if (under && (best is null || mountPoint.Length >= best.Length))
+            {
+                best = mountPoint;
+                majMin = f[2];
+            }
+        }
+
+        string? stat = majMin is null ? null : $"/sys/dev/block/{majMin}/stat";
+        return stat is not null && File.Exists(stat) ? stat : null;
+    }
+
     private static string DescribeDevice(string majMin)
     {
         string sys = $"/sys/dev/block/{majMin}";

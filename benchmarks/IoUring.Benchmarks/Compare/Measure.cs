@@ -90,6 +90,9 @@ internal sealed record RunResult
 
     public int Threads { get; init; }
 
+    /// <summary>Cold: 4 KiB pages read from the device during the window (machine-wide), or null; a cross-check on <see cref="Misses"/>.</summary>
+    public long? DevicePages { get; init; }
+
     public double OpsPerSecond => Ops / ElapsedSeconds;
 
     public static RunResult FromSnapshots(Snapshot begin, Snapshot end, long ops, double? syscalls, long? misses, int threads) => new()

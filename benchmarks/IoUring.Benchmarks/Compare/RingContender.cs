@@ -73,11 +73,16 @@ internal sealed class RingContender : IDisposable
         _nextEvict = _ops + _evictEvery;
         long ops0 = _ops;
         long enters0 = _ring.EnterCalls;
+        long device0 = spec.File?.DevicePagesRead() ?? -1;
         Snapshot begin = Snapshot.Begin();
         RunUntil(begin.Timestamp + Snapshot.TicksFor(spec.Seconds));
         Snapshot end = Snapshot.End();
+        long device1 = spec.File?.DevicePagesRead() ?? -1;
         long? misses = _cold?.MissesNow();
-        return RunResult.FromSnapshots(begin, end, _ops - ops0, _ring.EnterCalls - enters0, misses, threads: 1);
+        return RunResult.FromSnapshots(begin, end, _ops - ops0, _ring.EnterCalls - enters0, misses, threads: 1) with
+        {
+            DevicePages = spec.IsCold && device0 >= 0 && device1 >= 0 ? device1 - device0 : null,
+        };
     }
 
     /// <summary>The measured loop. Fully optimized from the first call: no tier-0 or OSR code in any window.</summary>
