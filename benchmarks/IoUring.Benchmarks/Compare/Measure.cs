@@ -31,11 +31,12 @@ internal struct SplitMix64
 /// <summary>Process-wide counters at one instant: time, CPU and context switches of the process, bytes allocated.</summary>
 internal readonly struct Snapshot
 {
-    private Snapshot(long timestamp, RUsage usage, long allocated)
+    private Snapshot(long timestamp, RUsage usage, long allocated, long threadAllocated)
     {
         Timestamp = timestamp;
         Usage = usage;
         Allocated = allocated;
+        ThreadAllocated = threadAllocated;
     }
 
     public long Timestamp { get; }
@@ -44,12 +45,16 @@ internal readonly struct Snapshot
 
     public long Allocated { get; }
 
+    /// <summary>Bytes allocated by the calling thread (the one that runs a single-thread contender's loop).</summary>
+    public long ThreadAllocated { get; }
+
     /// <summary>Reads allocations first and the clock last, so the window holds none of the snapshot's own work.</summary>
     public static Snapshot Begin()
     {
         long allocated = GC.GetTotalAllocatedBytes(precise: true);
+        long threadAllocated = GC.GetAllocatedBytesForCurrentThread();
         _ = Libc.GetRUsage(Libc.RUSAGE_SELF, out RUsage usage);
-        return new Snapshot(Stopwatch.GetTimestamp(), usage, allocated);
+        return new Snapshot(Stopwatch.GetTimestamp(), usage, allocated, threadAllocated);
     }
 
     /// <summary>Reads the clock first and allocations last.</summary>
@@ -57,7 +62,8 @@ internal readonly struct Snapshot
     {
         long ts = Stopwatch.GetTimestamp();
         _ = Libc.GetRUsage(Libc.RUSAGE_SELF, out RUsage usage);
-        return new Snapshot(ts, usage, GC.GetTotalAllocatedBytes(precise: true));
+        long threadAllocated = GC.GetAllocatedBytesForCurrentThread();
+        return new Snapshot(ts, usage, GC.GetTotalAllocatedBytes(precise: true), threadAllocated);
     }
 
     public static long TicksFor(double seconds) => (long)(seconds * Stopwatch.Frequency);
@@ -90,6 +96,9 @@ internal sealed record RunResult
 
     public int Threads { get; init; }
 
+    /// <summary>Bytes the measuring thread allocated in the window (meaningful for single-thread contenders).</summary>
+    public long ThreadAllocatedBytes { get; init; }
+
     /// <summary>Cold: 4 KiB pages read from the device during the window (machine-wide), or null; a cross-check on <see cref="Misses"/>.</summary>
     public long? DevicePages { get; init; }
 
@@ -105,6 +114,7 @@ internal sealed record RunResult
         InvoluntarySwitches = end.Usage.InvoluntaryContextSwitches - begin.Usage.InvoluntaryContextSwitches,
         Syscalls = syscalls,
         AllocatedBytes = end.Allocated - begin.Allocated,
+        ThreadAllocatedBytes = end.ThreadAllocated - begin.ThreadAllocated,
         Misses = misses,
         Threads = threads,
     };

@@ -34,6 +34,8 @@ internal sealed record Summary(Row Row)
 
     public double? HitRatio { get; init; }
 
+    public long MaxThreadAllocated { get; init; }
+
     public double NsPerOp => 1e9 / OpsPerSec;
 
     public static Summary Of(Row row)
@@ -56,6 +58,7 @@ internal sealed record Summary(Row Row)
             SyscallsPerOp = MedianOrNull(runs.Select(r => r.Syscalls / Math.Max(1, r.Ops))),
             BytesPerOp = MedianOrNull(runs.Select(r => r.AllocatedBytes / Math.Max(1, r.Ops))),
             MaxBytesPerOp = runs.Any(r => r.AllocatedBytes.HasValue) ? runs.Max(r => r.AllocatedBytes / Math.Max(1, r.Ops)) : null,
+            MaxThreadAllocated = runs.Max(r => r.ThreadAllocatedBytes),
             HitRatio = MedianOrNull(runs.Select(r => r.Misses is long m ? Math.Max(0, 1 - ((double)m / Math.Max(1, r.Ops))) : (double?)null)),
         };
     }
@@ -195,11 +198,16 @@ internal sealed class Report
         yield return Ratio("cold QD 32: ring ops/s ≥ 0.9 × pread-pool", coldRing, coldPool, s => s.OpsPerSec, "ops/s", r => r >= 0.9);
         yield return Ratio("cold QD 32: ring ctx sw/op ≤ 1/10 × pread-pool", coldRing, coldPool, s => s.CtxPerOp, "ctx/op", r => r <= 0.1);
 
+        // The ring loop runs on the measuring thread, so that thread's own allocation counter is the Ring path's
+        // exact figure; the process-wide delta (the B alloc/op column) also catches a runtime background thread's
+        // rare stray allocation, and is shown beside it.
         Summary[] ringRows = [.. _summaries.Where(s => s.Contender is R or CompareRunner.RingRegistered)];
+        long threadWorst = ringRows.Length == 0 ? 0 : ringRows.Max(s => s.MaxThreadAllocated);
         double worst = ringRows.Length == 0 ? double.NaN : ringRows.Max(s => s.MaxBytesPerOp ?? 0);
         yield return ("0 B allocated per op on the Ring path (every ring run)",
-            ringRows.Length == 0 ? "no ring rows" : $"max {worst.ToString("F3", Inv)} B/op over {ringRows.Sum(s => s.Row.Runs.Count)} runs",
-            ringRows.Length == 0 ? null : worst == 0);
+            ringRows.Length == 0 ? "no ring rows" : string.Create(Inv,
+                $"{threadWorst:N0} B on the ring's thread in the worst of {ringRows.Sum(s => s.Row.Runs.Count)} runs; whole process: max {worst:F4} B/op"),
+            ringRows.Length == 0 ? null : threadWorst == 0);
     }
 
     private static (string, string, bool?) Ratio(string target, Summary? a, Summary? b, Func<Summary, double> f, string unit, Func<double, bool> ok)
