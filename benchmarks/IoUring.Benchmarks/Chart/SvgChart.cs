@@ -87,7 +87,9 @@ internal static class SvgChart
             };
             sb.AppendLine(Inv, $"<text x=\"10\" y=\"{y + 20}\" font-size=\"14\" font-weight=\"bold\">{WebUtility.HtmlEncode(title)}</text>");
             y += titleH;
-            double maxOps = points.Max(p => p.Ops);
+            // fio's cold rows are not comparable (they run warm): keep them from setting the scale, clip their bars.
+            bool Warm(Point p) => scenario == "cold" && p.Contender.StartsWith("fio", StringComparison.Ordinal);
+            double maxOps = points.Where(p => !Warm(p)).Select(p => p.Ops).DefaultIfEmpty(points.Max(p => p.Ops)).Max();
             double maxCpu = points.Max(p => p.Cpu);
             int x1 = labelW, x2 = labelW + panelW + gap + 60;
             for (int i = 0; i < points.Count; i++)
@@ -100,9 +102,9 @@ internal static class SvgChart
                     : $"{p.Contender} (QD {p.Qd})";
                 string color = Color(p.Contender);
                 sb.AppendLine(Inv, $"<text x=\"{x1 - 6}\" y=\"{by + 12}\" text-anchor=\"end\">{WebUtility.HtmlEncode(label)}</text>");
-                double w1 = Math.Max(1, p.Ops / maxOps * panelW);
+                double w1 = Math.Clamp(p.Ops / maxOps * panelW, 1, panelW + 20);
                 sb.AppendLine(Inv, $"<rect x=\"{x1}\" y=\"{by}\" width=\"{w1:F1}\" height=\"{barH}\" fill=\"{color}\"/>");
-                string warm = scenario == "cold" && p.Contender.StartsWith("fio", StringComparison.Ordinal) ? " *" : string.Empty;
+                string warm = Warm(p) ? " *" : string.Empty;
                 sb.AppendLine(Inv, $"<text x=\"{x1 + w1 + 4:F1}\" y=\"{by + 12}\">{FormatOps(p.Ops)}{warm}</text>");
                 double w2 = maxCpu > 0 ? Math.Max(1, p.Cpu / maxCpu * (width - x2 - 70)) : 1;
                 sb.AppendLine(Inv, $"<rect x=\"{x2}\" y=\"{by}\" width=\"{w2:F1}\" height=\"{barH}\" fill=\"{color}\" opacity=\"0.75\"/>");
@@ -114,7 +116,7 @@ internal static class SvgChart
             y += (points.Count * rowH) + 24;
             if (scenario == "cold" && points.Any(p => p.Contender.StartsWith("fio", StringComparison.Ordinal)))
             {
-                sb.AppendLine(Inv, $"<text x=\"{x1}\" y=\"{y - 6}\" fill=\"#555\" font-size=\"11\">* fio cannot re-evict during a run: its cold runs warm up and hit the page cache far more often (see the table's cache hits)</text>");
+                sb.AppendLine(Inv, $"<text x=\"{x1}\" y=\"{y - 6}\" fill=\"#555\" font-size=\"11\">* fio cannot re-evict during a run: its cold runs warm up and hit the page cache far more often (see the table's cache hits); bars clipped</text>");
                 y += 12;
             }
         }
