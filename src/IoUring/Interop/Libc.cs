@@ -42,6 +42,15 @@ internal static unsafe partial class Libc
     [LibraryImport(Lib, EntryPoint = "posix_fadvise")]
     private static partial int PosixFadviseRaw(int fd, long offset, long len, int advice);
 
+    [LibraryImport(Lib, EntryPoint = "pread", SetLastError = true)]
+    private static partial nint PReadRaw(int fd, void* buf, nuint count, long offset);
+
+    [LibraryImport(Lib, EntryPoint = "getrusage", SetLastError = true)]
+    private static partial int GetRUsageRaw(int who, RUsage* usage);
+
+    [LibraryImport(Lib, EntryPoint = "syscall", SetLastError = true)]
+    private static partial long SyscallCachestat(long number, nint fd, CachestatRange* range, CachestatResult* result, nint flags);
+
     [LibraryImport(Lib, EntryPoint = "getpagesize")]
     private static partial int GetPageSizeRaw();
 
@@ -135,8 +144,51 @@ internal static unsafe partial class Libc
     /// <summary>Sends <paramref name="signal"/> to thread <paramref name="tid"/> of this process; returns 0 or <c>-errno</c>.</summary>
     public static int TgKill(int tid, int signal) => TgKill(Environment.ProcessId, tid, signal);
 
+    /// <summary>Blocking <c>pread(2)</c> into a span at <paramref name="offset"/>; returns bytes read or <c>-errno</c>.</summary>
+    public static long PRead(int fd, Span<byte> buffer, long offset)
+    {
+        // SAFETY: the span is pinned by fixed for the duration of the synchronous call and its length bounds the read.
+        fixed (byte* p = buffer)
+        {
+            nint n = PReadRaw(fd, p, (nuint)buffer.Length, offset);
+            return n < 0 ? -Marshal.GetLastPInvokeError() : n;
+        }
+    }
+
+    public const int RUSAGE_SELF = 0;
+    public const int RUSAGE_THREAD = 1;
+
+    /// <summary><c>getrusage(who)</c>; returns 0 or <c>-errno</c>.</summary>
+    public static int GetRUsage(int who, out RUsage usage)
+    {
+        RUsage u = default;
+        // SAFETY: u is a local laid out as the 64-bit struct rusage (144 bytes), which getrusage fills before returning.
+        int r = GetRUsageRaw(who, &u);
+        usage = u;
+        return r < 0 ? -Marshal.GetLastPInvokeError() : 0;
+    }
+
+    // cachestat(2) (Linux 6.5): the same number on every architecture (asm-generic table, after the unification).
+    private const long SysCachestat = 451;
+
+    /// <summary>
+    /// <c>cachestat(fd, {offset, length}, &amp;result, 0)</c>: how many pages of the range are in the page cache.
+    /// Returns 0 or <c>-errno</c> (<c>ENOSYS</c> before Linux 6.5). A length of 0 means to the end of the file.
+    /// </summary>
+    public static int Cachestat(int fd, ulong offset, ulong length, out CachestatResult result)
+    {
+        CachestatRange range = new() { Offset = offset, Length = length };
+        CachestatResult r = default;
+        // SAFETY: range and r are locals with the kernel's struct cachestat_range / struct cachestat layouts; the
+        // kernel copies the range in and the result out during the synchronous call.
+        long ret = SyscallCachestat(SysCachestat, fd, &range, &r, 0);
+        result = r;
+        return ret < 0 ? -Marshal.GetLastPInvokeError() : 0;
+    }
+
     public const int POSIX_FADV_DONTNEED = 4;
     public const int POSIX_FADV_RANDOM = 1;
+    public const int POSIX_FADV_WILLNEED = 3;
 
     public static int PageSize { get; } = GetPageSizeRaw();
 }

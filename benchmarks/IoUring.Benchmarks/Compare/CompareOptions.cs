@@ -1,0 +1,161 @@
+using System.Globalization;
+
+namespace IoUring.Benchmarks.Compare;
+
+/// <summary>Command-line options of <c>compare</c>.</summary>
+internal sealed class CompareOptions
+{
+    public long FileSize { get; set; } = 1L << 30;
+
+    public double Seconds { get; set; } = 3;
+
+    public double Warmup { get; set; } = 0.5;
+
+    public int Rounds { get; set; } = 3;
+
+    public string? JsonPath { get; set; }
+
+    public string? MarkdownPath { get; set; }
+
+    public string? Directory { get; set; }
+
+    public bool Smoke { get; set; }
+
+    public HashSet<string>? Scenarios { get; set; }
+
+    public HashSet<string>? Contenders { get; set; }
+
+    public int[] QueueDepths { get; set; } = [1, 32, 128];
+
+    public int PoolThreads { get; set; } = 32;
+
+    public ulong Seed { get; set; } = 12345;
+
+    public const string Usage = """
+        usage: compare [--size 1g] [--seconds 3] [--rounds 3] [--warmup 0.5] [--json PATH] [--markdown PATH]
+                       [--smoke] [--dir DIR] [--scenarios nop,hot,cold] [--contenders ring,pread,...]
+                       [--qd 1,32,128] [--threads 32] [--seed 12345]
+          --size       data file size (k/m/g suffixes); the file is created in DIR (default: the temp dir) and deleted
+          --seconds    measured time of each run;  --warmup: unmeasured time before it, in the same run
+          --rounds     every contender runs once per round, in rotating order; the table shows medians
+          --smoke      64 MiB file, 0.3 s runs, 0.1 s warm-up, 1 round (CI)
+        contenders: ring, ring-registered, pread, pread-pool, randomaccess-async, liburing-c, liburing-c-registered,
+                    fio-io_uring, fio-psync
+        """;
+
+    public static CompareOptions Parse(string[] args)
+    {
+        var o = new CompareOptions();
+        bool sizeSet = false, secondsSet = false, roundsSet = false, warmupSet = false;
+        for (int i = 0; i < args.Length; i++)
+        {
+            string a = args[i];
+            if (a is "--smoke")
+            {
+                o.Smoke = true;
+                continue;
+            }
+
+            if (a is "-h" or "--help")
+            {
+                throw new ArgumentException(Usage);
+            }
+
+            if (i + 1 >= args.Length)
+            {
+                throw new ArgumentException($"{a} needs a value.\n{Usage}");
+            }
+
+            string v = args[++i];
+            switch (a)
+            {
+                case "--size":
+                    o.FileSize = ParseSize(v);
+                    sizeSet = true;
+                    break;
+                case "--seconds":
+                    o.Seconds = ParseDouble(a, v);
+                    secondsSet = true;
+                    break;
+                case "--warmup":
+                    o.Warmup = ParseDouble(a, v);
+                    warmupSet = true;
+                    break;
+                case "--rounds":
+                    o.Rounds = int.Parse(v, CultureInfo.InvariantCulture);
+                    roundsSet = true;
+                    break;
+                case "--json":
+                    o.JsonPath = v;
+                    break;
+                case "--markdown":
+                    o.MarkdownPath = v;
+                    break;
+                case "--dir":
+                    o.Directory = v;
+                    break;
+                case "--scenarios":
+                    o.Scenarios = [.. v.Split(',', StringSplitOptions.RemoveEmptyEntries)];
+                    break;
+                case "--contenders":
+                    o.Contenders = [.. v.Split(',', StringSplitOptions.RemoveEmptyEntries)];
+                    break;
+                case "--qd":
+                    o.QueueDepths = [.. v.Split(',', StringSplitOptions.RemoveEmptyEntries).Select(s => int.Parse(s, CultureInfo.InvariantCulture))];
+                    break;
+                case "--threads":
+                    o.PoolThreads = int.Parse(v, CultureInfo.InvariantCulture);
+                    break;
+                case "--seed":
+                    o.Seed = ulong.Parse(v, CultureInfo.InvariantCulture);
+                    break;
+                default:
+                    throw new ArgumentException($"Unknown option {a}.\n{Usage}");
+            }
+        }
+
+        if (o.Smoke)
+        {
+            o.FileSize = sizeSet ? o.FileSize : 64L << 20;
+            o.Seconds = secondsSet ? o.Seconds : 0.3;
+            o.Warmup = warmupSet ? o.Warmup : 0.1;
+            o.Rounds = roundsSet ? o.Rounds : 1;
+        }
+
+        if (o.FileSize < 1 << 20 || o.Seconds <= 0 || o.Warmup < 0 || o.Rounds < 1 || o.PoolThreads < 1 ||
+            o.QueueDepths.Length == 0 || o.QueueDepths.Any(q => q is < 1 or > 4096))
+        {
+            throw new ArgumentException($"Out-of-range option: size >= 1m, seconds > 0, warmup >= 0, rounds >= 1, threads >= 1, qd 1..4096.\n{Usage}");
+        }
+
+        o.FileSize -= o.FileSize % 4096;
+        return o;
+    }
+
+    private static double ParseDouble(string name, string v) =>
+        double.TryParse(v, NumberStyles.Float, CultureInfo.InvariantCulture, out double d)
+            ? d
+            : throw new ArgumentException($"{name}: '{v}' is not a number.");
+
+    internal static long ParseSize(string v)
+    {
+        string s = v.Trim().ToLowerInvariant().TrimEnd('b', 'i');
+        long mult = 1;
+        if (s.Length > 0 && char.IsLetter(s[^1]))
+        {
+            mult = s[^1] switch
+            {
+                'k' => 1L << 10,
+                'm' => 1L << 20,
+                'g' => 1L << 30,
+                't' => 1L << 40,
+                _ => throw new ArgumentException($"--size: unknown suffix in '{v}' (use k, m, g)."),
+            };
+            s = s[..^1];
+        }
+
+        return double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out double n) && n > 0
+            ? (long)(n * mult)
+            : throw new ArgumentException($"--size: '{v}' is not a size.");
+    }
+}

@@ -1,0 +1,254 @@
+using System.Diagnostics;
+using System.Globalization;
+
+namespace IoUring.Benchmarks.Compare;
+
+/// <summary>One line of the table: a contender at a queue depth (or thread count) in a scenario.</summary>
+internal sealed record Row(string Scenario, string Contender, int Qd)
+{
+    public List<RunResult> Runs { get; } = [];
+
+    public string? Failure { get; set; }
+}
+
+/// <summary>
+/// The comparison runner: creates the data file, runs every contender on it round by round (rotating the order each
+/// round), and prints a Markdown table of medians; optionally writes JSON and the same Markdown to files.
+/// </summary>
+internal static class CompareRunner
+{
+    public const string Ring = "ring";
+    public const string RingRegistered = "ring-registered";
+    public const string Pread = "pread";
+    public const string PreadPool = "pread-pool";
+    public const string RandomAccessAsync = "randomaccess-async";
+    public const string LiburingC = "liburing-c";
+    public const string LiburingCRegistered = "liburing-c-registered";
+    public const string FioUring = "fio-io_uring";
+    public const string FioPsync = "fio-psync";
+
+    public static int Run(string[] args)
+    {
+        CompareOptions options;
+        try
+        {
+            options = CompareOptions.Parse(args);
+        }
+        catch (ArgumentException e)
+        {
+            Console.Error.WriteLine(e.Message);
+            return 2;
+        }
+
+        if (!IoUringSupport.IsAvailable)
+        {
+            Console.Error.WriteLine($"io_uring is not usable here: {IoUringSupport.Current}");
+            return 1;
+        }
+
+        TextWriter log = Console.Error;
+        var total = Stopwatch.StartNew();
+        var notes = new List<string>();
+        NativeTwin twin = NativeTwin.Build(log);
+        if (twin.Unavailable is not null)
+        {
+            notes.Add($"`{LiburingC}` was not run: {twin.Unavailable}.");
+        }
+
+        Fio fio = Fio.Find();
+        if (fio.Binary is null)
+        {
+            notes.Add("`fio-*` were not run: fio is not installed (run native/install-deps.sh).");
+        }
+
+        string dir = options.Directory ?? Path.GetTempPath();
+        (string storage, bool tmpfs) = MachineInfo.Storage(dir);
+        if (tmpfs)
+        {
+            notes.Add($"The data file is on tmpfs ({dir}): `cold` cannot reach a device there; pass --dir on a disk-backed filesystem.");
+        }
+
+        var header = new RunHeader(options, storage, twin.Version, fio.Version, MachineInfo.LoadAverage());
+        List<Row> rows = BuildRows(options, twin, fio);
+        using DataFile file = DataFile.Create(dir, options.FileSize, log);
+        if (!file.CachestatWorks)
+        {
+            notes.Add("cachestat(2) is unavailable (Linux < 6.5): the cold hit ratio is not measured.");
+        }
+
+        // At most 1/256 of the file (and at least 512 pages: re-evicting every few reads would measure fadvise, not
+        // reads) is cached between evictions.
+        long evictEvery = Math.Max(512, (long)file.Pages / 256);
+        header.EvictEvery = evictEvery;
+        Prelude(file, evictEvery, options.Seed);
+        string[] scenarioOrder = [Scenarios.Nop, Scenarios.Hot, Scenarios.Cold];
+        for (int round = 0; round < options.Rounds; round++)
+        {
+            ulong seed = options.Seed + (ulong)round;
+            foreach (string scenario in scenarioOrder)
+            {
+                List<Row> scenarioRows = [.. rows.Where(r => r.Scenario == scenario && r.Failure is null)];
+                if (scenarioRows.Count == 0)
+                {
+                    continue;
+                }
+
+                int shift = round % scenarioRows.Count;
+                foreach (Row row in scenarioRows.Skip(shift).Concat(scenarioRows.Take(shift)))
+                {
+                    RunOne(row, file, twin, fio, options, evictEvery, seed, round, log);
+                }
+            }
+        }
+
+        header.LoadAverageEnd = MachineInfo.LoadAverage();
+        header.TotalSeconds = total.Elapsed.TotalSeconds;
+        foreach (Row r in rows.Where(r => r.Failure is not null))
+        {
+            notes.Add($"`{r.Contender}` {r.Scenario} QD {r.Qd} failed: {r.Failure}");
+        }
+
+        var report = new Report(header, rows, notes, file.CachestatWorks);
+        string markdown = report.Markdown();
+        Console.WriteLine(markdown);
+        if (options.MarkdownPath is not null)
+        {
+            File.WriteAllText(options.MarkdownPath, markdown);
+        }
+
+        if (options.JsonPath is not null)
+        {
+            File.WriteAllText(options.JsonPath, report.Json());
+            log.WriteLine($"wrote {options.JsonPath}");
+        }
+
+        // A failed in-process contender is a bug in the library or the runner: fail CI. External tools only warn.
+        bool failed = rows.Any(r => r.Failure is not null && !r.Contender.StartsWith("fio", StringComparison.Ordinal));
+        return failed ? 1 : 0;
+    }
+
+    /// <summary>
+    /// Runs each in-process code path briefly before round 1 so that the runtime's one-time work (JIT of the
+    /// measurement code, P/Invoke stubs, tiering) happens outside every measured window.
+    /// </summary>
+    private static void Prelude(DataFile file, long evictEvery, ulong seed)
+    {
+        _ = file.EnsureHot();
+        for (int i = 0; i < 2; i++)
+        {
+            _ = RingContender.Run(new RunSpec(Scenarios.Nop, Ring, 32, null, 0.05, 0.05, evictEvery, seed), registered: false);
+            _ = RingContender.Run(new RunSpec(Scenarios.Hot, Ring, 32, file, 0.05, 0.05, evictEvery, seed), registered: true);
+            _ = PreadContender.Run(new RunSpec(Scenarios.Hot, Pread, 1, file, 0.05, 0.05, evictEvery, seed));
+            // The cold path too (eviction, cachestat, the device counter): its first run once allocated 24 B in a window.
+            _ = RingContender.Run(new RunSpec(Scenarios.Cold, Ring, 1, file, 0.05, 0.05, evictEvery, seed), registered: false);
+            _ = RingContender.Run(new RunSpec(Scenarios.Cold, Ring, 1, file, 0.05, 0.05, evictEvery, seed), registered: true);
+        }
+    }
+
+    private static List<Row> BuildRows(CompareOptions o, NativeTwin twin, Fio fio)
+    {
+        var rows = new List<Row>();
+        bool Want(string scenario, string contender) =>
+            (o.Scenarios is null || o.Scenarios.Contains(scenario)) && (o.Contenders is null || o.Contenders.Contains(contender));
+        void Add(string scenario, string contender, IEnumerable<int> qds)
+        {
+            if (Want(scenario, contender))
+            {
+                rows.AddRange(qds.Select(q => new Row(scenario, contender, q)));
+            }
+        }
+
+        bool haveC = twin.Binary is not null;
+        bool haveFio = fio.Binary is not null;
+        Add(Scenarios.Nop, Ring, o.QueueDepths);
+        if (haveC)
+        {
+            Add(Scenarios.Nop, LiburingC, o.QueueDepths);
+        }
+
+        foreach (string s in new[] { Scenarios.Hot, Scenarios.Cold })
+        {
+            Add(s, Ring, o.QueueDepths);
+            Add(s, RingRegistered, o.QueueDepths);
+            if (haveC)
+            {
+                Add(s, LiburingC, o.QueueDepths);
+                Add(s, LiburingCRegistered, o.QueueDepths);
+            }
+
+            Add(s, Pread, [1]);
+            Add(s, PreadPool, [o.PoolThreads]);
+            Add(s, RandomAccessAsync, o.QueueDepths);
+            if (haveFio)
+            {
+                Add(s, FioUring, o.QueueDepths);
+                Add(s, FioPsync, new[] { 1, o.PoolThreads }.Distinct());
+            }
+        }
+
+        return rows;
+    }
+
+    private static void RunOne(Row row, DataFile file, NativeTwin twin, Fio fio, CompareOptions o, long evictEvery, ulong seed, int round, TextWriter log)
+    {
+        bool nop = row.Scenario == Scenarios.Nop;
+        var spec = new RunSpec(row.Scenario, row.Contender, row.Qd, nop ? null : file, o.Seconds, o.Warmup, evictEvery, seed);
+        if (row.Scenario == Scenarios.Hot)
+        {
+            double hot = file.EnsureHot();
+            if (hot < 0.999)
+            {
+                log.WriteLine($"warning: only {hot:P1} of the data file is in the page cache for the hot run");
+            }
+        }
+
+        // Leave the runner's own garbage (previous runs, JSON parsing) out of the window.
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        try
+        {
+            RunResult r = row.Contender switch
+            {
+                Ring => RingContender.Run(spec, registered: false),
+                RingRegistered => RingContender.Run(spec, registered: true),
+                Pread => PreadContender.Run(spec),
+                PreadPool => PreadPoolContender.Run(spec),
+                RandomAccessAsync => RandomAccessContender.Run(spec),
+                LiburingC => twin.Run(spec, registered: false),
+                LiburingCRegistered => twin.Run(spec, registered: true),
+                FioUring => fio.Run(spec, uring: true),
+                FioPsync => fio.Run(spec, uring: false),
+                _ => throw new ArgumentException($"unknown contender {row.Contender}"),
+            };
+            row.Runs.Add(r);
+            string hit = r.Misses is long m && r.Ops > 0 ? $" hit {Math.Max(0, 1 - ((double)m / r.Ops)):P1} ({m:N0} misses{(r.DevicePages is long d ? $", device read {d:N0} pages" : string.Empty)} / {r.Ops:N0} reads)" : string.Empty;
+            log.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"round {round + 1}/{o.Rounds} {row.Scenario,-4} {row.Contender,-22} qd {row.Qd,3}: {r.OpsPerSecond,12:N0} ops/s  cpu {r.CpuMicroseconds / (double)Math.Max(1, r.Ops):F2} us/op{(r.UserMicroseconds >= 0 ? $" (user {r.UserMicroseconds * 1000.0 / Math.Max(1, r.Ops):F0} ns/op)" : string.Empty)}{hit}{(r.AllocatedBytes > 0 ? $" alloc {r.AllocatedBytes:N0} B" : string.Empty)}"));
+        }
+        catch (Exception e) when (e is IOException or InvalidOperationException or IoUringException or TimeoutException or System.Text.Json.JsonException or System.ComponentModel.Win32Exception or UnauthorizedAccessException)
+        {
+            row.Failure = e.Message.ReplaceLineEndings(" ");
+            log.WriteLine($"round {round + 1} {row.Scenario} {row.Contender} qd {row.Qd}: FAILED: {row.Failure}");
+        }
+    }
+}
+
+/// <summary>Settings and machine facts printed above the table.</summary>
+internal sealed class RunHeader(CompareOptions options, string storage, string? liburing, string? fio, string loadStart)
+{
+    public CompareOptions Options { get; } = options;
+
+    public string Storage { get; } = storage;
+
+    public string? Liburing { get; } = liburing;
+
+    public string? Fio { get; } = fio;
+
+    public string LoadAverageStart { get; } = loadStart;
+
+    public string LoadAverageEnd { get; set; } = "?";
+
+    public long EvictEvery { get; set; }
+
+    public double TotalSeconds { get; set; }
+}

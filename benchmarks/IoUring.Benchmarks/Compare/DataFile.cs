@@ -1,0 +1,187 @@
+using System.Diagnostics;
+using IoUring.Interop;
+using Microsoft.Win32.SafeHandles;
+
+namespace IoUring.Benchmarks.Compare;
+
+/// <summary>
+/// The benchmark's data file: random bytes, created in a temp directory and deleted on dispose. Knows how to make
+/// it hot (every page in the page cache) or cold (evicted with <c>posix_fadvise(DONTNEED)</c>) and how many of its
+/// pages are resident (<c>cachestat(2)</c>).
+/// </summary>
+internal sealed class DataFile : IDisposable
+{
+    public const int Block = 4096;
+
+    private DataFile(string path, long size, SafeFileHandle handle)
+    {
+        Path = path;
+        Size = size;
+        Handle = handle;
+        Fd = (int)handle.DangerousGetHandle();
+        Pages = (ulong)(size / Block);
+        CachestatWorks = Libc.Cachestat(Fd, 0, 0, out _) == 0;
+        _blockStat = MachineInfo.BlockStatFile(path);
+        // Random access: no readahead, so a miss reads exactly the 4 KiB asked for. The C twin and fio do the same.
+        _ = Libc.PosixFadvise(Fd, 0, 0, Libc.POSIX_FADV_RANDOM);
+    }
+
+    private readonly string? _blockStat;
+
+    public string Path { get; }
+
+    public long Size { get; }
+
+    public ulong Pages { get; }
+
+    /// <summary>Read-only handle shared by the in-process contenders (pread is positional, so sharing is safe).</summary>
+    public SafeFileHandle Handle { get; }
+
+    public int Fd { get; }
+
+    /// <summary>False before Linux 6.5: the hit ratio cannot be measured then.</summary>
+    public bool CachestatWorks { get; }
+
+    public static DataFile Create(string directory, long size, TextWriter log)
+    {
+        System.IO.Directory.CreateDirectory(directory);
+        string path = System.IO.Path.Combine(directory, $"iouring-bench-{Environment.ProcessId}-{Guid.NewGuid():N}.dat");
+        var sw = Stopwatch.StartNew();
+        byte[] chunk = new byte[1 << 20];
+        var rng = new SplitMix64(0xC0FFEE);
+        using (var fs = new FileStream(path, FileMode.CreateNew, FileAccess.Write, FileShare.Read, 1, FileOptions.None))
+        {
+            fs.SetLength(size);
+            for (long written = 0; written < size; written += chunk.Length)
+            {
+                Span<ulong> words = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, ulong>(chunk.AsSpan());
+                for (int i = 0; i < words.Length; i++)
+                {
+                    words[i] = rng.Next();
+                }
+
+                fs.Write(chunk, 0, (int)Math.Min(chunk.Length, size - written));
+            }
+
+            // Clean pages only: DONTNEED cannot drop dirty ones, so the cold scenario needs the data on the device.
+            fs.Flush(flushToDisk: true);
+        }
+
+        SafeFileHandle handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
+        log.WriteLine($"data file: {path}, {size >> 20} MiB written in {sw.Elapsed.TotalSeconds:F1} s");
+        return new DataFile(path, size, handle);
+    }
+
+    /// <summary>Pages of the file in the page cache, or -1 without cachestat.</summary>
+    public long Resident() => Libc.Cachestat(Fd, 0, 0, out CachestatResult r) == 0 ? (long)r.Cache : -1;
+
+    /// <summary>
+    /// 4 KiB pages read from the block device under the file so far (sectors read / 8, from its sysfs stat), or -1.
+    /// Machine-wide: other processes' reads of that device count too.
+    /// </summary>
+    public long DevicePagesRead()
+    {
+        if (_blockStat is null)
+        {
+            return -1;
+        }
+
+        try
+        {
+            string[] f = File.ReadAllText(_blockStat).Split(' ', StringSplitOptions.RemoveEmptyEntries);
+            return f.Length > 2 && long.TryParse(f[2], out long sectors) ? sectors / 8 : -1;
+        }
+        catch (IOException)
+        {
+            return -1;
+        }
+    }
+
+    public void Evict() => _ = Libc.PosixFadvise(Fd, 0, 0, Libc.POSIX_FADV_DONTNEED);
+
+    /// <summary>Reads the whole file once if any page is missing from the cache; returns the resident fraction after.</summary>
+    public double EnsureHot()
+    {
+        long resident = Resident();
+        if (resident >= 0 && (ulong)resident >= Pages)
+        {
+            return 1.0;
+        }
+
+        _ = Libc.PosixFadvise(Fd, 0, 0, Libc.POSIX_FADV_WILLNEED);
+        using var buffer = new NativeBuffer(1 << 20);
+        for (long off = 0; off < Size; off += buffer.Length)
+        {
+            long n = Libc.PRead(Fd, buffer.Span, off);
+            if (n <= 0)
+            {
+                throw new IOException($"warming the data file: pread returned {n}");
+            }
+        }
+
+        resident = Resident();
+        return resident < 0 ? double.NaN : (double)resident / Pages;
+    }
+
+    public void Dispose()
+    {
+        Handle.Dispose();
+        try
+        {
+            File.Delete(Path);
+        }
+        catch (IOException)
+        {
+        }
+    }
+}
+
+/// <summary>
+/// Keeps the cold scenario cold and counts its misses. Every <c>EvictEvery</c> completed reads the contender calls
+/// <see cref="EvictCounting"/>, which adds the pages that became resident since the last eviction to the misses,
+/// then evicts again. With readahead off (<c>POSIX_FADV_RANDOM</c>) one miss brings in exactly one page, so
+/// misses = pages that became resident, and hits = reads - misses. Thread-safe (a lock; eviction is rare).
+/// </summary>
+internal sealed class ColdTracker
+{
+    private readonly DataFile _file;
+    private readonly Lock _gate = new();
+    private long _misses;
+    private long _base;
+
+    public ColdTracker(DataFile file) => _file = file;
+
+    /// <summary>Evicts and zeroes the miss count: the start of a measured window.</summary>
+    public void Reset()
+    {
+        lock (_gate)
+        {
+            _file.Evict();
+            _misses = 0;
+            _base = _file.Resident();
+        }
+    }
+
+    public void EvictCounting()
+    {
+        lock (_gate)
+        {
+            if (_file.CachestatWorks)
+            {
+                _misses += _file.Resident() - _base;
+            }
+
+            _file.Evict();
+            _base = _file.Resident();
+        }
+    }
+
+    /// <summary>Misses since <see cref="Reset"/>, or null without cachestat.</summary>
+    public long? MissesNow()
+    {
+        lock (_gate)
+        {
+            return _file.CachestatWorks ? _misses + (_file.Resident() - _base) : null;
+        }
+    }
+}

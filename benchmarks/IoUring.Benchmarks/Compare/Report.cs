@@ -1,0 +1,228 @@
+using System.Globalization;
+using System.Runtime.InteropServices;
+using System.Text;
+using System.Text.Json;
+
+namespace IoUring.Benchmarks.Compare;
+
+/// <summary>Medians of one row over its rounds.</summary>
+internal sealed record Summary(Row Row)
+{
+    public string Scenario => Row.Scenario;
+
+    public string Contender => Row.Contender;
+
+    public int Qd => Row.Qd;
+
+    public int Threads { get; init; }
+
+    public double OpsPerSec { get; init; }
+
+    public double OpsMin { get; init; }
+
+    public double OpsMax { get; init; }
+
+    public double CpuUsPerOp { get; init; }
+
+    public double CtxPerOp { get; init; }
+
+    public double? SyscallsPerOp { get; init; }
+
+    public double? BytesPerOp { get; init; }
+
+    public double? MaxBytesPerOp { get; init; }
+
+    public double? HitRatio { get; init; }
+
+    public long MaxThreadAllocated { get; init; }
+
+    public double NsPerOp => 1e9 / OpsPerSec;
+
+    public static Summary Of(Row row)
+    {
+        List<RunResult> runs = row.Runs;
+        static double? MedianOrNull(IEnumerable<double?> xs)
+        {
+            double[] v = [.. xs.Where(x => x.HasValue).Select(x => x!.Value)];
+            return v.Length == 0 ? null : Median(v);
+        }
+
+        return new Summary(row)
+        {
+            Threads = (int)Median([.. runs.Select(r => (double)r.Threads)]),
+            OpsPerSec = Median([.. runs.Select(r => r.OpsPerSecond)]),
+            OpsMin = runs.Min(r => r.OpsPerSecond),
+            OpsMax = runs.Max(r => r.OpsPerSecond),
+            CpuUsPerOp = Median([.. runs.Select(r => r.CpuMicroseconds / (double)Math.Max(1, r.Ops))]),
+            CtxPerOp = Median([.. runs.Select(r => (r.VoluntarySwitches + r.InvoluntarySwitches) / (double)Math.Max(1, r.Ops))]),
+            SyscallsPerOp = MedianOrNull(runs.Select(r => r.Syscalls / Math.Max(1, r.Ops))),
+            BytesPerOp = MedianOrNull(runs.Select(r => r.AllocatedBytes / Math.Max(1, r.Ops))),
+            MaxBytesPerOp = runs.Any(r => r.AllocatedBytes.HasValue) ? runs.Max(r => r.AllocatedBytes / Math.Max(1, r.Ops)) : null,
+            MaxThreadAllocated = runs.Max(r => r.ThreadAllocatedBytes),
+            HitRatio = MedianOrNull(runs.Select(r => r.Misses is long m ? Math.Max(0, 1 - ((double)m / Math.Max(1, r.Ops))) : (double?)null)),
+        };
+    }
+
+    public static double Median(double[] values)
+    {
+        Array.Sort(values);
+        int n = values.Length;
+        return n % 2 == 1 ? values[n / 2] : (values[(n / 2) - 1] + values[n / 2]) / 2;
+    }
+}
+
+/// <summary>The Markdown table with notes and target checks, and the JSON array.</summary>
+internal sealed class Report
+{
+    private static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
+    private readonly RunHeader _header;
+    private readonly List<Summary> _summaries;
+    private readonly List<string> _notes;
+    private readonly bool _hitRatioMeasured;
+
+    public Report(RunHeader header, List<Row> rows, List<string> notes, bool hitRatioMeasured)
+    {
+        _header = header;
+        _summaries = [.. rows.Where(r => r.Runs.Count > 0).Select(Summary.Of)];
+        _notes = notes;
+        _hitRatioMeasured = hitRatioMeasured;
+    }
+
+    public IReadOnlyList<Summary> Summaries => _summaries;
+
+    public string Json()
+    {
+        using var stream = new MemoryStream();
+        using (var w = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true }))
+        {
+            w.WriteStartArray();
+            foreach (Summary s in _summaries)
+            {
+                w.WriteStartObject();
+                w.WriteString("scenario", s.Scenario);
+                w.WriteString("contender", s.Contender);
+                w.WriteNumber("qd", s.Qd);
+                w.WriteNumber("threads", s.Threads);
+                w.WriteNumber("ops_per_sec", Math.Round(s.OpsPerSec, 1));
+                w.WriteNumber("cpu_us_per_op", Math.Round(s.CpuUsPerOp, 4));
+                w.WriteNumber("ctx_switches_per_op", Math.Round(s.CtxPerOp, 5));
+                WriteNullable(w, "syscalls_per_op", s.SyscallsPerOp, 5);
+                WriteNullable(w, "bytes_allocated_per_op", s.BytesPerOp, 2);
+                w.WriteEndObject();
+            }
+
+            w.WriteEndArray();
+        }
+
+        return Encoding.UTF8.GetString(stream.ToArray()) + "\n";
+    }
+
+    private static void WriteNullable(Utf8JsonWriter w, string name, double? value, int digits)
+    {
+        if (value is double v)
+        {
+            w.WriteNumber(name, Math.Round(v, digits));
+        }
+        else
+        {
+            w.WriteNull(name);
+        }
+    }
+
+    public string Markdown()
+    {
+        CompareOptions o = _header.Options;
+        var sb = new StringBuilder();
+        sb.AppendLine(Inv, $"Machine: {MachineInfo.Cpu()}, {MachineInfo.Memory()} RAM, Linux {MachineInfo.Kernel()}, {RuntimeInformation.FrameworkDescription}.");
+        sb.AppendLine(Inv, $"Data file: {o.FileSize >> 20} MiB on {_header.Storage}.");
+        sb.AppendLine(Inv, $"Tools: liburing {_header.Liburing ?? "n/a"}, {_header.Fio ?? "fio n/a"}.");
+        sb.AppendLine(Inv, $"Settings: {o.Seconds:0.###} s per run after {o.Warmup:0.###} s warm-up, {o.Rounds} round(s){(o.Smoke ? " (--smoke)" : string.Empty)}, cold re-evicted every {_header.EvictEvery} reads; load average {_header.LoadAverageStart} at start, {_header.LoadAverageEnd} at end; {_header.TotalSeconds:F0} s in all.");
+        sb.AppendLine();
+        sb.AppendLine("| scenario | contender | QD | threads | ops/s | ns/op | CPU µs/op | ctx sw/op | syscalls/op | B alloc/op | cache hits | ops/s min–max |");
+        sb.AppendLine("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+        foreach (Summary s in _summaries)
+        {
+            string hits = s.Scenario == Scenarios.Nop ? "—"
+                : s.Scenario == Scenarios.Hot ? "100 %"
+                : s.HitRatio is double h ? (h * 100).ToString("F1", Inv) + " %" : "n/a";
+            sb.AppendLine(Inv,
+                $"| {s.Scenario} | {s.Contender} | {s.Qd} | {s.Threads} | {s.OpsPerSec:N0} | {s.NsPerOp:N0} | {s.CpuUsPerOp:F3} | {s.CtxPerOp:F4} | {Fmt(s.SyscallsPerOp, "F3")} | {Fmt(s.BytesPerOp, "F1")} | {hits} | {s.OpsMin:N0}–{s.OpsMax:N0} |");
+        }
+
+        sb.AppendLine();
+        sb.AppendLine("Columns: medians over the rounds. ns/op = 1e9 / ops/s (throughput, not latency). CPU µs/op = user + system time of the whole process (getrusage RUSAGE_SELF; fio: its own report) / ops. ctx sw/op = voluntary + involuntary context switches / ops. syscalls/op: `io_uring_enter` calls counted in the loop (managed ring: the Ring's internal counter; C twin: counted beside each `io_uring_submit_and_wait`); one `pread` per op by construction for pread, pread-pool, randomaccess-async and fio-psync (their futex wake-ups show up as context switches); — for fio-io_uring, which does not report it. B alloc/op = `GC.GetTotalAllocatedBytes(true)` delta / ops (0 by construction for the C twin; — for fio). cache hits (cold) = 1 − misses / reads, misses being the pages that became resident (cachestat; single-thread contenders) or the pages the device read in the window (threaded contenders, whose concurrent reads can race an eviction between its cachestat calls); hot runs start with every page cached.");
+        foreach (string n in _notes)
+        {
+            sb.AppendLine();
+            sb.AppendLine(Inv, $"Note: {n}");
+        }
+
+        if (!_hitRatioMeasured)
+        {
+            sb.AppendLine();
+            sb.AppendLine("Note: the cold hit ratio was not measured on this kernel.");
+        }
+
+        sb.AppendLine();
+        sb.AppendLine("Targets (from this run's medians):");
+        sb.AppendLine();
+        sb.AppendLine("| target | measured | result |");
+        sb.AppendLine("| --- | --- | --- |");
+        foreach ((string target, string measured, bool? ok) in Targets())
+        {
+            sb.AppendLine(Inv, $"| {target} | {measured} | {(ok is null ? "not measured" : ok.Value ? "met" : "**missed**")} |");
+        }
+
+        return sb.ToString();
+    }
+
+    private Summary? Find(string scenario, string contender, int qd) =>
+        _summaries.FirstOrDefault(s => s.Scenario == scenario && s.Contender == contender && s.Qd == qd);
+
+    private Summary? FindAnyQd(string scenario, string contender) =>
+        _summaries.FirstOrDefault(s => s.Scenario == scenario && s.Contender == contender);
+
+    public IEnumerable<(string Target, string Measured, bool? Ok)> Targets()
+    {
+        const string R = CompareRunner.Ring, C = CompareRunner.LiburingC;
+        Summary? nopRing = Find(Scenarios.Nop, R, 32), nopC = Find(Scenarios.Nop, C, 32);
+        yield return Ratio("nop QD 32: ring ns/op ≤ 1.15 × liburing-c", nopRing, nopC, s => s.NsPerOp, "ns/op", r => r <= 1.15);
+
+        Summary? hotRing = Find(Scenarios.Hot, R, 32), hotC = Find(Scenarios.Hot, C, 32), hotPread = FindAnyQd(Scenarios.Hot, CompareRunner.Pread);
+        yield return Ratio("hot QD 32: ring ops/s ≥ 0.95 × liburing-c", hotRing, hotC, s => s.OpsPerSec, "ops/s", r => r >= 0.95);
+        yield return Ratio("hot QD 32: ring ops/s ≥ 1.0 × pread", hotRing, hotPread, s => s.OpsPerSec, "ops/s", r => r >= 1.0);
+        yield return Ratio("hot QD 32: ring CPU µs/op within 5 % of liburing-c", hotRing, hotC, s => s.CpuUsPerOp, "µs/op", r => r <= 1.05);
+
+        Summary? coldRing = Find(Scenarios.Cold, R, 32), coldPread = FindAnyQd(Scenarios.Cold, CompareRunner.Pread), coldPool = FindAnyQd(Scenarios.Cold, CompareRunner.PreadPool);
+        yield return Ratio("cold QD 32: ring ops/s ≥ 2.5 × pread", coldRing, coldPread, s => s.OpsPerSec, "ops/s", r => r >= 2.5);
+        yield return Ratio("cold QD 32: ring ops/s ≥ 0.9 × pread-pool", coldRing, coldPool, s => s.OpsPerSec, "ops/s", r => r >= 0.9);
+        yield return Ratio("cold QD 32: ring ctx sw/op ≤ 1/10 × pread-pool", coldRing, coldPool, s => s.CtxPerOp, "ctx/op", r => r <= 0.1);
+
+        // The ring loop runs on the measuring thread, so that thread's own allocation counter is the Ring path's
+        // exact figure; the process-wide delta (the B alloc/op column) also catches a runtime background thread's
+        // rare stray allocation, and is shown beside it.
+        Summary[] ringRows = [.. _summaries.Where(s => s.Contender is R or CompareRunner.RingRegistered)];
+        long threadWorst = ringRows.Length == 0 ? 0 : ringRows.Max(s => s.MaxThreadAllocated);
+        double worst = ringRows.Length == 0 ? double.NaN : ringRows.Max(s => s.MaxBytesPerOp ?? 0);
+        yield return ("0 B allocated per op on the Ring path (every ring run)",
+            ringRows.Length == 0 ? "no ring rows" : string.Create(Inv,
+                $"{threadWorst:N0} B on the ring's thread in the worst of {ringRows.Sum(s => s.Row.Runs.Count)} runs; whole process: max {worst:F4} B/op"),
+            ringRows.Length == 0 ? null : threadWorst == 0);
+    }
+
+    private static (string, string, bool?) Ratio(string target, Summary? a, Summary? b, Func<Summary, double> f, string unit, Func<double, bool> ok)
+    {
+        if (a is null || b is null)
+        {
+            return (target, "a contender is missing", null);
+        }
+
+        double ra = f(a), rb = f(b);
+        double ratio = ra / rb;
+        return (target, string.Create(Inv, $"{ratio:F3} ({FmtNum(ra)} vs {FmtNum(rb)} {unit})"), ok(ratio));
+    }
+
+    private static string FmtNum(double v) => v >= 100 ? v.ToString("N0", Inv) : v >= 1 ? v.ToString("F2", Inv) : v.ToString("F4", Inv);
+
+    private static string Fmt(double? v, string format) => v is double d ? d.ToString(format, Inv) : "—";
+}
