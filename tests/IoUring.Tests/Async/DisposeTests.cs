@@ -91,7 +91,7 @@ public sealed class DisposeTests
         var engine = new IoUringEngine(new IoUringEngineOptions { Continuations = ContinuationMode.Inline });
         await Task.Run(async () =>
         {
-            await engine.NopAsync();
+            await EngineReadWriteTests.AwaitPendingRead(engine);
             Assert.True(engine.IsOnLoopThread);
             engine.Dispose();
         });

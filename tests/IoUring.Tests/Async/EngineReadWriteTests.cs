@@ -225,7 +225,7 @@ public sealed class EngineReadWriteTests
     }
 
     /// <summary>Awaits a pipe read that is surely pending (data arrives only once it is in the kernel), so the continuation really is dispatched by the engine.</summary>
-    private static async Task AwaitPendingRead(IoUringEngine engine)
+    internal static async Task AwaitPendingRead(IoUringEngine engine)
     {
         using var pipe = new TestPipe();
         ValueTask<int> read = engine.ReadAsync(pipe.Read, new byte[1], -1);
