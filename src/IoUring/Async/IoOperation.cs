@@ -94,10 +94,12 @@ internal sealed class IoOperation : IValueTaskSource<int>, IValueTaskSource<long
     /// <summary>An ASYNC_CANCEL was already sent for the current submission (loop).</summary>
     internal bool CancelIssued;
 
-    internal IoOperation(IoUringEngine engine, bool runContinuationsAsynchronously)
+    internal IoOperation(IoUringEngine engine)
     {
         _engine = engine;
-        _core.RunContinuationsAsynchronously = runContinuationsAsynchronously;
+        // The continuation runs on the thread that completes the op: the loop (inline mode) or a pool thread
+        // running a CompletionDispatch batch (thread-pool mode), never the loop in thread-pool mode.
+        _core.RunContinuationsAsynchronously = false;
     }
 
     internal IoUringEngine Engine => _engine;

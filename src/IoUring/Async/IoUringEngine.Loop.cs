@@ -155,7 +155,9 @@ public sealed partial class IoUringEngine
                 SubmitOnly();
             }
 
-            if (Reap() > 0 || sqFull || HasWork())
+            uint reaped = Reap();
+            FlushDispatch();
+            if (reaped > 0 || sqFull || HasWork())
             {
                 continue;
             }
@@ -178,6 +180,21 @@ public sealed partial class IoUringEngine
 
             Volatile.Write(ref _parked, 0);
             _ = Reap();
+            FlushDispatch();
+        }
+    }
+
+    /// <summary>The completions gathered for the thread pool since the last flush (thread-pool mode).</summary>
+    private CompletionDispatch _dispatch;
+
+    /// <summary>Hands the gathered completions to the thread pool as one work item.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void FlushDispatch()
+    {
+        if (_dispatch.Count > 0)
+        {
+            _dispatch.Dispatch(this);
+            _dispatch = _dispatchPool.Get();
         }
     }
 
@@ -530,15 +547,23 @@ public sealed partial class IoUringEngine
         return false;
     }
 
-    private static void CompleteOp(IoOperation op, long result)
+    /// <summary>Publishes an op's result: at once on the loop (inline mode), or in the next batch for the thread pool.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void CompleteOp(IoOperation op, long result)
     {
+        if (_dispatchToPool)
+        {
+            _dispatch.Add(op, result);
+            return;
+        }
+
         try
         {
             op.Complete(result);
         }
         catch (Exception e)
         {
-            // Only an inline continuation can throw here (awaiters of ValueTasks never do). Keep the loop alive and
+            // Only a custom consumer of the IValueTaskSource can throw here (awaiters never do). Keep the loop alive and
             // surface the error as an unhandled exception, like an async void method would.
             ThreadPool.UnsafeQueueUserWorkItem(static state => ExceptionDispatchInfo.Throw((Exception)state!), e);
         }
@@ -578,6 +603,8 @@ public sealed partial class IoUringEngine
             pending = next;
         }
 
+        FlushDispatch();
+
         // 2. Cancel what the kernel holds, and 3. reap until it has given everything back, or the time is up.
         bool drained = true;
         try
@@ -589,6 +616,8 @@ public sealed partial class IoUringEngine
             Fault ??= e;
             drained = false;
         }
+
+        FlushDispatch();
 
         // 4. Whatever the kernel still holds keeps its pins (and its op) reachable forever: a bounded leak, never a
         // write into memory that was handed back.
@@ -671,6 +700,7 @@ public sealed partial class IoUringEngine
 
                 _ring.CqAdvance(count);
                 _ = first;
+                FlushDispatch();
             }
 
             if (perOp)

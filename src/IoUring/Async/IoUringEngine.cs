@@ -42,6 +42,8 @@ public sealed partial class IoUringEngine : IDisposable, IAsyncDisposable
 
     private readonly IoUringEngineOptions _options;
     private readonly ObjectPool<IoOperation> _pool;
+    private readonly ObjectPool<CompletionDispatch> _dispatchPool;
+    private readonly bool _dispatchToPool;
     private readonly Thread _thread;
     private readonly TaskCompletionSource _stopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
@@ -75,9 +77,14 @@ public sealed partial class IoUringEngine : IDisposable, IAsyncDisposable
 
         Id = Interlocked.Increment(ref s_nextId);
         Continuations = _options.Continuations;
-        bool async = Continuations == ContinuationMode.ThreadPool;
-        _pool = new DefaultObjectPool<IoOperation>(new OperationPolicy(this, async), Math.Max(16, _options.MaxPooledOperations));
-        _closedSentinel = new IoOperation(this, async);
+
+        // Continuations always run synchronously when an op is completed; what differs is the thread that completes
+        // it: the loop itself (Inline) or a pool thread running a CompletionDispatch batch (ThreadPool).
+        _pool = new DefaultObjectPool<IoOperation>(new OperationPolicy(this), Math.Max(16, _options.MaxPooledOperations));
+        _dispatchPool = new DefaultObjectPool<CompletionDispatch>(new DispatchPolicy(), 64);
+        _dispatchToPool = Continuations == ContinuationMode.ThreadPool;
+        _dispatch = _dispatchPool.Get();
+        _closedSentinel = new IoOperation(this);
 
         using var started = new ManualResetEventSlim();
         _thread = new Thread(() => Run(started))
@@ -778,11 +785,20 @@ public sealed partial class IoUringEngine : IDisposable, IAsyncDisposable
         }
     }
 
-    private sealed class OperationPolicy(IoUringEngine engine, bool runContinuationsAsynchronously) : IPooledObjectPolicy<IoOperation>
+    internal void ReturnDispatch(CompletionDispatch dispatch) => _dispatchPool.Return(dispatch);
+
+    private sealed class OperationPolicy(IoUringEngine engine) : IPooledObjectPolicy<IoOperation>
     {
-        public IoOperation Create() => new(engine, runContinuationsAsynchronously);
+        public IoOperation Create() => new(engine);
 
         public bool Return(IoOperation obj) => true;
+    }
+
+    private sealed class DispatchPolicy : IPooledObjectPolicy<CompletionDispatch>
+    {
+        public CompletionDispatch Create() => new();
+
+        public bool Return(CompletionDispatch obj) => true;
     }
 }
 

@@ -107,7 +107,9 @@ public sealed class CancellationTests
         int cancelled = 0;
         while (received.Length < Total)
         {
-            using var cts = new CancellationTokenSource();
+            // Not disposed here: a cancellation queued to the pool may run after this iteration, and Cancel on a
+            // disposed source throws. The sources hold no timers, so the GC reclaims them.
+            var cts = new CancellationTokenSource();
             ValueTask<int> read = engine.ReadAsync(pipe.Read, buffer, -1, cts.Token);
             switch (rnd.Next(3))
             {

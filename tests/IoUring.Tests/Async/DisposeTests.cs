@@ -91,7 +91,7 @@ public sealed class DisposeTests
         var engine = new IoUringEngine(new IoUringEngineOptions { Continuations = ContinuationMode.Inline });
         await Task.Run(async () =>
         {
-            await EngineReadWriteTests.AwaitPendingRead(engine);
+            await EngineReadWriteTests.ResumeOnLoopAsync(engine);
             Assert.True(engine.IsOnLoopThread);
             engine.Dispose();
         });
