@@ -143,7 +143,8 @@ public sealed partial class IoUringEngine
 
     private void Loop()
     {
-        long spinTicks = (long)(_options.SpinBeforePark.TotalSeconds * Stopwatch.Frequency);
+        long maxSpin = (long)(_options.SpinBeforePark.TotalSeconds * Stopwatch.Frequency);
+        long spin = maxSpin;
         while (Volatile.Read(ref _state) == StateRunning)
         {
             TakeSubmissions();
@@ -163,10 +164,17 @@ public sealed partial class IoUringEngine
             }
 
             // Idle. Spin a little first: continuations usually push the next requests within microseconds, and
-            // catching them here saves the submitter an eventfd write and the loop a sleep and a wake-up.
-            if (spinTicks > 0 && SpinForWork(spinTicks))
+            // catching them here saves the submitter an eventfd write and the loop a sleep and a wake-up. The budget
+            // adapts: it shrinks while spinning finds nothing (slow devices) and is restored when it pays off.
+            if (spin > 0)
             {
-                continue;
+                if (SpinForWork(spin))
+                {
+                    spin = maxSpin;
+                    continue;
+                }
+
+                spin = Math.Max(spin / 2, maxSpin / 32);
             }
 
             // Park in the kernel. Announce it first, then look at the stacks once more: a submitter pushes first and
@@ -184,20 +192,6 @@ public sealed partial class IoUringEngine
         }
     }
 
-    /// <summary>The completions gathered for the thread pool since the last flush (thread-pool mode).</summary>
-    private CompletionDispatch _dispatch;
-
-    /// <summary>Hands the gathered completions to the thread pool as one work item.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private void FlushDispatch()
-    {
-        if (_dispatch.Count > 0)
-        {
-            _dispatch.Dispatch(this);
-            _dispatch = _dispatchPool.Get();
-        }
-    }
-
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private bool HasWork() => Volatile.Read(ref _submitHead) is not null || Volatile.Read(ref _cancelHead) is not null;
 
@@ -212,12 +206,35 @@ public sealed partial class IoUringEngine
                 return true;
             }
 
-            // SpinWait yields the core now and then, so on a busy machine the threads producing work can run.
-            spinner.SpinOnce(sleep1Threshold: -1);
+            if (_dispatchToPool)
+            {
+                // The next submissions come from pool threads that may need this core: yield it now and then.
+                spinner.SpinOnce(sleep1Threshold: -1);
+            }
+            else
+            {
+                // Inline: the submissions come from this thread's own continuations; nobody in the process waits for
+                // the core, so pause only (a yield would show up as a context switch per idle period).
+                Thread.SpinWait(20);
+            }
         }
         while (Stopwatch.GetTimestamp() < deadline);
 
         return false;
+    }
+
+    /// <summary>The completions gathered for the thread pool since the last flush (thread-pool mode).</summary>
+    private CompletionDispatch _dispatch;
+
+    /// <summary>Hands the gathered completions to the thread pool as one work item.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void FlushDispatch()
+    {
+        if (_dispatch.Count > 0)
+        {
+            _dispatch.Dispatch(this);
+            _dispatch = _dispatchPool.Get();
+        }
     }
 
     /// <summary>Moves everything pushed so far to the end of the pending FIFO (the stack is LIFO, so reverse it).</summary>
