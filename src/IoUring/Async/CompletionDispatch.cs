@@ -7,24 +7,23 @@ namespace IoUring;
 /// after another on a pool thread. This is how <see cref="ContinuationMode.ThreadPool"/> keeps user code off the loop
 /// thread while paying the thread pool's queueing and wake-up cost once per batch instead of once per operation.
 /// </summary>
-/// <remarks>Pooled; allocation-free once its arrays have grown to the largest batch seen.</remarks>
+/// <remarks>Pooled and fixed-size: allocation-free once the engine has created as many as are ever outstanding at once.</remarks>
 internal sealed class CompletionDispatch : IThreadPoolWorkItem
 {
-    private IoOperation?[] _ops = new IoOperation?[64];
-    private long[] _results = new long[64];
+    /// <summary>Completions per batch. A full batch is dispatched at once, so the arrays never grow (no allocation after warm-up).</summary>
+    public const int Capacity = 64;
+
+    private readonly IoOperation?[] _ops = new IoOperation?[Capacity];
+    private readonly long[] _results = new long[Capacity];
     private int _count;
     private IoUringEngine? _engine;
 
     public int Count => _count;
 
+    public bool IsFull => _count == Capacity;
+
     public void Add(IoOperation op, long result)
     {
-        if (_count == _ops.Length)
-        {
-            Array.Resize(ref _ops, _ops.Length * 2);
-            Array.Resize(ref _results, _results.Length * 2);
-        }
-
         _ops[_count] = op;
         _results[_count] = result;
         _count++;

@@ -571,6 +571,11 @@ public sealed partial class IoUringEngine
         if (_dispatchToPool)
         {
             _dispatch.Add(op, result);
+            if (_dispatch.IsFull)
+            {
+                FlushDispatch();
+            }
+
             return;
         }
 

@@ -81,7 +81,9 @@ public sealed partial class IoUringEngine : IDisposable, IAsyncDisposable
         // Continuations always run synchronously when an op is completed; what differs is the thread that completes
         // it: the loop itself (Inline) or a pool thread running a CompletionDispatch batch (ThreadPool).
         _pool = new DefaultObjectPool<IoOperation>(new OperationPolicy(this), Math.Max(16, _options.MaxPooledOperations));
-        _dispatchPool = new DefaultObjectPool<CompletionDispatch>(new DispatchPolicy(), 64);
+        // Every op sits in at most one dispatch, so no more dispatches than ops in flight can be outstanding (half the CQ,
+        // see Setup); retaining that many keeps a backlogged pool from making the engine allocate new ones.
+        _dispatchPool = new DefaultObjectPool<CompletionDispatch>(new DispatchPolicy(), (int)(_options.QueueEntries * 2));
         _dispatchToPool = Continuations == ContinuationMode.ThreadPool;
         _dispatch = _dispatchPool.Get();
         _closedSentinel = new IoOperation(this);

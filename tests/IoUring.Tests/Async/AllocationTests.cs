@@ -230,14 +230,17 @@ public sealed class AllocationTests
         AssertNoAllocationPerOperation(windows);
     }
 
-    [Fact]
-    public async Task Many_concurrent_awaited_reads_allocate_nothing_in_steady_state()
+    [Theory]
+    [InlineData(32, ContinuationMode.ThreadPool)]
+    [InlineData(128, ContinuationMode.ThreadPool)]
+    [InlineData(128, ContinuationMode.Inline)]
+    public async Task Many_concurrent_awaited_reads_allocate_nothing_in_steady_state(int taskCount, ContinuationMode mode)
     {
         Kernel.RequireIoUring();
         using var temp = new TempFile(64 * 4096, seed: 45);
         using SafeFileHandle handle = temp.Open();
-        using var engine = new IoUringEngine();
-        const int Tasks = 32, PerTask = Measured / Tasks;
+        using var engine = new IoUringEngine(new IoUringEngineOptions { Continuations = mode });
+        int perTask = Measured / taskCount;
         var windows = new List<long>();
 
         for (int round = 0; round <= Windows && !windows.Contains(0); round++)
@@ -246,18 +249,18 @@ public sealed class AllocationTests
             // one to finish closes it. Round 0 is the warm-up.
             var start = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
             var finished = new TaskCompletionSource<long>(TaskCreationOptions.RunContinuationsAsynchronously);
-            int waiting = 0, running = Tasks;
-            Task[] workers = Enumerable.Range(0, Tasks).Select(t => Task.Run(async () =>
+            int waiting = 0, running = taskCount;
+            Task[] workers = Enumerable.Range(0, taskCount).Select(t => Task.Run(async () =>
             {
                 var buffer = new byte[4096];
-                for (int i = 0; i < PerTask; i++)
+                for (int i = 0; i < perTask; i++)
                 {
                     _ = await engine.ReadAsync(handle, buffer, ((i + t) % 64) * 4096L);
                 }
 
                 Interlocked.Increment(ref waiting);
                 await start.Task;
-                for (int i = 0; i < PerTask; i++)
+                for (int i = 0; i < perTask; i++)
                 {
                     _ = await engine.ReadAsync(handle, buffer, ((i + t) % 64) * 4096L);
                 }
@@ -268,7 +271,7 @@ public sealed class AllocationTests
                 }
             })).ToArray();
 
-            await Wait.UntilAsync(() => Volatile.Read(ref waiting) == Tasks, "every task finished its warm-up");
+            await Wait.UntilAsync(() => Volatile.Read(ref waiting) == taskCount, "every task finished its warm-up");
             long before = GC.GetTotalAllocatedBytes(precise: true);
             start.SetResult();
             long after = await finished.Task;
@@ -279,7 +282,7 @@ public sealed class AllocationTests
             }
         }
 
-        // 32 tasks reading concurrently through the pool and the engine, Measured reads per window.
+        // Tasks reading concurrently through the pool and the engine, Measured reads per window.
         AssertNoAllocationPerOperation(windows);
     }
 }
