@@ -73,6 +73,7 @@ public sealed class ErrorTests
         IoUringException e = await Assert.ThrowsAsync<IoUringException>(async () =>
             await UringFile.OpenAsync(engine, Path.GetTempPath(), FileMode.Open, FileAccess.Write));
         Assert.Equal(21, e.Errno);
+        Assert.Contains("EISDIR", e.Message, StringComparison.Ordinal);
         Assert.Contains("directory", e.Message, StringComparison.OrdinalIgnoreCase);
     }
 
