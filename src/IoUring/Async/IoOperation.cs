@@ -1,0 +1,290 @@
+using System.Buffers;
+using System.Diagnostics;
+using System.Runtime.InteropServices;
+using System.Threading.Tasks.Sources;
+using IoUring.Interop;
+
+namespace IoUring;
+
+/// <summary>What an <see cref="IoOperation"/> does when its CQE arrives.</summary>
+internal enum OpKind : byte
+{
+    Nop,
+    Read,
+    Write,
+    ReadV,
+    WriteV,
+    Fsync,
+    Fallocate,
+    Ftruncate,
+    OpenAt,
+    Close,
+    Statx,
+}
+
+/// <summary>
+/// One request of an <see cref="IoUringEngine"/>: a pooled, reusable <see cref="IValueTaskSource{TResult}"/>.
+/// </summary>
+/// <remarks>
+/// <para>Life cycle: rented from the engine's pool by the submitting thread, which fills <see cref="Template"/>, pins
+/// the buffers and takes a reference on the file handle, then pushes it onto the engine's submission stack. The loop
+/// thread copies the template into an SQE and owns the op until the CQE is reaped; only then are the pins and the
+/// handle reference released and the result published. The awaiter's <c>GetResult</c> reads the result, resets the
+/// op and returns it to the pool. So the op (and the memory it pins) is never reused while the kernel may touch it.</para>
+/// <para>Fields marked "loop" are touched only by the engine's loop thread.</para>
+/// </remarks>
+internal sealed class IoOperation : IValueTaskSource<int>, IValueTaskSource<long>, IValueTaskSource
+{
+    private static readonly Action<object?> s_onCancel = static state => ((IoOperation)state!).OnCancelRequested();
+
+    private readonly IoUringEngine _engine;
+    private ManualResetValueTaskSourceCore<long> _core;
+
+    // ---- Request: written by the submitting thread before the op is pushed (the push's CAS publishes it). ----
+
+    /// <summary>The SQE to submit; the loop copies it and sets its user data.</summary>
+    internal Sqe Template;
+    internal OpKind Kind;
+
+    /// <summary>The path of an open/stat, for error messages.</summary>
+    internal string? Path;
+
+    private SafeHandle? _handle;
+    private MemoryHandle _pin;
+    private bool _hasPin;
+    private MemoryHandle[] _extraPins = [];
+    private int _extraPinCount;
+
+    /// <summary>Scatter/gather list, reused across uses; pinned by one of the extra pins while in flight.</summary>
+    internal IoVec[] IoVecs = [];
+    internal int IoVecCount;
+
+    /// <summary>Address of the pinned iovec array, for advancing a gather write after a short write (loop).</summary>
+    internal nint IoVecAddress;
+
+    /// <summary>Index of the first iovec not yet fully written (loop).</summary>
+    internal int IoVecStart;
+
+    /// <summary>Told when the op completes (a file waiting for its operations before closing), or null.</summary>
+    internal IOperationOwner? Owner;
+
+    private CancellationToken _token;
+    private CancellationTokenRegistration _registration;
+
+    /// <summary>Bytes already written by earlier CQEs of a write that must write everything (loop).</summary>
+    internal long Transferred;
+
+    // ---- Engine bookkeeping. ----
+
+    /// <summary>Link in the engine's submission stack or the loop's pending list.</summary>
+    internal IoOperation? NextSubmit;
+
+    /// <summary>Link in the engine's cancellation stack.</summary>
+    internal IoOperation? NextCancel;
+
+    /// <summary>1 while the op sits in the cancellation stack, so it is never pushed twice.</summary>
+    internal int CancelQueued;
+
+    /// <summary>Index in the loop's table of in-flight ops, or -1 when not in flight (loop).</summary>
+    internal int Slot = -1;
+
+    /// <summary>The user data of the op's current SQE (loop).</summary>
+    internal ulong UserData;
+
+    /// <summary>An ASYNC_CANCEL was already sent for the current submission (loop).</summary>
+    internal bool CancelIssued;
+
+    internal IoOperation(IoUringEngine engine)
+    {
+        _engine = engine;
+        // The continuation runs on the thread that completes the op: the loop (inline mode) or a pool thread
+        // running a CompletionDispatch batch (thread-pool mode), never the loop in thread-pool mode.
+        _core.RunContinuationsAsynchronously = false;
+    }
+
+    internal IoUringEngine Engine => _engine;
+
+    internal CancellationToken Token => _token;
+
+    internal short Version => _core.Version;
+
+    /// <summary>Takes a reference on <paramref name="handle"/> until the CQE is reaped, so its fd cannot be closed and reused under the request.</summary>
+    /// <exception cref="ObjectDisposedException">The handle is closed.</exception>
+    internal int AddHandleRef(SafeHandle handle)
+    {
+        Debug.Assert(_handle is null);
+        bool added = false;
+        handle.DangerousAddRef(ref added);
+        _handle = handle;
+        return (int)handle.DangerousGetHandle();
+    }
+
+    /// <summary>Pins <paramref name="memory"/> until the CQE is reaped and returns its address.</summary>
+    internal nint Pin(ReadOnlyMemory<byte> memory)
+    {
+        if (!_hasPin)
+        {
+            _pin = memory.Pin();
+            _hasPin = true;
+            return Addresses.Of(_pin);
+        }
+
+        return PinExtra(memory);
+    }
+
+    /// <summary>Pins an additional buffer (scatter/gather element, path, result struct).</summary>
+    internal nint PinExtra(ReadOnlyMemory<byte> memory)
+    {
+        if (_extraPinCount == _extraPins.Length)
+        {
+            Array.Resize(ref _extraPins, Math.Max(4, _extraPins.Length * 2));
+        }
+
+        MemoryHandle h = memory.Pin();
+        _extraPins[_extraPinCount++] = h;
+        return Addresses.Of(h);
+    }
+
+    /// <summary>Makes room for <paramref name="count"/> iovecs (reusing the array across uses).</summary>
+    internal IoVec[] EnsureIoVecs(int count)
+    {
+        if (IoVecs.Length < count)
+        {
+            IoVecs = new IoVec[Math.Max(count, 4)];
+        }
+
+        IoVecCount = count;
+        return IoVecs;
+    }
+
+    /// <summary>Pins the iovec array (after it was filled) and returns its address.</summary>
+    internal nint PinIoVecs()
+    {
+        MemoryHandle h = new Memory<IoVec>(IoVecs, 0, IoVecCount).Pin();
+        if (_extraPinCount == _extraPins.Length)
+        {
+            Array.Resize(ref _extraPins, Math.Max(4, _extraPins.Length * 2));
+        }
+
+        _extraPins[_extraPinCount++] = h;
+        return Addresses.Of(h);
+    }
+
+    /// <summary>Registers for cancellation and returns the version for the <see cref="ValueTask"/>. Called right before the push.</summary>
+    internal short Arm(CancellationToken cancellationToken)
+    {
+        _token = cancellationToken;
+        if (cancellationToken.CanBeCanceled)
+        {
+            // UnsafeRegister: no ExecutionContext capture. If the token is already cancelled the callback runs here,
+            // queues a cancel request the loop ignores (the op is not in flight yet), and the loop then sees the
+            // cancelled token when it takes the op and completes it without submitting.
+            _registration = cancellationToken.UnsafeRegister(s_onCancel, this);
+        }
+
+        return _core.Version;
+    }
+
+    private void OnCancelRequested()
+    {
+        if (Interlocked.Exchange(ref CancelQueued, 1) == 0)
+        {
+            _engine.PushCancel(this);
+        }
+    }
+
+    /// <summary>
+    /// Releases everything the request held for the kernel (pins, handle reference, cancellation registration) and
+    /// publishes the result. Called on the loop thread once the final CQE is reaped, or for an op that was never
+    /// submitted. After this the awaiter may run, reset and reuse the op.
+    /// </summary>
+    internal void Complete(long result)
+    {
+        ReleaseResources();
+        IOperationOwner? owner = Owner;
+        Owner = null;
+        owner?.OnOperationCompleted();
+        _core.SetResult(result);
+    }
+
+    /// <summary>Releases what the submitting thread acquired, for an op that is not going to be submitted at all.</summary>
+    internal void ReleaseResources()
+    {
+        if (_hasPin)
+        {
+            _pin.Dispose();
+            _pin = default;
+            _hasPin = false;
+        }
+
+        for (int i = 0; i < _extraPinCount; i++)
+        {
+            _extraPins[i].Dispose();
+            _extraPins[i] = default;
+        }
+
+        _extraPinCount = 0;
+        if (_handle is not null)
+        {
+            _handle.DangerousRelease();
+            _handle = null;
+        }
+
+        // Unregister, not Dispose: never wait on the loop for a callback running elsewhere. A callback that already
+        // started only queues a cancel request, which the loop ignores once the op is no longer in flight.
+        _ = _registration.Unregister();
+        _registration = default;
+    }
+
+    /// <summary>Clears the request fields and returns the op to its pool. The op must not be in flight.</summary>
+    internal void ResetAndReturn()
+    {
+        Template = default;
+        Kind = OpKind.Nop;
+        Path = null;
+        _token = default;
+        Transferred = 0;
+        IoVecCount = 0;
+        IoVecAddress = 0;
+        IoVecStart = 0;
+        Owner = null;
+        CancelIssued = false;
+        NextSubmit = null;
+        _core.Reset();
+        _engine.ReturnOperation(this);
+    }
+
+    private long GetResultCore(short token)
+    {
+        if (token != _core.Version)
+        {
+            // Awaited twice, or after it was returned to the pool: fail without touching the op, which may already
+            // serve another request.
+            throw new InvalidOperationException("The ValueTask of an io_uring operation was awaited more than once or after its result was consumed.");
+        }
+
+        long result = _core.GetResult(token);
+        if (result >= 0)
+        {
+            ResetAndReturn();
+            return result;
+        }
+
+        Exception e = IoErrors.ForOperation((int)-result, Kind, Path, _token, _engine.IsDisposing);
+        ResetAndReturn();
+        throw e;
+    }
+
+    /// <inheritdoc/>
+    public ValueTaskSourceStatus GetStatus(short token) => _core.GetStatus(token);
+
+    /// <inheritdoc/>
+    public void OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags) =>
+        _core.OnCompleted(continuation, state, token, flags);
+
+    int IValueTaskSource<int>.GetResult(short token) => (int)GetResultCore(token);
+
+    long IValueTaskSource<long>.GetResult(short token) => GetResultCore(token);
+
+    void IValueTaskSource.GetResult(short token) => GetResultCore(token);
+}

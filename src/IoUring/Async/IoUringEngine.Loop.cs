@@ -1,0 +1,761 @@
+using System.Diagnostics;
+using System.Runtime.CompilerServices;
+using System.Runtime.ExceptionServices;
+using IoUring.Interop;
+using Microsoft.Win32.SafeHandles;
+
+namespace IoUring;
+
+// The loop thread: the only thread that touches the ring. Everything in this file runs on it.
+public sealed partial class IoUringEngine
+{
+    /// <summary>User data of the eventfd read that wakes the loop. Op user data never has the top bit set.</summary>
+    private const ulong WakeTag = ulong.MaxValue - 1;
+
+    /// <summary>User data of ASYNC_CANCEL requests, whose CQEs are only counted.</summary>
+    private const ulong CancelTag = ulong.MaxValue - 2;
+
+    private const ulong FirstInternalTag = ulong.MaxValue - 15;
+
+    [ThreadStatic]
+    private static IoUringEngine? t_loopEngine;
+
+    private Ring _ring = null!;
+    private Exception? _startupError;
+
+    /// <summary>Ops in flight, by slot; the slot is the low half of the op's user data.</summary>
+    private IoOperation?[] _slots = new IoOperation?[64];
+    private int[] _freeSlots = new int[64];
+    private int _freeSlotCount;
+
+    /// <summary>Per-submission sequence number in the high half of the user data, so a stale cancel never hits a reused slot.</summary>
+    private uint _sequence;
+
+    /// <summary>Requests in the kernel (ops, cancels, the wake read) whose CQE has not been reaped.</summary>
+    private int _kernelInFlight;
+
+    /// <summary>Most ops allowed in the kernel at once: half the CQ, so ops, their cancels and the wake read always fit.</summary>
+    private int _maxOpsInFlight;
+    private int _opsInFlight;
+
+    /// <summary>Ops taken from the stack but not yet turned into SQEs (FIFO), because the SQ or the CQ budget was full.</summary>
+    private IoOperation? _pendingHead;
+    private IoOperation? _pendingTail;
+
+    private NativeBuffer? _wakeBuffer;
+    private int _wakeFd = -1;
+    private bool _wakeArmed;
+    private int _abandoned;
+    private long _wakeups;
+
+    /// <summary>An unexpected error that stopped the loop, if any.</summary>
+    public Exception? Fault { get; private set; }
+
+    private void Run(ManualResetEventSlim started)
+    {
+        t_loopEngine = this;
+        try
+        {
+            Setup();
+        }
+        catch (Exception e)
+        {
+            _startupError = e;
+            Volatile.Write(ref _state, StateStopped);
+            _ = Interlocked.Exchange(ref _submitHead, _closedSentinel);
+            _ = Interlocked.Exchange(ref _cancelHead, _closedSentinel);
+            _wakeHandle?.Dispose();
+            _wakeBuffer?.Dispose();
+            _stopped.TrySetResult();
+            started.Set();
+            return;
+        }
+
+        started.Set();
+        try
+        {
+            Loop();
+        }
+        catch (Exception e)
+        {
+            // A kernel error the loop cannot handle. Stop like Dispose does: every op still completes, and nothing the
+            // kernel may write to is released early.
+            Fault = e;
+            Volatile.Write(ref _state, StateDisposing);
+        }
+
+        Shutdown();
+    }
+
+    private void Setup()
+    {
+        _ring = CreateRing(_options);
+        SetupFlags = _ring.SetupFlags;
+        Features = _ring.Features;
+        _maxOpsInFlight = (int)Math.Max(1, (_ring.CqEntries / 2) - 2);
+
+        int fd = Libc.EventFd(0, Libc.EFD_CLOEXEC);
+        if (fd < 0)
+        {
+            throw IoUringException.FromErrno(-fd, "eventfd");
+        }
+
+        // A blocking eventfd: io_uring then parks the read on the fd's wait queue. With O_NONBLOCK it would fail at once with EAGAIN.
+        _wakeHandle = new SafeFileHandle(fd, ownsHandle: true);
+        _wakeFd = fd;
+        _wakeBuffer = new NativeBuffer(sizeof(ulong), sizeof(ulong));
+        for (int i = _slots.Length - 1; i >= 0; i--)
+        {
+            _freeSlots[_freeSlotCount++] = i;
+        }
+
+        ArmWake();
+    }
+
+    private static Ring CreateRing(IoUringEngineOptions options)
+    {
+        uint entries = options.QueueEntries;
+        uint cq = entries * 4;
+        var attempts = new List<RingOptions>(3);
+        if (options.UseDeferTaskRun)
+        {
+            // SINGLE_ISSUER binds the ring to the creating thread: this one, the loop.
+            attempts.Add(new RingOptions { CqEntries = cq, SingleIssuer = true, DeferTaskRun = true, DisposeDrainTimeout = TimeSpan.FromSeconds(1) });
+        }
+
+        attempts.Add(new RingOptions { CqEntries = cq, CoopTaskRun = true, TaskRunFlag = true, DisposeDrainTimeout = TimeSpan.FromSeconds(1) });
+        attempts.Add(new RingOptions { CqEntries = cq, DisposeDrainTimeout = TimeSpan.FromSeconds(1) });
+        IoUringSetupException? last = null;
+        foreach (RingOptions o in attempts)
+        {
+            try
+            {
+                return new Ring(entries, o);
+            }
+            catch (IoUringSetupException e) when (e.Reason == SetupFailureReason.InvalidArguments)
+            {
+                last = e;
+            }
+        }
+
+        throw last!;
+    }
+
+    private void Loop()
+    {
+        long maxSpin = (long)(_options.SpinBeforePark.TotalSeconds * Stopwatch.Frequency);
+        long spin = maxSpin;
+        while (Volatile.Read(ref _state) == StateRunning)
+        {
+            TakeSubmissions();
+            bool sqFull = PrepPending();
+            TakeCancels();
+            if (_ring.SqReady > 0)
+            {
+                // Requests that complete inline (page-cache hits) have their CQEs ready when this returns.
+                SubmitOnly();
+            }
+
+            uint reaped = Reap();
+            FlushDispatch();
+            if (reaped > 0 || sqFull || HasWork())
+            {
+                continue;
+            }
+
+            // Idle. Spin a little first: continuations usually push the next requests within microseconds, and
+            // catching them here saves the submitter an eventfd write and the loop a sleep and a wake-up. The budget
+            // adapts: it shrinks while spinning finds nothing (slow devices) and is restored when it pays off.
+            if (spin > 0)
+            {
+                if (SpinForWork(spin))
+                {
+                    spin = maxSpin;
+                    continue;
+                }
+
+                spin = Math.Max(spin / 2, maxSpin / 32);
+            }
+
+            // Park in the kernel. Announce it first, then look at the stacks once more: a submitter pushes first and
+            // reads _parked second, so one of us sees the other (both sides use full fences) and no push is left
+            // sleeping in the stack.
+            Interlocked.Exchange(ref _parked, 1);
+            if (!HasWork() && Volatile.Read(ref _state) == StateRunning)
+            {
+                SubmitAndWait();
+            }
+
+            Volatile.Write(ref _parked, 0);
+            _ = Reap();
+            FlushDispatch();
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private bool HasWork() => Volatile.Read(ref _submitHead) is not null || Volatile.Read(ref _cancelHead) is not null;
+
+    private bool SpinForWork(long spinTicks)
+    {
+        long deadline = Stopwatch.GetTimestamp() + spinTicks;
+        var spinner = default(SpinWait);
+        do
+        {
+            if (HasWork() || _ring.ReadyCqes.Count > 0 || Volatile.Read(ref _state) != StateRunning)
+            {
+                return true;
+            }
+
+            if (_dispatchToPool)
+            {
+                // The next submissions come from pool threads that may need this core: yield it now and then.
+                spinner.SpinOnce(sleep1Threshold: -1);
+            }
+            else
+            {
+                // Inline: the submissions come from this thread's own continuations; nobody in the process waits for
+                // the core, so pause only (a yield would show up as a context switch per idle period).
+                Thread.SpinWait(20);
+            }
+        }
+        while (Stopwatch.GetTimestamp() < deadline);
+
+        return false;
+    }
+
+    /// <summary>The completions gathered for the thread pool since the last flush (thread-pool mode).</summary>
+    private CompletionDispatch _dispatch;
+
+    /// <summary>Hands the gathered completions to the thread pool as one work item.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void FlushDispatch()
+    {
+        if (_dispatch.Count > 0)
+        {
+            _dispatch.Dispatch(this);
+            _dispatch = _dispatchPool.Get();
+        }
+    }
+
+    /// <summary>Moves everything pushed so far to the end of the pending FIFO (the stack is LIFO, so reverse it).</summary>
+    private void TakeSubmissions()
+    {
+        if (Volatile.Read(ref _submitHead) is null)
+        {
+            return;
+        }
+
+        IoOperation? list = Interlocked.Exchange(ref _submitHead, null);
+        IoOperation? reversed = null;
+        IoOperation? last = list;
+        while (list is not null)
+        {
+            IoOperation next = list.NextSubmit!;
+            list.NextSubmit = reversed;
+            reversed = list;
+            list = next;
+        }
+
+        if (reversed is null)
+        {
+            return;
+        }
+
+        if (_pendingTail is null)
+        {
+            _pendingHead = reversed;
+        }
+        else
+        {
+            _pendingTail.NextSubmit = reversed;
+        }
+
+        _pendingTail = last;
+    }
+
+    private void AppendPending(IoOperation op)
+    {
+        op.NextSubmit = null;
+        if (_pendingTail is null)
+        {
+            _pendingHead = op;
+        }
+        else
+        {
+            _pendingTail.NextSubmit = op;
+        }
+
+        _pendingTail = op;
+    }
+
+    /// <summary>Turns pending ops into SQEs. Returns true when it stopped because the SQ is full (so submit and come back without waiting).</summary>
+    private bool PrepPending()
+    {
+        IoOperation? op = _pendingHead;
+        if (op is null)
+        {
+            return false;
+        }
+
+        uint space = _ring.SqSpaceLeft;
+        bool sqFull = false;
+        while (op is not null)
+        {
+            if (_opsInFlight >= _maxOpsInFlight)
+            {
+                break;
+            }
+
+            if (space == 0)
+            {
+                sqFull = true;
+                break;
+            }
+
+            IoOperation? next = op.NextSubmit;
+            op.NextSubmit = null;
+            if (op.Token.IsCancellationRequested)
+            {
+                // Cancelled before it reached the kernel: complete it without submitting.
+                CompleteOp(op, -Errno.ECANCELED);
+            }
+            else
+            {
+                SubmitOp(op);
+                space--;
+            }
+
+            op = next;
+        }
+
+        _pendingHead = op;
+        if (op is null)
+        {
+            _pendingTail = null;
+        }
+
+        return sqFull;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void SubmitOp(IoOperation op)
+    {
+        int slot = AllocateSlot();
+        _slots[slot] = op;
+        _sequence = (_sequence + 1) & 0x7FFF_FFFF;
+        ulong userData = ((ulong)_sequence << 32) | (uint)slot;
+        op.Slot = slot;
+        op.UserData = userData;
+        op.CancelIssued = false;
+        ref Sqe sqe = ref _ring.GetSqe();
+        sqe = op.Template;
+        sqe.UserData = userData;
+        _kernelInFlight++;
+        _opsInFlight++;
+        Volatile.Write(ref _publishedOpsInFlight, _opsInFlight);
+    }
+
+    private int _publishedOpsInFlight;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private int AllocateSlot()
+    {
+        if (_freeSlotCount == 0)
+        {
+            GrowSlots();
+        }
+
+        return _freeSlots[--_freeSlotCount];
+    }
+
+    private void GrowSlots()
+    {
+        int old = _slots.Length;
+        Array.Resize(ref _slots, old * 2);
+        Array.Resize(ref _freeSlots, old * 2);
+        for (int i = (old * 2) - 1; i >= old; i--)
+        {
+            _freeSlots[_freeSlotCount++] = i;
+        }
+
+    }
+
+    /// <summary>Sends ASYNC_CANCEL for every op whose token was cancelled while it is in the kernel.</summary>
+    private void TakeCancels()
+    {
+        if (Volatile.Read(ref _cancelHead) is null)
+        {
+            return;
+        }
+
+        IoOperation? list = Interlocked.Exchange(ref _cancelHead, null);
+        while (list is not null)
+        {
+            IoOperation op = list;
+            list = op.NextCancel;
+            op.NextCancel = null;
+            // Reset first (full fence), then check: a cancellation that arrives after this exchange pushes the op again.
+            Interlocked.Exchange(ref op.CancelQueued, 0);
+            if (op.Slot >= 0 && !op.CancelIssued && op.Token.IsCancellationRequested)
+            {
+                op.CancelIssued = true;
+                ref Sqe sqe = ref GetInternalSqe();
+                sqe.PrepCancel(op.UserData);
+                sqe.UserData = CancelTag;
+                _kernelInFlight++;
+            }
+
+            // Not in flight: either it is still pending (PrepPending sees the cancelled token and never submits it)
+            // or it already completed (the request is stale and must not cancel whatever reuses the op).
+        }
+    }
+
+    private void ArmWake()
+    {
+        ref Sqe sqe = ref GetInternalSqe();
+        sqe.PrepRead(_wakeFd, _wakeBuffer!.Address, sizeof(ulong), 0);
+        sqe.UserData = WakeTag;
+        _kernelInFlight++;
+        _wakeArmed = true;
+    }
+
+    private ref Sqe GetInternalSqe()
+    {
+        while (_ring.SqSpaceLeft == 0)
+        {
+            SubmitOnly();
+            if (_ring.SqSpaceLeft == 0)
+            {
+                _ = Reap();
+            }
+        }
+
+        return ref _ring.GetSqe();
+    }
+
+    private void SubmitOnly()
+    {
+        try
+        {
+            _ = _ring.Submit();
+        }
+        catch (IoUringException e) when (e.Errno is Errno.EBUSY or Errno.EAGAIN)
+        {
+            // Completions are backed up or the kernel is short of memory: reap, and the SQEs go with the next enter.
+        }
+    }
+
+    private void SubmitAndWait()
+    {
+        try
+        {
+            _ = _ring.SubmitAndWait(1);
+        }
+        catch (IoUringException e) when (e.Errno is Errno.EBUSY or Errno.EAGAIN)
+        {
+        }
+    }
+
+    private uint Reap()
+    {
+        CompletionBatch batch = _ring.ReadyCqes;
+        uint count = batch.Count;
+        if (count == 0)
+        {
+            return 0;
+        }
+
+        foreach (ref readonly Cqe cqe in batch)
+        {
+            OnCqe(cqe.UserData, cqe.Res);
+        }
+
+        _ring.CqAdvance(count);
+        return count;
+    }
+
+    private void OnCqe(ulong userData, int res)
+    {
+        if (userData >= FirstInternalTag)
+        {
+            _kernelInFlight--;
+            if (userData == WakeTag)
+            {
+                _wakeArmed = false;
+                if (Volatile.Read(ref _state) == StateRunning)
+                {
+                    ArmWake();
+                }
+            }
+
+            return;
+        }
+
+        int slot = (int)(uint)userData;
+        IoOperation? op = (uint)slot < (uint)_slots.Length ? _slots[slot] : null;
+        if (op is null || op.UserData != userData)
+        {
+            Debug.Fail($"A CQE for unknown user data {userData:x}.");
+            return;
+        }
+
+        _kernelInFlight--;
+        _opsInFlight--;
+        Volatile.Write(ref _publishedOpsInFlight, _opsInFlight);
+        _slots[slot] = null;
+        _freeSlots[_freeSlotCount++] = slot;
+        op.Slot = -1;
+
+        if (res > 0 && op.Kind is OpKind.Write or OpKind.WriteV && !AdvanceWrite(op, res))
+        {
+            // A short write: the rest goes out as a new submission (with a new user data).
+            AppendPending(op);
+            return;
+        }
+
+        long result = res;
+        if (op.Kind is OpKind.Write or OpKind.WriteV && res >= 0)
+        {
+            result = res == 0 ? -Errno.EIO : op.Transferred + res;
+        }
+
+        CompleteOp(op, result);
+    }
+
+    /// <summary>Accounts <paramref name="written"/> bytes of a must-write-everything op. Returns true when it is done.</summary>
+    private static bool AdvanceWrite(IoOperation op, int written)
+    {
+        if (op.Kind == OpKind.Write)
+        {
+            if ((uint)written >= op.Template.Len)
+            {
+                return true;
+            }
+
+            op.Transferred += written;
+            op.Template.Addr += (uint)written;
+            op.Template.Len -= (uint)written;
+            op.Template.Off += (uint)written;
+            return false;
+        }
+
+        IoVec[] iov = op.IoVecs;
+        int k = op.IoVecStart;
+        long left = written;
+        while (k < op.IoVecCount && left >= (long)iov[k].Length)
+        {
+            left -= (long)iov[k].Length;
+            k++;
+        }
+
+        if (k >= op.IoVecCount)
+        {
+            return true;
+        }
+
+        // The kernel is done with the array (its CQE is reaped), so the remaining entries can be edited in place.
+        iov[k].Base += (nint)left;
+        iov[k].Length -= (nuint)left;
+        op.IoVecStart = k;
+        op.Transferred += written;
+        op.Template.Addr = (ulong)(op.IoVecAddress + (k * Unsafe.SizeOf<IoVec>()));
+        op.Template.Len = (uint)(op.IoVecCount - k);
+        op.Template.Off += (uint)written;
+        return false;
+    }
+
+    /// <summary>Publishes an op's result: at once on the loop (inline mode), or in the next batch for the thread pool.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void CompleteOp(IoOperation op, long result)
+    {
+        if (_dispatchToPool)
+        {
+            _dispatch.Add(op, result);
+            if (_dispatch.IsFull)
+            {
+                FlushDispatch();
+            }
+
+            return;
+        }
+
+        try
+        {
+            op.Complete(result);
+        }
+        catch (Exception e)
+        {
+            // Only a custom consumer of the IValueTaskSource can throw here (awaiters never do). Keep the loop alive and
+            // surface the error as an unhandled exception, like an async void method would.
+            ThreadPool.UnsafeQueueUserWorkItem(static state => ExceptionDispatchInfo.Throw((Exception)state!), e);
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------------------------
+    // Shutdown.
+    // ------------------------------------------------------------------------------------------------------------
+
+    private void Shutdown()
+    {
+        // 1. No more submissions: close both stacks. Ops taken now never reach the kernel.
+        IoOperation? list = Interlocked.Exchange(ref _submitHead, _closedSentinel);
+        while (list is not null)
+        {
+            IoOperation next = list.NextSubmit!;
+            AppendPending(list);
+            list = next;
+        }
+
+        IoOperation? cancels = Interlocked.Exchange(ref _cancelHead, _closedSentinel);
+        while (cancels is not null)
+        {
+            IoOperation next = cancels.NextCancel!;
+            cancels.NextCancel = null;
+            Volatile.Write(ref cancels.CancelQueued, 0);
+            cancels = next;
+        }
+
+        IoOperation? pending = _pendingHead;
+        _pendingHead = _pendingTail = null;
+        while (pending is not null)
+        {
+            IoOperation next = pending.NextSubmit!;
+            pending.NextSubmit = null;
+            CompleteOp(pending, -Errno.ECANCELED);
+            pending = next;
+        }
+
+        FlushDispatch();
+
+        // 2. Cancel what the kernel holds, and 3. reap until it has given everything back, or the time is up.
+        bool drained = true;
+        try
+        {
+            drained = CancelAndDrain();
+        }
+        catch (Exception e)
+        {
+            Fault ??= e;
+            drained = false;
+        }
+
+        FlushDispatch();
+
+        // 4. Whatever the kernel still holds keeps its pins (and its op) reachable forever: a bounded leak, never a
+        // write into memory that was handed back.
+        for (int i = 0; i < _slots.Length; i++)
+        {
+            IoOperation? op = _slots[i];
+            if (op is not null)
+            {
+                _slots[i] = null;
+                PinnedForever.Keep(op);
+                Interlocked.Increment(ref _abandoned);
+            }
+        }
+
+        bool wakeArmed = _wakeArmed;
+        try
+        {
+            _ring.Dispose();
+        }
+        catch (Exception e)
+        {
+            Fault ??= e;
+        }
+
+        if (wakeArmed || !drained)
+        {
+            PinnedForever.Keep(_wakeBuffer!);
+        }
+        else
+        {
+            _wakeBuffer!.Dispose();
+        }
+
+        // Closes the eventfd once no submitter is in the middle of writing to it.
+        _wakeHandle?.Dispose();
+        Volatile.Write(ref _state, StateStopped);
+        _stopped.TrySetResult();
+    }
+
+    private bool CancelAndDrain()
+    {
+        if (_kernelInFlight == 0)
+        {
+            return true;
+        }
+
+        bool perOp = false;
+        ref Sqe any = ref GetInternalSqe();
+        any.PrepCancelAny();
+        any.UserData = CancelAnyTag;
+        _kernelInFlight++;
+
+        long deadline = Stopwatch.GetTimestamp() + (long)(_options.DisposeTimeout.TotalSeconds * Stopwatch.Frequency);
+        while (_kernelInFlight > 0)
+        {
+            SubmitOnly();
+            long left = deadline - Stopwatch.GetTimestamp();
+            if (left <= 0)
+            {
+                return false;
+            }
+
+            if (_ring.TryWaitCqe(TimeSpan.FromSeconds((double)left / Stopwatch.Frequency), out Cqe first))
+            {
+                CompletionBatch batch = _ring.ReadyCqes;
+                uint count = batch.Count;
+                foreach (ref readonly Cqe cqe in batch)
+                {
+                    if (cqe.UserData == CancelAnyTag)
+                    {
+                        _kernelInFlight--;
+                        // Kernels before 5.19 know no IORING_ASYNC_CANCEL_ANY: cancel one by one instead.
+                        perOp |= cqe.Res == -Errno.EINVAL;
+                    }
+                    else
+                    {
+                        OnCqe(cqe.UserData, cqe.Res);
+                    }
+                }
+
+                _ring.CqAdvance(count);
+                _ = first;
+                FlushDispatch();
+            }
+
+            if (perOp)
+            {
+                perOp = false;
+                CancelEachInFlight();
+            }
+        }
+
+        return true;
+    }
+
+    private const ulong CancelAnyTag = ulong.MaxValue - 3;
+
+    private void CancelEachInFlight()
+    {
+        for (int i = 0; i < _slots.Length; i++)
+        {
+            if (_slots[i] is IoOperation op)
+            {
+                ref Sqe sqe = ref GetInternalSqe();
+                sqe.PrepCancel(op.UserData);
+                sqe.UserData = CancelTag;
+                _kernelInFlight++;
+            }
+        }
+
+        if (_wakeArmed)
+        {
+            ref Sqe sqe = ref GetInternalSqe();
+            sqe.PrepCancel(WakeTag);
+            sqe.UserData = CancelTag;
+            _kernelInFlight++;
+        }
+    }
+}

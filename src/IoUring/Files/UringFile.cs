@@ -1,0 +1,462 @@
+using System.Runtime.InteropServices;
+using IoUring.Interop;
+using Microsoft.Win32.SafeHandles;
+
+namespace IoUring;
+
+/// <summary>
+/// A file whose I/O goes through an <see cref="IoUringEngine"/> (or an <see cref="IoUringEngineGroup"/>): the shape of
+/// <see cref="RandomAccess"/> — positional <c>ReadAsync</c>/<c>WriteAsync</c> with a file offset, no shared position —
+/// with true asynchronous I/O instead of a thread-pool thread blocked in <c>pread</c>.
+/// </summary>
+/// <remarks>
+/// <para>Every method is safe to call concurrently from many threads; reads and writes at different offsets run in
+/// parallel in the kernel. Buffers are pinned until their I/O completes, also across cancellation and disposal.</para>
+/// <para>Errors: <see cref="FileNotFoundException"/>, <see cref="DirectoryNotFoundException"/>,
+/// <see cref="UnauthorizedAccessException"/> and <see cref="PathTooLongException"/> when opening (each with an
+/// <see cref="IoUringException"/> carrying the errno inside), <see cref="IoUringException"/> (an <see cref="IOException"/>
+/// with <see cref="IoUringException.Errno"/>) for I/O errors, <see cref="OperationCanceledException"/> when the token
+/// cancelled the operation, and <see cref="ObjectDisposedException"/> once the file or the engine is disposed.</para>
+/// <para>Opening through io_uring (<see cref="OpenAsync(IoUringEngine, string, FileStreamOptions, CancellationToken)"/>)
+/// takes no advisory lock for <see cref="FileShare"/>; <see cref="Open(IoUringEngine, string, FileStreamOptions)"/>
+/// opens like <see cref="File.OpenHandle"/> (with its locking) on the calling thread.</para>
+/// </remarks>
+public sealed class UringFile : IDisposable, IAsyncDisposable, IOperationOwner
+{
+    private readonly IoUringEngine? _engine;
+    private readonly IoUringEngineGroup? _group;
+    private readonly SafeFileHandle _handle;
+    private readonly bool _ownsHandle;
+
+    /// <summary>Operations started through this file whose result is not published yet.</summary>
+    private int _pending;
+    private int _closing;
+    private TaskCompletionSource? _drained;
+
+    private UringFile(IoUringEngine? engine, IoUringEngineGroup? group, SafeFileHandle handle, bool ownsHandle, FileAccess access, string? path)
+    {
+        _engine = engine;
+        _group = group;
+        _handle = handle;
+        _ownsHandle = ownsHandle;
+        Access = access;
+        Path = path;
+    }
+
+    /// <summary>The file descriptor's handle. Do not close it while the file is in use.</summary>
+    public SafeFileHandle Handle => _handle;
+
+    /// <summary>The access the file was opened with (as declared for an adopted handle).</summary>
+    public FileAccess Access { get; }
+
+    /// <summary>The path the file was opened with, or null for an adopted handle.</summary>
+    public string? Path { get; }
+
+    /// <summary>The engine the file uses, or, for a file on a group, the engine the calling thread would use now.</summary>
+    public IoUringEngine Engine => _engine ?? _group!.Current;
+
+    /// <summary>True once <see cref="Dispose"/> or <see cref="DisposeAsync"/> has started.</summary>
+    public bool IsClosed => Volatile.Read(ref _closing) != 0;
+
+    /// <summary>The file's current length (<c>fstat</c> on the calling thread).</summary>
+    public long Length => RandomAccess.GetLength(_handle);
+
+    // ------------------------------------------------------------------------------------------------------------
+    // Creating.
+    // ------------------------------------------------------------------------------------------------------------
+
+    /// <summary>Adopts an open handle.</summary>
+    /// <param name="engine">The engine for the file's I/O.</param>
+    /// <param name="handle">The handle.</param>
+    /// <param name="access">What the handle was opened for (used by <see cref="AsStream"/>).</param>
+    /// <param name="ownsHandle">True to close the handle when the file is disposed.</param>
+    /// <returns>The file.</returns>
+    public static UringFile FromHandle(IoUringEngine engine, SafeFileHandle handle, FileAccess access = FileAccess.ReadWrite, bool ownsHandle = false)
+    {
+        ArgumentNullException.ThrowIfNull(engine);
+        ValidateHandle(handle);
+        return new UringFile(engine, null, handle, ownsHandle, access, null);
+    }
+
+    /// <summary>Adopts an open handle; each operation uses the group's engine for the calling thread's core.</summary>
+    /// <param name="group">The engines for the file's I/O.</param>
+    /// <param name="handle">The handle.</param>
+    /// <param name="access">What the handle was opened for.</param>
+    /// <param name="ownsHandle">True to close the handle when the file is disposed.</param>
+    /// <returns>The file.</returns>
+    public static UringFile FromHandle(IoUringEngineGroup group, SafeFileHandle handle, FileAccess access = FileAccess.ReadWrite, bool ownsHandle = false)
+    {
+        ArgumentNullException.ThrowIfNull(group);
+        ValidateHandle(handle);
+        return new UringFile(null, group, handle, ownsHandle, access, null);
+    }
+
+    /// <summary>Opens a file on the calling thread, exactly like <see cref="File.OpenHandle"/>, for I/O through <paramref name="engine"/>.</summary>
+    /// <param name="engine">The engine.</param>
+    /// <param name="path">The path.</param>
+    /// <param name="mode">How to open or create.</param>
+    /// <param name="access">Read, write or both.</param>
+    /// <param name="share">What other opens may do (advisory locks, as <see cref="File.OpenHandle"/> takes them).</param>
+    /// <param name="options">Options; <c>(FileOptions)0x20000000</c> asks for <c>O_DIRECT</c> as with <see cref="FileStream"/>.</param>
+    /// <returns>The file, owning its handle.</returns>
+    public static UringFile Open(IoUringEngine engine, string path, FileMode mode, FileAccess access = FileAccess.Read, FileShare share = FileShare.Read, FileOptions options = FileOptions.None)
+    {
+        ArgumentNullException.ThrowIfNull(engine);
+        SafeFileHandle h = File.OpenHandle(path, mode, access, share, options);
+        return new UringFile(engine, null, h, ownsHandle: true, access, path);
+    }
+
+    /// <summary>Opens a file on the calling thread like <see cref="File.OpenHandle"/>, for I/O through <paramref name="engine"/>.</summary>
+    /// <param name="engine">The engine.</param>
+    /// <param name="path">The path.</param>
+    /// <param name="options">Mode, access, share, options and preallocation size (<see cref="FileStreamOptions.UnixCreateMode"/> needs <see cref="OpenAsync(IoUringEngine, string, FileStreamOptions, CancellationToken)"/>).</param>
+    /// <returns>The file, owning its handle.</returns>
+    public static UringFile Open(IoUringEngine engine, string path, FileStreamOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(engine);
+        ArgumentNullException.ThrowIfNull(options);
+        if (options.UnixCreateMode is not null)
+        {
+            throw new ArgumentException("File.OpenHandle cannot apply UnixCreateMode; use OpenAsync, which passes it to openat.", nameof(options));
+        }
+
+        SafeFileHandle h = File.OpenHandle(path, options.Mode, options.Access, options.Share, options.Options, options.PreallocationSize);
+        return new UringFile(engine, null, h, ownsHandle: true, options.Access, path);
+    }
+
+    /// <summary>Opens a file on the calling thread, for I/O through the group's engine for each caller's core.</summary>
+    /// <param name="group">The engines.</param>
+    /// <param name="path">The path.</param>
+    /// <param name="mode">How to open or create.</param>
+    /// <param name="access">Read, write or both.</param>
+    /// <param name="share">What other opens may do.</param>
+    /// <param name="options">Options.</param>
+    /// <returns>The file, owning its handle.</returns>
+    public static UringFile Open(IoUringEngineGroup group, string path, FileMode mode, FileAccess access = FileAccess.Read, FileShare share = FileShare.Read, FileOptions options = FileOptions.None)
+    {
+        ArgumentNullException.ThrowIfNull(group);
+        SafeFileHandle h = File.OpenHandle(path, mode, access, share, options);
+        return new UringFile(null, group, h, ownsHandle: true, access, path);
+    }
+
+    /// <summary>Opens a file with <c>IORING_OP_OPENAT</c>: path lookup and open run in the kernel without blocking a thread.</summary>
+    /// <param name="engine">The engine.</param>
+    /// <param name="path">The path.</param>
+    /// <param name="mode">How to open or create (<see cref="FileMode.Append"/> is refused: the API is positional).</param>
+    /// <param name="access">Read, write or both.</param>
+    /// <param name="cancellationToken">Cancels the open.</param>
+    /// <returns>The file, owning its handle.</returns>
+    public static ValueTask<UringFile> OpenAsync(IoUringEngine engine, string path, FileMode mode, FileAccess access = FileAccess.Read, CancellationToken cancellationToken = default) =>
+        OpenAsync(engine, path, new FileStreamOptions { Mode = mode, Access = access }, cancellationToken);
+
+    /// <summary>Opens a file with <c>IORING_OP_OPENAT</c>.</summary>
+    /// <param name="engine">The engine.</param>
+    /// <param name="path">The path.</param>
+    /// <param name="options">
+    /// Mode and access; <see cref="FileOptions.WriteThrough"/> (<c>O_SYNC</c>), <c>(FileOptions)0x20000000</c>
+    /// (<c>O_DIRECT</c>), <see cref="FileOptions.SequentialScan"/>/<see cref="FileOptions.RandomAccess"/> (read-ahead advice);
+    /// <see cref="FileStreamOptions.UnixCreateMode"/>; <see cref="FileStreamOptions.PreallocationSize"/> for new files
+    /// (allocated with <c>fallocate(FALLOC_FL_KEEP_SIZE)</c>). <see cref="FileShare"/> takes no lock here.
+    /// </param>
+    /// <param name="cancellationToken">Cancels the open.</param>
+    /// <returns>The file, owning its handle.</returns>
+    /// <exception cref="FileNotFoundException">The file does not exist and the mode does not create it.</exception>
+    /// <exception cref="DirectoryNotFoundException">A directory on the path does not exist.</exception>
+    /// <exception cref="UnauthorizedAccessException">Permission denied.</exception>
+    /// <exception cref="IoUringException">Any other failure (for example <c>EEXIST</c> for <see cref="FileMode.CreateNew"/>).</exception>
+    public static ValueTask<UringFile> OpenAsync(IoUringEngine engine, string path, FileStreamOptions options, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(engine);
+        return OpenCoreAsync(engine, null, path, options, cancellationToken);
+    }
+
+    /// <summary>Opens a file with <c>IORING_OP_OPENAT</c> for I/O through the group's engine for each caller's core.</summary>
+    /// <param name="group">The engines.</param>
+    /// <param name="path">The path.</param>
+    /// <param name="options">See <see cref="OpenAsync(IoUringEngine, string, FileStreamOptions, CancellationToken)"/>.</param>
+    /// <param name="cancellationToken">Cancels the open.</param>
+    /// <returns>The file, owning its handle.</returns>
+    public static ValueTask<UringFile> OpenAsync(IoUringEngineGroup group, string path, FileStreamOptions options, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(group);
+        return OpenCoreAsync(null, group, path, options, cancellationToken);
+    }
+
+    private static async ValueTask<UringFile> OpenCoreAsync(IoUringEngine? engine, IoUringEngineGroup? group, string path, FileStreamOptions options, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        ArgumentNullException.ThrowIfNull(options);
+        int flags = OpenFlags.From(options.Mode, options.Access, options.Options);
+        UnixFileMode mode = options.UnixCreateMode ?? IoUringEngine.DefaultCreateMode;
+        IoUringEngine e = engine ?? group!.Current;
+        SafeFileHandle handle = await e.OpenAsync(path, flags, mode, cancellationToken).ConfigureAwait(false);
+        var file = new UringFile(engine, group, handle, ownsHandle: true, options.Access, path);
+        try
+        {
+            int advice = (options.Options & FileOptions.SequentialScan) != 0 ? OpenFlags.PosixFadvSequential
+                : (options.Options & FileOptions.RandomAccess) != 0 ? Libc.POSIX_FADV_RANDOM : 0;
+            if (advice != 0)
+            {
+                _ = Libc.PosixFadvise((int)handle.DangerousGetHandle(), 0, 0, advice);
+            }
+
+            bool created = options.Mode is FileMode.Create or FileMode.CreateNew or FileMode.Truncate
+                || (options.Mode == FileMode.OpenOrCreate && file.Length == 0);
+            if (options.PreallocationSize > 0 && created)
+            {
+                await file.PreallocateAsync(0, options.PreallocationSize, keepSize: true, cancellationToken).ConfigureAwait(false);
+            }
+        }
+        catch
+        {
+            file.Dispose();
+            throw;
+        }
+
+        return file;
+    }
+
+    private static void ValidateHandle(SafeFileHandle handle)
+    {
+        ArgumentNullException.ThrowIfNull(handle);
+        if (handle.IsInvalid)
+        {
+            throw new ArgumentException("The handle is invalid.", nameof(handle));
+        }
+
+        ObjectDisposedException.ThrowIf(handle.IsClosed, handle);
+    }
+
+    // ------------------------------------------------------------------------------------------------------------
+    // I/O.
+    // ------------------------------------------------------------------------------------------------------------
+
+    /// <summary>Reads into <paramref name="buffer"/> from <paramref name="fileOffset"/>, like <see cref="RandomAccess.ReadAsync(SafeFileHandle, Memory{byte}, long, CancellationToken)"/>.</summary>
+    /// <param name="buffer">Where to read to; pinned until the read completes.</param>
+    /// <param name="fileOffset">The file offset.</param>
+    /// <param name="cancellationToken">Cancels the read.</param>
+    /// <returns>The bytes read: fewer than asked near the end of the file, 0 at or past it.</returns>
+    public ValueTask<int> ReadAsync(Memory<byte> buffer, long fileOffset, CancellationToken cancellationToken = default) =>
+        (_engine ?? _group!.Current).ReadAsync(_handle, buffer, fileOffset, this, cancellationToken);
+
+    /// <summary>Writes all of <paramref name="buffer"/> at <paramref name="fileOffset"/>, like <see cref="RandomAccess.WriteAsync(SafeFileHandle, ReadOnlyMemory{byte}, long, CancellationToken)"/>.</summary>
+    /// <param name="buffer">What to write; pinned until the write completes.</param>
+    /// <param name="fileOffset">The file offset.</param>
+    /// <param name="cancellationToken">Cancels the write.</param>
+    /// <returns>A task that completes when every byte is written.</returns>
+    public ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, long fileOffset, CancellationToken cancellationToken = default) =>
+        (_engine ?? _group!.Current).WriteAsync(_handle, buffer, fileOffset, this, cancellationToken);
+
+    /// <summary>Reads into several buffers in order from <paramref name="fileOffset"/> (<c>preadv</c>).</summary>
+    /// <param name="buffers">The buffers, at most <see cref="IoUringEngine.MaxIoVecs"/>.</param>
+    /// <param name="fileOffset">The file offset.</param>
+    /// <param name="cancellationToken">Cancels the read.</param>
+    /// <returns>The total bytes read.</returns>
+    public ValueTask<long> ReadAsync(IReadOnlyList<Memory<byte>> buffers, long fileOffset, CancellationToken cancellationToken = default) =>
+        (_engine ?? _group!.Current).ReadAsync(_handle, buffers, fileOffset, this, cancellationToken);
+
+    /// <summary>Writes several buffers in order at <paramref name="fileOffset"/> (<c>pwritev</c>, repeated after short writes).</summary>
+    /// <param name="buffers">The buffers, at most <see cref="IoUringEngine.MaxIoVecs"/>.</param>
+    /// <param name="fileOffset">The file offset.</param>
+    /// <param name="cancellationToken">Cancels the write.</param>
+    /// <returns>A task that completes when every byte is written.</returns>
+    public ValueTask WriteAsync(IReadOnlyList<ReadOnlyMemory<byte>> buffers, long fileOffset, CancellationToken cancellationToken = default) =>
+        (_engine ?? _group!.Current).WriteAsync(_handle, buffers, fileOffset, this, cancellationToken);
+
+    /// <summary>Makes written data durable: <c>fsync</c>, or <c>fdatasync</c> with <paramref name="dataOnly"/>.</summary>
+    /// <param name="dataOnly">Skip metadata not needed to read the data back.</param>
+    /// <param name="cancellationToken">Cancels the wait.</param>
+    /// <returns>A task that completes when the data is on the device.</returns>
+    public ValueTask FlushAsync(bool dataOnly = false, CancellationToken cancellationToken = default) =>
+        (_engine ?? _group!.Current).FlushAsync(_handle, dataOnly, this, cancellationToken);
+
+    /// <summary>Allocates disk space for a range (<c>fallocate</c>), so later writes there cannot fail with <c>ENOSPC</c>.</summary>
+    /// <param name="offset">Start of the range.</param>
+    /// <param name="length">Length of the range.</param>
+    /// <param name="keepSize">True to leave the file's length unchanged; false to extend it to the end of the range.</param>
+    /// <param name="cancellationToken">Cancels the wait.</param>
+    /// <returns>A task that completes when the space is allocated.</returns>
+    public ValueTask PreallocateAsync(long offset, long length, bool keepSize = false, CancellationToken cancellationToken = default) =>
+        (_engine ?? _group!.Current).AllocateAsync(_handle, offset, length, keepSize, this, cancellationToken);
+
+    /// <summary>Sets the file's length (<c>ftruncate</c>).</summary>
+    /// <param name="length">The new length.</param>
+    /// <param name="cancellationToken">Cancels the wait.</param>
+    /// <returns>A task that completes when the length is set.</returns>
+    public ValueTask SetLengthAsync(long length, CancellationToken cancellationToken = default) =>
+        (_engine ?? _group!.Current).SetLengthAsync(_handle, length, this, cancellationToken);
+
+    /// <summary>Reads the file's metadata (<c>statx</c>).</summary>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    /// <returns>The metadata.</returns>
+    public ValueTask<Statx> StatAsync(CancellationToken cancellationToken = default)
+    {
+        ObjectDisposedException.ThrowIf(IsClosed, this);
+        return (_engine ?? _group!.Current).StatAsync(_handle, cancellationToken);
+    }
+
+    /// <summary>The file's length, read with <c>statx</c> through the engine.</summary>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    /// <returns>The length in bytes.</returns>
+    public async ValueTask<long> GetLengthAsync(CancellationToken cancellationToken = default) =>
+        (long)(await StatAsync(cancellationToken).ConfigureAwait(false)).FileSize;
+
+    /// <summary>A <see cref="Stream"/> over the file with its own position, whose async methods use the engine.</summary>
+    /// <param name="position">The stream's starting position.</param>
+    /// <param name="leaveOpen">False to dispose the file when the stream is disposed.</param>
+    /// <returns>The stream.</returns>
+    public Stream AsStream(long position = 0, bool leaveOpen = true)
+    {
+        ObjectDisposedException.ThrowIf(IsClosed, this);
+        return new UringFileStream(this, position, leaveOpen);
+    }
+
+    // ------------------------------------------------------------------------------------------------------------
+    // Closing.
+    // ------------------------------------------------------------------------------------------------------------
+
+    /// <summary>
+    /// Refuses new operations and, when the file owns its handle, disposes it: the descriptor is closed as soon as
+    /// the last pending operation has completed (the handle is reference-counted). Pending operations finish normally.
+    /// </summary>
+    public void Dispose()
+    {
+        if (Interlocked.Exchange(ref _closing, 1) == 0 && _ownsHandle)
+        {
+            _handle.Dispose();
+        }
+    }
+
+    /// <summary>
+    /// Refuses new operations, waits until every operation started through this file has completed, then, when the
+    /// file owns its handle, closes it with <c>IORING_OP_CLOSE</c>.
+    /// </summary>
+    /// <returns>A task that completes when the file is closed.</returns>
+    public async ValueTask DisposeAsync()
+    {
+        var drained = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        if (Interlocked.CompareExchange(ref _drained, drained, null) is not null)
+        {
+            await _drained.Task.ConfigureAwait(false);
+            return;
+        }
+
+        // _drained is published before _closing (the exchange is a full fence), so a completion that sees _closing set finds it.
+        if (Interlocked.Exchange(ref _closing, 1) != 0)
+        {
+            // Dispose() already ran and disposed the handle.
+            drained.TrySetResult();
+            return;
+        }
+
+        if (Volatile.Read(ref _pending) == 0)
+        {
+            drained.TrySetResult();
+        }
+
+        await drained.Task.ConfigureAwait(false);
+        if (_ownsHandle && !_handle.IsClosed)
+        {
+            IoUringEngine engine = _engine ?? _group!.Current;
+            if (engine.IsDisposing)
+            {
+                _handle.Dispose();
+            }
+            else
+            {
+                try
+                {
+                    await engine.CloseAsync(_handle).ConfigureAwait(false);
+                }
+                catch (ObjectDisposedException)
+                {
+                    // The engine stopped meanwhile; CloseAsync closed the fd synchronously or the handle still owns it.
+                    _handle.Dispose();
+                }
+            }
+        }
+    }
+
+    bool IOperationOwner.TryBeginOperation()
+    {
+        Interlocked.Increment(ref _pending);
+        if (Volatile.Read(ref _closing) != 0)
+        {
+            ((IOperationOwner)this).OnOperationCompleted();
+            return false;
+        }
+
+        return true;
+    }
+
+    void IOperationOwner.OnOperationCompleted()
+    {
+        if (Interlocked.Decrement(ref _pending) == 0 && Volatile.Read(ref _closing) != 0)
+        {
+            Volatile.Read(ref _drained)?.TrySetResult();
+        }
+    }
+}
+
+/// <summary>Maps .NET open parameters to <c>open(2)</c> flags.</summary>
+internal static class OpenFlags
+{
+    public const int ORdOnly = 0;
+    public const int OWrOnly = 1;
+    public const int ORdWr = 2;
+    public const int OCreat = 0x40;
+    public const int OExcl = 0x80;
+    public const int OTrunc = 0x200;
+    public const int OSync = 0x101000;
+    public const int PosixFadvSequential = 2;
+
+    /// <summary><c>O_DIRECT</c>: 0x4000 on x86 and most architectures, 0x10000 on ARM.</summary>
+    public static int ODirect => RuntimeInformation.ProcessArchitecture is Architecture.Arm or Architecture.Arm64 ? 0x10000 : 0x4000;
+
+    /// <summary>The undocumented <see cref="FileOptions"/> value that <see cref="FileStream"/> maps to <c>O_DIRECT</c> on Unix.</summary>
+    public const FileOptions NoBuffering = (FileOptions)0x20000000;
+
+    public static int From(FileMode mode, FileAccess access, FileOptions options)
+    {
+        int flags = access switch
+        {
+            FileAccess.Read => ORdOnly,
+            FileAccess.Write => OWrOnly,
+            FileAccess.ReadWrite => ORdWr,
+            _ => throw new ArgumentOutOfRangeException(nameof(access), access, "Unknown FileAccess."),
+        };
+
+        if (access == FileAccess.Read && mode is FileMode.Create or FileMode.CreateNew or FileMode.Truncate)
+        {
+            throw new ArgumentException($"FileMode.{mode} needs write access.", nameof(mode));
+        }
+
+        flags |= mode switch
+        {
+            FileMode.CreateNew => OCreat | OExcl,
+            FileMode.Create => OCreat | OTrunc,
+            FileMode.Open => 0,
+            FileMode.OpenOrCreate => OCreat,
+            FileMode.Truncate => OTrunc,
+            FileMode.Append => throw new ArgumentException("FileMode.Append is not supported: UringFile writes at explicit offsets; open with OpenOrCreate and write at Length.", nameof(mode)),
+            _ => throw new ArgumentOutOfRangeException(nameof(mode), mode, "Unknown FileMode."),
+        };
+
+        if ((options & FileOptions.DeleteOnClose) != 0)
+        {
+            throw new ArgumentException("FileOptions.DeleteOnClose is not supported by an io_uring open; use File.OpenHandle and UringFile.FromHandle.", nameof(options));
+        }
+
+        if ((options & FileOptions.WriteThrough) != 0)
+        {
+            flags |= OSync;
+        }
+
+        if ((options & NoBuffering) != 0)
+        {
+            flags |= ODirect;
+        }
+
+        return flags;
+    }
+}

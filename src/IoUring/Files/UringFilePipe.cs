@@ -1,0 +1,128 @@
+using System.IO.Pipelines;
+
+namespace IoUring;
+
+/// <summary>System.IO.Pipelines over a <see cref="UringFile"/>: sequential streaming with several I/Os in flight.</summary>
+public static class UringFilePipe
+{
+    /// <summary>
+    /// A <see cref="PipeReader"/> that streams the file from <see cref="UringPipeReaderOptions.StartOffset"/> to its end
+    /// (or <see cref="UringPipeReaderOptions.Length"/> bytes), keeping <see cref="UringPipeReaderOptions.ReadsInFlight"/>
+    /// reads in flight ahead of the consumer. Data is returned in file order without copying: each read lands in its
+    /// own segment of the returned <see cref="System.Buffers.ReadOnlySequence{T}"/>.
+    /// </summary>
+    /// <param name="file">The file to read.</param>
+    /// <param name="options">Options, or null for defaults.</param>
+    /// <returns>The reader. Call <see cref="PipeReader.Complete(Exception?)"/> when done.</returns>
+    public static PipeReader CreateReader(UringFile file, UringPipeReaderOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(file);
+        options ??= new UringPipeReaderOptions();
+        options.Validate();
+        return new UringFilePipeReader(file, options);
+    }
+
+    /// <summary>
+    /// A <see cref="PipeWriter"/> that writes sequentially from <see cref="UringPipeWriterOptions.StartOffset"/>. Each full
+    /// segment is written as soon as it is complete, so several writes are in flight while the producer keeps going;
+    /// <see cref="PipeWriter.FlushAsync(CancellationToken)"/> writes the partial segment and waits only while more than
+    /// <see cref="UringPipeWriterOptions.WritesInFlight"/> writes are pending (back-pressure), and
+    /// <see cref="PipeWriter.CompleteAsync(Exception?)"/> waits for all of them and reports a failed write.
+    /// </summary>
+    /// <param name="file">The file to write; opened for writing.</param>
+    /// <param name="options">Options, or null for defaults.</param>
+    /// <returns>The writer. Call <see cref="PipeWriter.CompleteAsync(Exception?)"/> when done.</returns>
+    public static PipeWriter CreateWriter(UringFile file, UringPipeWriterOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(file);
+        options ??= new UringPipeWriterOptions();
+        options.Validate();
+        return new UringFilePipeWriter(file, options);
+    }
+}
+
+/// <summary>Options of <see cref="UringFilePipe.CreateReader"/>.</summary>
+public sealed class UringPipeReaderOptions
+{
+    /// <summary>Bytes per read and per segment of the returned buffers. Default 64 KiB.</summary>
+    public int SegmentSize { get; init; } = 64 * 1024;
+
+    /// <summary>Reads kept in flight ahead of the consumer. Default 4.</summary>
+    public int ReadsInFlight { get; init; } = 4;
+
+    /// <summary>Segments the reader may hold in total (in flight plus read but not yet consumed). Default twice <see cref="ReadsInFlight"/>.</summary>
+    public int MaxSegments { get; init; }
+
+    /// <summary>The file offset to start at. Default 0.</summary>
+    public long StartOffset { get; init; }
+
+    /// <summary>Read at most this many bytes; null to read to the end of the file.</summary>
+    public long? Length { get; init; }
+
+    /// <summary>False to dispose the file when the reader is completed. Default true.</summary>
+    public bool LeaveOpen { get; init; } = true;
+
+    internal int EffectiveMaxSegments => MaxSegments > 0 ? MaxSegments : ReadsInFlight * 2;
+
+    internal void Validate()
+    {
+        if (SegmentSize <= 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(SegmentSize), SegmentSize, "SegmentSize must be positive.");
+        }
+
+        if (ReadsInFlight <= 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(ReadsInFlight), ReadsInFlight, "ReadsInFlight must be positive.");
+        }
+
+        if (MaxSegments < 0 || (MaxSegments > 0 && MaxSegments < ReadsInFlight))
+        {
+            throw new ArgumentOutOfRangeException(nameof(MaxSegments), MaxSegments, "MaxSegments must be 0 (default) or at least ReadsInFlight.");
+        }
+
+        if (StartOffset < 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(StartOffset), StartOffset, "StartOffset must be non-negative.");
+        }
+
+        if (Length < 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(Length), Length, "Length must be non-negative.");
+        }
+    }
+}
+
+/// <summary>Options of <see cref="UringFilePipe.CreateWriter"/>.</summary>
+public sealed class UringPipeWriterOptions
+{
+    /// <summary>Bytes per segment (and so per write, unless a flush writes a partial one). Default 64 KiB.</summary>
+    public int SegmentSize { get; init; } = 64 * 1024;
+
+    /// <summary>Writes allowed in flight before <see cref="PipeWriter.FlushAsync(CancellationToken)"/> waits. Default 4.</summary>
+    public int WritesInFlight { get; init; } = 4;
+
+    /// <summary>The file offset of the first byte written. Default 0.</summary>
+    public long StartOffset { get; init; }
+
+    /// <summary>False to dispose the file when the writer is completed. Default true.</summary>
+    public bool LeaveOpen { get; init; } = true;
+
+    internal void Validate()
+    {
+        if (SegmentSize <= 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(SegmentSize), SegmentSize, "SegmentSize must be positive.");
+        }
+
+        if (WritesInFlight <= 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(WritesInFlight), WritesInFlight, "WritesInFlight must be positive.");
+        }
+
+        if (StartOffset < 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(StartOffset), StartOffset, "StartOffset must be non-negative.");
+        }
+    }
+}

@@ -1,0 +1,288 @@
+using Microsoft.Win32.SafeHandles;
+
+namespace IoUring.Tests.Async;
+
+/// <summary>Runs alone: the measurement counts the whole process's allocations (every thread, precisely).</summary>
+[CollectionDefinition(nameof(AllocationMeasurement), DisableParallelization = true)]
+public sealed class AllocationMeasurement;
+
+/// <summary>
+/// Steady state of awaited operations. After a warm-up (which fills the operation pool and boxes the async method
+/// once), <see cref="GC.GetTotalAllocatedBytes(bool)"/> with <c>precise: true</c> — every thread of the process, the
+/// engine's loop and the thread pool included — is read around windows of <see cref="Measured"/> awaited operations.
+/// </summary>
+/// <remarks>
+/// The runtime allocates now and then on its own (the thread pool starting or retiring a worker, the test runner's
+/// threads), a few hundred bytes at random moments. An allocation per operation, even one 24-byte object, would add
+/// at least 24 x <see cref="Measured"/> bytes to every window. So each test measures up to <see cref="Windows"/>
+/// windows and asserts that one of them allocated exactly 0 bytes (no per-operation allocation exists) and that
+/// none averaged 8 bytes per operation (nothing allocates on some operations only). Each test keeps its loops inside one async method: an async helper called
+/// per operation would box its own state machine on every call and measure the test, not the engine.
+/// </remarks>
+[Collection(nameof(AllocationMeasurement))]
+public sealed class AllocationTests
+{
+    private const int Warmup = 3000;
+    private const int Measured = 20_000;
+    private const int Windows = 5;
+
+    private static void AssertNoAllocationPerOperation(List<long> windows)
+    {
+        string all = string.Join(", ", windows);
+        Assert.True(windows.TrueForAll(w => w < 8L * Measured), $"a window allocated 8 bytes or more per operation: [{all}] bytes per {Measured} operations");
+        Assert.True(windows.Contains(0), $"no window of {Measured} operations allocated 0 bytes: [{all}]");
+    }
+
+    public static TheoryData<ContinuationMode> Modes => new() { ContinuationMode.ThreadPool, ContinuationMode.Inline };
+
+    [Theory]
+    [MemberData(nameof(Modes))]
+    public async Task An_awaited_read_allocates_nothing_in_steady_state(ContinuationMode mode)
+    {
+        Kernel.RequireIoUring();
+        using var file = new TempFile(64 * 4096, seed: 41);
+        using SafeFileHandle handle = file.Open();
+        using var engine = new IoUringEngine(new IoUringEngineOptions { Continuations = mode });
+        var buffer = new byte[4096];
+
+        List<long> windows = await Task.Run(async () =>
+        {
+            var windows = new List<long>(Windows);
+            long before = 0;
+            for (int i = 0; i < Warmup + (Windows * Measured); i++)
+            {
+                if (i >= Warmup && (i - Warmup) % Measured == 0)
+                {
+                    long now = GC.GetTotalAllocatedBytes(precise: true);
+                    if (i > Warmup)
+                    {
+                        windows.Add(now - before);
+                        if (now == before)
+                        {
+                            break;
+                        }
+                    }
+
+                    before = GC.GetTotalAllocatedBytes(precise: true);
+                }
+
+                int n = await engine.ReadAsync(handle, buffer, (i % 64) * 4096L);
+                if (n != 4096)
+                {
+                    throw new InvalidOperationException($"short read {n}");
+                }
+            }
+
+            if (windows.Count < Windows && !windows.Contains(0))
+            {
+                windows.Add(GC.GetTotalAllocatedBytes(precise: true) - before);
+            }
+
+            return windows;
+        });
+
+        AssertNoAllocationPerOperation(windows);
+    }
+
+    [Theory]
+    [MemberData(nameof(Modes))]
+    public async Task Awaited_writes_and_reads_through_UringFile_allocate_nothing_in_steady_state(ContinuationMode mode)
+    {
+        Kernel.RequireIoUring();
+        using var temp = new TempFile(64 * 4096, seed: 42);
+        using var engine = new IoUringEngine(new IoUringEngineOptions { Continuations = mode });
+        using UringFile file = UringFile.Open(engine, temp.Path, FileMode.Open, FileAccess.ReadWrite, FileShare.ReadWrite);
+        var data = new byte[4096];
+        var back = new byte[4096];
+
+        List<long> windows = await Task.Run(async () =>
+        {
+            var windows = new List<long>(Windows);
+            long before = 0;
+            for (int i = 0; i < Warmup + (Windows * Measured); i++)
+            {
+                if (i >= Warmup && (i - Warmup) % Measured == 0)
+                {
+                    long now = GC.GetTotalAllocatedBytes(precise: true);
+                    if (i > Warmup)
+                    {
+                        windows.Add(now - before);
+                        if (now == before)
+                        {
+                            break;
+                        }
+                    }
+
+                    before = GC.GetTotalAllocatedBytes(precise: true);
+                }
+
+                data[0] = (byte)i;
+                await file.WriteAsync(data, (i % 64) * 4096L);
+                _ = await file.ReadAsync(back, (i % 64) * 4096L);
+                if (back[0] != (byte)i)
+                {
+                    throw new InvalidOperationException("read back the wrong bytes");
+                }
+            }
+
+            if (windows.Count < Windows && !windows.Contains(0))
+            {
+                windows.Add(GC.GetTotalAllocatedBytes(precise: true) - before);
+            }
+
+            return windows;
+        });
+
+        AssertNoAllocationPerOperation(windows);
+    }
+
+    [Fact]
+    public async Task Awaited_scatter_reads_and_nops_allocate_nothing_in_steady_state()
+    {
+        Kernel.RequireIoUring();
+        using var temp = new TempFile(64 * 4096, seed: 43);
+        using SafeFileHandle handle = temp.Open();
+        using var engine = new IoUringEngine();
+        Memory<byte>[] parts = [new byte[1000], new byte[3096]];
+
+        List<long> windows = await Task.Run(async () =>
+        {
+            var windows = new List<long>(Windows);
+            long before = 0;
+            for (int i = 0; i < Warmup + (Windows * Measured); i++)
+            {
+                if (i >= Warmup && (i - Warmup) % Measured == 0)
+                {
+                    long now = GC.GetTotalAllocatedBytes(precise: true);
+                    if (i > Warmup)
+                    {
+                        windows.Add(now - before);
+                        if (now == before)
+                        {
+                            break;
+                        }
+                    }
+
+                    before = GC.GetTotalAllocatedBytes(precise: true);
+                }
+
+                long n = await engine.ReadAsync(handle, parts, (i % 64) * 4096L);
+                if (n != 4096)
+                {
+                    throw new InvalidOperationException($"short read {n}");
+                }
+
+                await engine.NopAsync();
+            }
+
+            if (windows.Count < Windows && !windows.Contains(0))
+            {
+                windows.Add(GC.GetTotalAllocatedBytes(precise: true) - before);
+            }
+
+            return windows;
+        });
+
+        AssertNoAllocationPerOperation(windows);
+    }
+
+    [Fact]
+    public async Task Awaited_reads_through_an_engine_group_allocate_nothing_in_steady_state()
+    {
+        Kernel.RequireIoUring();
+        using var temp = new TempFile(64 * 4096, seed: 44);
+        using var group = new IoUringEngineGroup(2);
+        using UringFile file = UringFile.Open(group, temp.Path, FileMode.Open);
+        var buffer = new byte[4096];
+
+        List<long> windows = await Task.Run(async () =>
+        {
+            var windows = new List<long>(Windows);
+            long before = 0;
+            for (int i = 0; i < Warmup + (Windows * Measured); i++)
+            {
+                if (i >= Warmup && (i - Warmup) % Measured == 0)
+                {
+                    long now = GC.GetTotalAllocatedBytes(precise: true);
+                    if (i > Warmup)
+                    {
+                        windows.Add(now - before);
+                        if (now == before)
+                        {
+                            break;
+                        }
+                    }
+
+                    before = GC.GetTotalAllocatedBytes(precise: true);
+                }
+
+                _ = await file.ReadAsync(buffer, (i % 64) * 4096L);
+            }
+
+            if (windows.Count < Windows && !windows.Contains(0))
+            {
+                windows.Add(GC.GetTotalAllocatedBytes(precise: true) - before);
+            }
+
+            return windows;
+        });
+
+        AssertNoAllocationPerOperation(windows);
+    }
+
+    [Theory]
+    [InlineData(32, ContinuationMode.ThreadPool)]
+    [InlineData(128, ContinuationMode.ThreadPool)]
+    [InlineData(128, ContinuationMode.Inline)]
+    public async Task Many_concurrent_awaited_reads_allocate_nothing_in_steady_state(int taskCount, ContinuationMode mode)
+    {
+        Kernel.RequireIoUring();
+        using var temp = new TempFile(64 * 4096, seed: 45);
+        using SafeFileHandle handle = temp.Open();
+        using var engine = new IoUringEngine(new IoUringEngineOptions { Continuations = mode });
+        int perTask = Measured / taskCount;
+        var windows = new List<long>();
+
+        for (int round = 0; round <= Windows && !windows.Contains(0); round++)
+        {
+            // Every task is parked on 'start' (its state machine already boxed) when the window opens, and the last
+            // one to finish closes it. Round 0 is the warm-up.
+            var start = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            var finished = new TaskCompletionSource<long>(TaskCreationOptions.RunContinuationsAsynchronously);
+            int waiting = 0, running = taskCount;
+            Task[] workers = Enumerable.Range(0, taskCount).Select(t => Task.Run(async () =>
+            {
+                var buffer = new byte[4096];
+                for (int i = 0; i < perTask; i++)
+                {
+                    _ = await engine.ReadAsync(handle, buffer, ((i + t) % 64) * 4096L);
+                }
+
+                Interlocked.Increment(ref waiting);
+                await start.Task;
+                for (int i = 0; i < perTask; i++)
+                {
+                    _ = await engine.ReadAsync(handle, buffer, ((i + t) % 64) * 4096L);
+                }
+
+                if (Interlocked.Decrement(ref running) == 0)
+                {
+                    finished.SetResult(GC.GetTotalAllocatedBytes(precise: true));
+                }
+            })).ToArray();
+
+            await Wait.UntilAsync(() => Volatile.Read(ref waiting) == taskCount, "every task finished its warm-up");
+            long before = GC.GetTotalAllocatedBytes(precise: true);
+            start.SetResult();
+            long after = await finished.Task;
+            await Task.WhenAll(workers);
+            if (round > 0)
+            {
+                windows.Add(after - before);
+            }
+        }
+
+        // Tasks reading concurrently through the pool and the engine, Measured reads per window.
+        AssertNoAllocationPerOperation(windows);
+    }
+}

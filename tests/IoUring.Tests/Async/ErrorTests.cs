@@ -1,0 +1,169 @@
+using Microsoft.Win32.SafeHandles;
+
+namespace IoUring.Tests.Async;
+
+public sealed class ErrorTests
+{
+    [Fact]
+    public async Task Reading_a_write_only_handle_throws_IoUringException_with_EBADF()
+    {
+        Kernel.RequireIoUring();
+        using var file = new TempFile(100);
+        using var handle = file.Open(FileAccess.Write);
+        using var engine = new IoUringEngine();
+        IoUringException e = await Assert.ThrowsAsync<IoUringException>(async () => await engine.ReadAsync(handle, new byte[10], 0));
+        Assert.Equal(9, e.Errno);
+        Assert.Contains("EBADF", e.Message, StringComparison.Ordinal);
+        Assert.Contains("not opened for reading", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Writing_a_read_only_handle_throws_IoUringException_with_EBADF()
+    {
+        Kernel.RequireIoUring();
+        using var file = new TempFile(100);
+        using var handle = file.Open(FileAccess.Read);
+        using var engine = new IoUringEngine();
+        IoUringException e = await Assert.ThrowsAsync<IoUringException>(async () => await engine.WriteAsync(handle, new byte[10], 0));
+        Assert.Equal(9, e.Errno);
+        Assert.Contains("not opened for writing", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Opening_a_missing_file_throws_FileNotFoundException_with_the_errno_inside()
+    {
+        Kernel.RequireOp(Opcode.OpenAt);
+        using var engine = new IoUringEngine();
+        string path = Path.Combine(Path.GetTempPath(), $"missing-{Guid.NewGuid():N}");
+        FileNotFoundException e = await Assert.ThrowsAsync<FileNotFoundException>(async () => await engine.OpenAsync(path, 0));
+        Assert.Equal(path, e.FileName);
+        IoUringException inner = Assert.IsType<IoUringException>(e.InnerException);
+        Assert.Equal(2, inner.Errno);
+        Assert.Contains("ENOENT", inner.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Opening_under_a_missing_directory_throws_DirectoryNotFoundException()
+    {
+        Kernel.RequireOp(Opcode.OpenAt);
+        using var engine = new IoUringEngine();
+        string path = Path.Combine(Path.GetTempPath(), $"missing-{Guid.NewGuid():N}", "file");
+        // ENOENT for a missing parent: open(2) cannot tell the two apart, so it is FileNotFoundException; a file used as a directory is ENOTDIR.
+        await Assert.ThrowsAsync<FileNotFoundException>(async () => await UringFile.OpenAsync(engine, path, FileMode.Open));
+        using var file = new TempFile(1);
+        await Assert.ThrowsAsync<DirectoryNotFoundException>(async () => await UringFile.OpenAsync(engine, Path.Combine(file.Path, "x"), FileMode.Open));
+    }
+
+    [Fact]
+    public async Task Creating_a_file_that_exists_with_CreateNew_throws_EEXIST()
+    {
+        Kernel.RequireOp(Opcode.OpenAt);
+        using var engine = new IoUringEngine();
+        using var file = new TempFile(1);
+        IoUringException e = await Assert.ThrowsAsync<IoUringException>(async () =>
+            await UringFile.OpenAsync(engine, file.Path, FileMode.CreateNew, FileAccess.Write));
+        Assert.Equal(17, e.Errno);
+    }
+
+    [Fact]
+    public async Task Opening_a_directory_for_writing_throws_EISDIR()
+    {
+        Kernel.RequireOp(Opcode.OpenAt);
+        using var engine = new IoUringEngine();
+        IoUringException e = await Assert.ThrowsAsync<IoUringException>(async () =>
+            await UringFile.OpenAsync(engine, Path.GetTempPath(), FileMode.Open, FileAccess.Write));
+        Assert.Equal(21, e.Errno);
+        Assert.Contains("EISDIR", e.Message, StringComparison.Ordinal);
+        Assert.Contains("directory", e.Message, StringComparison.OrdinalIgnoreCase);
+    }
+
+    [Fact]
+    public async Task Stat_of_a_missing_path_throws_FileNotFoundException()
+    {
+        Kernel.RequireOp(Opcode.Statx);
+        using var engine = new IoUringEngine();
+        await Assert.ThrowsAsync<FileNotFoundException>(async () => await engine.StatAsync("/nonexistent/" + Guid.NewGuid()));
+    }
+
+    [Fact]
+    public async Task A_misaligned_O_DIRECT_read_throws_EINVAL_with_a_hint()
+    {
+        Kernel.RequireOp(Opcode.OpenAt);
+        using var engine = new IoUringEngine();
+        using var file = new TempFile(1 << 16);
+        UringFile direct;
+        try
+        {
+            direct = await UringFile.OpenAsync(engine, file.Path, new FileStreamOptions { Mode = FileMode.Open, Options = (FileOptions)0x20000000 });
+        }
+        catch (IoUringException e) when (e.Errno == 22)
+        {
+            Assert.Skip("The temp directory's file system does not support O_DIRECT.");
+            return;
+        }
+
+        await using (direct)
+        {
+            using var aligned = new NativeBuffer(4096);
+            Assert.Equal(4096, await direct.ReadAsync(aligned.Memory, 4096));
+            Assert.True(aligned.Span.SequenceEqual(file.Content.AsSpan(4096, 4096)));
+
+            // A file offset that is not a multiple of the logical block size is refused.
+            IoUringException e = await Assert.ThrowsAsync<IoUringException>(async () => await direct.ReadAsync(aligned.Memory.Slice(0, 512), 1));
+            Assert.Equal(22, e.Errno);
+            Assert.Contains("O_DIRECT", e.Message, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
+    public async Task Bad_arguments_throw_before_anything_is_submitted()
+    {
+        Kernel.RequireIoUring();
+        using var engine = new IoUringEngine();
+        using var file = new TempFile(100);
+        using var handle = file.Open();
+        Assert.Throws<ArgumentOutOfRangeException>(() => engine.ReadAsync(handle, new byte[1], -2));
+        Assert.Throws<ArgumentNullException>(() => engine.ReadAsync(null!, new byte[1], 0));
+        Memory<byte>[] tooMany = Enumerable.Range(0, IoUringEngine.MaxIoVecs + 1).Select(_ => (Memory<byte>)new byte[1]).ToArray();
+        Assert.Throws<ArgumentException>(() => engine.ReadAsync(handle, tooMany, 0));
+        Assert.Throws<ArgumentOutOfRangeException>(() => engine.AllocateAsync(handle, 0, 0));
+
+        var closed = file.Open();
+        closed.Dispose();
+        Assert.Throws<ObjectDisposedException>(() => engine.ReadAsync(closed, new byte[1], 0));
+        Assert.Equal(0, engine.OperationsInFlight);
+
+        // Nothing leaked: the engine still works.
+        Assert.Equal(100, await engine.ReadAsync(handle, new byte[100], 0));
+    }
+
+    [Fact]
+    public async Task Awaiting_an_operation_twice_is_refused_without_disturbing_other_operations()
+    {
+        Kernel.RequireIoUring();
+        using var engine = new IoUringEngine();
+        ValueTask nop = engine.NopAsync();
+        await nop;
+        ValueTask again = nop;
+        await Assert.ThrowsAsync<InvalidOperationException>(async () => await again);
+        await engine.NopAsync();
+    }
+
+    [Fact]
+    public void The_engine_cannot_be_created_with_a_bad_queue_size()
+    {
+        Assert.Throws<ArgumentOutOfRangeException>(() => new IoUringEngine(new IoUringEngineOptions { QueueEntries = 0 }));
+    }
+
+    [Fact]
+    public async Task A_closed_handle_of_an_adopted_file_throws_ObjectDisposedException()
+    {
+        Kernel.RequireIoUring();
+        using var engine = new IoUringEngine();
+        using var temp = new TempFile(10);
+        SafeFileHandle h = temp.Open();
+        using var file = UringFile.FromHandle(engine, h, FileAccess.Read);
+        h.Dispose();
+        await Assert.ThrowsAsync<ObjectDisposedException>(async () => await file.ReadAsync(new byte[1], 0));
+    }
+}

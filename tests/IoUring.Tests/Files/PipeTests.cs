@@ -1,0 +1,301 @@
+using System.Buffers;
+using System.IO.Pipelines;
+using IoUring.Tests.Async;
+
+namespace IoUring.Tests.Files;
+
+public sealed class PipeTests
+{
+    public static TheoryData<int, int, int, ContinuationMode> Streams => new()
+    {
+        // file length, segment size, reads in flight, continuations
+        { 0, 4096, 4, ContinuationMode.ThreadPool },
+        { 1, 4096, 4, ContinuationMode.ThreadPool },
+        { 4096, 4096, 4, ContinuationMode.ThreadPool },
+        { 4097, 4096, 1, ContinuationMode.ThreadPool },
+        { 1_000_003, 4096, 8, ContinuationMode.ThreadPool },
+        { 8 * 1024 * 1024 + 17, 64 * 1024, 4, ContinuationMode.ThreadPool },
+        { 8 * 1024 * 1024 + 17, 64 * 1024, 16, ContinuationMode.Inline },
+        { 3_000_001, 1000, 32, ContinuationMode.Inline },
+    };
+
+    [Theory]
+    [MemberData(nameof(Streams))]
+    public async Task Streaming_a_file_through_the_PipeReader_yields_exactly_the_file(int length, int segment, int inFlight, ContinuationMode mode)
+    {
+        Kernel.RequireIoUring();
+        using var engine = new IoUringEngine(new IoUringEngineOptions { Continuations = mode });
+        using var temp = new TempFile(length, seed: length);
+        using UringFile file = UringFile.Open(engine, temp.Path, FileMode.Open);
+        PipeReader reader = UringFilePipe.CreateReader(file, new UringPipeReaderOptions { SegmentSize = segment, ReadsInFlight = inFlight });
+
+        byte[] got = await ReadAll(reader);
+        Assert.Equal(length, got.Length);
+        Assert.True(got.AsSpan().SequenceEqual(temp.Content), "the streamed bytes differ from the file");
+        await reader.CompleteAsync();
+        Assert.Equal(0, engine.OperationsInFlight);
+    }
+
+    private static async Task<byte[]> ReadAll(PipeReader reader)
+    {
+        var all = new MemoryStream();
+        while (true)
+        {
+            ReadResult r = await reader.ReadAsync();
+            foreach (ReadOnlyMemory<byte> m in r.Buffer)
+            {
+                all.Write(m.Span);
+            }
+
+            reader.AdvanceTo(r.Buffer.End);
+            if (r.IsCompleted)
+            {
+                return all.ToArray();
+            }
+        }
+    }
+
+    [Fact]
+    public async Task A_consumer_that_waits_for_more_data_before_consuming_gets_it_in_order()
+    {
+        Kernel.RequireIoUring();
+        using var engine = new IoUringEngine();
+        using var temp = new TempFile(2_000_000, seed: 8);
+        using UringFile file = UringFile.Open(engine, temp.Path, FileMode.Open);
+        PipeReader reader = UringFilePipe.CreateReader(file, new UringPipeReaderOptions { SegmentSize = 4096, ReadsInFlight = 4, MaxSegments = 64 });
+
+        // Parse 100,000-byte records: examine everything, consume only whole records.
+        var got = new MemoryStream();
+        while (true)
+        {
+            ReadResult r = await reader.ReadAsync();
+            ReadOnlySequence<byte> buffer = r.Buffer;
+            while (buffer.Length >= 100_000)
+            {
+                ReadOnlySequence<byte> record = buffer.Slice(0, 100_000);
+                foreach (ReadOnlyMemory<byte> m in record)
+                {
+                    got.Write(m.Span);
+                }
+
+                buffer = buffer.Slice(record.End);
+            }
+
+            if (r.IsCompleted)
+            {
+                Assert.Equal(0, buffer.Length);
+                reader.AdvanceTo(buffer.End);
+                break;
+            }
+
+            reader.AdvanceTo(buffer.Start, buffer.End);
+        }
+
+        Assert.Equal(temp.Content, got.ToArray());
+        await reader.CompleteAsync();
+    }
+
+    [Fact]
+    public async Task A_range_of_the_file_can_be_streamed()
+    {
+        Kernel.RequireIoUring();
+        using var engine = new IoUringEngine();
+        using var temp = new TempFile(100_000, seed: 9);
+        using UringFile file = UringFile.Open(engine, temp.Path, FileMode.Open);
+
+        PipeReader reader = UringFilePipe.CreateReader(file, new UringPipeReaderOptions { SegmentSize = 3000, StartOffset = 12_345, Length = 50_000 });
+        Assert.Equal(temp.Content.AsSpan(12_345, 50_000).ToArray(), await ReadAll(reader));
+        reader.Complete();
+
+        PipeReader tail = UringFilePipe.CreateReader(file, new UringPipeReaderOptions { StartOffset = 99_000, Length = 5_000 });
+        Assert.Equal(temp.Content.AsSpan(99_000).ToArray(), await ReadAll(tail));
+        tail.Complete();
+
+        PipeReader empty = UringFilePipe.CreateReader(file, new UringPipeReaderOptions { StartOffset = 200_000 });
+        Assert.Empty(await ReadAll(empty));
+        empty.Complete();
+    }
+
+    [Fact]
+    public async Task TryRead_CancelPendingRead_and_a_cancelled_token_behave_as_PipeReader_requires()
+    {
+        Kernel.RequireIoUring();
+        using var engine = new IoUringEngine();
+        using var pipe = new TestPipe();
+        using var file = UringFile.FromHandle(engine, pipe.Read, FileAccess.Read);
+        // A pipe has no offsets: the reader's segments all read "at the current position" (-1) one after another.
+        PipeReader reader = UringFilePipe.CreateReader(file, new UringPipeReaderOptions { SegmentSize = 16, ReadsInFlight = 1, StartOffset = 0 });
+
+        Assert.False(reader.TryRead(out _));
+        ValueTask<ReadResult> pending = reader.ReadAsync();
+        Assert.False(pending.IsCompleted);
+        reader.CancelPendingRead();
+        ReadResult cancelled = await pending;
+        Assert.True(cancelled.IsCanceled);
+        reader.AdvanceTo(cancelled.Buffer.Start);
+
+        reader.CancelPendingRead();
+        Assert.True(reader.TryRead(out ReadResult again));
+        Assert.True(again.IsCanceled);
+        reader.AdvanceTo(again.Buffer.Start);
+
+        using var cts = new CancellationTokenSource();
+        ValueTask<ReadResult> withToken = reader.ReadAsync(cts.Token);
+        cts.Cancel();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(async () => await withToken);
+        reader.Complete();
+        Assert.Throws<InvalidOperationException>(() => reader.TryRead(out _));
+    }
+
+    [Fact]
+    public async Task Completing_the_reader_with_reads_in_flight_is_safe_and_can_close_the_file()
+    {
+        Kernel.RequireIoUring();
+        using var engine = new IoUringEngine();
+        using var temp = new TempFile(4 << 20, seed: 10);
+        UringFile file = UringFile.Open(engine, temp.Path, FileMode.Open);
+        PipeReader reader = UringFilePipe.CreateReader(file, new UringPipeReaderOptions { SegmentSize = 4096, ReadsInFlight = 32, LeaveOpen = false });
+
+        ReadResult r = await reader.ReadAsync();
+        Assert.True(r.Buffer.Length > 0);
+        Assert.True(r.Buffer.FirstSpan.SequenceEqual(temp.Content.AsSpan(0, r.Buffer.FirstSpan.Length)));
+        reader.AdvanceTo(r.Buffer.Start);
+        reader.Complete();
+        Assert.True(file.IsClosed);
+        await Wait.UntilAsync(() => engine.OperationsInFlight == 0, "the abandoned reads completed");
+        await Wait.UntilAsync(() => file.Handle.IsClosed, "the handle closed after its last read");
+    }
+
+    [Fact]
+    public async Task A_read_error_surfaces_from_ReadAsync()
+    {
+        Kernel.RequireIoUring();
+        using var engine = new IoUringEngine();
+        using var temp = new TempFile(100);
+        using SafeHandleOwner owner = new(temp.Open(FileAccess.Write));
+        using var file = UringFile.FromHandle(engine, owner.Handle, FileAccess.Read);
+        PipeReader reader = UringFilePipe.CreateReader(file);
+        IoUringException e = await Assert.ThrowsAsync<IoUringException>(async () => await reader.ReadAsync());
+        Assert.Equal(9, e.Errno);
+        reader.Complete();
+    }
+
+    private sealed class SafeHandleOwner(Microsoft.Win32.SafeHandles.SafeFileHandle handle) : IDisposable
+    {
+        public Microsoft.Win32.SafeHandles.SafeFileHandle Handle { get; } = handle;
+
+        public void Dispose() => Handle.Dispose();
+    }
+
+    public static TheoryData<int, int, int, ContinuationMode> Writes => new()
+    {
+        // total bytes, producer chunk, segment size, continuations
+        { 0, 100, 4096, ContinuationMode.ThreadPool },
+        { 1, 100, 4096, ContinuationMode.ThreadPool },
+        { 1_000_003, 777, 4096, ContinuationMode.ThreadPool },
+        { 5_000_000, 65_536, 65_536, ContinuationMode.ThreadPool },
+        { 5_000_000, 100_000, 65_536, ContinuationMode.Inline },
+        { 300_000, 10, 1024, ContinuationMode.Inline },
+    };
+
+    [Theory]
+    [MemberData(nameof(Writes))]
+    public async Task Writing_through_the_PipeWriter_produces_exactly_the_data(int total, int chunk, int segment, ContinuationMode mode)
+    {
+        Kernel.RequireIoUring();
+        using var engine = new IoUringEngine(new IoUringEngineOptions { Continuations = mode });
+        using var temp = new TempFile(0);
+        byte[] data = EngineReadWriteTests.RandomBytes(new Random(total), total);
+        UringFile file = UringFile.Open(engine, temp.Path, FileMode.Open, FileAccess.Write);
+        PipeWriter writer = UringFilePipe.CreateWriter(file, new UringPipeWriterOptions { SegmentSize = segment, WritesInFlight = 4, LeaveOpen = false });
+
+        var rnd = new Random(1);
+        for (int sent = 0; sent < total;)
+        {
+            int n = Math.Min(chunk, total - sent);
+            if (rnd.Next(2) == 0)
+            {
+                FlushResult f = await writer.WriteAsync(data.AsMemory(sent, n));
+                Assert.False(f.IsCanceled);
+            }
+            else
+            {
+                Memory<byte> m = writer.GetMemory(n);
+                int k = Math.Min(n, m.Length);
+                data.AsSpan(sent, k).CopyTo(m.Span);
+                writer.Advance(k);
+                n = k;
+                if (rnd.Next(3) == 0)
+                {
+                    await writer.FlushAsync();
+                }
+            }
+
+            sent += n;
+        }
+
+        await writer.CompleteAsync();
+        Assert.True(file.IsClosed);
+        Assert.Equal(data, File.ReadAllBytes(temp.Path));
+        Assert.Equal(0, engine.OperationsInFlight);
+    }
+
+    [Fact]
+    public async Task The_writer_can_start_at_an_offset_and_a_large_GetMemory_gets_a_large_buffer()
+    {
+        Kernel.RequireIoUring();
+        using var engine = new IoUringEngine();
+        using var temp = new TempFile(1000, seed: 12);
+        using UringFile file = UringFile.Open(engine, temp.Path, FileMode.Open, FileAccess.ReadWrite);
+        PipeWriter writer = UringFilePipe.CreateWriter(file, new UringPipeWriterOptions { SegmentSize = 100, StartOffset = 500 });
+        Memory<byte> big = writer.GetMemory(10_000);
+        Assert.True(big.Length >= 10_000);
+        big.Span[..10_000].Fill(0x42);
+        writer.Advance(6_000);
+        Assert.Equal(6_000, writer.UnflushedBytes);
+        writer.Advance(4_000);
+        Assert.Equal(0, writer.UnflushedBytes); // a full buffer is written at once
+        await writer.FlushAsync();
+        await writer.CompleteAsync();
+
+        byte[] all = File.ReadAllBytes(temp.Path);
+        Assert.Equal(10_500, all.Length);
+        Assert.Equal(temp.Content.AsSpan(0, 500).ToArray(), all.AsSpan(0, 500).ToArray());
+        Assert.All(all.AsSpan(500).ToArray(), b => Assert.Equal(0x42, b));
+        Assert.False(file.IsClosed);
+    }
+
+    [Fact]
+    public async Task A_failed_write_is_reported_by_FlushAsync_or_CompleteAsync()
+    {
+        Kernel.RequireIoUring();
+        using var engine = new IoUringEngine();
+        using var temp = new TempFile(10);
+        using var file = UringFile.Open(engine, temp.Path, FileMode.Open, FileAccess.Read);
+        PipeWriter writer = UringFilePipe.CreateWriter(file, new UringPipeWriterOptions { SegmentSize = 10 });
+        Exception? seen = null;
+        try
+        {
+            for (int i = 0; i < 100; i++)
+            {
+                await writer.WriteAsync(new byte[10]);
+            }
+        }
+        catch (IoUringException e)
+        {
+            seen = e;
+        }
+
+        try
+        {
+            await writer.CompleteAsync();
+        }
+        catch (IOException e)
+        {
+            seen ??= e.InnerException;
+        }
+
+        IoUringException io = Assert.IsType<IoUringException>(seen);
+        Assert.Equal(9, io.Errno);
+    }
+}
