@@ -309,10 +309,12 @@ public sealed partial class Ring
         return _cq.BigCqe(_cqHead + offsetFromHead);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal ref Cqe CqeAt(uint index)
     {
-        // A CompletionBatch can outlive the ring's maps; this check keeps it from reading unmapped memory.
-        ThrowIfDisposed();
+        // A CompletionBatch can outlive the ring's maps; this check keeps it from reading unmapped memory. It runs
+        // once per CQE, so it checks only that (the thread check happens when the batch is taken and advanced).
+        ThrowIfUnmapped();
         return ref _cq.Entry(index);
     }
 

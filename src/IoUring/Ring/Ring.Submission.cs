@@ -17,7 +17,9 @@ public sealed partial class Ring
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public ref Sqe GetSqe()
     {
-        ThrowIfDisposed();
+        // Only the dispose check on this hottest path: filling an SQE touches no state a blocked waiter uses, and
+        // the cross-thread check runs in Submit, which publishes it.
+        ThrowIfUnmapped();
         uint tail = _sqeTail;
         if (tail - _cachedSqHead >= _sqEntries)
         {

@@ -373,6 +373,16 @@ public sealed partial class Ring : IDisposable
         }
     }
 
+    /// <summary>The dispose check alone, for per-SQE and per-CQE paths where only memory safety is at stake.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void ThrowIfUnmapped()
+    {
+        if (_disposed)
+        {
+            ThrowDisposed();
+        }
+    }
+
     [MethodImpl(MethodImplOptions.NoInlining)]
     private void TakeOwnership(int me)
     {

@@ -28,7 +28,7 @@ public sealed class TwoThreadFaultTests
         for (int i = 0; i < 500 && first is null; i++)
         {
             await Task.Delay(10, TestContext.Current.CancellationToken);
-            first = Record.Exception(() => _ = ring.GetSqe()) as InvalidOperationException;
+            first = Record.Exception(() => _ = ring.SqSpaceLeft) as InvalidOperationException;
         }
 
         Assert.NotNull(first);
