@@ -1,4 +1,5 @@
-using static IoUring.Tests.RingTests.RingTestKit;
+using static IoUring.Tests.E;
+using static IoUring.Tests.RingKit;
 
 namespace IoUring.Tests.RingTests;
 
@@ -27,7 +28,7 @@ public sealed class CancelTests
         Assert.Equal(0, done[2].Res);
         Assert.Equal(0, ring.InFlight);
 
-        pipe.Write("late"u8);
+        pipe.Put("late"u8);
         Assert.Equal("late"u8.ToArray(), pipe.ReadAvailable());
         Assert.All(buffer.Span.ToArray(), b => Assert.Equal(0xAA, b));
     }
@@ -135,7 +136,7 @@ public sealed class CancelTests
         cancel.UserData = 6;
         Assert.Equal(1, ring.Submit());
 
-        List<Cqe> done = Reap(ring, 3);
+        Cqe[] done = Reap(ring, 3);
         Assert.Equal(2, done.Single(c => c.UserData == 6).Res);
         Assert.Equal([-ECANCELED, -ECANCELED], done.Where(c => c.UserData == 5).Select(c => c.Res));
     }
@@ -168,7 +169,7 @@ public sealed class CancelTests
         Assert.Equal(1, ring.InFlight);
 
         // The read on the other pipe is untouched and still works.
-        other.Write("ok"u8);
+        other.Put("ok"u8);
         Cqe last = Reap(ring, 1)[0];
         Assert.Equal(3UL, last.UserData);
         Assert.Equal(2, last.Res);
@@ -199,7 +200,7 @@ public sealed class CancelTests
         Assert.Equal(-ECANCELED, cancelled.Res);
         Assert.Equal(1, ring.InFlight);
 
-        pipe.Write("z"u8);
+        pipe.Put("z"u8);
         Cqe survivor = Reap(ring, 1)[0];
         Assert.NotEqual(cancelled.UserData, survivor.UserData);
         Assert.Equal(1, survivor.Res);

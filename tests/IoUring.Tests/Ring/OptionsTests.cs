@@ -1,5 +1,6 @@
 using IoUring.Interop;
-using static IoUring.Tests.RingTests.RingTestKit;
+using static IoUring.Tests.E;
+using static IoUring.Tests.RingKit;
 
 namespace IoUring.Tests.RingTests;
 
@@ -155,7 +156,7 @@ public sealed class OptionsTests
 
         // The write wakes the read, but with DEFER_TASKRUN its completion waits as task work until the ring enters
         // the kernel: the CQ stays empty and only IORING_SQ_TASKRUN tells. TryPeekCqe must notice and flush it.
-        pipe.Write("def"u8);
+        pipe.Put("def"u8);
         Assert.Equal(0u, ring.CqReady);
         Assert.True(ring.TryPeekCqe(out Cqe cqe));
         Assert.Equal(1UL, cqe.UserData);
@@ -167,12 +168,12 @@ public sealed class OptionsTests
         ring.GetSqe().PrepPipeRead(pipe.ReadFd, buffer, 2);
         ring.GetSqe().PrepPipeRead(pipe.ReadFd, buffer, 3);
         Assert.Equal(2, ring.Submit());
-        pipe.Write("g"u8);
+        pipe.Put("g"u8);
         Span<Cqe> batch = new Cqe[4];
         Assert.Equal(1, ring.PeekBatchCqe(batch));
         Assert.Equal(1, batch[0].Res);
         ring.CqAdvance(1);
-        Background late = Background.After(TimeSpan.FromMilliseconds(30), () => pipe.Write("h"u8));
+        Background late = Background.After(TimeSpan.FromMilliseconds(30), () => pipe.Put("h"u8));
         Cqe waited = ring.WaitCqe();
         ring.CqeSeen(waited);
         Assert.Equal(1, waited.Res);

@@ -1,5 +1,6 @@
 using IoUring.Interop;
-using static IoUring.Tests.RingTests.RingTestKit;
+using static IoUring.Tests.E;
+using static IoUring.Tests.RingKit;
 
 namespace IoUring.Tests.RingTests;
 
@@ -41,7 +42,7 @@ public sealed class RegistrationTests
         read2.UserData = 3;
 
         Assert.Equal(3, ring.Submit());
-        List<Cqe> done = Reap(ring, 3);
+        Cqe[] done = Reap(ring, 3);
         Assert.Equal([1UL, 2UL, 3UL], done.Select(c => c.UserData));
         Assert.All(done, c => Assert.Equal(4096, c.Res));
         Assert.Equal(file.Content.AsSpan(0, 4096).ToArray(), managed);
@@ -160,7 +161,7 @@ public sealed class RegistrationTests
         Assert.Equal(file.Content, fileBuffer.Span.ToArray());
 
         // The read submitted before the update still holds the pipe.
-        pipe.Write("old"u8);
+        pipe.Put("old"u8);
         Cqe pipeRead = Reap(ring, 1)[0];
         Assert.Equal(1UL, pipeRead.UserData);
         Assert.Equal(3, pipeRead.Res);
@@ -268,7 +269,7 @@ public sealed class RegistrationTests
             ring.CqeSeen(ring.WaitCqe());
             ring.GetSqe().PrepPipeRead(pipe.ReadFd, buffer, 1);
             Assert.Equal(1, ring.Submit());
-            pipe.Write("e"u8);
+            pipe.Put("e"u8);
             ring.CqeSeen(ring.WaitCqe());
             Assert.Equal(-11, Libc.EventFdRead(efd));
 

@@ -1,6 +1,7 @@
 using System.Runtime.InteropServices;
 using IoUring.Interop;
-using static IoUring.Tests.RingTests.RingTestKit;
+using static IoUring.Tests.E;
+using static IoUring.Tests.RingKit;
 
 namespace IoUring.Tests.RingTests;
 
@@ -28,7 +29,7 @@ public sealed class ThreadAndSignalTests
             using var own = new Ring(2, new RingOptions { RegisterRingFd = true });
             ring.GetSqe().PrepPipeRead(pipe.ReadFd, buffer, 1);
             Assert.Equal(1, ring.Submit());
-            pipe.Write("moved"u8);
+            pipe.Put("moved"u8);
             Cqe c = ring.WaitCqe();
             ring.CqeSeen(c);
             Assert.True(ring.TryWaitCqe(TimeSpan.FromMilliseconds(1), out _) is false);
@@ -94,7 +95,7 @@ public sealed class ThreadAndSignalTests
         Assert.True(sent >= 1);
         Assert.Equal(0u, ring.CqReady);
 
-        pipe.Write("x"u8);
+        pipe.Put("x"u8);
         Cqe cqe = ring.WaitCqe(Generous);
         ring.CqeSeen(cqe);
         Assert.Equal(1, cqe.Res);
@@ -168,7 +169,7 @@ public sealed class ThreadAndSignalTests
         Thread.Sleep(20);
         Assert.False(waiter.IsFinished, "the wait returned (or failed) before its completion arrived");
 
-        pipe.Write("sig"u8);
+        pipe.Put("sig"u8);
         Cqe done = waiter.Join<Cqe>();
         Assert.Equal(1UL, done.UserData);
         Assert.Equal(3, done.Res);

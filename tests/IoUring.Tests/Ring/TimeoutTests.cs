@@ -1,4 +1,5 @@
-using static IoUring.Tests.RingTests.RingTestKit;
+using static IoUring.Tests.E;
+using static IoUring.Tests.RingKit;
 
 namespace IoUring.Tests.RingTests;
 
@@ -79,7 +80,7 @@ public sealed class TimeoutTests
         ring.PrepTimeoutUpdate(1, TimeSpan.FromMilliseconds(50)).UserData = 2;
         Assert.Equal(1, ring.Submit());
 
-        List<Cqe> done = null!;
+        Cqe[] done = null!;
         TimeSpan took = Time(() => done = Reap(ring, 2));
         Assert.Equal(2UL, done[0].UserData);
         Assert.Equal(0, done[0].Res);
@@ -123,7 +124,7 @@ public sealed class TimeoutTests
         Assert.All(buffer.Span.ToArray(), b => Assert.Equal(0xAA, b));
 
         // The cancelled read consumed nothing: what is written now is still all there.
-        pipe.Write("xyz"u8);
+        pipe.Put("xyz"u8);
         Assert.Equal("xyz"u8.ToArray(), pipe.ReadAvailable());
     }
 
@@ -134,7 +135,7 @@ public sealed class TimeoutTests
         using var pipe = new TestPipe();
         using var buffer = new NativeBuffer(16);
         using var ring = new Ring(4);
-        pipe.Write("data"u8);
+        pipe.Put("data"u8);
 
         ref Sqe read = ref ring.GetSqe();
         read.PrepPipeRead(pipe.ReadFd, buffer, 1);

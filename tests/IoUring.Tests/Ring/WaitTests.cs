@@ -1,4 +1,5 @@
-using static IoUring.Tests.RingTests.RingTestKit;
+using static IoUring.Tests.E;
+using static IoUring.Tests.RingKit;
 
 namespace IoUring.Tests.RingTests;
 
@@ -22,7 +23,7 @@ public sealed class WaitTests
         Assert.True(took < Generous, $"returned after {took.TotalMilliseconds} ms");
         Assert.Equal(1, ring.InFlight);
 
-        pipe.Write("x"u8);
+        pipe.Put("x"u8);
         Assert.True(ring.TryWaitCqe(Generous, out Cqe cqe));
         Assert.Equal(1, cqe.Res);
         ring.CqeSeen(cqe);
@@ -38,7 +39,7 @@ public sealed class WaitTests
         ring.GetSqe().PrepPipeRead(pipe.ReadFd, buffer, 1);
         Assert.Equal(1, ring.Submit());
 
-        Background writer = Background.After(TimeSpan.FromMilliseconds(50), () => pipe.Write("hey"u8));
+        Background writer = Background.After(TimeSpan.FromMilliseconds(50), () => pipe.Put("hey"u8));
 
         bool got = false;
         Cqe cqe = default;
@@ -149,9 +150,9 @@ public sealed class WaitTests
         Background writer = Background.Run(() =>
         {
             Thread.Sleep(50);
-            pipe.Write("a"u8);
+            pipe.Put("a"u8);
             Thread.Sleep(50);
-            pipe.Write("b"u8);
+            pipe.Put("b"u8);
         });
         Assert.Equal(1, ring.SubmitAndWait(1));
         Cqe first = ring.WaitCqe();
@@ -171,7 +172,7 @@ public sealed class WaitTests
         // SubmitAndWait with nothing new to submit but a read already in flight waits for that read.
         ring.GetSqe().PrepPipeRead(pipe.ReadFd, buffer, 3);
         Assert.Equal(1, ring.Submit());
-        Background third = Background.After(TimeSpan.FromMilliseconds(50), () => pipe.Write("c"u8));
+        Background third = Background.After(TimeSpan.FromMilliseconds(50), () => pipe.Put("c"u8));
         Assert.Equal(0, ring.SubmitAndWait(1));
         Assert.Equal(1u, ring.CqReady);
         Cqe last = ring.WaitCqe();
@@ -224,7 +225,7 @@ public sealed class WaitTests
 
         for (int i = 0; i < 2; i++)
         {
-            pipe.Write("p"u8);
+            pipe.Put("p"u8);
             Cqe cqe = ring.WaitCqe(Generous);
             Assert.Equal(5UL, cqe.UserData);
             Assert.True((cqe.Res & 1) != 0, $"POLLIN expected, got {cqe.Res}");
