@@ -4,10 +4,13 @@ namespace IoUring.Tests;
 internal static class TestData
 {
     /// <summary><paramref name="length"/> pseudo-random bytes, the same for the same <paramref name="seed"/>.</summary>
-    public static byte[] Bytes(int length, int seed)
+    public static byte[] Bytes(int length, int seed) => Bytes(new Random(seed), length);
+
+    /// <summary><paramref name="length"/> bytes drawn from <paramref name="rnd"/>.</summary>
+    public static byte[] Bytes(Random rnd, int length)
     {
         byte[] b = new byte[length];
-        new Random(seed).NextBytes(b);
+        rnd.NextBytes(b);
         return b;
     }
 
