@@ -1,5 +1,5 @@
 using IoUring.Interop;
-using static IoUring.Tests.E;
+using static IoUring.Interop.Errno;
 using static IoUring.Tests.RingKit;
 
 namespace IoUring.Tests.RingTests;

@@ -1,6 +1,6 @@
 using System.Runtime.InteropServices;
 using IoUring.Interop;
-using static IoUring.Tests.E;
+using static IoUring.Interop.Errno;
 using static IoUring.Tests.RingKit;
 
 namespace IoUring.Tests.RingTests;

@@ -1,4 +1,4 @@
-using static IoUring.Tests.E;
+using static IoUring.Interop.Errno;
 using static IoUring.Tests.RingKit;
 
 namespace IoUring.Tests.RingTests;
