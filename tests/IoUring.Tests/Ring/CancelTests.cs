@@ -10,13 +10,8 @@ public sealed class CancelTests
     public void Cancel_by_user_data_stops_a_blocked_read_which_never_touches_its_buffer()
     {
         Kernel.RequireIoUring();
-        using var pipe = new TestPipe();
-        using var buffer = new NativeBuffer(16);
-        buffer.Span.Fill(0xAA);
-        using var ring = new Ring(4);
-
-        ring.GetSqe().PrepPipeRead(pipe.ReadFd, buffer, 1);
-        Assert.Equal(1, ring.Submit());
+        using var blocked = new BlockedPipeRead(fill: 0xAA);
+        (TestPipe pipe, NativeBuffer buffer, Ring ring) = blocked;
         AssertNoCompletion(ring, TimeSpan.FromMilliseconds(20));
 
         ref Sqe cancel = ref ring.GetSqe();
@@ -51,12 +46,8 @@ public sealed class CancelTests
     public void Cancelling_twice_finds_the_request_only_once()
     {
         Kernel.RequireIoUring();
-        using var pipe = new TestPipe();
-        using var buffer = new NativeBuffer(16);
-        using var ring = new Ring(4);
-
-        ring.GetSqe().PrepPipeRead(pipe.ReadFd, buffer, 1);
-        Assert.Equal(1, ring.Submit());
+        using var blocked = new BlockedPipeRead();
+        (TestPipe pipe, NativeBuffer buffer, Ring ring) = blocked;
         ref Sqe first = ref ring.GetSqe();
         first.PrepCancel(1);
         first.UserData = 2;
@@ -77,12 +68,8 @@ public sealed class CancelTests
     public void Two_cancels_in_one_batch_both_succeed_but_the_target_completes_once()
     {
         Kernel.RequireIoUring();
-        using var pipe = new TestPipe();
-        using var buffer = new NativeBuffer(16);
-        using var ring = new Ring(4);
-
-        ring.GetSqe().PrepPipeRead(pipe.ReadFd, buffer, 1);
-        Assert.Equal(1, ring.Submit());
+        using var blocked = new BlockedPipeRead();
+        (TestPipe pipe, NativeBuffer buffer, Ring ring) = blocked;
         for (ulong ud = 2; ud <= 3; ud++)
         {
             ref Sqe cancel = ref ring.GetSqe();

@@ -74,11 +74,8 @@ public sealed class ThreadAndSignalTests
         // The premise of the next tests: a handled signal makes a blocking GETEVENTS enter return -EINTR (not restart it).
         Kernel.RequireIoUring();
         using var signals = new SignalCounter(SIGUSR1);
-        using var pipe = new TestPipe();
-        using var buffer = new NativeBuffer(16);
-        using var ring = new Ring(4, new RingOptions { RegisterRingFd = false });
-        ring.GetSqe().PrepPipeRead(pipe.ReadFd, buffer, 1);
-        Assert.Equal(1, ring.Submit());
+        using var blocked = new BlockedPipeRead(options: new RingOptions { RegisterRingFd = false });
+        (TestPipe pipe, NativeBuffer buffer, Ring ring) = blocked;
 
         using var entered = new ManualResetEventSlim();
         int tid = 0;

@@ -10,11 +10,8 @@ public sealed class WaitTests
     public void TryWaitCqe_times_out_after_its_timeout_while_a_read_is_blocked()
     {
         Kernel.RequireIoUring();
-        using var pipe = new TestPipe();
-        using var buffer = new NativeBuffer(16);
-        using var ring = new Ring(4);
-        ring.GetSqe().PrepPipeRead(pipe.ReadFd, buffer, 1);
-        Assert.Equal(1, ring.Submit());
+        using var blocked = new BlockedPipeRead();
+        (TestPipe pipe, NativeBuffer buffer, Ring ring) = blocked;
 
         bool got = true;
         TimeSpan took = Time(() => got = ring.TryWaitCqe(TimeSpan.FromMilliseconds(200), out _));
@@ -33,11 +30,8 @@ public sealed class WaitTests
     public void TryWaitCqe_returns_as_soon_as_a_completion_arrives()
     {
         Kernel.RequireIoUring();
-        using var pipe = new TestPipe();
-        using var buffer = new NativeBuffer(16);
-        using var ring = new Ring(4);
-        ring.GetSqe().PrepPipeRead(pipe.ReadFd, buffer, 1);
-        Assert.Equal(1, ring.Submit());
+        using var blocked = new BlockedPipeRead();
+        (TestPipe pipe, NativeBuffer buffer, Ring ring) = blocked;
 
         Background writer = Background.After(TimeSpan.FromMilliseconds(50), () => pipe.Put("hey"u8));
 
@@ -57,11 +51,8 @@ public sealed class WaitTests
     public void TryWaitCqe_with_zero_only_peeks()
     {
         Kernel.RequireIoUring();
-        using var pipe = new TestPipe();
-        using var buffer = new NativeBuffer(16);
-        using var ring = new Ring(4);
-        ring.GetSqe().PrepPipeRead(pipe.ReadFd, buffer, 1);
-        Assert.Equal(1, ring.Submit());
+        using var blocked = new BlockedPipeRead();
+        (TestPipe pipe, NativeBuffer buffer, Ring ring) = blocked;
 
         bool got = true;
         TimeSpan took = Time(() => got = ring.TryWaitCqe(TimeSpan.Zero, out _));
@@ -89,11 +80,8 @@ public sealed class WaitTests
     public void WaitCqe_with_a_timeout_throws_TimeoutException()
     {
         Kernel.RequireIoUring();
-        using var pipe = new TestPipe();
-        using var buffer = new NativeBuffer(16);
-        using var ring = new Ring(4);
-        ring.GetSqe().PrepPipeRead(pipe.ReadFd, buffer, 1);
-        Assert.Equal(1, ring.Submit());
+        using var blocked = new BlockedPipeRead();
+        (TestPipe pipe, NativeBuffer buffer, Ring ring) = blocked;
 
         var e = Assert.Throws<TimeoutException>(() => ring.WaitCqe(TimeSpan.FromMilliseconds(50)));
         Assert.Contains("No completion arrived within", e.Message, StringComparison.Ordinal);
