@@ -1,4 +1,3 @@
-using static IoUring.Interop.Errno;
 using static IoUring.Tests.RingKit;
 
 namespace IoUring.Tests.RingTests;
@@ -19,7 +18,7 @@ public sealed class CancelTests
         cancel.UserData = 2;
         Assert.Equal(1, ring.Submit());
         Dictionary<ulong, Cqe> done = ReapByUserData(ring, 2);
-        Assert.Equal(-ECANCELED, done[1].Res);
+        Assert.Equal(-E.ECANCELED, done[1].Res);
         Assert.Equal(0, done[2].Res);
         Assert.Equal(0, ring.InFlight);
 
@@ -39,7 +38,7 @@ public sealed class CancelTests
         Assert.Equal(1, ring.Submit());
         Cqe cqe = Reap(ring, 1)[0];
         Assert.Equal(2UL, cqe.UserData);
-        Assert.Equal(-ENOENT, cqe.Res);
+        Assert.Equal(-E.ENOENT, cqe.Res);
     }
 
     [Fact]
@@ -53,14 +52,14 @@ public sealed class CancelTests
         first.UserData = 2;
         Assert.Equal(1, ring.Submit());
         Dictionary<ulong, Cqe> done = ReapByUserData(ring, 2);
-        Assert.Equal(-ECANCELED, done[1].Res);
+        Assert.Equal(-E.ECANCELED, done[1].Res);
         Assert.Equal(0, done[2].Res);
 
         ref Sqe second = ref ring.GetSqe();
         second.PrepCancel(1);
         second.UserData = 3;
         Assert.Equal(1, ring.Submit());
-        Assert.Equal(-ENOENT, Reap(ring, 1)[0].Res);
+        Assert.Equal(-E.ENOENT, Reap(ring, 1)[0].Res);
         Assert.Equal(0, ring.InFlight);
     }
 
@@ -81,9 +80,9 @@ public sealed class CancelTests
         // end of io_uring_enter), so the second cancel still finds it: Linux 6.x answers 0 twice.
         Assert.Equal(2, ring.Submit());
         Dictionary<ulong, Cqe> done = ReapByUserData(ring, 3);
-        Assert.Equal(-ECANCELED, done[1].Res);
+        Assert.Equal(-E.ECANCELED, done[1].Res);
         Assert.Equal(0, done[2].Res);
-        Assert.Contains(done[3].Res, new[] { 0, -ENOENT, -EALREADY });
+        Assert.Contains(done[3].Res, new[] { 0, -E.ENOENT, -E.EALREADY });
         Assert.Equal(0, ring.InFlight);
         Assert.False(ring.TryPeekCqe(out _));
     }
@@ -103,7 +102,7 @@ public sealed class CancelTests
         cancel.PrepCancel(1);
         cancel.UserData = 2;
         Assert.Equal(1, ring.Submit());
-        Assert.Equal(-ENOENT, Reap(ring, 1)[0].Res);
+        Assert.Equal(-E.ENOENT, Reap(ring, 1)[0].Res);
     }
 
     [Fact]
@@ -125,7 +124,7 @@ public sealed class CancelTests
 
         Cqe[] done = Reap(ring, 3);
         Assert.Equal(2, done.Single(c => c.UserData == 6).Res);
-        Assert.Equal([-ECANCELED, -ECANCELED], done.Where(c => c.UserData == 5).Select(c => c.Res));
+        Assert.Equal([-E.ECANCELED, -E.ECANCELED], done.Where(c => c.UserData == 5).Select(c => c.Res));
     }
 
     [Fact]
@@ -151,8 +150,8 @@ public sealed class CancelTests
 
         Dictionary<ulong, Cqe> done = ReapByUserData(ring, 3);
         Assert.Equal(2, done[10].Res);
-        Assert.Equal(-ECANCELED, done[1].Res);
-        Assert.Equal(-ECANCELED, done[2].Res);
+        Assert.Equal(-E.ECANCELED, done[1].Res);
+        Assert.Equal(-E.ECANCELED, done[2].Res);
         Assert.Equal(1, ring.InFlight);
 
         // The read on the other pipe is untouched and still works.
@@ -184,7 +183,7 @@ public sealed class CancelTests
         Dictionary<ulong, Cqe> done = ReapByUserData(ring, 2);
         Assert.Equal(0, done[10].Res);
         Cqe cancelled = done.Values.Single(c => c.UserData != 10);
-        Assert.Equal(-ECANCELED, cancelled.Res);
+        Assert.Equal(-E.ECANCELED, cancelled.Res);
         Assert.Equal(1, ring.InFlight);
 
         pipe.Put("z"u8);
@@ -221,7 +220,7 @@ public sealed class CancelTests
             Assert.Equal(4, done[10].Res);
             for (ulong ud = 1; ud <= 4; ud++)
             {
-                Assert.Equal(-ECANCELED, done[ud].Res);
+                Assert.Equal(-E.ECANCELED, done[ud].Res);
             }
 
             Assert.Equal(0, ring.InFlight);

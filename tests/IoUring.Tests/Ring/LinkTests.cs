@@ -1,4 +1,3 @@
-using static IoUring.Interop.Errno;
 using static IoUring.Tests.RingKit;
 
 namespace IoUring.Tests.RingTests;
@@ -30,9 +29,9 @@ public sealed class LinkTests
 
         Assert.Equal(4, ring.Submit());
         Dictionary<ulong, Cqe> done = ReapByUserData(ring, 4);
-        Assert.Equal(-EBADF, done[1].Res);
-        Assert.Equal(-ECANCELED, done[2].Res);
-        Assert.Equal(-ECANCELED, done[3].Res);
+        Assert.Equal(-E.EBADF, done[1].Res);
+        Assert.Equal(-E.ECANCELED, done[2].Res);
+        Assert.Equal(-E.ECANCELED, done[3].Res);
         Assert.Equal(0, done[4].Res);
         Assert.Equal(0, ring.InFlight);
     }
@@ -56,7 +55,7 @@ public sealed class LinkTests
         Cqe[] done = Reap(ring, 2);
         // A link chain completes in order.
         Assert.Equal([1UL, 2UL], done.Select(c => c.UserData));
-        Assert.Equal(-EBADF, done[0].Res);
+        Assert.Equal(-E.EBADF, done[0].Res);
         Assert.Equal(0, done[1].Res);
     }
 
@@ -136,7 +135,7 @@ public sealed class LinkTests
         Assert.Equal(2, ring.Submit());
         Cqe[] done = Reap(ring, 2);
         Assert.Equal(100, done[0].Res);
-        Assert.Equal(-ECANCELED, done[1].Res);
+        Assert.Equal(-E.ECANCELED, done[1].Res);
         Assert.Equal(file.Content, buffer.Span[..100].ToArray());
     }
 }

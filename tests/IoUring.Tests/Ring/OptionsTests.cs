@@ -1,5 +1,4 @@
 using IoUring.Interop;
-using static IoUring.Interop.Errno;
 using static IoUring.Tests.RingKit;
 
 namespace IoUring.Tests.RingTests;
@@ -47,7 +46,7 @@ public sealed class OptionsTests
         {
             return new Ring(entries, options);
         }
-        catch (IoUringSetupException e) when (e.Errno == EINVAL)
+        catch (IoUringSetupException e) when (e.Errno == E.EINVAL)
         {
             Assert.Skip($"Kernel {IoUringSupport.KernelRelease()} rejects {variant}: {e.Message}");
             throw;
@@ -189,7 +188,7 @@ public sealed class OptionsTests
         Assert.Equal(4, ring.Submit());
         Dictionary<ulong, Cqe> done = ReapByUserData(ring, 4);
         Assert.Equal(0, done[1].Res);
-        Assert.Equal(-EINVAL, done[2].Res);
+        Assert.Equal(-E.EINVAL, done[2].Res);
         Assert.Equal(0, done[3].Res);
         Assert.Equal(0, done[4].Res);
         Assert.Equal(0, ring.InFlight);
@@ -208,7 +207,7 @@ public sealed class OptionsTests
         Assert.Equal(0u, ring.SqPending);
         Dictionary<ulong, Cqe> first = ReapByUserData(ring, 2);
         Assert.Equal(0, first[1].Res);
-        Assert.Equal(-EINVAL, first[2].Res);
+        Assert.Equal(-E.EINVAL, first[2].Res);
 
         // Nothing lost: the next Submit sends the two left behind.
         Assert.Equal(2, ring.Submit());

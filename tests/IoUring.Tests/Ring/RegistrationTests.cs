@@ -1,5 +1,4 @@
 using IoUring.Interop;
-using static IoUring.Interop.Errno;
 using static IoUring.Tests.RingKit;
 
 namespace IoUring.Tests.RingTests;
@@ -75,8 +74,8 @@ public sealed class RegistrationTests
         Assert.Equal(2, ring.Submit());
 
         Dictionary<ulong, Cqe> done = ReapByUserData(ring, 2);
-        Assert.Equal(-EFAULT, done[1].Res);
-        Assert.Contains(done[2].Res, new[] { -EFAULT, -EINVAL });
+        Assert.Equal(-E.EFAULT, done[1].Res);
+        Assert.Contains(done[2].Res, new[] { -E.EFAULT, -E.EINVAL });
         Assert.All(outside.Span.ToArray(), b => Assert.Equal(0xAA, b));
     }
 
@@ -124,7 +123,7 @@ public sealed class RegistrationTests
         bad.PrepRead(7, buffer, 0);
         bad.Flags = SqeFlags.FixedFile;
         Assert.Equal(1, ring.Submit());
-        Assert.Equal(-EBADF, Reap(ring, 1)[0].Res);
+        Assert.Equal(-E.EBADF, Reap(ring, 1)[0].Res);
 
         ring.UnregisterFiles();
     }
@@ -182,7 +181,7 @@ public sealed class RegistrationTests
         empty.PrepRead(2, buffer, 0);
         empty.Flags = SqeFlags.FixedFile;
         Assert.Equal(1, ring.Submit());
-        Assert.Equal(-EBADF, Reap(ring, 1)[0].Res);
+        Assert.Equal(-E.EBADF, Reap(ring, 1)[0].Res);
 
         Assert.Equal(1, ring.UpdateRegisteredFiles(2, [(int)handle.DangerousGetHandle()]));
         ref Sqe filled = ref ring.GetSqe();
@@ -198,7 +197,7 @@ public sealed class RegistrationTests
         cleared.PrepRead(2, buffer, 0);
         cleared.Flags = SqeFlags.FixedFile;
         Assert.Equal(1, ring.Submit());
-        Assert.Equal(-EBADF, Reap(ring, 1)[0].Res);
+        Assert.Equal(-E.EBADF, Reap(ring, 1)[0].Res);
     }
 
     [Fact]

@@ -1,6 +1,5 @@
 using System.Runtime.InteropServices;
 using IoUring.Interop;
-using static IoUring.Interop.Errno;
 using static IoUring.Tests.RingKit;
 
 namespace IoUring.Tests.RingTests;

@@ -1,4 +1,3 @@
-using static IoUring.Interop.Errno;
 using static IoUring.Tests.RingKit;
 
 namespace IoUring.Tests.RingTests;
@@ -230,7 +229,7 @@ public sealed class WaitTests
         remove.UserData = 6;
         Assert.Equal(1, ring.Submit());
         Dictionary<ulong, Cqe> done = ReapByUserData(ring, 2);
-        Assert.Equal(-ECANCELED, done[5].Res);
+        Assert.Equal(-E.ECANCELED, done[5].Res);
         Assert.False(done[5].HasMore);
         Assert.Equal(0, done[6].Res);
         Assert.Equal(0, ring.InFlight);
