@@ -1,7 +1,6 @@
 using System.Buffers;
 using System.IO.Pipelines;
 using System.Runtime.CompilerServices;
-using System.Threading.Tasks.Sources;
 
 namespace IoUring;
 
@@ -17,7 +16,7 @@ namespace IoUring;
 /// the end of the file there, and data any later read may find beyond it (a file growing meanwhile) is ignored, so
 /// the stream is always a contiguous prefix of the file.</para>
 /// </remarks>
-internal sealed class UringFilePipeReader : PipeReader, IValueTaskSource<ReadResult>
+internal sealed class UringFilePipeReader : PipeReader
 {
     private readonly UringFile _file;
     private readonly int _segmentSize;
@@ -55,10 +54,8 @@ internal sealed class UringFilePipeReader : PipeReader, IValueTaskSource<ReadRes
     private bool _completed;
     private bool _cancelNext;
 
-    private ManualResetValueTaskSourceCore<ReadResult> _waiter;
+    private readonly PipeWaiter<ReadResult> _waiter = new();
     private bool _waiting;
-    private CancellationToken _waitToken;
-    private CancellationTokenRegistration _waitRegistration;
 
     public UringFilePipeReader(UringFile file, UringPipeReaderOptions options)
     {
@@ -72,7 +69,6 @@ internal sealed class UringFilePipeReader : PipeReader, IValueTaskSource<ReadRes
         _visibleEnd = _startOffset;
         _examinedEnd = _startOffset;
         _endOffset = options.Length is long length ? _startOffset + length : long.MaxValue;
-        _waiter.RunContinuationsAsynchronously = false;
 
         List<Segment>? toIssue = null;
         lock (_lock)
@@ -142,16 +138,8 @@ internal sealed class UringFilePipeReader : PipeReader, IValueTaskSource<ReadRes
                 return new ValueTask<ReadResult>(new ReadResult(Buffer(), isCanceled: false, isCompleted: IsEnd()));
             }
 
-            _waiter.Reset();
             _waiting = true;
-            _waitToken = cancellationToken;
-            short version = _waiter.Version;
-            if (cancellationToken.CanBeCanceled)
-            {
-                _waitRegistration = cancellationToken.UnsafeRegister(static s => ((UringFilePipeReader)s!).OnWaitCancelled(), this);
-            }
-
-            return new ValueTask<ReadResult>(this, version);
+            return _waiter.Start(cancellationToken, static s => ((UringFilePipeReader)s!).OnWaitCancelled(), this);
         }
     }
 
@@ -233,7 +221,6 @@ internal sealed class UringFilePipeReader : PipeReader, IValueTaskSource<ReadRes
 
         if (signal)
         {
-            _ = _waitRegistration.Unregister();
             _waiter.SetResult(result);
         }
     }
@@ -386,7 +373,6 @@ internal sealed class UringFilePipeReader : PipeReader, IValueTaskSource<ReadRes
         Issue(toIssue);
         if (signal)
         {
-            _ = _waitRegistration.Unregister();
             if (signalError is not null)
             {
                 _waiter.SetException(signalError);
@@ -420,17 +406,15 @@ internal sealed class UringFilePipeReader : PipeReader, IValueTaskSource<ReadRes
     private void OnWaitCancelled()
     {
         bool signal;
-        CancellationToken token;
         lock (_lock)
         {
             signal = _waiting;
             _waiting = false;
-            token = _waitToken;
         }
 
         if (signal)
         {
-            _waiter.SetException(new OperationCanceledException(token));
+            _waiter.SetCanceled();
         }
     }
 
@@ -470,13 +454,6 @@ internal sealed class UringFilePipeReader : PipeReader, IValueTaskSource<ReadRes
     }
 
     // ------------------------------------------------------------------------------------------------------------
-
-    ReadResult IValueTaskSource<ReadResult>.GetResult(short token) => _waiter.GetResult(token);
-
-    ValueTaskSourceStatus IValueTaskSource<ReadResult>.GetStatus(short token) => _waiter.GetStatus(token);
-
-    void IValueTaskSource<ReadResult>.OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags) =>
-        _waiter.OnCompleted(continuation, state, token, flags);
 
     /// <summary>One read's buffer: a segment of the consumer's sequence once complete.</summary>
     private sealed class Segment : ReadOnlySequenceSegment<byte>

@@ -1,6 +1,5 @@
 using System.IO.Pipelines;
 using System.Runtime.CompilerServices;
-using System.Threading.Tasks.Sources;
 
 namespace IoUring;
 
@@ -9,7 +8,7 @@ namespace IoUring;
 /// <see cref="FlushAsync"/> writes the partial one and applies back-pressure, <see cref="CompleteAsync"/> waits for
 /// every write and reports the first failure.
 /// </summary>
-internal sealed class UringFilePipeWriter : PipeWriter, IValueTaskSource<FlushResult>
+internal sealed class UringFilePipeWriter : PipeWriter
 {
     private readonly UringFile _file;
     private readonly int _segmentSize;
@@ -24,7 +23,7 @@ internal sealed class UringFilePipeWriter : PipeWriter, IValueTaskSource<FlushRe
     private Exception? _error;
     private bool _completed;
 
-    private ManualResetValueTaskSourceCore<FlushResult> _waiter;
+    private readonly PipeWaiter<FlushResult> _waiter = new();
 
     /// <summary>What the pending waiter waits for: in-flight writes at most this many (-1: none waiting).</summary>
     private int _waitFor = -1;
@@ -32,8 +31,6 @@ internal sealed class UringFilePipeWriter : PipeWriter, IValueTaskSource<FlushRe
     /// <summary>The pending waiter ends at the first write error (flush) rather than when the writes are done (complete).</summary>
     private bool _waitStopsOnError;
     private bool _cancelNext;
-    private CancellationTokenRegistration _waitRegistration;
-    private CancellationToken _waitToken;
 
     public UringFilePipeWriter(UringFile file, UringPipeWriterOptions options)
     {
@@ -42,7 +39,6 @@ internal sealed class UringFilePipeWriter : PipeWriter, IValueTaskSource<FlushRe
         _writesInFlight = options.WritesInFlight;
         _leaveOpen = options.LeaveOpen;
         _nextOffset = options.StartOffset;
-        _waiter.RunContinuationsAsynchronously = false;
     }
 
     public override bool CanGetUnflushedBytes => true;
@@ -119,7 +115,6 @@ internal sealed class UringFilePipeWriter : PipeWriter, IValueTaskSource<FlushRe
 
         if (signal)
         {
-            _ = _waitRegistration.Unregister();
             _waiter.SetResult(new FlushResult(isCanceled: true, isCompleted: false));
         }
     }
@@ -241,7 +236,6 @@ internal sealed class UringFilePipeWriter : PipeWriter, IValueTaskSource<FlushRe
 
         if (signal)
         {
-            _ = _waitRegistration.Unregister();
             SignalWaiter();
         }
     }
@@ -284,17 +278,9 @@ internal sealed class UringFilePipeWriter : PipeWriter, IValueTaskSource<FlushRe
                 throw new InvalidOperationException("FlushAsync is already pending: a PipeWriter serves one flush at a time.");
             }
 
-            _waiter.Reset();
             _waitFor = atMost;
             _waitStopsOnError = stopOnError;
-            _waitToken = cancellationToken;
-            short version = _waiter.Version;
-            if (cancellationToken.CanBeCanceled)
-            {
-                _waitRegistration = cancellationToken.UnsafeRegister(static s => ((UringFilePipeWriter)s!).OnWaitCancelled(), this);
-            }
-
-            return new ValueTask<FlushResult>(this, version);
+            return _waiter.Start(cancellationToken, static s => ((UringFilePipeWriter)s!).OnWaitCancelled(), this);
         }
     }
 
@@ -309,7 +295,7 @@ internal sealed class UringFilePipeWriter : PipeWriter, IValueTaskSource<FlushRe
 
         if (signal)
         {
-            _waiter.SetException(new OperationCanceledException(_waitToken));
+            _waiter.SetCanceled();
         }
     }
 
@@ -320,13 +306,6 @@ internal sealed class UringFilePipeWriter : PipeWriter, IValueTaskSource<FlushRe
             throw new InvalidOperationException("The writer was completed.");
         }
     }
-
-    FlushResult IValueTaskSource<FlushResult>.GetResult(short token) => _waiter.GetResult(token);
-
-    ValueTaskSourceStatus IValueTaskSource<FlushResult>.GetStatus(short token) => _waiter.GetStatus(token);
-
-    void IValueTaskSource<FlushResult>.OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags) =>
-        _waiter.OnCompleted(continuation, state, token, flags);
 
     /// <summary>A buffer being filled by the producer or written to the file.</summary>
     private sealed class Chunk

@@ -14,11 +14,14 @@ internal static class Errno
     public const int EFAULT = 14;
     public const int EBUSY = 16;
     public const int EEXIST = 17;
+    public const int EXDEV = 18;
+    public const int EISDIR = 21;
     public const int ENXIO = 6;
     public const int EINVAL = 22;
     public const int ENFILE = 23;
     public const int EMFILE = 24;
     public const int ENOSPC = 28;
+    public const int ESPIPE = 29;
     public const int EPIPE = 32;
     public const int ENOSYS = 38;
     public const int ETIME = 62;

@@ -401,34 +401,21 @@ public sealed partial class Ring : IDisposable
     }
 
     /// <summary>io_uring_enter, marking the ring busy for the duration so that use from another thread is reported.</summary>
-    private int EnterSyscall(uint toSubmit, uint minComplete, EnterFlags flags, string what)
-    {
-        int me = Environment.CurrentManagedThreadId;
-        _busyWhat = what;
-        _enterCalls++;
-        Volatile.Write(ref _busyThread, me);
-        try
-        {
-            int fd = EnterFd(out EnterFlags registered);
-            return Syscalls.Enter(fd, toSubmit, minComplete, flags | registered);
-        }
-        finally
-        {
-            Volatile.Write(ref _busyThread, 0);
-        }
-    }
+    private int EnterSyscall(uint toSubmit, uint minComplete, EnterFlags flags, string what) =>
+        EnterSyscall(toSubmit, minComplete, flags, timeout: null, what);
 
-    /// <summary>As the overload without a timeout, but with one (IORING_ENTER_EXT_ARG).</summary>
-    private int EnterSyscall(uint toSubmit, uint minComplete, EnterFlags flags, KernelTimespec timeout, string what)
+    /// <summary>As the overload without a timeout; with one, the wait is bounded (IORING_ENTER_EXT_ARG).</summary>
+    private int EnterSyscall(uint toSubmit, uint minComplete, EnterFlags flags, KernelTimespec? timeout, string what)
     {
-        int me = Environment.CurrentManagedThreadId;
         _busyWhat = what;
         _enterCalls++;
-        Volatile.Write(ref _busyThread, me);
+        Volatile.Write(ref _busyThread, Environment.CurrentManagedThreadId);
         try
         {
             int fd = EnterFd(out EnterFlags registered);
-            return Syscalls.EnterWithTimeout(fd, toSubmit, minComplete, flags | registered, timeout);
+            return timeout is KernelTimespec ts
+                ? Syscalls.EnterWithTimeout(fd, toSubmit, minComplete, flags | registered, ts)
+                : Syscalls.Enter(fd, toSubmit, minComplete, flags | registered);
         }
         finally
         {

@@ -33,6 +33,53 @@ public sealed class AllocationTests
         Assert.True(windows.Contains(0), $"no window of {Measured} operations allocated 0 bytes: [{all}]");
     }
 
+    /// <summary>
+    /// The window bookkeeping of the measuring loops (synchronous, allocation-free per call): <see cref="Next"/> before
+    /// operation i reads the counter at each window boundary after the warm-up and ends the loop at the first window
+    /// that allocated nothing, or after <see cref="Windows"/> windows.
+    /// </summary>
+    private sealed class AllocationWindows
+    {
+        private readonly List<long> _windows = new(Windows);
+        private long _before;
+
+        public bool Next(int i)
+        {
+            if (i >= Warmup + (Windows * Measured))
+            {
+                return false;
+            }
+
+            if (i >= Warmup && (i - Warmup) % Measured == 0)
+            {
+                long now = GC.GetTotalAllocatedBytes(precise: true);
+                if (i > Warmup)
+                {
+                    _windows.Add(now - _before);
+                    if (now == _before)
+                    {
+                        return false;
+                    }
+                }
+
+                _before = GC.GetTotalAllocatedBytes(precise: true);
+            }
+
+            return true;
+        }
+
+        /// <summary>The windows measured, with the last partial one when no window allocated nothing.</summary>
+        public List<long> Result()
+        {
+            if (_windows.Count < Windows && !_windows.Contains(0))
+            {
+                _windows.Add(GC.GetTotalAllocatedBytes(precise: true) - _before);
+            }
+
+            return _windows;
+        }
+    }
+
     public static TheoryData<ContinuationMode> Modes => new() { ContinuationMode.ThreadPool, ContinuationMode.Inline };
 
     [Theory]
@@ -47,25 +94,9 @@ public sealed class AllocationTests
 
         List<long> windows = await Task.Run(async () =>
         {
-            var windows = new List<long>(Windows);
-            long before = 0;
-            for (int i = 0; i < Warmup + (Windows * Measured); i++)
+            var meter = new AllocationWindows();
+            for (int i = 0; meter.Next(i); i++)
             {
-                if (i >= Warmup && (i - Warmup) % Measured == 0)
-                {
-                    long now = GC.GetTotalAllocatedBytes(precise: true);
-                    if (i > Warmup)
-                    {
-                        windows.Add(now - before);
-                        if (now == before)
-                        {
-                            break;
-                        }
-                    }
-
-                    before = GC.GetTotalAllocatedBytes(precise: true);
-                }
-
                 int n = await engine.ReadAsync(handle, buffer, (i % 64) * 4096L);
                 if (n != 4096)
                 {
@@ -73,12 +104,7 @@ public sealed class AllocationTests
                 }
             }
 
-            if (windows.Count < Windows && !windows.Contains(0))
-            {
-                windows.Add(GC.GetTotalAllocatedBytes(precise: true) - before);
-            }
-
-            return windows;
+            return meter.Result();
         });
 
         AssertNoAllocationPerOperation(windows);
@@ -97,25 +123,9 @@ public sealed class AllocationTests
 
         List<long> windows = await Task.Run(async () =>
         {
-            var windows = new List<long>(Windows);
-            long before = 0;
-            for (int i = 0; i < Warmup + (Windows * Measured); i++)
+            var meter = new AllocationWindows();
+            for (int i = 0; meter.Next(i); i++)
             {
-                if (i >= Warmup && (i - Warmup) % Measured == 0)
-                {
-                    long now = GC.GetTotalAllocatedBytes(precise: true);
-                    if (i > Warmup)
-                    {
-                        windows.Add(now - before);
-                        if (now == before)
-                        {
-                            break;
-                        }
-                    }
-
-                    before = GC.GetTotalAllocatedBytes(precise: true);
-                }
-
                 data[0] = (byte)i;
                 await file.WriteAsync(data, (i % 64) * 4096L);
                 _ = await file.ReadAsync(back, (i % 64) * 4096L);
@@ -125,12 +135,7 @@ public sealed class AllocationTests
                 }
             }
 
-            if (windows.Count < Windows && !windows.Contains(0))
-            {
-                windows.Add(GC.GetTotalAllocatedBytes(precise: true) - before);
-            }
-
-            return windows;
+            return meter.Result();
         });
 
         AssertNoAllocationPerOperation(windows);
@@ -147,25 +152,9 @@ public sealed class AllocationTests
 
         List<long> windows = await Task.Run(async () =>
         {
-            var windows = new List<long>(Windows);
-            long before = 0;
-            for (int i = 0; i < Warmup + (Windows * Measured); i++)
+            var meter = new AllocationWindows();
+            for (int i = 0; meter.Next(i); i++)
             {
-                if (i >= Warmup && (i - Warmup) % Measured == 0)
-                {
-                    long now = GC.GetTotalAllocatedBytes(precise: true);
-                    if (i > Warmup)
-                    {
-                        windows.Add(now - before);
-                        if (now == before)
-                        {
-                            break;
-                        }
-                    }
-
-                    before = GC.GetTotalAllocatedBytes(precise: true);
-                }
-
                 long n = await engine.ReadAsync(handle, parts, (i % 64) * 4096L);
                 if (n != 4096)
                 {
@@ -175,12 +164,7 @@ public sealed class AllocationTests
                 await engine.NopAsync();
             }
 
-            if (windows.Count < Windows && !windows.Contains(0))
-            {
-                windows.Add(GC.GetTotalAllocatedBytes(precise: true) - before);
-            }
-
-            return windows;
+            return meter.Result();
         });
 
         AssertNoAllocationPerOperation(windows);
@@ -197,34 +181,13 @@ public sealed class AllocationTests
 
         List<long> windows = await Task.Run(async () =>
         {
-            var windows = new List<long>(Windows);
-            long before = 0;
-            for (int i = 0; i < Warmup + (Windows * Measured); i++)
+            var meter = new AllocationWindows();
+            for (int i = 0; meter.Next(i); i++)
             {
-                if (i >= Warmup && (i - Warmup) % Measured == 0)
-                {
-                    long now = GC.GetTotalAllocatedBytes(precise: true);
-                    if (i > Warmup)
-                    {
-                        windows.Add(now - before);
-                        if (now == before)
-                        {
-                            break;
-                        }
-                    }
-
-                    before = GC.GetTotalAllocatedBytes(precise: true);
-                }
-
                 _ = await file.ReadAsync(buffer, (i % 64) * 4096L);
             }
 
-            if (windows.Count < Windows && !windows.Contains(0))
-            {
-                windows.Add(GC.GetTotalAllocatedBytes(precise: true) - before);
-            }
-
-            return windows;
+            return meter.Result();
         });
 
         AssertNoAllocationPerOperation(windows);

@@ -83,7 +83,7 @@ public sealed class CancellationTests
         using var engine = new IoUringEngine();
         using var pipe = new TestPipe();
         const int Total = 200_000;
-        byte[] stream = EngineReadWriteTests.RandomBytes(new Random(21), Total);
+        byte[] stream = TestData.Bytes(Total, 21);
 
         Task writer = Task.Run(async () =>
         {

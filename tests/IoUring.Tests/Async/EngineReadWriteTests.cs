@@ -121,7 +121,7 @@ public sealed class EngineReadWriteTests
         Assert.Equal(file.Content.AsSpan(777, (int)n).ToArray(), parts.SelectMany(p => p.ToArray()).ToArray());
 
         var rnd = new Random(9);
-        ReadOnlyMemory<byte>[] outParts = Enumerable.Range(0, 5).Select(i => (ReadOnlyMemory<byte>)RandomBytes(rnd, 1000 + (i * 333))).ToArray();
+        ReadOnlyMemory<byte>[] outParts = Enumerable.Range(0, 5).Select(i => (ReadOnlyMemory<byte>)TestData.Bytes(rnd, 1000 + (i * 333))).ToArray();
         await engine.WriteAsync(handle, outParts, 10_000);
         byte[] expected = outParts.SelectMany(p => p.ToArray()).ToArray();
         var back = new byte[expected.Length];
@@ -135,7 +135,7 @@ public sealed class EngineReadWriteTests
         Kernel.RequireIoUring();
         using var pipe = new TestPipe();
         using var engine = new IoUringEngine();
-        byte[] data = RandomBytes(new Random(11), 1 << 20);
+        byte[] data = TestData.Bytes(1 << 20, 11);
 
         // The kernel accepts at most the pipe's 64 KiB per write, so the engine must resubmit the rest.
         Task write = engine.WriteAsync(pipe.Write, data, -1).AsTask();
@@ -159,7 +159,7 @@ public sealed class EngineReadWriteTests
         using var pipe = new TestPipe();
         using var engine = new IoUringEngine();
         var rnd = new Random(12);
-        ReadOnlyMemory<byte>[] parts = Enumerable.Range(0, 7).Select(i => (ReadOnlyMemory<byte>)RandomBytes(rnd, 50_000 + (i * 7)).AsMemory()).ToArray();
+        ReadOnlyMemory<byte>[] parts = Enumerable.Range(0, 7).Select(i => (ReadOnlyMemory<byte>)TestData.Bytes(rnd, 50_000 + (i * 7)).AsMemory()).ToArray();
         byte[] expected = parts.SelectMany(p => p.ToArray()).ToArray();
 
         Task write = engine.WriteAsync(pipe.Write, parts, -1).AsTask();
@@ -307,7 +307,7 @@ public sealed class EngineReadWriteTests
         Assert.Equal(await RandomAccess.ReadAsync(handle, a, 45_000), await UringRandomAccess.ReadAsync(handle, b, 45_000));
         Assert.Equal(a, b);
 
-        byte[] data = RandomBytes(new Random(15), 3000);
+        byte[] data = TestData.Bytes(3000, 15);
         await UringRandomAccess.WriteAsync(handle, data, 100);
         Assert.Equal(3000, RandomAccess.Read(handle, a.AsSpan(0, 3000), 100));
         Assert.Equal(data, a.AsSpan(0, 3000).ToArray());
@@ -315,12 +315,5 @@ public sealed class EngineReadWriteTests
         Memory<byte>[] parts = [new byte[10], new byte[20]];
         Assert.Equal(30, await UringRandomAccess.ReadAsync(handle, parts, 100));
         await UringRandomAccess.WriteAsync(handle, new ReadOnlyMemory<byte>[] { data.AsMemory(0, 5), data.AsMemory(5, 5) }, 0);
-    }
-
-    internal static byte[] RandomBytes(Random rnd, int length)
-    {
-        var b = new byte[length];
-        rnd.NextBytes(b);
-        return b;
     }
 }

@@ -19,10 +19,10 @@ internal static class CheckTool
         List<string> args = [DllPath, .. toolArgs];
         if (seccompErrno is null)
         {
-            return NativeTools.Run(NativeTools.DotnetHost(), args);
+            return ChildProcess.Run(ChildProcess.DotnetHost(), args);
         }
 
         string launcher = NativeTools.Build("seccomp_deny");
-        return NativeTools.Run(launcher, ["--errno", seccompErrno, "--", NativeTools.DotnetHost(), .. args]);
+        return ChildProcess.Run(launcher, ["--errno", seccompErrno, "--", ChildProcess.DotnetHost(), .. args]);
     }
 }

@@ -1,18 +1,10 @@
+using static IoUring.Interop.Errno;
+
 namespace IoUring.Tests.Capabilities;
 
 /// <summary>The pure parts of <see cref="IoUringSupport"/>: parsing /proc and turning a setup errno into a reason.</summary>
 public sealed class ClassifyTests
 {
-    private const int EPERM = 1;
-    private const int EBUSY = 16;
-    private const int ENOMEM = 12;
-    private const int EACCES = 13;
-    private const int EFAULT = 14;
-    private const int EINVAL = 22;
-    private const int ENFILE = 23;
-    private const int EMFILE = 24;
-    private const int ENOSYS = 38;
-
     [Theory]
     [InlineData("0\n", 0)]
     [InlineData("1\n", 1)]

@@ -48,7 +48,7 @@ public sealed class SeccompTests
     public void The_launcher_rejects_an_unknown_errno_without_running_the_program()
     {
         string launcher = NativeTools.Build("seccomp_deny");
-        ProcessResult r = NativeTools.Run(launcher, ["--errno", "EBADF", "--", "true"]);
+        ProcessResult r = ChildProcess.Run(launcher, ["--errno", "EBADF", "--", "true"]);
         Assert.Equal(125, r.ExitCode);
         Assert.Contains("unsupported errno 'EBADF'", r.StdErr, StringComparison.Ordinal);
     }

@@ -1,6 +1,5 @@
 using System.Buffers;
 using System.IO.Pipelines;
-using IoUring.Tests.Async;
 
 namespace IoUring.Tests.Files;
 
@@ -205,7 +204,7 @@ public sealed class PipeTests
         Kernel.RequireIoUring();
         using var engine = new IoUringEngine(new IoUringEngineOptions { Continuations = mode });
         using var temp = new TempFile(0);
-        byte[] data = EngineReadWriteTests.RandomBytes(new Random(total), total);
+        byte[] data = TestData.Bytes(total, total);
         UringFile file = UringFile.Open(engine, temp.Path, FileMode.Open, FileAccess.Write);
         PipeWriter writer = UringFilePipe.CreateWriter(file, new UringPipeWriterOptions { SegmentSize = segment, WritesInFlight = 4, LeaveOpen = false });
 

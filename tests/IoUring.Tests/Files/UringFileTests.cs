@@ -1,20 +1,16 @@
-using IoUring.Tests.Async;
-
 namespace IoUring.Tests.Files;
 
 public sealed class UringFileTests
 {
-    private static string NewPath() => Path.Combine(Path.GetTempPath(), $"iouring-file-{Guid.NewGuid():N}");
-
     [Fact]
     public async Task A_file_created_through_io_uring_can_be_written_flushed_read_and_closed()
     {
         Kernel.RequireOp(Opcode.OpenAt);
         using var engine = new IoUringEngine();
-        string path = NewPath();
+        string path = TempFile.NewPath("file");
         try
         {
-            byte[] data = EngineReadWriteTests.RandomBytes(new Random(1), 100_000);
+            byte[] data = TestData.Bytes(100_000, 1);
             UringFile file = await UringFile.OpenAsync(engine, path, FileMode.CreateNew, FileAccess.ReadWrite);
             Assert.Equal(path, file.Path);
             Assert.Equal(FileAccess.ReadWrite, file.Access);
@@ -93,7 +89,7 @@ public sealed class UringFileTests
     {
         Kernel.RequireOp(Opcode.OpenAt);
         using var engine = new IoUringEngine();
-        string path = NewPath();
+        string path = TempFile.NewPath("file");
         try
         {
             var options = new FileStreamOptions

@@ -26,7 +26,7 @@ internal sealed class AbiDump
     public static AbiDump Load()
     {
         string exe = NativeTools.Build("abi_dump");
-        ProcessResult r = NativeTools.Run(exe, []);
+        ProcessResult r = ChildProcess.Run(exe, []);
         Assert.True(r.ExitCode == 0, "abi_dump failed: " + r);
         return Parse(r.StdOut);
     }

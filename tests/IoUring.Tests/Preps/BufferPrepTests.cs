@@ -10,7 +10,7 @@ public sealed class BufferPrepTests
     {
         Kernel.RequireOp(Opcode.ProvideBuffers);
         Kernel.RequireOp(Opcode.RemoveBuffers);
-        (Socket client, Socket server) = Native.TcpPair();
+        (Socket client, Socket server) = Loopback.TcpPair();
         using (client)
         using (server)
         using (var ring = new Ring(8))
@@ -18,14 +18,14 @@ public sealed class BufferPrepTests
             const int size = 64;
             var pool = new Pinned<byte>(4 * size);
             ring.GetSqe().PrepProvideBuffers(pool.Address, size, 4, group: 7, firstId: 10);
-            Assert.Equal(0, Native.Run(ring).Res);
+            Assert.Equal(0, RingKit.Run(ring).Res);
 
             server.Send("picked"u8);
             ref Sqe recv = ref ring.GetSqe();
             recv.PrepRecv(client.Fd(), 0, size);
             recv.Flags |= SqeFlags.BufferSelect;
             recv.BufGroup = 7;
-            Cqe cqe = Native.Run(ring);
+            Cqe cqe = RingKit.Run(ring);
             Assert.Equal(6, cqe.Res);
             Assert.True(cqe.HasBuffer, cqe.ToString());
             Assert.InRange(cqe.BufferId, (ushort)10, (ushort)13);
@@ -33,15 +33,15 @@ public sealed class BufferPrepTests
 
             // Three buffers are left; asking to remove up to 10 removes exactly those.
             ring.GetSqe().PrepRemoveBuffers(10, group: 7);
-            Assert.Equal(3, Native.Run(ring).Res);
+            Assert.Equal(3, RingKit.Run(ring).Res);
 
             server.Send("x"u8);
             ref Sqe empty = ref ring.GetSqe();
             empty.PrepRecv(client.Fd(), 0, size);
             empty.Flags |= SqeFlags.BufferSelect;
             empty.BufGroup = 7;
-            Assert.Equal(-Native.ENOBUFS, Native.Run(ring).Res);
-            Native.KeepAlive(pool);
+            Assert.Equal(-E.ENOBUFS, RingKit.Run(ring).Res);
+            Pinned.KeepAlive(pool);
         }
     }
 
@@ -49,7 +49,7 @@ public sealed class BufferPrepTests
     public void Multishot_recv_with_a_buffer_ring_delivers_messages_and_recycled_buffers_are_reused()
     {
         Kernel.RequireOp(Opcode.Recv);
-        (Socket client, Socket server) = Native.TcpPair();
+        (Socket client, Socket server) = Loopback.TcpPair();
         using (client)
         using (server)
         using (var ring = new Ring(8))
@@ -64,9 +64,9 @@ public sealed class BufferPrepTests
             var seen = new HashSet<ushort>();
             for (int i = 0; i < 10; i++)
             {
-                byte[] msg = Native.Bytes(20 + i, 50 + i);
+                byte[] msg = TestData.Bytes(20 + i, 50 + i);
                 server.Send(msg);
-                Cqe cqe = Native.Next(ring);
+                Cqe cqe = RingKit.Next(ring);
                 Assert.Equal(77UL, cqe.UserData);
                 Assert.True(cqe.HasMore, $"message {i}: {cqe}");
                 Assert.True(cqe.HasBuffer, $"message {i}: {cqe}");
@@ -79,7 +79,7 @@ public sealed class BufferPrepTests
             Assert.Equal(4, seen.Count); // all four buffers went round, some more than once
 
             server.Shutdown(SocketShutdown.Send);
-            Cqe end = Native.Next(ring);
+            Cqe end = RingKit.Next(ring);
             Assert.Equal(0, end.Res);
             Assert.False(end.HasMore);
             Assert.Equal(0, ring.InFlight);
@@ -90,7 +90,7 @@ public sealed class BufferPrepTests
     public void Multishot_recv_stops_with_ENOBUFS_when_buffers_are_not_recycled()
     {
         Kernel.RequireOp(Opcode.Recv);
-        (Socket client, Socket server) = Native.TcpPair();
+        (Socket client, Socket server) = Loopback.TcpPair();
         using (client)
         using (server)
         using (var ring = new Ring(8))
@@ -104,14 +104,14 @@ public sealed class BufferPrepTests
             for (int i = 0; i < 2; i++)
             {
                 server.Send([(byte)i]);
-                Cqe cqe = Native.Next(ring);
+                Cqe cqe = RingKit.Next(ring);
                 Assert.True(cqe.HasMore);
                 Assert.Equal([(byte)i], br.GetData(cqe).ToArray());
             }
 
             server.Send([9]);
-            Cqe last = Native.Next(ring);
-            Assert.Equal(-Native.ENOBUFS, last.Res);
+            Cqe last = RingKit.Next(ring);
+            Assert.Equal(-E.ENOBUFS, last.Res);
             Assert.False(last.HasMore);
         }
     }

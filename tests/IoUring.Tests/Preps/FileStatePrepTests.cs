@@ -21,7 +21,7 @@ public sealed class FileStatePrepTests
         using var handle = file.Open(FileAccess.ReadWrite);
         int fd = (int)handle.DangerousGetHandle();
         using var ring = new Ring(8);
-        var data = new Pinned<byte>(Native.Bytes(8192, 1));
+        var data = new Pinned<byte>(TestData.Bytes(8192, 1));
 
         ref Sqe write = ref ring.GetSqe();
         write.PrepWrite(fd, data.Address, data.ByteLength, 0);
@@ -38,7 +38,7 @@ public sealed class FileStatePrepTests
         ref Sqe ranged = ref ring.GetSqe();
         ranged.PrepFsync(fd, FsyncFlags.DataSync, offset: 4096, length: 4096);
         ranged.UserData = 4;
-        Cqe[] cqes = Native.RunMany(ring, 4);
+        Cqe[] cqes = RingKit.RunMany(ring, 4);
 
         Assert.Equal(8192, cqes.With(1).Res);
         Assert.Equal(0, cqes.With(2).Res);
@@ -55,7 +55,7 @@ public sealed class FileStatePrepTests
         using var handle = file.Open(FileAccess.ReadWrite);
         using var ring = new Ring(4);
         ring.GetSqe().PrepFsync((int)handle.DangerousGetHandle(), (FsyncFlags)2);
-        Assert.Equal(-Native.EINVAL, Native.Run(ring).Res);
+        Assert.Equal(-E.EINVAL, RingKit.Run(ring).Res);
     }
 
     [Fact]
@@ -73,10 +73,10 @@ public sealed class FileStatePrepTests
         ref Sqe bad = ref ring.GetSqe();
         bad.PrepSyncFileRange(fd, 8192, 4096, 0x80);
         bad.UserData = 2;
-        Cqe[] cqes = Native.RunMany(ring, 2);
+        Cqe[] cqes = RingKit.RunMany(ring, 2);
 
         Assert.Equal(0, cqes.With(1).Res);
-        Assert.Equal(-Native.EINVAL, cqes.With(2).Res);
+        Assert.Equal(-E.EINVAL, cqes.With(2).Res);
     }
 
     [Fact]
@@ -88,7 +88,7 @@ public sealed class FileStatePrepTests
         using (var handle = file.Open(FileAccess.ReadWrite))
         {
             ring.GetSqe().PrepFallocate((int)handle.DangerousGetHandle(), 0, 0, 1 << 20);
-            Assert.Equal(0, Native.Run(ring).Res);
+            Assert.Equal(0, RingKit.Run(ring).Res);
         }
 
         Assert.Equal(1 << 20, new FileInfo(file.Path).Length);
@@ -96,7 +96,7 @@ public sealed class FileStatePrepTests
         using (var handle = file.Open(FileAccess.ReadWrite))
         {
             ring.GetSqe().PrepFallocate((int)handle.DangerousGetHandle(), FALLOC_FL_KEEP_SIZE, 1 << 20, 1 << 20);
-            Assert.Equal(0, Native.Run(ring).Res);
+            Assert.Equal(0, RingKit.Run(ring).Res);
         }
 
         Assert.Equal(1 << 20, new FileInfo(file.Path).Length);
@@ -112,7 +112,7 @@ public sealed class FileStatePrepTests
         using (var ring = new Ring(4))
         {
             ring.GetSqe().PrepFallocate((int)handle.DangerousGetHandle(), FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 4096, 8192);
-            int res = Native.Run(ring).Res;
+            int res = RingKit.Run(ring).Res;
             if (res == -95)
             {
                 Assert.Skip("The temp file system does not support FALLOC_FL_PUNCH_HOLE (EOPNOTSUPP).");
@@ -143,11 +143,11 @@ public sealed class FileStatePrepTests
         ref Sqe bad = ref ring.GetSqe();
         bad.PrepFadvise(fd, 0, 0, 99);
         bad.UserData = 3;
-        Cqe[] cqes = Native.RunMany(ring, 3);
+        Cqe[] cqes = RingKit.RunMany(ring, 3);
 
         Assert.Equal(0, cqes.With(1).Res);
         Assert.Equal(0, cqes.With(2).Res);
-        Assert.Equal(-Native.EINVAL, cqes.With(3).Res);
+        Assert.Equal(-E.EINVAL, cqes.With(3).Res);
     }
 
     [Fact]
@@ -166,7 +166,7 @@ public sealed class FileStatePrepTests
         ref Sqe dontneed = ref ring.GetSqe();
         dontneed.PrepMadvise(buf.Address + page, (uint)page, MADV_DONTNEED);
         dontneed.UserData = 2;
-        Cqe[] cqes = Native.RunMany(ring, 2);
+        Cqe[] cqes = RingKit.RunMany(ring, 2);
 
         Assert.Equal(0, cqes.With(1).Res);
         Assert.Equal(0, cqes.With(2).Res);
@@ -184,7 +184,7 @@ public sealed class FileStatePrepTests
         using (var ring = new Ring(4))
         {
             ring.GetSqe().PrepFtruncate((int)handle.DangerousGetHandle(), 1234);
-            Assert.Equal(0, Native.Run(ring).Res);
+            Assert.Equal(0, RingKit.Run(ring).Res);
         }
 
         Assert.Equal(file.Content.AsSpan(0, 1234).ToArray(), File.ReadAllBytes(file.Path));

@@ -7,40 +7,40 @@ public sealed class FilesUpdatePrepTests
     public void Files_update_installs_fds_into_the_given_slots()
     {
         Kernel.RequireOp(Opcode.FilesUpdate);
-        (int r, int w) = Native.Pipe();
+        (int r, int w) = Fds.Pipe();
         using var ring = new Ring(4);
         try
         {
             ring.RegisterFiles([-1, -1, -1]);
             var fds = new Pinned<int>([r, w]);
             ring.GetSqe().PrepFilesUpdate(fds.Address, 2, offset: 1);
-            Assert.Equal(2, Native.Run(ring).Res);
+            Assert.Equal(2, RingKit.Run(ring).Res);
 
             var data = new Pinned<byte>("slot"u8);
             var got = new Pinned<byte>(4);
             ref Sqe write = ref ring.GetSqe();
             write.PrepWrite(2, data.Address, 4, 0);
             write.Flags |= SqeFlags.FixedFile;
-            Assert.Equal(4, Native.Run(ring).Res);
+            Assert.Equal(4, RingKit.Run(ring).Res);
             ref Sqe read = ref ring.GetSqe();
             read.PrepRead(1, got.Address, 4, 0);
             read.Flags |= SqeFlags.FixedFile;
-            Assert.Equal(4, Native.Run(ring).Res);
+            Assert.Equal(4, RingKit.Run(ring).Res);
             Assert.Equal(data.Array, got.Array);
 
             // -1 clears a slot again.
             var clear = new Pinned<int>([-1]);
             ring.GetSqe().PrepFilesUpdate(clear.Address, 1, offset: 2);
-            Assert.Equal(1, Native.Run(ring).Res);
+            Assert.Equal(1, RingKit.Run(ring).Res);
             ref Sqe dead = ref ring.GetSqe();
             dead.PrepWrite(2, data.Address, 4, 0);
             dead.Flags |= SqeFlags.FixedFile;
-            Assert.Equal(-Native.EBADF, Native.Run(ring).Res);
-            Native.KeepAlive(fds, data, got, clear);
+            Assert.Equal(-E.EBADF, RingKit.Run(ring).Res);
+            Pinned.KeepAlive(fds, data, got, clear);
         }
         finally
         {
-            Native.Close(r, w);
+            Fds.Close(r, w);
         }
     }
 
@@ -48,14 +48,14 @@ public sealed class FilesUpdatePrepTests
     public void Files_update_with_index_alloc_writes_the_picked_slots_back()
     {
         Kernel.RequireOp(Opcode.FilesUpdate);
-        (int r, int w) = Native.Pipe();
+        (int r, int w) = Fds.Pipe();
         using var ring = new Ring(4);
         try
         {
             ring.RegisterFilesSparse(8);
             var fds = new Pinned<int>([r, w]);
             ring.GetSqe().PrepFilesUpdate(fds.Address, 2, offset: -1);
-            Assert.Equal(2, Native.Run(ring).Res);
+            Assert.Equal(2, RingKit.Run(ring).Res);
             Assert.InRange(fds[0], 0, 7);
             Assert.InRange(fds[1], 0, 7);
             Assert.NotEqual(fds[0], fds[1]);
@@ -64,15 +64,15 @@ public sealed class FilesUpdatePrepTests
             ref Sqe write = ref ring.GetSqe();
             write.PrepWrite(fds[1], data.Address, 2, 0);
             write.Flags |= SqeFlags.FixedFile;
-            Assert.Equal(2, Native.Run(ring).Res);
+            Assert.Equal(2, RingKit.Run(ring).Res);
             byte[] got = new byte[2];
             Assert.Equal(2, IoUring.Interop.Libc.Read(r, got));
             Assert.Equal(data.Array, got);
-            Native.KeepAlive(fds);
+            Pinned.KeepAlive(fds);
         }
         finally
         {
-            Native.Close(r, w);
+            Fds.Close(r, w);
         }
     }
 }

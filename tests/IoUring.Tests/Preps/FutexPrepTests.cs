@@ -17,15 +17,15 @@ public sealed class FutexPrepTests
         wait.PrepFutexWait(word.Address, 0, SqeConstants.FutexBitsetMatchAny, U32Private);
         wait.UserData = 1;
         Assert.Equal(1, ring.Submit());
-        Assert.True(Native.Quiet(ring), "The futex wait completed without a wake.");
+        Assert.True(RingKit.Quiet(ring), "The futex wait completed without a wake.");
 
         ref Sqe wake = ref ring.GetSqe();
         wake.PrepFutexWake(word.Address, 1, SqeConstants.FutexBitsetMatchAny, U32Private);
         wake.UserData = 2;
-        Cqe[] cqes = Native.RunMany(ring, 2);
+        Cqe[] cqes = RingKit.RunMany(ring, 2);
         Assert.Equal(1, cqes.With(2).Res);
         Assert.Equal(0, cqes.With(1).Res);
-        Native.KeepAlive(word);
+        Pinned.KeepAlive(word);
     }
 
     [Fact]
@@ -42,9 +42,9 @@ public sealed class FutexPrepTests
         ref Sqe wake = ref ring.GetSqe();
         wake.PrepFutexWake(word.Address, 10, SqeConstants.FutexBitsetMatchAny, U32Private);
         wake.UserData = 2;
-        Cqe[] cqes = Native.RunMany(ring, 2);
-        Assert.Equal(-Native.EAGAIN, cqes.With(1).Res);
+        Cqe[] cqes = RingKit.RunMany(ring, 2);
+        Assert.Equal(-E.EAGAIN, cqes.With(1).Res);
         Assert.Equal(0, cqes.With(2).Res);
-        Native.KeepAlive(word);
+        Pinned.KeepAlive(word);
     }
 }

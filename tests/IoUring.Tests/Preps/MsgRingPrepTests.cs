@@ -13,11 +13,11 @@ public sealed class MsgRingPrepTests
         ref Sqe sqe = ref source.GetSqe();
         sqe.PrepMsgRing(target.Fd, 1234, 0xABCDEF);
         sqe.UserData = 1;
-        Cqe sent = Native.Run(source);
+        Cqe sent = RingKit.Run(source);
         Assert.Equal(1UL, sent.UserData);
         Assert.Equal(0, sent.Res);
 
-        Cqe got = Native.Next(target);
+        Cqe got = RingKit.Next(target);
         Assert.Equal(0xABCDEFUL, got.UserData);
         Assert.Equal(1234, got.Res);
         Assert.Equal(CqeFlags.None, got.Flags);
@@ -33,14 +33,14 @@ public sealed class MsgRingPrepTests
         var flags = (CqeFlags)(0x5A5A_0000u | (uint)CqeFlags.Buffer);
 
         source.GetSqe().PrepMsgRingCqeFlags(target.Fd, 7, 8, flags);
-        int res = Native.Run(source).Res;
-        if (res == -Native.EINVAL)
+        int res = RingKit.Run(source).Res;
+        if (res == -E.EINVAL)
         {
             Assert.Skip("This kernel has no IORING_MSG_RING_FLAGS_PASS (6.2+).");
         }
 
         Assert.Equal(0, res);
-        Cqe got = Native.Next(target);
+        Cqe got = RingKit.Next(target);
         Assert.Equal(8UL, got.UserData);
         Assert.Equal(7, got.Res);
         Assert.Equal(flags, got.Flags);
@@ -51,16 +51,16 @@ public sealed class MsgRingPrepTests
     public void Msg_ring_to_a_non_ring_fd_fails_with_EBADFD()
     {
         Kernel.RequireOp(Opcode.MsgRing);
-        (int r, int w) = Native.Pipe();
+        (int r, int w) = Fds.Pipe();
         using var ring = new Ring(4);
         try
         {
             ring.GetSqe().PrepMsgRing(r, 1, 2);
-            Assert.Equal(-77, Native.Run(ring).Res);
+            Assert.Equal(-77, RingKit.Run(ring).Res);
         }
         finally
         {
-            Native.Close(r, w);
+            Fds.Close(r, w);
         }
     }
 
@@ -68,7 +68,7 @@ public sealed class MsgRingPrepTests
     public void Msg_ring_passes_a_direct_descriptor_that_the_target_can_use()
     {
         Kernel.RequireOp(Opcode.MsgRing);
-        (int r, int w) = Native.Pipe();
+        (int r, int w) = Fds.Pipe();
         using var source = new Ring(4);
         using var target = new Ring(4) { ExpectExternalCompletions = true };
         try
@@ -77,8 +77,8 @@ public sealed class MsgRingPrepTests
             target.RegisterFilesSparse(4);
 
             source.GetSqe().PrepMsgRingFd(target.Fd, sourceFileIndex: 0, targetFileIndex: 2, targetUserData: 55);
-            Assert.Equal(0, Native.Run(source).Res);
-            Cqe arrived = Native.Next(target);
+            Assert.Equal(0, RingKit.Run(source).Res);
+            Cqe arrived = RingKit.Next(target);
             Assert.Equal(55UL, arrived.UserData);
             Assert.Equal(0, arrived.Res);
 
@@ -86,24 +86,24 @@ public sealed class MsgRingPrepTests
             ref Sqe write = ref target.GetSqe();
             write.PrepWrite(2, data.Address, 6, 0);
             write.Flags |= SqeFlags.FixedFile;
-            Assert.Equal(6, Native.Run(target).Res);
+            Assert.Equal(6, RingKit.Run(target).Res);
             byte[] got = new byte[6];
             Assert.Equal(6, IoUring.Interop.Libc.Read(r, got));
             Assert.Equal("passed"u8.ToArray(), got);
 
             // Into a slot the kernel picks, announced by both the sender's and the target's CQE result.
             source.GetSqe().PrepMsgRingFd(target.Fd, 0, SqeConstants.FileIndexAlloc, 56);
-            int picked = Native.Run(source).Res;
+            int picked = RingKit.Run(source).Res;
             Assert.InRange(picked, 0, 3);
             Assert.NotEqual(2, picked);
-            Cqe alloc = Native.Next(target);
+            Cqe alloc = RingKit.Next(target);
             Assert.Equal(56UL, alloc.UserData);
             Assert.Equal(picked, alloc.Res);
-            Native.KeepAlive(data);
+            Pinned.KeepAlive(data);
         }
         finally
         {
-            Native.Close(r, w);
+            Fds.Close(r, w);
         }
     }
 }

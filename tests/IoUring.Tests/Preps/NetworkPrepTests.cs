@@ -6,10 +6,10 @@ namespace IoUring.Tests.Preps;
 /// <summary>socket, bind, listen, accept (+multishot, direct), connect, send/recv, sendmsg/recvmsg, send_zc, sendto, shutdown on loopback.</summary>
 public sealed class NetworkPrepTests
 {
-    private static int NewSocket(Ring ring, int type = Native.SOCK_STREAM)
+    private static int NewSocket(Ring ring, int type = Posix.SOCK_STREAM)
     {
-        ring.GetSqe().PrepSocket(Native.AF_INET, type | Native.SOCK_CLOEXEC, 0);
-        int fd = Native.Run(ring).Res;
+        ring.GetSqe().PrepSocket(Posix.AF_INET, type | Posix.SOCK_CLOEXEC, 0);
+        int fd = RingKit.Run(ring).Res;
         Assert.True(fd >= 0, $"socket failed: {fd}");
         return fd;
     }
@@ -26,11 +26,11 @@ public sealed class NetworkPrepTests
         int conn = -1;
         try
         {
-            var sa = Native.SockAddr(new IPEndPoint(IPAddress.Loopback, 0));
+            var sa = Loopback.SockAddr(new IPEndPoint(IPAddress.Loopback, 0));
             ring.GetSqe().PrepBind(listenFd, sa.Address, sa.ByteLength);
-            Assert.Equal(0, Native.Run(ring).Res);
+            Assert.Equal(0, RingKit.Run(ring).Res);
             ring.GetSqe().PrepListen(listenFd, 8);
-            Assert.Equal(0, Native.Run(ring).Res);
+            Assert.Equal(0, RingKit.Run(ring).Res);
 
             // getsockname through a non-owning .NET view of the fd: the kernel picked the port at bind.
             int port;
@@ -46,22 +46,22 @@ public sealed class NetworkPrepTests
 
             var peer = new Pinned<byte>(16);
             var peerLen = new Pinned<int>([16]);
-            ring.GetSqe().PrepAccept(listenFd, peer.Address, peerLen.Address, Native.SOCK_CLOEXEC);
-            conn = Native.Run(ring).Res;
+            ring.GetSqe().PrepAccept(listenFd, peer.Address, peerLen.Address, Posix.SOCK_CLOEXEC);
+            conn = RingKit.Run(ring).Res;
             Assert.True(conn >= 0, $"accept failed: {conn}");
             Assert.Equal(16, peerLen.Value);
-            Assert.Equal(Native.AF_INET, peer[0]);
-            Assert.Equal(client.EndPoint().Port, Native.PortOf(peer.Span));
+            Assert.Equal(Posix.AF_INET, peer[0]);
+            Assert.Equal(client.EndPoint().Port, Loopback.PortOf(peer.Span));
 
             client.Send("ping"u8);
             byte[] got = new byte[4];
             Assert.Equal(4, IoUring.Interop.Libc.Read(conn, got));
             Assert.Equal("ping"u8.ToArray(), got);
-            Native.KeepAlive(sa);
+            Pinned.KeepAlive(sa);
         }
         finally
         {
-            Native.Close(conn, listenFd);
+            Fds.Close(conn, listenFd);
         }
     }
 
@@ -71,33 +71,33 @@ public sealed class NetworkPrepTests
         Kernel.RequireOp(Opcode.Connect);
         Kernel.RequireOp(Opcode.Send);
         Kernel.RequireOp(Opcode.Recv);
-        using Socket listener = Native.Listener();
+        using Socket listener = Loopback.Listener();
         using var ring = new Ring(8);
         int fd = NewSocket(ring);
         try
         {
-            var sa = Native.SockAddr(listener.EndPoint());
+            var sa = Loopback.SockAddr(listener.EndPoint());
             ring.GetSqe().PrepConnect(fd, sa.Address, sa.ByteLength);
-            Assert.Equal(0, Native.Run(ring).Res);
+            Assert.Equal(0, RingKit.Run(ring).Res);
             using Socket server = listener.Accept();
-            server.ReceiveTimeout = (int)Native.Patience.TotalMilliseconds;
+            server.ReceiveTimeout = Loopback.ReceiveTimeoutMs;
 
-            var outgoing = new Pinned<byte>(Native.Bytes(1000, 1));
+            var outgoing = new Pinned<byte>(TestData.Bytes(1000, 1));
             ring.GetSqe().PrepSend(fd, outgoing.Address, outgoing.ByteLength);
-            Assert.Equal(1000, Native.Run(ring).Res);
+            Assert.Equal(1000, RingKit.Run(ring).Res);
             Assert.Equal(outgoing.Array, server.ReceiveExactly(1000));
 
-            byte[] reply = Native.Bytes(300, 2);
+            byte[] reply = TestData.Bytes(300, 2);
             server.Send(reply);
             var incoming = new Pinned<byte>(300);
             ring.GetSqe().PrepRecv(fd, incoming.Address, incoming.ByteLength, msgFlags: 0x100 /* MSG_WAITALL */);
-            Assert.Equal(300, Native.Run(ring).Res);
+            Assert.Equal(300, RingKit.Run(ring).Res);
             Assert.Equal(reply, incoming.Array);
-            Native.KeepAlive(sa, outgoing);
+            Pinned.KeepAlive(sa, outgoing);
         }
         finally
         {
-            Native.Close(fd);
+            Fds.Close(fd);
         }
     }
 
@@ -105,14 +105,14 @@ public sealed class NetworkPrepTests
     public void Multishot_accept_posts_one_CQE_per_connection_until_cancelled()
     {
         Kernel.RequireOp(Opcode.Accept);
-        using Socket listener = Native.Listener();
+        using Socket listener = Loopback.Listener();
         using var ring = new Ring(8);
         var accepted = new List<int>();
         var clients = new List<Socket>();
         try
         {
             ref Sqe sqe = ref ring.GetSqe();
-            sqe.PrepMultishotAccept(listener.Fd(), Native.SOCK_CLOEXEC);
+            sqe.PrepMultishotAccept(listener.Fd(), Posix.SOCK_CLOEXEC);
             sqe.UserData = 7;
             Assert.Equal(1, ring.Submit());
 
@@ -122,7 +122,7 @@ public sealed class NetworkPrepTests
                 clients.Add(c);
                 c.Connect(listener.EndPoint());
                 c.Send([(byte)(100 + i)]);
-                Cqe cqe = Native.Next(ring);
+                Cqe cqe = RingKit.Next(ring);
                 Assert.Equal(7UL, cqe.UserData);
                 Assert.True(cqe.Res >= 0, cqe.ToString());
                 Assert.True(cqe.HasMore, cqe.ToString());
@@ -137,15 +137,15 @@ public sealed class NetworkPrepTests
             ref Sqe cancel = ref ring.GetSqe();
             cancel.PrepCancel(7);
             cancel.UserData = 8;
-            Cqe[] cqes = Native.RunMany(ring, 2);
+            Cqe[] cqes = RingKit.RunMany(ring, 2);
             Assert.Equal(0, cqes.With(8).Res);
-            Assert.Equal(-Native.ECANCELED, cqes.With(7).Res);
+            Assert.Equal(-E.ECANCELED, cqes.With(7).Res);
             Assert.False(cqes.With(7).HasMore);
             Assert.Equal(0, ring.InFlight);
         }
         finally
         {
-            Native.Close([.. accepted]);
+            Fds.Close([.. accepted]);
             clients.ForEach(c => c.Dispose());
         }
     }
@@ -155,34 +155,34 @@ public sealed class NetworkPrepTests
     {
         Kernel.RequireOp(Opcode.Accept);
         Kernel.RequireOp(Opcode.Recv);
-        using Socket listener = Native.Listener();
+        using Socket listener = Loopback.Listener();
         using var ring = new Ring(8);
         ring.RegisterFilesSparse(8);
         using var client = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
         client.Connect(listener.EndPoint());
 
         ring.GetSqe().PrepAcceptDirect(listener.Fd(), 0, fileIndex: 3);
-        Assert.Equal(0, Native.Run(ring).Res);
+        Assert.Equal(0, RingKit.Run(ring).Res);
 
         client.Send("direct"u8);
         var buf = new Pinned<byte>(6);
         ref Sqe recv = ref ring.GetSqe();
         recv.PrepRecv(3, buf.Address, 6, 0x100);
         recv.Flags |= SqeFlags.FixedFile;
-        Assert.Equal(6, Native.Run(ring).Res);
+        Assert.Equal(6, RingKit.Run(ring).Res);
         Assert.Equal("direct"u8.ToArray(), buf.Array);
 
         // SOCK_CLOEXEC means nothing for a direct descriptor and the kernel refuses it.
-        ring.GetSqe().PrepAcceptDirect(listener.Fd(), Native.SOCK_CLOEXEC, fileIndex: 4);
-        Assert.Equal(-Native.EINVAL, Native.Run(ring).Res);
-        Native.KeepAlive(buf);
+        ring.GetSqe().PrepAcceptDirect(listener.Fd(), Posix.SOCK_CLOEXEC, fileIndex: 4);
+        Assert.Equal(-E.EINVAL, RingKit.Run(ring).Res);
+        Pinned.KeepAlive(buf);
     }
 
     [Fact]
     public void Multishot_accept_direct_allocates_a_slot_per_connection()
     {
         Kernel.RequireOp(Opcode.Accept);
-        using Socket listener = Native.Listener();
+        using Socket listener = Loopback.Listener();
         using var ring = new Ring(8);
         ring.RegisterFilesSparse(4);
         var clients = new List<Socket>();
@@ -199,7 +199,7 @@ public sealed class NetworkPrepTests
                 var c = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
                 clients.Add(c);
                 c.Connect(listener.EndPoint());
-                Cqe cqe = Native.Next(ring);
+                Cqe cqe = RingKit.Next(ring);
                 Assert.True(cqe.HasMore, cqe.ToString());
                 Assert.InRange(cqe.Res, 0, 3);
                 slots.Add(cqe.Res);
@@ -212,7 +212,7 @@ public sealed class NetworkPrepTests
             recv.PrepRecv(slots[1], one.Address, 1);
             recv.Flags |= SqeFlags.FixedFile;
             recv.UserData = 10;
-            Cqe got = Native.Run(ring);
+            Cqe got = RingKit.Run(ring);
             Assert.Equal(10UL, got.UserData);
             Assert.Equal(1, got.Res);
             Assert.Equal(42, one.Value);
@@ -228,7 +228,7 @@ public sealed class NetworkPrepTests
     {
         Kernel.RequireOp(Opcode.SendMsg);
         Kernel.RequireOp(Opcode.RecvMsg);
-        (Socket client, Socket server) = Native.TcpPair();
+        (Socket client, Socket server) = Loopback.TcpPair();
         using (client)
         using (server)
         using (var ring = new Ring(8))
@@ -238,7 +238,7 @@ public sealed class NetworkPrepTests
             var sendIov = new Pinned<IoVec>([new IoVec(a.Address, a.ByteLength), new IoVec(b.Address, b.ByteLength)]);
             var sendMsg = new Pinned<MsgHdr>([new MsgHdr { Iov = sendIov.Address, IovLength = 2 }]);
             ring.GetSqe().PrepSendMsg(client.Fd(), sendMsg.Address);
-            Assert.Equal(11, Native.Run(ring).Res);
+            Assert.Equal(11, RingKit.Run(ring).Res);
             Assert.Equal("hello world"u8.ToArray(), server.ReceiveExactly(11));
 
             server.Send("0123456789"u8);
@@ -247,10 +247,10 @@ public sealed class NetworkPrepTests
             var recvIov = new Pinned<IoVec>([new IoVec(x.Address, 4), new IoVec(y.Address, 6)]);
             var recvMsg = new Pinned<MsgHdr>([new MsgHdr { Iov = recvIov.Address, IovLength = 2 }]);
             ring.GetSqe().PrepRecvMsg(client.Fd(), recvMsg.Address, 0x100 /* MSG_WAITALL */);
-            Assert.Equal(10, Native.Run(ring).Res);
+            Assert.Equal(10, RingKit.Run(ring).Res);
             Assert.Equal("0123"u8.ToArray(), x.Array);
             Assert.Equal("456789"u8.ToArray(), y.Array);
-            Native.KeepAlive(a, b, sendIov, sendMsg, recvIov, recvMsg);
+            Pinned.KeepAlive(a, b, sendIov, sendMsg, recvIov, recvMsg);
         }
     }
 
@@ -258,17 +258,17 @@ public sealed class NetworkPrepTests
     public void Send_zc_posts_the_result_with_F_MORE_then_a_notification()
     {
         Kernel.RequireOp(Opcode.SendZc);
-        (Socket client, Socket server) = Native.TcpPair();
+        (Socket client, Socket server) = Loopback.TcpPair();
         using (client)
         using (server)
         using (var ring = new Ring(8))
         {
             using var buf = new NativeBuffer(8192);
-            Native.Bytes(8192, 3).CopyTo(buf.Span);
+            TestData.Bytes(8192, 3).CopyTo(buf.Span);
             ref Sqe sqe = ref ring.GetSqe();
             sqe.PrepSendZc(client.Fd(), buf.Address, 8192);
             sqe.UserData = 5;
-            AssertZeroCopyPair(Native.RunMany(ring, 2), 5, 8192);
+            AssertZeroCopyPair(RingKit.RunMany(ring, 2), 5, 8192);
             Assert.Equal(0, ring.InFlight);
             Assert.Equal(buf.Span.ToArray(), server.ReceiveExactly(8192));
         }
@@ -279,19 +279,19 @@ public sealed class NetworkPrepTests
     {
         Kernel.RequireOp(Opcode.SendZc);
         Kernel.RequireOp(Opcode.SendMsgZc);
-        (Socket client, Socket server) = Native.TcpPair();
+        (Socket client, Socket server) = Loopback.TcpPair();
         using (client)
         using (server)
         using (var ring = new Ring(8))
         {
             using var buf = new NativeBuffer(4096);
-            Native.Bytes(4096, 4).CopyTo(buf.Span);
+            TestData.Bytes(4096, 4).CopyTo(buf.Span);
             ring.RegisterBuffers([buf.Memory]);
 
             ref Sqe fixedSend = ref ring.GetSqe();
             fixedSend.PrepSendZcFixed(client.Fd(), buf.Address + 100, 1000, bufIndex: 0);
             fixedSend.UserData = 6;
-            AssertZeroCopyPair(Native.RunMany(ring, 2), 6, 1000);
+            AssertZeroCopyPair(RingKit.RunMany(ring, 2), 6, 1000);
             Assert.Equal(buf.Span.Slice(100, 1000).ToArray(), server.ReceiveExactly(1000));
 
             var iov = new Pinned<IoVec>([new IoVec(buf.Address, 10), new IoVec(buf.Address + 2000, 20)]);
@@ -299,9 +299,9 @@ public sealed class NetworkPrepTests
             ref Sqe sendmsg = ref ring.GetSqe();
             sendmsg.PrepSendMsgZc(client.Fd(), msg.Address);
             sendmsg.UserData = 7;
-            AssertZeroCopyPair(Native.RunMany(ring, 2), 7, 30);
+            AssertZeroCopyPair(RingKit.RunMany(ring, 2), 7, 30);
             Assert.Equal([.. buf.Span[..10], .. buf.Span.Slice(2000, 20)], server.ReceiveExactly(30));
-            Native.KeepAlive(iov, msg);
+            Pinned.KeepAlive(iov, msg);
         }
     }
 
@@ -321,25 +321,25 @@ public sealed class NetworkPrepTests
         Kernel.RequireOp(Opcode.Send);
         using var receiver = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
         receiver.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-        receiver.ReceiveTimeout = (int)Native.Patience.TotalMilliseconds;
+        receiver.ReceiveTimeout = Loopback.ReceiveTimeoutMs;
         using var ring = new Ring(4);
-        int fd = NewSocket(ring, Native.SOCK_DGRAM);
+        int fd = NewSocket(ring, Posix.SOCK_DGRAM);
         try
         {
             var data = new Pinned<byte>("datagram"u8);
-            var to = Native.SockAddr(receiver.EndPoint());
+            var to = Loopback.SockAddr(receiver.EndPoint());
             ring.GetSqe().PrepSendTo(fd, data.Address, data.ByteLength, to.Address, (ushort)to.ByteLength);
-            Assert.Equal(8, Native.Run(ring).Res);
+            Assert.Equal(8, RingKit.Run(ring).Res);
 
             byte[] got = new byte[64];
             EndPoint from = new IPEndPoint(IPAddress.Any, 0);
             int n = receiver.ReceiveFrom(got, ref from);
             Assert.Equal("datagram"u8.ToArray(), got[..n]);
-            Native.KeepAlive(data, to);
+            Pinned.KeepAlive(data, to);
         }
         finally
         {
-            Native.Close(fd);
+            Fds.Close(fd);
         }
     }
 
@@ -347,13 +347,13 @@ public sealed class NetworkPrepTests
     public void Shutdown_of_the_write_side_makes_the_peer_read_end_of_stream()
     {
         Kernel.RequireOp(Opcode.Shutdown);
-        (Socket client, Socket server) = Native.TcpPair();
+        (Socket client, Socket server) = Loopback.TcpPair();
         using (client)
         using (server)
         using (var ring = new Ring(4))
         {
-            ring.GetSqe().PrepShutdown(client.Fd(), Native.SHUT_WR);
-            Assert.Equal(0, Native.Run(ring).Res);
+            ring.GetSqe().PrepShutdown(client.Fd(), Posix.SHUT_WR);
+            Assert.Equal(0, RingKit.Run(ring).Res);
             Assert.Equal(0, server.Receive(new byte[8]));
         }
     }
@@ -363,31 +363,31 @@ public sealed class NetworkPrepTests
     {
         Kernel.RequireOp(Opcode.Socket);
         Kernel.RequireOp(Opcode.Connect);
-        using Socket listener = Native.Listener();
+        using Socket listener = Loopback.Listener();
         using var ring = new Ring(8);
         ring.RegisterFilesSparse(4);
 
-        ring.GetSqe().PrepSocketDirect(Native.AF_INET, Native.SOCK_STREAM, 0, SqeConstants.FileIndexAlloc);
-        int slot = Native.Run(ring).Res;
+        ring.GetSqe().PrepSocketDirect(Posix.AF_INET, Posix.SOCK_STREAM, 0, SqeConstants.FileIndexAlloc);
+        int slot = RingKit.Run(ring).Res;
         Assert.InRange(slot, 0, 3);
 
-        var sa = Native.SockAddr(listener.EndPoint());
+        var sa = Loopback.SockAddr(listener.EndPoint());
         ref Sqe connect = ref ring.GetSqe();
         connect.PrepConnect(slot, sa.Address, sa.ByteLength);
         connect.Flags |= SqeFlags.FixedFile;
-        Assert.Equal(0, Native.Run(ring).Res);
+        Assert.Equal(0, RingKit.Run(ring).Res);
         using Socket server = listener.Accept();
-        server.ReceiveTimeout = (int)Native.Patience.TotalMilliseconds;
+        server.ReceiveTimeout = Loopback.ReceiveTimeoutMs;
 
         var data = new Pinned<byte>("fixed"u8);
         ref Sqe send = ref ring.GetSqe();
         send.PrepSend(slot, data.Address, 5);
         send.Flags |= SqeFlags.FixedFile;
-        Assert.Equal(5, Native.Run(ring).Res);
+        Assert.Equal(5, RingKit.Run(ring).Res);
         Assert.Equal("fixed"u8.ToArray(), server.ReceiveExactly(5));
 
-        ring.GetSqe().PrepSocketDirect(Native.AF_INET, Native.SOCK_STREAM | Native.SOCK_CLOEXEC, 0, 1);
-        Assert.Equal(-Native.EINVAL, Native.Run(ring).Res);
-        Native.KeepAlive(sa, data);
+        ring.GetSqe().PrepSocketDirect(Posix.AF_INET, Posix.SOCK_STREAM | Posix.SOCK_CLOEXEC, 0, 1);
+        Assert.Equal(-E.EINVAL, RingKit.Run(ring).Res);
+        Pinned.KeepAlive(sa, data);
     }
 }

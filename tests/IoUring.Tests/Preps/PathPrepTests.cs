@@ -52,7 +52,7 @@ public sealed class PathPrepTests : IDisposable
             sqe.Flags |= SqeFlags.FixedFile;
         }
 
-        Cqe cqe = Native.Run(ring);
+        Cqe cqe = RingKit.Run(ring);
         Assert.Equal(length, cqe.Res);
         return buf.Array;
     }
@@ -61,12 +61,12 @@ public sealed class PathPrepTests : IDisposable
     public void Openat_returns_a_working_fd()
     {
         Kernel.RequireOp(Opcode.OpenAt);
-        byte[] content = Native.Bytes(777, 1);
-        var path = Native.Utf8Z(NewFile("a", content));
+        byte[] content = TestData.Bytes(777, 1);
+        var path = Pinned.Utf8Z(NewFile("a", content));
         using var ring = new Ring(4);
 
-        ring.GetSqe().PrepOpenAt(Sqe.AtFdCwd, path.Address, Native.O_RDONLY | Native.O_CLOEXEC, 0);
-        int fd = Native.Run(ring).Res;
+        ring.GetSqe().PrepOpenAt(Sqe.AtFdCwd, path.Address, Posix.O_RDONLY | Posix.O_CLOEXEC, 0);
+        int fd = RingKit.Run(ring).Res;
         Assert.True(fd >= 0, $"openat failed: {fd}");
         try
         {
@@ -74,96 +74,96 @@ public sealed class PathPrepTests : IDisposable
         }
         finally
         {
-            Native.Close(fd);
+            Fds.Close(fd);
         }
-        Native.KeepAlive(path);
+        Pinned.KeepAlive(path);
     }
 
     [Fact]
     public void Openat_creates_a_file_with_the_mode_and_reports_ENOENT_for_a_missing_one()
     {
         Kernel.RequireOp(Opcode.OpenAt);
-        var created = Native.Utf8Z(P("new"));
-        var missing = Native.Utf8Z(P("missing"));
+        var created = Pinned.Utf8Z(P("new"));
+        var missing = Pinned.Utf8Z(P("missing"));
         using var ring = new Ring(4);
 
         ref Sqe create = ref ring.GetSqe();
-        create.PrepOpenAt(Sqe.AtFdCwd, created.Address, Native.O_WRONLY | Native.O_CREAT | Native.O_EXCL | Native.O_CLOEXEC, 0b110_000_000);
+        create.PrepOpenAt(Sqe.AtFdCwd, created.Address, Posix.O_WRONLY | Posix.O_CREAT | Posix.O_EXCL | Posix.O_CLOEXEC, 0b110_000_000);
         create.UserData = 1;
         ref Sqe absent = ref ring.GetSqe();
-        absent.PrepOpenAt(Sqe.AtFdCwd, missing.Address, Native.O_RDONLY | Native.O_CLOEXEC, 0);
+        absent.PrepOpenAt(Sqe.AtFdCwd, missing.Address, Posix.O_RDONLY | Posix.O_CLOEXEC, 0);
         absent.UserData = 2;
-        Cqe[] cqes = Native.RunMany(ring, 2);
+        Cqe[] cqes = RingKit.RunMany(ring, 2);
 
         Assert.True(cqes.With(1).Res >= 0, cqes.With(1).ToString());
-        Native.Close(cqes.With(1).Res);
-        Assert.Equal(-Native.ENOENT, cqes.With(2).Res);
+        Fds.Close(cqes.With(1).Res);
+        Assert.Equal(-E.ENOENT, cqes.With(2).Res);
         Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(P("new")));
-        Native.KeepAlive(created, missing);
+        Pinned.KeepAlive(created, missing);
     }
 
     [Fact]
     public void Openat_relative_to_a_directory_fd_opened_by_the_ring()
     {
         Kernel.RequireOp(Opcode.OpenAt);
-        byte[] content = Native.Bytes(64, 2);
+        byte[] content = TestData.Bytes(64, 2);
         NewFile("rel", content);
-        var dir = Native.Utf8Z(_dir);
-        var rel = Native.Utf8Z("rel");
+        var dir = Pinned.Utf8Z(_dir);
+        var rel = Pinned.Utf8Z("rel");
         using var ring = new Ring(4);
 
-        ring.GetSqe().PrepOpenAt(Sqe.AtFdCwd, dir.Address, Native.O_RDONLY | Native.O_DIRECTORY | Native.O_CLOEXEC, 0);
-        int dirFd = Native.Run(ring).Res;
+        ring.GetSqe().PrepOpenAt(Sqe.AtFdCwd, dir.Address, Posix.O_RDONLY | Posix.O_DIRECTORY | Posix.O_CLOEXEC, 0);
+        int dirFd = RingKit.Run(ring).Res;
         Assert.True(dirFd >= 0, $"opening the directory failed: {dirFd}");
         try
         {
-            ring.GetSqe().PrepOpenAt(dirFd, rel.Address, Native.O_RDONLY | Native.O_CLOEXEC, 0);
-            int fd = Native.Run(ring).Res;
+            ring.GetSqe().PrepOpenAt(dirFd, rel.Address, Posix.O_RDONLY | Posix.O_CLOEXEC, 0);
+            int fd = RingKit.Run(ring).Res;
             Assert.True(fd >= 0, $"openat(dirfd) failed: {fd}");
             Assert.Equal(content, ReadThroughRing(ring, fd, 64));
-            Native.Close(fd);
+            Fds.Close(fd);
         }
         finally
         {
-            Native.Close(dirFd);
+            Fds.Close(dirFd);
         }
-        Native.KeepAlive(dir, rel);
+        Pinned.KeepAlive(dir, rel);
     }
 
     [Fact]
     public void Openat2_from_the_ring_scratch_and_from_caller_memory_both_open_and_RESOLVE_BENEATH_is_enforced()
     {
         Kernel.RequireOp(Opcode.OpenAt2);
-        byte[] content = Native.Bytes(300, 3);
+        byte[] content = TestData.Bytes(300, 3);
         string full = NewFile("o2", content);
-        var abs = Native.Utf8Z(full);
-        var dir = Native.Utf8Z(_dir);
-        var escape = Native.Utf8Z("../" + Path.GetFileName(_dir) + "/o2");
+        var abs = Pinned.Utf8Z(full);
+        var dir = Pinned.Utf8Z(_dir);
+        var escape = Pinned.Utf8Z("../" + Path.GetFileName(_dir) + "/o2");
         using var ring = new Ring(8);
 
         // Ring-kept open_how.
-        ring.PrepOpenAt2(Sqe.AtFdCwd, abs.Address, new OpenHow { Flags = Native.O_RDONLY | Native.O_CLOEXEC });
-        int fd = Native.Run(ring).Res;
+        ring.PrepOpenAt2(Sqe.AtFdCwd, abs.Address, new OpenHow { Flags = Posix.O_RDONLY | Posix.O_CLOEXEC });
+        int fd = RingKit.Run(ring).Res;
         Assert.True(fd >= 0, $"openat2 failed: {fd}");
         Assert.Equal(content, ReadThroughRing(ring, fd, 300));
-        Native.Close(fd);
+        Fds.Close(fd);
 
         // Caller-kept open_how, relative to a directory, with a resolve restriction.
-        ring.GetSqe().PrepOpenAt(Sqe.AtFdCwd, dir.Address, Native.O_RDONLY | Native.O_DIRECTORY | Native.O_CLOEXEC, 0);
-        int dirFd = Native.Run(ring).Res;
+        ring.GetSqe().PrepOpenAt(Sqe.AtFdCwd, dir.Address, Posix.O_RDONLY | Posix.O_DIRECTORY | Posix.O_CLOEXEC, 0);
+        int dirFd = RingKit.Run(ring).Res;
         Assert.True(dirFd >= 0);
         try
         {
-            var how = new Pinned<OpenHow>([new OpenHow { Flags = Native.O_RDONLY | Native.O_CLOEXEC, Resolve = RESOLVE_BENEATH }]);
+            var how = new Pinned<OpenHow>([new OpenHow { Flags = Posix.O_RDONLY | Posix.O_CLOEXEC, Resolve = RESOLVE_BENEATH }]);
             ring.GetSqe().PrepOpenAt2(dirFd, escape.Address, how.Address);
-            Assert.Equal(-Native.EXDEV, Native.Run(ring).Res);
-            Native.KeepAlive(how);
+            Assert.Equal(-E.EXDEV, RingKit.Run(ring).Res);
+            Pinned.KeepAlive(how);
         }
         finally
         {
-            Native.Close(dirFd);
+            Fds.Close(dirFd);
         }
-        Native.KeepAlive(abs, dir, escape);
+        Pinned.KeepAlive(abs, dir, escape);
     }
 
     [Fact]
@@ -171,45 +171,45 @@ public sealed class PathPrepTests : IDisposable
     {
         Kernel.RequireOp(Opcode.OpenAt);
         Kernel.RequireOp(Opcode.OpenAt2);
-        byte[] content = Native.Bytes(128, 4);
-        var path = Native.Utf8Z(NewFile("d", content));
+        byte[] content = TestData.Bytes(128, 4);
+        var path = Pinned.Utf8Z(NewFile("d", content));
         using var ring = new Ring(8);
         ring.RegisterFilesSparse(8);
 
-        ring.GetSqe().PrepOpenAtDirect(Sqe.AtFdCwd, path.Address, Native.O_RDONLY, 0, fileIndex: 5);
-        Assert.Equal(0, Native.Run(ring).Res);
+        ring.GetSqe().PrepOpenAtDirect(Sqe.AtFdCwd, path.Address, Posix.O_RDONLY, 0, fileIndex: 5);
+        Assert.Equal(0, RingKit.Run(ring).Res);
         Assert.Equal(content, ReadThroughRing(ring, 5, 128, fixedFile: true));
 
-        var how = new Pinned<OpenHow>([new OpenHow { Flags = Native.O_RDONLY }]);
+        var how = new Pinned<OpenHow>([new OpenHow { Flags = Posix.O_RDONLY }]);
         ring.GetSqe().PrepOpenAt2Direct(Sqe.AtFdCwd, path.Address, how.Address, SqeConstants.FileIndexAlloc);
-        int slot = Native.Run(ring).Res;
+        int slot = RingKit.Run(ring).Res;
         Assert.InRange(slot, 0, 7);
         Assert.NotEqual(5, slot);
         Assert.Equal(content, ReadThroughRing(ring, slot, 128, fixedFile: true));
 
         // O_CLOEXEC means nothing for a direct descriptor and the kernel refuses it.
-        ring.GetSqe().PrepOpenAtDirect(Sqe.AtFdCwd, path.Address, Native.O_RDONLY | Native.O_CLOEXEC, 0, 1);
-        Assert.Equal(-Native.EINVAL, Native.Run(ring).Res);
-        Native.KeepAlive(path, how);
+        ring.GetSqe().PrepOpenAtDirect(Sqe.AtFdCwd, path.Address, Posix.O_RDONLY | Posix.O_CLOEXEC, 0, 1);
+        Assert.Equal(-E.EINVAL, RingKit.Run(ring).Res);
+        Pinned.KeepAlive(path, how);
     }
 
     [Fact]
     public void Close_releases_the_file_so_the_pipe_reader_sees_end_of_file()
     {
         Kernel.RequireOp(Opcode.Close);
-        (int r, int w) = Native.Pipe();
+        (int r, int w) = Fds.Pipe();
         using var ring = new Ring(4);
         try
         {
             ring.GetSqe().PrepClose(w);
-            Assert.Equal(0, Native.Run(ring).Res);
+            Assert.Equal(0, RingKit.Run(ring).Res);
             w = -1;
             // The only writer is gone: read returns 0 at once instead of blocking.
             Assert.Equal(0, IoUring.Interop.Libc.Read(r, new byte[1]));
         }
         finally
         {
-            Native.Close(r, w);
+            Fds.Close(r, w);
         }
     }
 
@@ -217,28 +217,28 @@ public sealed class PathPrepTests : IDisposable
     public void Close_direct_empties_the_slot_and_releases_the_file()
     {
         Kernel.RequireOp(Opcode.Close);
-        (int r, int w) = Native.Pipe();
+        (int r, int w) = Fds.Pipe();
         using var ring = new Ring(4);
         try
         {
             ring.RegisterFiles([-1, w]);
-            Native.Close(w); // the table keeps its own reference
+            Fds.Close(w); // the table keeps its own reference
             w = -1;
 
             ring.GetSqe().PrepCloseDirect(1);
-            Assert.Equal(0, Native.Run(ring).Res);
+            Assert.Equal(0, RingKit.Run(ring).Res);
             Assert.Equal(0, IoUring.Interop.Libc.Read(r, new byte[1]));
 
             var one = new Pinned<byte>(1);
             ref Sqe write = ref ring.GetSqe();
             write.PrepWrite(1, one.Address, 1, 0);
             write.Flags |= SqeFlags.FixedFile;
-            Assert.Equal(-Native.EBADF, Native.Run(ring).Res);
-            Native.KeepAlive(one);
+            Assert.Equal(-E.EBADF, RingKit.Run(ring).Res);
+            Pinned.KeepAlive(one);
         }
         finally
         {
-            Native.Close(r, w);
+            Fds.Close(r, w);
         }
     }
 
@@ -246,10 +246,10 @@ public sealed class PathPrepTests : IDisposable
     public void Statx_reports_size_mode_and_type_of_a_file_and_a_directory()
     {
         Kernel.RequireOp(Opcode.Statx);
-        string file = NewFile("s", Native.Bytes(12345, 5));
+        string file = NewFile("s", TestData.Bytes(12345, 5));
         File.SetUnixFileMode(file, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead);
-        var filePath = Native.Utf8Z(file);
-        var dirPath = Native.Utf8Z(_dir);
+        var filePath = Pinned.Utf8Z(file);
+        var dirPath = Pinned.Utf8Z(_dir);
         var st = new Pinned<Statx>(2);
         using var ring = new Ring(4);
 
@@ -259,7 +259,7 @@ public sealed class PathPrepTests : IDisposable
         ref Sqe b = ref ring.GetSqe();
         b.PrepStatx(Sqe.AtFdCwd, dirPath.Address, 0, STATX_TYPE | STATX_MODE, st.AddressOf(1));
         b.UserData = 2;
-        Cqe[] cqes = Native.RunMany(ring, 2);
+        Cqe[] cqes = RingKit.RunMany(ring, 2);
 
         Assert.Equal(0, cqes.With(1).Res);
         Assert.Equal(0, cqes.With(2).Res);
@@ -270,7 +270,7 @@ public sealed class PathPrepTests : IDisposable
         Assert.Equal((int)File.GetUnixFileMode(file), f.Mode & 0xFFF);
         Assert.Equal(1u, f.LinkCount);
         Assert.Equal(S_IFDIR, st[1].Mode & S_IFMT);
-        Native.KeepAlive(filePath, dirPath);
+        Pinned.KeepAlive(filePath, dirPath);
     }
 
     [Fact]
@@ -279,38 +279,38 @@ public sealed class PathPrepTests : IDisposable
         Kernel.RequireOp(Opcode.Statx);
         using var file = new TempFile(4321);
         using var handle = file.Open();
-        var empty = Native.Utf8Z(string.Empty);
+        var empty = Pinned.Utf8Z(string.Empty);
         var st = new Pinned<Statx>(1);
         using var ring = new Ring(4);
 
-        ring.GetSqe().PrepStatx((int)handle.DangerousGetHandle(), empty.Address, Native.AT_EMPTY_PATH, STATX_SIZE, st.Address);
-        Assert.Equal(0, Native.Run(ring).Res);
+        ring.GetSqe().PrepStatx((int)handle.DangerousGetHandle(), empty.Address, Posix.AT_EMPTY_PATH, STATX_SIZE, st.Address);
+        Assert.Equal(0, RingKit.Run(ring).Res);
         Assert.Equal(4321UL, st.Value.FileSize);
-        Native.KeepAlive(empty);
+        Pinned.KeepAlive(empty);
     }
 
     [Fact]
     public void Renameat_moves_a_file_and_RENAME_NOREPLACE_refuses_to_overwrite()
     {
         Kernel.RequireOp(Opcode.RenameAt);
-        byte[] content = Native.Bytes(50, 6);
+        byte[] content = TestData.Bytes(50, 6);
         string from = NewFile("from", content);
         string other = NewFile("other", [1, 2, 3]);
-        var fromPath = Native.Utf8Z(from);
-        var toPath = Native.Utf8Z(P("to"));
-        var otherPath = Native.Utf8Z(other);
+        var fromPath = Pinned.Utf8Z(from);
+        var toPath = Pinned.Utf8Z(P("to"));
+        var otherPath = Pinned.Utf8Z(other);
         using var ring = new Ring(4);
 
         ring.GetSqe().PrepRenameAt(Sqe.AtFdCwd, fromPath.Address, Sqe.AtFdCwd, toPath.Address);
-        Assert.Equal(0, Native.Run(ring).Res);
+        Assert.Equal(0, RingKit.Run(ring).Res);
         Assert.False(File.Exists(from));
         Assert.Equal(content, File.ReadAllBytes(P("to")));
 
         ring.GetSqe().PrepRenameAt(Sqe.AtFdCwd, toPath.Address, Sqe.AtFdCwd, otherPath.Address, RENAME_NOREPLACE);
-        Assert.Equal(-Native.EEXIST, Native.Run(ring).Res);
+        Assert.Equal(-E.EEXIST, RingKit.Run(ring).Res);
         Assert.Equal([1, 2, 3], File.ReadAllBytes(other));
         Assert.True(File.Exists(P("to")));
-        Native.KeepAlive(fromPath, toPath, otherPath);
+        Pinned.KeepAlive(fromPath, toPath, otherPath);
     }
 
     [Fact]
@@ -319,41 +319,41 @@ public sealed class PathPrepTests : IDisposable
         Kernel.RequireOp(Opcode.MkdirAt);
         Kernel.RequireOp(Opcode.UnlinkAt);
         NewFile("victim", [9]);
-        var dir = Native.Utf8Z(_dir);
-        var sub = Native.Utf8Z("sub");
-        var victim = Native.Utf8Z("victim");
+        var dir = Pinned.Utf8Z(_dir);
+        var sub = Pinned.Utf8Z("sub");
+        var victim = Pinned.Utf8Z("victim");
         using var ring = new Ring(8);
 
-        ring.GetSqe().PrepOpenAt(Sqe.AtFdCwd, dir.Address, Native.O_RDONLY | Native.O_DIRECTORY | Native.O_CLOEXEC, 0);
-        int dirFd = Native.Run(ring).Res;
+        ring.GetSqe().PrepOpenAt(Sqe.AtFdCwd, dir.Address, Posix.O_RDONLY | Posix.O_DIRECTORY | Posix.O_CLOEXEC, 0);
+        int dirFd = RingKit.Run(ring).Res;
         Assert.True(dirFd >= 0);
         try
         {
             ring.GetSqe().PrepMkdirAt(dirFd, sub.Address, 0b111_000_000);
-            Assert.Equal(0, Native.Run(ring).Res);
+            Assert.Equal(0, RingKit.Run(ring).Res);
             Assert.True(Directory.Exists(P("sub")));
             Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute, File.GetUnixFileMode(P("sub")));
 
             ring.GetSqe().PrepMkdirAt(dirFd, sub.Address, 0b111_000_000);
-            Assert.Equal(-Native.EEXIST, Native.Run(ring).Res);
+            Assert.Equal(-E.EEXIST, RingKit.Run(ring).Res);
 
             ring.GetSqe().PrepUnlinkAt(dirFd, victim.Address);
-            Assert.Equal(0, Native.Run(ring).Res);
+            Assert.Equal(0, RingKit.Run(ring).Res);
             Assert.False(File.Exists(P("victim")));
 
             // Without AT_REMOVEDIR a directory is not unlinked; with it, it is.
             ring.GetSqe().PrepUnlinkAt(dirFd, sub.Address);
-            Assert.True(Native.Run(ring).IsError);
+            Assert.True(RingKit.Run(ring).IsError);
             Assert.True(Directory.Exists(P("sub")));
-            ring.GetSqe().PrepUnlinkAt(dirFd, sub.Address, Native.AT_REMOVEDIR);
-            Assert.Equal(0, Native.Run(ring).Res);
+            ring.GetSqe().PrepUnlinkAt(dirFd, sub.Address, Posix.AT_REMOVEDIR);
+            Assert.Equal(0, RingKit.Run(ring).Res);
             Assert.False(Directory.Exists(P("sub")));
         }
         finally
         {
-            Native.Close(dirFd);
+            Fds.Close(dirFd);
         }
-        Native.KeepAlive(dir, victim);
+        Pinned.KeepAlive(dir, victim);
     }
 
     [Fact]
@@ -361,20 +361,20 @@ public sealed class PathPrepTests : IDisposable
     {
         Kernel.RequireOp(Opcode.SymlinkAt);
         string target = NewFile("target", [4, 5, 6]);
-        var targetPath = Native.Utf8Z(target);
-        var linkPath = Native.Utf8Z(P("link"));
+        var targetPath = Pinned.Utf8Z(target);
+        var linkPath = Pinned.Utf8Z(P("link"));
         var st = new Pinned<Statx>(1);
         using var ring = new Ring(4);
 
         ring.GetSqe().PrepSymlinkAt(targetPath.Address, Sqe.AtFdCwd, linkPath.Address);
-        Assert.Equal(0, Native.Run(ring).Res);
+        Assert.Equal(0, RingKit.Run(ring).Res);
         Assert.Equal(target, new FileInfo(P("link")).LinkTarget);
         Assert.Equal([4, 5, 6], File.ReadAllBytes(P("link")));
 
         ring.GetSqe().PrepStatx(Sqe.AtFdCwd, linkPath.Address, AT_SYMLINK_NOFOLLOW, STATX_TYPE, st.Address);
-        Assert.Equal(0, Native.Run(ring).Res);
+        Assert.Equal(0, RingKit.Run(ring).Res);
         Assert.Equal(S_IFLNK, st.Value.Mode & S_IFMT);
-        Native.KeepAlive(targetPath, linkPath);
+        Pinned.KeepAlive(targetPath, linkPath);
     }
 
     [Fact]
@@ -382,20 +382,20 @@ public sealed class PathPrepTests : IDisposable
     {
         Kernel.RequireOp(Opcode.LinkAt);
         string original = NewFile("orig", [7, 8]);
-        var originalPath = Native.Utf8Z(original);
-        var linkPath = Native.Utf8Z(P("hard"));
+        var originalPath = Pinned.Utf8Z(original);
+        var linkPath = Pinned.Utf8Z(P("hard"));
         var st = new Pinned<Statx>(1);
         using var ring = new Ring(4);
 
         ring.GetSqe().PrepLinkAt(Sqe.AtFdCwd, originalPath.Address, Sqe.AtFdCwd, linkPath.Address);
-        Assert.Equal(0, Native.Run(ring).Res);
+        Assert.Equal(0, RingKit.Run(ring).Res);
         File.WriteAllBytes(original, [1, 1, 1]);
         Assert.Equal([1, 1, 1], File.ReadAllBytes(P("hard")));
 
         ring.GetSqe().PrepStatx(Sqe.AtFdCwd, linkPath.Address, 0, STATX_NLINK, st.Address);
-        Assert.Equal(0, Native.Run(ring).Res);
+        Assert.Equal(0, RingKit.Run(ring).Res);
         Assert.Equal(2u, st.Value.LinkCount);
-        Native.KeepAlive(originalPath, linkPath);
+        Pinned.KeepAlive(originalPath, linkPath);
     }
 
     [Fact]
@@ -405,19 +405,19 @@ public sealed class PathPrepTests : IDisposable
         var fds = new Pinned<int>([-1, -1]);
         using var ring = new Ring(4);
 
-        ring.GetSqe().PrepPipe(fds.Address, Native.O_CLOEXEC);
-        Assert.Equal(0, Native.Run(ring).Res);
+        ring.GetSqe().PrepPipe(fds.Address, Posix.O_CLOEXEC);
+        Assert.Equal(0, RingKit.Run(ring).Res);
         try
         {
             Assert.True(fds[0] >= 0 && fds[1] >= 0 && fds[0] != fds[1]);
-            Native.WriteAll(fds[1], "hello"u8);
+            Fds.WriteAll(fds[1], "hello"u8);
             byte[] got = new byte[5];
             Assert.Equal(5, IoUring.Interop.Libc.Read(fds[0], got));
             Assert.Equal("hello", Encoding.ASCII.GetString(got));
         }
         finally
         {
-            Native.Close(fds[0], fds[1]);
+            Fds.Close(fds[0], fds[1]);
         }
     }
 
@@ -432,7 +432,7 @@ public sealed class PathPrepTests : IDisposable
         ring.RegisterFilesSparse(4);
 
         ring.GetSqe().PrepPipeDirect(fds.Address, 0, SqeConstants.FileIndexAlloc);
-        Assert.Equal(0, Native.Run(ring).Res);
+        Assert.Equal(0, RingKit.Run(ring).Res);
         Assert.InRange(fds[0], 0, 3);
         Assert.InRange(fds[1], 0, 3);
         Assert.NotEqual(fds[0], fds[1]);
@@ -440,38 +440,38 @@ public sealed class PathPrepTests : IDisposable
         ref Sqe write = ref ring.GetSqe();
         write.PrepWrite(fds[1], data.Address, 6, 0);
         write.Flags |= SqeFlags.FixedFile;
-        Assert.Equal(6, Native.Run(ring).Res);
+        Assert.Equal(6, RingKit.Run(ring).Res);
         ref Sqe read = ref ring.GetSqe();
         read.PrepRead(fds[0], got.Address, 6, 0);
         read.Flags |= SqeFlags.FixedFile;
-        Assert.Equal(6, Native.Run(ring).Res);
+        Assert.Equal(6, RingKit.Run(ring).Res);
         Assert.Equal(data.Array, got.Array);
-        Native.KeepAlive(fds);
+        Pinned.KeepAlive(fds);
     }
 
     /// <summary>Reads O_CLOEXEC (octal 02000000) from the "flags:" line of /proc/self/fdinfo.</summary>
     private static bool IsCloseOnExec(int fd)
     {
         string flags = File.ReadLines($"/proc/self/fdinfo/{fd}").First(l => l.StartsWith("flags:", StringComparison.Ordinal));
-        return (Convert.ToInt32(flags["flags:".Length..].Trim(), 8) & Native.O_CLOEXEC) != 0;
+        return (Convert.ToInt32(flags["flags:".Length..].Trim(), 8) & Posix.O_CLOEXEC) != 0;
     }
 
     [Fact]
     public void Fixed_fd_install_turns_a_direct_descriptor_into_a_normal_fd_with_or_without_cloexec()
     {
         Kernel.RequireOp(Opcode.FixedFdInstall);
-        byte[] content = Native.Bytes(20, 7);
-        var path = Native.Utf8Z(NewFile("inst", content));
+        byte[] content = TestData.Bytes(20, 7);
+        var path = Pinned.Utf8Z(NewFile("inst", content));
         using var ring = new Ring(4);
         ring.RegisterFilesSparse(2);
 
-        ring.GetSqe().PrepOpenAtDirect(Sqe.AtFdCwd, path.Address, Native.O_RDONLY, 0, 1);
-        Assert.Equal(0, Native.Run(ring).Res);
+        ring.GetSqe().PrepOpenAtDirect(Sqe.AtFdCwd, path.Address, Posix.O_RDONLY, 0, 1);
+        Assert.Equal(0, RingKit.Run(ring).Res);
         ring.GetSqe().PrepFixedFdInstall(1);
-        int fd = Native.Run(ring).Res;
+        int fd = RingKit.Run(ring).Res;
         Assert.True(fd >= 0, $"fixed_fd_install failed: {fd}");
         ring.GetSqe().PrepFixedFdInstall(1, SqeConstants.FixedFdNoCloexec);
-        int inheritable = Native.Run(ring).Res;
+        int inheritable = RingKit.Run(ring).Res;
         Assert.True(inheritable >= 0, $"fixed_fd_install (no cloexec) failed: {inheritable}");
         try
         {
@@ -483,8 +483,8 @@ public sealed class PathPrepTests : IDisposable
         }
         finally
         {
-            Native.Close(fd, inheritable);
+            Fds.Close(fd, inheritable);
         }
-        Native.KeepAlive(path);
+        Pinned.KeepAlive(path);
     }
 }

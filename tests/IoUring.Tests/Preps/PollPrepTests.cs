@@ -7,25 +7,25 @@ public sealed class PollPrepTests
     public void Poll_add_completes_with_POLLIN_once_the_pipe_becomes_readable()
     {
         Kernel.RequireOp(Opcode.PollAdd);
-        (int r, int w) = Native.Pipe();
+        (int r, int w) = Fds.Pipe();
         using var ring = new Ring(4);
         try
         {
             ref Sqe sqe = ref ring.GetSqe();
-            sqe.PrepPollAdd(r, Native.POLLIN);
+            sqe.PrepPollAdd(r, Posix.POLLIN);
             sqe.UserData = 11;
             Assert.Equal(1, ring.Submit());
-            Assert.True(Native.Quiet(ring), "The poll completed before the pipe had data.");
+            Assert.True(RingKit.Quiet(ring), "The poll completed before the pipe had data.");
 
-            Native.WriteAll(w, [1]);
-            Cqe cqe = Native.Next(ring);
+            Fds.WriteAll(w, [1]);
+            Cqe cqe = RingKit.Next(ring);
             Assert.Equal(11UL, cqe.UserData);
-            Assert.Equal(Native.POLLIN, (uint)cqe.Res & Native.POLLIN);
+            Assert.Equal(Posix.POLLIN, (uint)cqe.Res & Posix.POLLIN);
             Assert.False(cqe.HasMore);
         }
         finally
         {
-            Native.Close(r, w);
+            Fds.Close(r, w);
         }
     }
 
@@ -34,39 +34,39 @@ public sealed class PollPrepTests
     {
         Kernel.RequireOp(Opcode.PollAdd);
         Kernel.RequireOp(Opcode.PollRemove);
-        (int r, int w) = Native.Pipe();
+        (int r, int w) = Fds.Pipe();
         using var ring = new Ring(4);
         try
         {
             ref Sqe sqe = ref ring.GetSqe();
-            sqe.PrepPollMultishot(r, Native.POLLIN);
+            sqe.PrepPollMultishot(r, Posix.POLLIN);
             sqe.UserData = 21;
             Assert.Equal(1, ring.Submit());
 
             byte[] sink = new byte[16];
             for (int i = 0; i < 3; i++)
             {
-                Native.WriteAll(w, [(byte)i]);
-                Cqe cqe = Native.Next(ring);
+                Fds.WriteAll(w, [(byte)i]);
+                Cqe cqe = RingKit.Next(ring);
                 Assert.Equal(21UL, cqe.UserData);
                 Assert.True(cqe.HasMore, $"round {i}: {cqe}");
-                Assert.Equal(Native.POLLIN, (uint)cqe.Res & Native.POLLIN);
+                Assert.Equal(Posix.POLLIN, (uint)cqe.Res & Posix.POLLIN);
                 Assert.Equal(1, IoUring.Interop.Libc.Read(r, sink)); // drain, so the next write is a new edge
             }
 
             ref Sqe remove = ref ring.GetSqe();
             remove.PrepPollRemove(21);
             remove.UserData = 22;
-            Cqe[] cqes = Native.RunMany(ring, 2);
+            Cqe[] cqes = RingKit.RunMany(ring, 2);
             Assert.Equal(0, cqes.With(22).Res);
             Cqe final = cqes.With(21);
-            Assert.Equal(-Native.ECANCELED, final.Res);
+            Assert.Equal(-E.ECANCELED, final.Res);
             Assert.False(final.HasMore);
             Assert.Equal(0, ring.InFlight);
         }
         finally
         {
-            Native.Close(r, w);
+            Fds.Close(r, w);
         }
     }
 
@@ -76,37 +76,37 @@ public sealed class PollPrepTests
         Kernel.RequireOp(Opcode.PollRemove);
         using var ring = new Ring(4);
         ring.GetSqe().PrepPollRemove(12345);
-        Assert.Equal(-Native.ENOENT, Native.Run(ring).Res);
+        Assert.Equal(-E.ENOENT, RingKit.Run(ring).Res);
     }
 
     [Fact]
     public void Poll_update_changes_both_the_events_and_the_user_data()
     {
         Kernel.RequireOp(Opcode.PollRemove);
-        (int r, int w) = Native.Pipe();
+        (int r, int w) = Fds.Pipe();
         using var ring = new Ring(4);
         try
         {
             // A pipe's write end never reports POLLIN, so this poll stays armed until updated.
             ref Sqe sqe = ref ring.GetSqe();
-            sqe.PrepPollAdd(w, Native.POLLIN);
+            sqe.PrepPollAdd(w, Posix.POLLIN);
             sqe.UserData = 31;
             Assert.Equal(1, ring.Submit());
-            Assert.True(Native.Quiet(ring));
+            Assert.True(RingKit.Quiet(ring));
 
             ref Sqe update = ref ring.GetSqe();
-            update.PrepPollUpdate(31, 32, Native.POLLOUT, PollFlags.UpdateEvents | PollFlags.UpdateUserData);
+            update.PrepPollUpdate(31, 32, Posix.POLLOUT, PollFlags.UpdateEvents | PollFlags.UpdateUserData);
             update.UserData = 33;
-            Cqe[] cqes = Native.RunMany(ring, 2);
+            Cqe[] cqes = RingKit.RunMany(ring, 2);
 
             Assert.Equal(0, cqes.With(33).Res);
             Cqe fired = cqes.With(32);
-            Assert.Equal(Native.POLLOUT, (uint)fired.Res & Native.POLLOUT);
+            Assert.Equal(Posix.POLLOUT, (uint)fired.Res & Posix.POLLOUT);
             Assert.DoesNotContain(cqes, c => c.UserData == 31);
         }
         finally
         {
-            Native.Close(r, w);
+            Fds.Close(r, w);
         }
     }
 }

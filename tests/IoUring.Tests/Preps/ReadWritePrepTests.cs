@@ -12,7 +12,7 @@ public sealed class ReadWritePrepTests
         ref Sqe sqe = ref ring.GetSqe();
         sqe.PrepNop();
         sqe.UserData = 0xFEED;
-        Cqe cqe = Native.Run(ring);
+        Cqe cqe = RingKit.Run(ring);
         Assert.Equal(0, cqe.Res);
         Assert.Equal(0xFEEDUL, cqe.UserData);
     }
@@ -31,7 +31,7 @@ public sealed class ReadWritePrepTests
             Assert.Equal(Opcode.Write, sqe.Opcode);
             Assert.Equal(3u, sqe.Len);
             Assert.Equal(10UL, sqe.Off);
-            Assert.Equal(3, Native.Run(ring).Res);
+            Assert.Equal(3, RingKit.Run(ring).Res);
         }
 
         byte[] expected = (byte[])file.Content.Clone();
@@ -39,7 +39,7 @@ public sealed class ReadWritePrepTests
         expected[11] = 2;
         expected[12] = 3;
         Assert.Equal(expected, File.ReadAllBytes(file.Path));
-        Native.KeepAlive(data);
+        Pinned.KeepAlive(data);
     }
 
     [Fact]
@@ -52,7 +52,7 @@ public sealed class ReadWritePrepTests
         var buf = new Pinned<byte>(3000);
 
         ring.GetSqe().PrepRead((int)handle.DangerousGetHandle(), buf.Address, buf.ByteLength, 5000);
-        Cqe cqe = Native.Run(ring);
+        Cqe cqe = RingKit.Run(ring);
 
         Assert.Equal(3000, cqe.Res);
         Assert.Equal(file.Content.AsSpan(5000, 3000).ToArray(), buf.Array);
@@ -68,7 +68,7 @@ public sealed class ReadWritePrepTests
         using var buf = new NativeBuffer(4096);
 
         ring.GetSqe().PrepRead((int)handle.DangerousGetHandle(), buf, 60);
-        Assert.Equal(40, Native.Run(ring).Res);
+        Assert.Equal(40, RingKit.Run(ring).Res);
         Assert.Equal(file.Content.AsSpan(60).ToArray(), buf.Span[..40].ToArray());
     }
 
@@ -77,14 +77,14 @@ public sealed class ReadWritePrepTests
     {
         Kernel.RequireOp(Opcode.Write);
         using var file = new TempFile(8192, seed: 4);
-        byte[] data = Native.Bytes(1000, 5);
+        byte[] data = TestData.Bytes(1000, 5);
         using (var handle = file.Open(FileAccess.ReadWrite))
         using (var ring = new Ring(4))
         {
             var buf = new Pinned<byte>(data);
             ring.GetSqe().PrepWrite((int)handle.DangerousGetHandle(), buf.Address, buf.ByteLength, 4096);
-            Assert.Equal(1000, Native.Run(ring).Res);
-            Native.KeepAlive(buf);
+            Assert.Equal(1000, RingKit.Run(ring).Res);
+            Pinned.KeepAlive(buf);
         }
 
         byte[] expected = (byte[])file.Content.Clone();
@@ -98,12 +98,12 @@ public sealed class ReadWritePrepTests
         Kernel.RequireOp(Opcode.Write);
         using var file = new TempFile(0);
         using var buf = new NativeBuffer(4096);
-        Native.Bytes(4096, 6).CopyTo(buf.Span);
+        TestData.Bytes(4096, 6).CopyTo(buf.Span);
         using (var handle = file.Open(FileAccess.ReadWrite))
         using (var ring = new Ring(4))
         {
             ring.GetSqe().PrepWrite((int)handle.DangerousGetHandle(), buf, 0, ReadWriteFlags.DSync);
-            Assert.Equal(4096, Native.Run(ring).Res);
+            Assert.Equal(4096, RingKit.Run(ring).Res);
         }
 
         Assert.Equal(buf.Span.ToArray(), File.ReadAllBytes(file.Path));
@@ -115,14 +115,14 @@ public sealed class ReadWritePrepTests
         // rw_flags reach the kernel: without them this write would land at offset 0.
         Kernel.RequireOp(Opcode.Write);
         using var file = new TempFile(500, seed: 7);
-        byte[] tail = Native.Bytes(50, 8);
+        byte[] tail = TestData.Bytes(50, 8);
         using (var handle = file.Open(FileAccess.ReadWrite))
         using (var ring = new Ring(4))
         {
             var buf = new Pinned<byte>(tail);
             ring.GetSqe().PrepWrite((int)handle.DangerousGetHandle(), buf.Address, buf.ByteLength, 0, ReadWriteFlags.Append);
-            Assert.Equal(50, Native.Run(ring).Res);
-            Native.KeepAlive(buf);
+            Assert.Equal(50, RingKit.Run(ring).Res);
+            Pinned.KeepAlive(buf);
         }
 
         Assert.Equal([.. file.Content, .. tail], File.ReadAllBytes(file.Path));
@@ -140,10 +140,10 @@ public sealed class ReadWritePrepTests
         var iov = new Pinned<IoVec>([new IoVec(a.Address, 100), new IoVec(b.Address, 300)]);
 
         ring.GetSqe().PrepReadv((int)handle.DangerousGetHandle(), iov.Address, 2, 1000);
-        Assert.Equal(400, Native.Run(ring).Res);
+        Assert.Equal(400, RingKit.Run(ring).Res);
         Assert.Equal(file.Content.AsSpan(1000, 100).ToArray(), a.Array);
         Assert.Equal(file.Content.AsSpan(1100, 300).ToArray(), b.Array);
-        Native.KeepAlive(iov);
+        Pinned.KeepAlive(iov);
     }
 
     [Fact]
@@ -151,18 +151,18 @@ public sealed class ReadWritePrepTests
     {
         Kernel.RequireOp(Opcode.Writev);
         using var file = new TempFile(10, seed: 10);
-        var a = new Pinned<byte>(Native.Bytes(7, 11));
-        var b = new Pinned<byte>(Native.Bytes(13, 12));
+        var a = new Pinned<byte>(TestData.Bytes(7, 11));
+        var b = new Pinned<byte>(TestData.Bytes(13, 12));
         var iov = new Pinned<IoVec>([new IoVec(a.Address, 7), new IoVec(b.Address, 13)]);
         using (var handle = file.Open(FileAccess.ReadWrite))
         using (var ring = new Ring(4))
         {
             ring.GetSqe().PrepWritev((int)handle.DangerousGetHandle(), iov.Address, 2, 0, ReadWriteFlags.Append | ReadWriteFlags.DSync);
-            Assert.Equal(20, Native.Run(ring).Res);
+            Assert.Equal(20, RingKit.Run(ring).Res);
         }
 
         Assert.Equal([.. file.Content, .. a.Array, .. b.Array], File.ReadAllBytes(file.Path));
-        Native.KeepAlive(iov);
+        Pinned.KeepAlive(iov);
     }
 
     [Fact]
@@ -171,7 +171,7 @@ public sealed class ReadWritePrepTests
         Kernel.RequireOp(Opcode.ReadMultishot);
         using var ring = new Ring(8);
         using BufferRing br = ring.SetupBufferRing(groupId: 3, entries: 2, bufferSize: 256);
-        (int r, int w) = Native.Pipe(Native.O_CLOEXEC | Native.O_NONBLOCK);
+        (int r, int w) = Fds.Pipe(Posix.O_CLOEXEC | Posix.O_NONBLOCK);
         try
         {
             ref Sqe sqe = ref ring.GetSqe();
@@ -182,9 +182,9 @@ public sealed class ReadWritePrepTests
             // Five chunks through a two-buffer ring: each CQE is checked and its buffer recycled before the next write.
             for (int i = 0; i < 5; i++)
             {
-                byte[] chunk = Native.Bytes(10 + i, 100 + i);
-                Native.WriteAll(w, chunk);
-                Cqe cqe = Native.Next(ring);
+                byte[] chunk = TestData.Bytes(10 + i, 100 + i);
+                Fds.WriteAll(w, chunk);
+                Cqe cqe = RingKit.Next(ring);
                 Assert.Equal(5UL, cqe.UserData);
                 Assert.True(cqe.HasMore, $"chunk {i}: {cqe}");
                 Assert.True(cqe.HasBuffer, $"chunk {i}: {cqe}");
@@ -192,16 +192,16 @@ public sealed class ReadWritePrepTests
                 br.Recycle(cqe.BufferId);
             }
 
-            Native.Close(w);
+            Fds.Close(w);
             w = -1;
-            Cqe last = Native.Next(ring);
+            Cqe last = RingKit.Next(ring);
             Assert.Equal(0, last.Res);
             Assert.False(last.HasMore);
             Assert.Equal(0, ring.InFlight);
         }
         finally
         {
-            Native.Close(r, w);
+            Fds.Close(r, w);
         }
     }
 
@@ -214,7 +214,7 @@ public sealed class ReadWritePrepTests
         using var ring = new Ring(4);
         using BufferRing br = ring.SetupBufferRing(1, 2, 64);
         ring.GetSqe().PrepReadMultishot((int)handle.DangerousGetHandle(), br.GroupId);
-        Cqe cqe = Native.Run(ring);
+        Cqe cqe = RingKit.Run(ring);
         Assert.True(cqe.IsError, cqe.ToString());
         Assert.False(cqe.HasMore);
     }

@@ -9,7 +9,7 @@ public sealed class SplicePrepTests
         Kernel.RequireOp(Opcode.Splice);
         using var source = new TempFile(16384, seed: 1);
         using var target = new TempFile(8192, seed: 2);
-        (int r, int w) = Native.Pipe();
+        (int r, int w) = Fds.Pipe();
         try
         {
             using (var src = source.Open())
@@ -24,7 +24,7 @@ public sealed class SplicePrepTests
                 ref Sqe b = ref ring.GetSqe();
                 b.PrepSplice(r, -1, (int)dst.DangerousGetHandle(), 500, 3000);
                 b.UserData = 2;
-                Cqe[] cqes = Native.RunMany(ring, 2);
+                Cqe[] cqes = RingKit.RunMany(ring, 2);
                 Assert.Equal(3000, cqes.With(1).Res);
                 Assert.Equal(3000, cqes.With(2).Res);
             }
@@ -35,7 +35,7 @@ public sealed class SplicePrepTests
         }
         finally
         {
-            Native.Close(r, w);
+            Fds.Close(r, w);
         }
     }
 
@@ -43,16 +43,16 @@ public sealed class SplicePrepTests
     public void Tee_duplicates_pipe_data_without_consuming_it()
     {
         Kernel.RequireOp(Opcode.Tee);
-        (int r1, int w1) = Native.Pipe();
-        (int r2, int w2) = Native.Pipe();
+        (int r1, int w1) = Fds.Pipe();
+        (int r2, int w2) = Fds.Pipe();
         using var ring = new Ring(4);
         try
         {
-            byte[] data = Native.Bytes(700, 3);
-            Native.WriteAll(w1, data);
+            byte[] data = TestData.Bytes(700, 3);
+            Fds.WriteAll(w1, data);
 
             ring.GetSqe().PrepTee(r1, w2, 700);
-            Assert.Equal(700, Native.Run(ring).Res);
+            Assert.Equal(700, RingKit.Run(ring).Res);
 
             byte[] copy = new byte[700];
             byte[] original = new byte[700];
@@ -63,7 +63,7 @@ public sealed class SplicePrepTests
         }
         finally
         {
-            Native.Close(r1, w1, r2, w2);
+            Fds.Close(r1, w1, r2, w2);
         }
     }
 
@@ -71,22 +71,22 @@ public sealed class SplicePrepTests
     public void Splice_with_a_fixed_input_file()
     {
         Kernel.RequireOp(Opcode.Splice);
-        (int r, int w) = Native.Pipe();
-        (int r2, int w2) = Native.Pipe();
+        (int r, int w) = Fds.Pipe();
+        (int r2, int w2) = Fds.Pipe();
         using var ring = new Ring(4);
         try
         {
             ring.RegisterFiles([r]);
-            Native.WriteAll(w, "spliced"u8);
+            Fds.WriteAll(w, "spliced"u8);
             ring.GetSqe().PrepSplice(0, -1, w2, -1, 7, SqeConstants.SpliceFdInFixed);
-            Assert.Equal(7, Native.Run(ring).Res);
+            Assert.Equal(7, RingKit.Run(ring).Res);
             byte[] got = new byte[7];
             Assert.Equal(7, IoUring.Interop.Libc.Read(r2, got));
             Assert.Equal("spliced"u8.ToArray(), got);
         }
         finally
         {
-            Native.Close(r, w, r2, w2);
+            Fds.Close(r, w, r2, w2);
         }
     }
 }

@@ -11,9 +11,9 @@ public sealed class TimeoutCancelPrepTests
         Kernel.RequireOp(Opcode.Timeout);
         using var ring = new Ring(4);
         ring.PrepTimeout(TimeSpan.FromMilliseconds(5)).UserData = 1;
-        Cqe cqe = Native.Run(ring);
+        Cqe cqe = RingKit.Run(ring);
         Assert.Equal(1UL, cqe.UserData);
-        Assert.Equal(-Native.ETIME, cqe.Res);
+        Assert.Equal(-E.ETIME, cqe.Res);
     }
 
     [Fact]
@@ -28,11 +28,11 @@ public sealed class TimeoutCancelPrepTests
         ref Sqe nop = ref ring.GetSqe();
         nop.PrepNop();
         nop.UserData = 2;
-        Cqe[] cqes = Native.RunMany(ring, 2);
+        Cqe[] cqes = RingKit.RunMany(ring, 2);
 
         Assert.Equal(0, cqes.With(2).Res);
         Assert.Equal(0, cqes.With(1).Res); // satisfied by the count, not expired
-        Native.KeepAlive(ts);
+        Pinned.KeepAlive(ts);
     }
 
     [Fact]
@@ -46,9 +46,9 @@ public sealed class TimeoutCancelPrepTests
         ref Sqe remove = ref ring.GetSqe();
         remove.PrepTimeoutRemove(1);
         remove.UserData = 2;
-        Cqe[] cqes = Native.RunMany(ring, 2);
+        Cqe[] cqes = RingKit.RunMany(ring, 2);
         Assert.Equal(0, cqes.With(2).Res);
-        Assert.Equal(-Native.ECANCELED, cqes.With(1).Res);
+        Assert.Equal(-E.ECANCELED, cqes.With(1).Res);
     }
 
     [Fact]
@@ -65,20 +65,20 @@ public sealed class TimeoutCancelPrepTests
         ref Sqe raw = ref ring.GetSqe();
         raw.PrepTimeoutUpdate(2, ts.Address);
         raw.UserData = 12;
-        Cqe[] cqes = Native.RunMany(ring, 4);
+        Cqe[] cqes = RingKit.RunMany(ring, 4);
 
         Assert.Equal(0, cqes.With(11).Res);
         Assert.Equal(0, cqes.With(12).Res);
-        Assert.Equal(-Native.ETIME, cqes.With(1).Res);
-        Assert.Equal(-Native.ETIME, cqes.With(2).Res);
-        Native.KeepAlive(ts);
+        Assert.Equal(-E.ETIME, cqes.With(1).Res);
+        Assert.Equal(-E.ETIME, cqes.With(2).Res);
+        Pinned.KeepAlive(ts);
     }
 
     [Fact]
     public void A_linked_timeout_cancels_a_read_that_never_completes()
     {
         Kernel.RequireOp(Opcode.LinkTimeout);
-        (int r, int w) = Native.Pipe();
+        (int r, int w) = Fds.Pipe();
         using var ring = new Ring(4);
         var buf = new Pinned<byte>(8);
         try
@@ -88,16 +88,16 @@ public sealed class TimeoutCancelPrepTests
             read.Flags |= SqeFlags.IoLink;
             read.UserData = 1;
             ring.PrepLinkTimeout(TimeSpan.FromMilliseconds(5)).UserData = 2;
-            Cqe[] cqes = Native.RunMany(ring, 2);
+            Cqe[] cqes = RingKit.RunMany(ring, 2);
 
-            Assert.Equal(-Native.ECANCELED, cqes.With(1).Res);
-            Assert.Equal(-Native.ETIME, cqes.With(2).Res);
+            Assert.Equal(-E.ECANCELED, cqes.With(1).Res);
+            Assert.Equal(-E.ETIME, cqes.With(2).Res);
         }
         finally
         {
-            Native.Close(r, w);
+            Fds.Close(r, w);
         }
-        Native.KeepAlive(buf);
+        Pinned.KeepAlive(buf);
     }
 
     [Fact]
@@ -113,18 +113,18 @@ public sealed class TimeoutCancelPrepTests
         ref Sqe lt = ref ring.GetSqe();
         lt.PrepLinkTimeout(ts.Address);
         lt.UserData = 2;
-        Cqe[] cqes = Native.RunMany(ring, 2);
+        Cqe[] cqes = RingKit.RunMany(ring, 2);
 
         Assert.Equal(0, cqes.With(1).Res);
-        Assert.Equal(-Native.ECANCELED, cqes.With(2).Res);
-        Native.KeepAlive(ts);
+        Assert.Equal(-E.ECANCELED, cqes.With(2).Res);
+        Pinned.KeepAlive(ts);
     }
 
     [Fact]
     public void Cancel_by_user_data_cancels_that_request_only()
     {
         Kernel.RequireOp(Opcode.AsyncCancel);
-        (int r, int w) = Native.Pipe();
+        (int r, int w) = Fds.Pipe();
         using var ring = new Ring(8);
         var a = new Pinned<byte>(4);
         var b = new Pinned<byte>(4);
@@ -141,21 +141,21 @@ public sealed class TimeoutCancelPrepTests
             ref Sqe cancel = ref ring.GetSqe();
             cancel.PrepCancel(1);
             cancel.UserData = 3;
-            Cqe[] cqes = Native.RunMany(ring, 2);
+            Cqe[] cqes = RingKit.RunMany(ring, 2);
             Assert.Equal(0, cqes.With(3).Res);
-            Assert.Equal(-Native.ECANCELED, cqes.With(1).Res);
+            Assert.Equal(-E.ECANCELED, cqes.With(1).Res);
 
             // The other read is still armed and completes with data.
-            Native.WriteAll(w, [1, 2, 3, 4]);
-            Cqe other = Native.Next(ring);
+            Fds.WriteAll(w, [1, 2, 3, 4]);
+            Cqe other = RingKit.Next(ring);
             Assert.Equal(2UL, other.UserData);
             Assert.Equal(4, other.Res);
         }
         finally
         {
-            Native.Close(r, w);
+            Fds.Close(r, w);
         }
-        Native.KeepAlive(a, b);
+        Pinned.KeepAlive(a, b);
     }
 
     [Fact]
@@ -164,15 +164,15 @@ public sealed class TimeoutCancelPrepTests
         Kernel.RequireOp(Opcode.AsyncCancel);
         using var ring = new Ring(4);
         ring.GetSqe().PrepCancel(999);
-        Assert.Equal(-Native.ENOENT, Native.Run(ring).Res);
+        Assert.Equal(-E.ENOENT, RingKit.Run(ring).Res);
     }
 
     [Fact]
     public void Cancel_by_fd_with_ALL_cancels_every_request_on_that_fd_and_no_other()
     {
         Kernel.RequireOp(Opcode.AsyncCancel);
-        (int r1, int w1) = Native.Pipe();
-        (int r2, int w2) = Native.Pipe();
+        (int r1, int w1) = Fds.Pipe();
+        (int r2, int w2) = Fds.Pipe();
         using var ring = new Ring(8);
         var buf = new Pinned<byte>(12);
         try
@@ -192,28 +192,28 @@ public sealed class TimeoutCancelPrepTests
             ref Sqe cancel = ref ring.GetSqe();
             cancel.PrepCancelFd(r1, AsyncCancelFlags.All);
             cancel.UserData = 30;
-            Cqe[] cqes = Native.RunMany(ring, 3);
+            Cqe[] cqes = RingKit.RunMany(ring, 3);
             Assert.Equal(2, cqes.With(30).Res);
-            Assert.Equal(-Native.ECANCELED, cqes.With(10).Res);
-            Assert.Equal(-Native.ECANCELED, cqes.With(11).Res);
+            Assert.Equal(-E.ECANCELED, cqes.With(10).Res);
+            Assert.Equal(-E.ECANCELED, cqes.With(11).Res);
 
-            Native.WriteAll(w2, [5, 6, 7, 8]);
-            Cqe other = Native.Next(ring);
+            Fds.WriteAll(w2, [5, 6, 7, 8]);
+            Cqe other = RingKit.Next(ring);
             Assert.Equal(20UL, other.UserData);
             Assert.Equal(4, other.Res);
         }
         finally
         {
-            Native.Close(r1, w1, r2, w2);
+            Fds.Close(r1, w1, r2, w2);
         }
-        Native.KeepAlive(buf);
+        Pinned.KeepAlive(buf);
     }
 
     [Fact]
     public void Cancel_any_cancels_everything_in_flight()
     {
         Kernel.RequireOp(Opcode.AsyncCancel);
-        (int r, int w) = Native.Pipe();
+        (int r, int w) = Fds.Pipe();
         using var ring = new Ring(8);
         var buf = new Pinned<byte>(4);
         try
@@ -223,22 +223,22 @@ public sealed class TimeoutCancelPrepTests
             read.UserData = 1;
             ring.PrepTimeout(Long).UserData = 2;
             ref Sqe poll = ref ring.GetSqe();
-            poll.PrepPollAdd(r, Native.POLLIN);
+            poll.PrepPollAdd(r, Posix.POLLIN);
             poll.UserData = 3;
             Assert.Equal(3, ring.Submit());
 
             ref Sqe cancel = ref ring.GetSqe();
             cancel.PrepCancelAny();
             cancel.UserData = 4;
-            Cqe[] cqes = Native.RunMany(ring, 4);
+            Cqe[] cqes = RingKit.RunMany(ring, 4);
             Assert.Equal(3, cqes.With(4).Res);
-            Assert.All(cqes.Where(c => c.UserData != 4), c => Assert.Equal(-Native.ECANCELED, c.Res));
+            Assert.All(cqes.Where(c => c.UserData != 4), c => Assert.Equal(-E.ECANCELED, c.Res));
             Assert.Equal(0, ring.InFlight);
         }
         finally
         {
-            Native.Close(r, w);
+            Fds.Close(r, w);
         }
-        Native.KeepAlive(buf);
+        Pinned.KeepAlive(buf);
     }
 }

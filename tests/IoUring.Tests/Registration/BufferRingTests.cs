@@ -1,5 +1,4 @@
 using System.Net.Sockets;
-using IoUring.Tests.Preps;
 
 namespace IoUring.Tests.Registration;
 
@@ -39,7 +38,7 @@ public sealed class BufferRingTests
         Assert.Equal(64, first.BufferSize);
 
         var e = Assert.Throws<IoUringException>(() => ring.SetupBufferRing(9, 8, 32));
-        Assert.Equal(Native.EEXIST, e.Errno);
+        Assert.Equal(E.EEXIST, e.Errno);
 
         first.Dispose();
         using BufferRing again = ring.SetupBufferRing(9, 8, 32);
@@ -60,7 +59,7 @@ public sealed class BufferRingTests
         var cqe = new Cqe(1, 5, CqeFlags.Buffer | (CqeFlags)(2u << SqeConstants.CqeBufferShift));
         br.GetBuffer(2)[..5].Fill(7);
         Assert.Equal(new byte[] { 7, 7, 7, 7, 7 }, br.GetData(cqe).ToArray());
-        Assert.Equal(0, br.GetData(new Cqe(1, -Native.ENOBUFS, CqeFlags.Buffer)).Length);
+        Assert.Equal(0, br.GetData(new Cqe(1, -E.ENOBUFS, CqeFlags.Buffer)).Length);
     }
 
     [Fact]
@@ -91,7 +90,7 @@ public sealed class BufferRingTests
     public void Disposing_a_buffer_ring_with_a_receive_in_flight_keeps_its_memory_until_the_ring_is_disposed()
     {
         Kernel.RequireOp(Opcode.Recv);
-        (Socket client, Socket server) = Native.TcpPair();
+        (Socket client, Socket server) = Loopback.TcpPair();
         using (client)
         using (server)
         {

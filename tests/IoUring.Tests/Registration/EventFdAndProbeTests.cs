@@ -1,5 +1,4 @@
 using IoUring.Interop;
-using IoUring.Tests.Preps;
 
 namespace IoUring.Tests.Registration;
 
@@ -16,7 +15,7 @@ public sealed class EventFdAndProbeTests
     private static void Nop(Ring ring)
     {
         ring.GetSqe().PrepNop();
-        _ = Native.Run(ring);
+        _ = RingKit.Run(ring);
     }
 
     [Fact]
@@ -35,22 +34,22 @@ public sealed class EventFdAndProbeTests
             ring.EventFdEnabled = false;
             Assert.False(ring.EventFdEnabled);
             Nop(ring);
-            Assert.Equal(-Native.EAGAIN, Libc.EventFdRead(efd));
+            Assert.Equal(-E.EAGAIN, Libc.EventFdRead(efd));
 
             ring.EventFdEnabled = true;
             Nop(ring);
             Assert.True(Libc.EventFdRead(efd) >= 1);
 
-            Assert.Equal(Native.EBUSY, Assert.Throws<IoUringException>(() => ring.RegisterEventFd(efd)).Errno);
+            Assert.Equal(E.EBUSY, Assert.Throws<IoUringException>(() => ring.RegisterEventFd(efd)).Errno);
 
             ring.UnregisterEventFd();
             Nop(ring);
-            Assert.Equal(-Native.EAGAIN, Libc.EventFdRead(efd));
-            Assert.Equal(Native.ENXIO, Assert.Throws<IoUringException>(ring.UnregisterEventFd).Errno);
+            Assert.Equal(-E.EAGAIN, Libc.EventFdRead(efd));
+            Assert.Equal(E.ENXIO, Assert.Throws<IoUringException>(ring.UnregisterEventFd).Errno);
         }
         finally
         {
-            Native.Close(efd);
+            Fds.Close(efd);
         }
     }
 
@@ -65,17 +64,17 @@ public sealed class EventFdAndProbeTests
             ring.RegisterEventFd(efd, asyncOnly: true);
 
             Nop(ring); // completes inline during submit
-            Assert.Equal(-Native.EAGAIN, Libc.EventFdRead(efd));
+            Assert.Equal(-E.EAGAIN, Libc.EventFdRead(efd));
 
             ref Sqe sqe = ref ring.GetSqe();
             sqe.PrepNop();
             sqe.Flags |= SqeFlags.Async; // punted to an io-wq worker, which posts the CQE
-            Assert.Equal(0, Native.Run(ring).Res);
+            Assert.Equal(0, RingKit.Run(ring).Res);
             Assert.True(Libc.EventFdRead(efd) >= 1);
         }
         finally
         {
-            Native.Close(efd);
+            Fds.Close(efd);
         }
     }
 
@@ -83,7 +82,7 @@ public sealed class EventFdAndProbeTests
     public void Registering_something_that_is_not_an_eventfd_fails()
     {
         Kernel.RequireIoUring();
-        (int r, int w) = Native.Pipe();
+        (int r, int w) = Fds.Pipe();
         try
         {
             using var ring = new Ring(4);
@@ -91,7 +90,7 @@ public sealed class EventFdAndProbeTests
         }
         finally
         {
-            Native.Close(r, w);
+            Fds.Close(r, w);
         }
     }
 

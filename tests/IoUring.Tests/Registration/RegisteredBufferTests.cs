@@ -1,6 +1,5 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
-using IoUring.Tests.Preps;
 
 namespace IoUring.Tests.Registration;
 
@@ -16,18 +15,18 @@ public sealed class RegisteredBufferTests
         using var handle = file.Open(FileAccess.ReadWrite);
         int fd = (int)handle.DangerousGetHandle();
         using var buf = new NativeBuffer(8192);
-        Native.Bytes(4096, 1).CopyTo(buf.Span);
+        TestData.Bytes(4096, 1).CopyTo(buf.Span);
         using var ring = new Ring(4);
         ring.RegisterBuffers([buf.Memory]);
         Assert.Equal(1, ring.RegisteredBufferCount);
 
         ring.GetSqe().PrepWriteFixed(fd, buf.Address, 4096, 0, bufIndex: 0);
-        Assert.Equal(4096, Native.Run(ring).Res);
+        Assert.Equal(4096, RingKit.Run(ring).Res);
         Assert.Equal(buf.Span[..4096].ToArray(), File.ReadAllBytes(file.Path));
 
         // Read the second half of what was written into the second page of the same registered buffer.
         ring.GetSqe().PrepReadFixed(fd, buf.Address + 4096, 2048, 2048, bufIndex: 0);
-        Assert.Equal(2048, Native.Run(ring).Res);
+        Assert.Equal(2048, RingKit.Run(ring).Res);
         Assert.Equal(buf.Span.Slice(2048, 2048).ToArray(), buf.Span.Slice(4096, 2048).ToArray());
     }
 
@@ -51,7 +50,7 @@ public sealed class RegisteredBufferTests
 
         Assert.Equal(before, Marshal.UnsafeAddrOfPinnedArrayElement(managed, 0));
         ring.GetSqe().PrepReadFixed((int)handle.DangerousGetHandle(), before, 3000, 0, bufIndex: 1);
-        Assert.Equal(3000, Native.Run(ring).Res);
+        Assert.Equal(3000, RingKit.Run(ring).Res);
         Assert.Equal(file.Content, managed);
         ring.UnregisterBuffers();
     }
@@ -108,7 +107,7 @@ public sealed class RegisteredBufferTests
     public void Unregister_with_a_request_in_flight_keeps_the_pin_until_the_ring_is_disposed()
     {
         Kernel.RequireOp(Opcode.ReadFixed);
-        (int r, int w) = Native.Pipe();
+        (int r, int w) = Fds.Pipe();
         try
         {
             var ring = new Ring(4);
@@ -119,15 +118,15 @@ public sealed class RegisteredBufferTests
             ring.UnregisterBuffers();
             Assert.True(StillReachable(weak), "The pin was dropped while the kernel could still write into the array.");
 
-            Native.WriteAll(w, "late"u8);
-            Cqe cqe = Native.Next(ring);
+            Fds.WriteAll(w, "late"u8);
+            Cqe cqe = RingKit.Next(ring);
             Assert.Equal(4, cqe.Res);
             ring.Dispose();
             Assert.False(StillReachable(weak), "The deferred pin was not released by Dispose.");
         }
         finally
         {
-            Native.Close(r, w);
+            Fds.Close(r, w);
         }
     }
 
@@ -140,7 +139,7 @@ public sealed class RegisteredBufferTests
         ring.RegisterBuffers([first.Memory]);
 
         (WeakReference weak, IoUringException e) = FailToRegisterASecondTime(ring);
-        Assert.Equal(Native.EBUSY, e.Errno);
+        Assert.Equal(E.EBUSY, e.Errno);
         Assert.Contains("EBUSY", e.Message, StringComparison.Ordinal);
         Assert.Contains("UnregisterBuffers", e.Message, StringComparison.Ordinal);
         Assert.Equal(1, ring.RegisteredBufferCount);
@@ -185,7 +184,7 @@ public sealed class RegisteredBufferTests
         Kernel.RequireIoUring();
         using var ring = new Ring(4);
         var e = Assert.Throws<IoUringException>(ring.UnregisterBuffers);
-        Assert.Equal(Native.ENXIO, e.Errno);
+        Assert.Equal(E.ENXIO, e.Errno);
     }
 
     [Fact]
@@ -200,9 +199,9 @@ public sealed class RegisteredBufferTests
         ring.RegisterBuffers([buf.Memory]);
 
         ring.GetSqe().PrepReadFixed(fd, buf.Address + 2048, 4096, 0, 0);
-        Assert.True(Native.Run(ring).IsError, "A fixed read running past the registered buffer was accepted.");
+        Assert.True(RingKit.Run(ring).IsError, "A fixed read running past the registered buffer was accepted.");
         ring.GetSqe().PrepReadFixed(fd, buf.Address, 16, 0, bufIndex: 1);
-        Assert.True(Native.Run(ring).IsError, "A fixed read with an unregistered buffer index was accepted.");
+        Assert.True(RingKit.Run(ring).IsError, "A fixed read with an unregistered buffer index was accepted.");
     }
 
     [Fact]
@@ -214,21 +213,21 @@ public sealed class RegisteredBufferTests
         using var handle = file.Open(FileAccess.ReadWrite);
         int fd = (int)handle.DangerousGetHandle();
         using var buf = new NativeBuffer(8192);
-        Native.Bytes(8192, 3).CopyTo(buf.Span);
+        TestData.Bytes(8192, 3).CopyTo(buf.Span);
         using var ring = new Ring(4);
         ring.RegisterBuffers([buf.Memory]);
 
         var wiov = new Pinned<IoVec>([new IoVec(buf.Address + 100, 50), new IoVec(buf.Address + 1000, 30)]);
         ring.GetSqe().PrepWritevFixed(fd, wiov.Address, 2, 0, 0);
-        Assert.Equal(80, Native.Run(ring).Res);
+        Assert.Equal(80, RingKit.Run(ring).Res);
         Assert.Equal([.. buf.Span.Slice(100, 50), .. buf.Span.Slice(1000, 30)], File.ReadAllBytes(file.Path));
 
         var riov = new Pinned<IoVec>([new IoVec(buf.Address + 5000, 30), new IoVec(buf.Address + 6000, 50)]);
         ring.GetSqe().PrepReadvFixed(fd, riov.Address, 2, 0, 0);
-        Assert.Equal(80, Native.Run(ring).Res);
+        Assert.Equal(80, RingKit.Run(ring).Res);
         byte[] file80 = File.ReadAllBytes(file.Path);
         Assert.Equal(file80[..30], buf.Span.Slice(5000, 30).ToArray());
         Assert.Equal(file80[30..], buf.Span.Slice(6000, 50).ToArray());
-        Native.KeepAlive(wiov, riov);
+        Pinned.KeepAlive(wiov, riov);
     }
 }

@@ -1,4 +1,3 @@
-using IoUring.Tests.Preps;
 
 namespace IoUring.Tests.Registration;
 
@@ -10,7 +9,7 @@ public sealed class RegisteredFileTests
         ref Sqe sqe = ref ring.GetSqe();
         sqe.PrepRead(slot, into.Address, into.ByteLength, 0);
         sqe.Flags |= SqeFlags.FixedFile;
-        return Native.Run(ring);
+        return RingKit.Run(ring);
     }
 
     [Fact]
@@ -32,9 +31,9 @@ public sealed class RegisteredFileTests
         Assert.Equal(b.Content, buf.Array);
         Assert.Equal(100, ReadFixedFile(ring, 0, buf).Res);
         Assert.Equal(a.Content, buf.Array);
-        Assert.Equal(-Native.EBADF, ReadFixedFile(ring, 1, buf).Res);
-        Assert.Equal(-Native.EBADF, ReadFixedFile(ring, 3, buf).Res); // beyond the table
-        Native.KeepAlive(buf);
+        Assert.Equal(-E.EBADF, ReadFixedFile(ring, 1, buf).Res);
+        Assert.Equal(-E.EBADF, ReadFixedFile(ring, 3, buf).Res); // beyond the table
+        Pinned.KeepAlive(buf);
     }
 
     [Fact]
@@ -56,10 +55,10 @@ public sealed class RegisteredFileTests
         Assert.Equal(b.Content, buf.Array);
         Assert.Equal(64, ReadFixedFile(ring, 1, buf).Res);
         Assert.Equal(a.Content, buf.Array);
-        Assert.Equal(-Native.EBADF, ReadFixedFile(ring, 2, buf).Res);
+        Assert.Equal(-E.EBADF, ReadFixedFile(ring, 2, buf).Res);
 
         Assert.Throws<IoUringException>(() => ring.UpdateRegisteredFiles(2, [fa, fa]));
-        Native.KeepAlive(buf);
+        Pinned.KeepAlive(buf);
     }
 
     [Fact]
@@ -72,7 +71,7 @@ public sealed class RegisteredFileTests
         ring.RegisterFilesSparse(16);
 
         var buf = new Pinned<byte>(32);
-        Assert.Equal(-Native.EBADF, ReadFixedFile(ring, 10, buf).Res);
+        Assert.Equal(-E.EBADF, ReadFixedFile(ring, 10, buf).Res);
         Assert.Equal(1, ring.UpdateRegisteredFiles(10, [(int)h.DangerousGetHandle()]));
         Assert.Equal(32, ReadFixedFile(ring, 10, buf).Res);
         Assert.Equal(f.Content, buf.Array);
@@ -89,28 +88,28 @@ public sealed class RegisteredFileTests
         ring.RegisterFiles([fd]);
 
         var e = Assert.Throws<IoUringException>(() => ring.RegisterFiles([fd]));
-        Assert.Equal(Native.EBUSY, e.Errno);
+        Assert.Equal(E.EBUSY, e.Errno);
         Assert.Throws<IoUringException>(() => ring.RegisterFilesSparse(4));
 
         ring.UnregisterFiles();
         var buf = new Pinned<byte>(8);
         Assert.True(ReadFixedFile(ring, 0, buf).IsError);
-        Assert.Equal(Native.ENXIO, Assert.Throws<IoUringException>(ring.UnregisterFiles).Errno);
+        Assert.Equal(E.ENXIO, Assert.Throws<IoUringException>(ring.UnregisterFiles).Errno);
 
         // The table can be registered again after unregistering.
         ring.RegisterFiles([fd]);
         Assert.Equal(8, ReadFixedFile(ring, 0, buf).Res);
-        Native.KeepAlive(buf);
+        Pinned.KeepAlive(buf);
     }
 
     [Fact]
     public void Registering_an_invalid_fd_fails_with_EBADF()
     {
         Kernel.RequireIoUring();
-        (int r, int w) = Native.Pipe();
-        Native.Close(r, w);
+        (int r, int w) = Fds.Pipe();
+        Fds.Close(r, w);
         using var ring = new Ring(4);
-        Assert.Equal(Native.EBADF, Assert.Throws<IoUringException>(() => ring.RegisterFiles([int.MaxValue - 1])).Errno);
+        Assert.Equal(E.EBADF, Assert.Throws<IoUringException>(() => ring.RegisterFiles([int.MaxValue - 1])).Errno);
     }
 
     [Fact]

@@ -12,30 +12,30 @@ public sealed class BadFdTests
         Kernel.RequireIoUring();
         using var ring = new Ring(8);
         using var buffer = new NativeBuffer(4096);
-        FaultKit.Fill(buffer, 0x5A);
+        buffer.Span.Fill(0x5A);
 
         ref Sqe read = ref ring.GetSqe();
-        read.PrepRead(FaultKit.NeverOpenFd, buffer, 0);
+        read.PrepRead(RingKit.BadFd, buffer, 0);
         read.UserData = 1;
         ref Sqe write = ref ring.GetSqe();
-        write.PrepWrite(FaultKit.NeverOpenFd, buffer, 0);
+        write.PrepWrite(RingKit.BadFd, buffer, 0);
         write.UserData = 2;
         ref Sqe fsync = ref ring.GetSqe();
-        fsync.PrepFsync(FaultKit.NeverOpenFd);
+        fsync.PrepFsync(RingKit.BadFd);
         fsync.UserData = 3;
         ref Sqe minusOne = ref ring.GetSqe();
         minusOne.PrepRead(-1, buffer, 0);
         minusOne.UserData = 4;
 
         Assert.Equal(4, ring.Submit());
-        Dictionary<ulong, Cqe> cqes = FaultKit.Reap(ring, 4);
+        Dictionary<ulong, Cqe> cqes = RingKit.ReapByUserData(ring, 4);
         foreach (ulong ud in new ulong[] { 1, 2, 3, 4 })
         {
             Assert.Equal(-E.EBADF, cqes[ud].Res);
         }
 
-        Assert.True(FaultKit.AllEqual(buffer.Span, 0x5A), "a failed read must not touch its buffer");
-        FaultKit.AssertQuiet(ring);
+        Assert.True(TestData.AllEqual(buffer.Span, 0x5A), "a failed read must not touch its buffer");
+        RingKit.AssertQuiet(ring);
     }
 
     [Fact]
@@ -54,28 +54,28 @@ public sealed class BadFdTests
         s1.PrepRead(fd, a, 0);
         s1.UserData = 1;
         ref Sqe s2 = ref ring.GetSqe();
-        s2.PrepRead(FaultKit.NeverOpenFd, bad, 0);
+        s2.PrepRead(RingKit.BadFd, bad, 0);
         s2.UserData = 2;
         ref Sqe s3 = ref ring.GetSqe();
         s3.PrepRead(fd, b, 4096);
         s3.UserData = 3;
 
         Assert.Equal(3, ring.Submit());
-        Dictionary<ulong, Cqe> cqes = FaultKit.Reap(ring, 3);
+        Dictionary<ulong, Cqe> cqes = RingKit.ReapByUserData(ring, 3);
         Assert.Equal(4096, cqes[1].Res);
         Assert.Equal(-E.EBADF, cqes[2].Res);
         Assert.Equal(4096, cqes[3].Res);
         Assert.True(a.Span.SequenceEqual(file.Content.AsSpan(0, 4096)));
         Assert.True(b.Span.SequenceEqual(file.Content.AsSpan(4096, 4096)));
-        Assert.True(FaultKit.AllEqual(bad.Span, 0));
-        FaultKit.AssertQuiet(ring);
+        Assert.True(TestData.AllEqual(bad.Span, 0));
+        RingKit.AssertQuiet(ring);
     }
 
     [Fact]
     public void Reading_a_write_only_fd_or_writing_a_read_only_fd_is_EBADF()
     {
         Kernel.RequireIoUring();
-        using var pipe = new FaultPipe();
+        using var pipe = new TestPipe();
         using var buffer = new NativeBuffer(64);
         using var ring = new Ring(4);
 
@@ -87,11 +87,11 @@ public sealed class BadFdTests
         write.UserData = 2;
 
         Assert.Equal(2, ring.Submit());
-        Dictionary<ulong, Cqe> cqes = FaultKit.Reap(ring, 2);
+        Dictionary<ulong, Cqe> cqes = RingKit.ReapByUserData(ring, 2);
         Assert.Equal(-E.EBADF, cqes[1].Res);
         Assert.Equal(-E.EBADF, cqes[2].Res);
-        Assert.Empty(pipe.Drain());
-        FaultKit.AssertQuiet(ring);
+        Assert.Empty(pipe.ReadAvailable());
+        RingKit.AssertQuiet(ring);
     }
 
     [Fact]
@@ -100,14 +100,14 @@ public sealed class BadFdTests
         Kernel.RequireIoUring();
         using var buffer = new NativeBuffer(64);
         using var ring = new Ring(2);
-        int dirFd = FaultKit.OpenAt(ring, Path.GetTempPath(), FaultKit.O_RDONLY | FaultKit.O_DIRECTORY);
+        int dirFd = Fds.OpenAt(ring, Path.GetTempPath(), Posix.O_RDONLY | Posix.O_DIRECTORY);
         try
         {
             ref Sqe read = ref ring.GetSqe();
             read.PrepRead(dirFd, buffer, 0);
             read.UserData = 1;
             ring.Submit();
-            Assert.Equal(-E.EISDIR, FaultKit.Reap(ring, 1)[1].Res);
+            Assert.Equal(-E.EISDIR, RingKit.ReapByUserData(ring, 1)[1].Res);
         }
         finally
         {
@@ -119,7 +119,7 @@ public sealed class BadFdTests
     public void A_fixed_file_index_outside_the_table_is_EBADF_with_or_without_a_table()
     {
         Kernel.RequireIoUring();
-        using var pipe = new FaultPipe();
+        using var pipe = new TestPipe();
         using var buffer = new NativeBuffer(64);
         using var ring = new Ring(4);
 
@@ -129,7 +129,7 @@ public sealed class BadFdTests
         noTable.Flags |= SqeFlags.FixedFile;
         noTable.UserData = 1;
         ring.Submit();
-        Assert.Equal(-E.EBADF, FaultKit.Reap(ring, 1)[1].Res);
+        Assert.Equal(-E.EBADF, RingKit.ReapByUserData(ring, 1)[1].Res);
 
         // A table of one slot; index 1 and a huge index are outside it, and an empty slot is no file either.
         ring.RegisterFiles([pipe.ReadFd, -1]);
@@ -142,11 +142,11 @@ public sealed class BadFdTests
         }
 
         Assert.Equal(3, ring.Submit());
-        Dictionary<ulong, Cqe> cqes = FaultKit.Reap(ring, 3);
+        Dictionary<ulong, Cqe> cqes = RingKit.ReapByUserData(ring, 3);
         Assert.Equal(-E.EBADF, cqes[2].Res);
         Assert.Equal(-E.EBADF, cqes[3].Res);
         Assert.Equal(-E.EBADF, cqes[4].Res);
-        Assert.True(FaultKit.AllEqual(buffer.Span, 0));
-        FaultKit.AssertQuiet(ring);
+        Assert.True(TestData.AllEqual(buffer.Span, 0));
+        RingKit.AssertQuiet(ring);
     }
 }

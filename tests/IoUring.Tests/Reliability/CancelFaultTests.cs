@@ -20,24 +20,24 @@ public sealed class CancelFaultTests
         read.PrepRead((int)handle.DangerousGetHandle(), buffer, 0);
         read.UserData = 1;
         ring.Submit();
-        Assert.Equal(4096, FaultKit.Reap(ring, 1)[1].Res);
+        Assert.Equal(4096, RingKit.ReapByUserData(ring, 1)[1].Res);
 
         ref Sqe cancel = ref ring.GetSqe();
         cancel.PrepCancel(1);
         cancel.UserData = 2;
         ring.Submit();
-        Assert.Equal(-E.ENOENT, FaultKit.Reap(ring, 1)[2].Res);
+        Assert.Equal(-E.ENOENT, RingKit.ReapByUserData(ring, 1)[2].Res);
         Assert.True(buffer.Span.SequenceEqual(file.Content));
-        FaultKit.AssertQuiet(ring);
+        RingKit.AssertQuiet(ring);
     }
 
     [Fact]
     public void Cancel_twice_the_target_completes_once_and_the_second_cancel_finds_nothing()
     {
         Kernel.RequireIoUring();
-        using var pipe = new FaultPipe();
+        using var pipe = new TestPipe();
         using var buffer = new NativeBuffer(64);
-        FaultKit.Fill(buffer, 0x42);
+        buffer.Span.Fill(0x42);
         using var ring = new Ring(8);
 
         ref Sqe read = ref ring.GetSqe();
@@ -49,7 +49,7 @@ public sealed class CancelFaultTests
         first.PrepCancel(1);
         first.UserData = 2;
         ring.Submit();
-        Dictionary<ulong, Cqe> cqes = FaultKit.Reap(ring, 2);
+        Dictionary<ulong, Cqe> cqes = RingKit.ReapByUserData(ring, 2);
         Assert.Equal(-E.ECANCELED, cqes[1].Res);
         Assert.Equal(0, cqes[2].Res);
 
@@ -57,19 +57,19 @@ public sealed class CancelFaultTests
         second.PrepCancel(1);
         second.UserData = 3;
         ring.Submit();
-        Assert.Equal(-E.ENOENT, FaultKit.Reap(ring, 1)[3].Res);
+        Assert.Equal(-E.ENOENT, RingKit.ReapByUserData(ring, 1)[3].Res);
 
-        pipe.Write("x"u8);
-        FaultKit.AssertNothingCompletes(ring, TimeSpan.FromMilliseconds(30));
-        Assert.True(FaultKit.AllEqual(buffer.Span, 0x42));
-        FaultKit.AssertQuiet(ring);
+        pipe.Put("x"u8);
+        RingKit.AssertNoCompletion(ring, TimeSpan.FromMilliseconds(30));
+        Assert.True(TestData.AllEqual(buffer.Span, 0x42));
+        RingKit.AssertQuiet(ring);
     }
 
     [Fact]
     public void Cancel_of_unknown_user_data_is_ENOENT_and_leaves_other_requests_in_flight()
     {
         Kernel.RequireIoUring();
-        using var pipe = new FaultPipe();
+        using var pipe = new TestPipe();
         using var buffer = new NativeBuffer(64);
         using var ring = new Ring(8);
 
@@ -84,15 +84,15 @@ public sealed class CancelFaultTests
         }
 
         Assert.Equal(4, ring.Submit());
-        Dictionary<ulong, Cqe> cqes = FaultKit.Reap(ring, 3);
+        Dictionary<ulong, Cqe> cqes = RingKit.ReapByUserData(ring, 3);
         Assert.All(cqes.Values, c => Assert.Equal(-E.ENOENT, c.Res));
         Assert.DoesNotContain(1UL, cqes.Keys);
         Assert.Equal(1, ring.InFlight);
 
         // The untouched read still works.
-        pipe.Write("still here"u8);
-        Assert.Equal(10, FaultKit.Reap(ring, 1)[1].Res);
+        pipe.Put("still here"u8);
+        Assert.Equal(10, RingKit.ReapByUserData(ring, 1)[1].Res);
         Assert.Equal("still here"u8.ToArray(), buffer.Span[..10].ToArray());
-        FaultKit.AssertQuiet(ring);
+        RingKit.AssertQuiet(ring);
     }
 }

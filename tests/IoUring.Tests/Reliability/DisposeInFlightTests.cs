@@ -26,16 +26,16 @@ public sealed class DisposeInFlightTests
     {
         Kernel.RequireIoUring();
         int pinnedBefore = PinnedForever.Count;
-        using var pipe = new FaultPipe();
+        using var pipe = new TestPipe();
         using var canary = new NativeBuffer(256);
-        FaultKit.Fill(canary, 0xC5);
+        canary.Span.Fill(0xC5);
 
         var ring = new Ring(4);
         ref Sqe read = ref ring.GetSqe();
         read.PrepRead(pipe.ReadFd, canary, ulong.MaxValue);
         read.UserData = 1;
         ring.Submit();
-        FaultKit.AssertNothingCompletes(ring, TimeSpan.FromMilliseconds(30));
+        RingKit.AssertNoCompletion(ring, TimeSpan.FromMilliseconds(30));
         Assert.Equal(1, ring.InFlight);
 
         ring.Dispose();
@@ -44,10 +44,10 @@ public sealed class DisposeInFlightTests
 
         byte[] late = new byte[64];
         Array.Fill(late, (byte)0x11);
-        pipe.Write(late);
+        pipe.Put(late);
         Thread.Sleep(50);
-        Assert.True(FaultKit.AllEqual(canary.Span, 0xC5), "the kernel wrote into a buffer after Dispose returned");
-        Assert.Equal(late, pipe.Drain());
+        Assert.True(TestData.AllEqual(canary.Span, 0xC5), "the kernel wrote into a buffer after Dispose returned");
+        Assert.Equal(late, pipe.ReadAvailable());
         Assert.Equal(pinnedBefore, PinnedForever.Count);
     }
 
@@ -56,9 +56,9 @@ public sealed class DisposeInFlightTests
     {
         Kernel.RequireIoUring();
         int pinnedBefore = PinnedForever.Count;
-        using var pipe = new FaultPipe();
+        using var pipe = new TestPipe();
         using var canary = new NativeBuffer(64);
-        FaultKit.Fill(canary, 0xC5);
+        canary.Span.Fill(0xC5);
 
         var ring = new Ring(4);
         ref Sqe read = ref ring.GetSqe();
@@ -66,10 +66,10 @@ public sealed class DisposeInFlightTests
         Assert.Equal(1u, ring.SqPending);
         ring.Dispose();
 
-        pipe.Write("abc"u8);
+        pipe.Put("abc"u8);
         Thread.Sleep(20);
-        Assert.True(FaultKit.AllEqual(canary.Span, 0xC5));
-        Assert.Equal("abc"u8.ToArray(), pipe.Drain());
+        Assert.True(TestData.AllEqual(canary.Span, 0xC5));
+        Assert.Equal("abc"u8.ToArray(), pipe.ReadAvailable());
         Assert.Equal(pinnedBefore, PinnedForever.Count);
     }
 
@@ -100,7 +100,7 @@ public sealed class DisposeInFlightTests
     {
         Kernel.RequireOp(Opcode.Read);
         int pinnedBefore = PinnedForever.Count;
-        using var pipe = new FaultPipe();
+        using var pipe = new TestPipe();
         var ring = new Ring(4);
         BufferRing buffers;
         try
@@ -120,12 +120,12 @@ public sealed class DisposeInFlightTests
         read.BufGroup = buffers.GroupId;
         read.UserData = 1;
         ring.Submit();
-        FaultKit.AssertNothingCompletes(ring, TimeSpan.FromMilliseconds(30));
+        RingKit.AssertNoCompletion(ring, TimeSpan.FromMilliseconds(30));
 
         ring.Dispose();
         Assert.Equal(0, ring.InFlight);
-        pipe.Write("after dispose"u8);
-        Assert.Equal("after dispose"u8.ToArray(), pipe.Drain());
+        pipe.Put("after dispose"u8);
+        Assert.Equal("after dispose"u8.ToArray(), pipe.ReadAvailable());
         Assert.Equal(pinnedBefore, PinnedForever.Count);
         buffers.Dispose();
         Assert.Throws<ObjectDisposedException>(() => buffers.Recycle(0));
@@ -136,12 +136,12 @@ public sealed class DisposeInFlightTests
     {
         Kernel.RequireIoUring();
         int pinnedBefore = PinnedForever.Count;
-        using var a = new FaultPipe();
-        using var b = new FaultPipe();
+        using var a = new TestPipe();
+        using var b = new TestPipe();
         using var canaryA = new NativeBuffer(64);
         using var canaryB = new NativeBuffer(64);
-        FaultKit.Fill(canaryA, 0xC5);
-        FaultKit.Fill(canaryB, 0xC5);
+        canaryA.Span.Fill(0xC5);
+        canaryB.Span.Fill(0xC5);
 
         // [read a] [bad opcode] [read b] [bad opcode] [nop]: the kernel stops each batch after an SQE that fails to
         // start, so one Submit sends 2 and leaves 3 published in the SQ; a cancel queued behind them would stay there.
@@ -164,13 +164,13 @@ public sealed class DisposeInFlightTests
         Assert.Equal(0, ring.InFlight);
         Assert.Equal(pinnedBefore, PinnedForever.Count);
 
-        a.Write("late a"u8);
-        b.Write("late b"u8);
+        a.Put("late a"u8);
+        b.Put("late b"u8);
         Thread.Sleep(50);
-        Assert.True(FaultKit.AllEqual(canaryA.Span, 0xC5));
-        Assert.True(FaultKit.AllEqual(canaryB.Span, 0xC5));
-        Assert.Equal("late a"u8.ToArray(), a.Drain());
-        Assert.Equal("late b"u8.ToArray(), b.Drain());
+        Assert.True(TestData.AllEqual(canaryA.Span, 0xC5));
+        Assert.True(TestData.AllEqual(canaryB.Span, 0xC5));
+        Assert.Equal("late a"u8.ToArray(), a.ReadAvailable());
+        Assert.Equal("late b"u8.ToArray(), b.ReadAvailable());
     }
 
     [Fact]
@@ -178,7 +178,7 @@ public sealed class DisposeInFlightTests
     {
         Kernel.RequireIoUring();
         int pinnedBefore = PinnedForever.Count;
-        using var pipe = new FaultPipe();
+        using var pipe = new TestPipe();
         using var canary = new NativeBuffer(64);
         foreach (TimeSpan timeout in new[] { Timeout.InfiniteTimeSpan, TimeSpan.MaxValue })
         {
@@ -218,8 +218,8 @@ public sealed class DisposeInFlightTests
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static WeakReference DisposeWithFixedReadsInFlight(TimeSpan drainTimeout, bool expectDrained)
     {
-        using var a = new FaultPipe();
-        using var b = new FaultPipe();
+        using var a = new TestPipe();
+        using var b = new TestPipe();
         byte[] array = new byte[8192];
         array.AsSpan().Fill(0xC5);
         var weak = new WeakReference(array);
@@ -240,18 +240,18 @@ public sealed class DisposeInFlightTests
         r2.PrepReadFixed(b.ReadFd, address + 4096, 4096, ulong.MaxValue, 0);
         r2.UserData = 2;
         Assert.Equal(2, ring.Submit());
-        FaultKit.AssertNothingCompletes(ring, TimeSpan.FromMilliseconds(30));
+        RingKit.AssertNoCompletion(ring, TimeSpan.FromMilliseconds(30));
 
         ring.Dispose();
         Assert.Equal(expectDrained, ring.InFlight == 0);
         if (expectDrained)
         {
-            a.Write("late a"u8);
-            b.Write("late b"u8);
+            a.Put("late a"u8);
+            b.Put("late b"u8);
             Thread.Sleep(50);
-            Assert.True(FaultKit.AllEqual(array, 0xC5), "the kernel wrote into registered memory after Dispose returned");
-            Assert.Equal("late a"u8.ToArray(), a.Drain());
-            Assert.Equal("late b"u8.ToArray(), b.Drain());
+            Assert.True(TestData.AllEqual(array, 0xC5), "the kernel wrote into registered memory after Dispose returned");
+            Assert.Equal("late a"u8.ToArray(), a.ReadAvailable());
+            Assert.Equal("late b"u8.ToArray(), b.ReadAvailable());
         }
 
         return weak;

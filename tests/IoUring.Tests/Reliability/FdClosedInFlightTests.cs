@@ -13,26 +13,26 @@ public sealed class FdClosedInFlightTests
         Kernel.RequireIoUring();
         using var ring = new Ring(4);
         using var buffer = new NativeBuffer(64);
-        using var original = new FaultPipe();
+        using var original = new TestPipe();
         int closedFd = original.ReadFd;
 
         ref Sqe read = ref ring.GetSqe();
         read.PrepRead(closedFd, buffer, ulong.MaxValue);
         read.UserData = 1;
         Assert.Equal(1, ring.Submit());
-        FaultKit.AssertNothingCompletes(ring, TimeSpan.FromMilliseconds(50));
+        RingKit.AssertNoCompletion(ring, TimeSpan.FromMilliseconds(50));
 
         original.CloseReadEnd();
-        FaultKit.AssertNothingCompletes(ring, TimeSpan.FromMilliseconds(50));
+        RingKit.AssertNoCompletion(ring, TimeSpan.FromMilliseconds(50));
 
         // Open new pipes until one lands on the freed number (another test thread may grab it first).
-        var others = new List<FaultPipe>();
+        var others = new List<TestPipe>();
         try
         {
-            FaultPipe? reuse = null;
+            TestPipe? reuse = null;
             for (int i = 0; i < 16 && reuse is null; i++)
             {
-                var p = new FaultPipe();
+                var p = new TestPipe();
                 others.Add(p);
                 if (p.ReadFd == closedFd)
                 {
@@ -40,27 +40,27 @@ public sealed class FdClosedInFlightTests
                 }
             }
 
-            foreach (FaultPipe p in others)
+            foreach (TestPipe p in others)
             {
-                p.Write("new file"u8);
+                p.Put("new file"u8);
             }
 
-            FaultKit.AssertNothingCompletes(ring, TimeSpan.FromMilliseconds(100));
+            RingKit.AssertNoCompletion(ring, TimeSpan.FromMilliseconds(100));
             if (reuse is not null)
             {
-                Assert.Equal("new file"u8.ToArray(), reuse.Drain());
+                Assert.Equal("new file"u8.ToArray(), reuse.ReadAvailable());
             }
 
             // The write end of the original pipe still reaches the in-flight read.
-            original.Write("old file"u8);
-            Cqe cqe = FaultKit.Reap(ring, 1)[1];
+            original.Put("old file"u8);
+            Cqe cqe = RingKit.ReapByUserData(ring, 1)[1];
             Assert.Equal(8, cqe.Res);
             Assert.Equal("old file"u8.ToArray(), buffer.Span[..8].ToArray());
-            FaultKit.AssertQuiet(ring);
+            RingKit.AssertQuiet(ring);
         }
         finally
         {
-            foreach (FaultPipe p in others)
+            foreach (TestPipe p in others)
             {
                 p.Dispose();
             }
@@ -73,22 +73,22 @@ public sealed class FdClosedInFlightTests
         Kernel.RequireIoUring();
         using var ring = new Ring(4);
         using var buffer = new NativeBuffer(64);
-        FaultKit.Fill(buffer, 0x77);
-        using var pipe = new FaultPipe();
+        buffer.Span.Fill(0x77);
+        using var pipe = new TestPipe();
 
         ref Sqe read = ref ring.GetSqe();
         read.PrepRead(pipe.ReadFd, buffer, ulong.MaxValue);
         read.UserData = 1;
         ring.Submit();
         pipe.CloseReadEnd();
-        FaultKit.AssertNothingCompletes(ring, TimeSpan.FromMilliseconds(50));
+        RingKit.AssertNoCompletion(ring, TimeSpan.FromMilliseconds(50));
 
         // The last writer goes away: the read (still holding the pipe) sees end of file.
         pipe.CloseWriteEnd();
-        Cqe cqe = FaultKit.Reap(ring, 1)[1];
+        Cqe cqe = RingKit.ReapByUserData(ring, 1)[1];
         Assert.Equal(0, cqe.Res);
-        Assert.True(FaultKit.AllEqual(buffer.Span, 0x77));
-        FaultKit.AssertQuiet(ring);
+        Assert.True(TestData.AllEqual(buffer.Span, 0x77));
+        RingKit.AssertQuiet(ring);
     }
 
     [Fact]
@@ -97,8 +97,8 @@ public sealed class FdClosedInFlightTests
         Kernel.RequireIoUring();
         using var ring = new Ring(4);
         using var buffer = new NativeBuffer(64);
-        FaultKit.Fill(buffer, 0x33);
-        using var pipe = new FaultPipe();
+        buffer.Span.Fill(0x33);
+        using var pipe = new TestPipe();
         int fd = pipe.ReadFd;
 
         ref Sqe read = ref ring.GetSqe();
@@ -111,13 +111,13 @@ public sealed class FdClosedInFlightTests
         cancel.PrepCancel(1);
         cancel.UserData = 2;
         ring.Submit();
-        Dictionary<ulong, Cqe> cqes = FaultKit.Reap(ring, 2);
+        Dictionary<ulong, Cqe> cqes = RingKit.ReapByUserData(ring, 2);
         Assert.Equal(-E.ECANCELED, cqes[1].Res);
         Assert.Equal(0, cqes[2].Res);
 
         // The cancelled request dropped the last reference to the read end: the pipe has no reader any more.
         Assert.Equal(-32 /* EPIPE */, global::IoUring.Interop.Libc.Write(pipe.WriteFd, "late"u8));
-        Assert.True(FaultKit.AllEqual(buffer.Span, 0x33), "a cancelled read must never write its buffer");
-        FaultKit.AssertQuiet(ring);
+        Assert.True(TestData.AllEqual(buffer.Span, 0x33), "a cancelled read must never write its buffer");
+        RingKit.AssertQuiet(ring);
     }
 }

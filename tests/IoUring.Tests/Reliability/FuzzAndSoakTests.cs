@@ -13,7 +13,7 @@ public sealed class FuzzAndSoakTests
     public void A_seeded_fuzz_run_finds_no_undocumented_exception_corruption_leak_or_hang(int seed)
     {
         Kernel.RequireIoUring();
-        StressProcess.Result r = StressProcess.RunStress(["fuzz", "--seed", seed.ToString(System.Globalization.CultureInfo.InvariantCulture), "--iterations", "2500", "--seconds", "60"], TimeSpan.FromMinutes(4));
+        ProcessResult r = StressProcess.RunStress(["fuzz", "--seed", seed.ToString(System.Globalization.CultureInfo.InvariantCulture), "--iterations", "2500", "--seconds", "60"], TimeSpan.FromMinutes(4));
         Assert.True(r.ExitCode == 0, r.ToString());
         Assert.Contains("fuzz: PASSED", r.StdOut, StringComparison.Ordinal);
     }
@@ -22,7 +22,7 @@ public sealed class FuzzAndSoakTests
     public void A_short_soak_verifies_every_byte_and_leaks_nothing()
     {
         Kernel.RequireIoUring();
-        StressProcess.Result r = StressProcess.RunStress(["--seconds", "3", "--files", "2", "--seed", "3", "--file-mb", "1"], TimeSpan.FromMinutes(3));
+        ProcessResult r = StressProcess.RunStress(["--seconds", "3", "--files", "2", "--seed", "3", "--file-mb", "1"], TimeSpan.FromMinutes(3));
         Assert.True(r.ExitCode == 0, r.ToString());
         Assert.Contains("PASSED", r.StdOut, StringComparison.Ordinal);
         Assert.Contains("failures: 0", r.StdOut, StringComparison.Ordinal);

@@ -15,13 +15,13 @@ public sealed class LinkFailureTests
         using var handle = file.Open(FileAccess.ReadWrite);
         int fd = (int)handle.DangerousGetHandle();
         using var data = new NativeBuffer(4096);
-        FaultKit.Fill(data, 0xAB);
+        data.Span.Fill(0xAB);
         using var readBack = new NativeBuffer(4096);
-        FaultKit.Fill(readBack, 0xCD);
+        readBack.Span.Fill(0xCD);
         using var ring = new Ring(8);
 
         ref Sqe head = ref ring.GetSqe();
-        head.PrepRead(FaultKit.NeverOpenFd, readBack, 0);
+        head.PrepRead(RingKit.BadFd, readBack, 0);
         head.Flags |= SqeFlags.IoLink;
         head.UserData = 1;
         ref Sqe write = ref ring.GetSqe();
@@ -37,14 +37,14 @@ public sealed class LinkFailureTests
         read.UserData = 4;
 
         Assert.Equal(4, ring.Submit());
-        Dictionary<ulong, Cqe> cqes = FaultKit.Reap(ring, 4);
+        Dictionary<ulong, Cqe> cqes = RingKit.ReapByUserData(ring, 4);
         Assert.Equal(-E.EBADF, cqes[1].Res);
         Assert.Equal(-E.ECANCELED, cqes[2].Res);
         Assert.Equal(-E.ECANCELED, cqes[3].Res);
         Assert.Equal(-E.ECANCELED, cqes[4].Res);
-        Assert.True(FaultKit.AllEqual(readBack.Span, 0xCD));
+        Assert.True(TestData.AllEqual(readBack.Span, 0xCD));
         Assert.Equal(file.Content, File.ReadAllBytes(file.Path));
-        FaultKit.AssertQuiet(ring);
+        RingKit.AssertQuiet(ring);
     }
 
     [Fact]
@@ -55,12 +55,12 @@ public sealed class LinkFailureTests
         using var handle = file.Open(FileAccess.ReadWrite);
         int fd = (int)handle.DangerousGetHandle();
         using var data = new NativeBuffer(4096);
-        FaultKit.Fill(data, 0xAB);
+        data.Span.Fill(0xAB);
         using var readBack = new NativeBuffer(4096);
         using var ring = new Ring(8);
 
         ref Sqe head = ref ring.GetSqe();
-        head.PrepRead(FaultKit.NeverOpenFd, readBack, 0);
+        head.PrepRead(RingKit.BadFd, readBack, 0);
         head.Flags |= SqeFlags.IoHardLink;
         head.UserData = 1;
         ref Sqe write = ref ring.GetSqe();
@@ -72,12 +72,12 @@ public sealed class LinkFailureTests
         read.UserData = 3;
 
         Assert.Equal(3, ring.Submit());
-        Dictionary<ulong, Cqe> cqes = FaultKit.Reap(ring, 3);
+        Dictionary<ulong, Cqe> cqes = RingKit.ReapByUserData(ring, 3);
         Assert.Equal(-E.EBADF, cqes[1].Res);
         Assert.Equal(4096, cqes[2].Res);
         Assert.Equal(4096, cqes[3].Res);
-        Assert.True(FaultKit.AllEqual(readBack.Span, 0xAB), "the hard-linked read must see the hard-linked write");
-        FaultKit.AssertQuiet(ring);
+        Assert.True(TestData.AllEqual(readBack.Span, 0xAB), "the hard-linked read must see the hard-linked write");
+        RingKit.AssertQuiet(ring);
     }
 
     [Fact]
@@ -88,18 +88,18 @@ public sealed class LinkFailureTests
         using var ring = new Ring(8);
 
         ref Sqe head = ref ring.GetSqe();
-        head.PrepRead(FaultKit.NeverOpenFd, buffer, 0);
+        head.PrepRead(RingKit.BadFd, buffer, 0);
         head.Flags |= SqeFlags.IoLink;
         head.UserData = 1;
         ref Sqe timeout = ref ring.PrepLinkTimeout(TimeSpan.FromMilliseconds(100));
         timeout.UserData = 2;
 
         Assert.Equal(2, ring.Submit());
-        Dictionary<ulong, Cqe> cqes = FaultKit.Reap(ring, 2);
+        Dictionary<ulong, Cqe> cqes = RingKit.ReapByUserData(ring, 2);
         Assert.Equal(-E.EBADF, cqes[1].Res);
         Assert.Equal(-E.ECANCELED, cqes[2].Res);
-        FaultKit.AssertQuiet(ring);
+        RingKit.AssertQuiet(ring);
         ring.ExpectExternalCompletions = true;
-        FaultKit.AssertNothingCompletes(ring, TimeSpan.FromMilliseconds(200));
+        RingKit.AssertNoCompletion(ring, TimeSpan.FromMilliseconds(200));
     }
 }

@@ -31,7 +31,7 @@ public sealed class MemlockLimitTests
 
     private static void Check(string program, string[] prefix, string probe)
     {
-        StressProcess.Result over = StressProcess.Run(program, [.. prefix, StressProcess.DotnetHost(), probe, "register-buffers", "--bytes", "1048576"], TimeSpan.FromMinutes(2));
+        ProcessResult over = ChildProcess.Run(program, [.. prefix, ChildProcess.DotnetHost(), probe, "register-buffers", "--bytes", "1048576"], TimeSpan.FromMinutes(2));
         JsonElement o = Parse(over);
         Assert.Equal(0, Convert.ToInt64(o.GetProperty("capEff").GetString(), 16));
         Assert.Equal(Limit.ToString(System.Globalization.CultureInfo.InvariantCulture), o.GetProperty("memlock").GetString());
@@ -44,7 +44,7 @@ public sealed class MemlockLimitTests
         Assert.Contains("ulimit -l", message, StringComparison.Ordinal);
         Assert.Equal(3, over.ExitCode);
 
-        StressProcess.Result under = StressProcess.Run(program, [.. prefix, StressProcess.DotnetHost(), probe, "register-buffers", "--bytes", "16384"], TimeSpan.FromMinutes(2));
+        ProcessResult under = ChildProcess.Run(program, [.. prefix, ChildProcess.DotnetHost(), probe, "register-buffers", "--bytes", "16384"], TimeSpan.FromMinutes(2));
         Assert.True(Parse(under).GetProperty("registered").GetBoolean(), under.ToString());
         Assert.Equal(0, under.ExitCode);
     }
@@ -52,13 +52,13 @@ public sealed class MemlockLimitTests
     /// <summary>prlimit (and, as root, setpriv to user nobody without capabilities) as a command prefix.</summary>
     private static (string Program, string[] Prefix) Unprivileged()
     {
-        string? prlimit = StressProcess.Which("prlimit");
-        string? setpriv = StressProcess.Which("setpriv");
+        string? prlimit = ChildProcess.Which("prlimit");
+        string? setpriv = ChildProcess.Which("setpriv");
         bool root = Environment.UserName == "root" || File.ReadAllText("/proc/self/status").Contains("\nUid:\t0\t", StringComparison.Ordinal);
         string? missing = prlimit is null ? "prlimit (util-linux)" : root && setpriv is null ? "setpriv (util-linux)" : null;
-        if (missing is null && root && !OthersCanExecute(StressProcess.DotnetHost()))
+        if (missing is null && root && !OthersCanExecute(ChildProcess.DotnetHost()))
         {
-            missing = $"a dotnet host that user nobody can run ({StressProcess.DotnetHost()} is not)";
+            missing = $"a dotnet host that user nobody can run ({ChildProcess.DotnetHost()} is not)";
         }
 
         if (missing is not null)
@@ -113,7 +113,7 @@ public sealed class MemlockLimitTests
         return Path.Combine(target, Path.GetFileName(StressProcess.Dll));
     }
 
-    private static JsonElement Parse(StressProcess.Result r)
+    private static JsonElement Parse(ProcessResult r)
     {
         string? line = r.StdOut.Split('\n').LastOrDefault(l => l.TrimStart().StartsWith('{'));
         Assert.True(line is not null, $"the probe printed no JSON: {r}");

@@ -21,7 +21,7 @@ public sealed class MisuseTests
         Assert.Equal(1u, ring.SqPending);
         Assert.Equal(1, ring.SubmitAndWait(1));
         ring.CqeSeen(ring.WaitCqe());
-        FaultKit.AssertQuiet(ring);
+        RingKit.AssertQuiet(ring);
     }
 
     [Fact]
@@ -45,8 +45,8 @@ public sealed class MisuseTests
         nop.PrepNop();
         nop.UserData = 5;
         ring.Submit();
-        Assert.Equal(5UL, FaultKit.Reap(ring, 1).Keys.Single());
-        FaultKit.AssertQuiet(ring);
+        Assert.Equal(5UL, RingKit.ReapByUserData(ring, 1).Keys.Single());
+        RingKit.AssertQuiet(ring);
     }
 
     [Fact]

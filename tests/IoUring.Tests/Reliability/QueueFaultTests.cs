@@ -15,13 +15,13 @@ public sealed class QueueFaultTests
         const int pipes = 8;
         using var ring = new Ring(8, new RingOptions { CqEntries = 8 });
         Assert.True((ring.Features & RingFeatures.NoDrop) != 0);
-        var pipeList = new List<FaultPipe>();
+        var pipeList = new List<TestPipe>();
         var buffers = new List<NativeBuffer>();
         try
         {
             for (int i = 0; i < pipes; i++)
             {
-                pipeList.Add(new FaultPipe());
+                pipeList.Add(new TestPipe());
                 buffers.Add(new NativeBuffer(64));
                 ref Sqe read = ref ring.GetSqe();
                 read.PrepRead(pipeList[i].ReadFd, buffers[i], ulong.MaxValue);
@@ -49,10 +49,10 @@ public sealed class QueueFaultTests
             // Now the reads complete, into a CQ that has no room.
             for (int i = 0; i < pipes; i++)
             {
-                pipeList[i].Write(System.Text.Encoding.ASCII.GetBytes($"pipe {i}"));
+                pipeList[i].Put(System.Text.Encoding.ASCII.GetBytes($"pipe {i}"));
             }
 
-            Dictionary<ulong, Cqe> cqes = FaultKit.Reap(ring, pipes + 16);
+            Dictionary<ulong, Cqe> cqes = RingKit.ReapByUserData(ring, pipes + 16);
             for (int i = 0; i < pipes; i++)
             {
                 Assert.Equal(6, cqes[(ulong)i].Res);
@@ -66,7 +66,7 @@ public sealed class QueueFaultTests
 
             Assert.Equal(0u, ring.CqOverflow);
             Assert.False(ring.IsCqOverflowPending);
-            FaultKit.AssertQuiet(ring);
+            RingKit.AssertQuiet(ring);
         }
         finally
         {
@@ -101,18 +101,18 @@ public sealed class QueueFaultTests
             Assert.Equal(perRound, ring.Submit());
         }
 
-        Dictionary<ulong, Cqe> cqes = FaultKit.Reap(ring, rounds * perRound);
+        Dictionary<ulong, Cqe> cqes = RingKit.ReapByUserData(ring, rounds * perRound);
         Assert.All(cqes.Values, c => Assert.Equal(chunk, c.Res));
         Assert.True(buffer.Span.SequenceEqual(file.Content));
         Assert.Equal(0u, ring.CqOverflow);
-        FaultKit.AssertQuiet(ring);
+        RingKit.AssertQuiet(ring);
     }
 
     [Fact]
     public void A_full_SQ_throws_a_clear_exception_and_the_prepared_SQEs_are_submitted_once_afterwards()
     {
         Kernel.RequireIoUring();
-        using var pipe = new FaultPipe();
+        using var pipe = new TestPipe();
         using var buffer = new NativeBuffer(64);
         using var ring = new Ring(4);
 
@@ -129,7 +129,7 @@ public sealed class QueueFaultTests
         Assert.Equal(0u, ring.SqSpaceLeft);
 
         Assert.Equal(4, ring.Submit());
-        Dictionary<ulong, Cqe> cqes = FaultKit.Reap(ring, 4);
+        Dictionary<ulong, Cqe> cqes = RingKit.ReapByUserData(ring, 4);
         Assert.Equal(new ulong[] { 0, 1, 2, 3 }, cqes.Keys.Order());
 
         // The ring is fully usable again.
@@ -137,8 +137,8 @@ public sealed class QueueFaultTests
         read.PrepRead(pipe.ReadFd, buffer, ulong.MaxValue);
         read.UserData = 9;
         Assert.Equal(1, ring.Submit());
-        pipe.Write("ok"u8);
-        Assert.Equal(2, FaultKit.Reap(ring, 1)[9].Res);
-        FaultKit.AssertQuiet(ring);
+        pipe.Put("ok"u8);
+        Assert.Equal(2, RingKit.ReapByUserData(ring, 1)[9].Res);
+        RingKit.AssertQuiet(ring);
     }
 }

@@ -11,7 +11,7 @@ public sealed class RegisteredFilesUpdateTests
     public void Clearing_a_slot_while_a_fixed_read_is_in_flight_leaves_that_read_on_its_file()
     {
         Kernel.RequireIoUring();
-        using var pipe = new FaultPipe();
+        using var pipe = new TestPipe();
         using var buffer = new NativeBuffer(64);
         using var second = new NativeBuffer(64);
         using var ring = new Ring(8);
@@ -22,7 +22,7 @@ public sealed class RegisteredFilesUpdateTests
         read.Flags |= SqeFlags.FixedFile;
         read.UserData = 1;
         ring.Submit();
-        FaultKit.AssertNothingCompletes(ring, TimeSpan.FromMilliseconds(30));
+        RingKit.AssertNoCompletion(ring, TimeSpan.FromMilliseconds(30));
 
         Assert.Equal(1, ring.UpdateRegisteredFiles(0, [-1]));
 
@@ -31,21 +31,21 @@ public sealed class RegisteredFilesUpdateTests
         after.Flags |= SqeFlags.FixedFile;
         after.UserData = 2;
         ring.Submit();
-        Assert.Equal(-E.EBADF, FaultKit.Reap(ring, 1)[2].Res);
+        Assert.Equal(-E.EBADF, RingKit.ReapByUserData(ring, 1)[2].Res);
 
-        pipe.Write("still mine"u8);
-        Cqe cqe = FaultKit.Reap(ring, 1)[1];
+        pipe.Put("still mine"u8);
+        Cqe cqe = RingKit.ReapByUserData(ring, 1)[1];
         Assert.Equal(10, cqe.Res);
         Assert.Equal("still mine"u8.ToArray(), buffer.Span[..10].ToArray());
-        FaultKit.AssertQuiet(ring);
+        RingKit.AssertQuiet(ring);
     }
 
     [Fact]
     public void Replacing_a_slot_while_a_fixed_read_is_in_flight_redirects_only_new_requests()
     {
         Kernel.RequireIoUring();
-        using var oldPipe = new FaultPipe();
-        using var newPipe = new FaultPipe();
+        using var oldPipe = new TestPipe();
+        using var newPipe = new TestPipe();
         using var oldBuffer = new NativeBuffer(64);
         using var newBuffer = new NativeBuffer(64);
         using var ring = new Ring(8);
@@ -56,35 +56,35 @@ public sealed class RegisteredFilesUpdateTests
         inFlight.Flags |= SqeFlags.FixedFile;
         inFlight.UserData = 1;
         ring.Submit();
-        FaultKit.AssertNothingCompletes(ring, TimeSpan.FromMilliseconds(30));
+        RingKit.AssertNoCompletion(ring, TimeSpan.FromMilliseconds(30));
 
         Assert.Equal(1, ring.UpdateRegisteredFiles(0, [newPipe.ReadFd]));
 
         // Data on the new file does not complete the old read.
-        newPipe.Write("new"u8);
-        FaultKit.AssertNothingCompletes(ring, TimeSpan.FromMilliseconds(50));
+        newPipe.Put("new"u8);
+        RingKit.AssertNoCompletion(ring, TimeSpan.FromMilliseconds(50));
 
         ref Sqe fresh = ref ring.GetSqe();
         fresh.PrepRead(0, newBuffer, ulong.MaxValue);
         fresh.Flags |= SqeFlags.FixedFile;
         fresh.UserData = 2;
         ring.Submit();
-        Cqe newCqe = FaultKit.Reap(ring, 1)[2];
+        Cqe newCqe = RingKit.ReapByUserData(ring, 1)[2];
         Assert.Equal(3, newCqe.Res);
         Assert.Equal("new"u8.ToArray(), newBuffer.Span[..3].ToArray());
 
-        oldPipe.Write("old"u8);
-        Cqe oldCqe = FaultKit.Reap(ring, 1)[1];
+        oldPipe.Put("old"u8);
+        Cqe oldCqe = RingKit.ReapByUserData(ring, 1)[1];
         Assert.Equal(3, oldCqe.Res);
         Assert.Equal("old"u8.ToArray(), oldBuffer.Span[..3].ToArray());
-        FaultKit.AssertQuiet(ring);
+        RingKit.AssertQuiet(ring);
     }
 
     [Fact]
     public async Task Unregistering_files_with_a_fixed_read_in_flight_does_not_block_and_the_read_still_completes()
     {
         Kernel.RequireIoUring();
-        using var pipe = new FaultPipe();
+        using var pipe = new TestPipe();
         using var buffer = new NativeBuffer(64);
         using var ring = new Ring(8);
         ring.RegisterFiles([pipe.ReadFd]);
@@ -94,26 +94,26 @@ public sealed class RegisteredFilesUpdateTests
         read.Flags |= SqeFlags.FixedFile;
         read.UserData = 1;
         ring.Submit();
-        FaultKit.AssertNothingCompletes(ring, TimeSpan.FromMilliseconds(30));
+        RingKit.AssertNoCompletion(ring, TimeSpan.FromMilliseconds(30));
 
-        Task unregister = FaultKit.OnDedicatedThread(() =>
+        Task unregister = Background.RunAsync(() =>
         {
             ring.UnregisterFiles();
             return true;
         });
-        await unregister.WaitAsync(FaultKit.Generous, TestContext.Current.CancellationToken);
+        await unregister.WaitAsync(RingKit.Generous, TestContext.Current.CancellationToken);
 
-        pipe.Write("done"u8);
-        Assert.Equal(4, FaultKit.Reap(ring, 1)[1].Res);
+        pipe.Put("done"u8);
+        Assert.Equal(4, RingKit.ReapByUserData(ring, 1)[1].Res);
         Assert.Equal("done"u8.ToArray(), buffer.Span[..4].ToArray());
-        FaultKit.AssertQuiet(ring);
+        RingKit.AssertQuiet(ring);
     }
 
     [Fact]
     public void Updating_slots_out_of_range_or_with_bad_fds_is_a_clear_IoUringException()
     {
         Kernel.RequireIoUring();
-        using var pipe = new FaultPipe();
+        using var pipe = new TestPipe();
         using var ring = new Ring(4);
 
         IoUringException none = Assert.Throws<IoUringException>(() => ring.UpdateRegisteredFiles(0, [pipe.ReadFd]));
@@ -122,7 +122,7 @@ public sealed class RegisteredFilesUpdateTests
         ring.RegisterFiles([pipe.ReadFd, -1]);
         IoUringException range = Assert.Throws<IoUringException>(() => ring.UpdateRegisteredFiles(5, [pipe.ReadFd]));
         Assert.Equal(E.EINVAL, range.Errno);
-        IoUringException bad = Assert.Throws<IoUringException>(() => ring.UpdateRegisteredFiles(1, [FaultKit.NeverOpenFd]));
+        IoUringException bad = Assert.Throws<IoUringException>(() => ring.UpdateRegisteredFiles(1, [RingKit.BadFd]));
         Assert.Equal(E.EBADF, bad.Errno);
         Assert.Contains("EBADF", bad.Message, StringComparison.Ordinal);
         IoUringException twice = Assert.Throws<IoUringException>(() => ring.RegisterFiles([pipe.ReadFd]));

@@ -21,9 +21,9 @@ public sealed class ShortReadEofTests
         using var atEof = new NativeBuffer(100);
         using var pastEof = new NativeBuffer(100);
         using var straddle = new NativeBuffer(4096);
-        FaultKit.Fill(atEof, 0xEE);
-        FaultKit.Fill(pastEof, 0xEE);
-        FaultKit.Fill(straddle, 0xEE);
+        atEof.Span.Fill(0xEE);
+        pastEof.Span.Fill(0xEE);
+        straddle.Span.Fill(0xEE);
         using var ring = new Ring(4);
 
         ref Sqe s1 = ref ring.GetSqe();
@@ -37,15 +37,15 @@ public sealed class ShortReadEofTests
         s3.UserData = 3;
         Assert.Equal(3, ring.Submit());
 
-        Dictionary<ulong, Cqe> cqes = FaultKit.Reap(ring, 3);
+        Dictionary<ulong, Cqe> cqes = RingKit.ReapByUserData(ring, 3);
         Assert.Equal(0, cqes[1].Res);
         Assert.Equal(0, cqes[2].Res);
         Assert.Equal(100, cqes[3].Res);
-        Assert.True(FaultKit.AllEqual(atEof.Span, 0xEE));
-        Assert.True(FaultKit.AllEqual(pastEof.Span, 0xEE));
+        Assert.True(TestData.AllEqual(atEof.Span, 0xEE));
+        Assert.True(TestData.AllEqual(pastEof.Span, 0xEE));
         Assert.True(straddle.Span[..100].SequenceEqual(file.Content.AsSpan(900)));
-        Assert.True(FaultKit.AllEqual(straddle.Span[100..], 0xEE), "bytes past the short count must be untouched");
-        FaultKit.AssertQuiet(ring);
+        Assert.True(TestData.AllEqual(straddle.Span[100..], 0xEE), "bytes past the short count must be untouched");
+        RingKit.AssertQuiet(ring);
     }
 
     [Fact]
@@ -56,8 +56,8 @@ public sealed class ShortReadEofTests
         using var handle = file.Open();
         using var first = new NativeBuffer(30);
         using var second = new NativeBuffer(4096);
-        FaultKit.Fill(first, 0xEE);
-        FaultKit.Fill(second, 0xEE);
+        first.Span.Fill(0xEE);
+        second.Span.Fill(0xEE);
         using var iovecs = new NativeBuffer(2 * Marshal.SizeOf<IoVec>());
         Span<IoVec> vec = MemoryMarshal.Cast<byte, IoVec>(iovecs.Span);
         vec[0] = new IoVec(first.Address, (nuint)first.Length);
@@ -69,10 +69,10 @@ public sealed class ShortReadEofTests
         sqe.UserData = 1;
         ring.Submit();
 
-        Assert.Equal(50, FaultKit.Reap(ring, 1)[1].Res);
+        Assert.Equal(50, RingKit.ReapByUserData(ring, 1)[1].Res);
         Assert.True(first.Span.SequenceEqual(file.Content.AsSpan(950, 30)));
         Assert.True(second.Span[..20].SequenceEqual(file.Content.AsSpan(980, 20)));
-        Assert.True(FaultKit.AllEqual(second.Span[20..], 0xEE));
+        Assert.True(TestData.AllEqual(second.Span[20..], 0xEE));
     }
 
     [Fact]
@@ -92,26 +92,26 @@ public sealed class ShortReadEofTests
         sqe.UserData = 1;
         ring.Submit();
 
-        Assert.Equal(300, FaultKit.Reap(ring, 1)[1].Res);
-        Assert.True(FaultKit.AllEqual(registered.AsSpan(0, 100), 0xEE));
+        Assert.Equal(300, RingKit.ReapByUserData(ring, 1)[1].Res);
+        Assert.True(TestData.AllEqual(registered.AsSpan(0, 100), 0xEE));
         Assert.True(registered.AsSpan(100, 300).SequenceEqual(file.Content.AsSpan(700)));
-        Assert.True(FaultKit.AllEqual(registered.AsSpan(400), 0xEE));
+        Assert.True(TestData.AllEqual(registered.AsSpan(400), 0xEE));
     }
 
     [Fact]
     public void A_pipe_read_returns_what_is_there_and_0_once_the_writer_is_gone()
     {
         Kernel.RequireIoUring();
-        using var pipe = new FaultPipe();
+        using var pipe = new TestPipe();
         using var buffer = new NativeBuffer(4096);
         using var ring = new Ring(2);
-        pipe.Write("ten bytes!"u8);
+        pipe.Put("ten bytes!"u8);
 
         ref Sqe s1 = ref ring.GetSqe();
         s1.PrepRead(pipe.ReadFd, buffer, ulong.MaxValue);
         s1.UserData = 1;
         ring.Submit();
-        Assert.Equal(10, FaultKit.Reap(ring, 1)[1].Res);
+        Assert.Equal(10, RingKit.ReapByUserData(ring, 1)[1].Res);
         Assert.Equal("ten bytes!"u8.ToArray(), buffer.Span[..10].ToArray());
 
         pipe.CloseWriteEnd();
@@ -119,8 +119,8 @@ public sealed class ShortReadEofTests
         s2.PrepRead(pipe.ReadFd, buffer, ulong.MaxValue);
         s2.UserData = 2;
         ring.Submit();
-        Assert.Equal(0, FaultKit.Reap(ring, 1)[2].Res);
-        FaultKit.AssertQuiet(ring);
+        Assert.Equal(0, RingKit.ReapByUserData(ring, 1)[2].Res);
+        RingKit.AssertQuiet(ring);
     }
 }
 

@@ -25,7 +25,7 @@ public sealed class SignalInterruptTests
     {
         Kernel.RequireIoUring();
         using var signals = new SignalCounter();
-        using var pipe = new FaultPipe();
+        using var pipe = new TestPipe();
         using var buffer = new NativeBuffer(64);
         using var ring = new Ring(4);
         ref Sqe read = ref ring.GetSqe();
@@ -38,8 +38,8 @@ public sealed class SignalInterruptTests
         Assert.Equal(-E.EINTR, ret);
         Assert.True(signals.WaitForAtLeast(1), "the SIGWINCH handler never ran");
 
-        pipe.Write("x"u8);
-        Assert.Equal(1, FaultKit.Reap(ring, 1)[1].Res);
+        pipe.Put("x"u8);
+        Assert.Equal(1, RingKit.ReapByUserData(ring, 1)[1].Res);
     }
 
     [Fact]
@@ -47,7 +47,7 @@ public sealed class SignalInterruptTests
     {
         Kernel.RequireIoUring();
         using var signals = new SignalCounter();
-        using var pipe = new FaultPipe();
+        using var pipe = new TestPipe();
         using var buffer = new NativeBuffer(64);
         using var ring = new Ring(4);
         ref Sqe read = ref ring.GetSqe();
@@ -60,12 +60,12 @@ public sealed class SignalInterruptTests
         Assert.False(waiter.IsDone, "WaitCqe returned although nothing completed");
         Assert.True(signals.WaitForAtLeast(1), "the SIGWINCH handler never ran");
 
-        pipe.Write("hello"u8);
-        Cqe cqe = await waiter.Result.WaitAsync(FaultKit.Generous, TestContext.Current.CancellationToken);
+        pipe.Put("hello"u8);
+        Cqe cqe = await waiter.Result.WaitAsync(RingKit.Generous, TestContext.Current.CancellationToken);
         Assert.Equal(7UL, cqe.UserData);
         Assert.Equal(5, cqe.Res);
         ring.CqeSeen(cqe);
-        FaultKit.AssertQuiet(ring);
+        RingKit.AssertQuiet(ring);
     }
 
     [Fact]
@@ -73,7 +73,7 @@ public sealed class SignalInterruptTests
     {
         Kernel.RequireIoUring();
         using var signals = new SignalCounter();
-        using var pipe = new FaultPipe();
+        using var pipe = new TestPipe();
         using var buffer = new NativeBuffer(64);
         using var ring = new Ring(4);
         ref Sqe read = ref ring.GetSqe();
@@ -84,13 +84,13 @@ public sealed class SignalInterruptTests
         await waiter.SendSignals(5, TestContext.Current.CancellationToken);
         Assert.False(waiter.IsDone, "SubmitAndWait(1) returned before any completion was ready");
 
-        pipe.Write("abc"u8);
-        (int submitted, uint ready) = await waiter.Result.WaitAsync(FaultKit.Generous, TestContext.Current.CancellationToken);
+        pipe.Put("abc"u8);
+        (int submitted, uint ready) = await waiter.Result.WaitAsync(RingKit.Generous, TestContext.Current.CancellationToken);
         Assert.Equal(1, submitted);
         Assert.True(ready >= 1, "SubmitAndWait(1) returned with no CQE ready");
-        Dictionary<ulong, Cqe> cqes = FaultKit.Reap(ring, 1);
+        Dictionary<ulong, Cqe> cqes = RingKit.ReapByUserData(ring, 1);
         Assert.Equal(3, cqes[9].Res);
-        FaultKit.AssertQuiet(ring);
+        RingKit.AssertQuiet(ring);
         Assert.False(ring.TryWaitCqe(TimeSpan.FromMilliseconds(30), out _), "the read was submitted twice");
     }
 
@@ -99,7 +99,7 @@ public sealed class SignalInterruptTests
     {
         Kernel.RequireIoUring();
         using var signals = new SignalCounter();
-        using var pipe = new FaultPipe();
+        using var pipe = new TestPipe();
         using var buffer = new NativeBuffer(64);
         using var ring = new Ring(4);
         ref Sqe read = ref ring.GetSqe();
@@ -115,12 +115,12 @@ public sealed class SignalInterruptTests
             return (got, cqe, Stopwatch.GetElapsedTime(start));
         });
         await waiter.SendSignals(5, TestContext.Current.CancellationToken);
-        (bool got, Cqe cqe, TimeSpan elapsed) = await waiter.Result.WaitAsync(FaultKit.Generous, TestContext.Current.CancellationToken);
+        (bool got, Cqe cqe, TimeSpan elapsed) = await waiter.Result.WaitAsync(RingKit.Generous, TestContext.Current.CancellationToken);
         Assert.False(got, $"a completion appeared from nowhere: {cqe}");
         Assert.True(elapsed >= timeout - TimeSpan.FromMilliseconds(20), $"TryWaitCqe gave up after {elapsed.TotalMilliseconds} ms of {timeout.TotalMilliseconds} ms");
 
-        pipe.Write("x"u8);
-        Assert.Equal(1, FaultKit.Reap(ring, 1)[1].Res);
+        pipe.Put("x"u8);
+        Assert.Equal(1, RingKit.ReapByUserData(ring, 1)[1].Res);
     }
 
     /// <summary>Counts SIGWINCH deliveries while registered.</summary>
@@ -137,7 +137,7 @@ public sealed class SignalInterruptTests
 
         public bool WaitForAtLeast(int n)
         {
-            return SpinWait.SpinUntil(() => Volatile.Read(ref _count) >= n, FaultKit.Generous);
+            return SpinWait.SpinUntil(() => Volatile.Read(ref _count) >= n, RingKit.Generous);
         }
 
         public void Dispose() => _registration.Dispose();
@@ -152,7 +152,7 @@ public sealed class SignalInterruptTests
 
         public BlockedThread(Func<T> call)
         {
-            Result = FaultKit.OnDedicatedThread(() =>
+            Result = Background.RunAsync(() =>
             {
                 _tid.SetResult(Libc.GetTid());
                 return call();
@@ -166,7 +166,7 @@ public sealed class SignalInterruptTests
         /// <summary>Sends <paramref name="count"/> signals 30 ms apart once the thread is (very likely) blocked.</summary>
         public async Task SendSignals(int count, CancellationToken token)
         {
-            int tid = await _tid.Task.WaitAsync(FaultKit.Generous, token);
+            int tid = await _tid.Task.WaitAsync(RingKit.Generous, token);
             for (int i = 0; i < count && !Result.IsCompleted; i++)
             {
                 await Task.Delay(30, token);
@@ -179,9 +179,9 @@ public sealed class SignalInterruptTests
         /// <summary>Signals the thread every 30 ms until its call returns; returns the call's result.</summary>
         public async Task<T> SignalUntilDone(CancellationToken token)
         {
-            int tid = await _tid.Task.WaitAsync(FaultKit.Generous, token);
+            int tid = await _tid.Task.WaitAsync(RingKit.Generous, token);
             var deadline = Stopwatch.StartNew();
-            while (!Result.IsCompleted && deadline.Elapsed < FaultKit.Generous)
+            while (!Result.IsCompleted && deadline.Elapsed < RingKit.Generous)
             {
                 await Task.Delay(30, token);
                 if (!Result.IsCompleted)
@@ -190,7 +190,7 @@ public sealed class SignalInterruptTests
                 }
             }
 
-            return await Result.WaitAsync(FaultKit.Generous, token);
+            return await Result.WaitAsync(RingKit.Generous, token);
         }
     }
 }

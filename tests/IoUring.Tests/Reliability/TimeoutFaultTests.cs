@@ -12,7 +12,7 @@ public sealed class TimeoutFaultTests
     public void A_timeout_that_fires_completes_once_with_ETIME_and_leaves_a_pending_read_alone()
     {
         Kernel.RequireIoUring();
-        using var pipe = new FaultPipe();
+        using var pipe = new TestPipe();
         using var buffer = new NativeBuffer(64);
         using var ring = new Ring(8);
 
@@ -23,7 +23,7 @@ public sealed class TimeoutFaultTests
         timer.UserData = 2;
         ring.Submit();
 
-        Assert.Equal(-E.ETIME, FaultKit.Reap(ring, 1)[2].Res);
+        Assert.Equal(-E.ETIME, RingKit.ReapByUserData(ring, 1)[2].Res);
         Assert.Equal(1, ring.InFlight);
 
         // Removing or updating it now finds nothing.
@@ -33,13 +33,13 @@ public sealed class TimeoutFaultTests
         ref Sqe update = ref ring.PrepTimeoutUpdate(2, TimeSpan.FromSeconds(1));
         update.UserData = 4;
         ring.Submit();
-        Dictionary<ulong, Cqe> cqes = FaultKit.Reap(ring, 2);
+        Dictionary<ulong, Cqe> cqes = RingKit.ReapByUserData(ring, 2);
         Assert.Equal(-E.ENOENT, cqes[3].Res);
         Assert.Equal(-E.ENOENT, cqes[4].Res);
 
-        pipe.Write("ok"u8);
-        Assert.Equal(2, FaultKit.Reap(ring, 1)[1].Res);
-        FaultKit.AssertQuiet(ring);
+        pipe.Put("ok"u8);
+        Assert.Equal(2, RingKit.ReapByUserData(ring, 1)[1].Res);
+        RingKit.AssertQuiet(ring);
     }
 
     [Fact]
@@ -55,22 +55,22 @@ public sealed class TimeoutFaultTests
         remove.PrepTimeoutRemove(1);
         remove.UserData = 2;
         ring.Submit();
-        Dictionary<ulong, Cqe> cqes = FaultKit.Reap(ring, 2);
+        Dictionary<ulong, Cqe> cqes = RingKit.ReapByUserData(ring, 2);
         Assert.Equal(-E.ECANCELED, cqes[1].Res);
         Assert.Equal(0, cqes[2].Res);
-        FaultKit.AssertQuiet(ring);
+        RingKit.AssertQuiet(ring);
 
         ring.ExpectExternalCompletions = true;
-        FaultKit.AssertNothingCompletes(ring, TimeSpan.FromMilliseconds(300));
+        RingKit.AssertNoCompletion(ring, TimeSpan.FromMilliseconds(300));
     }
 
     [Fact]
     public void A_link_timeout_that_fires_cancels_the_read_whose_buffer_then_stays_untouched()
     {
         Kernel.RequireIoUring();
-        using var pipe = new FaultPipe();
+        using var pipe = new TestPipe();
         using var buffer = new NativeBuffer(64);
-        FaultKit.Fill(buffer, 0x99);
+        buffer.Span.Fill(0x99);
         using var ring = new Ring(8);
 
         ref Sqe read = ref ring.GetSqe();
@@ -81,14 +81,14 @@ public sealed class TimeoutFaultTests
         timeout.UserData = 2;
         ring.Submit();
 
-        Dictionary<ulong, Cqe> cqes = FaultKit.Reap(ring, 2);
+        Dictionary<ulong, Cqe> cqes = RingKit.ReapByUserData(ring, 2);
         Assert.Equal(-E.ECANCELED, cqes[1].Res);
         Assert.Equal(-E.ETIME, cqes[2].Res);
 
-        pipe.Write("late"u8);
-        Assert.Equal("late"u8.ToArray(), pipe.Drain());
-        Assert.True(FaultKit.AllEqual(buffer.Span, 0x99));
-        FaultKit.AssertQuiet(ring);
+        pipe.Put("late"u8);
+        Assert.Equal("late"u8.ToArray(), pipe.ReadAvailable());
+        Assert.True(TestData.AllEqual(buffer.Span, 0x99));
+        RingKit.AssertQuiet(ring);
     }
 
     [Fact]
@@ -112,7 +112,7 @@ public sealed class TimeoutFaultTests
         }
 
         ring.Submit();
-        Dictionary<ulong, Cqe> cqes = FaultKit.Reap(ring, n + (n / 2));
+        Dictionary<ulong, Cqe> cqes = RingKit.ReapByUserData(ring, n + (n / 2));
         for (int i = 0; i < n; i++)
         {
             Assert.Equal(i % 2 == 0 ? -E.ETIME : -E.ECANCELED, cqes[(ulong)i].Res);
@@ -122,6 +122,6 @@ public sealed class TimeoutFaultTests
             }
         }
 
-        FaultKit.AssertQuiet(ring);
+        RingKit.AssertQuiet(ring);
     }
 }

@@ -12,7 +12,7 @@ public sealed class TwoThreadFaultTests
     public async Task Calls_from_a_second_thread_during_a_wait_are_refused_and_change_nothing()
     {
         Kernel.RequireIoUring();
-        using var pipe = new FaultPipe();
+        using var pipe = new TestPipe();
         using var buffer = new NativeBuffer(64);
         using var ring = new Ring(4);
         ref Sqe read = ref ring.GetSqe();
@@ -21,7 +21,7 @@ public sealed class TwoThreadFaultTests
         ring.Submit();
         uint sqPendingBefore = ring.SqPending;
 
-        Task<Cqe> waiter = FaultKit.OnDedicatedThread(() => ring.WaitCqe());
+        Task<Cqe> waiter = Background.RunAsync(() => ring.WaitCqe());
 
         // Wait until the owner is really inside io_uring_enter: then every call from here is refused.
         InvalidOperationException? first = null;
@@ -41,8 +41,8 @@ public sealed class TwoThreadFaultTests
         Assert.Throws<InvalidOperationException>(ring.Dispose);
         Assert.False(ring.IsDisposed);
 
-        pipe.Write("owner"u8);
-        Cqe cqe = await waiter.WaitAsync(FaultKit.Generous, TestContext.Current.CancellationToken);
+        pipe.Put("owner"u8);
+        Cqe cqe = await waiter.WaitAsync(RingKit.Generous, TestContext.Current.CancellationToken);
         Assert.Equal(1UL, cqe.UserData);
         Assert.Equal(5, cqe.Res);
 
@@ -50,7 +50,7 @@ public sealed class TwoThreadFaultTests
         ring.CqeSeen(cqe);
         Assert.Equal(sqPendingBefore, ring.SqPending);
         Assert.Equal(0, ring.RegisteredBufferCount);
-        FaultKit.AssertQuiet(ring);
+        RingKit.AssertQuiet(ring);
         ring.RegisterFiles([pipe.ReadFd]);
     }
 }

@@ -1,4 +1,4 @@
-using static IoUring.Tests.RingTests.RingTestKit;
+using static IoUring.Tests.RingKit;
 
 namespace IoUring.Tests.RingTests;
 
@@ -9,13 +9,8 @@ public sealed class CancelTests
     public void Cancel_by_user_data_stops_a_blocked_read_which_never_touches_its_buffer()
     {
         Kernel.RequireIoUring();
-        using var pipe = new TestPipe();
-        using var buffer = new NativeBuffer(16);
-        buffer.Span.Fill(0xAA);
-        using var ring = new Ring(4);
-
-        ring.GetSqe().PrepPipeRead(pipe.ReadFd, buffer, 1);
-        Assert.Equal(1, ring.Submit());
+        using var blocked = new BlockedPipeRead(fill: 0xAA);
+        (TestPipe pipe, NativeBuffer buffer, Ring ring) = blocked;
         AssertNoCompletion(ring, TimeSpan.FromMilliseconds(20));
 
         ref Sqe cancel = ref ring.GetSqe();
@@ -23,11 +18,11 @@ public sealed class CancelTests
         cancel.UserData = 2;
         Assert.Equal(1, ring.Submit());
         Dictionary<ulong, Cqe> done = ReapByUserData(ring, 2);
-        Assert.Equal(-ECANCELED, done[1].Res);
+        Assert.Equal(-E.ECANCELED, done[1].Res);
         Assert.Equal(0, done[2].Res);
         Assert.Equal(0, ring.InFlight);
 
-        pipe.Write("late"u8);
+        pipe.Put("late"u8);
         Assert.Equal("late"u8.ToArray(), pipe.ReadAvailable());
         Assert.All(buffer.Span.ToArray(), b => Assert.Equal(0xAA, b));
     }
@@ -43,32 +38,28 @@ public sealed class CancelTests
         Assert.Equal(1, ring.Submit());
         Cqe cqe = Reap(ring, 1)[0];
         Assert.Equal(2UL, cqe.UserData);
-        Assert.Equal(-ENOENT, cqe.Res);
+        Assert.Equal(-E.ENOENT, cqe.Res);
     }
 
     [Fact]
     public void Cancelling_twice_finds_the_request_only_once()
     {
         Kernel.RequireIoUring();
-        using var pipe = new TestPipe();
-        using var buffer = new NativeBuffer(16);
-        using var ring = new Ring(4);
-
-        ring.GetSqe().PrepPipeRead(pipe.ReadFd, buffer, 1);
-        Assert.Equal(1, ring.Submit());
+        using var blocked = new BlockedPipeRead();
+        (TestPipe pipe, NativeBuffer buffer, Ring ring) = blocked;
         ref Sqe first = ref ring.GetSqe();
         first.PrepCancel(1);
         first.UserData = 2;
         Assert.Equal(1, ring.Submit());
         Dictionary<ulong, Cqe> done = ReapByUserData(ring, 2);
-        Assert.Equal(-ECANCELED, done[1].Res);
+        Assert.Equal(-E.ECANCELED, done[1].Res);
         Assert.Equal(0, done[2].Res);
 
         ref Sqe second = ref ring.GetSqe();
         second.PrepCancel(1);
         second.UserData = 3;
         Assert.Equal(1, ring.Submit());
-        Assert.Equal(-ENOENT, Reap(ring, 1)[0].Res);
+        Assert.Equal(-E.ENOENT, Reap(ring, 1)[0].Res);
         Assert.Equal(0, ring.InFlight);
     }
 
@@ -76,12 +67,8 @@ public sealed class CancelTests
     public void Two_cancels_in_one_batch_both_succeed_but_the_target_completes_once()
     {
         Kernel.RequireIoUring();
-        using var pipe = new TestPipe();
-        using var buffer = new NativeBuffer(16);
-        using var ring = new Ring(4);
-
-        ring.GetSqe().PrepPipeRead(pipe.ReadFd, buffer, 1);
-        Assert.Equal(1, ring.Submit());
+        using var blocked = new BlockedPipeRead();
+        (TestPipe pipe, NativeBuffer buffer, Ring ring) = blocked;
         for (ulong ud = 2; ud <= 3; ud++)
         {
             ref Sqe cancel = ref ring.GetSqe();
@@ -93,9 +80,9 @@ public sealed class CancelTests
         // end of io_uring_enter), so the second cancel still finds it: Linux 6.x answers 0 twice.
         Assert.Equal(2, ring.Submit());
         Dictionary<ulong, Cqe> done = ReapByUserData(ring, 3);
-        Assert.Equal(-ECANCELED, done[1].Res);
+        Assert.Equal(-E.ECANCELED, done[1].Res);
         Assert.Equal(0, done[2].Res);
-        Assert.Contains(done[3].Res, new[] { 0, -ENOENT, -EALREADY });
+        Assert.Contains(done[3].Res, new[] { 0, -E.ENOENT, -E.EALREADY });
         Assert.Equal(0, ring.InFlight);
         Assert.False(ring.TryPeekCqe(out _));
     }
@@ -115,7 +102,7 @@ public sealed class CancelTests
         cancel.PrepCancel(1);
         cancel.UserData = 2;
         Assert.Equal(1, ring.Submit());
-        Assert.Equal(-ENOENT, Reap(ring, 1)[0].Res);
+        Assert.Equal(-E.ENOENT, Reap(ring, 1)[0].Res);
     }
 
     [Fact]
@@ -135,9 +122,9 @@ public sealed class CancelTests
         cancel.UserData = 6;
         Assert.Equal(1, ring.Submit());
 
-        List<Cqe> done = Reap(ring, 3);
+        Cqe[] done = Reap(ring, 3);
         Assert.Equal(2, done.Single(c => c.UserData == 6).Res);
-        Assert.Equal([-ECANCELED, -ECANCELED], done.Where(c => c.UserData == 5).Select(c => c.Res));
+        Assert.Equal([-E.ECANCELED, -E.ECANCELED], done.Where(c => c.UserData == 5).Select(c => c.Res));
     }
 
     [Fact]
@@ -163,12 +150,12 @@ public sealed class CancelTests
 
         Dictionary<ulong, Cqe> done = ReapByUserData(ring, 3);
         Assert.Equal(2, done[10].Res);
-        Assert.Equal(-ECANCELED, done[1].Res);
-        Assert.Equal(-ECANCELED, done[2].Res);
+        Assert.Equal(-E.ECANCELED, done[1].Res);
+        Assert.Equal(-E.ECANCELED, done[2].Res);
         Assert.Equal(1, ring.InFlight);
 
         // The read on the other pipe is untouched and still works.
-        other.Write("ok"u8);
+        other.Put("ok"u8);
         Cqe last = Reap(ring, 1)[0];
         Assert.Equal(3UL, last.UserData);
         Assert.Equal(2, last.Res);
@@ -196,10 +183,10 @@ public sealed class CancelTests
         Dictionary<ulong, Cqe> done = ReapByUserData(ring, 2);
         Assert.Equal(0, done[10].Res);
         Cqe cancelled = done.Values.Single(c => c.UserData != 10);
-        Assert.Equal(-ECANCELED, cancelled.Res);
+        Assert.Equal(-E.ECANCELED, cancelled.Res);
         Assert.Equal(1, ring.InFlight);
 
-        pipe.Write("z"u8);
+        pipe.Put("z"u8);
         Cqe survivor = Reap(ring, 1)[0];
         Assert.NotEqual(cancelled.UserData, survivor.UserData);
         Assert.Equal(1, survivor.Res);
@@ -233,7 +220,7 @@ public sealed class CancelTests
             Assert.Equal(4, done[10].Res);
             for (ulong ud = 1; ud <= 4; ud++)
             {
-                Assert.Equal(-ECANCELED, done[ud].Res);
+                Assert.Equal(-E.ECANCELED, done[ud].Res);
             }
 
             Assert.Equal(0, ring.InFlight);

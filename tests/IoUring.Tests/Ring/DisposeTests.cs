@@ -1,4 +1,4 @@
-using static IoUring.Tests.RingTests.RingTestKit;
+using static IoUring.Tests.RingKit;
 
 namespace IoUring.Tests.RingTests;
 
@@ -23,7 +23,7 @@ public sealed class DisposeTests
         Assert.True(ring.IsDisposed);
 
         // Data written now has no reader in the kernel any more: it stays in the pipe, the buffer stays untouched.
-        pipe.Write("after dispose"u8);
+        pipe.Put("after dispose"u8);
         Thread.Sleep(50);
         Assert.All(buffer.Span.ToArray(), b => Assert.Equal(0xAA, b));
         Assert.Equal("after dispose"u8.ToArray(), pipe.ReadAvailable());

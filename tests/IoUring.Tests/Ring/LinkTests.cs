@@ -1,4 +1,4 @@
-using static IoUring.Tests.RingTests.RingTestKit;
+using static IoUring.Tests.RingKit;
 
 namespace IoUring.Tests.RingTests;
 
@@ -29,9 +29,9 @@ public sealed class LinkTests
 
         Assert.Equal(4, ring.Submit());
         Dictionary<ulong, Cqe> done = ReapByUserData(ring, 4);
-        Assert.Equal(-EBADF, done[1].Res);
-        Assert.Equal(-ECANCELED, done[2].Res);
-        Assert.Equal(-ECANCELED, done[3].Res);
+        Assert.Equal(-E.EBADF, done[1].Res);
+        Assert.Equal(-E.ECANCELED, done[2].Res);
+        Assert.Equal(-E.ECANCELED, done[3].Res);
         Assert.Equal(0, done[4].Res);
         Assert.Equal(0, ring.InFlight);
     }
@@ -52,10 +52,10 @@ public sealed class LinkTests
         next.UserData = 2;
 
         Assert.Equal(2, ring.Submit());
-        List<Cqe> done = Reap(ring, 2);
+        Cqe[] done = Reap(ring, 2);
         // A link chain completes in order.
         Assert.Equal([1UL, 2UL], done.Select(c => c.UserData));
-        Assert.Equal(-EBADF, done[0].Res);
+        Assert.Equal(-E.EBADF, done[0].Res);
         Assert.Equal(0, done[1].Res);
     }
 
@@ -77,7 +77,7 @@ public sealed class LinkTests
         ring.GetSqe().PrepPipeRead(pipe.ReadFd, target, 2);
 
         Assert.Equal(2, ring.Submit());
-        List<Cqe> done = Reap(ring, 2);
+        Cqe[] done = Reap(ring, 2);
         Assert.Equal([1UL, 2UL], done.Select(c => c.UserData));
         Assert.Equal(5, done[0].Res);
         Assert.Equal(5, done[1].Res);
@@ -106,8 +106,8 @@ public sealed class LinkTests
         AssertNoCompletion(ring, TimeSpan.FromMilliseconds(100));
         Assert.Equal(3, ring.InFlight);
 
-        pipe.Write("abc"u8);
-        List<Cqe> done = Reap(ring, 3);
+        pipe.Put("abc"u8);
+        Cqe[] done = Reap(ring, 3);
         Assert.Equal([1UL, 2UL, 3UL], done.Select(c => c.UserData));
         Assert.Equal([3, 0, 0], done.Select(c => c.Res));
         Assert.Equal("abc"u8.ToArray(), buffer.Span[..3].ToArray());
@@ -133,9 +133,9 @@ public sealed class LinkTests
         nop.UserData = 2;
 
         Assert.Equal(2, ring.Submit());
-        List<Cqe> done = Reap(ring, 2);
+        Cqe[] done = Reap(ring, 2);
         Assert.Equal(100, done[0].Res);
-        Assert.Equal(-ECANCELED, done[1].Res);
+        Assert.Equal(-E.ECANCELED, done[1].Res);
         Assert.Equal(file.Content, buffer.Span[..100].ToArray());
     }
 }

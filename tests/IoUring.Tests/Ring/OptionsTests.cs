@@ -1,5 +1,5 @@
 using IoUring.Interop;
-using static IoUring.Tests.RingTests.RingTestKit;
+using static IoUring.Tests.RingKit;
 
 namespace IoUring.Tests.RingTests;
 
@@ -46,7 +46,7 @@ public sealed class OptionsTests
         {
             return new Ring(entries, options);
         }
-        catch (IoUringSetupException e) when (e.Errno == EINVAL)
+        catch (IoUringSetupException e) when (e.Errno == E.EINVAL)
         {
             Assert.Skip($"Kernel {IoUringSupport.KernelRelease()} rejects {variant}: {e.Message}");
             throw;
@@ -155,7 +155,7 @@ public sealed class OptionsTests
 
         // The write wakes the read, but with DEFER_TASKRUN its completion waits as task work until the ring enters
         // the kernel: the CQ stays empty and only IORING_SQ_TASKRUN tells. TryPeekCqe must notice and flush it.
-        pipe.Write("def"u8);
+        pipe.Put("def"u8);
         Assert.Equal(0u, ring.CqReady);
         Assert.True(ring.TryPeekCqe(out Cqe cqe));
         Assert.Equal(1UL, cqe.UserData);
@@ -167,12 +167,12 @@ public sealed class OptionsTests
         ring.GetSqe().PrepPipeRead(pipe.ReadFd, buffer, 2);
         ring.GetSqe().PrepPipeRead(pipe.ReadFd, buffer, 3);
         Assert.Equal(2, ring.Submit());
-        pipe.Write("g"u8);
+        pipe.Put("g"u8);
         Span<Cqe> batch = new Cqe[4];
         Assert.Equal(1, ring.PeekBatchCqe(batch));
         Assert.Equal(1, batch[0].Res);
         ring.CqAdvance(1);
-        Background late = Background.After(TimeSpan.FromMilliseconds(30), () => pipe.Write("h"u8));
+        Background late = Background.After(TimeSpan.FromMilliseconds(30), () => pipe.Put("h"u8));
         Cqe waited = ring.WaitCqe();
         ring.CqeSeen(waited);
         Assert.Equal(1, waited.Res);
@@ -188,7 +188,7 @@ public sealed class OptionsTests
         Assert.Equal(4, ring.Submit());
         Dictionary<ulong, Cqe> done = ReapByUserData(ring, 4);
         Assert.Equal(0, done[1].Res);
-        Assert.Equal(-EINVAL, done[2].Res);
+        Assert.Equal(-E.EINVAL, done[2].Res);
         Assert.Equal(0, done[3].Res);
         Assert.Equal(0, done[4].Res);
         Assert.Equal(0, ring.InFlight);
@@ -207,7 +207,7 @@ public sealed class OptionsTests
         Assert.Equal(0u, ring.SqPending);
         Dictionary<ulong, Cqe> first = ReapByUserData(ring, 2);
         Assert.Equal(0, first[1].Res);
-        Assert.Equal(-EINVAL, first[2].Res);
+        Assert.Equal(-E.EINVAL, first[2].Res);
 
         // Nothing lost: the next Submit sends the two left behind.
         Assert.Equal(2, ring.Submit());

@@ -46,7 +46,7 @@ public sealed class QueueLimitTests
         }
 
         Assert.Equal(8, ring.Submit());
-        Dictionary<ulong, Cqe> done = RingTestKit.ReapByUserData(ring, 16);
+        Dictionary<ulong, Cqe> done = RingKit.ReapByUserData(ring, 16);
         Assert.Equal(
             Enumerable.Range(100, 8).Concat(Enumerable.Range(200, 8)).Select(i => (ulong)i).Order(),
             done.Keys.Order());
@@ -67,7 +67,7 @@ public sealed class QueueLimitTests
         var e = Assert.Throws<SubmissionQueueFullException>(() => ring.GetSqe());
         Assert.Contains("4 prepared but not submitted, 0 submitted but not yet consumed", e.Message, StringComparison.Ordinal);
         Assert.Equal(4, ring.Submit());
-        _ = RingTestKit.Reap(ring, 4);
+        _ = RingKit.Reap(ring, 4);
     }
 
     [Fact]

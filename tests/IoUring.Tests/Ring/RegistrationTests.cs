@@ -1,5 +1,5 @@
 using IoUring.Interop;
-using static IoUring.Tests.RingTests.RingTestKit;
+using static IoUring.Tests.RingKit;
 
 namespace IoUring.Tests.RingTests;
 
@@ -41,7 +41,7 @@ public sealed class RegistrationTests
         read2.UserData = 3;
 
         Assert.Equal(3, ring.Submit());
-        List<Cqe> done = Reap(ring, 3);
+        Cqe[] done = Reap(ring, 3);
         Assert.Equal([1UL, 2UL, 3UL], done.Select(c => c.UserData));
         Assert.All(done, c => Assert.Equal(4096, c.Res));
         Assert.Equal(file.Content.AsSpan(0, 4096).ToArray(), managed);
@@ -74,8 +74,8 @@ public sealed class RegistrationTests
         Assert.Equal(2, ring.Submit());
 
         Dictionary<ulong, Cqe> done = ReapByUserData(ring, 2);
-        Assert.Equal(-EFAULT, done[1].Res);
-        Assert.Contains(done[2].Res, new[] { -EFAULT, -EINVAL });
+        Assert.Equal(-E.EFAULT, done[1].Res);
+        Assert.Contains(done[2].Res, new[] { -E.EFAULT, -E.EINVAL });
         Assert.All(outside.Span.ToArray(), b => Assert.Equal(0xAA, b));
     }
 
@@ -123,7 +123,7 @@ public sealed class RegistrationTests
         bad.PrepRead(7, buffer, 0);
         bad.Flags = SqeFlags.FixedFile;
         Assert.Equal(1, ring.Submit());
-        Assert.Equal(-EBADF, Reap(ring, 1)[0].Res);
+        Assert.Equal(-E.EBADF, Reap(ring, 1)[0].Res);
 
         ring.UnregisterFiles();
     }
@@ -160,7 +160,7 @@ public sealed class RegistrationTests
         Assert.Equal(file.Content, fileBuffer.Span.ToArray());
 
         // The read submitted before the update still holds the pipe.
-        pipe.Write("old"u8);
+        pipe.Put("old"u8);
         Cqe pipeRead = Reap(ring, 1)[0];
         Assert.Equal(1UL, pipeRead.UserData);
         Assert.Equal(3, pipeRead.Res);
@@ -181,7 +181,7 @@ public sealed class RegistrationTests
         empty.PrepRead(2, buffer, 0);
         empty.Flags = SqeFlags.FixedFile;
         Assert.Equal(1, ring.Submit());
-        Assert.Equal(-EBADF, Reap(ring, 1)[0].Res);
+        Assert.Equal(-E.EBADF, Reap(ring, 1)[0].Res);
 
         Assert.Equal(1, ring.UpdateRegisteredFiles(2, [(int)handle.DangerousGetHandle()]));
         ref Sqe filled = ref ring.GetSqe();
@@ -197,7 +197,7 @@ public sealed class RegistrationTests
         cleared.PrepRead(2, buffer, 0);
         cleared.Flags = SqeFlags.FixedFile;
         Assert.Equal(1, ring.Submit());
-        Assert.Equal(-EBADF, Reap(ring, 1)[0].Res);
+        Assert.Equal(-E.EBADF, Reap(ring, 1)[0].Res);
     }
 
     [Fact]
@@ -268,7 +268,7 @@ public sealed class RegistrationTests
             ring.CqeSeen(ring.WaitCqe());
             ring.GetSqe().PrepPipeRead(pipe.ReadFd, buffer, 1);
             Assert.Equal(1, ring.Submit());
-            pipe.Write("e"u8);
+            pipe.Put("e"u8);
             ring.CqeSeen(ring.WaitCqe());
             Assert.Equal(-11, Libc.EventFdRead(efd));
 

@@ -1,4 +1,4 @@
-using static IoUring.Tests.RingTests.RingTestKit;
+using static IoUring.Tests.RingKit;
 
 namespace IoUring.Tests.RingTests;
 

@@ -1,6 +1,6 @@
 using System.Runtime.InteropServices;
 using IoUring.Interop;
-using static IoUring.Tests.RingTests.RingTestKit;
+using static IoUring.Tests.RingKit;
 
 namespace IoUring.Tests.RingTests;
 
@@ -28,7 +28,7 @@ public sealed class ThreadAndSignalTests
             using var own = new Ring(2, new RingOptions { RegisterRingFd = true });
             ring.GetSqe().PrepPipeRead(pipe.ReadFd, buffer, 1);
             Assert.Equal(1, ring.Submit());
-            pipe.Write("moved"u8);
+            pipe.Put("moved"u8);
             Cqe c = ring.WaitCqe();
             ring.CqeSeen(c);
             Assert.True(ring.TryWaitCqe(TimeSpan.FromMilliseconds(1), out _) is false);
@@ -73,11 +73,8 @@ public sealed class ThreadAndSignalTests
         // The premise of the next tests: a handled signal makes a blocking GETEVENTS enter return -EINTR (not restart it).
         Kernel.RequireIoUring();
         using var signals = new SignalCounter(SIGUSR1);
-        using var pipe = new TestPipe();
-        using var buffer = new NativeBuffer(16);
-        using var ring = new Ring(4, new RingOptions { RegisterRingFd = false });
-        ring.GetSqe().PrepPipeRead(pipe.ReadFd, buffer, 1);
-        Assert.Equal(1, ring.Submit());
+        using var blocked = new BlockedPipeRead(options: new RingOptions { RegisterRingFd = false });
+        (TestPipe pipe, NativeBuffer buffer, Ring ring) = blocked;
 
         using var entered = new ManualResetEventSlim();
         int tid = 0;
@@ -94,7 +91,7 @@ public sealed class ThreadAndSignalTests
         Assert.True(sent >= 1);
         Assert.Equal(0u, ring.CqReady);
 
-        pipe.Write("x"u8);
+        pipe.Put("x"u8);
         Cqe cqe = ring.WaitCqe(Generous);
         ring.CqeSeen(cqe);
         Assert.Equal(1, cqe.Res);
@@ -168,7 +165,7 @@ public sealed class ThreadAndSignalTests
         Thread.Sleep(20);
         Assert.False(waiter.IsFinished, "the wait returned (or failed) before its completion arrived");
 
-        pipe.Write("sig"u8);
+        pipe.Put("sig"u8);
         Cqe done = waiter.Join<Cqe>();
         Assert.Equal(1UL, done.UserData);
         Assert.Equal(3, done.Res);

@@ -1,4 +1,4 @@
-using static IoUring.Tests.RingTests.RingTestKit;
+using static IoUring.Tests.RingKit;
 
 namespace IoUring.Tests.RingTests;
 
@@ -17,7 +17,7 @@ public sealed class TimeoutTests
         TimeSpan took = Time(() => cqe = ring.WaitCqe());
         ring.CqeSeen(cqe);
         Assert.Equal(7UL, cqe.UserData);
-        Assert.Equal(-ETIME, cqe.Res);
+        Assert.Equal(-E.ETIME, cqe.Res);
         Assert.True(took >= TimeSpan.FromMilliseconds(140), $"fired after {took.TotalMilliseconds} ms");
         Assert.True(took < Generous, $"fired after {took.TotalMilliseconds} ms");
         Assert.Equal(0, ring.InFlight);
@@ -58,7 +58,7 @@ public sealed class TimeoutTests
         Assert.Equal(1, ring.Submit());
 
         Dictionary<ulong, Cqe> done = ReapByUserData(ring, 2);
-        Assert.Equal(-ECANCELED, done[1].Res);
+        Assert.Equal(-E.ECANCELED, done[1].Res);
         Assert.Equal(0, done[2].Res);
 
         // Removing it again finds nothing.
@@ -66,7 +66,7 @@ public sealed class TimeoutTests
         again.PrepTimeoutRemove(1);
         again.UserData = 3;
         Assert.Equal(1, ring.Submit());
-        Assert.Equal(-ENOENT, Reap(ring, 1)[0].Res);
+        Assert.Equal(-E.ENOENT, Reap(ring, 1)[0].Res);
     }
 
     [Fact]
@@ -79,12 +79,12 @@ public sealed class TimeoutTests
         ring.PrepTimeoutUpdate(1, TimeSpan.FromMilliseconds(50)).UserData = 2;
         Assert.Equal(1, ring.Submit());
 
-        List<Cqe> done = null!;
+        Cqe[] done = null!;
         TimeSpan took = Time(() => done = Reap(ring, 2));
         Assert.Equal(2UL, done[0].UserData);
         Assert.Equal(0, done[0].Res);
         Assert.Equal(1UL, done[1].UserData);
-        Assert.Equal(-ETIME, done[1].Res);
+        Assert.Equal(-E.ETIME, done[1].Res);
         Assert.True(took >= TimeSpan.FromMilliseconds(40), $"fired after {took.TotalMilliseconds} ms");
         Assert.True(took < Generous, $"fired after {took.TotalMilliseconds} ms: the update did not shorten the 30 s timeout");
     }
@@ -96,7 +96,7 @@ public sealed class TimeoutTests
         using var ring = new Ring(4);
         ring.PrepTimeoutUpdate(12345, TimeSpan.FromMilliseconds(50)).UserData = 2;
         Assert.Equal(1, ring.Submit());
-        Assert.Equal(-ENOENT, Reap(ring, 1)[0].Res);
+        Assert.Equal(-E.ENOENT, Reap(ring, 1)[0].Res);
     }
 
     [Fact]
@@ -116,14 +116,14 @@ public sealed class TimeoutTests
 
         Dictionary<ulong, Cqe> done = null!;
         TimeSpan took = Time(() => done = ReapByUserData(ring, 2));
-        Assert.Equal(-ECANCELED, done[1].Res);
-        Assert.Equal(-ETIME, done[2].Res);
+        Assert.Equal(-E.ECANCELED, done[1].Res);
+        Assert.Equal(-E.ETIME, done[2].Res);
         Assert.True(took >= TimeSpan.FromMilliseconds(90), $"cancelled after {took.TotalMilliseconds} ms");
         Assert.True(took < Generous, $"cancelled after {took.TotalMilliseconds} ms");
         Assert.All(buffer.Span.ToArray(), b => Assert.Equal(0xAA, b));
 
         // The cancelled read consumed nothing: what is written now is still all there.
-        pipe.Write("xyz"u8);
+        pipe.Put("xyz"u8);
         Assert.Equal("xyz"u8.ToArray(), pipe.ReadAvailable());
     }
 
@@ -134,7 +134,7 @@ public sealed class TimeoutTests
         using var pipe = new TestPipe();
         using var buffer = new NativeBuffer(16);
         using var ring = new Ring(4);
-        pipe.Write("data"u8);
+        pipe.Put("data"u8);
 
         ref Sqe read = ref ring.GetSqe();
         read.PrepPipeRead(pipe.ReadFd, buffer, 1);
@@ -144,7 +144,7 @@ public sealed class TimeoutTests
 
         Dictionary<ulong, Cqe> done = ReapByUserData(ring, 2);
         Assert.Equal(4, done[1].Res);
-        Assert.Equal(-ECANCELED, done[2].Res);
+        Assert.Equal(-E.ECANCELED, done[2].Res);
         Assert.Equal("data"u8.ToArray(), buffer.Span[..4].ToArray());
     }
 
@@ -161,7 +161,7 @@ public sealed class TimeoutTests
             Assert.Equal(1, ring.InFlight);
             Cqe cqe = ring.WaitCqe();
             Assert.Equal(9UL, cqe.UserData);
-            Assert.Equal(-ETIME, cqe.Res);
+            Assert.Equal(-E.ETIME, cqe.Res);
             Assert.Equal(i < 2, cqe.HasMore);
             ring.CqeSeen(cqe);
         }

@@ -1,4 +1,4 @@
-using static IoUring.Tests.RingTests.RingTestKit;
+using static IoUring.Tests.RingKit;
 
 namespace IoUring.Tests.RingTests;
 
@@ -9,11 +9,8 @@ public sealed class WaitTests
     public void TryWaitCqe_times_out_after_its_timeout_while_a_read_is_blocked()
     {
         Kernel.RequireIoUring();
-        using var pipe = new TestPipe();
-        using var buffer = new NativeBuffer(16);
-        using var ring = new Ring(4);
-        ring.GetSqe().PrepPipeRead(pipe.ReadFd, buffer, 1);
-        Assert.Equal(1, ring.Submit());
+        using var blocked = new BlockedPipeRead();
+        (TestPipe pipe, NativeBuffer buffer, Ring ring) = blocked;
 
         bool got = true;
         TimeSpan took = Time(() => got = ring.TryWaitCqe(TimeSpan.FromMilliseconds(200), out _));
@@ -22,7 +19,7 @@ public sealed class WaitTests
         Assert.True(took < Generous, $"returned after {took.TotalMilliseconds} ms");
         Assert.Equal(1, ring.InFlight);
 
-        pipe.Write("x"u8);
+        pipe.Put("x"u8);
         Assert.True(ring.TryWaitCqe(Generous, out Cqe cqe));
         Assert.Equal(1, cqe.Res);
         ring.CqeSeen(cqe);
@@ -32,13 +29,10 @@ public sealed class WaitTests
     public void TryWaitCqe_returns_as_soon_as_a_completion_arrives()
     {
         Kernel.RequireIoUring();
-        using var pipe = new TestPipe();
-        using var buffer = new NativeBuffer(16);
-        using var ring = new Ring(4);
-        ring.GetSqe().PrepPipeRead(pipe.ReadFd, buffer, 1);
-        Assert.Equal(1, ring.Submit());
+        using var blocked = new BlockedPipeRead();
+        (TestPipe pipe, NativeBuffer buffer, Ring ring) = blocked;
 
-        Background writer = Background.After(TimeSpan.FromMilliseconds(50), () => pipe.Write("hey"u8));
+        Background writer = Background.After(TimeSpan.FromMilliseconds(50), () => pipe.Put("hey"u8));
 
         bool got = false;
         Cqe cqe = default;
@@ -56,11 +50,8 @@ public sealed class WaitTests
     public void TryWaitCqe_with_zero_only_peeks()
     {
         Kernel.RequireIoUring();
-        using var pipe = new TestPipe();
-        using var buffer = new NativeBuffer(16);
-        using var ring = new Ring(4);
-        ring.GetSqe().PrepPipeRead(pipe.ReadFd, buffer, 1);
-        Assert.Equal(1, ring.Submit());
+        using var blocked = new BlockedPipeRead();
+        (TestPipe pipe, NativeBuffer buffer, Ring ring) = blocked;
 
         bool got = true;
         TimeSpan took = Time(() => got = ring.TryWaitCqe(TimeSpan.Zero, out _));
@@ -88,11 +79,8 @@ public sealed class WaitTests
     public void WaitCqe_with_a_timeout_throws_TimeoutException()
     {
         Kernel.RequireIoUring();
-        using var pipe = new TestPipe();
-        using var buffer = new NativeBuffer(16);
-        using var ring = new Ring(4);
-        ring.GetSqe().PrepPipeRead(pipe.ReadFd, buffer, 1);
-        Assert.Equal(1, ring.Submit());
+        using var blocked = new BlockedPipeRead();
+        (TestPipe pipe, NativeBuffer buffer, Ring ring) = blocked;
 
         var e = Assert.Throws<TimeoutException>(() => ring.WaitCqe(TimeSpan.FromMilliseconds(50)));
         Assert.Contains("No completion arrived within", e.Message, StringComparison.Ordinal);
@@ -149,9 +137,9 @@ public sealed class WaitTests
         Background writer = Background.Run(() =>
         {
             Thread.Sleep(50);
-            pipe.Write("a"u8);
+            pipe.Put("a"u8);
             Thread.Sleep(50);
-            pipe.Write("b"u8);
+            pipe.Put("b"u8);
         });
         Assert.Equal(1, ring.SubmitAndWait(1));
         Cqe first = ring.WaitCqe();
@@ -171,7 +159,7 @@ public sealed class WaitTests
         // SubmitAndWait with nothing new to submit but a read already in flight waits for that read.
         ring.GetSqe().PrepPipeRead(pipe.ReadFd, buffer, 3);
         Assert.Equal(1, ring.Submit());
-        Background third = Background.After(TimeSpan.FromMilliseconds(50), () => pipe.Write("c"u8));
+        Background third = Background.After(TimeSpan.FromMilliseconds(50), () => pipe.Put("c"u8));
         Assert.Equal(0, ring.SubmitAndWait(1));
         Assert.Equal(1u, ring.CqReady);
         Cqe last = ring.WaitCqe();
@@ -224,7 +212,7 @@ public sealed class WaitTests
 
         for (int i = 0; i < 2; i++)
         {
-            pipe.Write("p"u8);
+            pipe.Put("p"u8);
             Cqe cqe = ring.WaitCqe(Generous);
             Assert.Equal(5UL, cqe.UserData);
             Assert.True((cqe.Res & 1) != 0, $"POLLIN expected, got {cqe.Res}");
@@ -241,7 +229,7 @@ public sealed class WaitTests
         remove.UserData = 6;
         Assert.Equal(1, ring.Submit());
         Dictionary<ulong, Cqe> done = ReapByUserData(ring, 2);
-        Assert.Equal(-ECANCELED, done[5].Res);
+        Assert.Equal(-E.ECANCELED, done[5].Res);
         Assert.False(done[5].HasMore);
         Assert.Equal(0, done[6].Res);
         Assert.Equal(0, ring.InFlight);

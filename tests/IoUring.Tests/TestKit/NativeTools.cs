@@ -1,6 +1,4 @@
 using System.Collections.Concurrent;
-using System.Diagnostics;
-using System.Runtime.InteropServices;
 
 namespace IoUring.Tests;
 
@@ -36,50 +34,6 @@ internal static class NativeTools
         return null!;
     }
 
-    /// <summary>The <c>dotnet</c> host running these tests, to start managed child processes with.</summary>
-    public static string DotnetHost()
-    {
-        string? fromEnv = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH");
-        if (!string.IsNullOrEmpty(fromEnv) && File.Exists(fromEnv))
-        {
-            return fromEnv;
-        }
-
-        // .../dotnet/shared/Microsoft.NETCore.App/<version>/ -> .../dotnet/dotnet
-        string runtimeDir = RuntimeEnvironment.GetRuntimeDirectory();
-        string candidate = Path.GetFullPath(Path.Combine(runtimeDir, "..", "..", "..", "dotnet"));
-        return File.Exists(candidate) ? candidate : "dotnet";
-    }
-
-    /// <summary>Runs a process to completion, capturing its output. Fails the test if it runs past the (generous) timeout.</summary>
-    public static ProcessResult Run(string fileName, IEnumerable<string> args, TimeSpan? timeout = null)
-    {
-        var psi = new ProcessStartInfo(fileName)
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        foreach (string a in args)
-        {
-            psi.ArgumentList.Add(a);
-        }
-
-        using var p = Process.Start(psi) ?? throw new InvalidOperationException($"Could not start {fileName}.");
-        Task<string> stdout = p.StandardOutput.ReadToEndAsync();
-        Task<string> stderr = p.StandardError.ReadToEndAsync();
-        TimeSpan limit = timeout ?? TimeSpan.FromMinutes(2);
-        if (!p.WaitForExit(limit))
-        {
-            p.Kill(entireProcessTree: true);
-            p.WaitForExit();
-            Assert.Fail($"{fileName} {string.Join(' ', psi.ArgumentList)} did not finish within {limit}.");
-        }
-
-        p.WaitForExit();
-        return new ProcessResult(p.ExitCode, stdout.GetAwaiter().GetResult(), stderr.GetAwaiter().GetResult());
-    }
-
     private static (string? Path, string? Missing) Compile(string name)
     {
         string source = Path.Combine(RepoRoot, "native", name + ".c");
@@ -88,14 +42,14 @@ internal static class NativeTools
             throw new FileNotFoundException($"native/{name}.c is missing from the repository.", source);
         }
 
-        string? gcc = FindOnPath("gcc");
+        string? gcc = ChildProcess.Which("gcc");
         if (gcc is null)
         {
             return (null, "gcc is not on PATH");
         }
 
         string output = Path.Combine(s_buildDir.Value, name);
-        ProcessResult r = Run(gcc, ["-O1", "-Wall", "-Wextra", "-Werror", "-o", output, source]);
+        ProcessResult r = ChildProcess.Run(gcc, ["-O1", "-Wall", "-Wextra", "-Werror", "-o", output, source]);
         if (r.ExitCode == 0)
         {
             return (output, null);
@@ -108,20 +62,6 @@ internal static class NativeTools
         }
 
         throw new InvalidOperationException($"gcc failed to compile native/{name}.c (exit {r.ExitCode}):\n{r.StdErr}");
-    }
-
-    private static string? FindOnPath(string program)
-    {
-        foreach (string dir in (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':', StringSplitOptions.RemoveEmptyEntries))
-        {
-            string candidate = Path.Combine(dir, program);
-            if (File.Exists(candidate))
-            {
-                return candidate;
-            }
-        }
-
-        return null;
     }
 
     private static string CreateBuildDir()
@@ -156,10 +96,4 @@ internal static class NativeTools
 
         throw new InvalidOperationException($"No IoUring.sln above {AppContext.BaseDirectory}: the tests must run from the repository's build output.");
     }
-}
-
-/// <summary>The outcome of <see cref="NativeTools.Run"/>.</summary>
-internal sealed record ProcessResult(int ExitCode, string StdOut, string StdErr)
-{
-    public override string ToString() => $"exit {ExitCode}\n--- stdout\n{StdOut}\n--- stderr\n{StdErr}";
 }

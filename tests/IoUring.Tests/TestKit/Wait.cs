@@ -1,7 +1,8 @@
 using System.Diagnostics;
 
-namespace IoUring.Tests.Async;
+namespace IoUring.Tests;
 
+/// <summary>Polling waits for conditions that async code makes true on another thread.</summary>
 internal static class Wait
 {
     /// <summary>Polls <paramref name="condition"/> until it holds; fails after a generous bound (the machine is shared and noisy).</summary>

@@ -1,0 +1,95 @@
+using System.Diagnostics;
+
+namespace IoUring.Tests;
+
+/// <summary>Submitting and reaping on a <see cref="Ring"/> with generous bounds, so a missing CQE fails a test instead of hanging it.</summary>
+internal static class RingKit
+{
+    /// <summary>Bound for "promptly" and "eventually" on a loaded 2-core machine: far above any honest latency, far below a hang.</summary>
+    public static readonly TimeSpan Generous = TimeSpan.FromSeconds(10);
+
+    /// <summary>A descriptor number above any fd limit: certainly not open, and never reused by another thread.</summary>
+    public const int BadFd = 1 << 29;
+
+    /// <summary>Waits (boundedly) for the next CQE, marks it seen and returns it.</summary>
+    public static Cqe Next(Ring ring)
+    {
+        Assert.True(ring.TryWaitCqe(Generous, out Cqe cqe), $"No completion arrived within {Generous}.");
+        ring.CqeSeen(cqe);
+        return cqe;
+    }
+
+    /// <summary>Submits what is prepared and returns the next CQE.</summary>
+    public static Cqe Run(Ring ring)
+    {
+        _ = ring.Submit();
+        return Next(ring);
+    }
+
+    /// <summary>Submits what is prepared and collects <paramref name="count"/> CQEs, in arrival order.</summary>
+    public static Cqe[] RunMany(Ring ring, int count)
+    {
+        _ = ring.Submit();
+        return Reap(ring, count);
+    }
+
+    /// <summary>Reaps exactly <paramref name="count"/> CQEs (each marked seen), in arrival order.</summary>
+    public static Cqe[] Reap(Ring ring, int count)
+    {
+        var cqes = new Cqe[count];
+        for (int i = 0; i < count; i++)
+        {
+            cqes[i] = Next(ring);
+        }
+
+        return cqes;
+    }
+
+    /// <summary>Reaps exactly <paramref name="count"/> CQEs and indexes them by user data, failing if any user data repeats.</summary>
+    public static Dictionary<ulong, Cqe> ReapByUserData(Ring ring, int count)
+    {
+        var byUserData = new Dictionary<ulong, Cqe>(count);
+        foreach (Cqe cqe in Reap(ring, count))
+        {
+            Assert.True(byUserData.TryAdd(cqe.UserData, cqe), $"user_data {cqe.UserData} completed twice ({cqe})");
+        }
+
+        return byUserData;
+    }
+
+    /// <summary>Returns the one CQE with user data <paramref name="userData"/> among <paramref name="cqes"/>.</summary>
+    public static Cqe With(this Cqe[] cqes, ulong userData) => Assert.Single(cqes, c => c.UserData == userData);
+
+    /// <summary>True when no CQE is ready (after a short grace period for one that should not come).</summary>
+    public static bool Quiet(Ring ring) => !ring.TryWaitCqe(TimeSpan.FromMilliseconds(30), out _);
+
+    /// <summary>Asserts that no CQE shows up within <paramref name="window"/> (a request really is still in flight).</summary>
+    public static void AssertNoCompletion(Ring ring, TimeSpan window)
+    {
+        bool got = ring.TryWaitCqe(window, out Cqe cqe);
+        Assert.False(got, $"unexpected completion {cqe}");
+    }
+
+    /// <summary>Asserts the ring has nothing left: no CQE ready, nothing in flight.</summary>
+    public static void AssertQuiet(Ring ring)
+    {
+        Assert.Equal(0u, ring.CqReady);
+        Assert.Equal(0, ring.InFlight);
+        Assert.False(ring.TryPeekCqe(out _));
+    }
+
+    /// <summary>How long <paramref name="action"/> took.</summary>
+    public static TimeSpan Time(Action action)
+    {
+        long start = Stopwatch.GetTimestamp();
+        action();
+        return Stopwatch.GetElapsedTime(start);
+    }
+
+    /// <summary>Preps a read of <paramref name="buffer"/>'s whole length from a pipe (offset -1: pipes have no position).</summary>
+    public static void PrepPipeRead(this ref Sqe sqe, int fd, NativeBuffer buffer, ulong userData)
+    {
+        sqe.PrepRead(fd, buffer.Address, (uint)buffer.Length, ulong.MaxValue);
+        sqe.UserData = userData;
+    }
+}
