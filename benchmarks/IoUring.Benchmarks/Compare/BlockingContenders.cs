@@ -138,6 +138,9 @@ internal abstract class WindowedWorkers
 
     protected virtual int ThreadsInUse => Workers;
 
+    /// <summary>System calls made so far, for contenders that count them; null means one per read (a blocking read each).</summary>
+    protected virtual long? SyscallsSoFar => null;
+
     private long Total()
     {
         long sum = 0;
@@ -157,9 +160,11 @@ internal abstract class WindowedWorkers
         Cold?.Reset();
         long ops0 = Total();
         long device0 = File.DevicePagesRead();
+        long? sys0 = SyscallsSoFar;
         Snapshot begin = Snapshot.Begin();
         Thread.Sleep(TimeSpan.FromSeconds(Spec.Seconds));
         long ops1 = Total();
+        long? sys1 = SyscallsSoFar;
         // The workers keep reading until they see the stop flag: read the misses at the same instant as the ops.
         long device1 = File.DevicePagesRead();
         long? cachestatMisses = Cold?.MissesNow();
@@ -178,7 +183,7 @@ internal abstract class WindowedWorkers
         }
 
         long ops = ops1 - ops0;
-        return RunResult.FromSnapshots(begin, end, ops, syscalls: ops, misses, threads) with { DevicePages = devicePages };
+        return RunResult.FromSnapshots(begin, end, ops, syscalls: sys1 - sys0 ?? ops, misses, threads) with { DevicePages = devicePages };
     }
 }
 

@@ -39,8 +39,8 @@ internal sealed class CompareOptions
           --seconds    measured time of each run;  --warmup: unmeasured time before it, in the same run
           --rounds     every contender runs once per round, in rotating order; the table shows medians
           --smoke      64 MiB file, 0.3 s runs, 0.1 s warm-up, 1 round (CI)
-        contenders: ring, ring-registered, pread, pread-pool, randomaccess-async, liburing-c, liburing-c-registered,
-                    fio-io_uring, fio-psync
+        contenders: ring, ring-registered, pread, pread-pool, randomaccess-async, async, async-inline, async-group,
+                    async-group-inline, liburing-c, liburing-c-registered, fio-io_uring, fio-psync
         """;
 
     public static CompareOptions Parse(string[] args)

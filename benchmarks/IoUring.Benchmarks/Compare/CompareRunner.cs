@@ -22,6 +22,10 @@ internal static class CompareRunner
     public const string Pread = "pread";
     public const string PreadPool = "pread-pool";
     public const string RandomAccessAsync = "randomaccess-async";
+    public const string Async = "async";
+    public const string AsyncInline = "async-inline";
+    public const string AsyncGroup = "async-group";
+    public const string AsyncGroupInline = "async-group-inline";
     public const string LiburingC = "liburing-c";
     public const string LiburingCRegistered = "liburing-c-registered";
     public const string FioUring = "fio-io_uring";
@@ -142,6 +146,9 @@ internal static class CompareRunner
             // The cold path too (eviction, cachestat, the device counter): its first run once allocated 24 B in a window.
             _ = RingContender.Run(new RunSpec(Scenarios.Cold, Ring, 1, file, 0.05, 0.05, evictEvery, seed), registered: false);
             _ = RingContender.Run(new RunSpec(Scenarios.Cold, Ring, 1, file, 0.05, 0.05, evictEvery, seed), registered: true);
+            // The async layer in both continuation modes (its state machines, the engine loop, the completion batches).
+            _ = AsyncContender.Run(new RunSpec(Scenarios.Hot, Async, 32, file, 0.05, 0.05, evictEvery, seed), group: false, ContinuationMode.ThreadPool);
+            _ = AsyncContender.Run(new RunSpec(Scenarios.Hot, AsyncInline, 32, file, 0.05, 0.05, evictEvery, seed), group: true, ContinuationMode.Inline);
         }
     }
 
@@ -179,6 +186,10 @@ internal static class CompareRunner
             Add(s, Pread, [1]);
             Add(s, PreadPool, [o.PoolThreads]);
             Add(s, RandomAccessAsync, o.QueueDepths);
+            Add(s, Async, o.QueueDepths);
+            Add(s, AsyncInline, o.QueueDepths);
+            Add(s, AsyncGroup, o.QueueDepths);
+            Add(s, AsyncGroupInline, o.QueueDepths);
             if (haveFio)
             {
                 Add(s, FioUring, o.QueueDepths);
@@ -214,6 +225,10 @@ internal static class CompareRunner
                 Pread => PreadContender.Run(spec),
                 PreadPool => PreadPoolContender.Run(spec),
                 RandomAccessAsync => RandomAccessContender.Run(spec),
+                Async => AsyncContender.Run(spec, group: false, ContinuationMode.ThreadPool),
+                AsyncInline => AsyncContender.Run(spec, group: false, ContinuationMode.Inline),
+                AsyncGroup => AsyncContender.Run(spec, group: true, ContinuationMode.ThreadPool),
+                AsyncGroupInline => AsyncContender.Run(spec, group: true, ContinuationMode.Inline),
                 LiburingC => twin.Run(spec, registered: false),
                 LiburingCRegistered => twin.Run(spec, registered: true),
                 FioUring => fio.Run(spec, uring: true),

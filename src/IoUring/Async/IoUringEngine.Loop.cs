@@ -193,7 +193,51 @@ public sealed partial class IoUringEngine
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private bool HasWork() => Volatile.Read(ref _submitHead) is not null || Volatile.Read(ref _cancelHead) is not null;
+    private bool HasWork() => _localHead is not null || Volatile.Read(ref _submitHead) is not null || Volatile.Read(ref _cancelHead) is not null;
+
+    /// <summary>Ops submitted on the loop thread itself (by inline continuations), FIFO; merged by <see cref="TakeSubmissions"/>.</summary>
+    private IoOperation? _localHead;
+    private IoOperation? _localTail;
+
+    /// <summary>Set when shutdown starts: from then on ops submitted on the loop thread go through the (closed) stack and are refused.</summary>
+    private bool _loopClosed;
+
+    private void PushLocal(IoOperation op)
+    {
+        op.NextSubmit = null;
+        if (_localTail is null)
+        {
+            _localHead = op;
+        }
+        else
+        {
+            _localTail.NextSubmit = op;
+        }
+
+        _localTail = op;
+    }
+
+    /// <summary>Moves the loop-thread submissions to the end of the pending FIFO.</summary>
+    private void TakeLocal()
+    {
+        IoOperation? head = _localHead;
+        if (head is null)
+        {
+            return;
+        }
+
+        if (_pendingTail is null)
+        {
+            _pendingHead = head;
+        }
+        else
+        {
+            _pendingTail.NextSubmit = head;
+        }
+
+        _pendingTail = _localTail;
+        _localHead = _localTail = null;
+    }
 
     private bool SpinForWork(long spinTicks)
     {
@@ -242,6 +286,7 @@ public sealed partial class IoUringEngine
     {
         if (Volatile.Read(ref _submitHead) is null)
         {
+            TakeLocal();
             return;
         }
 
@@ -258,6 +303,7 @@ public sealed partial class IoUringEngine
 
         if (reversed is null)
         {
+            TakeLocal();
             return;
         }
 
@@ -271,6 +317,7 @@ public sealed partial class IoUringEngine
         }
 
         _pendingTail = last;
+        TakeLocal();
     }
 
     private void AppendPending(IoOperation op)
@@ -598,6 +645,8 @@ public sealed partial class IoUringEngine
     private void Shutdown()
     {
         // 1. No more submissions: close both stacks. Ops taken now never reach the kernel.
+        _loopClosed = true;
+        TakeLocal();
         IoOperation? list = Interlocked.Exchange(ref _submitHead, _closedSentinel);
         while (list is not null)
         {

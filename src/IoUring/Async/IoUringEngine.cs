@@ -133,6 +133,9 @@ public sealed partial class IoUringEngine : IDisposable, IAsyncDisposable
     /// <summary>Times a submitter had to wake the parked loop with an eventfd write (a diagnostic for batching).</summary>
     public long Wakeups => Interlocked.Read(ref _wakeups);
 
+    /// <summary><c>io_uring_enter</c> calls the loop has made so far (a diagnostic for batching; read racily from other threads).</summary>
+    internal long EnterCalls => Volatile.Read(ref _ring)?.EnterCalls ?? 0;
+
     /// <summary>The group the engine belongs to, if any.</summary>
     public IoUringEngineGroup? Group { get; internal init; }
 
@@ -665,6 +668,14 @@ public sealed partial class IoUringEngine : IDisposable, IAsyncDisposable
     /// <summary>Pushes onto the submission stack and wakes the loop if it is parked. Lock-free; one CAS when the loop is busy.</summary>
     private bool TryPush(IoOperation op)
     {
+        if (t_loopEngine == this && !_loopClosed)
+        {
+            // On the loop thread itself (an inline continuation submitting its next request): queue it in the loop's
+            // own list. No atomics and no wake-up: the loop looks at that list before it spins or parks.
+            PushLocal(op);
+            return true;
+        }
+
         IoOperation? head = Volatile.Read(ref _submitHead);
         while (true)
         {

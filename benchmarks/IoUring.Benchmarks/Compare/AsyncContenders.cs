@@ -1,0 +1,111 @@
+namespace IoUring.Benchmarks.Compare;
+
+/// <summary>
+/// The library's async layer: QD async loops, each awaiting <see cref="UringFile.ReadAsync(Memory{byte}, long, CancellationToken)"/>
+/// into its own page-aligned <see cref="NativeBuffer"/> at random 4 KiB-aligned offsets — the same shape as
+/// <see cref="RandomAccessContender"/>, so the two compare directly. With one engine (<c>async</c>,
+/// <c>async-inline</c>) every loop uses it; with a group (<c>async-group</c>, <c>async-group-inline</c>) there is one
+/// engine per processor and loop <i>i</i> uses engine <i>i</i> mod <i>n</i> (its own <see cref="UringFile"/> over the
+/// shared handle). The engines are created before and disposed after the run, outside the window.
+/// </summary>
+internal sealed class AsyncContender : WindowedWorkers
+{
+    private readonly IoUringEngine[] _engines;
+    private readonly IoUringEngineGroup? _group;
+    private readonly UringFile[] _files;
+    private readonly ContinuationMode _mode;
+    private Task[] _tasks = [];
+    private int _maxPoolThreads;
+
+    private AsyncContender(RunSpec spec, bool group, ContinuationMode mode)
+        : base(spec, spec.Qd)
+    {
+        _mode = mode;
+        var options = new IoUringEngineOptions { Continuations = mode, ThreadName = "bench engine" };
+        if (group)
+        {
+            _group = new IoUringEngineGroup(Environment.ProcessorCount, options);
+            _engines = [.. _group.Engines];
+        }
+        else
+        {
+            _engines = [new IoUringEngine(options)];
+        }
+
+        // One file object per engine over the data file's shared handle: the loops never pick an engine themselves.
+        _files = [.. _engines.Select(e => UringFile.FromHandle(e, spec.File!.Handle, FileAccess.Read))];
+    }
+
+    public static RunResult Run(RunSpec spec, bool group, ContinuationMode mode)
+    {
+        var c = new AsyncContender(spec, group, mode);
+        try
+        {
+            return c.Measure();
+        }
+        finally
+        {
+            foreach (UringFile f in c._files)
+            {
+                f.Dispose();
+            }
+
+            if (c._group is not null)
+            {
+                c._group.Dispose();
+            }
+            else
+            {
+                c._engines[0].Dispose();
+            }
+        }
+    }
+
+    /// <summary>The loop threads, plus the thread pool's threads when continuations run there.</summary>
+    protected override int ThreadsInUse => _engines.Length + (_mode == ContinuationMode.ThreadPool ? Math.Max(_maxPoolThreads, ThreadPool.ThreadCount) : 0);
+
+    /// <summary>Every engine's <c>io_uring_enter</c> calls plus the eventfd writes that woke a parked loop.</summary>
+    protected override long? SyscallsSoFar => _engines.Sum(e => e.EnterCalls + e.Wakeups);
+
+    protected override void Start() => _tasks = [.. Enumerable.Range(0, Workers).Select(i => Task.Run(() => WorkAsync(i)))];
+
+    protected override void Join()
+    {
+        _maxPoolThreads = Math.Max(_maxPoolThreads, ThreadPool.ThreadCount);
+        Task.WaitAll(_tasks);
+    }
+
+    private async Task WorkAsync(int worker)
+    {
+        try
+        {
+            await WorkLoopAsync(worker).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is IOException or ObjectDisposedException or InvalidOperationException)
+        {
+            Fail(e);
+        }
+    }
+
+    private async Task WorkLoopAsync(int worker)
+    {
+        UringFile file = _files[worker % _files.Length];
+        using var buffer = new NativeBuffer(DataFile.Block);
+        Memory<byte> memory = buffer.Memory;
+        var rng = new SplitMix64(Spec.Seed + (ulong)worker * 0x1000193UL);
+        ulong pages = File.Pages;
+        long ops = 0;
+        while (!Stopping)
+        {
+            int n = await file.ReadAsync(memory, (long)rng.NextOffset(pages)).ConfigureAwait(false);
+            if (n != DataFile.Block)
+            {
+                throw new IOException($"UringFile.ReadAsync returned {n}");
+            }
+
+            ops++;
+            Publish(worker, ops);
+            CountColdRead();
+        }
+    }
+}
