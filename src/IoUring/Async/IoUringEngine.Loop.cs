@@ -145,8 +145,21 @@ public sealed partial class IoUringEngine
     {
         long maxSpin = (long)(_options.SpinBeforePark.TotalSeconds * Stopwatch.Frequency);
         long spin = maxSpin;
+        long stallScanPeriod = Math.Max(1, (long)(StallScanPeriod.TotalSeconds * Stopwatch.Frequency));
+        long nextStallScan = Stopwatch.GetTimestamp() + stallScanPeriod;
         while (Volatile.Read(ref _state) == StateRunning)
         {
+            if (_dispatchToPool)
+            {
+                long now = Stopwatch.GetTimestamp();
+                if (now >= nextStallScan)
+                {
+                    // A busy loop never parks, so look here for a batch that is stuck in one continuation.
+                    TakeStalledDispatches();
+                    nextStallScan = now + stallScanPeriod;
+                }
+            }
+
             TakeSubmissions();
             bool sqFull = PrepPending();
             TakeCancels();
@@ -181,7 +194,7 @@ public sealed partial class IoUringEngine
             // reads _parked second, so one of us sees the other (both sides use full fences) and no push is left
             // sleeping in the stack.
             Interlocked.Exchange(ref _parked, 1);
-            if (!HasWork() && Volatile.Read(ref _state) == StateRunning)
+            if (!HasWork() && !(_dispatchToPool && TakeDispatchLists(stalledOnly: false)) && Volatile.Read(ref _state) == StateRunning)
             {
                 SubmitAndWait();
             }
@@ -279,6 +292,73 @@ public sealed partial class IoUringEngine
             _dispatch.Dispatch(this);
             _dispatch = _dispatchPool.Get();
         }
+    }
+
+    /// <summary>How often a busy loop looks for a thread-pool batch stuck in one continuation while holding unpublished requests.</summary>
+    private static readonly TimeSpan StallScanPeriod = TimeSpan.FromMicroseconds(50);
+
+    /// <summary>Each running-dispatch slot's dispatch and progress at the previous stall scan (loop only).</summary>
+    private readonly CompletionDispatch?[] _scannedDispatches = new CompletionDispatch?[RunningDispatchSlots];
+    private readonly int[] _scannedProgress = new int[RunningDispatchSlots];
+
+    private void TakeStalledDispatches() => _ = TakeDispatchLists(stalledOnly: true);
+
+    /// <summary>
+    /// Takes the unpublished requests of running thread-pool batches into the pending FIFO: of every batch (the loop is
+    /// about to park or shutting down), or only of those that finished no continuation since the previous scan (one
+    /// may be blocked on a request in its own list). Returns true when it took anything.
+    /// </summary>
+    private bool TakeDispatchLists(bool stalledOnly)
+    {
+        bool took = false;
+        for (int i = 0; i < RunningDispatchSlots; i++)
+        {
+            CompletionDispatch? d = Volatile.Read(ref _runningDispatches[i]);
+            if (d is null)
+            {
+                _scannedDispatches[i] = null;
+                continue;
+            }
+
+            int progress = d.Progress;
+            bool stalled = ReferenceEquals(_scannedDispatches[i], d) && _scannedProgress[i] == progress;
+            _scannedDispatches[i] = d;
+            _scannedProgress[i] = progress;
+            if (stalledOnly && !stalled)
+            {
+                continue;
+            }
+
+            IoOperation? list = d.Steal();
+            if (list is null)
+            {
+                continue;
+            }
+
+            took = true;
+            IoOperation? reversed = null;
+            IoOperation last = list;
+            while (list is not null)
+            {
+                IoOperation? next = list.NextSubmit;
+                list.NextSubmit = reversed;
+                reversed = list;
+                list = next;
+            }
+
+            if (_pendingTail is null)
+            {
+                _pendingHead = reversed;
+            }
+            else
+            {
+                _pendingTail.NextSubmit = reversed;
+            }
+
+            _pendingTail = last;
+        }
+
+        return took;
     }
 
     /// <summary>Moves everything pushed so far to the end of the pending FIFO (the stack is LIFO, so reverse it).</summary>
@@ -654,6 +734,10 @@ public sealed partial class IoUringEngine
             AppendPending(list);
             list = next;
         }
+
+        // Requests still in running batches' lists: _state is no longer Running, so a batch that pushes after this
+        // publishes at once and finds the stack closed.
+        _ = TakeDispatchLists(stalledOnly: false);
 
         IoOperation? cancels = Interlocked.Exchange(ref _cancelHead, _closedSentinel);
         while (cancels is not null)

@@ -676,6 +676,21 @@ public sealed partial class IoUringEngine : IDisposable, IAsyncDisposable
             return true;
         }
 
+        if (CompletionDispatch.CollectingFor(this) is CompletionDispatch dispatch && Volatile.Read(ref _state) == StateRunning)
+        {
+            // A continuation running in one of this engine's thread-pool batches: collect the request in the batch's
+            // own list, which goes to the loop as one chain when the batch ends. The push is a full fence, so either
+            // the loop, about to park, sees the list (it takes it instead of parking) or we see it parked (or shutting
+            // down) here and publish at once; see CompletionDispatch.
+            dispatch.Push(op);
+            if (Volatile.Read(ref _parked) != 0 || Volatile.Read(ref _state) != StateRunning)
+            {
+                dispatch.Publish(this);
+            }
+
+            return true;
+        }
+
         IoOperation? head = Volatile.Read(ref _submitHead);
         while (true)
         {
@@ -698,6 +713,77 @@ public sealed partial class IoUringEngine : IDisposable, IAsyncDisposable
         // re-checks the stack after setting _parked, or we see _parked set and wake it (Dekker).
         WakeIfParked();
         return true;
+    }
+
+    /// <summary>
+    /// Pushes a chain of ops (newest first, linked by <see cref="IoOperation.NextSubmit"/>, ending at
+    /// <paramref name="oldest"/>) onto the submission stack with one CAS, and wakes the loop at most once. Ops refused
+    /// because the engine has shut down fail with <see cref="ObjectDisposedException"/> on a pool thread.
+    /// </summary>
+    internal void PushChain(IoOperation newest, IoOperation oldest)
+    {
+        IoOperation? head = Volatile.Read(ref _submitHead);
+        while (true)
+        {
+            if (ReferenceEquals(head, _closedSentinel))
+            {
+                // Accepted by the batch but the loop is gone. Fail them away from the caller's stack: completing them
+                // here would run other continuations inside the call that made the request.
+                oldest.NextSubmit = null;
+                ThreadPool.UnsafeQueueUserWorkItem(static list => FailRefused((IoOperation)list!), newest);
+                return;
+            }
+
+            oldest.NextSubmit = head;
+            IoOperation? seen = Interlocked.CompareExchange(ref _submitHead, newest, head);
+            if (ReferenceEquals(seen, head))
+            {
+                break;
+            }
+
+            head = seen;
+        }
+
+        WakeIfParked();
+    }
+
+    private static void FailRefused(IoOperation? list)
+    {
+        while (list is not null)
+        {
+            IoOperation op = list;
+            list = op.NextSubmit;
+            op.NextSubmit = null;
+            op.Complete(-Errno.ECANCELED);
+        }
+    }
+
+    /// <summary>The thread-pool batches running right now that collect requests (see <see cref="CompletionDispatch"/>); the loop may take their lists.</summary>
+    private readonly CompletionDispatch?[] _runningDispatches = new CompletionDispatch?[RunningDispatchSlots];
+
+    private const int RunningDispatchSlots = 8;
+
+    /// <summary>Registers a batch that is starting to run; returns its slot, or -1 when all are taken (it then runs unbatched).</summary>
+    internal int RegisterRunningDispatch(CompletionDispatch dispatch)
+    {
+        CompletionDispatch?[] slots = _runningDispatches;
+        int start = Environment.CurrentManagedThreadId & (RunningDispatchSlots - 1);
+        for (int i = 0; i < RunningDispatchSlots; i++)
+        {
+            int k = (start + i) & (RunningDispatchSlots - 1);
+            if (Volatile.Read(ref slots[k]) is null && Interlocked.CompareExchange(ref slots[k], dispatch, null) is null)
+            {
+                return k;
+            }
+        }
+
+        return -1;
+    }
+
+    internal void UnregisterRunningDispatch(int slot, CompletionDispatch dispatch)
+    {
+        _ = dispatch;
+        Volatile.Write(ref _runningDispatches[slot], null);
     }
 
     internal void PushCancel(IoOperation op)
