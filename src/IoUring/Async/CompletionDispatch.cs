@@ -117,6 +117,9 @@ internal sealed class CompletionDispatch : IThreadPoolWorkItem
         _localOldest = null;
     }
 
+    /// <summary>True when the list holds requests (read racily by the loop).</summary>
+    internal bool Holding => Volatile.Read(ref _localHead) is not null;
+
     /// <summary>Takes the unpublished list, newest first (the loop, when the running thread may be blocked on it).</summary>
     internal IoOperation? Steal() => Volatile.Read(ref _localHead) is null ? null : Interlocked.Exchange(ref _localHead, null);
 

@@ -176,6 +176,14 @@ public sealed partial class IoUringEngine
                 continue;
             }
 
+            if (_dispatchToPool && AnyDispatchHolding())
+            {
+                // A running batch holds requests it publishes when it ends: wait for the whole batch rather than
+                // take part of it now. The stall scan at the top of the loop takes it if the batch is stuck.
+                WaitWhileHolding(nextStallScan);
+                continue;
+            }
+
             // Idle. Spin a little first: continuations usually push the next requests within microseconds, and
             // catching them here saves the submitter an eventfd write and the loop a sleep and a wake-up. The budget
             // adapts: it shrinks while spinning finds nothing (slow devices) and is restored when it pays off.
@@ -194,10 +202,13 @@ public sealed partial class IoUringEngine
             // reads _parked second, so one of us sees the other (both sides use full fences) and no push is left
             // sleeping in the stack.
             Interlocked.Exchange(ref _parked, 1);
-            if (!HasWork() && !(_dispatchToPool && TakeDispatchLists(stalledOnly: false)) && Volatile.Read(ref _state) == StateRunning)
+            if (HasWork() || (_dispatchToPool && AnyDispatchHolding()) || Volatile.Read(ref _state) != StateRunning)
             {
-                SubmitAndWait();
+                Volatile.Write(ref _parked, 0);
+                continue;
             }
+
+            SubmitAndWait();
 
             Volatile.Write(ref _parked, 0);
             _ = Reap();
@@ -252,6 +263,15 @@ public sealed partial class IoUringEngine
         _localHead = _localTail = null;
     }
 
+    private void WaitWhileHolding(long until)
+    {
+        while (!HasWork() && _ring.ReadyCqes.Count == 0 && Volatile.Read(ref _state) == StateRunning && AnyDispatchHolding() &&
+               Stopwatch.GetTimestamp() < until)
+        {
+            Thread.SpinWait(20);
+        }
+    }
+
     private bool SpinForWork(long spinTicks)
     {
         long deadline = Stopwatch.GetTimestamp() + spinTicks;
@@ -260,6 +280,12 @@ public sealed partial class IoUringEngine
         {
             if (HasWork() || _ring.ReadyCqes.Count > 0 || Volatile.Read(ref _state) != StateRunning)
             {
+                return true;
+            }
+
+            if (_dispatchToPool && AnyDispatchHolding())
+            {
+                // A batch has started handing back requests; the loop waits for the rest of it.
                 return true;
             }
 
@@ -302,6 +328,23 @@ public sealed partial class IoUringEngine
     private readonly int[] _scannedProgress = new int[RunningDispatchSlots];
 
     private void TakeStalledDispatches() => _ = TakeDispatchLists(stalledOnly: true);
+
+    /// <summary>
+    /// True when a running batch holds unpublished requests. Called after <see cref="_parked"/> is set: a batch that
+    /// pushes after this check sees the flag and publishes at once, so parking after a false answer loses nothing.
+    /// </summary>
+    private bool AnyDispatchHolding()
+    {
+        for (int i = 0; i < RunningDispatchSlots; i++)
+        {
+            if (Volatile.Read(ref _runningDispatches[i]) is CompletionDispatch d && d.Holding)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
 
     /// <summary>
     /// Takes the unpublished requests of running thread-pool batches into the pending FIFO: of every batch (the loop is
