@@ -47,6 +47,9 @@ internal sealed class CompletionDispatch : IThreadPoolWorkItem
     /// <summary>Continuations finished so far; the loop's stall scan compares it between two scans.</summary>
     private int _progress;
 
+    /// <summary>Link in the engine's free list.</summary>
+    internal CompletionDispatch? NextFree;
+
     public int Count => _count;
 
     public bool IsFull => _count == Capacity;

@@ -309,6 +309,26 @@ public sealed partial class IoUringEngine
     /// <summary>The completions gathered for the thread pool since the last flush (thread-pool mode).</summary>
     private CompletionDispatch _dispatch;
 
+    /// <summary>Free dispatches taken from <see cref="_freeDispatches"/> (loop only).</summary>
+    private CompletionDispatch? _freeDispatchesLocal;
+
+    private CompletionDispatch RentDispatch()
+    {
+        CompletionDispatch? d = _freeDispatchesLocal;
+        if (d is null)
+        {
+            d = Volatile.Read(ref _freeDispatches) is null ? null : Interlocked.Exchange(ref _freeDispatches, null);
+            if (d is null)
+            {
+                return new CompletionDispatch();
+            }
+        }
+
+        _freeDispatchesLocal = d.NextFree;
+        d.NextFree = null;
+        return d;
+    }
+
     /// <summary>Hands the gathered completions to the thread pool as one work item.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private void FlushDispatch()
@@ -316,7 +336,7 @@ public sealed partial class IoUringEngine
         if (_dispatch.Count > 0)
         {
             _dispatch.Dispatch(this);
-            _dispatch = _dispatchPool.Get();
+            _dispatch = RentDispatch();
         }
     }
 

@@ -42,7 +42,6 @@ public sealed partial class IoUringEngine : IDisposable, IAsyncDisposable
 
     private readonly IoUringEngineOptions _options;
     private readonly ObjectPool<IoOperation> _pool;
-    private readonly ObjectPool<CompletionDispatch> _dispatchPool;
     private readonly bool _dispatchToPool;
     private readonly Thread _thread;
     private readonly TaskCompletionSource _stopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -81,11 +80,8 @@ public sealed partial class IoUringEngine : IDisposable, IAsyncDisposable
         // Continuations always run synchronously when an op is completed; what differs is the thread that completes
         // it: the loop itself (Inline) or a pool thread running a CompletionDispatch batch (ThreadPool).
         _pool = new DefaultObjectPool<IoOperation>(new OperationPolicy(this), Math.Max(16, _options.MaxPooledOperations));
-        // Every op sits in at most one dispatch, so no more dispatches than ops in flight can be outstanding (half the CQ,
-        // see Setup); retaining that many keeps a backlogged pool from making the engine allocate new ones.
-        _dispatchPool = new DefaultObjectPool<CompletionDispatch>(new DispatchPolicy(), (int)(_options.QueueEntries * 2));
         _dispatchToPool = Continuations == ContinuationMode.ThreadPool;
-        _dispatch = _dispatchPool.Get();
+        _dispatch = new CompletionDispatch();
         _closedSentinel = new IoOperation(this);
 
         using var started = new ManualResetEventSlim();
@@ -884,20 +880,35 @@ public sealed partial class IoUringEngine : IDisposable, IAsyncDisposable
         }
     }
 
-    internal void ReturnDispatch(CompletionDispatch dispatch) => _dispatchPool.Return(dispatch);
+    /// <summary>
+    /// Free dispatches, a lock-free stack linked through <see cref="CompletionDispatch.NextFree"/>: pool threads push,
+    /// only the loop takes (all at once, into <see cref="_freeDispatchesLocal"/>), so there is no ABA problem. Unlike
+    /// an <c>ObjectPool</c> (a ConcurrentQueue that allocates segments as its fill level swings), it never allocates
+    /// once as many dispatches exist as are ever outstanding at once.
+    /// </summary>
+    private CompletionDispatch? _freeDispatches;
+
+    internal void ReturnDispatch(CompletionDispatch dispatch)
+    {
+        CompletionDispatch? head = Volatile.Read(ref _freeDispatches);
+        while (true)
+        {
+            dispatch.NextFree = head;
+            CompletionDispatch? seen = Interlocked.CompareExchange(ref _freeDispatches, dispatch, head);
+            if (ReferenceEquals(seen, head))
+            {
+                return;
+            }
+
+            head = seen;
+        }
+    }
 
     private sealed class OperationPolicy(IoUringEngine engine) : IPooledObjectPolicy<IoOperation>
     {
         public IoOperation Create() => new(engine);
 
         public bool Return(IoOperation obj) => true;
-    }
-
-    private sealed class DispatchPolicy : IPooledObjectPolicy<CompletionDispatch>
-    {
-        public CompletionDispatch Create() => new();
-
-        public bool Return(CompletionDispatch obj) => true;
     }
 }
 
