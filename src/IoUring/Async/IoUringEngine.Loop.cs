@@ -145,8 +145,21 @@ public sealed partial class IoUringEngine
     {
         long maxSpin = (long)(_options.SpinBeforePark.TotalSeconds * Stopwatch.Frequency);
         long spin = maxSpin;
+        long stallScanPeriod = Math.Max(1, (long)(StallScanPeriod.TotalSeconds * Stopwatch.Frequency));
+        long nextStallScan = Stopwatch.GetTimestamp() + stallScanPeriod;
         while (Volatile.Read(ref _state) == StateRunning)
         {
+            if (_dispatchToPool)
+            {
+                long now = Stopwatch.GetTimestamp();
+                if (now >= nextStallScan)
+                {
+                    // A busy loop never parks, so look here for a batch that is stuck in one continuation.
+                    TakeStalledDispatches();
+                    nextStallScan = now + stallScanPeriod;
+                }
+            }
+
             TakeSubmissions();
             bool sqFull = PrepPending();
             TakeCancels();
@@ -160,6 +173,14 @@ public sealed partial class IoUringEngine
             FlushDispatch();
             if (reaped > 0 || sqFull || HasWork())
             {
+                continue;
+            }
+
+            if (_dispatchToPool && AnyDispatchHolding())
+            {
+                // A running batch holds requests it publishes when it ends: wait for the whole batch rather than
+                // take part of it now. The stall scan at the top of the loop takes it if the batch is stuck.
+                WaitWhileHolding(nextStallScan);
                 continue;
             }
 
@@ -181,10 +202,13 @@ public sealed partial class IoUringEngine
             // reads _parked second, so one of us sees the other (both sides use full fences) and no push is left
             // sleeping in the stack.
             Interlocked.Exchange(ref _parked, 1);
-            if (!HasWork() && Volatile.Read(ref _state) == StateRunning)
+            if (HasWork() || (_dispatchToPool && AnyDispatchHolding()) || Volatile.Read(ref _state) != StateRunning)
             {
-                SubmitAndWait();
+                Volatile.Write(ref _parked, 0);
+                continue;
             }
+
+            SubmitAndWait();
 
             Volatile.Write(ref _parked, 0);
             _ = Reap();
@@ -239,6 +263,15 @@ public sealed partial class IoUringEngine
         _localHead = _localTail = null;
     }
 
+    private void WaitWhileHolding(long until)
+    {
+        while (!HasWork() && _ring.ReadyCqes.Count == 0 && Volatile.Read(ref _state) == StateRunning && AnyDispatchHolding() &&
+               Stopwatch.GetTimestamp() < until)
+        {
+            Thread.SpinWait(20);
+        }
+    }
+
     private bool SpinForWork(long spinTicks)
     {
         long deadline = Stopwatch.GetTimestamp() + spinTicks;
@@ -247,6 +280,12 @@ public sealed partial class IoUringEngine
         {
             if (HasWork() || _ring.ReadyCqes.Count > 0 || Volatile.Read(ref _state) != StateRunning)
             {
+                return true;
+            }
+
+            if (_dispatchToPool && AnyDispatchHolding())
+            {
+                // A batch has started handing back requests; the loop waits for the rest of it.
                 return true;
             }
 
@@ -270,6 +309,26 @@ public sealed partial class IoUringEngine
     /// <summary>The completions gathered for the thread pool since the last flush (thread-pool mode).</summary>
     private CompletionDispatch _dispatch;
 
+    /// <summary>Free dispatches taken from <see cref="_freeDispatches"/> (loop only).</summary>
+    private CompletionDispatch? _freeDispatchesLocal;
+
+    private CompletionDispatch RentDispatch()
+    {
+        CompletionDispatch? d = _freeDispatchesLocal;
+        if (d is null)
+        {
+            d = Volatile.Read(ref _freeDispatches) is null ? null : Interlocked.Exchange(ref _freeDispatches, null);
+            if (d is null)
+            {
+                return new CompletionDispatch();
+            }
+        }
+
+        _freeDispatchesLocal = d.NextFree;
+        d.NextFree = null;
+        return d;
+    }
+
     /// <summary>Hands the gathered completions to the thread pool as one work item.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private void FlushDispatch()
@@ -277,8 +336,92 @@ public sealed partial class IoUringEngine
         if (_dispatch.Count > 0)
         {
             _dispatch.Dispatch(this);
-            _dispatch = _dispatchPool.Get();
+            _dispatch = RentDispatch();
         }
+    }
+
+    /// <summary>How often a busy loop looks for a thread-pool batch stuck in one continuation while holding unpublished requests.</summary>
+    private static readonly TimeSpan StallScanPeriod = TimeSpan.FromMicroseconds(50);
+
+    /// <summary>Each running-dispatch slot's dispatch and progress at the previous stall scan (loop only).</summary>
+    private readonly CompletionDispatch?[] _scannedDispatches = new CompletionDispatch?[RunningDispatchSlots];
+    private readonly int[] _scannedProgress = new int[RunningDispatchSlots];
+
+    private void TakeStalledDispatches() => _ = TakeDispatchLists(stalledOnly: true);
+
+    /// <summary>
+    /// True when a running batch holds unpublished requests. Called after <see cref="_parked"/> is set: a batch that
+    /// pushes after this check sees the flag and publishes at once, so parking after a false answer loses nothing.
+    /// </summary>
+    private bool AnyDispatchHolding()
+    {
+        for (int i = 0; i < RunningDispatchSlots; i++)
+        {
+            if (Volatile.Read(ref _runningDispatches[i]) is CompletionDispatch d && d.Holding)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>
+    /// Takes the unpublished requests of running thread-pool batches into the pending FIFO: of every batch (the loop is
+    /// about to park or shutting down), or only of those that finished no continuation since the previous scan (one
+    /// may be blocked on a request in its own list). Returns true when it took anything.
+    /// </summary>
+    private bool TakeDispatchLists(bool stalledOnly)
+    {
+        bool took = false;
+        for (int i = 0; i < RunningDispatchSlots; i++)
+        {
+            CompletionDispatch? d = Volatile.Read(ref _runningDispatches[i]);
+            if (d is null)
+            {
+                _scannedDispatches[i] = null;
+                continue;
+            }
+
+            int progress = d.Progress;
+            bool stalled = ReferenceEquals(_scannedDispatches[i], d) && _scannedProgress[i] == progress;
+            _scannedDispatches[i] = d;
+            _scannedProgress[i] = progress;
+            if (stalledOnly && !stalled)
+            {
+                continue;
+            }
+
+            IoOperation? list = d.Steal();
+            if (list is null)
+            {
+                continue;
+            }
+
+            took = true;
+            IoOperation? reversed = null;
+            IoOperation last = list;
+            while (list is not null)
+            {
+                IoOperation? next = list.NextSubmit;
+                list.NextSubmit = reversed;
+                reversed = list;
+                list = next;
+            }
+
+            if (_pendingTail is null)
+            {
+                _pendingHead = reversed;
+            }
+            else
+            {
+                _pendingTail.NextSubmit = reversed;
+            }
+
+            _pendingTail = last;
+        }
+
+        return took;
     }
 
     /// <summary>Moves everything pushed so far to the end of the pending FIFO (the stack is LIFO, so reverse it).</summary>
@@ -654,6 +797,10 @@ public sealed partial class IoUringEngine
             AppendPending(list);
             list = next;
         }
+
+        // Requests still in running batches' lists: _state is no longer Running, so a batch that pushes after this
+        // publishes at once and finds the stack closed.
+        _ = TakeDispatchLists(stalledOnly: false);
 
         IoOperation? cancels = Interlocked.Exchange(ref _cancelHead, _closedSentinel);
         while (cancels is not null)

@@ -42,7 +42,6 @@ public sealed partial class IoUringEngine : IDisposable, IAsyncDisposable
 
     private readonly IoUringEngineOptions _options;
     private readonly ObjectPool<IoOperation> _pool;
-    private readonly ObjectPool<CompletionDispatch> _dispatchPool;
     private readonly bool _dispatchToPool;
     private readonly Thread _thread;
     private readonly TaskCompletionSource _stopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -81,11 +80,8 @@ public sealed partial class IoUringEngine : IDisposable, IAsyncDisposable
         // Continuations always run synchronously when an op is completed; what differs is the thread that completes
         // it: the loop itself (Inline) or a pool thread running a CompletionDispatch batch (ThreadPool).
         _pool = new DefaultObjectPool<IoOperation>(new OperationPolicy(this), Math.Max(16, _options.MaxPooledOperations));
-        // Every op sits in at most one dispatch, so no more dispatches than ops in flight can be outstanding (half the CQ,
-        // see Setup); retaining that many keeps a backlogged pool from making the engine allocate new ones.
-        _dispatchPool = new DefaultObjectPool<CompletionDispatch>(new DispatchPolicy(), (int)(_options.QueueEntries * 2));
         _dispatchToPool = Continuations == ContinuationMode.ThreadPool;
-        _dispatch = _dispatchPool.Get();
+        _dispatch = new CompletionDispatch();
         _closedSentinel = new IoOperation(this);
 
         using var started = new ManualResetEventSlim();
@@ -676,6 +672,21 @@ public sealed partial class IoUringEngine : IDisposable, IAsyncDisposable
             return true;
         }
 
+        if (CompletionDispatch.CollectingFor(this) is CompletionDispatch dispatch && Volatile.Read(ref _state) == StateRunning)
+        {
+            // A continuation running in one of this engine's thread-pool batches: collect the request in the batch's
+            // own list, which goes to the loop as one chain when the batch ends. The push is a full fence, so either
+            // the loop, about to park, sees the list (it takes it instead of parking) or we see it parked (or shutting
+            // down) here and publish at once; see CompletionDispatch.
+            dispatch.Push(op);
+            if (Volatile.Read(ref _parked) != 0 || Volatile.Read(ref _state) != StateRunning)
+            {
+                dispatch.Publish(this);
+            }
+
+            return true;
+        }
+
         IoOperation? head = Volatile.Read(ref _submitHead);
         while (true)
         {
@@ -698,6 +709,77 @@ public sealed partial class IoUringEngine : IDisposable, IAsyncDisposable
         // re-checks the stack after setting _parked, or we see _parked set and wake it (Dekker).
         WakeIfParked();
         return true;
+    }
+
+    /// <summary>
+    /// Pushes a chain of ops (newest first, linked by <see cref="IoOperation.NextSubmit"/>, ending at
+    /// <paramref name="oldest"/>) onto the submission stack with one CAS, and wakes the loop at most once. Ops refused
+    /// because the engine has shut down fail with <see cref="ObjectDisposedException"/> on a pool thread.
+    /// </summary>
+    internal void PushChain(IoOperation newest, IoOperation oldest)
+    {
+        IoOperation? head = Volatile.Read(ref _submitHead);
+        while (true)
+        {
+            if (ReferenceEquals(head, _closedSentinel))
+            {
+                // Accepted by the batch but the loop is gone. Fail them away from the caller's stack: completing them
+                // here would run other continuations inside the call that made the request.
+                oldest.NextSubmit = null;
+                ThreadPool.UnsafeQueueUserWorkItem(static list => FailRefused((IoOperation)list!), newest);
+                return;
+            }
+
+            oldest.NextSubmit = head;
+            IoOperation? seen = Interlocked.CompareExchange(ref _submitHead, newest, head);
+            if (ReferenceEquals(seen, head))
+            {
+                break;
+            }
+
+            head = seen;
+        }
+
+        WakeIfParked();
+    }
+
+    private static void FailRefused(IoOperation? list)
+    {
+        while (list is not null)
+        {
+            IoOperation op = list;
+            list = op.NextSubmit;
+            op.NextSubmit = null;
+            op.Complete(-Errno.ECANCELED);
+        }
+    }
+
+    /// <summary>The thread-pool batches running right now that collect requests (see <see cref="CompletionDispatch"/>); the loop may take their lists.</summary>
+    private readonly CompletionDispatch?[] _runningDispatches = new CompletionDispatch?[RunningDispatchSlots];
+
+    private const int RunningDispatchSlots = 8;
+
+    /// <summary>Registers a batch that is starting to run; returns its slot, or -1 when all are taken (it then runs unbatched).</summary>
+    internal int RegisterRunningDispatch(CompletionDispatch dispatch)
+    {
+        CompletionDispatch?[] slots = _runningDispatches;
+        int start = Environment.CurrentManagedThreadId & (RunningDispatchSlots - 1);
+        for (int i = 0; i < RunningDispatchSlots; i++)
+        {
+            int k = (start + i) & (RunningDispatchSlots - 1);
+            if (Volatile.Read(ref slots[k]) is null && Interlocked.CompareExchange(ref slots[k], dispatch, null) is null)
+            {
+                return k;
+            }
+        }
+
+        return -1;
+    }
+
+    internal void UnregisterRunningDispatch(int slot, CompletionDispatch dispatch)
+    {
+        _ = dispatch;
+        Volatile.Write(ref _runningDispatches[slot], null);
     }
 
     internal void PushCancel(IoOperation op)
@@ -798,20 +880,35 @@ public sealed partial class IoUringEngine : IDisposable, IAsyncDisposable
         }
     }
 
-    internal void ReturnDispatch(CompletionDispatch dispatch) => _dispatchPool.Return(dispatch);
+    /// <summary>
+    /// Free dispatches, a lock-free stack linked through <see cref="CompletionDispatch.NextFree"/>: pool threads push,
+    /// only the loop takes (all at once, into <see cref="_freeDispatchesLocal"/>), so there is no ABA problem. Unlike
+    /// an <c>ObjectPool</c> (a ConcurrentQueue that allocates segments as its fill level swings), it never allocates
+    /// once as many dispatches exist as are ever outstanding at once.
+    /// </summary>
+    private CompletionDispatch? _freeDispatches;
+
+    internal void ReturnDispatch(CompletionDispatch dispatch)
+    {
+        CompletionDispatch? head = Volatile.Read(ref _freeDispatches);
+        while (true)
+        {
+            dispatch.NextFree = head;
+            CompletionDispatch? seen = Interlocked.CompareExchange(ref _freeDispatches, dispatch, head);
+            if (ReferenceEquals(seen, head))
+            {
+                return;
+            }
+
+            head = seen;
+        }
+    }
 
     private sealed class OperationPolicy(IoUringEngine engine) : IPooledObjectPolicy<IoOperation>
     {
         public IoOperation Create() => new(engine);
 
         public bool Return(IoOperation obj) => true;
-    }
-
-    private sealed class DispatchPolicy : IPooledObjectPolicy<CompletionDispatch>
-    {
-        public CompletionDispatch Create() => new();
-
-        public bool Return(CompletionDispatch obj) => true;
     }
 }
 
