@@ -17,11 +17,11 @@ internal sealed class AsyncContender : WindowedWorkers
     private Task[] _tasks = [];
     private int _maxPoolThreads;
 
-    private AsyncContender(RunSpec spec, bool group, ContinuationMode mode)
+    private AsyncContender(RunSpec spec, bool group, ContinuationMode mode, bool fixedFiles)
         : base(spec, spec.Qd)
     {
         _mode = mode;
-        var options = new IoUringEngineOptions { Continuations = mode, ThreadName = "bench engine" };
+        var options = new IoUringEngineOptions { Continuations = mode, ThreadName = "bench engine", FixedFileSlots = fixedFiles ? 1024u : 0u };
         if (group)
         {
             _group = new IoUringEngineGroup(Environment.ProcessorCount, options);
@@ -36,9 +36,9 @@ internal sealed class AsyncContender : WindowedWorkers
         _files = [.. _engines.Select(e => UringFile.FromHandle(e, spec.File!.Handle, FileAccess.Read))];
     }
 
-    public static RunResult Run(RunSpec spec, bool group, ContinuationMode mode)
+    public static RunResult Run(RunSpec spec, bool group, ContinuationMode mode, bool fixedFiles = true)
     {
-        var c = new AsyncContender(spec, group, mode);
+        var c = new AsyncContender(spec, group, mode, fixedFiles);
         try
         {
             return c.Measure();

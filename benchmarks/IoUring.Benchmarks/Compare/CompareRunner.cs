@@ -26,6 +26,10 @@ internal static class CompareRunner
     public const string AsyncInline = "async-inline";
     public const string AsyncGroup = "async-group";
     public const string AsyncGroupInline = "async-group-inline";
+
+    /// <summary><c>async</c> / <c>async-inline</c> with the engine's registered-file table off (plain fds); only when named in --contenders.</summary>
+    public const string AsyncPlainFd = "async-plainfd";
+    public const string AsyncInlinePlainFd = "async-inline-plainfd";
     public const string LiburingC = "liburing-c";
     public const string LiburingCRegistered = "liburing-c-registered";
     public const string FioUring = "fio-io_uring";
@@ -190,6 +194,12 @@ internal static class CompareRunner
             Add(s, AsyncInline, o.QueueDepths);
             Add(s, AsyncGroup, o.QueueDepths);
             Add(s, AsyncGroupInline, o.QueueDepths);
+            if (o.Contenders is not null)
+            {
+                // Opt-in: the fixed-file A/B of the same engine.
+                Add(s, AsyncPlainFd, o.QueueDepths);
+                Add(s, AsyncInlinePlainFd, o.QueueDepths);
+            }
             if (haveFio)
             {
                 Add(s, FioUring, o.QueueDepths);
@@ -229,6 +239,8 @@ internal static class CompareRunner
                 AsyncInline => AsyncContender.Run(spec, group: false, ContinuationMode.Inline),
                 AsyncGroup => AsyncContender.Run(spec, group: true, ContinuationMode.ThreadPool),
                 AsyncGroupInline => AsyncContender.Run(spec, group: true, ContinuationMode.Inline),
+                AsyncPlainFd => AsyncContender.Run(spec, group: false, ContinuationMode.ThreadPool, fixedFiles: false),
+                AsyncInlinePlainFd => AsyncContender.Run(spec, group: false, ContinuationMode.Inline, fixedFiles: false),
                 LiburingC => twin.Run(spec, registered: false),
                 LiburingCRegistered => twin.Run(spec, registered: true),
                 FioUring => fio.Run(spec, uring: true),

@@ -68,6 +68,7 @@ internal static class IoErrors
         OpKind.OpenAt => "openat",
         OpKind.Close => "close",
         OpKind.Statx => "statx",
+        OpKind.InstallFixedFile or OpKind.RemoveFixedFile => "files_update",
         _ => "nop",
     };
 

@@ -20,6 +20,12 @@ internal enum OpKind : byte
     OpenAt,
     Close,
     Statx,
+
+    /// <summary>IORING_OP_FILES_UPDATE putting a file in a free registered-file slot; the slot is written back into <see cref="IoOperation.FilesUpdateArgument"/>.</summary>
+    InstallFixedFile,
+
+    /// <summary>IORING_OP_FILES_UPDATE clearing a registered-file slot.</summary>
+    RemoveFixedFile,
 }
 
 /// <summary>
@@ -71,6 +77,12 @@ internal sealed class IoOperation : IValueTaskSource<int>, IValueTaskSource<long
     private CancellationToken _token;
     private CancellationTokenRegistration _registration;
 
+    /// <summary>The int the kernel reads (and, when allocating a slot, writes) for a FILES_UPDATE; pinned while in flight.</summary>
+    internal byte[]? FilesUpdateArgument;
+
+    /// <summary>Nobody awaits the op: on completion it goes straight back to the pool (internal housekeeping requests).</summary>
+    internal bool FireAndForget;
+
     /// <summary>Bytes already written by earlier CQEs of a write that must write everything (loop).</summary>
     internal long Transferred;
 
@@ -117,6 +129,22 @@ internal sealed class IoOperation : IValueTaskSource<int>, IValueTaskSource<long
         handle.DangerousAddRef(ref added);
         _handle = handle;
         return (int)handle.DangerousGetHandle();
+    }
+
+    /// <summary>
+    /// Like <see cref="AddHandleRef"/>, but returns the registered-file slot and marks the request <c>IOSQE_FIXED_FILE</c>
+    /// when <paramref name="fixedSlot"/> is one (0 or more). The handle reference is taken either way.
+    /// </summary>
+    internal int AddFileRef(SafeHandle handle, int fixedSlot)
+    {
+        int fd = AddHandleRef(handle);
+        if (fixedSlot < 0)
+        {
+            return fd;
+        }
+
+        Template.Flags |= SqeFlags.FixedFile;
+        return fixedSlot;
     }
 
     /// <summary>Pins <paramref name="memory"/> until the CQE is reaped and returns its address.</summary>
@@ -203,7 +231,19 @@ internal sealed class IoOperation : IValueTaskSource<int>, IValueTaskSource<long
         ReleaseResources();
         IOperationOwner? owner = Owner;
         Owner = null;
+        if (Kind == OpKind.InstallFixedFile && owner is not null)
+        {
+            // Before OnOperationCompleted: once the owner sees no pending op, it may release the slot at once.
+            owner.OnFixedFileInstalled(_engine, result == 1 ? MemoryMarshal.Read<int>(FilesUpdateArgument) : -1);
+        }
+
         owner?.OnOperationCompleted();
+        if (FireAndForget)
+        {
+            ResetAndReturn();
+            return;
+        }
+
         _core.SetResult(result);
     }
 
@@ -249,6 +289,8 @@ internal sealed class IoOperation : IValueTaskSource<int>, IValueTaskSource<long
         IoVecStart = 0;
         Owner = null;
         CancelIssued = false;
+        FireAndForget = false;
+        FilesUpdateArgument = null;
         NextSubmit = null;
         _core.Reset();
         _engine.ReturnOperation(this);

@@ -93,6 +93,19 @@ public sealed partial class IoUringEngine
         SetupFlags = _ring.SetupFlags;
         Features = _ring.Features;
         _maxOpsInFlight = (int)Math.Max(1, (_ring.CqEntries / 2) - 2);
+        if (_options.FixedFileSlots > 0)
+        {
+            try
+            {
+                // Sparse (5.19+): every slot starts empty; files fill them with FILES_UPDATE + IORING_FILE_INDEX_ALLOC.
+                _ring.RegisterFilesSparse(_options.FixedFileSlots);
+                FixedFileSlots = (int)_options.FixedFileSlots;
+            }
+            catch (IoUringException)
+            {
+                // Older kernel, or more slots than RLIMIT_NOFILE allows: files use plain descriptors.
+            }
+        }
 
         int fd = Libc.EventFd(0, Libc.EFD_CLOEXEC);
         if (fd < 0)

@@ -38,6 +38,9 @@ public sealed partial class IoUringEngine : IDisposable, IAsyncDisposable
     /// <summary>Most iovecs one scatter/gather request may carry (<c>IOV_MAX</c>).</summary>
     public const int MaxIoVecs = 1024;
 
+    /// <summary>Most registered-file slots a ring may have (the kernel's <c>IORING_MAX_FIXED_FILES</c>).</summary>
+    public const int MaxFixedFileSlots = 1 << 20;
+
     private static int s_nextId;
 
     private readonly IoUringEngineOptions _options;
@@ -72,6 +75,11 @@ public sealed partial class IoUringEngine : IDisposable, IAsyncDisposable
         if (_options.QueueEntries is 0 or > Ring.MaxEntries / 2)
         {
             throw new ArgumentOutOfRangeException(nameof(options), _options.QueueEntries, $"QueueEntries must be 1 to {Ring.MaxEntries / 2}.");
+        }
+
+        if (_options.FixedFileSlots > MaxFixedFileSlots)
+        {
+            throw new ArgumentOutOfRangeException(nameof(options), _options.FixedFileSlots, $"FixedFileSlots must be at most {MaxFixedFileSlots}.");
         }
 
         Id = Interlocked.Increment(ref s_nextId);
@@ -132,6 +140,9 @@ public sealed partial class IoUringEngine : IDisposable, IAsyncDisposable
     /// <summary><c>io_uring_enter</c> calls the loop has made so far (a diagnostic for batching; read racily from other threads).</summary>
     internal long EnterCalls => Volatile.Read(ref _ring)?.EnterCalls ?? 0;
 
+    /// <summary>The ring's descriptor, or -1 before setup (for tests that read <c>/proc/self/fdinfo</c>).</summary>
+    internal int RingFd => Volatile.Read(ref _ring)?.Fd ?? -1;
+
     /// <summary>The group the engine belongs to, if any.</summary>
     public IoUringEngineGroup? Group { get; internal init; }
 
@@ -157,7 +168,7 @@ public sealed partial class IoUringEngine : IDisposable, IAsyncDisposable
     public ValueTask<int> ReadAsync(SafeHandle handle, Memory<byte> buffer, long fileOffset, CancellationToken cancellationToken = default) =>
         ReadAsync(handle, buffer, fileOffset, owner: null, cancellationToken);
 
-    internal ValueTask<int> ReadAsync(SafeHandle handle, Memory<byte> buffer, long fileOffset, IOperationOwner? owner, CancellationToken cancellationToken)
+    internal ValueTask<int> ReadAsync(SafeHandle handle, Memory<byte> buffer, long fileOffset, IOperationOwner? owner, CancellationToken cancellationToken, int fixedSlot = -1)
     {
         ArgumentNullException.ThrowIfNull(handle);
         ValidateOffset(fileOffset);
@@ -169,7 +180,7 @@ public sealed partial class IoUringEngine : IDisposable, IAsyncDisposable
         IoOperation op = Rent(OpKind.Read);
         try
         {
-            int fd = op.AddHandleRef(handle);
+            int fd = op.AddFileRef(handle, fixedSlot);
             nint address = op.Pin(buffer);
             op.Template.PrepRead(fd, address, (uint)buffer.Length, (ulong)fileOffset);
         }
@@ -194,7 +205,7 @@ public sealed partial class IoUringEngine : IDisposable, IAsyncDisposable
     public ValueTask WriteAsync(SafeHandle handle, ReadOnlyMemory<byte> buffer, long fileOffset, CancellationToken cancellationToken = default) =>
         WriteAsync(handle, buffer, fileOffset, owner: null, cancellationToken);
 
-    internal ValueTask WriteAsync(SafeHandle handle, ReadOnlyMemory<byte> buffer, long fileOffset, IOperationOwner? owner, CancellationToken cancellationToken)
+    internal ValueTask WriteAsync(SafeHandle handle, ReadOnlyMemory<byte> buffer, long fileOffset, IOperationOwner? owner, CancellationToken cancellationToken, int fixedSlot = -1)
     {
         ArgumentNullException.ThrowIfNull(handle);
         ValidateOffset(fileOffset);
@@ -212,7 +223,7 @@ public sealed partial class IoUringEngine : IDisposable, IAsyncDisposable
         IoOperation op = Rent(OpKind.Write);
         try
         {
-            int fd = op.AddHandleRef(handle);
+            int fd = op.AddFileRef(handle, fixedSlot);
             nint address = op.Pin(buffer);
             op.Template.PrepWrite(fd, address, (uint)buffer.Length, (ulong)fileOffset);
         }
@@ -235,7 +246,7 @@ public sealed partial class IoUringEngine : IDisposable, IAsyncDisposable
     public ValueTask<long> ReadAsync(SafeHandle handle, IReadOnlyList<Memory<byte>> buffers, long fileOffset, CancellationToken cancellationToken = default) =>
         ReadAsync(handle, buffers, fileOffset, owner: null, cancellationToken);
 
-    internal ValueTask<long> ReadAsync(SafeHandle handle, IReadOnlyList<Memory<byte>> buffers, long fileOffset, IOperationOwner? owner, CancellationToken cancellationToken)
+    internal ValueTask<long> ReadAsync(SafeHandle handle, IReadOnlyList<Memory<byte>> buffers, long fileOffset, IOperationOwner? owner, CancellationToken cancellationToken, int fixedSlot = -1)
     {
         ArgumentNullException.ThrowIfNull(handle);
         ArgumentNullException.ThrowIfNull(buffers);
@@ -254,7 +265,7 @@ public sealed partial class IoUringEngine : IDisposable, IAsyncDisposable
         IoOperation op = Rent(OpKind.ReadV);
         try
         {
-            int fd = op.AddHandleRef(handle);
+            int fd = op.AddFileRef(handle, fixedSlot);
             IoVec[] iov = op.EnsureIoVecs(count);
             for (int i = 0; i < count; i++)
             {
@@ -284,7 +295,7 @@ public sealed partial class IoUringEngine : IDisposable, IAsyncDisposable
     public ValueTask WriteAsync(SafeHandle handle, IReadOnlyList<ReadOnlyMemory<byte>> buffers, long fileOffset, CancellationToken cancellationToken = default) =>
         WriteAsync(handle, buffers, fileOffset, owner: null, cancellationToken);
 
-    internal ValueTask WriteAsync(SafeHandle handle, IReadOnlyList<ReadOnlyMemory<byte>> buffers, long fileOffset, IOperationOwner? owner, CancellationToken cancellationToken)
+    internal ValueTask WriteAsync(SafeHandle handle, IReadOnlyList<ReadOnlyMemory<byte>> buffers, long fileOffset, IOperationOwner? owner, CancellationToken cancellationToken, int fixedSlot = -1)
     {
         ArgumentNullException.ThrowIfNull(handle);
         ArgumentNullException.ThrowIfNull(buffers);
@@ -315,7 +326,7 @@ public sealed partial class IoUringEngine : IDisposable, IAsyncDisposable
         IoOperation op = Rent(OpKind.WriteV);
         try
         {
-            int fd = op.AddHandleRef(handle);
+            int fd = op.AddFileRef(handle, fixedSlot);
             IoVec[] iov = op.EnsureIoVecs(count);
             for (int i = 0; i < count; i++)
             {
@@ -343,7 +354,7 @@ public sealed partial class IoUringEngine : IDisposable, IAsyncDisposable
     public ValueTask FlushAsync(SafeHandle handle, bool dataOnly = false, CancellationToken cancellationToken = default) =>
         FlushAsync(handle, dataOnly, owner: null, cancellationToken);
 
-    internal ValueTask FlushAsync(SafeHandle handle, bool dataOnly, IOperationOwner? owner, CancellationToken cancellationToken)
+    internal ValueTask FlushAsync(SafeHandle handle, bool dataOnly, IOperationOwner? owner, CancellationToken cancellationToken, int fixedSlot = -1)
     {
         ArgumentNullException.ThrowIfNull(handle);
         if (cancellationToken.IsCancellationRequested)
@@ -354,7 +365,7 @@ public sealed partial class IoUringEngine : IDisposable, IAsyncDisposable
         IoOperation op = Rent(OpKind.Fsync);
         try
         {
-            int fd = op.AddHandleRef(handle);
+            int fd = op.AddFileRef(handle, fixedSlot);
             op.Template.PrepFsync(fd, dataOnly ? FsyncFlags.DataSync : FsyncFlags.None);
         }
         catch
@@ -377,7 +388,7 @@ public sealed partial class IoUringEngine : IDisposable, IAsyncDisposable
     public ValueTask AllocateAsync(SafeHandle handle, long offset, long length, bool keepSize = false, CancellationToken cancellationToken = default) =>
         AllocateAsync(handle, offset, length, keepSize, owner: null, cancellationToken);
 
-    internal ValueTask AllocateAsync(SafeHandle handle, long offset, long length, bool keepSize, IOperationOwner? owner, CancellationToken cancellationToken)
+    internal ValueTask AllocateAsync(SafeHandle handle, long offset, long length, bool keepSize, IOperationOwner? owner, CancellationToken cancellationToken, int fixedSlot = -1)
     {
         ArgumentNullException.ThrowIfNull(handle);
         ArgumentOutOfRangeException.ThrowIfNegative(offset);
@@ -390,7 +401,7 @@ public sealed partial class IoUringEngine : IDisposable, IAsyncDisposable
         IoOperation op = Rent(OpKind.Fallocate);
         try
         {
-            int fd = op.AddHandleRef(handle);
+            int fd = op.AddFileRef(handle, fixedSlot);
             op.Template.PrepFallocate(fd, keepSize ? FallocKeepSize : 0, (ulong)offset, (ulong)length);
         }
         catch
@@ -410,7 +421,7 @@ public sealed partial class IoUringEngine : IDisposable, IAsyncDisposable
     public ValueTask SetLengthAsync(SafeFileHandle handle, long length, CancellationToken cancellationToken = default) =>
         SetLengthAsync(handle, length, owner: null, cancellationToken);
 
-    internal ValueTask SetLengthAsync(SafeFileHandle handle, long length, IOperationOwner? owner, CancellationToken cancellationToken)
+    internal ValueTask SetLengthAsync(SafeFileHandle handle, long length, IOperationOwner? owner, CancellationToken cancellationToken, int fixedSlot = -1)
     {
         ArgumentNullException.ThrowIfNull(handle);
         ArgumentOutOfRangeException.ThrowIfNegative(length);
@@ -428,7 +439,7 @@ public sealed partial class IoUringEngine : IDisposable, IAsyncDisposable
         IoOperation op = Rent(OpKind.Ftruncate);
         try
         {
-            int fd = op.AddHandleRef(handle);
+            int fd = op.AddFileRef(handle, fixedSlot);
             op.Template.PrepFtruncate(fd, (ulong)length);
         }
         catch
@@ -571,6 +582,87 @@ public sealed partial class IoUringEngine : IDisposable, IAsyncDisposable
         IoOperation op = Rent(OpKind.Nop);
         op.Template.PrepNop();
         return new ValueTask(op, Start(op, owner: null, cancellationToken));
+    }
+
+    // ------------------------------------------------------------------------------------------------------------
+    // Registered (fixed) files.
+    // ------------------------------------------------------------------------------------------------------------
+
+    /// <summary>What a FILES_UPDATE reads to clear a slot: the fd -1. The kernel only reads it, so one array serves all.</summary>
+    private static readonly byte[] s_clearSlot = BitConverter.GetBytes(-1);
+
+    /// <summary>
+    /// Slots in the engine's registered-file table: <see cref="IoUringEngineOptions.FixedFileSlots"/>, or 0 when the
+    /// option is 0 or the kernel could not register a sparse table (files then always use their plain descriptor).
+    /// </summary>
+    public int FixedFileSlots { get; private set; }
+
+    /// <summary>
+    /// Puts <paramref name="handle"/>'s descriptor in a free slot of the registered-file table (IORING_OP_FILES_UPDATE
+    /// with IORING_FILE_INDEX_ALLOC, run by the loop like any request). Nobody awaits it: the outcome reaches
+    /// <paramref name="owner"/> through <see cref="IOperationOwner.OnFixedFileInstalled"/> (slot, or -1 when the table
+    /// is full or the request failed), right before the op stops counting as pending for it. Returns false when
+    /// nothing was started (no table, engine or owner closing).
+    /// </summary>
+    internal bool TryInstallFixedFile(SafeHandle handle, IOperationOwner owner)
+    {
+        if (FixedFileSlots == 0 || IsDisposing)
+        {
+            return false;
+        }
+
+        IoOperation op;
+        try
+        {
+            op = Rent(OpKind.InstallFixedFile);
+        }
+        catch (ObjectDisposedException)
+        {
+            return false;
+        }
+
+        try
+        {
+            // The handle reference keeps the fd valid until the kernel has taken its own reference to the file.
+            int fd = op.AddHandleRef(handle);
+            byte[] argument = BitConverter.GetBytes(fd);
+            op.FilesUpdateArgument = argument;
+            nint address = op.Pin(argument);
+            op.Template.PrepFilesUpdate(address, 1, -1);
+            op.FireAndForget = true;
+        }
+        catch (ObjectDisposedException)
+        {
+            Abandon(op);
+            return false;
+        }
+
+        try
+        {
+            _ = Start(op, owner, CancellationToken.None);
+        }
+        catch (ObjectDisposedException)
+        {
+            return false;
+        }
+
+        return true;
+    }
+
+    /// <summary>
+    /// Clears registered-file slot <paramref name="slot"/>, dropping the table's reference to the file. Call it only
+    /// when no request naming the slot is pending or about to start. With <paramref name="fireAndForget"/> nobody
+    /// awaits the request and the returned task is already complete.
+    /// </summary>
+    /// <exception cref="ObjectDisposedException">The engine is shutting down (its table goes away with the ring).</exception>
+    internal ValueTask RemoveFixedFileAsync(int slot, bool fireAndForget)
+    {
+        IoOperation op = Rent(OpKind.RemoveFixedFile);
+        nint address = op.Pin(s_clearSlot);
+        op.Template.PrepFilesUpdate(address, 1, slot);
+        op.FireAndForget = fireAndForget;
+        short version = Start(op, owner: null, CancellationToken.None);
+        return fireAndForget ? ValueTask.CompletedTask : new ValueTask(op, version);
     }
 
     // ------------------------------------------------------------------------------------------------------------
@@ -921,6 +1013,13 @@ internal interface IOperationOwner
     /// count, so either the op is refused or the close waits for it.
     /// </summary>
     bool TryBeginOperation();
+
+    /// <summary>
+    /// Called on the thread completing an <c>InstallFixedFile</c> op the owner started, before its
+    /// <see cref="OnOperationCompleted"/>: <paramref name="slot"/> is the registered-file slot of
+    /// <paramref name="engine"/> now holding the owner's file, or -1 when none could be had.
+    /// </summary>
+    void OnFixedFileInstalled(IoUringEngine engine, int slot);
 
     /// <summary>Called once for every op <see cref="TryBeginOperation"/> accepted, when its result is published or it was refused later.</summary>
     void OnOperationCompleted();

@@ -53,6 +53,14 @@ public sealed class IoUringEngineOptions
     /// <summary>How many idle operation objects the engine keeps pooled. Default 1024.</summary>
     public int MaxPooledOperations { get; init; } = 1024;
 
+    /// <summary>
+    /// Slots in the engine's registered-file table (a sparse <c>IORING_REGISTER_FILES2</c> table made at start-up).
+    /// A <see cref="UringFile"/> on a single engine puts its descriptor in a free slot and its requests then name the
+    /// slot (<c>IOSQE_FIXED_FILE</c>), which spares the kernel a file-table lookup and reference per request. When the
+    /// table is full, or the kernel cannot register one, files use their plain descriptor. Default 1024; 0 disables it.
+    /// </summary>
+    public uint FixedFileSlots { get; init; } = 1024;
+
     /// <summary>Name of the loop thread, for debuggers and profilers. Default <c>io_uring engine</c>.</summary>
     public string ThreadName { get; init; } = "io_uring engine";
 }

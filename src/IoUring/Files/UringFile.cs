@@ -33,6 +33,13 @@ public sealed class UringFile : IDisposable, IAsyncDisposable, IOperationOwner
     private int _closing;
     private TaskCompletionSource? _drained;
 
+    /// <summary>
+    /// The slot of <see cref="_engine"/>'s registered-file table holding the file, or -1 (not yet installed, table full
+    /// or absent, a file on a group, or already released). Requests read it when they start; it is set once by the
+    /// install op's completion and taken back (exchanged for -1) only when the file is closing and no op is pending.
+    /// </summary>
+    private int _fixedSlot = -1;
+
     private UringFile(IoUringEngine? engine, IoUringEngineGroup? group, SafeFileHandle handle, bool ownsHandle, FileAccess access, string? path)
     {
         _engine = engine;
@@ -41,7 +48,21 @@ public sealed class UringFile : IDisposable, IAsyncDisposable, IOperationOwner
         _ownsHandle = ownsHandle;
         Access = access;
         Path = path;
+
+        // Files on a single engine put their descriptor in its registered-file table; requests then name the slot
+        // (IOSQE_FIXED_FILE), sparing the kernel an fget/fput per request. Files on a group do not: every engine has
+        // its own table, and a request goes to whichever engine the calling thread maps to. The install runs on the
+        // loop and nobody waits for it: requests use the plain fd until its completion publishes the slot.
+        _ = engine?.TryInstallFixedFile(handle, this);
     }
+
+    /// <summary>The file's slot in its engine's registered-file table, or -1 when its requests use the plain descriptor.</summary>
+    internal int FixedFileSlot => Volatile.Read(ref _fixedSlot);
+
+    /// <summary>True once the install request (if any) has completed, whatever its outcome; for tests.</summary>
+    internal bool FixedFileSettled => Volatile.Read(ref _installSettled) != 0 || _engine is null || _engine.FixedFileSlots == 0;
+
+    private int _installSettled;
 
     /// <summary>The file descriptor's handle. Do not close it while the file is in use.</summary>
     public SafeFileHandle Handle => _handle;
@@ -237,7 +258,7 @@ public sealed class UringFile : IDisposable, IAsyncDisposable, IOperationOwner
     /// <param name="cancellationToken">Cancels the read.</param>
     /// <returns>The bytes read: fewer than asked near the end of the file, 0 at or past it.</returns>
     public ValueTask<int> ReadAsync(Memory<byte> buffer, long fileOffset, CancellationToken cancellationToken = default) =>
-        (_engine ?? _group!.Current).ReadAsync(_handle, buffer, fileOffset, this, cancellationToken);
+        (_engine ?? _group!.Current).ReadAsync(_handle, buffer, fileOffset, this, cancellationToken, Volatile.Read(ref _fixedSlot));
 
     /// <summary>Writes all of <paramref name="buffer"/> at <paramref name="fileOffset"/>, like <see cref="RandomAccess.WriteAsync(SafeFileHandle, ReadOnlyMemory{byte}, long, CancellationToken)"/>.</summary>
     /// <param name="buffer">What to write; pinned until the write completes.</param>
@@ -245,7 +266,7 @@ public sealed class UringFile : IDisposable, IAsyncDisposable, IOperationOwner
     /// <param name="cancellationToken">Cancels the write.</param>
     /// <returns>A task that completes when every byte is written.</returns>
     public ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, long fileOffset, CancellationToken cancellationToken = default) =>
-        (_engine ?? _group!.Current).WriteAsync(_handle, buffer, fileOffset, this, cancellationToken);
+        (_engine ?? _group!.Current).WriteAsync(_handle, buffer, fileOffset, this, cancellationToken, Volatile.Read(ref _fixedSlot));
 
     /// <summary>Reads into several buffers in order from <paramref name="fileOffset"/> (<c>preadv</c>).</summary>
     /// <param name="buffers">The buffers, at most <see cref="IoUringEngine.MaxIoVecs"/>.</param>
@@ -253,7 +274,7 @@ public sealed class UringFile : IDisposable, IAsyncDisposable, IOperationOwner
     /// <param name="cancellationToken">Cancels the read.</param>
     /// <returns>The total bytes read.</returns>
     public ValueTask<long> ReadAsync(IReadOnlyList<Memory<byte>> buffers, long fileOffset, CancellationToken cancellationToken = default) =>
-        (_engine ?? _group!.Current).ReadAsync(_handle, buffers, fileOffset, this, cancellationToken);
+        (_engine ?? _group!.Current).ReadAsync(_handle, buffers, fileOffset, this, cancellationToken, Volatile.Read(ref _fixedSlot));
 
     /// <summary>Writes several buffers in order at <paramref name="fileOffset"/> (<c>pwritev</c>, repeated after short writes).</summary>
     /// <param name="buffers">The buffers, at most <see cref="IoUringEngine.MaxIoVecs"/>.</param>
@@ -261,14 +282,14 @@ public sealed class UringFile : IDisposable, IAsyncDisposable, IOperationOwner
     /// <param name="cancellationToken">Cancels the write.</param>
     /// <returns>A task that completes when every byte is written.</returns>
     public ValueTask WriteAsync(IReadOnlyList<ReadOnlyMemory<byte>> buffers, long fileOffset, CancellationToken cancellationToken = default) =>
-        (_engine ?? _group!.Current).WriteAsync(_handle, buffers, fileOffset, this, cancellationToken);
+        (_engine ?? _group!.Current).WriteAsync(_handle, buffers, fileOffset, this, cancellationToken, Volatile.Read(ref _fixedSlot));
 
     /// <summary>Makes written data durable: <c>fsync</c>, or <c>fdatasync</c> with <paramref name="dataOnly"/>.</summary>
     /// <param name="dataOnly">Skip metadata not needed to read the data back.</param>
     /// <param name="cancellationToken">Cancels the wait.</param>
     /// <returns>A task that completes when the data is on the device.</returns>
     public ValueTask FlushAsync(bool dataOnly = false, CancellationToken cancellationToken = default) =>
-        (_engine ?? _group!.Current).FlushAsync(_handle, dataOnly, this, cancellationToken);
+        (_engine ?? _group!.Current).FlushAsync(_handle, dataOnly, this, cancellationToken, Volatile.Read(ref _fixedSlot));
 
     /// <summary>Allocates disk space for a range (<c>fallocate</c>), so later writes there cannot fail with <c>ENOSPC</c>.</summary>
     /// <param name="offset">Start of the range.</param>
@@ -277,14 +298,14 @@ public sealed class UringFile : IDisposable, IAsyncDisposable, IOperationOwner
     /// <param name="cancellationToken">Cancels the wait.</param>
     /// <returns>A task that completes when the space is allocated.</returns>
     public ValueTask PreallocateAsync(long offset, long length, bool keepSize = false, CancellationToken cancellationToken = default) =>
-        (_engine ?? _group!.Current).AllocateAsync(_handle, offset, length, keepSize, this, cancellationToken);
+        (_engine ?? _group!.Current).AllocateAsync(_handle, offset, length, keepSize, this, cancellationToken, Volatile.Read(ref _fixedSlot));
 
     /// <summary>Sets the file's length (<c>ftruncate</c>).</summary>
     /// <param name="length">The new length.</param>
     /// <param name="cancellationToken">Cancels the wait.</param>
     /// <returns>A task that completes when the length is set.</returns>
     public ValueTask SetLengthAsync(long length, CancellationToken cancellationToken = default) =>
-        (_engine ?? _group!.Current).SetLengthAsync(_handle, length, this, cancellationToken);
+        (_engine ?? _group!.Current).SetLengthAsync(_handle, length, this, cancellationToken, Volatile.Read(ref _fixedSlot));
 
     /// <summary>Reads the file's metadata (<c>statx</c>).</summary>
     /// <param name="cancellationToken">Cancels the call.</param>
@@ -321,9 +342,38 @@ public sealed class UringFile : IDisposable, IAsyncDisposable, IOperationOwner
     /// </summary>
     public void Dispose()
     {
-        if (Interlocked.Exchange(ref _closing, 1) == 0 && _ownsHandle)
+        if (Interlocked.Exchange(ref _closing, 1) == 0)
         {
-            _handle.Dispose();
+            if (_ownsHandle)
+            {
+                _handle.Dispose();
+            }
+
+            // The registered-file slot holds its own reference to the file; free it once no op is pending (here, or
+            // in OnOperationCompleted when the last one finishes; the exchange in ReleaseFixedSlot picks one).
+            if (Volatile.Read(ref _pending) == 0)
+            {
+                ReleaseFixedSlot();
+            }
+        }
+    }
+
+    /// <summary>Clears the file's registered-file slot without waiting. Only once closing with no op pending.</summary>
+    private void ReleaseFixedSlot()
+    {
+        int slot = Interlocked.Exchange(ref _fixedSlot, -1);
+        if (slot < 0)
+        {
+            return;
+        }
+
+        try
+        {
+            _ = _engine!.RemoveFixedFileAsync(slot, fireAndForget: true);
+        }
+        catch (ObjectDisposedException)
+        {
+            // The engine is shutting down: the table goes away with its ring.
         }
     }
 
@@ -344,8 +394,15 @@ public sealed class UringFile : IDisposable, IAsyncDisposable, IOperationOwner
         // _drained is published before _closing (the exchange is a full fence), so a completion that sees _closing set finds it.
         if (Interlocked.Exchange(ref _closing, 1) != 0)
         {
-            // Dispose() already ran and disposed the handle.
-            drained.TrySetResult();
+            // Dispose() already ran and disposed the handle. A completion that sees _drained leaves the registered-file
+            // slot to us, so wait for the ops as usual and release it.
+            if (Volatile.Read(ref _pending) == 0)
+            {
+                drained.TrySetResult();
+            }
+
+            await drained.Task.ConfigureAwait(false);
+            ReleaseFixedSlot();
             return;
         }
 
@@ -355,6 +412,24 @@ public sealed class UringFile : IDisposable, IAsyncDisposable, IOperationOwner
         }
 
         await drained.Task.ConfigureAwait(false);
+        int slot = Interlocked.Exchange(ref _fixedSlot, -1);
+        if (slot >= 0)
+        {
+            // Drop the table's reference before the close, so the file is really closed when this returns.
+            try
+            {
+                await _engine!.RemoveFixedFileAsync(slot, fireAndForget: false).ConfigureAwait(false);
+            }
+            catch (ObjectDisposedException)
+            {
+                // The engine stopped meanwhile: its table went away with the ring.
+            }
+            catch (IOException)
+            {
+                // Cannot happen for a slot we own; the file still closes below.
+            }
+        }
+
         if (_ownsHandle && !_handle.IsClosed)
         {
             IoUringEngine engine = _engine ?? _group!.Current;
@@ -393,8 +468,26 @@ public sealed class UringFile : IDisposable, IAsyncDisposable, IOperationOwner
     {
         if (Interlocked.Decrement(ref _pending) == 0 && Volatile.Read(ref _closing) != 0)
         {
-            Volatile.Read(ref _drained)?.TrySetResult();
+            if (Volatile.Read(ref _drained) is TaskCompletionSource drained)
+            {
+                // DisposeAsync releases the slot itself once drained, so the close follows the release.
+                drained.TrySetResult();
+            }
+            else
+            {
+                ReleaseFixedSlot();
+            }
         }
+    }
+
+    void IOperationOwner.OnFixedFileInstalled(IoUringEngine engine, int slot)
+    {
+        if (slot >= 0 && ReferenceEquals(engine, _engine))
+        {
+            Volatile.Write(ref _fixedSlot, slot);
+        }
+
+        Volatile.Write(ref _installSettled, 1);
     }
 }
 

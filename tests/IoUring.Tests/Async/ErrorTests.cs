@@ -163,6 +163,15 @@ public sealed class ErrorTests
         using var temp = new TempFile(10);
         SafeFileHandle h = temp.Open();
         using var file = UringFile.FromHandle(engine, h, FileAccess.Read);
+
+        // The file's fixed-slot install holds a reference on the handle until the loop has run it (like any pending
+        // op would), so the descriptor closes only then; wait for it so the read below meets a closed handle.
+        DateTime deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
+        while (!file.FixedFileSettled && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(5);
+        }
+
         h.Dispose();
         await Assert.ThrowsAsync<ObjectDisposedException>(async () => await file.ReadAsync(new byte[1], 0));
     }
