@@ -615,16 +615,7 @@ public sealed partial class IoUringEngine
             cancels = next;
         }
 
-        IoOperation? pending = _pendingHead;
-        _pendingHead = _pendingTail = null;
-        while (pending is not null)
-        {
-            IoOperation next = pending.NextSubmit!;
-            pending.NextSubmit = null;
-            CompleteOp(pending, -Errno.ECANCELED);
-            pending = next;
-        }
-
+        CompletePendingUnsubmitted();
         FlushDispatch();
 
         // 2. Cancel what the kernel holds, and 3. reap until it has given everything back, or the time is up.
@@ -639,6 +630,8 @@ public sealed partial class IoUringEngine
             drained = false;
         }
 
+        // A write whose CQE reported a short count during the drain was queued again for the rest; it never goes out.
+        CompletePendingUnsubmitted();
         FlushDispatch();
 
         // 4. Whatever the kernel still holds keeps its pins (and its op) reachable forever: a bounded leak, never a
@@ -677,6 +670,32 @@ public sealed partial class IoUringEngine
         _wakeHandle?.Dispose();
         Volatile.Write(ref _state, StateStopped);
         _stopped.TrySetResult();
+    }
+
+    /// <summary>
+    /// Completes every op of the pending list without submitting it: the engine is stopping. A CLOSE still closes its
+    /// descriptor here (the caller's handle gave it up when the close was queued, so nobody else would); every other
+    /// op fails with <c>ECANCELED</c> (<see cref="ObjectDisposedException"/> for the caller).
+    /// </summary>
+    private void CompletePendingUnsubmitted()
+    {
+        IoOperation? pending = _pendingHead;
+        _pendingHead = _pendingTail = null;
+        while (pending is not null)
+        {
+            IoOperation? next = pending.NextSubmit;
+            pending.NextSubmit = null;
+            if (pending.Kind == OpKind.Close)
+            {
+                CompleteOp(pending, Libc.Close(pending.Template.Fd));
+            }
+            else
+            {
+                CompleteOp(pending, -Errno.ECANCELED);
+            }
+
+            pending = next;
+        }
     }
 
     private bool CancelAndDrain()
