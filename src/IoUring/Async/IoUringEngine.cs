@@ -447,13 +447,14 @@ public sealed partial class IoUringEngine : IDisposable, IAsyncDisposable
     /// <param name="mode">Permission bits for a created file.</param>
     /// <param name="cancellationToken">Cancels the open.</param>
     /// <returns>The new descriptor, owned by the returned handle.</returns>
+    /// <exception cref="ArgumentException">The path is null, empty or contains a null character.</exception>
     /// <exception cref="FileNotFoundException">The file does not exist (and <c>O_CREAT</c> was not given).</exception>
     /// <exception cref="DirectoryNotFoundException">A directory in the path does not exist.</exception>
     /// <exception cref="UnauthorizedAccessException">Permission denied.</exception>
     /// <exception cref="IoUringException">Any other failure, with its errno.</exception>
     public async ValueTask<SafeFileHandle> OpenAsync(string path, int flags, UnixFileMode mode = DefaultCreateMode, CancellationToken cancellationToken = default)
     {
-        ArgumentException.ThrowIfNullOrEmpty(path);
+        ValidatePath(path);
         cancellationToken.ThrowIfCancellationRequested();
         IoOperation op = Rent(OpKind.OpenAt);
         try
@@ -525,7 +526,7 @@ public sealed partial class IoUringEngine : IDisposable, IAsyncDisposable
     /// <exception cref="FileNotFoundException">Nothing exists at <paramref name="path"/>.</exception>
     public ValueTask<Statx> StatAsync(string path, bool followSymlinks = true, CancellationToken cancellationToken = default)
     {
-        ArgumentException.ThrowIfNullOrEmpty(path);
+        ValidatePath(path);
         return StatCoreAsync(handle: null, path, followSymlinks, cancellationToken);
     }
 
@@ -587,6 +588,19 @@ public sealed partial class IoUringEngine : IDisposable, IAsyncDisposable
     private const uint StatxAll = 0xfff;
 
     private static readonly Lazy<bool> s_hasFtruncate = new(() => Probe.Current.IsSupported(Opcode.Ftruncate));
+
+    /// <summary>
+    /// Refuses null, empty and paths with an embedded NUL: the kernel reads a path up to its first NUL, so
+    /// <c>"a\0b"</c> would silently name <c>"a"</c> (<see cref="File"/> APIs refuse such paths too).
+    /// </summary>
+    internal static void ValidatePath(string path)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        if (path.Contains('\0', StringComparison.Ordinal))
+        {
+            throw new ArgumentException("The path contains a null character.", nameof(path));
+        }
+    }
 
     private static byte[] NulTerminated(string s)
     {
