@@ -711,7 +711,7 @@ public sealed partial class IoUringEngine
         any.UserData = CancelAnyTag;
         _kernelInFlight++;
 
-        long deadline = Stopwatch.GetTimestamp() + (long)(_options.DisposeTimeout.TotalSeconds * Stopwatch.Frequency);
+        long deadline = DrainDeadline(_options.DisposeTimeout);
         while (_kernelInFlight > 0)
         {
             SubmitOnly();
@@ -721,7 +721,9 @@ public sealed partial class IoUringEngine
                 return false;
             }
 
-            if (_ring.TryWaitCqe(TimeSpan.FromSeconds((double)left / Stopwatch.Frequency), out Cqe first))
+            // Wait in slices of at most a second, so an infinite (or huge) timeout never overflows a TimeSpan.
+            double slice = Math.Min(1.0, (double)left / Stopwatch.Frequency);
+            if (_ring.TryWaitCqe(TimeSpan.FromSeconds(slice), out Cqe first))
             {
                 CompletionBatch batch = _ring.ReadyCqes;
                 uint count = batch.Count;
@@ -755,6 +757,23 @@ public sealed partial class IoUringEngine
     }
 
     private const ulong CancelAnyTag = ulong.MaxValue - 3;
+
+    /// <summary>
+    /// The Stopwatch timestamp at which the drain gives up: <see cref="Timeout.InfiniteTimeSpan"/> and timeouts too large
+    /// to add to the clock mean never. (A plain sum overflowed for <see cref="TimeSpan.MaxValue"/> and made the drain give
+    /// up at once, abandoning every operation.)
+    /// </summary>
+    internal static long DrainDeadline(TimeSpan timeout)
+    {
+        if (timeout == Timeout.InfiniteTimeSpan)
+        {
+            return long.MaxValue;
+        }
+
+        long now = Stopwatch.GetTimestamp();
+        double ticks = timeout.TotalSeconds * Stopwatch.Frequency;
+        return ticks >= long.MaxValue - now ? long.MaxValue : now + (long)ticks;
+    }
 
     private void CancelEachInFlight()
     {

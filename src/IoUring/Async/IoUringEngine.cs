@@ -67,12 +67,23 @@ public sealed partial class IoUringEngine : IDisposable, IAsyncDisposable
     /// <summary>Creates an engine and starts its loop thread.</summary>
     /// <param name="options">Options, or null for defaults.</param>
     /// <exception cref="IoUringSetupException">io_uring is unavailable; the message says why.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">An option is out of range (queue size, dispose timeout, continuation mode).</exception>
     public IoUringEngine(IoUringEngineOptions? options = null)
     {
         _options = options ?? new IoUringEngineOptions();
         if (_options.QueueEntries is 0 or > Ring.MaxEntries / 2)
         {
             throw new ArgumentOutOfRangeException(nameof(options), _options.QueueEntries, $"QueueEntries must be 1 to {Ring.MaxEntries / 2}.");
+        }
+
+        if (_options.DisposeTimeout < TimeSpan.Zero && _options.DisposeTimeout != Timeout.InfiniteTimeSpan)
+        {
+            throw new ArgumentOutOfRangeException(nameof(options), _options.DisposeTimeout, "DisposeTimeout must be zero or positive, or Timeout.InfiniteTimeSpan to wait as long as it takes.");
+        }
+
+        if (!Enum.IsDefined(_options.Continuations))
+        {
+            throw new ArgumentOutOfRangeException(nameof(options), _options.Continuations, "Continuations must be ContinuationMode.ThreadPool or ContinuationMode.Inline.");
         }
 
         Id = Interlocked.Increment(ref s_nextId);

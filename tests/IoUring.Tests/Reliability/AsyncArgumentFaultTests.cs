@@ -24,4 +24,37 @@ public sealed class AsyncArgumentFaultTests
         using UringFile ok = await UringFile.OpenAsync(engine, temp.Path, FileMode.Open);
         Assert.Equal(4096, await ok.GetLengthAsync());
     }
+
+    [Theory]
+    [InlineData(-1L)] // Timeout.InfiniteTimeSpan in milliseconds
+    [InlineData(long.MaxValue)] // TimeSpan.MaxValue in ticks
+    public async Task An_infinite_or_huge_DisposeTimeout_waits_for_the_kernel_instead_of_abandoning_every_operation(long value)
+    {
+        Kernel.RequireIoUring();
+        TimeSpan timeout = value == -1 ? Timeout.InfiniteTimeSpan : TimeSpan.MaxValue;
+        using var pipe = new Async.TestPipe();
+        var engine = new IoUringEngine(new IoUringEngineOptions { DisposeTimeout = timeout });
+        byte[] buffer = Enumerable.Repeat((byte)0x42, 16).ToArray();
+        Task<int> read = engine.ReadAsync(pipe.Read, buffer, -1).AsTask();
+        await Async.Wait.UntilAsync(() => engine.OperationsInFlight == 1, "the read is in the kernel");
+
+        engine.Dispose();
+
+        // Before the fix the deadline overflowed: Dispose gave up at once, the read never completed and its buffer
+        // stayed pinned forever.
+        await Assert.ThrowsAsync<ObjectDisposedException>(() => read.WaitAsync(TimeSpan.FromSeconds(30)));
+        Assert.Equal(0, engine.AbandonedOperations);
+        Assert.Equal(0, engine.OperationsInFlight);
+    }
+
+    [Fact]
+    public void Negative_DisposeTimeouts_and_unknown_continuation_modes_are_refused()
+    {
+        Kernel.RequireIoUring();
+        Assert.Throws<ArgumentOutOfRangeException>(() => new IoUringEngine(new IoUringEngineOptions { DisposeTimeout = TimeSpan.FromSeconds(-1) }));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new IoUringEngine(new IoUringEngineOptions { DisposeTimeout = TimeSpan.MinValue }));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new IoUringEngine(new IoUringEngineOptions { Continuations = (ContinuationMode)7 }));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new IoUringEngineGroup(2, new IoUringEngineOptions { DisposeTimeout = TimeSpan.FromTicks(-5) }));
+        using var zero = new IoUringEngine(new IoUringEngineOptions { DisposeTimeout = TimeSpan.Zero });
+    }
 }
