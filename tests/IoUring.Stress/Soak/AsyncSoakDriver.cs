@@ -495,7 +495,8 @@ public sealed class AsyncSoakDriver : ISoakDriver
                 case < 700: await StatAsync().ConfigureAwait(false); break;
                 case < 720: await NopAsync().ConfigureAwait(false); break;
                 case < 780: await StreamAsync().ConfigureAwait(false); break;
-                case < 880: await PipeRaceAsync().ConfigureAwait(false); break;
+                case < 860: await PipeRaceAsync().ConfigureAwait(false); break;
+                case < 880: await PipeWriteRaceAsync().ConfigureAwait(false); break;
                 case < 920: await OpenOrCloseOwnAsync().ConfigureAwait(false); break;
                 case < 940: await CloseWhileReadingAsync().ConfigureAwait(false); break;
                 default: await EngineDirectAsync().ConfigureAwait(false); break;
@@ -1174,6 +1175,91 @@ public sealed class AsyncSoakDriver : ISoakDriver
 
             Drain(data, $"all of it after a read that ended {outcome} (race {race})");
             Quarantine(buffer, length + CanaryTail, $"pipe read that ended {outcome}");
+        }
+
+        /// <summary>
+        /// A write larger than a pipe holds, drained by a reader thread, cancelled at a random moment: it goes out in
+        /// several short writes, so a cancel can land between them. Completed: the reader got all of it. Cancelled or
+        /// disposed: the reader got exactly a prefix (possibly empty, possibly all) - never more, never other bytes.
+        /// </summary>
+        private async Task PipeWriteRaceAsync()
+        {
+            Current = "PipeWriteRace";
+            _d.Op("PipeWriteRace");
+            if (Libc.Pipe2(out int r, out int w, Libc.O_CLOEXEC) != 0)
+            {
+                _d.Fail("pipe2 failed");
+                return;
+            }
+
+            using var readEnd = new SafeFileHandle(r, ownsHandle: true);
+            var writeEnd = new SafeFileHandle(w, ownsHandle: true);
+            byte[] data = new byte[_rng.Next(70_000, 300_000)];
+            _rng.NextBytes(data);
+            var received = new MemoryStream();
+            var drainer = new Thread(() =>
+            {
+                byte[] chunk = new byte[_rng.Next(512, 16384)];
+                while (true)
+                {
+                    long n = Libc.Read(r, chunk);
+                    if (n <= 0)
+                    {
+                        return;
+                    }
+
+                    received.Write(chunk, 0, (int)n);
+                }
+            }) { IsBackground = true, Name = "soak pipe drainer" };
+            drainer.Start();
+            CancelMode mode = _rng.Next(3) == 0 ? CancelMode.InFlight : CancelMode.Timeout;
+            var cts = new CancellationTokenSource();
+            Outcome outcome;
+            try
+            {
+                ValueTask vt = _c.Group.Next().WriteAsync(writeEnd, data, -1, cts.Token);
+                if (mode == CancelMode.InFlight)
+                {
+                    cts.Cancel();
+                }
+                else
+                {
+                    cts.CancelAfter(TimeSpan.FromMicroseconds(_rng.Next(0, 4000)));
+                }
+
+                Current = "PipeWriteRace: awaiting the write";
+                await vt.ConfigureAwait(false);
+                outcome = Outcome.Completed;
+            }
+            catch (Exception e)
+            {
+                outcome = Classify("PipeWriteRace", e, mode);
+            }
+            finally
+            {
+                cts.Dispose();
+            }
+
+            // The write has ended: closing the write end gives the drainer EOF after the last byte.
+            writeEnd.Dispose();
+            Current = "PipeWriteRace: joining the drainer";
+            if (!drainer.Join(HangLimit))
+            {
+                _d.Fail("PipeWriteRace: the drainer did not see EOF after the write ended");
+                return;
+            }
+
+            byte[] got = received.ToArray();
+            bool prefix = got.Length <= data.Length && got.AsSpan().SequenceEqual(data.AsSpan(0, got.Length));
+            if (!prefix || (outcome == Outcome.Completed && got.Length != data.Length))
+            {
+                _d.Fail($"PipeWriteRace: ended {outcome} but the reader got {got.Length} of {data.Length} bytes{(prefix ? string.Empty : ", not a prefix of the data")}");
+                return;
+            }
+
+            string how = outcome == Outcome.Completed ? "all written" : got.Length == 0 ? "nothing written" : got.Length == data.Length ? "all written" : "prefix written";
+            _d.Event($"PipeWriteRace {mode}: {outcome}, {how}");
+            _d.Bytes(0, got.Length, got.Length);
         }
 
         private bool Put(byte[] data)
