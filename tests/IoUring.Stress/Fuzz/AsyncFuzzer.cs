@@ -364,6 +364,11 @@ public sealed class AsyncFuzzer : IDisposable
         var o = RandomOptions(sane: _rng.Next(4) != 0);
         IoUringEngine? e = null;
         Call("new IoUringEngine", () => e = new IoUringEngine(o));
+        if (e is null)
+        {
+            _result.RingsRefused++;
+        }
+
         if (e is not null && Drains(o))
         {
             _drains.Add(e);
@@ -620,6 +625,7 @@ public sealed class AsyncFuzzer : IDisposable
         Call("new IoUringEngineGroup", () => g = new IoUringEngineGroup(count, o));
         if (g is null)
         {
+            _result.RingsRefused++;
             return;
         }
 
@@ -1087,6 +1093,7 @@ public sealed class AsyncFuzzer : IDisposable
             Call("teardown engine.Dispose", e.Dispose);
         }
 
+        _result.Created = "engines";
         _result.RingsCreated = _engines.Count;
         foreach (IoUringEngine e in _engines.Where(_drains.Contains))
         {
