@@ -5,8 +5,8 @@ namespace IoUring.Stress;
 /// <summary>
 /// Command lines:
 /// <code>
-///   IoUring.Stress [soak] --seconds 30 --files 4 --seed 1 [--file-mb 4] [--entries 64] [--json out.json]
-///   IoUring.Stress fuzz --seed 1 --iterations 20000 [--seconds 10]
+///   IoUring.Stress [soak] --seconds 30 --files 4 --seed 1 [--driver ring|async] [--file-mb 4] [--entries 64] [--json out.json]
+///   IoUring.Stress fuzz --seed 1 --iterations 20000 [--seconds 10] [--layer ring|async]
 ///   IoUring.Stress register-buffers --bytes 1048576
 /// </code>
 /// Exit codes: 0 success; 1 a verification failure, leak, undocumented exception or hang; 2 bad command line;
@@ -38,8 +38,8 @@ public static class Program
     private static int Usage(string why)
     {
         Console.Error.WriteLine($"IoUring.Stress: {why}");
-        Console.Error.WriteLine("usage: IoUring.Stress [soak] --seconds S --files N --seed N [--file-mb M] [--entries E] [--json PATH]");
-        Console.Error.WriteLine("       IoUring.Stress fuzz --seed N --iterations M [--seconds S]");
+        Console.Error.WriteLine("usage: IoUring.Stress [soak] --seconds S --files N --seed N [--driver ring|async] [--file-mb M] [--entries E] [--json PATH]");
+        Console.Error.WriteLine("       IoUring.Stress fuzz --seed N --iterations M [--seconds S] [--layer ring|async]");
         Console.Error.WriteLine("       IoUring.Stress register-buffers --bytes N");
         return 2;
     }

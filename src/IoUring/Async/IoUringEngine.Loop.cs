@@ -824,16 +824,7 @@ public sealed partial class IoUringEngine
             cancels = next;
         }
 
-        IoOperation? pending = _pendingHead;
-        _pendingHead = _pendingTail = null;
-        while (pending is not null)
-        {
-            IoOperation next = pending.NextSubmit!;
-            pending.NextSubmit = null;
-            CompleteOp(pending, -Errno.ECANCELED);
-            pending = next;
-        }
-
+        CompletePendingUnsubmitted();
         FlushDispatch();
 
         // 2. Cancel what the kernel holds, and 3. reap until it has given everything back, or the time is up.
@@ -848,6 +839,8 @@ public sealed partial class IoUringEngine
             drained = false;
         }
 
+        // A write whose CQE reported a short count during the drain was queued again for the rest; it never goes out.
+        CompletePendingUnsubmitted();
         FlushDispatch();
 
         // 4. Whatever the kernel still holds keeps its pins (and its op) reachable forever: a bounded leak, never a
@@ -888,6 +881,32 @@ public sealed partial class IoUringEngine
         _stopped.TrySetResult();
     }
 
+    /// <summary>
+    /// Completes every op of the pending list without submitting it: the engine is stopping. A CLOSE still closes its
+    /// descriptor here (the caller's handle gave it up when the close was queued, so nobody else would); every other
+    /// op fails with <c>ECANCELED</c> (<see cref="ObjectDisposedException"/> for the caller).
+    /// </summary>
+    private void CompletePendingUnsubmitted()
+    {
+        IoOperation? pending = _pendingHead;
+        _pendingHead = _pendingTail = null;
+        while (pending is not null)
+        {
+            IoOperation? next = pending.NextSubmit;
+            pending.NextSubmit = null;
+            if (pending.Kind == OpKind.Close)
+            {
+                CompleteOp(pending, Libc.Close(pending.Template.Fd));
+            }
+            else
+            {
+                CompleteOp(pending, -Errno.ECANCELED);
+            }
+
+            pending = next;
+        }
+    }
+
     private bool CancelAndDrain()
     {
         if (_kernelInFlight == 0)
@@ -901,7 +920,7 @@ public sealed partial class IoUringEngine
         any.UserData = CancelAnyTag;
         _kernelInFlight++;
 
-        long deadline = Stopwatch.GetTimestamp() + (long)(_options.DisposeTimeout.TotalSeconds * Stopwatch.Frequency);
+        long deadline = DrainDeadline(_options.DisposeTimeout);
         while (_kernelInFlight > 0)
         {
             SubmitOnly();
@@ -911,7 +930,9 @@ public sealed partial class IoUringEngine
                 return false;
             }
 
-            if (_ring.TryWaitCqe(TimeSpan.FromSeconds((double)left / Stopwatch.Frequency), out Cqe first))
+            // Wait in slices of at most a second, so an infinite (or huge) timeout never overflows a TimeSpan.
+            double slice = Math.Min(1.0, (double)left / Stopwatch.Frequency);
+            if (_ring.TryWaitCqe(TimeSpan.FromSeconds(slice), out Cqe first))
             {
                 CompletionBatch batch = _ring.ReadyCqes;
                 uint count = batch.Count;
@@ -945,6 +966,23 @@ public sealed partial class IoUringEngine
     }
 
     private const ulong CancelAnyTag = ulong.MaxValue - 3;
+
+    /// <summary>
+    /// The Stopwatch timestamp at which the drain gives up: <see cref="Timeout.InfiniteTimeSpan"/> and timeouts too large
+    /// to add to the clock mean never. (A plain sum overflowed for <see cref="TimeSpan.MaxValue"/> and made the drain give
+    /// up at once, abandoning every operation.)
+    /// </summary>
+    internal static long DrainDeadline(TimeSpan timeout)
+    {
+        if (timeout == Timeout.InfiniteTimeSpan)
+        {
+            return long.MaxValue;
+        }
+
+        long now = Stopwatch.GetTimestamp();
+        double ticks = timeout.TotalSeconds * Stopwatch.Frequency;
+        return ticks >= long.MaxValue - now ? long.MaxValue : now + (long)ticks;
+    }
 
     private void CancelEachInFlight()
     {

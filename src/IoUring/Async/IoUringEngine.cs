@@ -69,6 +69,7 @@ public sealed partial class IoUringEngine : IDisposable, IAsyncDisposable
     /// <summary>Creates an engine and starts its loop thread.</summary>
     /// <param name="options">Options, or null for defaults.</param>
     /// <exception cref="IoUringSetupException">io_uring is unavailable; the message says why.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">An option is out of range (queue size, dispose timeout, continuation mode).</exception>
     public IoUringEngine(IoUringEngineOptions? options = null)
     {
         _options = options ?? new IoUringEngineOptions();
@@ -80,6 +81,16 @@ public sealed partial class IoUringEngine : IDisposable, IAsyncDisposable
         if (_options.FixedFileSlots > MaxFixedFileSlots)
         {
             throw new ArgumentOutOfRangeException(nameof(options), _options.FixedFileSlots, $"FixedFileSlots must be at most {MaxFixedFileSlots}.");
+        }
+
+        if (_options.DisposeTimeout < TimeSpan.Zero && _options.DisposeTimeout != Timeout.InfiniteTimeSpan)
+        {
+            throw new ArgumentOutOfRangeException(nameof(options), _options.DisposeTimeout, "DisposeTimeout must be zero or positive, or Timeout.InfiniteTimeSpan to wait as long as it takes.");
+        }
+
+        if (!Enum.IsDefined(_options.Continuations))
+        {
+            throw new ArgumentOutOfRangeException(nameof(options), _options.Continuations, "Continuations must be ContinuationMode.ThreadPool or ContinuationMode.Inline.");
         }
 
         Id = Interlocked.Increment(ref s_nextId);
@@ -457,13 +468,14 @@ public sealed partial class IoUringEngine : IDisposable, IAsyncDisposable
     /// <param name="mode">Permission bits for a created file.</param>
     /// <param name="cancellationToken">Cancels the open.</param>
     /// <returns>The new descriptor, owned by the returned handle.</returns>
+    /// <exception cref="ArgumentException">The path is null, empty or contains a null character.</exception>
     /// <exception cref="FileNotFoundException">The file does not exist (and <c>O_CREAT</c> was not given).</exception>
     /// <exception cref="DirectoryNotFoundException">A directory in the path does not exist.</exception>
     /// <exception cref="UnauthorizedAccessException">Permission denied.</exception>
     /// <exception cref="IoUringException">Any other failure, with its errno.</exception>
     public async ValueTask<SafeFileHandle> OpenAsync(string path, int flags, UnixFileMode mode = DefaultCreateMode, CancellationToken cancellationToken = default)
     {
-        ArgumentException.ThrowIfNullOrEmpty(path);
+        ValidatePath(path);
         cancellationToken.ThrowIfCancellationRequested();
         IoOperation op = Rent(OpKind.OpenAt);
         try
@@ -535,7 +547,7 @@ public sealed partial class IoUringEngine : IDisposable, IAsyncDisposable
     /// <exception cref="FileNotFoundException">Nothing exists at <paramref name="path"/>.</exception>
     public ValueTask<Statx> StatAsync(string path, bool followSymlinks = true, CancellationToken cancellationToken = default)
     {
-        ArgumentException.ThrowIfNullOrEmpty(path);
+        ValidatePath(path);
         return StatCoreAsync(handle: null, path, followSymlinks, cancellationToken);
     }
 
@@ -678,6 +690,19 @@ public sealed partial class IoUringEngine : IDisposable, IAsyncDisposable
     private const uint StatxAll = 0xfff;
 
     private static readonly Lazy<bool> s_hasFtruncate = new(() => Probe.Current.IsSupported(Opcode.Ftruncate));
+
+    /// <summary>
+    /// Refuses null, empty and paths with an embedded NUL: the kernel reads a path up to its first NUL, so
+    /// <c>"a\0b"</c> would silently name <c>"a"</c> (<see cref="File"/> APIs refuse such paths too).
+    /// </summary>
+    internal static void ValidatePath(string path)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        if (path.Contains('\0', StringComparison.Ordinal))
+        {
+            throw new ArgumentException("The path contains a null character.", nameof(path));
+        }
+    }
 
     private static byte[] NulTerminated(string s)
     {

@@ -39,7 +39,8 @@ public sealed class IoUringEngineOptions
     /// <summary>
     /// How long <see cref="IoUringEngine.Dispose"/> waits for cancelled operations to complete before it gives up on
     /// them. Operations still unfinished after that keep their buffers pinned for the life of the process and never
-    /// complete, because the kernel may still write to them. Default 5 s.
+    /// complete, because the kernel may still write to them. Default 5 s. <see cref="Timeout.InfiniteTimeSpan"/> waits as long
+    /// as it takes; other negative values are refused by the engine's constructor.
     /// </summary>
     public TimeSpan DisposeTimeout { get; init; } = TimeSpan.FromSeconds(5);
 

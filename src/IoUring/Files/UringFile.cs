@@ -205,7 +205,7 @@ public sealed class UringFile : IDisposable, IAsyncDisposable, IOperationOwner
 
     private static async ValueTask<UringFile> OpenCoreAsync(IoUringEngine? engine, IoUringEngineGroup? group, string path, FileStreamOptions options, CancellationToken cancellationToken)
     {
-        ArgumentException.ThrowIfNullOrEmpty(path);
+        IoUringEngine.ValidatePath(path);
         ArgumentNullException.ThrowIfNull(options);
         int flags = OpenFlags.From(options.Mode, options.Access, options.Options);
         UnixFileMode mode = options.UnixCreateMode ?? IoUringEngine.DefaultCreateMode;

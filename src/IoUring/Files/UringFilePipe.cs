@@ -50,7 +50,11 @@ public sealed class UringPipeReaderOptions
     /// <summary>Reads kept in flight ahead of the consumer. Default 4.</summary>
     public int ReadsInFlight { get; init; } = 4;
 
-    /// <summary>Segments the reader may hold in total (in flight plus read but not yet consumed). Default twice <see cref="ReadsInFlight"/>.</summary>
+    /// <summary>
+    /// Segments the reader may hold in total (in flight plus read but not yet consumed). Default twice
+    /// <see cref="ReadsInFlight"/>. A consumer that has examined everything it holds without consuming (it waits for a
+    /// message larger than the limit) still gets more: the reader then reads one more segment at a time.
+    /// </summary>
     public int MaxSegments { get; init; }
 
     /// <summary>The file offset to start at. Default 0.</summary>

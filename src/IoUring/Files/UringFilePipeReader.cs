@@ -259,8 +259,11 @@ internal sealed class UringFilePipeReader : PipeReader
             {
                 _free = s.QueueNext;
             }
-            else if (_segments < _maxSegments)
+            else if (_segments < _maxSegments || (_inFlight == 0 && _examinedEnd >= _visibleEnd))
             {
+                // Over the limit only when the consumer has examined everything it holds and nothing is being read:
+                // it needs more data before it can consume any (a message larger than the limit), and without one
+                // more segment ReadAsync would wait forever.
                 s = new Segment(this, _segmentSize);
                 _segments++;
             }

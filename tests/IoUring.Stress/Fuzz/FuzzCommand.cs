@@ -1,6 +1,9 @@
 namespace IoUring.Stress.Fuzz;
 
-/// <summary><c>fuzz --seed N --iterations M [--seconds S]</c>: runs the fuzzer, prints the outcome table, exits 1 on any finding.</summary>
+/// <summary>
+/// <c>fuzz --seed N --iterations M [--seconds S] [--layer ring|async]</c>: runs the fuzzer of the Ring layer (default) or
+/// of the async layer (engine, groups, UringFile, stream, pipe adapters), prints the outcome table, exits 1 on any finding.
+/// </summary>
 public static class FuzzCommand
 {
     public static int Run(Options options)
@@ -9,7 +12,12 @@ public static class FuzzCommand
         int seed = (int)options.Long("seed", 1);
         long iterations = options.Long("iterations", 20_000);
         double seconds = options.Double("seconds", 600);
-        FuzzResult result = Execute(seed, iterations, seconds);
+        FuzzResult result = options.String("layer") switch
+        {
+            null or "ring" => Execute(seed, iterations, seconds),
+            "async" when OperatingSystem.IsLinux() => ExecuteAsyncLayer(seed, iterations, seconds),
+            string other => throw new FormatException($"--layer must be ring or async, got '{other}'"),
+        };
         Console.Write(result.ToText());
         return result.Passed ? 0 : 1;
     }
@@ -30,6 +38,33 @@ public static class FuzzCommand
         }
 
         var fuzzer = new Fuzzer(seed);
+        try
+        {
+            _ = fuzzer.Run(iterations, maxSeconds);
+        }
+        finally
+        {
+            fuzzer.Dispose();
+        }
+
+        return fuzzer.Result;
+    }
+
+    /// <summary>Runs one seeded fuzz session of the async layer and returns its result.</summary>
+    [System.Runtime.Versioning.SupportedOSPlatform("linux")]
+    public static FuzzResult ExecuteAsyncLayer(int seed, long iterations, double maxSeconds)
+    {
+        var warmup = new AsyncFuzzer(seed ^ 0x5eed);
+        try
+        {
+            _ = warmup.Run(Math.Min(iterations, 300), 3);
+        }
+        finally
+        {
+            warmup.Dispose();
+        }
+
+        var fuzzer = new AsyncFuzzer(seed);
         try
         {
             _ = fuzzer.Run(iterations, maxSeconds);

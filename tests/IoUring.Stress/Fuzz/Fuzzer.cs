@@ -33,13 +33,16 @@ public sealed class FuzzResult
 
     public List<string> Failures { get; } = [];
 
+    /// <summary>What <see cref="RingsCreated"/> counts, for the report: rings, or the async fuzzer's engines.</summary>
+    public string Created { get; set; } = "rings";
+
     public bool Passed => Failures.Count == 0 && FdsAfter <= FdsBefore;
 
     public string ToText()
     {
         var ci = CultureInfo.InvariantCulture;
         var sb = new System.Text.StringBuilder();
-        sb.AppendLine(ci, $"fuzz: {(Passed ? "PASSED" : "FAILED")}  {Iterations:N0} iterations, {Calls:N0} calls in {Seconds:F1} s; rings created {RingsCreated}, refused {RingsRefused}; rescue CQEs {RescuesSent}");
+        sb.AppendLine(ci, $"fuzz: {(Passed ? "PASSED" : "FAILED")}  {Iterations:N0} iterations, {Calls:N0} calls in {Seconds:F1} s; {Created} created {RingsCreated}, refused {RingsRefused}; rescue CQEs {RescuesSent}");
         sb.AppendLine(ci, $"  fds before/after {FdsBefore}/{FdsAfter}; pinned-forever objects before/after {PinnedForeverBefore}/{PinnedForeverAfter} ({UndrainedDisposals} disposals could not drain within their DisposeDrainTimeout)");
         foreach ((string k, long v) in Outcomes)
         {

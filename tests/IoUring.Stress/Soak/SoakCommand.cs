@@ -10,7 +10,17 @@ namespace IoUring.Stress.Soak;
 /// </summary>
 public static class SoakCommand
 {
-    public static int Run(Options options) => Run(options, new RingSoakDriver());
+    /// <summary>Runs the driver named by <c>--driver</c>: <c>ring</c> (default) or <c>async</c> (the engine, files and streams).</summary>
+    public static int Run(Options options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        return options.String("driver") switch
+        {
+            null or "ring" => Run(options, new RingSoakDriver()),
+            "async" => Run(options, new AsyncSoakDriver()),
+            string other => throw new FormatException($"--driver must be ring or async, got '{other}'"),
+        };
+    }
 
     public static int Run(Options options, ISoakDriver driver)
     {
