@@ -64,6 +64,45 @@ public sealed class EchoLoadTests
     }
 
     [Fact]
+    public async Task A_tiny_buffer_ring_runs_dry_and_the_multishot_receive_is_re_armed_without_losing_bytes()
+    {
+        Kernel.RequireIoUring();
+        await using var engine = new IoUringEngine();
+        // Two 512-byte buffers for the whole engine: the kernel ends the multishot receive with ENOBUFS whenever both
+        // are out, and the loop re-arms it once they are back.
+        var options = new UringConnectionOptions { ReceiveBufferCount = 2, ReceiveBufferSize = 512 };
+        await using UringSocket listener = UringSocket.Listen(engine, SocketKit.AnyLoopback);
+        var connections = new List<UringConnection>();
+        Task<List<Task>> serving = SocketKit.ServeEchoAsync(listener, options, connections);
+        CancellationToken ct = SocketKit.Timeout();
+        var clients = new Task[4];
+        for (int c = 0; c < clients.Length; c++)
+        {
+            int seed = 100 + c;
+            clients[c] = Task.Run(async () =>
+            {
+                byte[] data = SocketKit.Pattern(2 * 1024 * 1024, seed);
+                using var client = new Socket(SocketType.Stream, ProtocolType.Tcp);
+                await client.ConnectAsync(listener.LocalEndPoint!, ct);
+                Task<byte[]> back = SocketKit.ReceiveExactlyAsync(client, data.Length, ct);
+                await client.SendAsync(data, SocketFlags.None, ct);
+                client.Shutdown(SocketShutdown.Send);
+                byte[] got = await back;
+                Assert.True(data.AsSpan().SequenceEqual(got), $"client {seed}: echoed bytes differ");
+            }, ct);
+        }
+
+        await Task.WhenAll(clients).Within();
+        await listener.DisposeAsync();
+        await Task.WhenAll(await serving.Within()).Within();
+        if (Probe.Current.IsSupported(Opcode.SendZc))
+        {
+            int shortages = connections.Sum(c => c.ReceiveBufferShortages);
+            Assert.True(shortages > 0, "the two-buffer ring never ran dry, so the re-arm path was not exercised");
+        }
+    }
+
+    [Fact]
     public async Task The_kernel_paths_in_use_are_reported()
     {
         Kernel.RequireIoUring();
