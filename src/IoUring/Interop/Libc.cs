@@ -57,6 +57,15 @@ internal static unsafe partial class Libc
     [LibraryImport(Lib, EntryPoint = "setsockopt", SetLastError = true)]
     private static partial int SetSockOptRaw(int fd, int level, int name, void* value, uint length);
 
+    [LibraryImport(Lib, EntryPoint = "socket", SetLastError = true)]
+    private static partial int SocketRaw(int domain, int type, int protocol);
+
+    [LibraryImport(Lib, EntryPoint = "bind", SetLastError = true)]
+    private static partial int BindRaw(int fd, byte* address, uint length);
+
+    [LibraryImport(Lib, EntryPoint = "listen", SetLastError = true)]
+    private static partial int ListenRaw(int fd, int backlog);
+
     [LibraryImport(Lib, EntryPoint = "getsockname", SetLastError = true)]
     private static partial int GetSockNameRaw(int fd, byte* address, uint* length);
 
@@ -215,6 +224,46 @@ internal static unsafe partial class Libc
         int r = SetSockOptRaw(fd, level, name, &value, sizeof(int));
         return r < 0 ? -Marshal.GetLastPInvokeError() : 0;
     }
+
+    public const int AF_UNIX = 1;
+    public const int AF_INET = 2;
+    public const int AF_INET6 = 10;
+    public const int SOCK_STREAM = 1;
+    public const int SOCK_CLOEXEC = 0x80000;
+    public const int SO_REUSEADDR = 2;
+    public const int IPPROTO_IPV6 = 41;
+    public const int IPV6_V6ONLY = 26;
+
+    public const int SO_LINGER = 13;
+
+    /// <summary><c>SO_LINGER</c> on with a 0 s timeout: the next <c>close</c> resets the connection (RST) instead of a FIN.</summary>
+    public static int SetLingerZero(int fd)
+    {
+        long linger = 1; // struct linger { int l_onoff = 1; int l_linger = 0; } on a little-endian machine.
+        // SAFETY: linger is a local 8-byte value laid out as struct linger; the kernel copies it during the call.
+        int r = SetSockOptRaw(fd, SOL_SOCKET, SO_LINGER, &linger, sizeof(long));
+        return r < 0 ? -Marshal.GetLastPInvokeError() : 0;
+    }
+
+    /// <summary><c>socket(domain, type, protocol)</c>; returns the descriptor or <c>-errno</c>.</summary>
+    public static int Socket(int domain, int type, int protocol)
+    {
+        int fd = SocketRaw(domain, type, protocol);
+        return fd < 0 ? -Marshal.GetLastPInvokeError() : fd;
+    }
+
+    /// <summary><c>bind(fd, address, length)</c> with a native sockaddr; returns 0 or <c>-errno</c>.</summary>
+    public static int Bind(int fd, ReadOnlySpan<byte> address)
+    {
+        // SAFETY: the span is pinned by fixed for the synchronous call and its length is passed as the address length.
+        fixed (byte* p = address)
+        {
+            return BindRaw(fd, p, (uint)address.Length) < 0 ? -Marshal.GetLastPInvokeError() : 0;
+        }
+    }
+
+    /// <summary><c>listen(fd, backlog)</c>; returns 0 or <c>-errno</c>. Integers only.</summary>
+    public static int Listen(int fd, int backlog) => ListenRaw(fd, backlog) < 0 ? -Marshal.GetLastPInvokeError() : 0;
 
     /// <summary>
     /// <c>getsockname</c> (<paramref name="peer"/> false) or <c>getpeername</c> (true) into <paramref name="address"/>;
