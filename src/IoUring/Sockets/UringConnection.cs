@@ -237,7 +237,8 @@ public sealed class UringConnection : IDuplexPipe, IAsyncDisposable, IDisposable
         Volatile.Write(ref _closing, 1);
         _output.Reader.CancelPendingRead();
         _receive.RequestClose();
-        _socket.Dispose();
+        // RST: the peer learns at once, and requests blocked on the socket wake up.
+        _socket.DisposeCore(shutdown: true, abortive: true);
     }
 
     /// <summary>
@@ -281,7 +282,7 @@ public sealed class UringConnection : IDuplexPipe, IAsyncDisposable, IDisposable
         catch (TimeoutException)
         {
             // A peer that does not read: abort, which fails the pending send.
-            _socket.Dispose();
+            _socket.DisposeCore(shutdown: true, abortive: true);
         }
 
         try
@@ -295,7 +296,9 @@ public sealed class UringConnection : IDuplexPipe, IAsyncDisposable, IDisposable
         _receive.RequestClose();
         await _receive.Closed.ConfigureAwait(false);
         _zeroCopy?.Close();
-        _socket.Dispose();
+        // Nothing of ours is pending on the socket any more: a plain close (FIN; RST if the peer sent data nobody read).
+        // No shutdown(SHUT_RD) first: after it, an orphaned socket can keep a zero window and stall a peer that still sends.
+        _socket.DisposeCore(shutdown: false, abortive: false);
         _output.Writer.Complete();
         _input.Reader.Complete();
     }

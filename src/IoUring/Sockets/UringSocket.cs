@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using IoUring.Interop;
 
 namespace IoUring;
@@ -20,7 +21,7 @@ namespace IoUring;
 /// </remarks>
 public sealed class UringSocket : IDisposable, IAsyncDisposable
 {
-    private readonly SafeSocketHandle _handle;
+    private readonly SafeHandle _handle;
     private readonly UringSocketOptions _options;
     private readonly object _gate = new();
     private Socket? _socket;
@@ -28,7 +29,7 @@ public sealed class UringSocket : IDisposable, IAsyncDisposable
     private UringConnection? _connection;
     private int _disposed;
 
-    private UringSocket(IoUringEngine engine, SafeSocketHandle handle, Socket? socket, UringSocketOptions options, bool listening)
+    private UringSocket(IoUringEngine engine, SafeHandle handle, Socket? socket, UringSocketOptions options, bool listening)
     {
         Engine = engine;
         _handle = handle;
@@ -40,27 +41,14 @@ public sealed class UringSocket : IDisposable, IAsyncDisposable
     /// <summary>The engine that runs the socket's requests.</summary>
     public IoUringEngine Engine { get; }
 
-    /// <summary>The socket's handle (owned by this object).</summary>
-    public SafeSocketHandle SafeHandle => _handle;
+    /// <summary>
+    /// The socket's handle (owned by this object). Closing it closes the descriptor gracefully (FIN, not RST);
+    /// an adopted <see cref="System.Net.Sockets.Socket"/>'s own handle for an adopted socket.
+    /// </summary>
+    public SafeHandle SafeHandle => _handle;
 
     /// <summary>True for a listening socket (made by <see cref="Listen"/> or adopted in the listening state).</summary>
     public bool IsListening { get; }
-
-    /// <summary>
-    /// A <see cref="System.Net.Sockets.Socket"/> over the same descriptor, for socket options and endpoints. Created
-    /// on first use for accepted sockets. Do not use its I/O methods while io_uring requests run on the socket.
-    /// </summary>
-    public Socket Socket
-    {
-        get
-        {
-            ObjectDisposedException.ThrowIf(IsDisposed, this);
-            lock (_gate)
-            {
-                return _socket ??= new Socket(_handle);
-            }
-        }
-    }
 
     /// <summary>The local endpoint (<c>getsockname</c>), or null when the socket has none or is closed.</summary>
     public EndPoint? LocalEndPoint => QueryEndPoint(peer: false);
@@ -138,29 +126,60 @@ public sealed class UringSocket : IDisposable, IAsyncDisposable
         options ??= UringSocketOptions.Default;
         options.Validate();
         ObjectDisposedException.ThrowIf(engine.IsDisposing, engine);
-        ProtocolType protocol = endPoint is UnixDomainSocketEndPoint ? ProtocolType.Unspecified : ProtocolType.Tcp;
-        var socket = new Socket(endPoint.AddressFamily, SocketType.Stream, protocol);
+        (SocketFdHandle handle, byte[] address) = CreateSocket(endPoint);
         try
         {
-            if (protocol == ProtocolType.Tcp)
+            int fd = (int)handle.DangerousGetHandle();
+            if (endPoint.AddressFamily != AddressFamily.Unix)
             {
-                socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
-                if (endPoint.AddressFamily == AddressFamily.InterNetworkV6 && endPoint is IPEndPoint ip && ip.Address.Equals(IPAddress.IPv6Any))
+                _ = Libc.SetSockOptInt(fd, Libc.SOL_SOCKET, Libc.SO_REUSEADDR, 1);
+                if (endPoint is IPEndPoint ip && ip.Address.Equals(IPAddress.IPv6Any))
                 {
-                    socket.DualMode = true;
+                    // Dual mode: the IPv6 wildcard accepts IPv4 clients too (as IPv4-mapped addresses).
+                    _ = Libc.SetSockOptInt(fd, Libc.IPPROTO_IPV6, Libc.IPV6_V6ONLY, 0);
                 }
             }
 
-            socket.Bind(endPoint);
-            socket.Listen(options.ListenBacklog);
+            int r = Libc.Bind(fd, address);
+            if (r < 0)
+            {
+                throw new UringSocketException(-r, $"bind {endPoint}");
+            }
+
+            r = Libc.Listen(fd, options.ListenBacklog);
+            if (r < 0)
+            {
+                throw new UringSocketException(-r, "listen");
+            }
         }
         catch
         {
-            socket.Dispose();
+            handle.Dispose();
             throw;
         }
 
-        return new UringSocket(engine, socket.SafeHandle, socket, options, listening: true);
+        return new UringSocket(engine, handle, socket: null, options, listening: true);
+    }
+
+    /// <summary>A new stream socket (<c>SOCK_CLOEXEC</c>) of <paramref name="endPoint"/>'s family, and its native sockaddr.</summary>
+    private static (SocketFdHandle Handle, byte[] Address) CreateSocket(EndPoint endPoint)
+    {
+        int domain = endPoint.AddressFamily switch
+        {
+            AddressFamily.InterNetwork => Libc.AF_INET,
+            AddressFamily.InterNetworkV6 => Libc.AF_INET6,
+            AddressFamily.Unix => Libc.AF_UNIX,
+            _ => throw new ArgumentException($"Address family {endPoint.AddressFamily} is not supported: use an IPEndPoint or a UnixDomainSocketEndPoint.", nameof(endPoint)),
+        };
+        SocketAddress socketAddress = endPoint.Serialize();
+        byte[] address = socketAddress.Buffer[..socketAddress.Size].ToArray();
+        int fd = Libc.Socket(domain, Libc.SOCK_STREAM | Libc.SOCK_CLOEXEC, 0);
+        if (fd < 0)
+        {
+            throw new UringSocketException(-fd, "socket");
+        }
+
+        return (new SocketFdHandle(fd), address);
     }
 
     /// <summary>Connects a new TCP socket to <paramref name="remoteEndPoint"/> with <c>IORING_OP_CONNECT</c>.</summary>
@@ -188,15 +207,12 @@ public sealed class UringSocket : IDisposable, IAsyncDisposable
             remoteEndPoint = new IPEndPoint(addresses[0], dns.Port);
         }
 
-        ProtocolType protocol = remoteEndPoint is UnixDomainSocketEndPoint ? ProtocolType.Unspecified : ProtocolType.Tcp;
-        var socket = new Socket(remoteEndPoint.AddressFamily, SocketType.Stream, protocol);
-        var result = new UringSocket(engine, socket.SafeHandle, socket, options, listening: false);
+        (SocketFdHandle handle, byte[] native) = CreateSocket(remoteEndPoint);
+        var result = new UringSocket(engine, handle, socket: null, options, listening: false);
         try
         {
-            SocketAddress address = remoteEndPoint.Serialize();
-            byte[] native = address.Buffer[..address.Size].ToArray();
             await engine.ConnectSocketAsync(result._handle, native, native.Length, cancellationToken).ConfigureAwait(false);
-            if (protocol == ProtocolType.Tcp && options.NoDelay)
+            if (remoteEndPoint.AddressFamily != AddressFamily.Unix && options.NoDelay)
             {
                 _ = Libc.SetSockOptInt((int)result._handle.DangerousGetHandle(), Libc.IPPROTO_TCP, Libc.TCP_NODELAY, 1);
             }
@@ -281,7 +297,7 @@ public sealed class UringSocket : IDisposable, IAsyncDisposable
             throw new UringSocketException(-fd, "accept");
         }
 
-        var handle = new SafeSocketHandle(fd, ownsHandle: true);
+        var handle = new SocketFdHandle(fd);
         if (_options.NoDelay)
         {
             // Fails harmlessly (EOPNOTSUPP) on a Unix-domain socket.
@@ -403,7 +419,14 @@ public sealed class UringSocket : IDisposable, IAsyncDisposable
     /// Closes the socket. A listener stops accepting and closes connections accepted but not taken. Requests still
     /// pending are woken (the socket is shut down first) and the descriptor is closed when the last one completes.
     /// </summary>
-    public void Dispose()
+    public void Dispose() => DisposeCore(shutdown: true, abortive: false);
+
+    /// <summary>
+    /// Closes the socket. <paramref name="shutdown"/> first shuts both directions down, which wakes requests still
+    /// pending on it (so their references go and the descriptor really closes); <paramref name="abortive"/> sets
+    /// <c>SO_LINGER</c> 0 so the close sends RST (a connection's abort).
+    /// </summary>
+    internal void DisposeCore(bool shutdown, bool abortive)
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0)
         {
@@ -417,14 +440,23 @@ public sealed class UringSocket : IDisposable, IAsyncDisposable
         }
 
         accept?.RequestClose();
-        if (!IsListening)
+        if (!IsListening && (shutdown || abortive))
         {
-            // Wakes requests blocked on the socket (a pending receive returns 0, a send fails), like Socket.Dispose.
             bool added = false;
             try
             {
                 _handle.DangerousAddRef(ref added);
-                _ = Libc.Shutdown((int)_handle.DangerousGetHandle(), Libc.SHUT_RDWR);
+                int fd = (int)_handle.DangerousGetHandle();
+                if (abortive)
+                {
+                    _ = Libc.SetLingerZero(fd);
+                }
+
+                if (shutdown)
+                {
+                    // Wakes requests blocked on the socket (a pending receive returns 0, a send fails), like Socket.Dispose.
+                    _ = Libc.Shutdown(fd, Libc.SHUT_RDWR);
+                }
             }
             catch (ObjectDisposedException)
             {
@@ -485,5 +517,22 @@ public sealed class UringSocket : IDisposable, IAsyncDisposable
         }
     }
 
-    internal void OnConnectionDisposed() => Dispose();
+}
+
+/// <summary>
+/// A socket descriptor that <c>close(2)</c>s normally when released. (A <see cref="SafeSocketHandle"/> that no
+/// <see cref="System.Net.Sockets.Socket"/> closed first releases abortively: it sets <c>SO_LINGER</c> 0, so the peer
+/// gets RST and loses data still in flight.)
+/// </summary>
+internal sealed class SocketFdHandle : SafeHandle
+{
+    public SocketFdHandle(int fd)
+        : base(invalidHandleValue: -1, ownsHandle: true)
+    {
+        SetHandle(fd);
+    }
+
+    public override bool IsInvalid => handle == -1;
+
+    protected override bool ReleaseHandle() => Libc.Close((int)handle) == 0;
 }

@@ -74,6 +74,38 @@ public sealed class ConnectionBehaviourTests
     }
 
     [Fact]
+    public async Task Closing_right_after_sending_is_graceful_the_peer_reads_everything_then_end_of_stream()
+    {
+        Kernel.RequireIoUring();
+        (UringConnection server, Socket client, UringSocket listener, IoUringEngine engine) = await PairAsync();
+        CancellationToken ct = SocketKit.Timeout();
+        try
+        {
+            // More than the peer's receive buffer takes at once, and the peer does not read until the server is gone:
+            // an abortive close (RST) would throw the rest away.
+            byte[] data = SocketKit.Pattern(3 * 1024 * 1024, seed: 13);
+            Task writing = Task.Run(async () =>
+            {
+                await server.Output.WriteAsync(data, ct);
+                await server.Output.CompleteAsync();
+                await server.DisposeAsync();
+            }, ct);
+            await Task.Delay(100, ct);
+            byte[] got = await SocketKit.ReceiveExactlyAsync(client, data.Length, ct).Within();
+            Assert.Equal(data, got);
+            Assert.Equal(0, await client.ReceiveAsync(new byte[1], SocketFlags.None, ct));
+            await writing.Within();
+        }
+        finally
+        {
+            await server.DisposeAsync();
+            client.Dispose();
+            await listener.DisposeAsync();
+            await engine.DisposeAsync();
+        }
+    }
+
+    [Fact]
     public async Task Completing_the_output_shuts_down_sending_while_receiving_goes_on()
     {
         Kernel.RequireIoUring();
@@ -326,5 +358,86 @@ public sealed class ConnectionBehaviourTests
             await listener.DisposeAsync();
             await engine.DisposeAsync();
         }
+    }
+}
+
+public sealed class DisposeUnderTrafficTests
+{
+    [Theory]
+    [InlineData(ContinuationMode.ThreadPool)]
+    [InlineData(ContinuationMode.Inline)]
+    public async Task Connections_disposed_or_aborted_while_data_flows_end_cleanly(ContinuationMode mode)
+    {
+        Kernel.RequireIoUring();
+        await using var engine = new IoUringEngine(new IoUringEngineOptions { Continuations = mode });
+        await using UringSocket listener = UringSocket.Listen(engine, SocketKit.AnyLoopback);
+        CancellationToken ct = SocketKit.Timeout();
+        const int Count = 16;
+        var work = new List<Task>();
+        for (int i = 0; i < Count; i++)
+        {
+            int n = i;
+            Task<UringSocket> accepting = listener.AcceptAsync(ct).AsTask();
+            var client = new Socket(SocketType.Stream, ProtocolType.Tcp);
+            await client.ConnectAsync(listener.LocalEndPoint!, ct);
+            UringConnection server = (await accepting.Within()).CreateConnection();
+            Task echo = SocketKit.EchoAsync(server);
+
+            // The client streams and reads until the connection ends under it.
+            Task pump = Task.Run(async () =>
+            {
+                var chunk = SocketKit.Pattern(32 * 1024, n);
+                var sink = new byte[64 * 1024];
+                Task reading = Task.Run(async () =>
+                {
+                    try
+                    {
+                        while (await client.ReceiveAsync(sink, SocketFlags.None, ct) > 0)
+                        {
+                        }
+                    }
+                    catch (SocketException)
+                    {
+                    }
+                }, ct);
+                try
+                {
+                    while (!ct.IsCancellationRequested)
+                    {
+                        await client.SendAsync(chunk, SocketFlags.None, ct);
+                    }
+                }
+                catch (SocketException)
+                {
+                    // Reset or shut down by the server's dispose/abort: expected.
+                }
+
+                await reading;
+                client.Dispose();
+            }, ct);
+
+            Task closer = Task.Run(async () =>
+            {
+                await Task.Delay(20 + (n * 5), ct);
+                if (n % 2 == 0)
+                {
+                    server.Abort();
+                }
+
+                await server.DisposeAsync();
+                try
+                {
+                    await echo;
+                }
+                catch (Exception e) when (e is IOException or InvalidOperationException or ObjectDisposedException or OperationCanceledException)
+                {
+                    // The echo loop sees its pipes completed or failed under it.
+                }
+            }, ct);
+            work.Add(pump);
+            work.Add(closer);
+        }
+
+        await Task.WhenAll(work).Within();
     }
 }
