@@ -26,6 +26,12 @@ internal enum OpKind : byte
 
     /// <summary>IORING_OP_FILES_UPDATE clearing a registered-file slot.</summary>
     RemoveFixedFile,
+
+    Connect,
+    Send,
+    Recv,
+    Shutdown,
+    Accept,
 }
 
 /// <summary>

@@ -176,6 +176,7 @@ public sealed partial class IoUringEngine
             TakeSubmissions();
             bool sqFull = PrepPending();
             TakeCancels();
+            TakeMultishot();
             if (_ring.SqReady > 0)
             {
                 // Requests that complete inline (page-cache hits) have their CQEs ready when this returns.
@@ -230,7 +231,8 @@ public sealed partial class IoUringEngine
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private bool HasWork() => _localHead is not null || Volatile.Read(ref _submitHead) is not null || Volatile.Read(ref _cancelHead) is not null;
+    private bool HasWork() => _localHead is not null || Volatile.Read(ref _submitHead) is not null || Volatile.Read(ref _cancelHead) is not null ||
+        Volatile.Read(ref _multishotHead) is not null;
 
     /// <summary>Ops submitted on the loop thread itself (by inline continuations), FIFO; merged by <see cref="TakeSubmissions"/>.</summary>
     private IoOperation? _localHead;
@@ -670,17 +672,23 @@ public sealed partial class IoUringEngine
 
         foreach (ref readonly Cqe cqe in batch)
         {
-            OnCqe(cqe.UserData, cqe.Res);
+            OnCqe(cqe.UserData, cqe.Res, cqe.Flags);
         }
 
         _ring.CqAdvance(count);
         return count;
     }
 
-    private void OnCqe(ulong userData, int res)
+    private void OnCqe(ulong userData, int res, CqeFlags flags)
     {
-        if (userData >= FirstInternalTag)
+        if (userData >= MultishotBit)
         {
+            if (userData < FirstInternalTag)
+            {
+                OnMultishotCqe(userData, res, flags);
+                return;
+            }
+
             _kernelInFlight--;
             if (userData == WakeTag)
             {
@@ -738,7 +746,7 @@ public sealed partial class IoUringEngine
             op.Transferred += written;
             op.Template.Addr += (uint)written;
             op.Template.Len -= (uint)written;
-            op.Template.Off += (uint)written;
+            AdvanceOffset(ref op.Template, written);
             return false;
         }
 
@@ -763,8 +771,20 @@ public sealed partial class IoUringEngine
         op.Transferred += written;
         op.Template.Addr = (ulong)(op.IoVecAddress + (k * Unsafe.SizeOf<IoVec>()));
         op.Template.Len = (uint)(op.IoVecCount - k);
-        op.Template.Off += (uint)written;
+        AdvanceOffset(ref op.Template, written);
         return false;
+    }
+
+    /// <summary>
+    /// Moves a resubmitted write's file offset past what was written. Offset -1 (a pipe, socket or other stream) stays
+    /// -1: the kernel refuses any other offset on an unseekable file with <c>ESPIPE</c>.
+    /// </summary>
+    private static void AdvanceOffset(ref Sqe sqe, int written)
+    {
+        if (sqe.Off != ulong.MaxValue)
+        {
+            sqe.Off += (uint)written;
+        }
     }
 
     /// <summary>Publishes an op's result: at once on the loop (inline mode), or in the next batch for the thread pool.</summary>
@@ -824,6 +844,7 @@ public sealed partial class IoUringEngine
             cancels = next;
         }
 
+        CloseMultishotStack();
         CompletePendingUnsubmitted();
         FlushDispatch();
 
@@ -856,6 +877,7 @@ public sealed partial class IoUringEngine
             }
         }
 
+        StopMultishot();
         bool wakeArmed = _wakeArmed;
         try
         {
@@ -946,7 +968,7 @@ public sealed partial class IoUringEngine
                     }
                     else
                     {
-                        OnCqe(cqe.UserData, cqe.Res);
+                        OnCqe(cqe.UserData, cqe.Res, cqe.Flags);
                     }
                 }
 
@@ -986,6 +1008,7 @@ public sealed partial class IoUringEngine
 
     private void CancelEachInFlight()
     {
+        CancelEachMultishot();
         for (int i = 0; i < _slots.Length; i++)
         {
             if (_slots[i] is IoOperation op)
