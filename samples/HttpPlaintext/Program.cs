@@ -1,0 +1,55 @@
+using System.Globalization;
+using System.Net;
+using HttpPlaintext;
+using IoUring.Samples;
+
+// HttpPlaintext [--transport iouring|dotnet] [--address 127.0.0.1] [--port 8080] [--backlog 1024] [--control stdin]
+string transportName = "iouring";
+IPAddress address = IPAddress.Loopback;
+int port = 8080;
+int backlog = 1024;
+bool control = false;
+for (int i = 0; i < args.Length; i++)
+{
+    string a = args[i];
+    string Value() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{a} needs a value");
+    switch (a)
+    {
+        case "--transport":
+            transportName = Value();
+            break;
+        case "--address":
+            address = IPAddress.Parse(Value());
+            break;
+        case "--port":
+            port = int.Parse(Value(), CultureInfo.InvariantCulture);
+            break;
+        case "--backlog":
+            backlog = int.Parse(Value(), CultureInfo.InvariantCulture);
+            break;
+        case "--control":
+            control = Value() == "stdin";
+            break;
+        default:
+            Console.Error.WriteLine("usage: HttpPlaintext [--transport iouring|dotnet] [--address 127.0.0.1] [--port 8080] [--backlog 1024] [--control stdin]");
+            return 2;
+    }
+}
+
+var endPoint = new IPEndPoint(address, port);
+await using IPipeTransport transport = transportName switch
+{
+    "dotnet" => DotnetSocketTransport.Bind(endPoint, backlog),
+    "iouring" => IoUringSocketTransport.Bind(endPoint, backlog),
+    _ => throw new ArgumentException($"unknown transport '{transportName}' (iouring or dotnet)"),
+};
+
+using var stop = new CancellationTokenSource();
+Task serving = transport.RunAsync(PlaintextHandler.RunAsync, stop.Token);
+await ServerControl.RunAsync(
+    string.Create(CultureInfo.InvariantCulture, $"listening on http://{transport.LocalEndPoint} (transport {transportName}, date {DateHeader.Text})"),
+    control,
+    stop);
+stop.Cancel();
+await serving;
+return 0;
