@@ -32,6 +32,12 @@ internal static class IoErrors
         }
 
         string op = Name(kind);
+        if (kind is OpKind.Connect or OpKind.Send or OpKind.Recv or OpKind.Shutdown or OpKind.Accept)
+        {
+            // Socket requests fail like System.Net.Sockets does: a SocketException (with the errno kept).
+            return new UringSocketException(errno, op);
+        }
+
         IoUringException inner = IoUringException.FromErrno(errno, path is null ? op : $"{op} '{path}'", Hint(errno, kind));
         if (kind is OpKind.OpenAt or OpKind.Statx && path is not null)
         {
@@ -68,6 +74,11 @@ internal static class IoErrors
         OpKind.OpenAt => "openat",
         OpKind.Close => "close",
         OpKind.Statx => "statx",
+        OpKind.Connect => "connect",
+        OpKind.Send => "send",
+        OpKind.Recv => "recv",
+        OpKind.Shutdown => "shutdown",
+        OpKind.Accept => "accept",
         _ => "nop",
     };
 

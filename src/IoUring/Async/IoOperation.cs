@@ -20,6 +20,11 @@ internal enum OpKind : byte
     OpenAt,
     Close,
     Statx,
+    Connect,
+    Send,
+    Recv,
+    Shutdown,
+    Accept,
 }
 
 /// <summary>

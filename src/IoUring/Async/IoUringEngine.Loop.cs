@@ -150,6 +150,7 @@ public sealed partial class IoUringEngine
             TakeSubmissions();
             bool sqFull = PrepPending();
             TakeCancels();
+            TakeMultishot();
             if (_ring.SqReady > 0)
             {
                 // Requests that complete inline (page-cache hits) have their CQEs ready when this returns.
@@ -193,7 +194,7 @@ public sealed partial class IoUringEngine
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private bool HasWork() => Volatile.Read(ref _submitHead) is not null || Volatile.Read(ref _cancelHead) is not null;
+    private bool HasWork() => Volatile.Read(ref _submitHead) is not null || Volatile.Read(ref _cancelHead) is not null || Volatile.Read(ref _multishotHead) is not null;
 
     private bool SpinForWork(long spinTicks)
     {
@@ -467,17 +468,23 @@ public sealed partial class IoUringEngine
 
         foreach (ref readonly Cqe cqe in batch)
         {
-            OnCqe(cqe.UserData, cqe.Res);
+            OnCqe(cqe.UserData, cqe.Res, cqe.Flags);
         }
 
         _ring.CqAdvance(count);
         return count;
     }
 
-    private void OnCqe(ulong userData, int res)
+    private void OnCqe(ulong userData, int res, CqeFlags flags)
     {
-        if (userData >= FirstInternalTag)
+        if (userData >= MultishotBit)
         {
+            if (userData < FirstInternalTag)
+            {
+                OnMultishotCqe(userData, res, flags);
+                return;
+            }
+
             _kernelInFlight--;
             if (userData == WakeTag)
             {
@@ -615,6 +622,8 @@ public sealed partial class IoUringEngine
             cancels = next;
         }
 
+        CloseMultishotStack();
+
         IoOperation? pending = _pendingHead;
         _pendingHead = _pendingTail = null;
         while (pending is not null)
@@ -654,6 +663,7 @@ public sealed partial class IoUringEngine
             }
         }
 
+        StopMultishot();
         bool wakeArmed = _wakeArmed;
         try
         {
@@ -716,7 +726,7 @@ public sealed partial class IoUringEngine
                     }
                     else
                     {
-                        OnCqe(cqe.UserData, cqe.Res);
+                        OnCqe(cqe.UserData, cqe.Res, cqe.Flags);
                     }
                 }
 
@@ -739,6 +749,7 @@ public sealed partial class IoUringEngine
 
     private void CancelEachInFlight()
     {
+        CancelEachMultishot();
         for (int i = 0; i < _slots.Length; i++)
         {
             if (_slots[i] is IoOperation op)

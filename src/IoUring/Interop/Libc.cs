@@ -51,6 +51,18 @@ internal static unsafe partial class Libc
     [LibraryImport(Lib, EntryPoint = "syscall", SetLastError = true)]
     private static partial long SyscallCachestat(long number, nint fd, CachestatRange* range, CachestatResult* result, nint flags);
 
+    [LibraryImport(Lib, EntryPoint = "shutdown", SetLastError = true)]
+    private static partial int ShutdownRaw(int fd, int how);
+
+    [LibraryImport(Lib, EntryPoint = "setsockopt", SetLastError = true)]
+    private static partial int SetSockOptRaw(int fd, int level, int name, void* value, uint length);
+
+    [LibraryImport(Lib, EntryPoint = "getsockname", SetLastError = true)]
+    private static partial int GetSockNameRaw(int fd, byte* address, uint* length);
+
+    [LibraryImport(Lib, EntryPoint = "getpeername", SetLastError = true)]
+    private static partial int GetPeerNameRaw(int fd, byte* address, uint* length);
+
     [LibraryImport(Lib, EntryPoint = "getpagesize")]
     private static partial int GetPageSizeRaw();
 
@@ -184,6 +196,40 @@ internal static unsafe partial class Libc
         long ret = SyscallCachestat(SysCachestat, fd, &range, &r, 0);
         result = r;
         return ret < 0 ? -Marshal.GetLastPInvokeError() : 0;
+    }
+
+    public const int SHUT_RD = 0;
+    public const int SHUT_WR = 1;
+    public const int SHUT_RDWR = 2;
+    public const int SOL_SOCKET = 1;
+    public const int IPPROTO_TCP = 6;
+    public const int TCP_NODELAY = 1;
+
+    /// <summary><c>shutdown(fd, how)</c>; returns 0 or <c>-errno</c>. Integers only: nothing to keep alive.</summary>
+    public static int Shutdown(int fd, int how) => ShutdownRaw(fd, how) < 0 ? -Marshal.GetLastPInvokeError() : 0;
+
+    /// <summary><c>setsockopt(fd, level, name, &amp;value, 4)</c> for an int option; returns 0 or <c>-errno</c>.</summary>
+    public static int SetSockOptInt(int fd, int level, int name, int value)
+    {
+        // SAFETY: value is a local int; the kernel copies the 4 bytes during the synchronous call.
+        int r = SetSockOptRaw(fd, level, name, &value, sizeof(int));
+        return r < 0 ? -Marshal.GetLastPInvokeError() : 0;
+    }
+
+    /// <summary>
+    /// <c>getsockname</c> (<paramref name="peer"/> false) or <c>getpeername</c> (true) into <paramref name="address"/>;
+    /// returns the address length (which may exceed the span, then the address is truncated) or <c>-errno</c>.
+    /// </summary>
+    public static int GetSocketAddress(int fd, bool peer, Span<byte> address)
+    {
+        uint length = (uint)address.Length;
+        // SAFETY: the span is pinned by fixed for the synchronous call; length tells the kernel its size, so it
+        // writes at most that many bytes, and reports the full size back in length.
+        fixed (byte* p = address)
+        {
+            int r = peer ? GetPeerNameRaw(fd, p, &length) : GetSockNameRaw(fd, p, &length);
+            return r < 0 ? -Marshal.GetLastPInvokeError() : (int)length;
+        }
     }
 
     public const int POSIX_FADV_DONTNEED = 4;

@@ -1,0 +1,153 @@
+using System.Runtime.InteropServices;
+using System.Threading.Channels;
+using IoUring.Interop;
+
+namespace IoUring;
+
+/// <summary>
+/// The accept side of a listening <see cref="UringSocket"/>: one multishot accept (5.19+) or a re-armed single-shot
+/// accept, whose new descriptors the loop queues for <see cref="UringSocket.AcceptAsync(CancellationToken)"/>. It
+/// stops accepting while <see cref="UringSocketOptions.MaxQueuedAccepts"/> connections wait to be taken.
+/// </summary>
+internal sealed class AcceptOperation : MultishotOperation
+{
+    private static readonly bool s_kernelHasMultishotAccept = Probe.Current.IsSupported(Opcode.Socket); // 5.19, like multishot accept
+
+    private readonly SafeHandle _handle;
+    private readonly int _fd;
+    private readonly int _maxQueued;
+    private readonly Channel<int> _accepted = Channel.CreateUnbounded<int>(new UnboundedChannelOptions { SingleWriter = true });
+    private readonly TaskCompletionSource _closed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private bool _multishot;
+    private bool _handleRefHeld;
+    private bool _acceptedAny;
+    private int _queued;
+
+    public AcceptOperation(IoUringEngine engine, SafeHandle handle, UringSocketOptions options)
+        : base(engine)
+    {
+        bool added = false;
+        handle.DangerousAddRef(ref added);
+        _handle = handle;
+        _handleRefHeld = true;
+        _fd = (int)handle.DangerousGetHandle();
+        _maxQueued = options.MaxQueuedAccepts;
+        _multishot = options.UseMultishotAccept && s_kernelHasMultishotAccept;
+    }
+
+    public bool IsMultishot => _multishot;
+
+    public Task Closed => _closed.Task;
+
+    /// <summary>Takes the next accepted descriptor (or an accept error, as a negative errno).</summary>
+    public async ValueTask<int> TakeAsync(CancellationToken cancellationToken)
+    {
+        int fd = await _accepted.Reader.ReadAsync(cancellationToken).ConfigureAwait(false);
+        if (Interlocked.Decrement(ref _queued) <= _maxQueued / 2 && !WantsArmed && !IsClosing)
+        {
+            // Paused at the limit or after an error: accept again.
+            _ = RequestArm();
+        }
+
+        return fd;
+    }
+
+    protected internal override bool PrepareSqe(ref Sqe sqe)
+    {
+        if (Volatile.Read(ref _queued) >= _maxQueued)
+        {
+            StopFromLoop();
+            return false;
+        }
+
+        if (_multishot)
+        {
+            sqe.PrepMultishotAccept(_fd, IoUringEngine.SockCloexec);
+        }
+        else
+        {
+            sqe.PrepAccept(_fd, 0, 0, IoUringEngine.SockCloexec);
+        }
+
+        return true;
+    }
+
+    protected internal override void OnCqe(int res, CqeFlags flags)
+    {
+        if (res >= 0)
+        {
+            _acceptedAny = true;
+            if (IsClosing)
+            {
+                _ = Libc.Close(res);
+                return;
+            }
+
+            Interlocked.Increment(ref _queued);
+            _ = _accepted.Writer.TryWrite(res);
+            if (Volatile.Read(ref _queued) >= _maxQueued)
+            {
+                StopFromLoop();
+            }
+
+            return;
+        }
+
+        int errno = -res;
+        switch (errno)
+        {
+            case Errno.ECANCELED:
+                return;
+            case Errno.EINVAL when _multishot && !_acceptedAny:
+                // A kernel without multishot accept: accept one connection per request instead.
+                _multishot = false;
+                return;
+            case SocketErrors.ECONNABORTED or Errno.EINTR or Errno.EAGAIN:
+                // A connection reset while it waited in the backlog: not the listener's problem.
+                return;
+        }
+
+        // Out of descriptors or memory (EMFILE, ENFILE, ENOBUFS, ENOMEM) or a broken listener: the next AcceptAsync
+        // reports it, like Socket.AcceptAsync would, and accepting stops until then.
+        Interlocked.Increment(ref _queued);
+        _ = _accepted.Writer.TryWrite(-errno);
+        StopFromLoop();
+    }
+
+    protected internal override void OnClosed()
+    {
+        _ = _accepted.Writer.TryComplete(new ObjectDisposedException(nameof(UringSocket)));
+        CloseQueued();
+        Release(kernelDone: true);
+    }
+
+    protected internal override void OnEngineStopped(bool stillInKernel)
+    {
+        _ = _accepted.Writer.TryComplete(new ObjectDisposedException(nameof(IoUringEngine), "The io_uring engine of the listener was disposed."));
+        CloseQueued();
+        Release(kernelDone: !stillInKernel);
+    }
+
+    /// <summary>Closes connections accepted but never taken.</summary>
+    private void CloseQueued()
+    {
+        while (_accepted.Reader.TryRead(out int fd))
+        {
+            if (fd >= 0)
+            {
+                _ = Libc.Close(fd);
+            }
+        }
+    }
+
+    private void Release(bool kernelDone)
+    {
+        if (kernelDone && _handleRefHeld)
+        {
+            _handleRefHeld = false;
+            _handle.DangerousRelease();
+        }
+
+        _closed.TrySetResult();
+    }
+}

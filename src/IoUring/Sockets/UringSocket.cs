@@ -1,0 +1,489 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Runtime.CompilerServices;
+using IoUring.Interop;
+
+namespace IoUring;
+
+/// <summary>
+/// A socket driven by an <see cref="IoUringEngine"/>: listen and accept (multishot where the kernel has it), connect,
+/// receive, send and shutdown as io_uring requests. Wrap a connected socket in a <see cref="UringConnection"/>
+/// (<see cref="CreateConnection"/>) for System.IO.Pipelines with back-pressure, or use
+/// <see cref="ReceiveAsync"/>/<see cref="SendAsync"/> directly.
+/// </summary>
+/// <remarks>
+/// <para>Errors are <see cref="UringSocketException"/>s: <see cref="SocketException"/>s with the
+/// <see cref="SocketError"/> System.Net.Sockets reports for the errno (for example <see cref="SocketError.ConnectionReset"/>
+/// for <c>ECONNRESET</c>, <see cref="SocketError.Shutdown"/> for <c>EPIPE</c>), plus the errno itself.</para>
+/// <para>A socket's descriptor stays open while any request on it is in the kernel, even after
+/// <see cref="Dispose"/>: the number is never reused under a pending request.</para>
+/// </remarks>
+public sealed class UringSocket : IDisposable, IAsyncDisposable
+{
+    private readonly SafeSocketHandle _handle;
+    private readonly UringSocketOptions _options;
+    private readonly object _gate = new();
+    private Socket? _socket;
+    private AcceptOperation? _accept;
+    private UringConnection? _connection;
+    private int _disposed;
+
+    private UringSocket(IoUringEngine engine, SafeSocketHandle handle, Socket? socket, UringSocketOptions options, bool listening)
+    {
+        Engine = engine;
+        _handle = handle;
+        _socket = socket;
+        _options = options;
+        IsListening = listening;
+    }
+
+    /// <summary>The engine that runs the socket's requests.</summary>
+    public IoUringEngine Engine { get; }
+
+    /// <summary>The socket's handle (owned by this object).</summary>
+    public SafeSocketHandle SafeHandle => _handle;
+
+    /// <summary>True for a listening socket (made by <see cref="Listen"/> or adopted in the listening state).</summary>
+    public bool IsListening { get; }
+
+    /// <summary>
+    /// A <see cref="System.Net.Sockets.Socket"/> over the same descriptor, for socket options and endpoints. Created
+    /// on first use for accepted sockets. Do not use its I/O methods while io_uring requests run on the socket.
+    /// </summary>
+    public Socket Socket
+    {
+        get
+        {
+            ObjectDisposedException.ThrowIf(IsDisposed, this);
+            lock (_gate)
+            {
+                return _socket ??= new Socket(_handle);
+            }
+        }
+    }
+
+    /// <summary>The local endpoint (<c>getsockname</c>), or null when the socket has none or is closed.</summary>
+    public EndPoint? LocalEndPoint => QueryEndPoint(peer: false);
+
+    /// <summary>The remote endpoint of a connected socket (<c>getpeername</c>), or null when it is not connected or closed.</summary>
+    public EndPoint? RemoteEndPoint => QueryEndPoint(peer: true);
+
+    private EndPoint? QueryEndPoint(bool peer)
+    {
+        bool added = false;
+        try
+        {
+            _handle.DangerousAddRef(ref added);
+            Span<byte> raw = stackalloc byte[128];
+            int length = Libc.GetSocketAddress((int)_handle.DangerousGetHandle(), peer, raw);
+            if (length < 2 || length > raw.Length)
+            {
+                return null;
+            }
+
+            // The kernel's sa_family: AF_UNIX 1, AF_INET 2, AF_INET6 10.
+            AddressFamily family = BitConverter.ToUInt16(raw) switch
+            {
+                2 => AddressFamily.InterNetwork,
+                10 => AddressFamily.InterNetworkV6,
+                1 => AddressFamily.Unix,
+                _ => AddressFamily.Unknown,
+            };
+            if (family == AddressFamily.Unknown || (family == AddressFamily.Unix && length <= 2))
+            {
+                return null;
+            }
+
+            var address = new SocketAddress(family, length);
+            raw[..length].CopyTo(address.Buffer.Span);
+            return family switch
+            {
+                AddressFamily.InterNetwork => new IPEndPoint(IPAddress.Any, 0).Create(address),
+                AddressFamily.InterNetworkV6 => new IPEndPoint(IPAddress.IPv6Any, 0).Create(address),
+                _ => new UnixDomainSocketEndPoint("/").Create(address),
+            };
+        }
+        catch (ObjectDisposedException)
+        {
+            return null;
+        }
+        finally
+        {
+            if (added)
+            {
+                _handle.DangerousRelease();
+            }
+        }
+    }
+
+    /// <summary>True when the listener accepts with a multishot request (false: one request per connection, or not accepting yet).</summary>
+    public bool UsesMultishotAccept => _accept?.IsMultishot ?? false;
+
+    private bool IsDisposed => Volatile.Read(ref _disposed) != 0;
+
+    /// <summary>
+    /// Creates a TCP socket bound to <paramref name="endPoint"/> and listening (<c>SO_REUSEADDR</c> set). An
+    /// <see cref="IPAddress.IPv6Any"/> endpoint accepts IPv4 too (dual mode). Port 0 picks a free port: read it from
+    /// <see cref="LocalEndPoint"/>.
+    /// </summary>
+    /// <param name="engine">The engine to run the socket's requests.</param>
+    /// <param name="endPoint">An <see cref="IPEndPoint"/> (IPv4 or IPv6) or a <see cref="UnixDomainSocketEndPoint"/>.</param>
+    /// <param name="options">Options, or null for <see cref="UringSocketOptions.Default"/>.</param>
+    /// <returns>The listening socket.</returns>
+    /// <exception cref="SocketException">Binding or listening failed (for example <see cref="SocketError.AddressAlreadyInUse"/>).</exception>
+    public static UringSocket Listen(IoUringEngine engine, EndPoint endPoint, UringSocketOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(engine);
+        ArgumentNullException.ThrowIfNull(endPoint);
+        options ??= UringSocketOptions.Default;
+        options.Validate();
+        ObjectDisposedException.ThrowIf(engine.IsDisposing, engine);
+        ProtocolType protocol = endPoint is UnixDomainSocketEndPoint ? ProtocolType.Unspecified : ProtocolType.Tcp;
+        var socket = new Socket(endPoint.AddressFamily, SocketType.Stream, protocol);
+        try
+        {
+            if (protocol == ProtocolType.Tcp)
+            {
+                socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
+                if (endPoint.AddressFamily == AddressFamily.InterNetworkV6 && endPoint is IPEndPoint ip && ip.Address.Equals(IPAddress.IPv6Any))
+                {
+                    socket.DualMode = true;
+                }
+            }
+
+            socket.Bind(endPoint);
+            socket.Listen(options.ListenBacklog);
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
+        }
+
+        return new UringSocket(engine, socket.SafeHandle, socket, options, listening: true);
+    }
+
+    /// <summary>Connects a new TCP socket to <paramref name="remoteEndPoint"/> with <c>IORING_OP_CONNECT</c>.</summary>
+    /// <param name="engine">The engine to run the socket's requests.</param>
+    /// <param name="remoteEndPoint">An <see cref="IPEndPoint"/>, a <see cref="DnsEndPoint"/> (resolved first; the first address is used) or a <see cref="UnixDomainSocketEndPoint"/>.</param>
+    /// <param name="options">Options, or null for <see cref="UringSocketOptions.Default"/>.</param>
+    /// <param name="cancellationToken">Cancels the connect.</param>
+    /// <returns>The connected socket.</returns>
+    /// <exception cref="UringSocketException">The connect failed (for example <see cref="SocketError.ConnectionRefused"/>).</exception>
+    /// <exception cref="OperationCanceledException">The token was cancelled first.</exception>
+    public static async ValueTask<UringSocket> ConnectAsync(IoUringEngine engine, EndPoint remoteEndPoint, UringSocketOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(engine);
+        ArgumentNullException.ThrowIfNull(remoteEndPoint);
+        options ??= UringSocketOptions.Default;
+        options.Validate();
+        if (remoteEndPoint is DnsEndPoint dns)
+        {
+            IPAddress[] addresses = await Dns.GetHostAddressesAsync(dns.Host, cancellationToken).ConfigureAwait(false);
+            if (addresses.Length == 0)
+            {
+                throw new SocketException((int)SocketError.HostNotFound);
+            }
+
+            remoteEndPoint = new IPEndPoint(addresses[0], dns.Port);
+        }
+
+        ProtocolType protocol = remoteEndPoint is UnixDomainSocketEndPoint ? ProtocolType.Unspecified : ProtocolType.Tcp;
+        var socket = new Socket(remoteEndPoint.AddressFamily, SocketType.Stream, protocol);
+        var result = new UringSocket(engine, socket.SafeHandle, socket, options, listening: false);
+        try
+        {
+            SocketAddress address = remoteEndPoint.Serialize();
+            byte[] native = address.Buffer[..address.Size].ToArray();
+            await engine.ConnectSocketAsync(result._handle, native, native.Length, cancellationToken).ConfigureAwait(false);
+            if (protocol == ProtocolType.Tcp && options.NoDelay)
+            {
+                _ = Libc.SetSockOptInt((int)result._handle.DangerousGetHandle(), Libc.IPPROTO_TCP, Libc.TCP_NODELAY, 1);
+            }
+        }
+        catch
+        {
+            result.Dispose();
+            throw;
+        }
+
+        return result;
+    }
+
+    /// <summary>
+    /// Adopts a <see cref="System.Net.Sockets.Socket"/> (connected or listening). The new object owns it: disposing
+    /// it disposes the socket. Do not use the socket's own I/O methods afterwards.
+    /// </summary>
+    /// <param name="engine">The engine to run the socket's requests.</param>
+    /// <param name="socket">The socket.</param>
+    /// <param name="options">Options, or null for <see cref="UringSocketOptions.Default"/>.</param>
+    /// <returns>The adopted socket.</returns>
+    public static UringSocket FromSocket(IoUringEngine engine, Socket socket, UringSocketOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(engine);
+        ArgumentNullException.ThrowIfNull(socket);
+        options ??= UringSocketOptions.Default;
+        options.Validate();
+        bool listening = (int)socket.GetSocketOption(SocketOptionLevel.Socket, SocketOptionName.AcceptConnection)! != 0;
+        return new UringSocket(engine, socket.SafeHandle, socket, options, listening);
+    }
+
+    /// <summary>Adopts a socket handle (connected or listening); the new object owns it.</summary>
+    /// <param name="engine">The engine to run the socket's requests.</param>
+    /// <param name="handle">The handle.</param>
+    /// <param name="options">Options, or null for <see cref="UringSocketOptions.Default"/>.</param>
+    /// <returns>The adopted socket.</returns>
+    public static UringSocket FromHandle(IoUringEngine engine, SafeSocketHandle handle, UringSocketOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(handle);
+        ObjectDisposedException.ThrowIf(handle.IsClosed || handle.IsInvalid, handle);
+        return FromSocket(engine, new Socket(handle), options);
+    }
+
+    /// <summary>
+    /// Waits for the next connection. The first call starts accepting (one multishot request where the kernel has
+    /// it); connections that arrive while nobody waits are queued, up to <see cref="UringSocketOptions.MaxQueuedAccepts"/>.
+    /// </summary>
+    /// <param name="cancellationToken">Cancels this wait (accepting goes on for the next call).</param>
+    /// <returns>The connection, on this socket's engine.</returns>
+    /// <exception cref="InvalidOperationException">The socket is not listening.</exception>
+    /// <exception cref="UringSocketException">Accepting failed (for example out of descriptors: <see cref="SocketError.TooManyOpenSockets"/>).</exception>
+    /// <exception cref="OperationCanceledException">The token was cancelled.</exception>
+    /// <exception cref="ObjectDisposedException">The listener or its engine was disposed.</exception>
+    public ValueTask<UringSocket> AcceptAsync(CancellationToken cancellationToken = default) => AcceptAsync(Engine, cancellationToken);
+
+    /// <summary>Like <see cref="AcceptAsync(CancellationToken)"/>, with the new socket on <paramref name="engine"/> (for example the next engine of an <see cref="IoUringEngineGroup"/>).</summary>
+    /// <param name="engine">The engine for the accepted socket's requests.</param>
+    /// <param name="cancellationToken">Cancels this wait.</param>
+    /// <returns>The connection.</returns>
+    public async ValueTask<UringSocket> AcceptAsync(IoUringEngine engine, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(engine);
+        ObjectDisposedException.ThrowIf(IsDisposed, this);
+        if (!IsListening)
+        {
+            throw new InvalidOperationException("The socket is not listening: use UringSocket.Listen.");
+        }
+
+        AcceptOperation accept = EnsureAccepting();
+        int fd;
+        try
+        {
+            fd = await accept.TakeAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (System.Threading.Channels.ChannelClosedException e)
+        {
+            throw e.InnerException ?? new ObjectDisposedException(nameof(UringSocket));
+        }
+
+        if (fd < 0)
+        {
+            throw new UringSocketException(-fd, "accept");
+        }
+
+        var handle = new SafeSocketHandle(fd, ownsHandle: true);
+        if (_options.NoDelay)
+        {
+            // Fails harmlessly (EOPNOTSUPP) on a Unix-domain socket.
+            _ = Libc.SetSockOptInt(fd, Libc.IPPROTO_TCP, Libc.TCP_NODELAY, 1);
+        }
+
+        if (IsDisposed || engine.IsDisposing)
+        {
+            handle.Dispose();
+            throw new ObjectDisposedException(IsDisposed ? nameof(UringSocket) : nameof(IoUringEngine));
+        }
+
+        return new UringSocket(engine, handle, socket: null, _options, listening: false);
+    }
+
+    private AcceptOperation EnsureAccepting()
+    {
+        AcceptOperation? accept = Volatile.Read(ref _accept);
+        if (accept is not null)
+        {
+            return accept;
+        }
+
+        lock (_gate)
+        {
+            ObjectDisposedException.ThrowIf(IsDisposed, this);
+            if (_accept is null)
+            {
+                accept = new AcceptOperation(Engine, _handle, _options);
+                _ = accept.RequestArm();
+                Volatile.Write(ref _accept, accept);
+            }
+
+            return _accept;
+        }
+    }
+
+    /// <summary>Receives into <paramref name="buffer"/> (<c>IORING_OP_RECV</c>).</summary>
+    /// <param name="buffer">Where to receive to; pinned until the request completes.</param>
+    /// <param name="cancellationToken">Cancels the receive (<c>IORING_OP_ASYNC_CANCEL</c>).</param>
+    /// <returns>The number of bytes received; 0 when the peer has shut down its side (end of stream).</returns>
+    /// <exception cref="UringSocketException">The receive failed (for example <see cref="SocketError.ConnectionReset"/>).</exception>
+    /// <exception cref="OperationCanceledException">The token was cancelled before data arrived.</exception>
+    /// <exception cref="InvalidOperationException">The socket is used by a <see cref="UringConnection"/>.</exception>
+    public ValueTask<int> ReceiveAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+    {
+        ThrowIfNotRaw();
+        return Engine.ReceiveSocketAsync(_handle, buffer, cancellationToken);
+    }
+
+    /// <summary>Sends all of <paramref name="buffer"/> (<c>IORING_OP_SEND</c> with <c>MSG_WAITALL</c>, repeated if the kernel still sends less).</summary>
+    /// <param name="buffer">The data; pinned until it is sent.</param>
+    /// <param name="cancellationToken">Cancels the send; bytes already sent stay sent.</param>
+    /// <returns>A task that completes when every byte was handed to the kernel.</returns>
+    /// <exception cref="UringSocketException">The send failed (for example <see cref="SocketError.Shutdown"/> for <c>EPIPE</c>, <see cref="SocketError.ConnectionReset"/>).</exception>
+    /// <exception cref="InvalidOperationException">The socket is used by a <see cref="UringConnection"/>.</exception>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
+    public async ValueTask SendAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
+    {
+        ThrowIfNotRaw();
+        while (!buffer.IsEmpty)
+        {
+            int sent = await Engine.SendSocketAsync(_handle, buffer, cancellationToken).ConfigureAwait(false);
+            buffer = buffer[sent..];
+        }
+    }
+
+    /// <summary>Shuts down one or both directions (<c>IORING_OP_SHUTDOWN</c>): <see cref="SocketShutdown.Send"/> sends FIN, so the peer reads end of stream.</summary>
+    /// <param name="how">Which direction.</param>
+    /// <returns>A task that completes when the shutdown is done.</returns>
+    /// <exception cref="UringSocketException">The shutdown failed (for example <see cref="SocketError.NotConnected"/>).</exception>
+    public ValueTask ShutdownAsync(SocketShutdown how)
+    {
+        ObjectDisposedException.ThrowIf(IsDisposed, this);
+        return Engine.ShutdownSocketAsync(_handle, (int)how);
+    }
+
+    /// <summary>
+    /// Wraps the connected socket in a <see cref="UringConnection"/>: an <see cref="System.IO.Pipelines.IDuplexPipe"/>
+    /// that receives into its input pipe (multishot, from the engine's buffer ring) and sends what is written to its
+    /// output pipe. From then on the connection owns the socket (disposing it disposes the socket), and the socket's
+    /// own <see cref="ReceiveAsync"/>/<see cref="SendAsync"/> are refused.
+    /// </summary>
+    /// <param name="options">Options, or null for <see cref="UringConnectionOptions.Default"/>.</param>
+    /// <returns>The connection.</returns>
+    /// <exception cref="InvalidOperationException">The socket is listening or already has a connection.</exception>
+    public UringConnection CreateConnection(UringConnectionOptions? options = null)
+    {
+        options ??= UringConnectionOptions.Default;
+        options.Validate();
+        lock (_gate)
+        {
+            ObjectDisposedException.ThrowIf(IsDisposed, this);
+            if (IsListening)
+            {
+                throw new InvalidOperationException("A listening socket cannot be a connection; accept one first.");
+            }
+
+            if (_connection is not null)
+            {
+                throw new InvalidOperationException("The socket already has a connection.");
+            }
+
+            _connection = new UringConnection(this, options);
+            return _connection;
+        }
+    }
+
+    private void ThrowIfNotRaw()
+    {
+        ObjectDisposedException.ThrowIf(IsDisposed, this);
+        if (_connection is not null)
+        {
+            throw new InvalidOperationException("The socket is used by a UringConnection: read and write through its pipes.");
+        }
+    }
+
+    /// <summary>
+    /// Closes the socket. A listener stops accepting and closes connections accepted but not taken. Requests still
+    /// pending are woken (the socket is shut down first) and the descriptor is closed when the last one completes.
+    /// </summary>
+    public void Dispose()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
+        AcceptOperation? accept;
+        lock (_gate)
+        {
+            accept = _accept;
+        }
+
+        accept?.RequestClose();
+        if (!IsListening)
+        {
+            // Wakes requests blocked on the socket (a pending receive returns 0, a send fails), like Socket.Dispose.
+            bool added = false;
+            try
+            {
+                _handle.DangerousAddRef(ref added);
+                _ = Libc.Shutdown((int)_handle.DangerousGetHandle(), Libc.SHUT_RDWR);
+            }
+            catch (ObjectDisposedException)
+            {
+            }
+            finally
+            {
+                if (added)
+                {
+                    _handle.DangerousRelease();
+                }
+            }
+        }
+
+        CloseDescriptor(accept?.Closed);
+    }
+
+    /// <summary>
+    /// Closes the descriptor without blocking the caller. A bare handle closes when the last pending request lets go
+    /// of it. A <see cref="System.Net.Sockets.Socket"/>'s Dispose instead spins until every reference is released, and
+    /// those are held by requests the loop completes: so it runs after the listener's accept request is gone, and
+    /// never on the loop thread itself (an inline continuation would wait for itself).
+    /// </summary>
+    private void CloseDescriptor(Task? acceptClosed)
+    {
+        Socket? socket;
+        lock (_gate)
+        {
+            socket = _socket;
+        }
+
+        if (socket is null)
+        {
+            _handle.Dispose();
+        }
+        else if (acceptClosed is not null && !acceptClosed.IsCompleted)
+        {
+            _ = acceptClosed.ContinueWith(static (_, state) => ((Socket)state!).Dispose(), socket, CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default);
+        }
+        else if (Engine.IsOnLoopThread)
+        {
+            ThreadPool.UnsafeQueueUserWorkItem(static state => state.Dispose(), socket, preferLocal: false);
+        }
+        else
+        {
+            socket.Dispose();
+        }
+    }
+
+    /// <summary>Like <see cref="Dispose"/>; for a listener, also waits until the kernel has given back its accept request.</summary>
+    /// <returns>A task that completes when the socket is closed.</returns>
+    public async ValueTask DisposeAsync()
+    {
+        Dispose();
+        AcceptOperation? accept = _accept;
+        if (accept is not null)
+        {
+            await accept.Closed.ConfigureAwait(false);
+        }
+    }
+
+    internal void OnConnectionDisposed() => Dispose();
+}

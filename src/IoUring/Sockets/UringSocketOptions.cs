@@ -1,0 +1,111 @@
+using System.Buffers;
+
+namespace IoUring;
+
+/// <summary>Options of listening, accepted and connected <see cref="UringSocket"/>s.</summary>
+public sealed class UringSocketOptions
+{
+    /// <summary>The default options.</summary>
+    public static UringSocketOptions Default { get; } = new();
+
+    /// <summary>The <c>listen(2)</c> backlog. Default 512.</summary>
+    public int ListenBacklog { get; init; } = 512;
+
+    /// <summary>Set <c>TCP_NODELAY</c> on accepted and connected TCP sockets (no Nagle delay). Default true, like Kestrel.</summary>
+    public bool NoDelay { get; init; } = true;
+
+    /// <summary>
+    /// Accept with one multishot request (Linux 5.19+) instead of one request per connection. Ignored (single-shot
+    /// accept) where the kernel lacks it. Default true.
+    /// </summary>
+    public bool UseMultishotAccept { get; init; } = true;
+
+    /// <summary>
+    /// Accepted connections the listener queues for <see cref="UringSocket.AcceptAsync(CancellationToken)"/> before it stops
+    /// accepting (the kernel's backlog holds the rest); accepting resumes when the queue drains to half. Default 256.
+    /// </summary>
+    public int MaxQueuedAccepts { get; init; } = 256;
+
+    internal void Validate()
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(ListenBacklog);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(MaxQueuedAccepts);
+    }
+}
+
+/// <summary>Options of a <see cref="UringConnection"/> (a socket as an <see cref="System.IO.Pipelines.IDuplexPipe"/>).</summary>
+public sealed class UringConnectionOptions
+{
+    /// <summary>The default options.</summary>
+    public static UringConnectionOptions Default { get; } = new();
+
+    /// <summary>
+    /// Receiving pauses when the application has this many received bytes not yet consumed from
+    /// <see cref="UringConnection.Input"/> (back-pressure on the peer through TCP flow control). Default 1 MiB.
+    /// </summary>
+    public long InputPauseThreshold { get; init; } = 1024 * 1024;
+
+    /// <summary>Receiving resumes when the unconsumed input falls below this. Default 512 KiB.</summary>
+    public long InputResumeThreshold { get; init; } = 512 * 1024;
+
+    /// <summary>
+    /// <see cref="System.IO.Pipelines.PipeWriter.FlushAsync(CancellationToken)"/> on <see cref="UringConnection.Output"/>
+    /// waits while this many bytes are written and not yet sent (a slow peer slows the application). Default 1 MiB.
+    /// </summary>
+    public long OutputPauseThreshold { get; init; } = 1024 * 1024;
+
+    /// <summary>Waiting output flushes resume when unsent bytes fall below this. Default 512 KiB.</summary>
+    public long OutputResumeThreshold { get; init; } = 512 * 1024;
+
+    /// <summary>
+    /// Receive with one multishot request into the engine's provided-buffer ring (Linux 6.0+). Where the kernel lacks
+    /// multishot receive, or when false, each receive is a single request (still from the buffer ring on 5.19+).
+    /// Default true.
+    /// </summary>
+    public bool UseMultishotReceive { get; init; } = true;
+
+    /// <summary>
+    /// Receive into the engine's shared provided-buffer ring (Linux 5.19+), so an idle connection holds no receive
+    /// buffer. When false, or where the kernel lacks buffer rings, each connection receives into a buffer of its own
+    /// of <see cref="ReceiveBufferSize"/> bytes. Default true.
+    /// </summary>
+    public bool UseBufferRing { get; init; } = true;
+
+    /// <summary>
+    /// Size of each receive buffer (of the engine's buffer ring, or of the connection's own buffer). The buffer ring
+    /// is created by the first connection of an engine, with that connection's size and count. Default 16 KiB.
+    /// </summary>
+    public int ReceiveBufferSize { get; init; } = 16 * 1024;
+
+    /// <summary>Buffers in the engine's provided-buffer ring (a power of two up to 32768). Default 512.</summary>
+    public int ReceiveBufferCount { get; init; } = 512;
+
+    /// <summary>
+    /// Contiguous output blocks of at least this many bytes are sent with zero-copy <c>IORING_OP_SEND_ZC</c> (Linux 6.0+),
+    /// where the kernel supports it; smaller ones are copied by an ordinary send, which is cheaper for them. 0 disables
+    /// zero-copy. Default 64 KiB.
+    /// </summary>
+    public int ZeroCopySendThreshold { get; init; } = 64 * 1024;
+
+    /// <summary>How long <see cref="UringConnection.DisposeAsync"/> lets queued output drain to a slow peer before it aborts. Default 5 s.</summary>
+    public TimeSpan CloseTimeout { get; init; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>The memory pool of the input and output pipes, or null for the shared array pool.</summary>
+    public MemoryPool<byte>? MemoryPool { get; init; }
+
+    internal void Validate()
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(InputPauseThreshold);
+        ArgumentOutOfRangeException.ThrowIfNegative(InputResumeThreshold);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(InputResumeThreshold, InputPauseThreshold);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(OutputPauseThreshold);
+        ArgumentOutOfRangeException.ThrowIfNegative(OutputResumeThreshold);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(OutputResumeThreshold, OutputPauseThreshold);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(ReceiveBufferSize);
+        ArgumentOutOfRangeException.ThrowIfNegative(ZeroCopySendThreshold);
+        if (ReceiveBufferCount is <= 0 or > 32768 || (ReceiveBufferCount & (ReceiveBufferCount - 1)) != 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(ReceiveBufferCount), ReceiveBufferCount, "The buffer count must be a power of two from 1 to 32768.");
+        }
+    }
+}

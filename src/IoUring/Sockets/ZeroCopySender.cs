@@ -1,0 +1,175 @@
+using System.Buffers;
+using System.Runtime.InteropServices;
+using System.Threading.Tasks.Sources;
+using IoUring.Interop;
+
+namespace IoUring;
+
+/// <summary>
+/// Zero-copy sends (<c>IORING_OP_SEND_ZC</c>, 6.0) of one connection, one at a time. A send posts a result CQE with
+/// <see cref="CqeFlags.More"/> and later a <see cref="CqeFlags.Notif"/> CQE when the kernel no longer reads the
+/// pages: the buffer stays pinned, and the send incomplete, until that notification (the request's last CQE).
+/// </summary>
+internal sealed class ZeroCopySender : MultishotOperation, IValueTaskSource<long>
+{
+    public static readonly bool IsSupported = Probe.Current.IsSupported(Opcode.SendZc);
+
+    private readonly SafeHandle _handle;
+    private ManualResetValueTaskSourceCore<long> _core;
+    private MemoryHandle _pin;
+    private bool _pinned;
+    private bool _handleRefHeld;
+    private nint _address;
+    private int _length;
+    private int _sent;
+    private int _errno;
+    private long _count;
+
+    public ZeroCopySender(IoUringEngine engine, SafeHandle handle)
+        : base(engine)
+    {
+        _handle = handle;
+        // Completed on the loop: in thread-pool mode the continuation must not run there.
+        _core.RunContinuationsAsynchronously = engine.Continuations == ContinuationMode.ThreadPool;
+    }
+
+    /// <summary>Sends that were made zero-copy.</summary>
+    public long Count => Interlocked.Read(ref _count);
+
+    /// <summary>Sends all of <paramref name="data"/>; completes (with the byte count) after the kernel's notification.</summary>
+    public ValueTask<long> SendAsync(ReadOnlyMemory<byte> data)
+    {
+        _core.Reset();
+        _pin = data.Pin();
+        _pinned = true;
+        _address = Addresses.Of(_pin);
+        _length = data.Length;
+        _sent = 0;
+        _errno = 0;
+        bool added = false;
+        try
+        {
+            _handle.DangerousAddRef(ref added);
+        }
+        catch (ObjectDisposedException)
+        {
+            Unpin();
+            throw;
+        }
+
+        _handleRefHeld = added;
+        short version = _core.Version;
+        _ = RequestArm();
+        return new ValueTask<long>(this, version);
+    }
+
+    protected internal override bool PrepareSqe(ref Sqe sqe)
+    {
+        if (!_pinned)
+        {
+            StopFromLoop();
+            return false;
+        }
+
+        sqe.PrepSendZc((int)_handle.DangerousGetHandle(), _address + _sent, (uint)(_length - _sent), IoUringEngine.MsgWaitAll | IoUringEngine.MsgNoSignal);
+        return true;
+    }
+
+    protected internal override void OnCqe(int res, CqeFlags flags)
+    {
+        if ((flags & CqeFlags.Notif) == 0)
+        {
+            // The result CQE.
+            if (res >= 0)
+            {
+                _sent += res;
+            }
+            else if (res != -Errno.EINTR && res != -Errno.EAGAIN)
+            {
+                _errno = -res;
+            }
+        }
+
+        if ((flags & CqeFlags.More) != 0)
+        {
+            // The notification follows: the kernel may still read the pages.
+            return;
+        }
+
+        if (_errno == 0 && _sent < _length)
+        {
+            // Short (interrupted) send: the rest goes out as a new request (the op is still wanted).
+            return;
+        }
+
+        StopFromLoop();
+        Finish(_errno == 0 ? _sent : -_errno);
+    }
+
+    private void Finish(long result)
+    {
+        Unpin();
+        if (_handleRefHeld)
+        {
+            _handleRefHeld = false;
+            _handle.DangerousRelease();
+        }
+
+        if (result >= 0)
+        {
+            Interlocked.Increment(ref _count);
+            _core.SetResult(result);
+        }
+        else
+        {
+            _core.SetException(new UringSocketException((int)-result, "send_zc"));
+        }
+    }
+
+    private void Unpin()
+    {
+        if (_pinned)
+        {
+            _pinned = false;
+            _pin.Dispose();
+            _pin = default;
+        }
+    }
+
+    /// <summary>Lets go of the op (the connection is closing; no send is pending).</summary>
+    public void Close() => RequestClose();
+
+    protected internal override void OnClosed()
+    {
+    }
+
+    protected internal override void OnEngineStopped(bool stillInKernel)
+    {
+        if (!_pinned)
+        {
+            return;
+        }
+
+        if (stillInKernel)
+        {
+            // The kernel may still read the pages: they stay pinned for good (the engine keeps this op reachable).
+            _pinned = false;
+        }
+
+        Unpin();
+        if (_handleRefHeld)
+        {
+            _handleRefHeld = false;
+            _handle.DangerousRelease();
+        }
+
+        _core.SetException(new ObjectDisposedException(nameof(IoUringEngine), "The io_uring engine was disposed while a send was pending."));
+    }
+
+    long IValueTaskSource<long>.GetResult(short token) => _core.GetResult(token);
+
+    ValueTaskSourceStatus IValueTaskSource<long>.GetStatus(short token) => _core.GetStatus(token);
+
+    void IValueTaskSource<long>.OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags) =>
+        _core.OnCompleted(continuation, state, token, flags);
+}

@@ -1,0 +1,113 @@
+using System.Buffers;
+using System.IO.Pipelines;
+using System.Net;
+using System.Net.Sockets;
+
+namespace IoUring.Tests.Sockets;
+
+/// <summary>Helpers for the socket tests: an echo loop, loopback endpoints, patterned data, bounded waits.</summary>
+internal static class SocketKit
+{
+    /// <summary>A generous bound for anything a test waits on (the machine is shared and noisy).</summary>
+    public static readonly TimeSpan Patience = TimeSpan.FromSeconds(20);
+
+    public static IPEndPoint AnyLoopback => new(IPAddress.Loopback, 0);
+
+    public static CancellationToken Timeout() =>
+        CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken, new CancellationTokenSource(Patience).Token).Token;
+
+    /// <summary>Waits for <paramref name="task"/> within <see cref="Patience"/>.</summary>
+    public static Task Within(this Task task) => task.WaitAsync(Patience, TestContext.Current.CancellationToken);
+
+    /// <summary>Waits for <paramref name="task"/> within <see cref="Patience"/>.</summary>
+    public static Task<T> Within<T>(this Task<T> task) => task.WaitAsync(Patience, TestContext.Current.CancellationToken);
+
+    /// <summary>Echoes everything it reads until the peer ends the stream, then completes its output (half-close).</summary>
+    public static async Task EchoAsync(UringConnection connection)
+    {
+        PipeReader input = connection.Input;
+        PipeWriter output = connection.Output;
+        try
+        {
+            while (true)
+            {
+                ReadResult result = await input.ReadAsync();
+                ReadOnlySequence<byte> buffer = result.Buffer;
+                foreach (ReadOnlyMemory<byte> segment in buffer)
+                {
+                    output.Write(segment.Span);
+                }
+
+                input.AdvanceTo(buffer.End);
+                FlushResult flush = await output.FlushAsync();
+                if (result.IsCompleted || flush.IsCompleted)
+                {
+                    break;
+                }
+            }
+        }
+        finally
+        {
+            await output.CompleteAsync();
+            await input.CompleteAsync();
+        }
+    }
+
+    /// <summary>Accepts until the listener is disposed, echoing on each connection; returns the per-connection tasks.</summary>
+    public static async Task<List<Task>> ServeEchoAsync(UringSocket listener, UringConnectionOptions? options = null)
+    {
+        var served = new List<Task>();
+        try
+        {
+            while (true)
+            {
+                UringSocket socket = await listener.AcceptAsync();
+                UringConnection connection = socket.CreateConnection(options);
+                lock (served)
+                {
+                    served.Add(Task.Run(async () =>
+                    {
+                        await using (connection)
+                        {
+                            await EchoAsync(connection);
+                        }
+                    }));
+                }
+            }
+        }
+        catch (ObjectDisposedException)
+        {
+        }
+
+        return served;
+    }
+
+    public static byte[] Pattern(int length, int seed)
+    {
+        var data = new byte[length];
+        new Random(seed).NextBytes(data);
+        return data;
+    }
+
+    /// <summary>Reads exactly <paramref name="count"/> bytes from a plain socket.</summary>
+    public static async Task<byte[]> ReceiveExactlyAsync(Socket socket, int count, CancellationToken cancellationToken)
+    {
+        var data = new byte[count];
+        int got = 0;
+        while (got < count)
+        {
+            int n = await socket.ReceiveAsync(data.AsMemory(got), SocketFlags.None, cancellationToken);
+            if (n == 0)
+            {
+                throw new EndOfStreamException($"The peer ended the stream after {got} of {count} bytes.");
+            }
+
+            got += n;
+        }
+
+        return data;
+    }
+
+    /// <summary>Open descriptors of this process.</summary>
+    public static int OpenFds() => Directory.GetFiles("/proc/self/fd").Length;
+}
