@@ -1,10 +1,14 @@
 using System.Globalization;
 using System.Net;
 using HttpPlaintext;
+using IoUring;
 using IoUring.Samples;
 
 // HttpPlaintext [--transport iouring|dotnet] [--address 127.0.0.1] [--port 8080] [--backlog 1024] [--control stdin]
+//               [--engines 1] [--continuations threadpool|inline]   (io_uring transport only)
 string transportName = "iouring";
+int engines = 1;
+ContinuationMode continuations = ContinuationMode.ThreadPool;
 IPAddress address = IPAddress.Loopback;
 int port = 8080;
 int backlog = 1024;
@@ -27,11 +31,22 @@ for (int i = 0; i < args.Length; i++)
         case "--backlog":
             backlog = int.Parse(Value(), CultureInfo.InvariantCulture);
             break;
+        case "--engines":
+            engines = int.Parse(Value(), CultureInfo.InvariantCulture);
+            break;
+        case "--continuations":
+            continuations = Value() switch
+            {
+                "inline" => ContinuationMode.Inline,
+                "threadpool" => ContinuationMode.ThreadPool,
+                string v => throw new ArgumentException($"--continuations: '{v}' is not inline or threadpool"),
+            };
+            break;
         case "--control":
             control = Value() == "stdin";
             break;
         default:
-            Console.Error.WriteLine("usage: HttpPlaintext [--transport iouring|dotnet] [--address 127.0.0.1] [--port 8080] [--backlog 1024] [--control stdin]");
+            Console.Error.WriteLine("usage: HttpPlaintext [--transport iouring|dotnet] [--address 127.0.0.1] [--port 8080] [--backlog 1024] [--control stdin] [--engines 1] [--continuations threadpool|inline]");
             return 2;
     }
 }
@@ -40,7 +55,7 @@ var endPoint = new IPEndPoint(address, port);
 await using IPipeTransport transport = transportName switch
 {
     "dotnet" => DotnetSocketTransport.Bind(endPoint, backlog),
-    "iouring" => IoUringSocketTransport.Bind(endPoint, backlog),
+    "iouring" => IoUringSocketTransport.Bind(endPoint, backlog, engines, continuations),
     _ => throw new ArgumentException($"unknown transport '{transportName}' (iouring or dotnet)"),
 };
 
