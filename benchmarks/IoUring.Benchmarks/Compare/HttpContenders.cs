@@ -18,8 +18,7 @@ internal static partial class HttpContenders
     public const string KestrelIoUring = "kestrel-iouring";
     public const string KestrelDotnet = "kestrel-dotnet";
 
-    // The io_uring and Kestrel contenders join once their servers exist.
-    public static readonly string[] All = [SocketsDotnet];
+    public static readonly string[] All = [SocketsIoUring, SocketsDotnet, KestrelIoUring, KestrelDotnet];
 
     /// <summary>The sample and its <c>--transport</c> for a contender.</summary>
     public static (string Sample, string Transport) ServerOf(string contender) => contender switch
