@@ -14,20 +14,26 @@ namespace HttpPlaintext;
 /// </summary>
 internal sealed class DotnetSocketTransport : IPipeTransport
 {
-    // Socket completions already arrive on thread-pool threads, so the pipes resume their readers inline: one hop
-    // from the socket engine to the application, none between the pipes.
-    private static readonly PipeOptions s_pipeOptions = new(
-        readerScheduler: PipeScheduler.Inline,
-        writerScheduler: PipeScheduler.Inline,
-        useSynchronizationContext: false);
-
     private readonly Socket _listener;
+    private readonly PipeOptions _pipeOptions;
 
-    private DotnetSocketTransport(Socket listener) => _listener = listener;
+    private DotnetSocketTransport(Socket listener, MemoryPool<byte>? pool)
+    {
+        _listener = listener;
+
+        // Socket completions already arrive on thread-pool threads, so the pipes resume their readers inline: one
+        // hop from the socket engine to the application, none between the pipes.
+        _pipeOptions = new PipeOptions(
+            pool: pool,
+            readerScheduler: PipeScheduler.Inline,
+            writerScheduler: PipeScheduler.Inline,
+            useSynchronizationContext: false);
+    }
 
     public IPEndPoint LocalEndPoint => (IPEndPoint)_listener.LocalEndPoint!;
 
-    public static DotnetSocketTransport Bind(IPEndPoint endPoint, int backlog)
+    /// <summary>Binds and listens; <paramref name="pool"/> null: the pipes' default pool.</summary>
+    public static DotnetSocketTransport Bind(IPEndPoint endPoint, int backlog, MemoryPool<byte>? pool = null)
     {
         var listener = new Socket(endPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
         try
@@ -35,7 +41,7 @@ internal sealed class DotnetSocketTransport : IPipeTransport
             listener.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
             listener.Bind(endPoint);
             listener.Listen(backlog);
-            return new DotnetSocketTransport(listener);
+            return new DotnetSocketTransport(listener, pool);
         }
         catch
         {
@@ -63,7 +69,7 @@ internal sealed class DotnetSocketTransport : IPipeTransport
             }
 
             socket.NoDelay = true;
-            _ = new Connection(socket).RunAsync(onConnection);
+            _ = new Connection(socket, _pipeOptions).RunAsync(onConnection);
         }
     }
 
@@ -73,10 +79,10 @@ internal sealed class DotnetSocketTransport : IPipeTransport
         return ValueTask.CompletedTask;
     }
 
-    private sealed class Connection(Socket socket) : IDuplexPipe
+    private sealed class Connection(Socket socket, PipeOptions options) : IDuplexPipe
     {
-        private readonly Pipe _input = new(s_pipeOptions);
-        private readonly Pipe _output = new(s_pipeOptions);
+        private readonly Pipe _input = new(options);
+        private readonly Pipe _output = new(options);
 
         public PipeReader Input => _input.Reader;
 

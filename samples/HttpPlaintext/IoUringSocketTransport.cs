@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.IO.Pipelines;
 using System.Net;
 using System.Net.Sockets;
@@ -14,23 +15,28 @@ internal sealed class IoUringSocketTransport : IPipeTransport
 {
     private readonly IoUringEngineGroup _engines;
     private readonly UringSocket _listener;
+    private readonly UringConnectionOptions _connectionOptions;
 
-    private IoUringSocketTransport(IoUringEngineGroup engines, UringSocket listener)
+    private IoUringSocketTransport(IoUringEngineGroup engines, UringSocket listener, MemoryPool<byte>? pool)
     {
         _engines = engines;
         _listener = listener;
+        _connectionOptions = pool is null ? UringConnectionOptions.Default : new UringConnectionOptions { MemoryPool = pool };
     }
 
     public IPEndPoint LocalEndPoint => (IPEndPoint)_listener.LocalEndPoint!;
 
-    /// <summary>Binds and listens; <paramref name="engines"/> loop threads, continuations on the thread pool or inline on the loops.</summary>
-    public static IoUringSocketTransport Bind(IPEndPoint endPoint, int backlog, int engines = 1, ContinuationMode continuations = ContinuationMode.ThreadPool)
+    /// <summary>
+    /// Binds and listens; <paramref name="engines"/> loop threads, continuations on the thread pool or inline on the
+    /// loops; <paramref name="pool"/> null: the connections' default pool.
+    /// </summary>
+    public static IoUringSocketTransport Bind(IPEndPoint endPoint, int backlog, int engines = 1, ContinuationMode continuations = ContinuationMode.ThreadPool, MemoryPool<byte>? pool = null)
     {
         var group = new IoUringEngineGroup(engines, new IoUringEngineOptions { Continuations = continuations });
         try
         {
             UringSocket listener = UringSocket.Listen(group.Engines[0], endPoint, new UringSocketOptions { ListenBacklog = backlog });
-            return new IoUringSocketTransport(group, listener);
+            return new IoUringSocketTransport(group, listener, pool);
         }
         catch
         {
@@ -57,7 +63,7 @@ internal sealed class IoUringSocketTransport : IPipeTransport
                 continue;
             }
 
-            _ = ServeAsync(socket.CreateConnection(), onConnection);
+            _ = ServeAsync(socket.CreateConnection(_connectionOptions), onConnection);
         }
     }
 

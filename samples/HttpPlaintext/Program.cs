@@ -6,6 +6,7 @@ using IoUring.Samples;
 
 // HttpPlaintext [--transport iouring|dotnet] [--address 127.0.0.1] [--port 8080] [--backlog 1024] [--control stdin]
 //               [--engines 1] [--continuations threadpool|inline]   (io_uring transport only)
+//               [--pool default|pinned]                             (both transports' pipe memory)
 string transportName = "iouring";
 int engines = 1;
 ContinuationMode continuations = ContinuationMode.ThreadPool;
@@ -13,6 +14,7 @@ IPAddress address = IPAddress.Loopback;
 int port = 8080;
 int backlog = 1024;
 bool control = false;
+bool pinnedPool = false;
 for (int i = 0; i < args.Length; i++)
 {
     string a = args[i];
@@ -42,27 +44,36 @@ for (int i = 0; i < args.Length; i++)
                 string v => throw new ArgumentException($"--continuations: '{v}' is not inline or threadpool"),
             };
             break;
+        case "--pool":
+            pinnedPool = Value() switch
+            {
+                "pinned" => true,
+                "default" => false,
+                string v => throw new ArgumentException($"--pool: '{v}' is not default or pinned"),
+            };
+            break;
         case "--control":
             control = Value() == "stdin";
             break;
         default:
-            Console.Error.WriteLine("usage: HttpPlaintext [--transport iouring|dotnet] [--address 127.0.0.1] [--port 8080] [--backlog 1024] [--control stdin] [--engines 1] [--continuations threadpool|inline]");
+            Console.Error.WriteLine("usage: HttpPlaintext [--transport iouring|dotnet] [--address 127.0.0.1] [--port 8080] [--backlog 1024] [--control stdin] [--engines 1] [--continuations threadpool|inline] [--pool default|pinned]");
             return 2;
     }
 }
 
 var endPoint = new IPEndPoint(address, port);
+using PinnedBlockPool? pool = pinnedPool ? new PinnedBlockPool() : null;
 await using IPipeTransport transport = transportName switch
 {
-    "dotnet" => DotnetSocketTransport.Bind(endPoint, backlog),
-    "iouring" => IoUringSocketTransport.Bind(endPoint, backlog, engines, continuations),
+    "dotnet" => DotnetSocketTransport.Bind(endPoint, backlog, pool),
+    "iouring" => IoUringSocketTransport.Bind(endPoint, backlog, engines, continuations, pool),
     _ => throw new ArgumentException($"unknown transport '{transportName}' (iouring or dotnet)"),
 };
 
 using var stop = new CancellationTokenSource();
 Task serving = transport.RunAsync(PlaintextHandler.RunAsync, stop.Token);
 await ServerControl.RunAsync(
-    string.Create(CultureInfo.InvariantCulture, $"listening on http://{transport.LocalEndPoint} (transport {transportName}, date {DateHeader.Text})"),
+    string.Create(CultureInfo.InvariantCulture, $"listening on http://{transport.LocalEndPoint} (transport {transportName}, {(pinnedPool ? "pinned block pool" : "default pool")}, date {DateHeader.Text})"),
     control,
     stop);
 stop.Cancel();

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Net;
 using System.Net.Sockets;
 using Microsoft.AspNetCore.Connections;
@@ -9,15 +10,21 @@ internal sealed class IoUringConnectionListener : IConnectionListener
 {
     private readonly UringSocket _socket;
     private readonly IoUringEngineGroup _engines;
-    private readonly UringConnectionOptions? _connectionOptions;
+    private readonly UringConnectionOptions _connectionOptions;
+    private readonly MemoryPool<byte>? _ownedPool;
     private readonly CancellationTokenSource _unbind = new();
     private long _nextId;
 
-    public IoUringConnectionListener(UringSocket socket, IoUringEngineGroup engines, UringConnectionOptions? connectionOptions)
+    /// <param name="socket">The listening socket.</param>
+    /// <param name="engines">The engines accepted connections are spread over.</param>
+    /// <param name="connectionOptions">Options of every accepted connection.</param>
+    /// <param name="ownedPool">A memory pool created for this listener, disposed with it (connections still open keep their blocks).</param>
+    public IoUringConnectionListener(UringSocket socket, IoUringEngineGroup engines, UringConnectionOptions connectionOptions, MemoryPool<byte>? ownedPool)
     {
         _socket = socket;
         _engines = engines;
         _connectionOptions = connectionOptions;
+        _ownedPool = ownedPool;
         EndPoint = socket.LocalEndPoint ?? throw new InvalidOperationException("The listening socket has no local endpoint.");
     }
 
@@ -78,5 +85,6 @@ internal sealed class IoUringConnectionListener : IConnectionListener
     {
         await UnbindAsync().ConfigureAwait(false);
         _unbind.Dispose();
+        _ownedPool?.Dispose();
     }
 }

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Net;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.Extensions.Options;
@@ -11,13 +12,20 @@ namespace IoUring.AspNetCore;
 internal sealed class IoUringTransportFactory : IConnectionListenerFactory, IConnectionListenerFactorySelector, IAsyncDisposable
 {
     private readonly IoUringTransportOptions _options;
+    private readonly IMemoryPoolFactory<byte>? _memoryPoolFactory;
     private readonly Lock _lock = new();
     private IoUringEngineGroup? _engines;
 
-    public IoUringTransportFactory(IOptions<IoUringTransportOptions> options)
+    public IoUringTransportFactory(IOptions<IoUringTransportOptions> options, IServiceProvider services)
     {
         ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(services);
         _options = options.Value;
+
+        // Kestrel registers a pinned block pool factory (its socket transport's memory): the connections' pipes use
+        // a pool from it unless the options name one, so that blocks are kept and reused rather than allocated again
+        // whenever many connections hold one at once.
+        _memoryPoolFactory = services.GetService(typeof(IMemoryPoolFactory<byte>)) as IMemoryPoolFactory<byte>;
         if (_options.EngineCount < 1)
         {
             throw new ArgumentOutOfRangeException(nameof(options), _options.EngineCount, "IoUringTransportOptions.EngineCount must be at least 1.");
@@ -52,8 +60,31 @@ internal sealed class IoUringTransportFactory : IConnectionListenerFactory, ICon
             throw new AddressInUseException(e.Message, e);
         }
 
-        return new ValueTask<IConnectionListener>(new IoUringConnectionListener(socket, engines, _options.ConnectionOptions));
+        UringConnectionOptions connectionOptions = _options.ConnectionOptions ?? UringConnectionOptions.Default;
+        MemoryPool<byte>? pool = null;
+        if (connectionOptions.MemoryPool is null && _memoryPoolFactory is not null)
+        {
+            pool = _memoryPoolFactory.Create(new MemoryPoolOptions { Owner = "iouring" });
+            connectionOptions = With(connectionOptions, pool);
+        }
+
+        return new ValueTask<IConnectionListener>(new IoUringConnectionListener(socket, engines, connectionOptions, pool));
     }
+
+    private static UringConnectionOptions With(UringConnectionOptions o, MemoryPool<byte> pool) => new()
+    {
+        InputPauseThreshold = o.InputPauseThreshold,
+        InputResumeThreshold = o.InputResumeThreshold,
+        OutputPauseThreshold = o.OutputPauseThreshold,
+        OutputResumeThreshold = o.OutputResumeThreshold,
+        UseMultishotReceive = o.UseMultishotReceive,
+        UseBufferRing = o.UseBufferRing,
+        ReceiveBufferSize = o.ReceiveBufferSize,
+        ReceiveBufferCount = o.ReceiveBufferCount,
+        ZeroCopySendThreshold = o.ZeroCopySendThreshold,
+        CloseTimeout = o.CloseTimeout,
+        MemoryPool = pool,
+    };
 
     private IoUringEngineGroup Engines()
     {
