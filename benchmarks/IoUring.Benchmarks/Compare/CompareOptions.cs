@@ -40,17 +40,22 @@ internal sealed class CompareOptions
     /// <summary>http: requests pipelined per write (1 = plain keep-alive).</summary>
     public int Pipeline { get; set; } = 1;
 
+    /// <summary>http: HttpPlaintext's <c>--pool</c> (default: each transport's own pool; pinned: a retaining block pool for both).</summary>
+    public string ServerPool { get; set; } = "default";
+
     public const string Usage = """
         usage: compare [--size 1g] [--seconds 3] [--rounds 3] [--warmup 0.5] [--json PATH] [--markdown PATH]
                        [--smoke] [--dir DIR] [--scenarios nop,hot,cold] [--contenders ring,pread,...]
                        [--qd 1,32,128] [--threads 32] [--seed 12345] [--connections 256] [--wrk-threads 2]
-                       [--pipeline 1]
+                       [--pipeline 1] [--server-pool default|pinned]
           --size       data file size (k/m/g suffixes); the file is created in DIR (default: the temp dir) and deleted
           --seconds    measured time of each run;  --warmup: unmeasured time before it, in the same run
           --rounds     every contender runs once per round, in rotating order; the table shows medians
           --smoke      64 MiB file, 0.3 s runs, 0.1 s warm-up, 1 round (CI); http: 1 s wrk runs
           --connections, --wrk-threads, --pipeline: the http scenario's wrk load (whole seconds: wrk runs for
                        max(1, ceil(seconds)) after a warm-up run of max(2, ceil(warmup)) s, 1 s with --smoke)
+          --server-pool  the sockets-* servers' pipe memory: each transport's default pool, or one pinned block
+                       pool that keeps its blocks, for both
         scenarios: nop, hot, cold, http
         contenders: ring, ring-registered, pread, pread-pool, randomaccess-async, liburing-c, liburing-c-registered,
                     fio-io_uring, fio-psync; http: sockets-iouring, sockets-dotnet, kestrel-iouring, kestrel-dotnet
@@ -128,6 +133,9 @@ internal sealed class CompareOptions
                 case "--pipeline":
                     o.Pipeline = int.Parse(v, CultureInfo.InvariantCulture);
                     break;
+                case "--server-pool":
+                    o.ServerPool = v is "default" or "pinned" ? v : throw new ArgumentException($"--server-pool: '{v}' is not default or pinned.");
+                    break;
                 case "--seed":
                     o.Seed = ulong.Parse(v, CultureInfo.InvariantCulture);
                     break;
@@ -160,7 +168,7 @@ internal sealed class CompareOptions
     {
         int seconds = Math.Max(1, (int)Math.Ceiling(Seconds));
         int warmup = Smoke ? 1 : Math.Max(2, (int)Math.Ceiling(Warmup));
-        return new HttpOptions(Connections, WrkThreads, Pipeline, seconds, warmup);
+        return new HttpOptions(Connections, WrkThreads, Pipeline, seconds, warmup, ServerPool);
     }
 
     private static double ParseDouble(string name, string v) =>

@@ -60,7 +60,8 @@ internal static partial class HttpContenders
     {
         (string sample, string transport) = ServerOf(spec.Contender);
         string dll = SampleDll(sample) ?? throw new InvalidOperationException($"samples/{sample} is not built (build benchmarks/IoUring.Benchmarks, which builds it)");
-        using var server = ServerProcess.Start(dll, transport);
+        string[] extra = sample == "HttpPlaintext" ? ["--pool", http.ServerPool] : [];
+        using var server = ServerProcess.Start(dll, transport, extra);
         string url = $"http://127.0.0.1:{server.Port}/plaintext";
 
         // Warm-up: JIT and tiering of the server's request path, its thread pool grown to the load; not measured.
@@ -108,7 +109,7 @@ internal static partial class HttpContenders
 }
 
 /// <summary>Settings of the http scenario.</summary>
-internal sealed record HttpOptions(int Connections, int WrkThreads, int Pipeline, int Seconds, int WarmupSeconds);
+internal sealed record HttpOptions(int Connections, int WrkThreads, int Pipeline, int Seconds, int WarmupSeconds, string ServerPool = "default");
 
 /// <summary>One reading of the server's counters.</summary>
 internal readonly record struct ServerSample(long Requests, long Allocated, long VoluntarySwitches, long InvoluntarySwitches, long ProcCpuTicks, long ProcUserTicks);
@@ -129,7 +130,7 @@ internal sealed partial class ServerProcess : IDisposable
 
     public int Port { get; }
 
-    public static ServerProcess Start(string dll, string transport)
+    public static ServerProcess Start(string dll, string transport, string[] extra)
     {
         var psi = new ProcessStartInfo(DotnetHost())
         {
@@ -138,7 +139,7 @@ internal sealed partial class ServerProcess : IDisposable
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        foreach (string a in new[] { dll, "--transport", transport, "--port", "0", "--control", "stdin" })
+        foreach (string a in new[] { dll, "--transport", transport, "--port", "0", "--control", "stdin" }.Concat(extra))
         {
             psi.ArgumentList.Add(a);
         }

@@ -149,7 +149,7 @@ internal sealed class Report
         sb.AppendLine(Inv, $"Settings: {(files ? $"{o.Seconds:0.###} s per run after {o.Warmup:0.###} s warm-up, " : string.Empty)}{o.Rounds} round(s){(o.Smoke ? " (--smoke)" : string.Empty)}{(files ? $", cold re-evicted every {_header.EvictEvery} reads" : string.Empty)}; load average {_header.LoadAverageStart} at start, {_header.LoadAverageEnd} at end; {_header.TotalSeconds:F0} s in all.");
         if (http && _header.Http is HttpOptions h)
         {
-            sb.AppendLine(Inv, $"http: {_header.Wrk ?? "wrk"} -t{h.WrkThreads} -c{h.Connections} -d{h.Seconds}s --latency{(h.Pipeline > 1 ? $", {h.Pipeline} requests pipelined per write" : ", keep-alive, no pipelining")}, after a {h.WarmupSeconds} s warm-up run; server in a child process on 127.0.0.1.");
+            sb.AppendLine(Inv, $"http: {_header.Wrk ?? "wrk"} -t{h.WrkThreads} -c{h.Connections} -d{h.Seconds}s --latency{(h.Pipeline > 1 ? $", {h.Pipeline} requests pipelined per write" : ", keep-alive, no pipelining")}, after a {h.WarmupSeconds} s warm-up run; server in a child process on 127.0.0.1{(h.ServerPool == "pinned" ? "; sockets-* servers with --pool pinned" : string.Empty)}.");
         }
 
         sb.AppendLine();
