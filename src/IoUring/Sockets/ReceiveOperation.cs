@@ -105,6 +105,9 @@ internal sealed class ReceiveOperation : MultishotOperation
     /// <summary>Times the receive was paused by back-pressure (diagnostics).</summary>
     public int Pauses { get; private set; }
 
+    /// <summary>Times the kernel ended a multishot receive early because the buffer ring ran dry (ENOBUFS) and it was re-armed.</summary>
+    public int BufferShortages { get; private set; }
+
     /// <summary>Whether receives use multishot requests (changes to false if the kernel refuses them).</summary>
     public bool IsMultishot => _mode == Mode.MultishotRing;
 
@@ -189,6 +192,7 @@ internal sealed class ReceiveOperation : MultishotOperation
             case Errno.ENOBUFS:
                 // The buffer ring ran dry (the kernel ends the multishot); buffers are recycled as soon as their CQE is
                 // read, so simply re-arm (the op is still wanted).
+                BufferShortages++;
                 return;
             case Errno.EINVAL when _mode == Mode.MultishotRing && !_gotData:
                 // A kernel that refuses multishot receive: fall back to a re-armed single-shot receive.

@@ -100,6 +100,9 @@ public sealed class UringConnection : IDuplexPipe, IAsyncDisposable, IDisposable
     /// <summary>Times receiving paused because the application fell behind (back-pressure).</summary>
     public int ReceivePauses => _receive.Pauses;
 
+    /// <summary>Times the engine's buffer ring ran dry under this connection's receive (<c>ENOBUFS</c>) and the receive was re-armed.</summary>
+    public int ReceiveBufferShortages => _receive.BufferShortages;
+
     /// <summary>True when receives use a multishot request.</summary>
     public bool UsesMultishotReceive => _receive.IsMultishot;
 
@@ -253,8 +256,18 @@ public sealed class UringConnection : IDuplexPipe, IAsyncDisposable, IDisposable
         return new ValueTask(_disposing);
     }
 
-    /// <summary>Disposes synchronously (blocks until <see cref="DisposeAsync"/> has finished).</summary>
-    public void Dispose() => DisposeAsync().AsTask().GetAwaiter().GetResult();
+    /// <summary>
+    /// Disposes synchronously: blocks until <see cref="DisposeAsync"/> has finished, except on the engine's loop thread
+    /// (an inline continuation), where it only starts it: blocking there would wait for the loop itself.
+    /// </summary>
+    public void Dispose()
+    {
+        ValueTask disposing = DisposeAsync();
+        if (!_socket.Engine.IsOnLoopThread)
+        {
+            disposing.AsTask().GetAwaiter().GetResult();
+        }
+    }
 
     private async Task DisposeCoreAsync()
     {

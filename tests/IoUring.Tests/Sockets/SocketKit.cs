@@ -54,7 +54,7 @@ internal static class SocketKit
     }
 
     /// <summary>Accepts until the listener is disposed, echoing on each connection; returns the per-connection tasks.</summary>
-    public static async Task<List<Task>> ServeEchoAsync(UringSocket listener, UringConnectionOptions? options = null)
+    public static async Task<List<Task>> ServeEchoAsync(UringSocket listener, UringConnectionOptions? options = null, List<UringConnection>? connections = null)
     {
         var served = new List<Task>();
         try
@@ -65,6 +65,7 @@ internal static class SocketKit
                 UringConnection connection = socket.CreateConnection(options);
                 lock (served)
                 {
+                    connections?.Add(connection);
                     served.Add(Task.Run(async () =>
                     {
                         await using (connection)

@@ -1,0 +1,330 @@
+using System.Buffers;
+using System.IO.Pipelines;
+using System.Net.Sockets;
+using System.Text;
+
+namespace IoUring.Tests.Sockets;
+
+public sealed class ConnectionBehaviourTests
+{
+    private static async Task<(UringConnection Server, Socket Client, UringSocket Listener, IoUringEngine Engine)> PairAsync(
+        UringConnectionOptions? options = null, ContinuationMode mode = ContinuationMode.ThreadPool)
+    {
+        var engine = new IoUringEngine(new IoUringEngineOptions { Continuations = mode });
+        UringSocket listener = UringSocket.Listen(engine, SocketKit.AnyLoopback);
+        CancellationToken ct = SocketKit.Timeout();
+        Task<UringSocket> accepting = listener.AcceptAsync(ct).AsTask();
+        var client = new Socket(SocketType.Stream, ProtocolType.Tcp);
+        await client.ConnectAsync(listener.LocalEndPoint!, ct);
+        UringConnection server = (await accepting.Within()).CreateConnection(options);
+        return (server, client, listener, engine);
+    }
+
+    private static async Task<byte[]> ReadToEndAsync(PipeReader reader, CancellationToken ct)
+    {
+        var all = new MemoryStream();
+        while (true)
+        {
+            ReadResult r = await reader.ReadAsync(ct);
+            foreach (ReadOnlyMemory<byte> s in r.Buffer)
+            {
+                all.Write(s.Span);
+            }
+
+            reader.AdvanceTo(r.Buffer.End);
+            if (r.IsCompleted)
+            {
+                return all.ToArray();
+            }
+        }
+    }
+
+    [Theory]
+    [InlineData(ContinuationMode.ThreadPool)]
+    [InlineData(ContinuationMode.Inline)]
+    public async Task Half_close_the_peer_shuts_down_writing_and_still_receives_the_reply(ContinuationMode mode)
+    {
+        Kernel.RequireIoUring();
+        (UringConnection server, Socket client, UringSocket listener, IoUringEngine engine) = await PairAsync(mode: mode);
+        CancellationToken ct = SocketKit.Timeout();
+        try
+        {
+            byte[] request = SocketKit.Pattern(200_000, seed: 5);
+            await client.SendAsync(request, SocketFlags.None, ct);
+            client.Shutdown(SocketShutdown.Send);
+
+            // The server reads to end of stream (the input completes without error), then answers.
+            byte[] got = await ReadToEndAsync(server.Input, ct).Within();
+            Assert.Equal(request, got);
+            byte[] reply = Encoding.ASCII.GetBytes($"got {got.Length} bytes");
+            await server.Output.WriteAsync(reply, ct);
+            await server.Output.CompleteAsync();
+
+            byte[] answer = await SocketKit.ReceiveExactlyAsync(client, reply.Length, ct).Within();
+            Assert.Equal(reply, answer);
+            Assert.Equal(0, await client.ReceiveAsync(new byte[1], SocketFlags.None, ct));
+        }
+        finally
+        {
+            await server.DisposeAsync();
+            client.Dispose();
+            await listener.DisposeAsync();
+            await engine.DisposeAsync();
+        }
+    }
+
+    [Fact]
+    public async Task Completing_the_output_shuts_down_sending_while_receiving_goes_on()
+    {
+        Kernel.RequireIoUring();
+        (UringConnection server, Socket client, UringSocket listener, IoUringEngine engine) = await PairAsync();
+        CancellationToken ct = SocketKit.Timeout();
+        try
+        {
+            await server.Output.WriteAsync("bye"u8.ToArray(), ct);
+            await server.Output.CompleteAsync();
+            Assert.Equal("bye"u8.ToArray(), await SocketKit.ReceiveExactlyAsync(client, 3, ct).Within());
+            Assert.Equal(0, await client.ReceiveAsync(new byte[1], SocketFlags.None, ct));
+
+            // The other direction is still open.
+            await client.SendAsync("still here"u8.ToArray(), SocketFlags.None, ct);
+            client.Shutdown(SocketShutdown.Send);
+            Assert.Equal("still here"u8.ToArray(), await ReadToEndAsync(server.Input, ct).Within());
+        }
+        finally
+        {
+            await server.DisposeAsync();
+            client.Dispose();
+            await listener.DisposeAsync();
+            await engine.DisposeAsync();
+        }
+    }
+
+    [Fact]
+    public async Task A_peer_reset_fails_the_input_with_an_IOException_wrapping_ConnectionReset()
+    {
+        Kernel.RequireIoUring();
+        (UringConnection server, Socket client, UringSocket listener, IoUringEngine engine) = await PairAsync();
+        CancellationToken ct = SocketKit.Timeout();
+        try
+        {
+            await client.SendAsync("partial"u8.ToArray(), SocketFlags.None, ct);
+            ReadResult first = await server.Input.ReadAsync(ct);
+            server.Input.AdvanceTo(first.Buffer.End);
+
+            // Linger 0: close sends RST instead of FIN.
+            client.LingerState = new LingerOption(true, 0);
+            client.Close();
+
+            IOException e = await Assert.ThrowsAsync<IOException>(async () =>
+            {
+                while (true)
+                {
+                    ReadResult r = await server.Input.ReadAsync(ct);
+                    server.Input.AdvanceTo(r.Buffer.End);
+                    if (r.IsCompleted)
+                    {
+                        return;
+                    }
+                }
+            }).Within();
+            UringSocketException inner = Assert.IsType<UringSocketException>(e.InnerException);
+            Assert.Equal(SocketError.ConnectionReset, inner.SocketErrorCode);
+            Assert.Equal(104, inner.Errno);
+
+            // Sending to the reset connection fails too (EPIPE or ECONNRESET), as an IOException from the flush.
+            await Assert.ThrowsAnyAsync<IOException>(async () =>
+            {
+                for (int i = 0; i < 100; i++)
+                {
+                    await server.Output.WriteAsync(new byte[64 * 1024], ct);
+                    await Task.Delay(5, ct);
+                }
+            }).Within();
+        }
+        finally
+        {
+            await server.DisposeAsync();
+            client.Dispose();
+            await listener.DisposeAsync();
+            await engine.DisposeAsync();
+        }
+    }
+
+    [Fact]
+    public async Task A_raw_receive_on_a_reset_connection_throws_a_SocketException_with_ConnectionReset()
+    {
+        Kernel.RequireIoUring();
+        await using var engine = new IoUringEngine();
+        await using UringSocket listener = UringSocket.Listen(engine, SocketKit.AnyLoopback);
+        CancellationToken ct = SocketKit.Timeout();
+        Task<UringSocket> accepting = listener.AcceptAsync(ct).AsTask();
+        var client = new Socket(SocketType.Stream, ProtocolType.Tcp);
+        await client.ConnectAsync(listener.LocalEndPoint!, ct);
+        using UringSocket server = await accepting.Within();
+        client.LingerState = new LingerOption(true, 0);
+        client.Close();
+
+        SocketException e = await Assert.ThrowsAnyAsync<SocketException>(async () =>
+        {
+            while (await server.ReceiveAsync(new byte[100], ct) > 0)
+            {
+            }
+        }).Within();
+        Assert.Equal(SocketError.ConnectionReset, e.SocketErrorCode);
+    }
+
+    [Fact]
+    public async Task A_slow_reader_pauses_receiving_memory_stays_bounded_and_nothing_is_lost()
+    {
+        Kernel.RequireIoUring();
+        const int Pause = 256 * 1024;
+        var options = new UringConnectionOptions { InputPauseThreshold = Pause, InputResumeThreshold = Pause / 2 };
+        (UringConnection server, Socket client, UringSocket listener, IoUringEngine engine) = await PairAsync(options);
+        CancellationToken ct = SocketKit.Timeout();
+        try
+        {
+            const int Total = 64 * 1024 * 1024;
+            byte[] block = SocketKit.Pattern(1024 * 1024, seed: 11);
+            long sent = 0;
+            Task sending = Task.Run(async () =>
+            {
+                for (int i = 0; i < Total / block.Length; i++)
+                {
+                    block[0] = (byte)i;
+                    await client.SendAsync(block, SocketFlags.None, ct);
+                    Interlocked.Add(ref sent, block.Length);
+                }
+
+                client.Shutdown(SocketShutdown.Send);
+            }, ct);
+
+            // Nobody reads: the sender stalls once the pipe, the kernel's socket buffers and TCP's window are full.
+            long last = -1;
+            while (Interlocked.Read(ref sent) != last)
+            {
+                last = Interlocked.Read(ref sent);
+                await Task.Delay(500, ct);
+            }
+
+            Assert.False(sending.IsCompleted, "the whole 64 MiB went through without a reader");
+            Assert.True(server.ReceivePauses > 0, "receiving never paused");
+            // The connection holds at most the threshold plus what arrived before the cancel took effect (well under
+            // the socket's receive buffer); the rest waits in the kernel and at the sender.
+            long held = server.BytesReceived;
+            Assert.True(held < 16 * 1024 * 1024, $"the connection took {held} bytes with a {Pause}-byte threshold");
+
+            // Now read slowly-ish and verify every byte.
+            long offset = 0;
+            while (true)
+            {
+                ReadResult r = await server.Input.ReadAsync(ct);
+                foreach (ReadOnlyMemory<byte> segment in r.Buffer)
+                {
+                    ReadOnlySpan<byte> span = segment.Span;
+                    for (int k = 0; k < span.Length; k++, offset++)
+                    {
+                        int inBlock = (int)(offset % block.Length);
+                        byte expected = inBlock == 0 ? (byte)(offset / block.Length) : block[inBlock];
+                        if (span[k] != expected)
+                        {
+                            Assert.Fail($"byte {offset} is {span[k]}, expected {expected}");
+                        }
+                    }
+                }
+
+                server.Input.AdvanceTo(r.Buffer.End);
+                if (r.IsCompleted)
+                {
+                    break;
+                }
+            }
+
+            Assert.Equal(Total, offset);
+            await sending.Within();
+        }
+        finally
+        {
+            await server.DisposeAsync();
+            client.Dispose();
+            await listener.DisposeAsync();
+            await engine.DisposeAsync();
+        }
+    }
+
+    [Fact]
+    public async Task Cancelling_a_pending_input_read_or_raw_receive_throws_OperationCanceled_and_the_connection_goes_on()
+    {
+        Kernel.RequireIoUring();
+        (UringConnection server, Socket client, UringSocket listener, IoUringEngine engine) = await PairAsync();
+        CancellationToken ct = SocketKit.Timeout();
+        try
+        {
+            using var cts = new CancellationTokenSource();
+            ValueTask<ReadResult> pending = server.Input.ReadAsync(cts.Token);
+            cts.Cancel();
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(() => pending.AsTask().Within());
+
+            await client.SendAsync("after"u8.ToArray(), SocketFlags.None, ct);
+            ReadResult r = await server.Input.ReadAsync(ct);
+            Assert.Equal("after"u8.ToArray(), r.Buffer.ToArray());
+            server.Input.AdvanceTo(r.Buffer.End);
+        }
+        finally
+        {
+            await server.DisposeAsync();
+            client.Dispose();
+            await listener.DisposeAsync();
+            await engine.DisposeAsync();
+        }
+
+        // A raw receive with nothing to read is cancelled in the kernel (ASYNC_CANCEL).
+        await using var engine2 = new IoUringEngine();
+        await using UringSocket listener2 = UringSocket.Listen(engine2, SocketKit.AnyLoopback);
+        Task<UringSocket> accepting = listener2.AcceptAsync(ct).AsTask();
+        using var client2 = new Socket(SocketType.Stream, ProtocolType.Tcp);
+        await client2.ConnectAsync(listener2.LocalEndPoint!, ct);
+        using UringSocket raw = await accepting.Within();
+        using var cts2 = new CancellationTokenSource();
+        var buffer = new byte[16];
+        ValueTask<int> receive = raw.ReceiveAsync(buffer, cts2.Token);
+        await Task.Delay(50, ct);
+        Assert.False(receive.IsCompleted);
+        cts2.Cancel();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => receive.AsTask().Within());
+        await client2.SendAsync("x"u8.ToArray(), SocketFlags.None, ct);
+        Assert.Equal(1, await raw.ReceiveAsync(buffer, ct).AsTask().Within());
+    }
+
+    [Fact]
+    public async Task Disposing_a_connection_with_a_read_pending_completes_the_read_without_hanging()
+    {
+        Kernel.RequireIoUring();
+        (UringConnection server, Socket client, UringSocket listener, IoUringEngine engine) = await PairAsync();
+        CancellationToken ct = SocketKit.Timeout();
+        try
+        {
+            ValueTask<ReadResult> pending = server.Input.ReadAsync(ct);
+            await server.DisposeAsync().AsTask().Within();
+            // The reader is completed by the dispose: the pending read ends (completed or with an error), never hangs.
+            try
+            {
+                ReadResult r = await pending.AsTask().Within();
+                Assert.True(r.IsCompleted || r.IsCanceled);
+            }
+            catch (InvalidOperationException)
+            {
+                // Reading from a completed reader.
+            }
+
+            // The peer sees the connection end.
+            Assert.Equal(0, await client.ReceiveAsync(new byte[1], SocketFlags.None, ct).AsTask().Within());
+        }
+        finally
+        {
+            client.Dispose();
+            await listener.DisposeAsync();
+            await engine.DisposeAsync();
+        }
+    }
+}

@@ -1,0 +1,110 @@
+using System.Buffers;
+using System.IO.Pipelines;
+using IoUring.Tests.Async;
+
+namespace IoUring.Tests.Sockets;
+
+/// <summary>
+/// Steady state of an echoed request over two <see cref="UringConnection"/>s: client writes and flushes, the server's
+/// multishot receive lands it in the input pipe, the server echo loop reads, writes and flushes, its send loop sends,
+/// and the client's receive brings it back. Measured like <see cref="AllocationTests"/>: the whole process's
+/// allocated bytes around windows of requests, after a warm-up; one window must be exactly 0 bytes.
+/// </summary>
+[Collection(nameof(AllocationMeasurement))]
+public sealed class SocketAllocationTests
+{
+    private const int Warmup = 3000;
+    private const int Measured = 10_000;
+    private const int Windows = 6;
+    private const int RequestSize = 64;
+
+    public static TheoryData<ContinuationMode, bool> Paths => new()
+    {
+        { ContinuationMode.ThreadPool, true },
+        { ContinuationMode.Inline, true },
+        { ContinuationMode.ThreadPool, false },
+    };
+
+    [Theory]
+    [MemberData(nameof(Paths))]
+    public async Task An_echoed_request_allocates_nothing_in_steady_state(ContinuationMode mode, bool multishot)
+    {
+        Kernel.RequireIoUring();
+        await using var engine = new IoUringEngine(new IoUringEngineOptions { Continuations = mode });
+        await using UringSocket listener = UringSocket.Listen(engine, SocketKit.AnyLoopback);
+        CancellationToken ct = SocketKit.Timeout();
+        var options = new UringConnectionOptions { UseMultishotReceive = multishot };
+        Task<UringSocket> accepting = listener.AcceptAsync(ct).AsTask();
+        UringSocket clientSocket = await UringSocket.ConnectAsync(engine, listener.LocalEndPoint!, cancellationToken: ct);
+        await using UringConnection server = (await accepting.Within()).CreateConnection(options);
+        await using UringConnection client = clientSocket.CreateConnection(options);
+        Task echo = Task.Run(() => SocketKit.EchoAsync(server), ct);
+        var request = new byte[RequestSize];
+
+        List<long> windows = await Task.Run(async () =>
+        {
+            var windows = new List<long>(Windows);
+            PipeReader input = client.Input;
+            PipeWriter output = client.Output;
+            long before = 0;
+            for (int i = 0; i < Warmup + (Windows * Measured); i++)
+            {
+                if (i >= Warmup && (i - Warmup) % Measured == 0)
+                {
+                    long now = GC.GetTotalAllocatedBytes(precise: true);
+                    if (i > Warmup)
+                    {
+                        windows.Add(now - before);
+                        if (now == before)
+                        {
+                            break;
+                        }
+                    }
+
+                    before = GC.GetTotalAllocatedBytes(precise: true);
+                }
+
+                request[0] = (byte)i;
+                request.CopyTo(output.GetSpan(RequestSize));
+                output.Advance(RequestSize);
+                _ = await output.FlushAsync();
+                while (true)
+                {
+                    ReadResult r = await input.ReadAsync();
+                    ReadOnlySequence<byte> b = r.Buffer;
+                    if (b.Length >= RequestSize)
+                    {
+                        if (b.FirstSpan[0] != (byte)i || b.Length != RequestSize)
+                        {
+                            throw new InvalidOperationException($"request {i}: got {b.Length} bytes starting with {b.FirstSpan[0]}");
+                        }
+
+                        input.AdvanceTo(b.End);
+                        break;
+                    }
+
+                    if (r.IsCompleted)
+                    {
+                        throw new InvalidOperationException("the echo ended early");
+                    }
+
+                    input.AdvanceTo(b.Start, b.End);
+                }
+            }
+
+            if (windows.Count < Windows && !windows.Contains(0))
+            {
+                windows.Add(GC.GetTotalAllocatedBytes(precise: true) - before);
+            }
+
+            return windows;
+        }, ct);
+
+        await client.Output.CompleteAsync();
+        await echo.Within();
+
+        string all = string.Join(", ", windows);
+        Assert.True(windows.TrueForAll(w => w < 8L * Measured), $"a window allocated 8 bytes or more per request: [{all}] bytes per {Measured} requests");
+        Assert.True(windows.Contains(0), $"no window of {Measured} echoed requests allocated 0 bytes: [{all}]");
+    }
+}
