@@ -58,7 +58,8 @@ internal sealed class CompareOptions
                        pool that keeps its blocks, for both
         scenarios: nop, hot, cold, http
         contenders: ring, ring-registered, pread, pread-pool, randomaccess-async, liburing-c, liburing-c-registered,
-                    fio-io_uring, fio-psync; http: sockets-iouring, sockets-dotnet, kestrel-iouring, kestrel-dotnet
+                    fio-io_uring, fio-psync; http: sockets-iouring, sockets-iouring-inline, sockets-dotnet,
+                    kestrel-iouring, kestrel-dotnet
         """;
 
     public static CompareOptions Parse(string[] args)

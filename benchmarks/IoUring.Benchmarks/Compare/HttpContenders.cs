@@ -14,19 +14,22 @@ namespace IoUring.Benchmarks.Compare;
 internal static partial class HttpContenders
 {
     public const string SocketsIoUring = "sockets-iouring";
+    public const string SocketsIoUringInline = "sockets-iouring-inline";
     public const string SocketsDotnet = "sockets-dotnet";
     public const string KestrelIoUring = "kestrel-iouring";
     public const string KestrelDotnet = "kestrel-dotnet";
 
-    public static readonly string[] All = [SocketsIoUring, SocketsDotnet, KestrelIoUring, KestrelDotnet];
+    public static readonly string[] All = [SocketsIoUring, SocketsIoUringInline, SocketsDotnet, KestrelIoUring, KestrelDotnet];
 
-    /// <summary>The sample and its <c>--transport</c> for a contender.</summary>
-    public static (string Sample, string Transport) ServerOf(string contender) => contender switch
+    /// <summary>The sample and its arguments for a contender.</summary>
+    public static (string Sample, string[] Args) ServerOf(string contender) => contender switch
     {
-        SocketsIoUring => ("HttpPlaintext", "iouring"),
-        SocketsDotnet => ("HttpPlaintext", "dotnet"),
-        KestrelIoUring => ("AspNetCorePlaintext", "iouring"),
-        KestrelDotnet => ("AspNetCorePlaintext", "dotnet"),
+        SocketsIoUring => ("HttpPlaintext", ["--transport", "iouring"]),
+        // The handler never blocks, so it may run on the engine's loop thread: no hand-off to the thread pool.
+        SocketsIoUringInline => ("HttpPlaintext", ["--transport", "iouring", "--continuations", "inline"]),
+        SocketsDotnet => ("HttpPlaintext", ["--transport", "dotnet"]),
+        KestrelIoUring => ("AspNetCorePlaintext", ["--transport", "iouring"]),
+        KestrelDotnet => ("AspNetCorePlaintext", ["--transport", "dotnet"]),
         _ => throw new ArgumentException($"unknown http contender {contender}"),
     };
 
@@ -58,10 +61,10 @@ internal static partial class HttpContenders
 
     public static RunResult Run(RunSpec spec, Wrk wrk, HttpOptions http, TextWriter log)
     {
-        (string sample, string transport) = ServerOf(spec.Contender);
+        (string sample, string[] serverArgs) = ServerOf(spec.Contender);
         string dll = SampleDll(sample) ?? throw new InvalidOperationException($"samples/{sample} is not built (build benchmarks/IoUring.Benchmarks, which builds it)");
         string[] extra = sample == "HttpPlaintext" ? ["--pool", http.ServerPool] : [];
-        using var server = ServerProcess.Start(dll, transport, extra);
+        using var server = ServerProcess.Start(dll, [.. serverArgs, .. extra]);
         string url = $"http://127.0.0.1:{server.Port}/plaintext";
 
         // Warm-up: JIT and tiering of the server's request path, its thread pool grown to the load; not measured.
@@ -130,7 +133,7 @@ internal sealed partial class ServerProcess : IDisposable
 
     public int Port { get; }
 
-    public static ServerProcess Start(string dll, string transport, string[] extra)
+    public static ServerProcess Start(string dll, string[] args)
     {
         var psi = new ProcessStartInfo(DotnetHost())
         {
@@ -139,7 +142,7 @@ internal sealed partial class ServerProcess : IDisposable
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        foreach (string a in new[] { dll, "--transport", transport, "--port", "0", "--control", "stdin" }.Concat(extra))
+        foreach (string a in new[] { dll, "--port", "0", "--control", "stdin" }.Concat(args))
         {
             psi.ArgumentList.Add(a);
         }
@@ -158,7 +161,7 @@ internal sealed partial class ServerProcess : IDisposable
                 err = stderr.ToString().Trim();
             }
 
-            throw new InvalidOperationException($"{Path.GetFileName(dll)} --transport {transport} did not start: {(err.Length > 0 ? err.ReplaceLineEndings(" ") : "no output")}");
+            throw new InvalidOperationException($"{Path.GetFileName(dll)} {string.Join(' ', args)} did not start: {(err.Length > 0 ? err.ReplaceLineEndings(" ") : "no output")}");
         }
 
         Match m = ListeningRegex().Match(line);
