@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The full comparison run behind docs/benchmarks.md: default settings (1 GiB file, 3 s per run, 3 rounds; the http
-# scenario: wrk -t2 -c256 for 3 s after a 2 s warm-up, against samples/HttpPlaintext and samples/AspNetCorePlaintext
+# scenario: wrk -t2 -c256 for 3 s after a 5 s warm-up, against samples/HttpPlaintext and samples/AspNetCorePlaintext
 # on both transports) unless arguments say otherwise (they are passed to `compare`). Regenerates, in one go:
 #   docs/benchmarks.json   the medians (the runner's --json)
 #   docs/benchmarks.md     the table between the <!-- results:begin/end --> markers (the runner's --markdown)

@@ -53,7 +53,7 @@ internal sealed class CompareOptions
           --rounds     every contender runs once per round, in rotating order; the table shows medians
           --smoke      64 MiB file, 0.3 s runs, 0.1 s warm-up, 1 round (CI); http: 1 s wrk runs
           --connections, --wrk-threads, --pipeline: the http scenario's wrk load (whole seconds: wrk runs for
-                       max(1, ceil(seconds)) after a warm-up run of max(2, ceil(warmup)) s, 1 s with --smoke)
+                       max(1, ceil(seconds)) after a warm-up run of max(5, ceil(warmup)) s, 1 s with --smoke)
           --server-pool  the sockets-* servers' pipe memory: each transport's default pool, or one pinned block
                        pool that keeps its blocks, for both
         scenarios: nop, hot, cold, http
@@ -168,7 +168,8 @@ internal sealed class CompareOptions
     public HttpOptions Http()
     {
         int seconds = Math.Max(1, (int)Math.Ceiling(Seconds));
-        int warmup = Smoke ? 1 : Math.Max(2, (int)Math.Ceiling(Warmup));
+        // Kestrel's request path is large: on a busy 2-core machine tiered JIT was still compiling 2 s in.
+        int warmup = Smoke ? 1 : Math.Max(5, (int)Math.Ceiling(Warmup));
         return new HttpOptions(Connections, WrkThreads, Pipeline, seconds, warmup, ServerPool);
     }
 
