@@ -542,7 +542,7 @@ public sealed partial class IoUringEngine
             op.Transferred += written;
             op.Template.Addr += (uint)written;
             op.Template.Len -= (uint)written;
-            op.Template.Off += (uint)written;
+            AdvanceOffset(ref op.Template, written);
             return false;
         }
 
@@ -567,8 +567,20 @@ public sealed partial class IoUringEngine
         op.Transferred += written;
         op.Template.Addr = (ulong)(op.IoVecAddress + (k * Unsafe.SizeOf<IoVec>()));
         op.Template.Len = (uint)(op.IoVecCount - k);
-        op.Template.Off += (uint)written;
+        AdvanceOffset(ref op.Template, written);
         return false;
+    }
+
+    /// <summary>
+    /// Moves a resubmitted write's file offset past what was written. Offset -1 (a pipe, socket or other stream) stays
+    /// -1: the kernel refuses any other offset on an unseekable file with <c>ESPIPE</c>.
+    /// </summary>
+    private static void AdvanceOffset(ref Sqe sqe, int written)
+    {
+        if (sqe.Off != ulong.MaxValue)
+        {
+            sqe.Off += (uint)written;
+        }
     }
 
     /// <summary>Publishes an op's result: at once on the loop (inline mode), or in the next batch for the thread pool.</summary>

@@ -1,0 +1,132 @@
+using System.Buffers;
+using System.Net;
+using System.Net.Sockets;
+
+namespace IoUring.Tests.Sockets;
+
+public sealed class SocketApiTests
+{
+    [Fact]
+    public async Task Connecting_to_a_closed_port_throws_ConnectionRefused_with_the_errno()
+    {
+        Kernel.RequireIoUring();
+        await using var engine = new IoUringEngine();
+        // A port that was free a moment ago: bind, read it, close.
+        int port;
+        using (var probe = new Socket(SocketType.Stream, ProtocolType.Tcp))
+        {
+            probe.Bind(SocketKit.AnyLoopback);
+            port = ((IPEndPoint)probe.LocalEndPoint!).Port;
+        }
+
+        UringSocketException e = await Assert.ThrowsAsync<UringSocketException>(
+            () => UringSocket.ConnectAsync(engine, new IPEndPoint(IPAddress.Loopback, port), cancellationToken: SocketKit.Timeout()).AsTask().Within());
+        Assert.Equal(SocketError.ConnectionRefused, e.SocketErrorCode);
+        Assert.Equal(111, e.Errno);
+        Assert.Contains("ECONNREFUSED", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task An_IPv6Any_listener_accepts_IPv4_clients_too()
+    {
+        Kernel.RequireIoUring();
+        await using var engine = new IoUringEngine();
+        UringSocket listener;
+        try
+        {
+            listener = UringSocket.Listen(engine, new IPEndPoint(IPAddress.IPv6Any, 0));
+        }
+        catch (SocketException e) when (e.SocketErrorCode == SocketError.AddressFamilyNotSupported)
+        {
+            Assert.Skip("IPv6 is disabled on this machine.");
+            return;
+        }
+
+        await using (listener)
+        {
+            int port = ((IPEndPoint)listener.LocalEndPoint!).Port;
+            CancellationToken ct = SocketKit.Timeout();
+            Task<UringSocket> accepting = listener.AcceptAsync(ct).AsTask();
+            using UringSocket client = await UringSocket.ConnectAsync(engine, new IPEndPoint(IPAddress.Loopback, port), cancellationToken: ct);
+            using UringSocket server = await accepting.Within();
+            await client.SendAsync("v4"u8.ToArray(), ct);
+            var buffer = new byte[2];
+            Assert.Equal(2, await server.ReceiveAsync(buffer, ct));
+            Assert.Equal("v4"u8.ToArray(), buffer);
+            Assert.Equal(AddressFamily.InterNetwork, client.LocalEndPoint!.AddressFamily);
+        }
+    }
+
+    [Fact]
+    public async Task A_Unix_domain_socket_listens_accepts_and_echoes()
+    {
+        Kernel.RequireIoUring();
+        string path = Path.Combine(Path.GetTempPath(), $"iouring-sock-{Guid.NewGuid():N}.sock");
+        try
+        {
+            await using var engine = new IoUringEngine();
+            await using UringSocket listener = UringSocket.Listen(engine, new UnixDomainSocketEndPoint(path));
+            Task<List<Task>> serving = SocketKit.ServeEchoAsync(listener);
+            CancellationToken ct = SocketKit.Timeout();
+            using UringSocket client = await UringSocket.ConnectAsync(engine, new UnixDomainSocketEndPoint(path), cancellationToken: ct);
+            byte[] data = SocketKit.Pattern(500_000, seed: 21);
+            Task sending = client.SendAsync(data, ct).AsTask();
+            var back = new byte[data.Length];
+            int got = 0;
+            while (got < back.Length)
+            {
+                int n = await client.ReceiveAsync(back.AsMemory(got), ct).AsTask().Within();
+                Assert.NotEqual(0, n);
+                got += n;
+            }
+
+            await sending.Within();
+            Assert.Equal(data, back);
+            await client.ShutdownAsync(SocketShutdown.Send);
+            Assert.Equal(0, await client.ReceiveAsync(new byte[1], ct).AsTask().Within());
+            await listener.DisposeAsync();
+            await Task.WhenAll(await serving.Within()).Within();
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    [Fact]
+    public async Task An_existing_Socket_can_be_adopted_as_listener_and_as_connection()
+    {
+        Kernel.RequireIoUring();
+        await using var engine = new IoUringEngine();
+        var plainListener = new Socket(SocketType.Stream, ProtocolType.Tcp);
+        plainListener.Bind(SocketKit.AnyLoopback);
+        plainListener.Listen(16);
+        await using UringSocket listener = UringSocket.FromSocket(engine, plainListener);
+        Assert.True(listener.IsListening);
+
+        CancellationToken ct = SocketKit.Timeout();
+        Task<UringSocket> accepting = listener.AcceptAsync(ct).AsTask();
+        var plainClient = new Socket(SocketType.Stream, ProtocolType.Tcp);
+        await plainClient.ConnectAsync(listener.LocalEndPoint!, ct);
+        using UringSocket server = await accepting.Within();
+
+        // Adopt the client side through its SafeSocketHandle.
+        using UringSocket client = UringSocket.FromHandle(engine, plainClient.SafeHandle);
+        Assert.False(client.IsListening);
+        await using UringConnection connection = client.CreateConnection();
+        await server.SendAsync("hello"u8.ToArray(), ct);
+        System.IO.Pipelines.ReadResult r = await connection.Input.ReadAtLeastAsync(5, ct).AsTask().Within();
+        Assert.Equal("hello"u8.ToArray(), r.Buffer.ToArray());
+        connection.Input.AdvanceTo(r.Buffer.End);
+        Assert.Throws<InvalidOperationException>(() => client.ReceiveAsync(new byte[1], ct));
+        Assert.Throws<InvalidOperationException>(() => listener.CreateConnection());
+    }
+
+    [Fact]
+    public void Bad_options_are_refused_with_a_clear_exception()
+    {
+        Assert.Throws<ArgumentOutOfRangeException>(() => new UringConnectionOptions { ReceiveBufferCount = 3 }.Validate());
+        Assert.Throws<ArgumentOutOfRangeException>(() => new UringConnectionOptions { InputPauseThreshold = 10, InputResumeThreshold = 20 }.Validate());
+        Assert.Throws<ArgumentOutOfRangeException>(() => new UringSocketOptions { ListenBacklog = 0 }.Validate());
+    }
+}
