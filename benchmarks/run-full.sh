@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The full comparison run behind docs/benchmarks.md: default settings (1 GiB file, 3 s per run, 3 rounds) unless
-# arguments say otherwise (they are passed to `compare`). Regenerates, in one go:
+# The full comparison run behind docs/benchmarks.md: default settings (1 GiB file, 3 s per run, 3 rounds; the http
+# scenario: wrk -t2 -c256 for 3 s after a 5 s warm-up, against samples/HttpPlaintext and samples/AspNetCorePlaintext
+# on both transports) unless arguments say otherwise (they are passed to `compare`). Regenerates, in one go:
 #   docs/benchmarks.json   the medians (the runner's --json)
 #   docs/benchmarks.md     the table between the <!-- results:begin/end --> markers (the runner's --markdown)
 #   docs/benchmarks.svg    the chart (the runner's `chart` command, drawn from the JSON)
@@ -8,6 +9,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# install-deps also installs wrk, without which the http rows are left out (with a note under the table).
 bash native/install-deps.sh || echo "run-full: native dependencies could not be installed; the table will say which contenders are missing" >&2
 dotnet build benchmarks/IoUring.Benchmarks -c Release -warnaserror -v quiet -nologo
 

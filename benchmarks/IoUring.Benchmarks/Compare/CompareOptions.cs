@@ -31,16 +31,35 @@ internal sealed class CompareOptions
 
     public ulong Seed { get; set; } = 12345;
 
+    /// <summary>http: wrk's open connections (-c).</summary>
+    public int Connections { get; set; } = 256;
+
+    /// <summary>http: wrk's threads (-t).</summary>
+    public int WrkThreads { get; set; } = 2;
+
+    /// <summary>http: requests pipelined per write (1 = plain keep-alive).</summary>
+    public int Pipeline { get; set; } = 1;
+
+    /// <summary>http: HttpPlaintext's <c>--pool</c> (default: each transport's own pool; pinned: a retaining block pool for both).</summary>
+    public string ServerPool { get; set; } = "default";
+
     public const string Usage = """
         usage: compare [--size 1g] [--seconds 3] [--rounds 3] [--warmup 0.5] [--json PATH] [--markdown PATH]
                        [--smoke] [--dir DIR] [--scenarios nop,hot,cold] [--contenders ring,pread,...]
-                       [--qd 1,32,128] [--threads 32] [--seed 12345]
+                       [--qd 1,32,128] [--threads 32] [--seed 12345] [--connections 256] [--wrk-threads 2]
+                       [--pipeline 1] [--server-pool default|pinned]
           --size       data file size (k/m/g suffixes); the file is created in DIR (default: the temp dir) and deleted
           --seconds    measured time of each run;  --warmup: unmeasured time before it, in the same run
           --rounds     every contender runs once per round, in rotating order; the table shows medians
-          --smoke      64 MiB file, 0.3 s runs, 0.1 s warm-up, 1 round (CI)
+          --smoke      64 MiB file, 0.3 s runs, 0.1 s warm-up, 1 round (CI); http: 1 s wrk runs
+          --connections, --wrk-threads, --pipeline: the http scenario's wrk load (whole seconds: wrk runs for
+                       max(1, ceil(seconds)) after a warm-up run of max(5, ceil(warmup)) s, 1 s with --smoke)
+          --server-pool  the sockets-* servers' pipe memory: each transport's default pool, or one pinned block
+                       pool that keeps its blocks, for both
+        scenarios: nop, hot, cold, http
         contenders: ring, ring-registered, pread, pread-pool, randomaccess-async, async, async-inline, async-group,
-                    async-group-inline, liburing-c, liburing-c-registered, fio-io_uring, fio-psync
+                    async-group-inline, liburing-c, liburing-c-registered, fio-io_uring, fio-psync;
+                    http: sockets-iouring, sockets-iouring-inline, sockets-dotnet, kestrel-iouring, kestrel-dotnet
         """;
 
     public static CompareOptions Parse(string[] args)
@@ -106,6 +125,18 @@ internal sealed class CompareOptions
                 case "--threads":
                     o.PoolThreads = int.Parse(v, CultureInfo.InvariantCulture);
                     break;
+                case "--connections":
+                    o.Connections = int.Parse(v, CultureInfo.InvariantCulture);
+                    break;
+                case "--wrk-threads":
+                    o.WrkThreads = int.Parse(v, CultureInfo.InvariantCulture);
+                    break;
+                case "--pipeline":
+                    o.Pipeline = int.Parse(v, CultureInfo.InvariantCulture);
+                    break;
+                case "--server-pool":
+                    o.ServerPool = v is "default" or "pinned" ? v : throw new ArgumentException($"--server-pool: '{v}' is not default or pinned.");
+                    break;
                 case "--seed":
                     o.Seed = ulong.Parse(v, CultureInfo.InvariantCulture);
                     break;
@@ -123,13 +154,23 @@ internal sealed class CompareOptions
         }
 
         if (o.FileSize < 1 << 20 || o.Seconds <= 0 || o.Warmup < 0 || o.Rounds < 1 || o.PoolThreads < 1 ||
-            o.QueueDepths.Length == 0 || o.QueueDepths.Any(q => q is < 1 or > 4096))
+            o.QueueDepths.Length == 0 || o.QueueDepths.Any(q => q is < 1 or > 4096) ||
+            o.Connections is < 1 or > 10_000 || o.WrkThreads < 1 || o.WrkThreads > o.Connections || o.Pipeline is < 1 or > 1024)
         {
-            throw new ArgumentException($"Out-of-range option: size >= 1m, seconds > 0, warmup >= 0, rounds >= 1, threads >= 1, qd 1..4096.\n{Usage}");
+            throw new ArgumentException($"Out-of-range option: size >= 1m, seconds > 0, warmup >= 0, rounds >= 1, threads >= 1, qd 1..4096, connections 1..10000, wrk-threads 1..connections, pipeline 1..1024.\n{Usage}");
         }
 
         o.FileSize -= o.FileSize % 4096;
         return o;
+    }
+
+    /// <summary>The http scenario's settings (wrk takes whole seconds).</summary>
+    public HttpOptions Http()
+    {
+        int seconds = Math.Max(1, (int)Math.Ceiling(Seconds));
+        // Kestrel's request path is large: on a busy 2-core machine tiered JIT was still compiling 2 s in.
+        int warmup = Smoke ? 1 : Math.Max(5, (int)Math.Ceiling(Warmup));
+        return new HttpOptions(Connections, WrkThreads, Pipeline, seconds, warmup, ServerPool);
     }
 
     private static double ParseDouble(string name, string v) =>

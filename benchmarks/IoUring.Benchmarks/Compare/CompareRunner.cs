@@ -69,27 +69,49 @@ internal static class CompareRunner
             notes.Add("`fio-*` were not run: fio is not installed (run native/install-deps.sh).");
         }
 
+        Wrk wrk = Wrk.Find();
+        bool wantHttp = options.Scenarios is null || options.Scenarios.Contains(Scenarios.Http);
+        if (wrk.Binary is null && wantHttp)
+        {
+            notes.Add("`http` was not run: wrk not installed (run native/install-deps.sh).");
+        }
+
+        bool aspNetCore = HttpContenders.AspNetCoreInstalled();
+        if (!aspNetCore && wantHttp)
+        {
+            notes.Add("`kestrel-*` were not run: the ASP.NET Core shared framework (Microsoft.AspNetCore.App) is not installed.");
+        }
+
+        List<Row> rows = BuildRows(options, twin, fio, wrk, aspNetCore, notes);
+        bool needFile = rows.Any(r => r.Scenario != Scenarios.Http);
         string dir = options.Directory ?? Path.GetTempPath();
-        (string storage, bool tmpfs) = MachineInfo.Storage(dir);
+        (string storage, bool tmpfs) = needFile ? MachineInfo.Storage(dir) : ("n/a", false);
         if (tmpfs)
         {
             notes.Add($"The data file is on tmpfs ({dir}): `cold` cannot reach a device there; pass --dir on a disk-backed filesystem.");
         }
 
-        var header = new RunHeader(options, storage, twin.Version, fio.Version, MachineInfo.LoadAverage());
-        List<Row> rows = BuildRows(options, twin, fio);
-        using DataFile file = DataFile.Create(dir, options.FileSize, log);
-        if (!file.CachestatWorks)
+        var header = new RunHeader(options, storage, twin.Version, fio.Version, MachineInfo.LoadAverage())
+        {
+            Wrk = wrk.Version,
+            Http = options.Http(),
+        };
+        using DataFile? file = needFile ? DataFile.Create(dir, options.FileSize, log) : null;
+        if (file is not null && !file.CachestatWorks)
         {
             notes.Add("cachestat(2) is unavailable (Linux < 6.5): the cold hit ratio is not measured.");
         }
 
         // At most 1/256 of the file (and at least 512 pages: re-evicting every few reads would measure fadvise, not
         // reads) is cached between evictions.
-        long evictEvery = Math.Max(512, (long)file.Pages / 256);
+        long evictEvery = file is null ? 0 : Math.Max(512, (long)file.Pages / 256);
         header.EvictEvery = evictEvery;
-        Prelude(file, evictEvery, options.Seed);
-        string[] scenarioOrder = [Scenarios.Nop, Scenarios.Hot, Scenarios.Cold];
+        if (file is not null)
+        {
+            Prelude(file, evictEvery, options.Seed);
+        }
+
+        string[] scenarioOrder = [Scenarios.Nop, Scenarios.Hot, Scenarios.Cold, Scenarios.Http];
         for (int round = 0; round < options.Rounds; round++)
         {
             ulong seed = options.Seed + (ulong)round;
@@ -104,7 +126,14 @@ internal static class CompareRunner
                 int shift = round % scenarioRows.Count;
                 foreach (Row row in scenarioRows.Skip(shift).Concat(scenarioRows.Take(shift)))
                 {
-                    RunOne(row, file, twin, fio, options, evictEvery, seed, round, log);
+                    if (scenario == Scenarios.Http)
+                    {
+                        RunHttp(row, wrk, options, header.Http, round, log);
+                    }
+                    else
+                    {
+                        RunOne(row, file!, twin, fio, options, evictEvery, seed, round, log);
+                    }
                 }
             }
         }
@@ -116,7 +145,7 @@ internal static class CompareRunner
             notes.Add($"`{r.Contender}` {r.Scenario} QD {r.Qd} failed: {r.Failure}");
         }
 
-        var report = new Report(header, rows, notes, file.CachestatWorks);
+        var report = new Report(header, rows, notes, file?.CachestatWorks ?? true);
         string markdown = report.Markdown();
         Console.WriteLine(markdown);
         if (options.MarkdownPath is not null)
@@ -156,7 +185,7 @@ internal static class CompareRunner
         }
     }
 
-    private static List<Row> BuildRows(CompareOptions o, NativeTwin twin, Fio fio)
+    private static List<Row> BuildRows(CompareOptions o, NativeTwin twin, Fio fio, Wrk wrk, bool aspNetCore, List<string> notes)
     {
         var rows = new List<Row>();
         bool Want(string scenario, string contender) =>
@@ -207,7 +236,45 @@ internal static class CompareRunner
             }
         }
 
+        if (wrk.Binary is not null)
+        {
+            foreach (string contender in HttpContenders.All)
+            {
+                (string sample, _) = HttpContenders.ServerOf(contender);
+                if (!Want(Scenarios.Http, contender) || (sample == "AspNetCorePlaintext" && !aspNetCore))
+                {
+                    continue;
+                }
+
+                if (HttpContenders.SampleDll(sample) is null)
+                {
+                    notes.Add($"`{contender}` was not run: samples/{sample} is not built next to the runner.");
+                    continue;
+                }
+
+                Add(Scenarios.Http, contender, [o.Connections]);
+            }
+        }
+
         return rows;
+    }
+
+    private static void RunHttp(Row row, Wrk wrk, CompareOptions o, HttpOptions http, int round, TextWriter log)
+    {
+        var spec = new RunSpec(row.Scenario, row.Contender, row.Qd, null, http.Seconds, http.WarmupSeconds, 0, o.Seed);
+        try
+        {
+            RunResult r = HttpContenders.Run(spec, wrk, http, log);
+            row.Runs.Add(r);
+            long ops = r.OpsForCosts;
+            log.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"round {round + 1}/{o.Rounds} http {row.Contender,-22} c {row.Qd,3}: {r.OpsPerSecond,12:N0} req/s  p99 {r.P99Milliseconds:F2} ms  server cpu {r.CpuMicroseconds / (double)ops:F2} us/req  ctx {(r.VoluntarySwitches + r.InvoluntarySwitches) / (double)ops:F3}/req  alloc {r.AllocatedBytes / ops:F3} B/req  threads {r.Threads}"));
+        }
+        catch (Exception e) when (e is IOException or InvalidOperationException or TimeoutException or System.ComponentModel.Win32Exception or UnauthorizedAccessException or FormatException)
+        {
+            row.Failure = e.Message.ReplaceLineEndings(" ");
+            log.WriteLine($"round {round + 1} http {row.Contender}: FAILED: {row.Failure}");
+        }
     }
 
     private static void RunOne(Row row, DataFile file, NativeTwin twin, Fio fio, CompareOptions o, long evictEvery, ulong seed, int round, TextWriter log)
@@ -278,4 +345,8 @@ internal sealed class RunHeader(CompareOptions options, string storage, string? 
     public long EvictEvery { get; set; }
 
     public double TotalSeconds { get; set; }
+
+    public string? Wrk { get; init; }
+
+    public HttpOptions? Http { get; init; }
 }

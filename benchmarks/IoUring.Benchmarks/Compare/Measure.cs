@@ -102,7 +102,20 @@ internal sealed record RunResult
     /// <summary>Cold: 4 KiB pages read from the device during the window (machine-wide), or null; a cross-check on <see cref="Misses"/>.</summary>
     public long? DevicePages { get; init; }
 
+    /// <summary>
+    /// http: requests the server answered inside its measurement window, the denominator of the per-request CPU,
+    /// context-switch and allocation figures (<see cref="Ops"/> and <see cref="ElapsedSeconds"/> are wrk's); null
+    /// elsewhere, where <see cref="Ops"/> is the denominator.
+    /// </summary>
+    public long? ServerOps { get; init; }
+
+    /// <summary>http: the 99th percentile of request latency that wrk measured, in milliseconds; null elsewhere.</summary>
+    public double? P99Milliseconds { get; init; }
+
     public double OpsPerSecond => Ops / ElapsedSeconds;
+
+    /// <summary>The denominator of the per-op figures.</summary>
+    public long OpsForCosts => Math.Max(1, ServerOps ?? Ops);
 
     public static RunResult FromSnapshots(Snapshot begin, Snapshot end, long ops, double? syscalls, long? misses, int threads) => new()
     {
@@ -141,4 +154,5 @@ internal static class Scenarios
     public const string Nop = "nop";
     public const string Hot = "hot";
     public const string Cold = "cold";
+    public const string Http = "http";
 }

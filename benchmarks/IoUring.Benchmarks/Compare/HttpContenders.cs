@@ -1,0 +1,436 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Runtime.InteropServices;
+using System.Text.RegularExpressions;
+
+namespace IoUring.Benchmarks.Compare;
+
+/// <summary>
+/// The <c>http</c> scenario: a plaintext HTTP/1.1 server from <c>samples/</c> runs in a child process and wrk loads
+/// it over loopback. Throughput and p99 latency come from wrk; CPU time, context switches and allocations per request
+/// are the server process's own, read in a window inside the measured wrk run (after every connection is open and
+/// before any closes), so they describe the steady state and leave out the runner, wrk and connection setup.
+/// </summary>
+internal static partial class HttpContenders
+{
+    public const string SocketsIoUring = "sockets-iouring";
+    public const string SocketsIoUringInline = "sockets-iouring-inline";
+    public const string SocketsDotnet = "sockets-dotnet";
+    public const string KestrelIoUring = "kestrel-iouring";
+    public const string KestrelDotnet = "kestrel-dotnet";
+
+    public static readonly string[] All = [SocketsIoUring, SocketsIoUringInline, SocketsDotnet, KestrelIoUring, KestrelDotnet];
+
+    /// <summary>The sample and its arguments for a contender.</summary>
+    public static (string Sample, string[] Args) ServerOf(string contender) => contender switch
+    {
+        SocketsIoUring => ("HttpPlaintext", ["--transport", "iouring"]),
+        // The handler never blocks, so it may run on the engine's loop thread: no hand-off to the thread pool.
+        SocketsIoUringInline => ("HttpPlaintext", ["--transport", "iouring", "--continuations", "inline"]),
+        SocketsDotnet => ("HttpPlaintext", ["--transport", "dotnet"]),
+        KestrelIoUring => ("AspNetCorePlaintext", ["--transport", "iouring"]),
+        KestrelDotnet => ("AspNetCorePlaintext", ["--transport", "dotnet"]),
+        _ => throw new ArgumentException($"unknown http contender {contender}"),
+    };
+
+    /// <summary>
+    /// The sample's built dll: <c>samples/NAME/</c> plus the runner's own output suffix (<c>bin/Release/net10.0</c>),
+    /// built before the runner through a project reference; null when it is not there.
+    /// </summary>
+    public static string? SampleDll(string sample)
+    {
+        string? root = NativeTwin.RepoRoot();
+        if (root is null)
+        {
+            return null;
+        }
+
+        string suffix = Path.GetRelativePath(Path.Combine(root, "benchmarks", "IoUring.Benchmarks"), AppContext.BaseDirectory);
+        string dll = Path.Combine(root, "samples", sample, suffix, sample + ".dll");
+        return File.Exists(dll) ? dll : null;
+    }
+
+    /// <summary>Whether the ASP.NET Core shared framework is installed beside the running runtime.</summary>
+    public static bool AspNetCoreInstalled()
+    {
+        // .../dotnet/shared/Microsoft.NETCore.App/<version>/ -> .../dotnet/shared/Microsoft.AspNetCore.App/
+        string shared = Path.GetFullPath(Path.Combine(RuntimeEnvironment.GetRuntimeDirectory(), "..", ".."));
+        string dir = Path.Combine(shared, "Microsoft.AspNetCore.App");
+        return Directory.Exists(dir) && Directory.EnumerateDirectories(dir, Environment.Version.Major + ".*").Any();
+    }
+
+    public static RunResult Run(RunSpec spec, Wrk wrk, HttpOptions http, TextWriter log)
+    {
+        (string sample, string[] serverArgs) = ServerOf(spec.Contender);
+        string dll = SampleDll(sample) ?? throw new InvalidOperationException($"samples/{sample} is not built (build benchmarks/IoUring.Benchmarks, which builds it)");
+        string[] extra = sample == "HttpPlaintext" ? ["--pool", http.ServerPool] : [];
+        using var server = ServerProcess.Start(dll, [.. serverArgs, .. extra]);
+        string url = $"http://127.0.0.1:{server.Port}/plaintext";
+
+        // Warm-up: JIT and tiering of the server's request path, its thread pool grown to the load; not measured.
+        _ = wrk.Run(url, http, http.WarmupSeconds);
+
+        int seconds = http.Seconds;
+        // The window opens once wrk has had time to connect and closes before it stops.
+        double margin = Math.Min(1.0, seconds * 0.2);
+        var measured = Task.Run(() => wrk.Run(url, http, seconds));
+        Thread.Sleep(TimeSpan.FromSeconds(margin));
+        ServerSample begin = server.Sample();
+        Thread.Sleep(TimeSpan.FromSeconds(seconds - (2 * margin)));
+        ServerSample end = server.Sample();
+        WrkResult w = measured.GetAwaiter().GetResult();
+        if (w.Requests == 0)
+        {
+            throw new InvalidOperationException($"wrk completed no request: {w.Summary}");
+        }
+
+        if (w.Non2xx > 0)
+        {
+            throw new InvalidOperationException($"{w.Non2xx} non-2xx responses: {w.Summary}");
+        }
+
+        if (w.SocketErrors > 0)
+        {
+            log.WriteLine($"warning: {spec.Contender}: wrk reported socket errors: {w.SocketErrorsText}");
+        }
+
+        long serverOps = end.Requests - begin.Requests;
+        return new RunResult
+        {
+            Ops = w.Requests,
+            ElapsedSeconds = w.Seconds,
+            ServerOps = serverOps,
+            CpuMicroseconds = (end.ProcCpuTicks - begin.ProcCpuTicks) * 1_000_000 / ServerProcess.ClockTicksPerSecond,
+            UserMicroseconds = (end.ProcUserTicks - begin.ProcUserTicks) * 1_000_000 / ServerProcess.ClockTicksPerSecond,
+            VoluntarySwitches = end.VoluntarySwitches - begin.VoluntarySwitches,
+            InvoluntarySwitches = end.InvoluntarySwitches - begin.InvoluntarySwitches,
+            AllocatedBytes = end.Allocated - begin.Allocated,
+            Threads = server.Threads(),
+            P99Milliseconds = w.P99Milliseconds,
+        };
+    }
+}
+
+/// <summary>Settings of the http scenario.</summary>
+internal sealed record HttpOptions(int Connections, int WrkThreads, int Pipeline, int Seconds, int WarmupSeconds, string ServerPool = "default");
+
+/// <summary>One reading of the server's counters.</summary>
+internal readonly record struct ServerSample(long Requests, long Allocated, long VoluntarySwitches, long InvoluntarySwitches, long ProcCpuTicks, long ProcUserTicks);
+
+/// <summary>A sample server in a child process, driven over its <c>--control stdin</c> channel.</summary>
+internal sealed partial class ServerProcess : IDisposable
+{
+    /// <summary>USER_HZ, the unit of utime and stime in /proc/PID/stat (100 on every mainstream Linux build).</summary>
+    public const long ClockTicksPerSecond = 100;
+
+    private readonly Process _process;
+
+    private ServerProcess(Process process, int port)
+    {
+        _process = process;
+        Port = port;
+    }
+
+    public int Port { get; }
+
+    public static ServerProcess Start(string dll, string[] args)
+    {
+        var psi = new ProcessStartInfo(DotnetHost())
+        {
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        foreach (string a in new[] { dll, "--port", "0", "--control", "stdin" }.Concat(args))
+        {
+            psi.ArgumentList.Add(a);
+        }
+
+        Process p = Process.Start(psi) ?? throw new InvalidOperationException($"could not start {dll}");
+        var stderr = new System.Text.StringBuilder();
+        p.ErrorDataReceived += (_, e) => { lock (stderr) { stderr.AppendLine(e.Data); } };
+        p.BeginErrorReadLine();
+        Task<string?> first = ReadListeningLine(p);
+        if (!first.Wait(TimeSpan.FromSeconds(60)) || first.Result is not string line)
+        {
+            Kill(p);
+            string err;
+            lock (stderr)
+            {
+                err = stderr.ToString().Trim();
+            }
+
+            throw new InvalidOperationException($"{Path.GetFileName(dll)} {string.Join(' ', args)} did not start: {(err.Length > 0 ? err.ReplaceLineEndings(" ") : "no output")}");
+        }
+
+        Match m = ListeningRegex().Match(line);
+        return new ServerProcess(p, int.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture));
+    }
+
+    private static async Task<string?> ReadListeningLine(Process p)
+    {
+        string? line;
+        while ((line = await p.StandardOutput.ReadLineAsync()) is not null)
+        {
+            if (ListeningRegex().IsMatch(line))
+            {
+                return line;
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>The server's counters now: its own (requests, allocations, context switches) and its /proc CPU time.</summary>
+    public ServerSample Sample()
+    {
+        (long user, long system) = ProcCpu(_process.Id);
+        _process.StandardInput.WriteLine("stats");
+        _process.StandardInput.Flush();
+        var deadline = Stopwatch.StartNew();
+        Match m;
+        do
+        {
+            // Skip anything else the server printed (a log line) up to its answer.
+            Task<string?> read = _process.StandardOutput.ReadLineAsync();
+            if (!read.Wait(TimeSpan.FromSeconds(30)) || read.Result is not string line)
+            {
+                throw new TimeoutException("the server did not answer 'stats'");
+            }
+
+            m = StatsRegex().Match(line);
+        }
+        while (!m.Success && deadline.Elapsed < TimeSpan.FromSeconds(30));
+        if (!m.Success)
+        {
+            throw new TimeoutException("the server did not answer 'stats'");
+        }
+
+        long G(int i) => long.Parse(m.Groups[i].Value, CultureInfo.InvariantCulture);
+        return new ServerSample(G(1), G(2), G(4), G(5), user + system, user);
+    }
+
+    /// <summary>Threads of the server process now.</summary>
+    public int Threads()
+    {
+        try
+        {
+            return Directory.GetDirectories($"/proc/{_process.Id}/task").Length;
+        }
+        catch (IOException)
+        {
+            return 0;
+        }
+    }
+
+    /// <summary>utime and stime (fields 14 and 15) of /proc/PID/stat, in clock ticks, all threads included.</summary>
+    public static (long User, long System) ProcCpu(int pid)
+    {
+        string stat = File.ReadAllText($"/proc/{pid}/stat");
+        // The command name (field 2) is in parentheses and may hold spaces: count fields after the last ')'.
+        string[] f = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+        // f[0] is field 3 (state), so field N is f[N - 3].
+        return (long.Parse(f[11], CultureInfo.InvariantCulture), long.Parse(f[12], CultureInfo.InvariantCulture));
+    }
+
+    public void Dispose()
+    {
+        try
+        {
+            // End of input stops the server cleanly.
+            _process.StandardInput.Close();
+            if (!_process.WaitForExit(TimeSpan.FromSeconds(15)))
+            {
+                Kill(_process);
+            }
+        }
+        finally
+        {
+            _process.Dispose();
+        }
+    }
+
+    private static void Kill(Process p)
+    {
+        try
+        {
+            p.Kill(entireProcessTree: true);
+            p.WaitForExit(TimeSpan.FromSeconds(10));
+        }
+        catch (InvalidOperationException)
+        {
+            // Already gone.
+        }
+    }
+
+    /// <summary>The <c>dotnet</c> host running the runner.</summary>
+    private static string DotnetHost()
+    {
+        string? fromEnv = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH");
+        if (!string.IsNullOrEmpty(fromEnv) && File.Exists(fromEnv))
+        {
+            return fromEnv;
+        }
+
+        string candidate = Path.GetFullPath(Path.Combine(RuntimeEnvironment.GetRuntimeDirectory(), "..", "..", "..", "dotnet"));
+        return File.Exists(candidate) ? candidate : "dotnet";
+    }
+
+    [GeneratedRegex(@"^listening on http://[^\s]*:(\d+)")]
+    private static partial Regex ListeningRegex();
+
+    [GeneratedRegex(@"^stats requests=(\d+) allocated=(\d+) cpu_us=(\d+) vcsw=(\d+) ivcsw=(\d+)")]
+    private static partial Regex StatsRegex();
+}
+
+/// <summary>What wrk reported for one run.</summary>
+internal sealed record WrkResult(long Requests, double Seconds, double RequestsPerSecond, double P99Milliseconds, long SocketErrors, string SocketErrorsText, long Non2xx, string Summary);
+
+/// <summary>The wrk HTTP load generator (apt package <c>wrk</c>, installed by native/install-deps.sh).</summary>
+internal sealed partial class Wrk
+{
+    private Wrk(string? binary, string? version)
+    {
+        Binary = binary;
+        Version = version;
+    }
+
+    public string? Binary { get; }
+
+    public string? Version { get; }
+
+    public static Wrk Find()
+    {
+        string? binary = Exec.Which("wrk");
+        if (binary is null)
+        {
+            return new Wrk(null, null);
+        }
+
+        string? version = null;
+        try
+        {
+            // wrk has no --version; its usage text starts with the version line.
+            (_, string stdout, string stderr) = Exec.Run(binary, ["-v"], TimeSpan.FromSeconds(10));
+            Match m = VersionRegex().Match(stdout + stderr);
+            version = m.Success ? "wrk " + m.Groups[1].Value : null;
+        }
+        catch (System.ComponentModel.Win32Exception)
+        {
+        }
+
+        return new Wrk(binary, version);
+    }
+
+    public WrkResult Run(string url, HttpOptions o, int seconds)
+    {
+        var args = new List<string>
+        {
+            "-t", o.WrkThreads.ToString(CultureInfo.InvariantCulture),
+            "-c", o.Connections.ToString(CultureInfo.InvariantCulture),
+            "-d", seconds.ToString(CultureInfo.InvariantCulture) + "s",
+            "--latency",
+        };
+        string? script = null;
+        if (o.Pipeline > 1)
+        {
+            // wrk pipelines through a Lua script that sends several requests per write.
+            script = Path.Combine(Path.GetTempPath(), $"wrk-pipeline-{Environment.ProcessId}.lua");
+            File.WriteAllText(script, string.Create(CultureInfo.InvariantCulture, $$"""
+                init = function(args)
+                  local r = {}
+                  for i = 1, {{o.Pipeline}} do r[i] = wrk.format(nil) end
+                  req = table.concat(r)
+                end
+                request = function() return req end
+                """));
+            args.Add("-s");
+            args.Add(script);
+        }
+
+        args.Add(url);
+        try
+        {
+            (int rc, string stdout, string stderr) = Exec.Run(Binary!, args, TimeSpan.FromSeconds(seconds + 60));
+            if (rc != 0)
+            {
+                throw new InvalidOperationException($"wrk exited with {rc}: {(stderr + stdout).Trim().ReplaceLineEndings(" ")}");
+            }
+
+            return Parse(stdout);
+        }
+        finally
+        {
+            if (script is not null)
+            {
+                File.Delete(script);
+            }
+        }
+    }
+
+    /// <summary>Reads wrk's <c>--latency</c> report.</summary>
+    public static WrkResult Parse(string output)
+    {
+        Match total = TotalRegex().Match(output);
+        Match rps = RpsRegex().Match(output);
+        Match p99 = P99Regex().Match(output);
+        if (!total.Success || !rps.Success || !p99.Success)
+        {
+            throw new InvalidOperationException($"unexpected wrk output: {output.Trim().ReplaceLineEndings(" ")}");
+        }
+
+        Match errors = SocketErrorsRegex().Match(output);
+        long socketErrors = 0;
+        if (errors.Success)
+        {
+            for (int g = 1; g <= 4; g++)
+            {
+                socketErrors += long.Parse(errors.Groups[g].Value, CultureInfo.InvariantCulture);
+            }
+        }
+
+        Match non2xx = Non2xxRegex().Match(output);
+        return new WrkResult(
+            long.Parse(total.Groups[1].Value, CultureInfo.InvariantCulture),
+            Seconds(total.Groups[2].Value, total.Groups[3].Value),
+            double.Parse(rps.Groups[1].Value, CultureInfo.InvariantCulture),
+            Seconds(p99.Groups[1].Value, p99.Groups[2].Value) * 1000,
+            socketErrors,
+            errors.Success ? errors.Value.Trim() : string.Empty,
+            non2xx.Success ? long.Parse(non2xx.Groups[1].Value, CultureInfo.InvariantCulture) : 0,
+            total.Value.Trim());
+    }
+
+    private static double Seconds(string value, string unit)
+    {
+        double v = double.Parse(value, CultureInfo.InvariantCulture);
+        return unit switch
+        {
+            "us" => v / 1e6,
+            "ms" => v / 1e3,
+            "s" => v,
+            "m" => v * 60,
+            "h" => v * 3600,
+            _ => throw new InvalidOperationException($"unknown wrk time unit '{unit}'"),
+        };
+    }
+
+    [GeneratedRegex(@"wrk\s+(\S+)")]
+    private static partial Regex VersionRegex();
+
+    [GeneratedRegex(@"(\d+) requests in ([\d.]+)(us|ms|s|m|h)")]
+    private static partial Regex TotalRegex();
+
+    [GeneratedRegex(@"Requests/sec:\s+([\d.]+)")]
+    private static partial Regex RpsRegex();
+
+    [GeneratedRegex(@"^\s*99(?:\.0+)?%\s+([\d.]+)(us|ms|s|m|h)\s*$", RegexOptions.Multiline)]
+    private static partial Regex P99Regex();
+
+    [GeneratedRegex(@"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)")]
+    private static partial Regex SocketErrorsRegex();
+
+    [GeneratedRegex(@"Non-2xx or 3xx responses: (\d+)")]
+    private static partial Regex Non2xxRegex();
+}

@@ -1,0 +1,102 @@
+using System.Buffers;
+using System.Globalization;
+using System.IO.Pipelines;
+using System.Net;
+using System.Net.Sockets;
+using IoUring;
+
+// EchoServer [--port 7007] [--address 127.0.0.1]
+// Echoes every byte back over io_uring sockets: each accepted UringSocket becomes a UringConnection, an IDuplexPipe,
+// and the echo is a copy from its Input to its Output. Try it with: nc 127.0.0.1 7007
+IPAddress address = IPAddress.Loopback;
+int port = 7007;
+for (int i = 0; i < args.Length; i++)
+{
+    switch (args[i])
+    {
+        case "--port" when i + 1 < args.Length:
+            port = int.Parse(args[++i], CultureInfo.InvariantCulture);
+            break;
+        case "--address" when i + 1 < args.Length:
+            address = IPAddress.Parse(args[++i]);
+            break;
+        default:
+            Console.Error.WriteLine("usage: EchoServer [--port 7007] [--address 127.0.0.1]");
+            return 2;
+    }
+}
+
+if (!IoUringSupport.IsAvailable)
+{
+    Console.Error.WriteLine($"io_uring is not usable here: {IoUringSupport.Current}");
+    return 1;
+}
+
+using var stop = new CancellationTokenSource();
+Console.CancelKeyPress += (_, e) =>
+{
+    e.Cancel = true;
+    stop.Cancel();
+};
+
+// One engine: a ring and the loop thread that submits and reaps for every socket on it.
+await using var engine = new IoUringEngine();
+await using UringSocket listener = UringSocket.Listen(engine, new IPEndPoint(address, port));
+Console.WriteLine($"echo server listening on {listener.LocalEndPoint} (Ctrl+C to stop)");
+while (!stop.IsCancellationRequested)
+{
+    UringSocket client;
+    try
+    {
+        client = await listener.AcceptAsync(stop.Token);
+    }
+    catch (OperationCanceledException)
+    {
+        break;
+    }
+    catch (SocketException e) when (e.SocketErrorCode is SocketError.ConnectionAborted or SocketError.ConnectionReset)
+    {
+        continue;
+    }
+
+    _ = EchoAsync(client.CreateConnection());
+}
+
+return 0;
+
+static async Task EchoAsync(UringConnection connection)
+{
+    EndPoint? peer = connection.RemoteEndPoint;
+    try
+    {
+        PipeReader input = connection.Input;
+        PipeWriter output = connection.Output;
+        while (true)
+        {
+            ReadResult result = await input.ReadAsync();
+            ReadOnlySequence<byte> buffer = result.Buffer;
+            foreach (ReadOnlyMemory<byte> segment in buffer)
+            {
+                output.Write(segment.Span);
+            }
+
+            input.AdvanceTo(buffer.End);
+            FlushResult flushed = await output.FlushAsync();
+            if (result.IsCompleted || flushed.IsCompleted)
+            {
+                break;
+            }
+        }
+    }
+    catch (IOException e)
+    {
+        Console.Error.WriteLine($"{peer}: {e.Message}");
+    }
+    finally
+    {
+        // Completing Output sends what is left and shuts down our side; DisposeAsync then closes the socket.
+        await connection.Input.CompleteAsync();
+        await connection.Output.CompleteAsync();
+        await connection.DisposeAsync();
+    }
+}

@@ -1,0 +1,81 @@
+using System.Globalization;
+using System.Net;
+using HttpPlaintext;
+using IoUring;
+using IoUring.Samples;
+
+// HttpPlaintext [--transport iouring|dotnet] [--address 127.0.0.1] [--port 8080] [--backlog 1024] [--control stdin]
+//               [--engines 1] [--continuations threadpool|inline]   (io_uring transport only)
+//               [--pool default|pinned]                             (both transports' pipe memory)
+string transportName = "iouring";
+int engines = 1;
+ContinuationMode continuations = ContinuationMode.ThreadPool;
+IPAddress address = IPAddress.Loopback;
+int port = 8080;
+int backlog = 1024;
+bool control = false;
+bool pinnedPool = false;
+for (int i = 0; i < args.Length; i++)
+{
+    string a = args[i];
+    string Value() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{a} needs a value");
+    switch (a)
+    {
+        case "--transport":
+            transportName = Value();
+            break;
+        case "--address":
+            address = IPAddress.Parse(Value());
+            break;
+        case "--port":
+            port = int.Parse(Value(), CultureInfo.InvariantCulture);
+            break;
+        case "--backlog":
+            backlog = int.Parse(Value(), CultureInfo.InvariantCulture);
+            break;
+        case "--engines":
+            engines = int.Parse(Value(), CultureInfo.InvariantCulture);
+            break;
+        case "--continuations":
+            continuations = Value() switch
+            {
+                "inline" => ContinuationMode.Inline,
+                "threadpool" => ContinuationMode.ThreadPool,
+                string v => throw new ArgumentException($"--continuations: '{v}' is not inline or threadpool"),
+            };
+            break;
+        case "--pool":
+            pinnedPool = Value() switch
+            {
+                "pinned" => true,
+                "default" => false,
+                string v => throw new ArgumentException($"--pool: '{v}' is not default or pinned"),
+            };
+            break;
+        case "--control":
+            control = Value() == "stdin";
+            break;
+        default:
+            Console.Error.WriteLine("usage: HttpPlaintext [--transport iouring|dotnet] [--address 127.0.0.1] [--port 8080] [--backlog 1024] [--control stdin] [--engines 1] [--continuations threadpool|inline] [--pool default|pinned]");
+            return 2;
+    }
+}
+
+var endPoint = new IPEndPoint(address, port);
+using PinnedBlockPool? pool = pinnedPool ? new PinnedBlockPool() : null;
+await using IPipeTransport transport = transportName switch
+{
+    "dotnet" => DotnetSocketTransport.Bind(endPoint, backlog, pool),
+    "iouring" => IoUringSocketTransport.Bind(endPoint, backlog, engines, continuations, pool),
+    _ => throw new ArgumentException($"unknown transport '{transportName}' (iouring or dotnet)"),
+};
+
+using var stop = new CancellationTokenSource();
+Task serving = transport.RunAsync(PlaintextHandler.RunAsync, stop.Token);
+await ServerControl.RunAsync(
+    string.Create(CultureInfo.InvariantCulture, $"listening on http://{transport.LocalEndPoint} (transport {transportName}, {(pinnedPool ? "pinned block pool" : "default pool")}, date {DateHeader.Text})"),
+    control,
+    stop);
+stop.Cancel();
+await serving;
+return 0;
