@@ -814,6 +814,27 @@ public sealed partial class IoUringEngine
         }
     }
 
+    /// <summary>
+    /// Runs <paramref name="callback"/> with the completions of the current reap: on the loop thread in thread-pool mode,
+    /// it joins the batch the loop hands to the thread pool next (so requests it makes are collected with the batch's);
+    /// anywhere else (another thread, inline mode, or a closing loop) it is queued to the thread pool on its own.
+    /// </summary>
+    internal void ScheduleWithCompletions(Action<object?> callback, object? state)
+    {
+        if (_dispatchToPool && t_loopEngine == this && !_loopClosed)
+        {
+            _dispatch.Add(callback, state);
+            if (_dispatch.IsFull)
+            {
+                FlushDispatch();
+            }
+
+            return;
+        }
+
+        ThreadPool.UnsafeQueueUserWorkItem(callback, state, preferLocal: false);
+    }
+
     // ------------------------------------------------------------------------------------------------------------
     // Shutdown.
     // ------------------------------------------------------------------------------------------------------------

@@ -18,6 +18,11 @@ public sealed partial class IoUringEngine
     /// <summary>The engine's provided-buffer ring for socket receives, created on the loop thread on first use (loop).</summary>
     internal object? SocketReceiveBuffers;
 
+    private System.IO.Pipelines.PipeScheduler? _completionScheduler;
+
+    /// <summary>The pipe scheduler that runs continuations with the loop's next batch of completions (see <see cref="CompletionBatchScheduler"/>).</summary>
+    internal System.IO.Pipelines.PipeScheduler CompletionScheduler => _completionScheduler ??= new CompletionBatchScheduler(this);
+
     /// <summary><c>send(fd, buffer, MSG_WAITALL | MSG_NOSIGNAL)</c>; the result is the number of bytes sent.</summary>
     internal ValueTask<int> SendSocketAsync(SafeHandle handle, ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken)
     {

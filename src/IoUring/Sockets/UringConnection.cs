@@ -44,13 +44,14 @@ public sealed class UringConnection : IDuplexPipe, IAsyncDisposable, IDisposable
         _options = options;
         IoUringEngine engine = socket.Engine;
         bool inline = engine.Continuations == ContinuationMode.Inline;
-        MemoryPool<byte> pool = options.MemoryPool ?? MemoryPool<byte>.Shared;
+        MemoryPool<byte> pool = options.MemoryPool ?? PinnedBlockMemoryPool.Shared;
 
-        // Input: written by the loop thread. Its reader's continuations go to the thread pool (or run inline on the loop
-        // in inline mode); the writer's flush continuation only pokes the loop, so it runs wherever it is released.
+        // Input: written by the loop thread. Its reader's continuations join the loop's next batch of completions for
+        // the thread pool (or run inline on the loop in inline mode); the writer's flush continuation only pokes the
+        // loop, so it runs wherever it is released.
         _input = new Pipe(new PipeOptions(
             pool,
-            readerScheduler: inline ? PipeScheduler.Inline : new ThreadPoolWorkItemScheduler(),
+            readerScheduler: inline ? PipeScheduler.Inline : engine.CompletionScheduler,
             writerScheduler: PipeScheduler.Inline,
             pauseWriterThreshold: options.InputPauseThreshold,
             resumeWriterThreshold: options.InputResumeThreshold,
