@@ -787,11 +787,14 @@ public sealed partial class IoUringEngine
         }
     }
 
-    /// <summary>Publishes an op's result: at once on the loop (inline mode), or in the next batch for the thread pool.</summary>
+    /// <summary>
+    /// Publishes an op's result: at once on the loop (inline mode, or an op marked <see cref="IoOperation.CompleteOnLoop"/>),
+    /// or in the next batch for the thread pool.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private void CompleteOp(IoOperation op, long result)
     {
-        if (_dispatchToPool)
+        if (_dispatchToPool && !op.CompleteOnLoop)
         {
             _dispatch.Add(op, result);
             if (_dispatch.IsFull)

@@ -57,12 +57,14 @@ public sealed class UringConnection : IDuplexPipe, IAsyncDisposable, IDisposable
             resumeWriterThreshold: options.InputResumeThreshold,
             useSynchronizationContext: false));
 
-        // Output: read by the send loop, which only turns data into send requests; the application's flush
-        // continuation runs where the send completed (a pool thread, or the loop in inline mode).
+        // Output: read by the send loop, which only turns data into send requests, so its continuations run where they
+        // are released: on the application's thread when it flushes, on the loop when a send completes (the sends
+        // complete on the loop in either mode). The application's flush continuation (after back-pressure) is released
+        // there too: in thread-pool mode it joins the loop's next batch for the pool instead of running on the loop.
         _output = new Pipe(new PipeOptions(
             pool,
             readerScheduler: PipeScheduler.Inline,
-            writerScheduler: PipeScheduler.Inline,
+            writerScheduler: inline ? PipeScheduler.Inline : engine.CompletionScheduler,
             pauseWriterThreshold: options.OutputPauseThreshold,
             resumeWriterThreshold: options.OutputResumeThreshold,
             useSynchronizationContext: false));
@@ -140,12 +142,12 @@ public sealed class UringConnection : IDuplexPipe, IAsyncDisposable, IDisposable
                     }
                     else if (buffer.IsSingleSegment || _options.ZeroCopySendThreshold > 0 && IsNextLarge(buffer))
                     {
-                        sent = await _socket.Engine.SendSocketAsync(_socket.SafeHandle, first, CancellationToken.None).ConfigureAwait(false);
+                        sent = await _socket.Engine.SendSocketAsync(_socket.SafeHandle, first, CancellationToken.None, completeOnLoop: true).ConfigureAwait(false);
                     }
                     else
                     {
                         GatherSegments(buffer);
-                        sent = await _socket.Engine.SendSocketAsync(_socket.SafeHandle, _gather, CancellationToken.None).ConfigureAwait(false);
+                        sent = await _socket.Engine.SendSocketAsync(_socket.SafeHandle, _gather, CancellationToken.None, completeOnLoop: true).ConfigureAwait(false);
                         _gather.Clear();
                     }
 
