@@ -31,6 +31,7 @@ public sealed class PinnedBlockMemoryPool : MemoryPool<byte>
     private readonly bool _isShared;
     private int _freeCount;
     private int _lowWater;
+    private int _previousLowWater;
     private long _allocated;
     private int _disposed;
 
@@ -129,14 +130,17 @@ public sealed class PinnedBlockMemoryPool : MemoryPool<byte>
     }
 
     /// <summary>
-    /// Releases half of the blocks that stayed free since the previous trim (all of them when <paramref name="all"/>).
-    /// The pool calls this every <see cref="TrimInterval"/>; call it yourself after a burst to release memory sooner.
+    /// Releases half of the blocks that stayed free since the trim before the previous one, that is, over two whole
+    /// intervals (all free blocks when <paramref name="all"/>). The pool calls this every <see cref="TrimInterval"/>;
+    /// call it yourself after a burst to release memory sooner. Two intervals rather than one, so that a steady load
+    /// whose peak comes now and then keeps the blocks for its peak (a released block is an allocation when it is needed again).
     /// </summary>
     /// <param name="all">Release every free block now.</param>
     /// <returns>The number of blocks released.</returns>
     public int Trim(bool all = false)
     {
-        int idle = all ? int.MaxValue : Volatile.Read(ref _lowWater) / 2;
+        int low = Volatile.Read(ref _lowWater);
+        int idle = all ? int.MaxValue : Math.Min(low, Volatile.Read(ref _previousLowWater)) / 2;
         int released = 0;
         while (released < idle && _free.TryDequeue(out _))
         {
@@ -144,6 +148,7 @@ public sealed class PinnedBlockMemoryPool : MemoryPool<byte>
             released++;
         }
 
+        Volatile.Write(ref _previousLowWater, all ? 0 : Math.Max(0, low - released));
         Volatile.Write(ref _lowWater, FreeBlocks);
         return released;
     }

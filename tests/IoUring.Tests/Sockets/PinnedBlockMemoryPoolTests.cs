@@ -66,8 +66,9 @@ public sealed class PinnedBlockMemoryPoolTests
         burst.ForEach(b => b.Dispose());
         Assert.Equal(8, pool.FreeBlocks);
 
-        // The first trim only sets the mark; blocks unused since then are idle, half of them go per trim.
-        _ = pool.Trim();
+        // The first trims only set the marks; blocks unused over two whole intervals are idle, half of them go per trim.
+        Assert.Equal(0, pool.Trim());
+        Assert.Equal(0, pool.Trim());
         Assert.Equal(4, pool.Trim());
         Assert.Equal(4, pool.FreeBlocks);
 
