@@ -62,7 +62,7 @@ for (int i = 0; i < args.Length; i++)
 }
 
 var endPoint = new IPEndPoint(address, port);
-using PinnedBlockPool? pool = pinnedPool ? new PinnedBlockPool() : null;
+using PinnedBlockMemoryPool? pool = pinnedPool ? new PinnedBlockMemoryPool() : null;
 await using IPipeTransport transport = transportName switch
 {
     "dotnet" => DotnetSocketTransport.Bind(endPoint, backlog, pool),

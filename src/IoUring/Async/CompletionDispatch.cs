@@ -32,6 +32,8 @@ internal sealed class CompletionDispatch : IThreadPoolWorkItem
 
     private readonly IoOperation?[] _ops = new IoOperation?[Capacity];
     private readonly long[] _results = new long[Capacity];
+    private readonly Action<object?>?[] _callbacks = new Action<object?>?[Capacity];
+    private readonly object?[] _states = new object?[Capacity];
     private int _count;
     private IoUringEngine? _engine;
 
@@ -68,6 +70,14 @@ internal sealed class CompletionDispatch : IThreadPoolWorkItem
     {
         _ops[_count] = op;
         _results[_count] = result;
+        _count++;
+    }
+
+    /// <summary>Adds a plain callback (a pipe continuation the loop released) to run in the batch, in order with the completions.</summary>
+    public void Add(Action<object?> callback, object? state)
+    {
+        _callbacks[_count] = callback;
+        _states[_count] = state;
         _count++;
     }
 
@@ -132,11 +142,22 @@ internal sealed class CompletionDispatch : IThreadPoolWorkItem
         int n = _count;
         for (int i = 0; i < n; i++)
         {
-            IoOperation op = _ops[i]!;
-            _ops[i] = null;
+            IoOperation? op = _ops[i];
             try
             {
-                op.Complete(_results[i]);
+                if (op is not null)
+                {
+                    _ops[i] = null;
+                    op.Complete(_results[i]);
+                }
+                else
+                {
+                    Action<object?> callback = _callbacks[i]!;
+                    object? state = _states[i];
+                    _callbacks[i] = null;
+                    _states[i] = null;
+                    callback(state);
+                }
             }
             catch (Exception e)
             {

@@ -89,6 +89,12 @@ internal sealed class IoOperation : IValueTaskSource<int>, IValueTaskSource<long
     /// <summary>Nobody awaits the op: on completion it goes straight back to the pool (internal housekeeping requests).</summary>
     internal bool FireAndForget;
 
+    /// <summary>
+    /// Complete on the loop thread even in thread-pool mode: the awaiter is library code whose continuation only makes
+    /// the next request (a connection's send loop), so handing it to the thread pool would cost a hop for nothing.
+    /// </summary>
+    internal bool CompleteOnLoop;
+
     /// <summary>Bytes already written by earlier CQEs of a write that must write everything (loop).</summary>
     internal long Transferred;
 
@@ -296,6 +302,7 @@ internal sealed class IoOperation : IValueTaskSource<int>, IValueTaskSource<long
         Owner = null;
         CancelIssued = false;
         FireAndForget = false;
+        CompleteOnLoop = false;
         FilesUpdateArgument = null;
         NextSubmit = null;
         _core.Reset();

@@ -787,11 +787,14 @@ public sealed partial class IoUringEngine
         }
     }
 
-    /// <summary>Publishes an op's result: at once on the loop (inline mode), or in the next batch for the thread pool.</summary>
+    /// <summary>
+    /// Publishes an op's result: at once on the loop (inline mode, or an op marked <see cref="IoOperation.CompleteOnLoop"/>),
+    /// or in the next batch for the thread pool.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private void CompleteOp(IoOperation op, long result)
     {
-        if (_dispatchToPool)
+        if (_dispatchToPool && !op.CompleteOnLoop)
         {
             _dispatch.Add(op, result);
             if (_dispatch.IsFull)
@@ -812,6 +815,27 @@ public sealed partial class IoUringEngine
             // surface the error as an unhandled exception, like an async void method would.
             ThreadPool.UnsafeQueueUserWorkItem(static state => ExceptionDispatchInfo.Throw((Exception)state!), e);
         }
+    }
+
+    /// <summary>
+    /// Runs <paramref name="callback"/> with the completions of the current reap: on the loop thread in thread-pool mode,
+    /// it joins the batch the loop hands to the thread pool next (so requests it makes are collected with the batch's);
+    /// anywhere else (another thread, inline mode, or a closing loop) it is queued to the thread pool on its own.
+    /// </summary>
+    internal void ScheduleWithCompletions(Action<object?> callback, object? state)
+    {
+        if (_dispatchToPool && t_loopEngine == this && !_loopClosed)
+        {
+            _dispatch.Add(callback, state);
+            if (_dispatch.IsFull)
+            {
+                FlushDispatch();
+            }
+
+            return;
+        }
+
+        ThreadPool.UnsafeQueueUserWorkItem(callback, state, preferLocal: false);
     }
 
     // ------------------------------------------------------------------------------------------------------------

@@ -18,8 +18,17 @@ public sealed partial class IoUringEngine
     /// <summary>The engine's provided-buffer ring for socket receives, created on the loop thread on first use (loop).</summary>
     internal object? SocketReceiveBuffers;
 
-    /// <summary><c>send(fd, buffer, MSG_WAITALL | MSG_NOSIGNAL)</c>; the result is the number of bytes sent.</summary>
-    internal ValueTask<int> SendSocketAsync(SafeHandle handle, ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken)
+    private System.IO.Pipelines.PipeScheduler? _completionScheduler;
+
+    /// <summary>The pipe scheduler that runs continuations with the loop's next batch of completions (see <see cref="CompletionBatchScheduler"/>).</summary>
+    internal System.IO.Pipelines.PipeScheduler CompletionScheduler => _completionScheduler ??= new CompletionBatchScheduler(this);
+
+    /// <summary>
+    /// <c>send(fd, buffer, MSG_WAITALL | MSG_NOSIGNAL)</c>; the result is the number of bytes sent. With
+    /// <paramref name="completeOnLoop"/> the awaiter's continuation runs on the loop thread in either continuation mode
+    /// (it must not block: see <see cref="IoOperation.CompleteOnLoop"/>).
+    /// </summary>
+    internal ValueTask<int> SendSocketAsync(SafeHandle handle, ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken, bool completeOnLoop = false)
     {
         if (cancellationToken.IsCancellationRequested)
         {
@@ -27,6 +36,7 @@ public sealed partial class IoUringEngine
         }
 
         IoOperation op = Rent(OpKind.Send);
+        op.CompleteOnLoop = completeOnLoop;
         try
         {
             int fd = op.AddHandleRef(handle);
@@ -45,8 +55,9 @@ public sealed partial class IoUringEngine
     /// <summary>
     /// <c>writev</c> of several buffers to a socket (repeated after short writes, so it completes when all are sent);
     /// the result is the number of bytes written. <paramref name="buffers"/> is read before this returns.
+    /// <paramref name="completeOnLoop"/>: as for the single-buffer send.
     /// </summary>
-    internal ValueTask<long> SendSocketAsync(SafeHandle handle, IReadOnlyList<ReadOnlyMemory<byte>> buffers, CancellationToken cancellationToken)
+    internal ValueTask<long> SendSocketAsync(SafeHandle handle, IReadOnlyList<ReadOnlyMemory<byte>> buffers, CancellationToken cancellationToken, bool completeOnLoop = false)
     {
         int count = buffers.Count;
         if (cancellationToken.IsCancellationRequested)
@@ -55,6 +66,7 @@ public sealed partial class IoUringEngine
         }
 
         IoOperation op = Rent(OpKind.WriteV);
+        op.CompleteOnLoop = completeOnLoop;
         try
         {
             int fd = op.AddHandleRef(handle);

@@ -44,24 +44,27 @@ public sealed class UringConnection : IDuplexPipe, IAsyncDisposable, IDisposable
         _options = options;
         IoUringEngine engine = socket.Engine;
         bool inline = engine.Continuations == ContinuationMode.Inline;
-        MemoryPool<byte> pool = options.MemoryPool ?? MemoryPool<byte>.Shared;
+        MemoryPool<byte> pool = options.MemoryPool ?? PinnedBlockMemoryPool.Shared;
 
-        // Input: written by the loop thread. Its reader's continuations go to the thread pool (or run inline on the loop
-        // in inline mode); the writer's flush continuation only pokes the loop, so it runs wherever it is released.
+        // Input: written by the loop thread. Its reader's continuations join the loop's next batch of completions for
+        // the thread pool (or run inline on the loop in inline mode); the writer's flush continuation only pokes the
+        // loop, so it runs wherever it is released.
         _input = new Pipe(new PipeOptions(
             pool,
-            readerScheduler: inline ? PipeScheduler.Inline : new ThreadPoolWorkItemScheduler(),
+            readerScheduler: inline ? PipeScheduler.Inline : engine.CompletionScheduler,
             writerScheduler: PipeScheduler.Inline,
             pauseWriterThreshold: options.InputPauseThreshold,
             resumeWriterThreshold: options.InputResumeThreshold,
             useSynchronizationContext: false));
 
-        // Output: read by the send loop, which only turns data into send requests; the application's flush
-        // continuation runs where the send completed (a pool thread, or the loop in inline mode).
+        // Output: read by the send loop, which only turns data into send requests, so its continuations run where they
+        // are released: on the application's thread when it flushes, on the loop when a send completes (the sends
+        // complete on the loop in either mode). The application's flush continuation (after back-pressure) is released
+        // there too: in thread-pool mode it joins the loop's next batch for the pool instead of running on the loop.
         _output = new Pipe(new PipeOptions(
             pool,
             readerScheduler: PipeScheduler.Inline,
-            writerScheduler: PipeScheduler.Inline,
+            writerScheduler: inline ? PipeScheduler.Inline : engine.CompletionScheduler,
             pauseWriterThreshold: options.OutputPauseThreshold,
             resumeWriterThreshold: options.OutputResumeThreshold,
             useSynchronizationContext: false));
@@ -139,12 +142,12 @@ public sealed class UringConnection : IDuplexPipe, IAsyncDisposable, IDisposable
                     }
                     else if (buffer.IsSingleSegment || _options.ZeroCopySendThreshold > 0 && IsNextLarge(buffer))
                     {
-                        sent = await _socket.Engine.SendSocketAsync(_socket.SafeHandle, first, CancellationToken.None).ConfigureAwait(false);
+                        sent = await _socket.Engine.SendSocketAsync(_socket.SafeHandle, first, CancellationToken.None, completeOnLoop: true).ConfigureAwait(false);
                     }
                     else
                     {
                         GatherSegments(buffer);
-                        sent = await _socket.Engine.SendSocketAsync(_socket.SafeHandle, _gather, CancellationToken.None).ConfigureAwait(false);
+                        sent = await _socket.Engine.SendSocketAsync(_socket.SafeHandle, _gather, CancellationToken.None, completeOnLoop: true).ConfigureAwait(false);
                         _gather.Clear();
                     }
 

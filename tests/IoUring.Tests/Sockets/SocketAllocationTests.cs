@@ -107,4 +107,151 @@ public sealed class SocketAllocationTests
         Assert.True(windows.TrueForAll(w => w < 8L * Measured), $"a window allocated 8 bytes or more per request: [{all}] bytes per {Measured} requests");
         Assert.True(windows.Contains(0), $"no window of {Measured} echoed requests allocated 0 bytes: [{all}]");
     }
+
+    /// <summary>
+    /// Many connections at once on one engine (the http scenario's shape): the loop rents input blocks for a whole
+    /// batch of receives while other threads return them. With the default pool (<see cref="PinnedBlockMemoryPool.Shared"/>)
+    /// this allocates nothing in steady state; the shared array pool used to overflow here.
+    /// </summary>
+    [Theory]
+    [InlineData(ContinuationMode.ThreadPool)]
+    [InlineData(ContinuationMode.Inline)]
+    public async Task Many_connections_echo_without_allocating_in_steady_state(ContinuationMode mode)
+    {
+        Kernel.RequireIoUring();
+        const int Connections = 64;
+        const int WindowRequests = 20_000;
+        await using var engine = new IoUringEngine(new IoUringEngineOptions { Continuations = mode });
+        await using UringSocket listener = UringSocket.Listen(engine, SocketKit.AnyLoopback);
+        CancellationToken ct = SocketKit.Timeout();
+        var servers = new List<UringConnection>(Connections);
+        var clients = new List<UringConnection>(Connections);
+        var echoes = new List<Task>(Connections);
+        for (int i = 0; i < Connections; i++)
+        {
+            Task<UringSocket> accepting = listener.AcceptAsync(ct).AsTask();
+            UringSocket clientSocket = await UringSocket.ConnectAsync(engine, listener.LocalEndPoint!, cancellationToken: ct);
+            UringConnection server = (await accepting.Within()).CreateConnection();
+            servers.Add(server);
+            clients.Add(clientSocket.CreateConnection());
+            echoes.Add(Task.Run(() => SocketKit.EchoAsync(server), ct));
+        }
+
+        long completed = 0;
+        int stop = 0;
+        async Task ClientAsync(UringConnection client, int seed)
+        {
+            var request = new byte[RequestSize];
+            PipeReader input = client.Input;
+            PipeWriter output = client.Output;
+            for (int i = 0; Volatile.Read(ref stop) == 0; i++)
+            {
+                request[0] = (byte)(i + seed);
+                request.CopyTo(output.GetSpan(RequestSize));
+                output.Advance(RequestSize);
+                _ = await output.FlushAsync();
+                while (true)
+                {
+                    ReadResult r = await input.ReadAsync();
+                    ReadOnlySequence<byte> b = r.Buffer;
+                    if (b.Length >= RequestSize)
+                    {
+                        if (b.FirstSpan[0] != (byte)(i + seed) || b.Length != RequestSize)
+                        {
+                            throw new InvalidOperationException($"got {b.Length} bytes starting with {b.FirstSpan[0]}");
+                        }
+
+                        input.AdvanceTo(b.End);
+                        break;
+                    }
+
+                    if (r.IsCompleted)
+                    {
+                        throw new InvalidOperationException("the echo ended early");
+                    }
+
+                    input.AdvanceTo(b.Start, b.End);
+                }
+
+                _ = Interlocked.Increment(ref completed);
+            }
+
+            await output.CompleteAsync();
+        }
+
+        var load = new List<Task>(Connections);
+        for (int i = 0; i < Connections; i++)
+        {
+            UringConnection client = clients[i];
+            int seed = i;
+            load.Add(Task.Run(() => ClientAsync(client, seed), ct));
+        }
+
+        // Measured on a thread of its own that allocates nothing while it waits (no Task.Delay).
+        var windows = new List<long>(Windows + 2);
+        string? failure = null;
+        var measure = new Thread(() =>
+        {
+            long deadline = Environment.TickCount64 + (long)(SocketKit.Patience.TotalMilliseconds * 3);
+            bool Reach(long target)
+            {
+                while (Interlocked.Read(ref completed) < target)
+                {
+                    if (Environment.TickCount64 > deadline || load.Exists(t => t.IsCompleted))
+                    {
+                        return false;
+                    }
+
+                    Thread.Sleep(1);
+                }
+
+                return true;
+            }
+
+            if (!Reach(3 * WindowRequests))
+            {
+                failure = "the warm-up did not finish";
+                return;
+            }
+
+            for (int w = 0; w < Windows + 2; w++)
+            {
+                long before = GC.GetTotalAllocatedBytes(precise: true);
+                long start = Interlocked.Read(ref completed);
+                if (!Reach(start + WindowRequests))
+                {
+                    failure = $"window {w} did not finish";
+                    return;
+                }
+
+                long bytes = GC.GetTotalAllocatedBytes(precise: true) - before;
+                windows.Add(bytes);
+                if (bytes == 0)
+                {
+                    return;
+                }
+            }
+        });
+        measure.Start();
+        await Task.Run(measure.Join, ct);
+        Volatile.Write(ref stop, 1);
+        foreach (Task t in load)
+        {
+            await t.Within();
+        }
+
+        foreach (Task t in echoes)
+        {
+            await t.Within();
+        }
+
+        foreach (UringConnection c in clients.Concat(servers))
+        {
+            await c.DisposeAsync();
+        }
+
+        string all = string.Join(", ", windows);
+        Assert.Null(failure);
+        Assert.True(windows.Contains(0), $"no window of {WindowRequests} echoed requests over {Connections} connections allocated 0 bytes: [{all}]");
+    }
 }
