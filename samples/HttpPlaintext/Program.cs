@@ -5,10 +5,10 @@ using IoUring;
 using IoUring.Samples;
 
 // HttpPlaintext [--transport iouring|dotnet] [--address 127.0.0.1] [--port 8080] [--backlog 1024] [--control stdin]
-//               [--engines 1] [--continuations threadpool|inline]   (io_uring transport only)
+//               [--engines N (default: one per core)] [--continuations threadpool|inline]   (io_uring transport only)
 //               [--pool default|pinned]                             (both transports' pipe memory)
 string transportName = "iouring";
-int engines = 1;
+int engines = Environment.ProcessorCount;
 ContinuationMode continuations = ContinuationMode.ThreadPool;
 IPAddress address = IPAddress.Loopback;
 int port = 8080;
@@ -56,7 +56,7 @@ for (int i = 0; i < args.Length; i++)
             control = Value() == "stdin";
             break;
         default:
-            Console.Error.WriteLine("usage: HttpPlaintext [--transport iouring|dotnet] [--address 127.0.0.1] [--port 8080] [--backlog 1024] [--control stdin] [--engines 1] [--continuations threadpool|inline] [--pool default|pinned]");
+            Console.Error.WriteLine("usage: HttpPlaintext [--transport iouring|dotnet] [--address 127.0.0.1] [--port 8080] [--backlog 1024] [--control stdin] [--engines N (default: one per core)] [--continuations threadpool|inline] [--pool default|pinned]");
             return 2;
     }
 }
