@@ -117,3 +117,36 @@ public sealed class SocketZeroCopyAfterDisposeTests
         await listener.DisposeAsync();
     }
 }
+
+/// <summary>
+/// Unix-domain sockets have no zero-copy send (<c>EOPNOTSUPP</c>): a connection over one with the default options
+/// (zero-copy from 64 KiB) used to fail every large write (found by the sockets soak). It now sends them ordinarily.
+/// </summary>
+public sealed class SocketUnixLargeWriteTests
+{
+    [Fact]
+    public async Task A_large_write_on_a_Unix_domain_connection_arrives_intact()
+    {
+        Kernel.RequireIoUring();
+        string path = Path.Combine(Path.GetTempPath(), $"iouring-unix-zc-{Guid.NewGuid():N}.sock");
+        await using var engine = new IoUringEngine();
+        try
+        {
+            await using UringSocket listener = UringSocket.Listen(engine, new UnixDomainSocketEndPoint(path));
+            CancellationToken ct = SocketKit.Timeout();
+            Task<UringSocket> accepting = listener.AcceptAsync(ct).AsTask();
+            using var client = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+            await client.ConnectAsync(new UnixDomainSocketEndPoint(path), ct);
+            await using UringConnection server = (await accepting.Within()).CreateConnection(new UringConnectionOptions { ZeroCopySendThreshold = 1024 });
+            byte[] block = SocketKit.Pattern(256 * 1024, 3);
+            Task<byte[]> receiving = SocketKit.ReceiveExactlyAsync(client, block.Length, ct);
+            FlushResult r = await server.Output.WriteAsync(block, ct).AsTask().Within();
+            Assert.False(r.IsCompleted);
+            Assert.Equal(block, await receiving.Within());
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+}
