@@ -33,7 +33,7 @@ public sealed class UringConnection : IDuplexPipe, IAsyncDisposable, IDisposable
     private readonly ReceiveOperation _receive;
     private readonly List<ReadOnlyMemory<byte>> _gather = new(16);
     private readonly Task _sending;
-    private readonly ZeroCopySender? _zeroCopy;
+    private ZeroCopySender? _zeroCopy;
     private Task? _disposing;
     private int _aborted;
     private int _closing;
@@ -138,7 +138,18 @@ public sealed class UringConnection : IDuplexPipe, IAsyncDisposable, IDisposable
                     long sent;
                     if (_zeroCopy is not null && first.Length >= _options.ZeroCopySendThreshold)
                     {
-                        sent = await _zeroCopy.SendAsync(first).ConfigureAwait(false);
+                        try
+                        {
+                            sent = await _zeroCopy.SendAsync(first).ConfigureAwait(false);
+                        }
+                        catch (UringSocketException e) when (e.Errno == Interop.Errno.EOPNOTSUPP)
+                        {
+                            // The socket's family has no zero-copy send (a Unix-domain socket): nothing was sent;
+                            // send ordinarily from now on.
+                            _zeroCopy.Close();
+                            _zeroCopy = null;
+                            continue;
+                        }
                     }
                     else if (buffer.IsSingleSegment || _options.ZeroCopySendThreshold > 0 && IsNextLarge(buffer))
                     {

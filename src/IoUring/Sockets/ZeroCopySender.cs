@@ -24,6 +24,7 @@ internal sealed class ZeroCopySender : MultishotOperation, IValueTaskSource<long
     private int _sent;
     private int _errno;
     private long _count;
+    private int _stopClaimed;
 
     public ZeroCopySender(IoUringEngine engine, SafeHandle handle)
         : base(engine)
@@ -59,7 +60,14 @@ internal sealed class ZeroCopySender : MultishotOperation, IValueTaskSource<long
 
         _handleRefHeld = added;
         short version = _core.Version;
-        _ = RequestArm();
+        Volatile.Write(ref _stopClaimed, 0);
+        if (!RequestArm())
+        {
+            // The engine has stopped. It tells an op only once, and this one was told already (or is being told now,
+            // racing this call): fail the send here, or the caller would wait forever.
+            FailStopped(stillInKernel: false);
+        }
+
         return new ValueTask<long>(this, version);
     }
 
@@ -146,6 +154,17 @@ internal sealed class ZeroCopySender : MultishotOperation, IValueTaskSource<long
     protected internal override void OnEngineStopped(bool stillInKernel)
     {
         if (!_pinned)
+        {
+            return;
+        }
+
+        FailStopped(stillInKernel);
+    }
+
+    /// <summary>Fails the pending send with <see cref="ObjectDisposedException"/>; once per send (the loop and <see cref="SendAsync"/> may both try).</summary>
+    private void FailStopped(bool stillInKernel)
+    {
+        if (Interlocked.Exchange(ref _stopClaimed, 1) != 0)
         {
             return;
         }

@@ -16,7 +16,11 @@ public interface ISoakDriver
 }
 
 /// <summary>What a driver leaves behind at the end: requests still in flight, dropped CQEs, bytes it registered.</summary>
-public sealed record SoakDriverResult(long InFlightAtEnd, uint CqOverflowDropped, long RegisteredBytes);
+public sealed record SoakDriverResult(long InFlightAtEnd, uint CqOverflowDropped, long RegisteredBytes)
+{
+    /// <summary>Objects the driver saw pinned forever by design (zero-copy sends the kernel still held when their engine stopped).</summary>
+    public int ExpectedPinnedForever { get; init; }
+}
 
 /// <summary>Soak parameters.</summary>
 public sealed record SoakConfig(double Seconds, int Files, int Seed, int FileBytes, uint Entries, int MaxInFlight, int MaxOpBytes);

@@ -10,7 +10,7 @@ namespace IoUring.Stress.Soak;
 /// </summary>
 public static class SoakCommand
 {
-    /// <summary>Runs the driver named by <c>--driver</c>: <c>ring</c> (default) or <c>async</c> (the engine, files and streams).</summary>
+    /// <summary>Runs the driver named by <c>--driver</c>: <c>ring</c> (default), <c>async</c> (the engine, files and streams) or <c>sockets</c> (listeners, connections, pipes and streams over loopback).</summary>
     public static int Run(Options options)
     {
         ArgumentNullException.ThrowIfNull(options);
@@ -18,7 +18,8 @@ public static class SoakCommand
         {
             null or "ring" => Run(options, new RingSoakDriver()),
             "async" => Run(options, new AsyncSoakDriver()),
-            string other => throw new FormatException($"--driver must be ring or async, got '{other}'"),
+            "sockets" => Run(options, new SocketSoakDriver()),
+            string other => throw new FormatException($"--driver must be ring, async or sockets, got '{other}'"),
         };
     }
 
@@ -95,6 +96,7 @@ public static class SoakCommand
             LeakedFds = fdsAfter > fdsBefore ? leaked : [],
             PinnedForeverBefore = pinnedBefore,
             PinnedForeverAfter = ProcessStats.PinnedForeverObjects(),
+            ExpectedPinnedForever = result.ExpectedPinnedForever,
             RegisteredBytesDuringRun = result.RegisteredBytes,
             RingInFlightAtEnd = result.InFlightAtEnd,
             CqOverflowDropped = result.CqOverflowDropped,
