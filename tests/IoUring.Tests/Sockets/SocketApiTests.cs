@@ -129,4 +129,18 @@ public sealed class SocketApiTests
         Assert.Throws<ArgumentOutOfRangeException>(() => new UringConnectionOptions { InputPauseThreshold = 10, InputResumeThreshold = 20 }.Validate());
         Assert.Throws<ArgumentOutOfRangeException>(() => new UringSocketOptions { ListenBacklog = 0 }.Validate());
     }
+
+    [Fact]
+    public void A_UDP_socket_is_refused_by_FromSocket_because_a_pending_receive_on_it_could_never_be_woken_to_close_it()
+    {
+        // Found by the sockets fuzzer: a connection on an adopted UDP socket kept a receive pending that shutdown(2)
+        // does not wake (unconnected UDP: ENOTCONN), so Socket.Dispose spun forever waiting for its reference.
+        Kernel.RequireIoUring();
+        using var engine = new IoUringEngine();
+        using var udp = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+        udp.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        ArgumentException e = Assert.Throws<ArgumentException>(() => UringSocket.FromSocket(engine, udp));
+        Assert.Equal("socket", e.ParamName);
+        udp.SendTo(new byte[1], udp.LocalEndPoint!); // the caller still owns a working socket
+    }
 }
