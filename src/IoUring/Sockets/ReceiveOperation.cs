@@ -32,9 +32,9 @@ internal sealed class SocketReceiveBuffers
             engine.SocketReceiveBuffers = new SocketReceiveBuffers(ring);
             return ring;
         }
-        catch (IoUringException e)
+        catch (Exception e) when (e is IoUringException or OutOfMemoryException)
         {
-            // Before 5.19, or no locked memory for it: every connection receives into a buffer of its own.
+            // Before 5.19, or no locked (or native) memory for it: every connection receives into a buffer of its own.
             engine.SocketReceiveBuffers = e;
             return null;
         }

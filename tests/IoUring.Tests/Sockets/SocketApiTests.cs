@@ -128,6 +128,10 @@ public sealed class SocketApiTests
         Assert.Throws<ArgumentOutOfRangeException>(() => new UringConnectionOptions { ReceiveBufferCount = 3 }.Validate());
         Assert.Throws<ArgumentOutOfRangeException>(() => new UringConnectionOptions { InputPauseThreshold = 10, InputResumeThreshold = 20 }.Validate());
         Assert.Throws<ArgumentOutOfRangeException>(() => new UringSocketOptions { ListenBacklog = 0 }.Validate());
+        // Found by the sockets fuzzer: accepted here, the buffer ring setup failed later on the loop thread and the
+        // ArgumentOutOfRangeException was rethrown on the thread pool, ending the process.
+        Assert.Throws<ArgumentOutOfRangeException>(() => new UringConnectionOptions { ReceiveBufferSize = int.MaxValue, ReceiveBufferCount = 32 }.Validate());
+        new UringConnectionOptions { ReceiveBufferSize = 1 << 16, ReceiveBufferCount = 1 << 14 }.Validate(); // 1 GiB is allowed
     }
 
     [Fact]
