@@ -147,4 +147,29 @@ public sealed class SocketApiTests
         Assert.Equal("socket", e.ParamName);
         udp.SendTo(new byte[1], udp.LocalEndPoint!); // the caller still owns a working socket
     }
+
+    [Fact]
+    public async Task Data_arriving_after_the_input_was_completed_with_an_exception_is_dropped_without_ending_the_process()
+    {
+        // Found by the sockets fuzzer: the receive loop's FlushAsync rethrew the reader's completion exception on the
+        // engine's loop thread, and the process ended with an unhandled exception.
+        Kernel.RequireIoUring();
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        await using var engine = new IoUringEngine();
+        await using UringSocket listener = UringSocket.Listen(engine, new IPEndPoint(IPAddress.Loopback, 0));
+        await using UringSocket client = await UringSocket.ConnectAsync(engine, listener.LocalEndPoint!, null, cts.Token);
+        await using UringSocket server = await listener.AcceptAsync(cts.Token);
+        await using UringConnection connection = server.CreateConnection();
+        connection.Input.Complete(new InvalidDataException("reader failed"));
+        for (int i = 0; i < 20; i++)
+        {
+            await client.SendAsync(new byte[1000], cts.Token);
+            await Task.Delay(5, cts.Token);
+        }
+
+        await connection.Output.WriteAsync(new byte[] { 7 }, cts.Token); // sending still works
+        byte[] got = new byte[1];
+        Assert.Equal(1, await client.ReceiveAsync(got, cts.Token));
+        Assert.Equal(7, got[0]);
+    }
 }
