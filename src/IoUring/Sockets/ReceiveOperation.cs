@@ -32,9 +32,9 @@ internal sealed class SocketReceiveBuffers
             engine.SocketReceiveBuffers = new SocketReceiveBuffers(ring);
             return ring;
         }
-        catch (IoUringException e)
+        catch (Exception e) when (e is IoUringException or OutOfMemoryException)
         {
-            // Before 5.19, or no locked memory for it: every connection receives into a buffer of its own.
+            // Before 5.19, or no locked (or native) memory for it: every connection receives into a buffer of its own.
             engine.SocketReceiveBuffers = e;
             return null;
         }
@@ -226,14 +226,25 @@ internal sealed class ReceiveOperation : MultishotOperation
     private void Flush()
     {
         _unflushed = false;
-        ValueTask<FlushResult> flush = _writer.FlushAsync();
-        if (flush.IsCompleted)
+        ValueTask<FlushResult> flush;
+        try
         {
-            if (flush.Result.IsCompleted)
+            flush = _writer.FlushAsync();
+            if (flush.IsCompleted)
             {
-                ReaderGone();
-            }
+                if (flush.Result.IsCompleted)
+                {
+                    ReaderGone();
+                }
 
+                return;
+            }
+        }
+        catch (Exception)
+        {
+            // The reader completed the input with an exception: the pipe hands it to the writer. It is the reader's own
+            // error, so receiving just stops (thrown here, on the loop, it would end the process).
+            ReaderGone();
             return;
         }
 

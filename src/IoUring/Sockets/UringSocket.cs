@@ -234,12 +234,19 @@ public sealed class UringSocket : IDisposable, IAsyncDisposable
     /// <param name="socket">The socket.</param>
     /// <param name="options">Options, or null for <see cref="UringSocketOptions.Default"/>.</param>
     /// <returns>The adopted socket.</returns>
+    /// <exception cref="ArgumentException">The socket is not a stream socket (for example UDP): shutting it down would not wake a pending receive, so it could never be closed.</exception>
+    /// <exception cref="ObjectDisposedException">The socket was disposed.</exception>
     public static UringSocket FromSocket(IoUringEngine engine, Socket socket, UringSocketOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(engine);
         ArgumentNullException.ThrowIfNull(socket);
         options ??= UringSocketOptions.Default;
         options.Validate();
+        if (socket.SocketType != SocketType.Stream)
+        {
+            throw new ArgumentException($"Only stream sockets (TCP, Unix stream) can be adopted, not {socket.SocketType}.", nameof(socket));
+        }
+
         bool listening = (int)socket.GetSocketOption(SocketOptionLevel.Socket, SocketOptionName.AcceptConnection)! != 0;
         return new UringSocket(engine, socket.SafeHandle, socket, options, listening);
     }

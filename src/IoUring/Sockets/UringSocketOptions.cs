@@ -73,7 +73,8 @@ public sealed class UringConnectionOptions
 
     /// <summary>
     /// Size of each receive buffer (of the engine's buffer ring, or of the connection's own buffer). The buffer ring
-    /// is created by the first connection of an engine, with that connection's size and count. Default 16 KiB.
+    /// is created by the first connection of an engine, with that connection's size and count; size times count may
+    /// not exceed 2 GiB. Default 16 KiB.
     /// </summary>
     public int ReceiveBufferSize { get; init; } = 16 * 1024;
 
@@ -109,6 +110,12 @@ public sealed class UringConnectionOptions
         if (ReceiveBufferCount is <= 0 or > 32768 || (ReceiveBufferCount & (ReceiveBufferCount - 1)) != 0)
         {
             throw new ArgumentOutOfRangeException(nameof(ReceiveBufferCount), ReceiveBufferCount, "The buffer count must be a power of two from 1 to 32768.");
+        }
+
+        if ((long)ReceiveBufferSize * ReceiveBufferCount > int.MaxValue)
+        {
+            // Refused here, on the caller's thread: the buffer ring is created later on the engine's loop thread.
+            throw new ArgumentOutOfRangeException(nameof(ReceiveBufferSize), ReceiveBufferSize, $"{ReceiveBufferCount} receive buffers of {ReceiveBufferSize} bytes exceed 2 GiB; use fewer or smaller buffers.");
         }
     }
 }

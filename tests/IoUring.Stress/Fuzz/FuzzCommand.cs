@@ -1,8 +1,8 @@
 namespace IoUring.Stress.Fuzz;
 
 /// <summary>
-/// <c>fuzz --seed N --iterations M [--seconds S] [--layer ring|async]</c>: runs the fuzzer of the Ring layer (default) or
-/// of the async layer (engine, groups, UringFile, stream, pipe adapters), prints the outcome table, exits 1 on any finding.
+/// <c>fuzz --seed N --iterations M [--seconds S] [--layer ring|async|sockets]</c>: runs the fuzzer of the Ring layer (default),
+/// of the async layer (engine, groups, UringFile, stream, pipe adapters) or of the sockets layer (UringSocket, UringConnection, PinnedBlockMemoryPool), prints the outcome table, exits 1 on any finding.
 /// </summary>
 public static class FuzzCommand
 {
@@ -16,7 +16,8 @@ public static class FuzzCommand
         {
             null or "ring" => Execute(seed, iterations, seconds),
             "async" when OperatingSystem.IsLinux() => ExecuteAsyncLayer(seed, iterations, seconds),
-            string other => throw new FormatException($"--layer must be ring or async, got '{other}'"),
+            "sockets" when OperatingSystem.IsLinux() => ExecuteSocketLayer(seed, iterations, seconds),
+            string other => throw new FormatException($"--layer must be ring, async or sockets, got '{other}'"),
         };
         Console.Write(result.ToText());
         return result.Passed ? 0 : 1;
@@ -65,6 +66,33 @@ public static class FuzzCommand
         }
 
         var fuzzer = new AsyncFuzzer(seed);
+        try
+        {
+            _ = fuzzer.Run(iterations, maxSeconds);
+        }
+        finally
+        {
+            fuzzer.Dispose();
+        }
+
+        return fuzzer.Result;
+    }
+
+    /// <summary>Runs one seeded fuzz session of the sockets layer and returns its result.</summary>
+    [System.Runtime.Versioning.SupportedOSPlatform("linux")]
+    public static FuzzResult ExecuteSocketLayer(int seed, long iterations, double maxSeconds)
+    {
+        var warmup = new SocketFuzzer(seed ^ 0x5eed);
+        try
+        {
+            _ = warmup.Run(Math.Min(iterations, 300), 3);
+        }
+        finally
+        {
+            warmup.Dispose();
+        }
+
+        var fuzzer = new SocketFuzzer(seed);
         try
         {
             _ = fuzzer.Run(iterations, maxSeconds);

@@ -128,5 +128,48 @@ public sealed class SocketApiTests
         Assert.Throws<ArgumentOutOfRangeException>(() => new UringConnectionOptions { ReceiveBufferCount = 3 }.Validate());
         Assert.Throws<ArgumentOutOfRangeException>(() => new UringConnectionOptions { InputPauseThreshold = 10, InputResumeThreshold = 20 }.Validate());
         Assert.Throws<ArgumentOutOfRangeException>(() => new UringSocketOptions { ListenBacklog = 0 }.Validate());
+        // Found by the sockets fuzzer: accepted here, the buffer ring setup failed later on the loop thread and the
+        // ArgumentOutOfRangeException was rethrown on the thread pool, ending the process.
+        Assert.Throws<ArgumentOutOfRangeException>(() => new UringConnectionOptions { ReceiveBufferSize = int.MaxValue, ReceiveBufferCount = 32 }.Validate());
+        new UringConnectionOptions { ReceiveBufferSize = 1 << 16, ReceiveBufferCount = 1 << 14 }.Validate(); // 1 GiB is allowed
+    }
+
+    [Fact]
+    public void A_UDP_socket_is_refused_by_FromSocket_because_a_pending_receive_on_it_could_never_be_woken_to_close_it()
+    {
+        // Found by the sockets fuzzer: a connection on an adopted UDP socket kept a receive pending that shutdown(2)
+        // does not wake (unconnected UDP: ENOTCONN), so Socket.Dispose spun forever waiting for its reference.
+        Kernel.RequireIoUring();
+        using var engine = new IoUringEngine();
+        using var udp = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+        udp.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        ArgumentException e = Assert.Throws<ArgumentException>(() => UringSocket.FromSocket(engine, udp));
+        Assert.Equal("socket", e.ParamName);
+        udp.SendTo(new byte[1], udp.LocalEndPoint!); // the caller still owns a working socket
+    }
+
+    [Fact]
+    public async Task Data_arriving_after_the_input_was_completed_with_an_exception_is_dropped_without_ending_the_process()
+    {
+        // Found by the sockets fuzzer: the receive loop's FlushAsync rethrew the reader's completion exception on the
+        // engine's loop thread, and the process ended with an unhandled exception.
+        Kernel.RequireIoUring();
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        await using var engine = new IoUringEngine();
+        await using UringSocket listener = UringSocket.Listen(engine, new IPEndPoint(IPAddress.Loopback, 0));
+        await using UringSocket client = await UringSocket.ConnectAsync(engine, listener.LocalEndPoint!, null, cts.Token);
+        await using UringSocket server = await listener.AcceptAsync(cts.Token);
+        await using UringConnection connection = server.CreateConnection();
+        connection.Input.Complete(new InvalidDataException("reader failed"));
+        for (int i = 0; i < 20; i++)
+        {
+            await client.SendAsync(new byte[1000], cts.Token);
+            await Task.Delay(5, cts.Token);
+        }
+
+        await connection.Output.WriteAsync(new byte[] { 7 }, cts.Token); // sending still works
+        byte[] got = new byte[1];
+        Assert.Equal(1, await client.ReceiveAsync(got, cts.Token));
+        Assert.Equal(7, got[0]);
     }
 }
