@@ -197,7 +197,7 @@ internal sealed class CompletionDispatch : IThreadPoolWorkItem
             t_current = null;
             _collectingFor = null;
             Publish(engine);
-            engine.UnregisterRunningDispatch(slot, this);
+            engine.UnregisterRunningDispatch(slot);
         }
 
         engine.ReturnDispatch(this);

@@ -804,6 +804,23 @@ public sealed partial class IoUringEngine : IDisposable, IAsyncDisposable
             return true;
         }
 
+        if (!TryPushOntoStack(op, op))
+        {
+            return false;
+        }
+
+        // The CAS in the push is a full fence, so this read cannot move before it: either the loop sees our op when it
+        // re-checks the stack after setting _parked, or we see _parked set and wake it (Dekker).
+        WakeIfParked();
+        return true;
+    }
+
+    /// <summary>
+    /// Links the chain <paramref name="newest"/>..<paramref name="oldest"/> (by <see cref="IoOperation.NextSubmit"/>) onto
+    /// the submission stack with one successful CAS. Returns false, without linking, once the loop has closed the stack.
+    /// </summary>
+    private bool TryPushOntoStack(IoOperation newest, IoOperation oldest)
+    {
         IoOperation? head = Volatile.Read(ref _submitHead);
         while (true)
         {
@@ -812,20 +829,15 @@ public sealed partial class IoUringEngine : IDisposable, IAsyncDisposable
                 return false;
             }
 
-            op.NextSubmit = head;
-            IoOperation? seen = Interlocked.CompareExchange(ref _submitHead, op, head);
+            oldest.NextSubmit = head;
+            IoOperation? seen = Interlocked.CompareExchange(ref _submitHead, newest, head);
             if (ReferenceEquals(seen, head))
             {
-                break;
+                return true;
             }
 
             head = seen;
         }
-
-        // The CAS above is a full fence, so this read cannot move before the push: either the loop sees our op when it
-        // re-checks the stack after setting _parked, or we see _parked set and wake it (Dekker).
-        WakeIfParked();
-        return true;
     }
 
     /// <summary>
@@ -835,26 +847,13 @@ public sealed partial class IoUringEngine : IDisposable, IAsyncDisposable
     /// </summary>
     internal void PushChain(IoOperation newest, IoOperation oldest)
     {
-        IoOperation? head = Volatile.Read(ref _submitHead);
-        while (true)
+        if (!TryPushOntoStack(newest, oldest))
         {
-            if (ReferenceEquals(head, _closedSentinel))
-            {
-                // Accepted by the batch but the loop is gone. Fail them away from the caller's stack: completing them
-                // here would run other continuations inside the call that made the request.
-                oldest.NextSubmit = null;
-                ThreadPool.UnsafeQueueUserWorkItem(static list => FailRefused((IoOperation)list!), newest);
-                return;
-            }
-
-            oldest.NextSubmit = head;
-            IoOperation? seen = Interlocked.CompareExchange(ref _submitHead, newest, head);
-            if (ReferenceEquals(seen, head))
-            {
-                break;
-            }
-
-            head = seen;
+            // Accepted by the batch but the loop is gone. Fail them away from the caller's stack: completing them
+            // here would run other continuations inside the call that made the request.
+            oldest.NextSubmit = null;
+            ThreadPool.UnsafeQueueUserWorkItem(static list => FailRefused((IoOperation)list!), newest);
+            return;
         }
 
         WakeIfParked();
@@ -893,9 +892,8 @@ public sealed partial class IoUringEngine : IDisposable, IAsyncDisposable
         return -1;
     }
 
-    internal void UnregisterRunningDispatch(int slot, CompletionDispatch dispatch)
+    internal void UnregisterRunningDispatch(int slot)
     {
-        _ = dispatch;
         Volatile.Write(ref _runningDispatches[slot], null);
     }
 
