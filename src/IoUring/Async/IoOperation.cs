@@ -118,6 +118,12 @@ internal sealed class IoOperation : IValueTaskSource<int>, IValueTaskSource<long
     /// <summary>An ASYNC_CANCEL was already sent for the current submission (loop).</summary>
     internal bool CancelIssued;
 
+    /// <summary>
+    /// The engine stopped while the kernel still held the op (see <see cref="GiveUpAtShutdown"/>): its pins stay for the
+    /// life of the process and the op never goes back to the pool.
+    /// </summary>
+    internal bool Abandoned;
+
     internal IoOperation(IoUringEngine engine)
     {
         _engine = engine;
@@ -240,7 +246,11 @@ internal sealed class IoOperation : IValueTaskSource<int>, IValueTaskSource<long
     /// </summary>
     internal void Complete(long result)
     {
-        ReleaseResources();
+        if (!Abandoned)
+        {
+            ReleaseResources();
+        }
+
         IOperationOwner? owner = Owner;
         Owner = null;
         if (Kind == OpKind.InstallFixedFile && owner is not null)
@@ -252,11 +262,50 @@ internal sealed class IoOperation : IValueTaskSource<int>, IValueTaskSource<long
         owner?.OnOperationCompleted();
         if (FireAndForget)
         {
-            ResetAndReturn();
+            if (!Abandoned)
+            {
+                ResetAndReturn();
+            }
+
             return;
         }
 
         _core.SetResult(result);
+    }
+
+    /// <summary>
+    /// Called by a stopping engine for an op the kernel did not give back within the dispose timeout. The op keeps its
+    /// pins for good (the engine keeps it reachable), so the kernel can never write into memory that moved or was
+    /// freed. What the kernel does not need goes now: the handle reference (a submitted request holds the kernel's own
+    /// reference on the file, so the descriptor may close; without this an adopted <c>Socket.Dispose</c> would spin
+    /// forever) and the cancellation registration.
+    /// </summary>
+    /// <returns>
+    /// True when the op may still be completed (with an error): the kernel only reads the caller's memory (a send, a
+    /// write) or touches none of it. False for a read or receive into the caller's buffer: completing it would hand
+    /// that buffer back while the kernel may still write into it, so it never completes; its owner (a file waiting to
+    /// close) is told it ended.
+    /// </returns>
+    internal bool GiveUpAtShutdown()
+    {
+        Abandoned = true;
+        if (_handle is not null)
+        {
+            _handle.DangerousRelease();
+            _handle = null;
+        }
+
+        _ = _registration.Unregister();
+        _registration = default;
+        if (Kind is OpKind.Read or OpKind.ReadV or OpKind.Recv)
+        {
+            IOperationOwner? owner = Owner;
+            Owner = null;
+            owner?.OnOperationCompleted();
+            return false;
+        }
+
+        return true;
     }
 
     /// <summary>Releases what the submitting thread acquired, for an op that is not going to be submitted at all.</summary>
@@ -326,7 +375,12 @@ internal sealed class IoOperation : IValueTaskSource<int>, IValueTaskSource<long
         }
 
         Exception e = IoErrors.ForOperation((int)-result, Kind, Path, _token, _engine.IsDisposing);
-        ResetAndReturn();
+        if (!Abandoned)
+        {
+            // An abandoned op stays out of the pool for good: its pins are still held for the kernel.
+            ResetAndReturn();
+        }
+
         throw e;
     }
 

@@ -889,17 +889,26 @@ public sealed partial class IoUringEngine
         FlushDispatch();
 
         // 4. Whatever the kernel still holds keeps its pins (and its op) reachable forever: a bounded leak, never a
-        // write into memory that was handed back.
+        // write into memory that was handed back. Ops the kernel only reads from (sends, writes) or whose memory is
+        // the library's own fail with ECANCELED (ObjectDisposedException), so nobody waits for them forever; a read
+        // into the caller's buffer never completes, since completing it would hand the buffer back.
         for (int i = 0; i < _slots.Length; i++)
         {
             IoOperation? op = _slots[i];
             if (op is not null)
             {
                 _slots[i] = null;
+                op.Slot = -1;
                 PinnedForever.Keep(op);
                 Interlocked.Increment(ref _abandoned);
+                if (op.GiveUpAtShutdown())
+                {
+                    CompleteOp(op, -Errno.ECANCELED);
+                }
             }
         }
+
+        FlushDispatch();
 
         StopMultishot();
         bool wakeArmed = _wakeArmed;

@@ -118,14 +118,14 @@ internal sealed class AcceptOperation : MultishotOperation
     {
         _ = _accepted.Writer.TryComplete(new ObjectDisposedException(nameof(UringSocket)));
         CloseQueued();
-        Release(kernelDone: true);
+        Release();
     }
 
     protected internal override void OnEngineStopped(bool stillInKernel)
     {
         _ = _accepted.Writer.TryComplete(new ObjectDisposedException(nameof(IoUringEngine), "The io_uring engine of the listener was disposed."));
         CloseQueued();
-        Release(kernelDone: !stillInKernel);
+        Release();
     }
 
     /// <summary>Closes connections accepted but never taken.</summary>
@@ -140,9 +140,11 @@ internal sealed class AcceptOperation : MultishotOperation
         }
     }
 
-    private void Release(bool kernelDone)
+    private void Release()
     {
-        if (kernelDone && _handleRefHeld)
+        // Also when the kernel still holds the request (the engine stopped first): the request holds the kernel's own
+        // reference on the file, and an adopted Socket's Dispose spins until every reference on the handle is released.
+        if (_handleRefHeld)
         {
             _handleRefHeld = false;
             _handle.DangerousRelease();
