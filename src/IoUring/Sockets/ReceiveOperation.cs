@@ -86,10 +86,7 @@ internal sealed class ReceiveOperation : MultishotOperation
         _writer = writer;
         _options = options;
         _onFlushCompleted = () => Poke();
-        bool added = false;
-        handle.DangerousAddRef(ref added);
         _handle = handle;
-        _handleRefHeld = true;
         _fd = (int)handle.DangerousGetHandle();
         _mode = !options.UseBufferRing || !s_kernelHasBufferRing ? Mode.SingleOwnBuffer
             : options.UseMultishotReceive && s_kernelHasMultishotRecv ? Mode.MultishotRing
@@ -119,6 +116,26 @@ internal sealed class ReceiveOperation : MultishotOperation
         if (_done || _flushPending)
         {
             return false;
+        }
+
+        // A handle reference only while a request is in the kernel (taken here, let go at its last CQE): a paused or
+        // ended receive holds none, so closing the socket (an adopted Socket's Dispose waits for every reference)
+        // never waits for the connection to be disposed.
+        if (!_handleRefHeld)
+        {
+            bool added = false;
+            try
+            {
+                _handle.DangerousAddRef(ref added);
+            }
+            catch (ObjectDisposedException e)
+            {
+                _endError = e;
+                End();
+                return false;
+            }
+
+            _handleRefHeld = added;
         }
 
         if (_mode != Mode.SingleOwnBuffer && _ring is null)
@@ -151,6 +168,12 @@ internal sealed class ReceiveOperation : MultishotOperation
 
     protected internal override void OnCqe(int res, CqeFlags flags)
     {
+        if ((flags & CqeFlags.More) == 0)
+        {
+            // The request's last CQE: the kernel is done with the descriptor.
+            ReleaseHandleRef();
+        }
+
         if ((flags & CqeFlags.Buffer) != 0)
         {
             var cqe = new Cqe(0, res, flags);
@@ -353,14 +376,22 @@ internal sealed class ReceiveOperation : MultishotOperation
     {
         if (kernelDone)
         {
+            // The kernel may still write into its own buffer otherwise: that buffer stays (the engine keeps the op).
             _ownBuffer?.Dispose();
-            if (_handleRefHeld)
-            {
-                _handleRefHeld = false;
-                _handle.DangerousRelease();
-            }
         }
 
+        // Either way the handle reference goes: a submitted request holds the kernel's own reference on the file, so
+        // the descriptor may close (an adopted Socket's Dispose spins until every reference is released).
+        ReleaseHandleRef();
         _closed.TrySetResult();
+    }
+
+    private void ReleaseHandleRef()
+    {
+        if (_handleRefHeld)
+        {
+            _handleRefHeld = false;
+            _handle.DangerousRelease();
+        }
     }
 }

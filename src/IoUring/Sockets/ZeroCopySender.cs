@@ -79,6 +79,24 @@ internal sealed class ZeroCopySender : MultishotOperation, IValueTaskSource<long
             return false;
         }
 
+        if (!_handleRefHeld)
+        {
+            // The rest of a short send: its earlier result CQE let go of the reference.
+            bool added = false;
+            try
+            {
+                _handle.DangerousAddRef(ref added);
+            }
+            catch (ObjectDisposedException)
+            {
+                StopFromLoop();
+                Finish(-Errno.EBADF);
+                return false;
+            }
+
+            _handleRefHeld = added;
+        }
+
         sqe.PrepSendZc((int)_handle.DangerousGetHandle(), _address + _sent, (uint)(_length - _sent), IoUringEngine.MsgWaitAll | IoUringEngine.MsgNoSignal);
         return true;
     }
@@ -96,6 +114,11 @@ internal sealed class ZeroCopySender : MultishotOperation, IValueTaskSource<long
             {
                 _errno = -res;
             }
+
+            // The kernel holds its own reference on the file from here on; the pages stay pinned until the
+            // notification, but the descriptor may close now (over loopback the notification can wait until the peer
+            // reads, and an adopted Socket's Dispose spins until every handle reference is released).
+            ReleaseHandleRef();
         }
 
         if ((flags & CqeFlags.More) != 0)
@@ -117,11 +140,7 @@ internal sealed class ZeroCopySender : MultishotOperation, IValueTaskSource<long
     private void Finish(long result)
     {
         Unpin();
-        if (_handleRefHeld)
-        {
-            _handleRefHeld = false;
-            _handle.DangerousRelease();
-        }
+        ReleaseHandleRef();
 
         if (result >= 0)
         {
@@ -131,6 +150,15 @@ internal sealed class ZeroCopySender : MultishotOperation, IValueTaskSource<long
         else
         {
             _core.SetException(new UringSocketException((int)-result, "send_zc"));
+        }
+    }
+
+    private void ReleaseHandleRef()
+    {
+        if (_handleRefHeld)
+        {
+            _handleRefHeld = false;
+            _handle.DangerousRelease();
         }
     }
 
@@ -176,12 +204,7 @@ internal sealed class ZeroCopySender : MultishotOperation, IValueTaskSource<long
         }
 
         Unpin();
-        if (_handleRefHeld)
-        {
-            _handleRefHeld = false;
-            _handle.DangerousRelease();
-        }
-
+        ReleaseHandleRef();
         _core.SetException(new ObjectDisposedException(nameof(IoUringEngine), "The io_uring engine was disposed while a send was pending."));
     }
 
