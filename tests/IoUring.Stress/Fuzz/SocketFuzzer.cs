@@ -411,26 +411,11 @@ public sealed class SocketFuzzer : IDisposable
     }
 
     /// <summary>
-    /// An adopted socket is disposed at once, not kept for random calls. KNOWN FINDING (open): an adopted socket
-    /// (FromSocket/FromHandle, connected or not) that went through random calls can hang in Dispose, inside
-    /// Socket.Dispose waiting for a reference a request still holds (seed 1, ~9000-13000 iterations). Keep them
-    /// again with <c>IOURING_FUZZ_ADOPTED=1</c> to reproduce.
+    /// Keeps an adopted socket (FromSocket/FromHandle) for random calls like any other. (Until the fix in
+    /// ReceiveOperation and the engine's shutdown they were disposed at once: Socket.Dispose spun forever on a handle
+    /// reference a connection's receive or an abandoned request still held.)
     /// </summary>
-    private void KeepAdopted(UringSocket? u)
-    {
-        if (u is null)
-        {
-            return;
-        }
-
-        if (Environment.GetEnvironmentVariable("IOURING_FUZZ_ADOPTED") == "1")
-        {
-            Keep(u);
-            return;
-        }
-
-        Call("adopted socket.Dispose", u.Dispose);
-    }
+    private void KeepAdopted(UringSocket? u) => Keep(u);
 
     private PinnedBlockMemoryPool Pool()
     {
