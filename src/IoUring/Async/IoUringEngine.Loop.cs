@@ -23,6 +23,9 @@ public sealed partial class IoUringEngine
     private Ring _ring = null!;
     private Exception? _startupError;
 
+    /// <summary>The registered buffers (<see cref="IoUringEngineOptions.RegisteredBufferCount"/>), made by <see cref="Setup"/>; null when none were asked for.</summary>
+    private RegisteredBufferPool? _registeredBuffers;
+
     /// <summary>Ops in flight, by slot; the slot is the low half of the op's user data.</summary>
     private IoOperation?[] _slots = new IoOperation?[64];
     private int[] _freeSlots = new int[64];
@@ -62,6 +65,8 @@ public sealed partial class IoUringEngine
         {
             _startupError = e;
             Volatile.Write(ref _state, StateStopped);
+            _ring?.Dispose();
+            _registeredBuffers?.OnEngineStopped(kernelDone: true);
             _ = Interlocked.Exchange(ref _submitHead, _closedSentinel);
             _ = Interlocked.Exchange(ref _cancelHead, _closedSentinel);
             _wakeHandle?.Dispose();
@@ -105,6 +110,23 @@ public sealed partial class IoUringEngine
             {
                 // Older kernel, or more slots than RLIMIT_NOFILE allows: files use plain descriptors.
             }
+        }
+
+        if (_options.RegisteredBufferCount > 0)
+        {
+            var buffers = new RegisteredBufferPool(this, _options.RegisteredBufferCount, _options.RegisteredBufferSize);
+            try
+            {
+                // Here, on the loop thread: with SINGLE_ISSUER only the ring's submitter may register.
+                buffers.Register(_ring);
+            }
+            catch (IoUringException e)
+            {
+                // Usually RLIMIT_MEMLOCK: the buffers still serve as plain native buffers.
+                RegisteredBuffersError = e;
+            }
+
+            _registeredBuffers = buffers;
         }
 
         int fd = Libc.EventFd(0, Libc.EFD_CLOEXEC);
@@ -555,12 +577,20 @@ public sealed partial class IoUringEngine
         ref Sqe sqe = ref _ring.GetSqe();
         sqe = op.Template;
         sqe.UserData = userData;
+        if (sqe.Opcode is Opcode.ReadFixed or Opcode.WriteFixed)
+        {
+            _fixedBufferRequests++;
+        }
+
         _kernelInFlight++;
         _opsInFlight++;
         Volatile.Write(ref _publishedOpsInFlight, _opsInFlight);
     }
 
     private int _publishedOpsInFlight;
+
+    /// <summary>Requests submitted as READ_FIXED/WRITE_FIXED (loop writes, anyone reads).</summary>
+    private long _fixedBufferRequests;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private int AllocateSlot()
@@ -921,6 +951,8 @@ public sealed partial class IoUringEngine
             Fault ??= e;
         }
 
+        // Registered buffers are freed once every one is given back, unless the kernel may still write into them.
+        _registeredBuffers?.OnEngineStopped(kernelDone: drained);
         if (wakeArmed || !drained)
         {
             PinnedForever.Keep(_wakeBuffer!);

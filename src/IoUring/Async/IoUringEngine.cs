@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Text;
@@ -66,6 +67,13 @@ public sealed partial class IoUringEngine : IDisposable, IAsyncDisposable
     /// <summary>The eventfd submitters write to wake the loop. Ref-counted so a late waker never writes to a reused fd.</summary>
     private SafeFileHandle? _wakeHandle;
 
+    /// <summary>Most buffers a ring can register (the kernel's <c>IORING_MAX_REG_BUFFERS</c>).</summary>
+    public const int MaxRegisteredBuffers = 1 << 14;
+
+    private const int MaxRegisteredBufferSize = 1 << 30;
+
+    private static long RoundToPage(int size) => ((long)size + Libc.PageSize - 1) / Libc.PageSize * Libc.PageSize;
+
     /// <summary>Creates an engine and starts its loop thread.</summary>
     /// <param name="options">Options, or null for defaults.</param>
     /// <exception cref="IoUringSetupException">io_uring is unavailable; the message says why.</exception>
@@ -86,6 +94,18 @@ public sealed partial class IoUringEngine : IDisposable, IAsyncDisposable
         if (_options.DisposeTimeout < TimeSpan.Zero && _options.DisposeTimeout != Timeout.InfiniteTimeSpan)
         {
             throw new ArgumentOutOfRangeException(nameof(options), _options.DisposeTimeout, "DisposeTimeout must be zero or positive, or Timeout.InfiniteTimeSpan to wait as long as it takes.");
+        }
+
+        if (_options.RegisteredBufferCount is < 0 or > MaxRegisteredBuffers)
+        {
+            throw new ArgumentOutOfRangeException(nameof(options), _options.RegisteredBufferCount, $"RegisteredBufferCount must be 0 to {MaxRegisteredBuffers}.");
+        }
+
+        if (_options.RegisteredBufferCount > 0
+            && (_options.RegisteredBufferSize is <= 0 or > MaxRegisteredBufferSize
+                || (long)RoundToPage(_options.RegisteredBufferSize) * _options.RegisteredBufferCount > int.MaxValue))
+        {
+            throw new ArgumentOutOfRangeException(nameof(options), _options.RegisteredBufferSize, $"RegisteredBufferSize must be 1 byte to 1 GiB, and all registered buffers together under 2 GiB.");
         }
 
         if (!Enum.IsDefined(_options.Continuations))
@@ -193,7 +213,7 @@ public sealed partial class IoUringEngine : IDisposable, IAsyncDisposable
         {
             int fd = op.AddFileRef(handle, fixedSlot);
             nint address = op.Pin(buffer);
-            op.Template.PrepRead(fd, address, (uint)buffer.Length, (ulong)fileOffset);
+            PrepReadOrWrite(op, write: false, fd, address, buffer, fileOffset);
         }
         catch
         {
@@ -236,7 +256,7 @@ public sealed partial class IoUringEngine : IDisposable, IAsyncDisposable
         {
             int fd = op.AddFileRef(handle, fixedSlot);
             nint address = op.Pin(buffer);
-            op.Template.PrepWrite(fd, address, (uint)buffer.Length, (ulong)fileOffset);
+            PrepReadOrWrite(op, write: true, fd, address, buffer, fileOffset);
         }
         catch
         {
@@ -730,6 +750,82 @@ public sealed partial class IoUringEngine : IDisposable, IAsyncDisposable
         IoOperation op = _pool.Get();
         op.Kind = kind;
         return op;
+    }
+
+    // ------------------------------------------------------------------------------------------------------------
+    // Registered buffers.
+
+    /// <summary>
+    /// Registered buffers the engine has (<see cref="IoUringEngineOptions.RegisteredBufferCount"/>), or 0 when none were
+    /// asked for or the kernel refused them (see <see cref="RegisteredBuffersError"/>).
+    /// </summary>
+    public int RegisteredBufferCount => _registeredBuffers is { IsRegistered: true } pool ? pool.Count : 0;
+
+    /// <summary>Why the kernel refused to register the buffers (for example <c>ENOMEM</c>: <c>RLIMIT_MEMLOCK</c>), or null.</summary>
+    public IoUringException? RegisteredBuffersError { get; private set; }
+
+    /// <summary>
+    /// Reads and writes submitted with a registered buffer (<c>READ_FIXED</c>/<c>WRITE_FIXED</c>) so far: a check that
+    /// the buffers in use really are this engine's registered ones.
+    /// </summary>
+    public long FixedBufferRequests => Volatile.Read(ref _fixedBufferRequests);
+
+    /// <summary>Registered buffers not rented right now.</summary>
+    public int AvailableRegisteredBuffers => _registeredBuffers?.Available ?? 0;
+
+    /// <summary>
+    /// Rents a buffer of <see cref="IoUringEngineOptions.RegisteredBufferSize"/> bytes from the engine's registered
+    /// buffers. Reads and writes of this engine into it use the kernel's fixed-buffer requests. Give it back with
+    /// <see cref="IDisposable.Dispose"/>.
+    /// </summary>
+    /// <returns>The buffer.</returns>
+    /// <exception cref="InvalidOperationException">The engine has no registered buffers, or all of them are rented.</exception>
+    /// <exception cref="ObjectDisposedException">The engine is disposed.</exception>
+    public RegisteredBuffer RentRegisteredBuffer()
+    {
+        if (TryRentRegisteredBuffer(out RegisteredBuffer? buffer))
+        {
+            return buffer;
+        }
+
+        ThrowIfDisposing();
+        throw new InvalidOperationException(_registeredBuffers is null
+            ? "The engine has no registered buffers: set IoUringEngineOptions.RegisteredBufferCount."
+            : $"All {_registeredBuffers.Count} registered buffers are rented.");
+    }
+
+    /// <summary>Rents a registered buffer if one is free (see <see cref="RentRegisteredBuffer"/>).</summary>
+    /// <param name="buffer">The buffer, or null.</param>
+    /// <returns>False when the engine has none free (or none at all, or is disposed).</returns>
+    public bool TryRentRegisteredBuffer([NotNullWhen(true)] out RegisteredBuffer? buffer)
+    {
+        buffer = null;
+        return Volatile.Read(ref _state) == StateRunning && _registeredBuffers is not null && _registeredBuffers.TryRent(out buffer);
+    }
+
+    /// <summary>Fills a read or write SQE, as the fixed-buffer opcode when <paramref name="memory"/> is one of this engine's registered buffers.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void PrepReadOrWrite(IoOperation op, bool write, int fd, nint address, ReadOnlyMemory<byte> memory, long fileOffset)
+    {
+        if (_registeredBuffers is not null && _registeredBuffers.TryGetIndex(memory, out ushort index))
+        {
+            if (write)
+            {
+                op.Template.PrepWriteFixed(fd, address, (uint)memory.Length, (ulong)fileOffset, index);
+            }
+            else
+            {
+                op.Template.PrepReadFixed(fd, address, (uint)memory.Length, (ulong)fileOffset, index);
+            }
+        }
+        else if (write)
+        {
+            op.Template.PrepWrite(fd, address, (uint)memory.Length, (ulong)fileOffset);
+        }
+        else
+        {
+            op.Template.PrepRead(fd, address, (uint)memory.Length, (ulong)fileOffset);
+        }
     }
 
     /// <summary>Gives back an op whose preparation failed before it was pushed.</summary>

@@ -68,4 +68,12 @@ internal static unsafe class Addresses
         // SAFETY: reading the pointer value only; the caller keeps the handle alive for as long as the kernel uses it.
         return (nint)handle.Pointer;
     }
+
+    /// <summary>A <see cref="MemoryHandle"/> for native memory at <paramref name="address"/> whose disposal calls <paramref name="pinnable"/>'s <c>Unpin</c>.</summary>
+    public static MemoryHandle Handle(nint address, IPinnable pinnable)
+    {
+        // SAFETY: the address is native memory that never moves (the caller's NativeMemoryBlock), valid for as long as
+        // the pinnable keeps it from being freed; the handle only carries the pointer and the Unpin callback.
+        return new MemoryHandle((void*)address, default, pinnable);
+    }
 }
