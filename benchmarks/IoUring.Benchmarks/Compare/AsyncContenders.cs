@@ -2,7 +2,8 @@ namespace IoUring.Benchmarks.Compare;
 
 /// <summary>
 /// The library's async layer: QD async loops, each awaiting <see cref="UringFile.ReadAsync(Memory{byte}, long, CancellationToken)"/>
-/// into its own page-aligned <see cref="NativeBuffer"/> at random 4 KiB-aligned offsets — the same shape as
+/// into its own page-aligned buffer (a <see cref="RegisteredBuffer"/> of its engine, so the reads are <c>READ_FIXED</c>;
+/// a plain <see cref="NativeBuffer"/> for the <c>-unregistered</c> variants) at random 4 KiB-aligned offsets — the same shape as
 /// <see cref="RandomAccessContender"/>, so the two compare directly. With one engine (<c>async</c>,
 /// <c>async-inline</c>) every loop uses it; with a group (<c>async-group</c>, <c>async-group-inline</c>) there is one
 /// engine per processor and loop <i>i</i> uses engine <i>i</i> mod <i>n</i> (its own <see cref="UringFile"/> over the
@@ -17,11 +18,20 @@ internal sealed class AsyncContender : WindowedWorkers
     private Task[] _tasks = [];
     private int _maxPoolThreads;
 
-    private AsyncContender(RunSpec spec, bool group, ContinuationMode mode, bool fixedFiles)
+    private AsyncContender(RunSpec spec, bool group, ContinuationMode mode, bool fixedFiles, bool registeredBuffers)
         : base(spec, spec.Qd)
     {
         _mode = mode;
-        var options = new IoUringEngineOptions { Continuations = mode, ThreadName = "bench engine", FixedFileSlots = fixedFiles ? 1024u : 0u };
+        int engines = group ? Environment.ProcessorCount : 1;
+        var options = new IoUringEngineOptions
+        {
+            Continuations = mode,
+            ThreadName = "bench engine",
+            FixedFileSlots = fixedFiles ? 1024u : 0u,
+            // One registered buffer per loop that uses the engine.
+            RegisteredBufferCount = registeredBuffers ? (spec.Qd + engines - 1) / engines : 0,
+            RegisteredBufferSize = DataFile.Block,
+        };
         if (group)
         {
             _group = new IoUringEngineGroup(Environment.ProcessorCount, options);
@@ -36,9 +46,9 @@ internal sealed class AsyncContender : WindowedWorkers
         _files = [.. _engines.Select(e => UringFile.FromHandle(e, spec.File!.Handle, FileAccess.Read))];
     }
 
-    public static RunResult Run(RunSpec spec, bool group, ContinuationMode mode, bool fixedFiles = true)
+    public static RunResult Run(RunSpec spec, bool group, ContinuationMode mode, bool fixedFiles = true, bool registeredBuffers = true)
     {
-        var c = new AsyncContender(spec, group, mode, fixedFiles);
+        var c = new AsyncContender(spec, group, mode, fixedFiles, registeredBuffers);
         try
         {
             return c.Measure();
@@ -90,8 +100,12 @@ internal sealed class AsyncContender : WindowedWorkers
     private async Task WorkLoopAsync(int worker)
     {
         UringFile file = _files[worker % _files.Length];
-        using var buffer = new NativeBuffer(DataFile.Block);
-        Memory<byte> memory = buffer.Memory;
+        IoUringEngine engine = _engines[worker % _engines.Length];
+
+        // A registered buffer of the loop's engine when it has them (READ_FIXED), else an ordinary native buffer.
+        using RegisteredBuffer? registered = engine.TryRentRegisteredBuffer(out RegisteredBuffer? b) ? b : null;
+        using NativeBuffer? plain = registered is null ? new NativeBuffer(DataFile.Block) : null;
+        Memory<byte> memory = registered?.Memory ?? plain!.Memory;
         var rng = new SplitMix64(Spec.Seed + (ulong)worker * 0x1000193UL);
         ulong pages = File.Pages;
         long ops = 0;

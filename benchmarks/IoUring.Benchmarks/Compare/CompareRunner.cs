@@ -30,6 +30,10 @@ internal static class CompareRunner
     /// <summary><c>async</c> / <c>async-inline</c> with the engine's registered-file table off (plain fds); only when named in --contenders.</summary>
     public const string AsyncPlainFd = "async-plainfd";
     public const string AsyncInlinePlainFd = "async-inline-plainfd";
+
+    /// <summary><c>async</c> / <c>async-inline</c> reading into ordinary native buffers instead of registered ones; only when named in --contenders.</summary>
+    public const string AsyncUnregistered = "async-unregistered";
+    public const string AsyncInlineUnregistered = "async-inline-unregistered";
     public const string LiburingC = "liburing-c";
     public const string LiburingCRegistered = "liburing-c-registered";
     public const string FioUring = "fio-io_uring";
@@ -225,10 +229,13 @@ internal static class CompareRunner
             Add(s, AsyncGroupInline, o.QueueDepths);
             if (o.Contenders is not null)
             {
-                // Opt-in: the fixed-file A/B of the same engine.
+                // Opt-in: the fixed-file and registered-buffer A/B of the same engine.
                 Add(s, AsyncPlainFd, o.QueueDepths);
                 Add(s, AsyncInlinePlainFd, o.QueueDepths);
+                Add(s, AsyncUnregistered, o.QueueDepths);
+                Add(s, AsyncInlineUnregistered, o.QueueDepths);
             }
+
             if (haveFio)
             {
                 Add(s, FioUring, o.QueueDepths);
@@ -308,6 +315,8 @@ internal static class CompareRunner
                 AsyncGroupInline => AsyncContender.Run(spec, group: true, ContinuationMode.Inline),
                 AsyncPlainFd => AsyncContender.Run(spec, group: false, ContinuationMode.ThreadPool, fixedFiles: false),
                 AsyncInlinePlainFd => AsyncContender.Run(spec, group: false, ContinuationMode.Inline, fixedFiles: false),
+                AsyncUnregistered => AsyncContender.Run(spec, group: false, ContinuationMode.ThreadPool, registeredBuffers: false),
+                AsyncInlineUnregistered => AsyncContender.Run(spec, group: false, ContinuationMode.Inline, registeredBuffers: false),
                 LiburingC => twin.Run(spec, registered: false),
                 LiburingCRegistered => twin.Run(spec, registered: true),
                 FioUring => fio.Run(spec, uring: true),
