@@ -700,6 +700,7 @@ public sealed partial class IoUringEngine
             return 0;
         }
 
+        _dispatchLimit = DispatchChunk(count);
         foreach (ref readonly Cqe cqe in batch)
         {
             OnCqe(cqe.UserData, cqe.Res, cqe.Flags);
@@ -708,6 +709,20 @@ public sealed partial class IoUringEngine
         _ring.CqAdvance(count);
         return count;
     }
+
+    /// <summary>
+    /// How many completions of a reap of <paramref name="reaped"/> go into one thread-pool batch: about half, so the
+    /// first batch's continuations run (and hand their next requests back) while the loop still dispatches, submits
+    /// and reaps — the loop's kernel work and the continuations overlap instead of taking turns. At least
+    /// <see cref="MinDispatchChunk"/>, so small reaps stay one work item.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int DispatchChunk(uint reaped) => (int)Math.Clamp(reaped / 2, MinDispatchChunk, CompletionDispatch.Capacity);
+
+    private const int MinDispatchChunk = 8;
+
+    /// <summary>Completions per thread-pool batch for the current reap (see <see cref="DispatchChunk"/>; loop).</summary>
+    private int _dispatchLimit = CompletionDispatch.Capacity;
 
     private void OnCqe(ulong userData, int res, CqeFlags flags)
     {
@@ -827,7 +842,7 @@ public sealed partial class IoUringEngine
         if (_dispatchToPool && !op.CompleteOnLoop)
         {
             _dispatch.Add(op, result);
-            if (_dispatch.IsFull)
+            if (_dispatch.Count >= _dispatchLimit)
             {
                 FlushDispatch();
             }
@@ -857,7 +872,7 @@ public sealed partial class IoUringEngine
         if (_dispatchToPool && t_loopEngine == this && !_loopClosed)
         {
             _dispatch.Add(callback, state);
-            if (_dispatch.IsFull)
+            if (_dispatch.Count >= _dispatchLimit)
             {
                 FlushDispatch();
             }
