@@ -51,6 +51,7 @@ internal readonly struct Snapshot
     /// <summary>Reads allocations first and the clock last, so the window holds none of the snapshot's own work.</summary>
     public static Snapshot Begin()
     {
+        AllocationTrace.Open();
         long allocated = GC.GetTotalAllocatedBytes(precise: true);
         long threadAllocated = GC.GetAllocatedBytesForCurrentThread();
         _ = Libc.GetRUsage(Libc.RUSAGE_SELF, out RUsage usage);
@@ -63,7 +64,9 @@ internal readonly struct Snapshot
         long ts = Stopwatch.GetTimestamp();
         _ = Libc.GetRUsage(Libc.RUSAGE_SELF, out RUsage usage);
         long threadAllocated = GC.GetAllocatedBytesForCurrentThread();
-        return new Snapshot(ts, usage, GC.GetTotalAllocatedBytes(precise: true), threadAllocated);
+        var snapshot = new Snapshot(ts, usage, GC.GetTotalAllocatedBytes(precise: true), threadAllocated);
+        AllocationTrace.Close();
+        return snapshot;
     }
 
     public static long TicksFor(double seconds) => (long)(seconds * Stopwatch.Frequency);
