@@ -150,17 +150,22 @@ internal sealed class IoOperation : IValueTaskSource<int>, IValueTaskSource<long
     }
 
     /// <summary>
-    /// Like <see cref="AddHandleRef"/>, but returns the registered-file slot and marks the request <c>IOSQE_FIXED_FILE</c>
-    /// when <paramref name="fixedSlot"/> is one (0 or more). The handle reference is taken either way.
+    /// Like <see cref="AddHandleRef"/> for a plain descriptor. For a registered-file slot (<paramref name="fixedSlot"/>
+    /// 0 or more, owned by a <see cref="UringFile"/> that clears it only once its requests have drained) it marks the
+    /// request <c>IOSQE_FIXED_FILE</c> and returns the slot without a handle reference: the request names the slot,
+    /// whose table entry holds the kernel's own reference on the file, so the descriptor closing (or being reused) under
+    /// it changes nothing. That spares two atomic operations on the handle per request, which is a cache line shared by
+    /// every engine that reads the same handle (a group's files over one <see cref="SafeHandle"/>).
     /// </summary>
+    /// <exception cref="ObjectDisposedException">The handle is closed (as with a reference).</exception>
     internal int AddFileRef(SafeHandle handle, int fixedSlot)
     {
-        int fd = AddHandleRef(handle);
         if (fixedSlot < 0)
         {
-            return fd;
+            return AddHandleRef(handle);
         }
 
+        ObjectDisposedException.ThrowIf(handle.IsClosed, handle);
         Template.Flags |= SqeFlags.FixedFile;
         return fixedSlot;
     }

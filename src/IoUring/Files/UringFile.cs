@@ -338,7 +338,9 @@ public sealed class UringFile : IDisposable, IAsyncDisposable, IOperationOwner
 
     /// <summary>
     /// Refuses new operations and, when the file owns its handle, disposes it: the descriptor is closed as soon as
-    /// the last pending operation has completed (the handle is reference-counted). Pending operations finish normally.
+    /// the last pending operation that uses it has completed (the handle is reference-counted); requests on the file's
+    /// registered slot hold the kernel's own reference instead, which goes once they have drained. Pending operations
+    /// finish normally.
     /// </summary>
     public void Dispose()
     {

@@ -282,6 +282,42 @@ public sealed class FixedFileTests
         }
     }
 
+    [Fact]
+    public async Task A_request_on_a_fixed_slot_holds_no_handle_reference_and_keeps_working_on_the_registered_file()
+    {
+        Kernel.RequireIoUring();
+        using var engine = new IoUringEngine();
+        if (engine.FixedFileSlots == 0)
+        {
+            Assert.Skip("The kernel registers no sparse file table (needs 5.19).");
+        }
+
+        using var pipe = new TestPipe();
+        int readFd = pipe.ReadFd;
+        string readEnd = new FileInfo($"/proc/self/fd/{readFd}").LinkTarget!;
+        UringFile file = UringFile.FromHandle(engine, pipe.Read, FileAccess.Read);
+        await WaitSettled(file);
+        Assert.True(file.FixedFileSlot >= 0);
+
+        var buffer = new byte[16];
+        Task<int> read = file.ReadAsync(buffer, -1).AsTask();
+        await WaitUntil(() => engine.OperationsInFlight == 1, "the read is in the kernel");
+
+        // The request names the slot, whose table entry holds the kernel's own reference on the pipe: it took no
+        // reference on the handle, so closing the handle closes the descriptor at once (no deferred close) ...
+        pipe.CloseReadEnd();
+        Assert.NotEqual(readEnd, new FileInfo($"/proc/self/fd/{readFd}").LinkTarget);
+
+        // ... and the read still completes from the same pipe.
+        pipe.Put([7, 8, 9]);
+        Assert.Equal(3, await read.WaitAsync(Patience));
+        Assert.Equal(new byte[] { 7, 8, 9 }, buffer[..3]);
+
+        // New requests on the closed handle are refused, as with a reference.
+        await Assert.ThrowsAsync<ObjectDisposedException>(async () => await file.ReadAsync(buffer, -1));
+        await file.DisposeAsync();
+    }
+
     private static async Task WaitSettled(UringFile file) =>
         await WaitUntil(() => file.FixedFileSettled, "the file's fixed-slot install never completed");
 
