@@ -30,17 +30,7 @@ public sealed class IoUringEngineGroup : IDisposable, IAsyncDisposable
         {
             for (int i = 0; i < engineCount; i++)
             {
-                var o = new IoUringEngineOptions
-                {
-                    QueueEntries = options.QueueEntries,
-                    Continuations = options.Continuations,
-                    UseDeferTaskRun = options.UseDeferTaskRun,
-                    DisposeTimeout = options.DisposeTimeout,
-                    SpinBeforePark = options.SpinBeforePark,
-                    MaxPooledOperations = options.MaxPooledOperations,
-                    ThreadName = $"{options.ThreadName} {i}",
-                };
-                _engines[i] = new IoUringEngine(o) { Group = this };
+                _engines[i] = new IoUringEngine(options.ForGroupMember(i)) { Group = this };
             }
         }
         catch

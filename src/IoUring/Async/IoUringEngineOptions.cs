@@ -78,4 +78,22 @@ public sealed class IoUringEngineOptions
 
     /// <summary>Name of the loop thread, for debuggers and profilers. Default <c>io_uring engine</c>.</summary>
     public string ThreadName { get; init; } = "io_uring engine";
+
+    /// <summary>
+    /// These options for engine <paramref name="index"/> of a group: every setting copied (each engine gets its own
+    /// registered buffers and file table of the given sizes), the thread name numbered.
+    /// </summary>
+    internal IoUringEngineOptions ForGroupMember(int index) => new()
+    {
+        QueueEntries = QueueEntries,
+        Continuations = Continuations,
+        UseDeferTaskRun = UseDeferTaskRun,
+        DisposeTimeout = DisposeTimeout,
+        SpinBeforePark = SpinBeforePark,
+        MaxPooledOperations = MaxPooledOperations,
+        FixedFileSlots = FixedFileSlots,
+        RegisteredBufferCount = RegisteredBufferCount,
+        RegisteredBufferSize = RegisteredBufferSize,
+        ThreadName = $"{ThreadName} {index}",
+    };
 }

@@ -132,4 +132,31 @@ public sealed class RegisteredBufferTests
         ((IDisposable)kept).Dispose();
         Assert.Throws<ObjectDisposedException>(() => kept.GetSpan());
     }
+
+    [Fact]
+    public async Task Every_engine_of_a_group_gets_the_groups_registered_buffers_and_file_table_settings()
+    {
+        Kernel.RequireOp(Opcode.ReadFixed);
+        using var temp = new TempFile(32 * 1024, seed: 14);
+        using var group = new IoUringEngineGroup(2, new IoUringEngineOptions
+        {
+            RegisteredBufferCount = 3,
+            RegisteredBufferSize = 4096,
+            FixedFileSlots = 0,
+            ThreadName = "grp",
+        });
+
+        // Before the fix the group copied only some options: its engines had no registered buffers (and a 1024-slot
+        // file table even when 0 was asked for).
+        using SafeFileHandle handle = temp.Open();
+        foreach (IoUringEngine engine in group.Engines)
+        {
+            Assert.Equal(3, engine.RegisteredBufferCount);
+            Assert.Equal(0, engine.FixedFileSlots);
+            using RegisteredBuffer buffer = engine.RentRegisteredBuffer();
+            Assert.Equal(4096, await engine.ReadAsync(handle, buffer.Memory, 8192));
+            Assert.Equal(temp.Content.AsSpan(8192, 4096).ToArray(), buffer.Memory.ToArray());
+            Assert.Equal(1, engine.FixedBufferRequests);
+        }
+    }
 }
