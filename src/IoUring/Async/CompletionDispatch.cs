@@ -81,11 +81,65 @@ internal sealed class CompletionDispatch : IThreadPoolWorkItem
         _count++;
     }
 
+    // Phases: the loop fills a batch (Filling), queues it (Queued), may reopen a queued batch that no pool thread has
+    // started to add more completions (Appending, a few nanoseconds), and a pool thread claims it to run (Running).
+    private const int Filling = 0;
+    private const int Queued = 1;
+    private const int Appending = 2;
+    private const int Running = 3;
+    private int _phase;
+
     /// <summary>Queues the batch; it returns itself to <paramref name="engine"/>'s pool after running.</summary>
     public void Dispatch(IoUringEngine engine)
     {
         _engine = engine;
+        // Release: the entries written before are visible to the thread that claims the batch.
+        Volatile.Write(ref _phase, Queued);
         ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: false);
+    }
+
+    /// <summary>
+    /// Moves <paramref name="from"/>'s entries into this batch if it is queued and no pool thread has started it yet
+    /// (the loop, when the pool is behind: one work item instead of another one queued behind it).
+    /// </summary>
+    /// <returns>True when moved (<paramref name="from"/> is then empty).</returns>
+    internal bool TryAppendFrom(CompletionDispatch from)
+    {
+        if (Interlocked.CompareExchange(ref _phase, Appending, Queued) != Queued)
+        {
+            return false;
+        }
+
+        bool moved = _count + from._count <= Capacity;
+        if (moved)
+        {
+            for (int i = 0; i < from._count; i++)
+            {
+                _ops[_count] = from._ops[i];
+                _results[_count] = from._results[i];
+                _callbacks[_count] = from._callbacks[i];
+                _states[_count] = from._states[i];
+                _count++;
+                from._ops[i] = null;
+                from._callbacks[i] = null;
+                from._states[i] = null;
+            }
+
+            from._count = 0;
+        }
+
+        Volatile.Write(ref _phase, Queued);
+        return moved;
+    }
+
+    /// <summary>Claims the batch for running; waits out a loop that is appending to it (a few nanoseconds).</summary>
+    private void Claim()
+    {
+        var spinner = default(SpinWait);
+        while (Interlocked.CompareExchange(ref _phase, Running, Queued) != Queued)
+        {
+            spinner.SpinOnce(sleep1Threshold: -1);
+        }
     }
 
     /// <summary>Adds a request to the unpublished list (running thread only). Full fence (the CAS), for the park check that follows.</summary>
@@ -174,6 +228,7 @@ internal sealed class CompletionDispatch : IThreadPoolWorkItem
 
     void IThreadPoolWorkItem.Execute()
     {
+        Claim();
         IoUringEngine engine = _engine!;
         _engine = null;
         CompletionDispatch? outer = t_current;
@@ -182,6 +237,7 @@ internal sealed class CompletionDispatch : IThreadPoolWorkItem
         {
             // No slot free (or nested): run unbatched, every request goes straight to the engine.
             RunHere();
+            Volatile.Write(ref _phase, Filling);
             engine.ReturnDispatch(this);
             return;
         }
@@ -200,6 +256,7 @@ internal sealed class CompletionDispatch : IThreadPoolWorkItem
             engine.UnregisterRunningDispatch(slot);
         }
 
+        Volatile.Write(ref _phase, Filling);
         engine.ReturnDispatch(this);
     }
 }

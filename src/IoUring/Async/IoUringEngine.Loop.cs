@@ -366,16 +366,40 @@ public sealed partial class IoUringEngine
         return d;
     }
 
-    /// <summary>Hands the gathered completions to the thread pool as one work item.</summary>
+    /// <summary>
+    /// Hands the gathered completions to the thread pool as one work item, or, when the batch queued by an earlier reap
+    /// has not been started by any pool thread yet (the pool is behind), adds them to it: they would only wait behind
+    /// it, and the set of batches (and the work items the pool wakes up for) stays bounded. Never into a batch of the
+    /// same reap, whose halves are meant to run while the loop goes on.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private void FlushDispatch()
     {
         if (_dispatch.Count > 0)
         {
-            _dispatch.Dispatch(this);
-            _dispatch = RentDispatch();
+            FlushDispatchCore();
         }
     }
+
+    private void FlushDispatchCore()
+    {
+        if (_lastQueued is not null && _lastQueuedReap != _reapNumber && _lastQueued.TryAppendFrom(_dispatch))
+        {
+            return;
+        }
+
+        _dispatch.Dispatch(this);
+        _lastQueued = _dispatch;
+        _lastQueuedReap = _reapNumber;
+        _dispatch = RentDispatch();
+    }
+
+    /// <summary>The batch the loop queued last (it may have run and been reused since: appending then fails; loop).</summary>
+    private CompletionDispatch? _lastQueued;
+
+    /// <summary>The reap <see cref="_lastQueued"/> was queued in, and the number of the current reap (loop).</summary>
+    private long _lastQueuedReap = -1;
+    private long _reapNumber;
 
     /// <summary>How often a busy loop looks for a thread-pool batch stuck in one continuation while holding unpublished requests.</summary>
     private static readonly TimeSpan StallScanPeriod = TimeSpan.FromMicroseconds(50);
@@ -701,6 +725,7 @@ public sealed partial class IoUringEngine
         }
 
         _dispatchLimit = DispatchChunk(count);
+        _reapNumber++;
         foreach (ref readonly Cqe cqe in batch)
         {
             OnCqe(cqe.UserData, cqe.Res, cqe.Flags);
