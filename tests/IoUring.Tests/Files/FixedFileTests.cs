@@ -8,12 +8,7 @@ public sealed class FixedFileTests
     [Fact]
     public async Task A_file_on_an_engine_gets_a_fixed_slot_and_its_io_returns_the_right_bytes()
     {
-        Kernel.RequireIoUring();
-        using var engine = new IoUringEngine();
-        if (engine.FixedFileSlots == 0)
-        {
-            Assert.Skip("The kernel registers no sparse file table (needs 5.19).");
-        }
+        using IoUringEngine engine = EngineWithFixedFiles();
 
         Assert.Equal(1024, engine.FixedFileSlots);
         using var temp = new TempFile(64 * 1024, seed: 7);
@@ -54,12 +49,7 @@ public sealed class FixedFileTests
     [Fact]
     public async Task A_request_names_the_slot_not_the_descriptor()
     {
-        Kernel.RequireIoUring();
-        using var engine = new IoUringEngine(new IoUringEngineOptions { FixedFileSlots = 4 });
-        if (engine.FixedFileSlots == 0)
-        {
-            Assert.Skip("The kernel registers no sparse file table (needs 5.19).");
-        }
+        using IoUringEngine engine = EngineWithFixedFiles(4);
 
         using var temp = new TempFile(4096, seed: 15);
         using Microsoft.Win32.SafeHandles.SafeFileHandle handle = temp.Open();
@@ -79,11 +69,7 @@ public sealed class FixedFileTests
     public async Task Closing_frees_the_slot_so_more_files_than_slots_can_be_opened_one_after_another()
     {
         Kernel.RequireOp(Opcode.OpenAt);
-        using var engine = new IoUringEngine(new IoUringEngineOptions { FixedFileSlots = 2 });
-        if (engine.FixedFileSlots == 0)
-        {
-            Assert.Skip("The kernel registers no sparse file table (needs 5.19).");
-        }
+        using IoUringEngine engine = EngineWithFixedFiles(2);
 
         using var temp = new TempFile(8192, seed: 9);
         var back = new byte[8192];
@@ -116,12 +102,7 @@ public sealed class FixedFileTests
     [Fact]
     public async Task When_the_table_is_full_a_file_falls_back_to_its_plain_descriptor()
     {
-        Kernel.RequireIoUring();
-        using var engine = new IoUringEngine(new IoUringEngineOptions { FixedFileSlots = 2 });
-        if (engine.FixedFileSlots == 0)
-        {
-            Assert.Skip("The kernel registers no sparse file table (needs 5.19).");
-        }
+        using IoUringEngine engine = EngineWithFixedFiles(2);
 
         using var temp = new TempFile(4096, seed: 10);
         var files = new List<UringFile>();
@@ -256,12 +237,7 @@ public sealed class FixedFileTests
     [Fact]
     public async Task A_sync_dispose_with_reads_in_flight_frees_the_slot_after_they_complete()
     {
-        Kernel.RequireIoUring();
-        using var engine = new IoUringEngine(new IoUringEngineOptions { FixedFileSlots = 1 });
-        if (engine.FixedFileSlots == 0)
-        {
-            Assert.Skip("The kernel registers no sparse file table (needs 5.19).");
-        }
+        using IoUringEngine engine = EngineWithFixedFiles(1);
 
         using var temp = new TempFile(256 * 1024, seed: 14);
         for (int round = 0; round < 20; round++)
@@ -285,12 +261,7 @@ public sealed class FixedFileTests
     [Fact]
     public async Task A_request_on_a_fixed_slot_holds_no_handle_reference_and_keeps_working_on_the_registered_file()
     {
-        Kernel.RequireIoUring();
-        using var engine = new IoUringEngine();
-        if (engine.FixedFileSlots == 0)
-        {
-            Assert.Skip("The kernel registers no sparse file table (needs 5.19).");
-        }
+        using IoUringEngine engine = EngineWithFixedFiles();
 
         using var pipe = new TestPipe();
         int readFd = pipe.ReadFd;
@@ -316,6 +287,20 @@ public sealed class FixedFileTests
         // New requests on the closed handle are refused, as with a reference.
         await Assert.ThrowsAsync<ObjectDisposedException>(async () => await file.ReadAsync(buffer, -1));
         await file.DisposeAsync();
+    }
+
+    /// <summary>An engine with a registered-file table of <paramref name="slots"/> slots; skips where the kernel cannot register one.</summary>
+    private static IoUringEngine EngineWithFixedFiles(uint slots = 1024)
+    {
+        Kernel.RequireIoUring();
+        var engine = new IoUringEngine(new IoUringEngineOptions { FixedFileSlots = slots });
+        if (engine.FixedFileSlots == 0)
+        {
+            engine.Dispose();
+            Assert.Skip("The kernel registers no sparse file table (needs 5.19).");
+        }
+
+        return engine;
     }
 
     private static async Task WaitSettled(UringFile file) =>
