@@ -1042,6 +1042,7 @@ public sealed partial class IoUringEngine
         }
 
         bool perOp = false;
+        bool anyPending = true;
         ref Sqe any = ref GetInternalSqe();
         any.PrepCancelAny();
         any.UserData = CancelAnyTag;
@@ -1059,7 +1060,20 @@ public sealed partial class IoUringEngine
 
             // Wait in slices of at most a second, so an infinite (or huge) timeout never overflows a TimeSpan.
             double slice = Math.Min(1.0, (double)left / Stopwatch.Frequency);
-            if (_ring.TryWaitCqe(TimeSpan.FromSeconds(slice), out Cqe first))
+            if (!_ring.TryWaitCqe(TimeSpan.FromSeconds(slice), out Cqe first))
+            {
+                // A slice went by without any completion. A request that was running when the first cancel came
+                // (-EALREADY: a send blocked in an io-wq worker, say) may be cancellable now: ask again.
+                if (!anyPending && !perOp)
+                {
+                    ref Sqe again = ref GetInternalSqe();
+                    again.PrepCancelAny();
+                    again.UserData = CancelAnyTag;
+                    _kernelInFlight++;
+                    anyPending = true;
+                }
+            }
+            else
             {
                 CompletionBatch batch = _ring.ReadyCqes;
                 uint count = batch.Count;
@@ -1068,6 +1082,7 @@ public sealed partial class IoUringEngine
                     if (cqe.UserData == CancelAnyTag)
                     {
                         _kernelInFlight--;
+                        anyPending = false;
                         // Kernels before 5.19 know no IORING_ASYNC_CANCEL_ANY: cancel one by one instead.
                         perOp |= cqe.Res == -Errno.EINVAL;
                     }
