@@ -263,19 +263,22 @@ public sealed partial class IoUringEngine
     /// <summary>Set when shutdown starts: from then on ops submitted on the loop thread go through the (closed) stack and are refused.</summary>
     private bool _loopClosed;
 
-    private void PushLocal(IoOperation op)
+    private void PushLocal(IoOperation op) => AppendFifo(ref _localHead, ref _localTail, op);
+
+    /// <summary>Appends <paramref name="op"/> to a FIFO linked through <see cref="IoOperation.NextSubmit"/> (loop only).</summary>
+    private static void AppendFifo(ref IoOperation? head, ref IoOperation? tail, IoOperation op)
     {
         op.NextSubmit = null;
-        if (_localTail is null)
+        if (tail is null)
         {
-            _localHead = op;
+            head = op;
         }
         else
         {
-            _localTail.NextSubmit = op;
+            tail.NextSubmit = op;
         }
 
-        _localTail = op;
+        tail = op;
     }
 
     /// <summary>Moves the loop-thread submissions to the end of the pending FIFO.</summary>
@@ -524,20 +527,7 @@ public sealed partial class IoUringEngine
         TakeLocal();
     }
 
-    private void AppendPending(IoOperation op)
-    {
-        op.NextSubmit = null;
-        if (_pendingTail is null)
-        {
-            _pendingHead = op;
-        }
-        else
-        {
-            _pendingTail.NextSubmit = op;
-        }
-
-        _pendingTail = op;
-    }
+    private void AppendPending(IoOperation op) => AppendFifo(ref _pendingHead, ref _pendingTail, op);
 
     /// <summary>Turns pending ops into SQEs. Returns true when it stopped because the SQ is full (so submit and come back without waiting).</summary>
     private bool PrepPending()
@@ -658,10 +648,7 @@ public sealed partial class IoUringEngine
             if (op.Slot >= 0 && !op.CancelIssued && op.Token.IsCancellationRequested)
             {
                 op.CancelIssued = true;
-                ref Sqe sqe = ref GetInternalSqe();
-                sqe.PrepCancel(op.UserData);
-                sqe.UserData = CancelTag;
-                _kernelInFlight++;
+                QueueCancel(op.UserData);
             }
 
             // Not in flight: either it is still pending (PrepPending sees the cancelled token and never submits it)
@@ -1043,10 +1030,7 @@ public sealed partial class IoUringEngine
 
         bool perOp = false;
         bool anyPending = true;
-        ref Sqe any = ref GetInternalSqe();
-        any.PrepCancelAny();
-        any.UserData = CancelAnyTag;
-        _kernelInFlight++;
+        QueueCancelAny();
 
         long deadline = DrainDeadline(_options.DisposeTimeout);
         while (_kernelInFlight > 0)
@@ -1066,10 +1050,7 @@ public sealed partial class IoUringEngine
                 // (-EALREADY: a send blocked in an io-wq worker, say) may be cancellable now: ask again.
                 if (!anyPending && !perOp)
                 {
-                    ref Sqe again = ref GetInternalSqe();
-                    again.PrepCancelAny();
-                    again.UserData = CancelAnyTag;
-                    _kernelInFlight++;
+                    QueueCancelAny();
                     anyPending = true;
                 }
             }
@@ -1109,6 +1090,24 @@ public sealed partial class IoUringEngine
 
     private const ulong CancelAnyTag = ulong.MaxValue - 3;
 
+    /// <summary>Queues an <c>ASYNC_CANCEL</c> of the request with <paramref name="userData"/>; its CQE is only counted.</summary>
+    private void QueueCancel(ulong userData)
+    {
+        ref Sqe sqe = ref GetInternalSqe();
+        sqe.PrepCancel(userData);
+        sqe.UserData = CancelTag;
+        _kernelInFlight++;
+    }
+
+    /// <summary>Queues an <c>ASYNC_CANCEL</c> of every request in the kernel (<c>ANY | ALL</c>, 5.19+).</summary>
+    private void QueueCancelAny()
+    {
+        ref Sqe sqe = ref GetInternalSqe();
+        sqe.PrepCancelAny();
+        sqe.UserData = CancelAnyTag;
+        _kernelInFlight++;
+    }
+
     /// <summary>
     /// The Stopwatch timestamp at which the drain gives up: <see cref="Timeout.InfiniteTimeSpan"/> and timeouts too large
     /// to add to the clock mean never. (A plain sum overflowed for <see cref="TimeSpan.MaxValue"/> and made the drain give
@@ -1133,19 +1132,13 @@ public sealed partial class IoUringEngine
         {
             if (_slots[i] is IoOperation op)
             {
-                ref Sqe sqe = ref GetInternalSqe();
-                sqe.PrepCancel(op.UserData);
-                sqe.UserData = CancelTag;
-                _kernelInFlight++;
+                QueueCancel(op.UserData);
             }
         }
 
         if (_wakeArmed)
         {
-            ref Sqe sqe = ref GetInternalSqe();
-            sqe.PrepCancel(WakeTag);
-            sqe.UserData = CancelTag;
-            _kernelInFlight++;
+            QueueCancel(WakeTag);
         }
     }
 }

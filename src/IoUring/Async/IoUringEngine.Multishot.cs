@@ -132,10 +132,7 @@ public sealed partial class IoUringEngine
             if (!op.CancelIssued)
             {
                 op.CancelIssued = true;
-                ref Sqe sqe = ref GetInternalSqe();
-                sqe.PrepCancel(op.UserData);
-                sqe.UserData = CancelTag;
-                _kernelInFlight++;
+                QueueCancel(op.UserData);
             }
 
             return;
@@ -310,10 +307,7 @@ public sealed partial class IoUringEngine
         {
             if (_multishotSlots[i] is MultishotOperation op)
             {
-                ref Sqe sqe = ref GetInternalSqe();
-                sqe.PrepCancel(op.UserData);
-                sqe.UserData = CancelTag;
-                _kernelInFlight++;
+                QueueCancel(op.UserData);
             }
         }
     }
