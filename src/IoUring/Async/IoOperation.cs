@@ -39,11 +39,11 @@ internal enum OpKind : byte
 /// </summary>
 /// <remarks>
 /// <para>Life cycle: rented from the engine's pool by the submitting thread, which fills <see cref="Template"/>, pins
-/// the buffers and takes a reference on the file handle, then pushes it onto the engine's submission stack. The loop
-/// thread copies the template into an SQE and owns the op until the CQE is reaped; only then are the pins and the
+/// the buffers and takes a reference on the file handle, then pushes it onto the engine's submission stack. The ring's
+/// owner copies the template into an SQE and owns the op until the CQE is reaped; only then are the pins and the
 /// handle reference released and the result published. The awaiter's <c>GetResult</c> reads the result, resets the
 /// op and returns it to the pool. So the op (and the memory it pins) is never reused while the kernel may touch it.</para>
-/// <para>Fields marked "loop" are touched only by the engine's loop thread.</para>
+/// <para>Fields marked "loop" are touched only by the thread that owns the engine's ring.</para>
 /// </remarks>
 internal sealed class IoOperation : IValueTaskSource<int>, IValueTaskSource<long>, IValueTaskSource
 {
@@ -127,8 +127,8 @@ internal sealed class IoOperation : IValueTaskSource<int>, IValueTaskSource<long
     internal IoOperation(IoUringEngine engine)
     {
         _engine = engine;
-        // The continuation runs on the thread that completes the op: the loop (inline mode) or a pool thread
-        // running a CompletionDispatch batch (thread-pool mode), never the loop in thread-pool mode.
+        // The continuation runs on the thread that completes the op: an engine thread in its continuation phase (inline
+        // mode) or a pool thread running a CompletionDispatch batch (thread-pool mode).
         _core.RunContinuationsAsynchronously = false;
     }
 
@@ -206,6 +206,78 @@ internal sealed class IoOperation : IValueTaskSource<int>, IValueTaskSource<long
 
         IoVecCount = count;
         return IoVecs;
+    }
+
+    /// <summary>Fills and pins the iovecs of a gather write of <paramref name="buffers"/> and prepares the <c>WRITEV</c>.</summary>
+    internal void PrepGatherWrite(int fd, IReadOnlyList<ReadOnlyMemory<byte>> buffers, ulong fileOffset)
+    {
+        int count = buffers.Count;
+        IoVec[] iov = EnsureIoVecs(count);
+        for (int i = 0; i < count; i++)
+        {
+            ReadOnlyMemory<byte> b = buffers[i];
+            iov[i] = new IoVec(PinExtra(b), (nuint)b.Length);
+        }
+
+        IoVecAddress = PinIoVecs();
+        Template.PrepWritev(fd, IoVecAddress, (uint)count, fileOffset);
+    }
+
+    /// <summary>
+    /// Accounts <paramref name="written"/> bytes of a write that must write everything (owner, after its CQE). Returns
+    /// true when it is done; otherwise the template now describes the rest, to be submitted again.
+    /// </summary>
+    internal bool AdvanceWrite(int written)
+    {
+        if (Kind == OpKind.Write)
+        {
+            if ((uint)written >= Template.Len)
+            {
+                return true;
+            }
+
+            Transferred += written;
+            Template.Addr += (uint)written;
+            Template.Len -= (uint)written;
+            AdvanceOffset(written);
+            return false;
+        }
+
+        IoVec[] iov = IoVecs;
+        int k = IoVecStart;
+        long left = written;
+        while (k < IoVecCount && left >= (long)iov[k].Length)
+        {
+            left -= (long)iov[k].Length;
+            k++;
+        }
+
+        if (k >= IoVecCount)
+        {
+            return true;
+        }
+
+        // The kernel is done with the array (its CQE is reaped), so the remaining entries can be edited in place.
+        iov[k].Base += (nint)left;
+        iov[k].Length -= (nuint)left;
+        IoVecStart = k;
+        Transferred += written;
+        Template.Addr = (ulong)(IoVecAddress + (k * System.Runtime.CompilerServices.Unsafe.SizeOf<IoVec>()));
+        Template.Len = (uint)(IoVecCount - k);
+        AdvanceOffset(written);
+        return false;
+    }
+
+    /// <summary>
+    /// Moves a resubmitted write's file offset past what was written. Offset -1 (a pipe, socket or other stream) stays
+    /// -1: the kernel refuses any other offset on an unseekable file with <c>ESPIPE</c>.
+    /// </summary>
+    private void AdvanceOffset(int written)
+    {
+        if (Template.Off != ulong.MaxValue)
+        {
+            Template.Off += (uint)written;
+        }
     }
 
     /// <summary>Pins the iovec array (after it was filled) and returns its address.</summary>

@@ -6,7 +6,7 @@ namespace IoUring;
 
 // Multishot requests (MultishotOperation): one SQE, many CQEs. Their user data has the top bit set (ordinary ops never
 // do) and indexes a table of their own, so the ordinary op path pays nothing for them. Everything but QueueMultishot
-// runs on the loop thread.
+// runs on the ring's owner.
 public sealed partial class IoUringEngine
 {
     /// <summary>Set in the user data of every multishot request (and of the internal tags above them).</summary>
@@ -71,7 +71,7 @@ public sealed partial class IoUringEngine
         }
 
         Volatile.Write(ref op.EverQueued, 1);
-        WakeIfParked();
+        _submissions.WakeIfParked();
         return true;
     }
 

@@ -7,7 +7,10 @@ namespace IoUring;
 /// </summary>
 public sealed class IoUringEngineGroup : IDisposable, IAsyncDisposable
 {
-    private static readonly Lazy<IoUringEngineGroup> s_default = new(() => new IoUringEngineGroup(0, new IoUringEngineOptions { ThreadName = "io_uring default" }));
+    /// <summary>How long the default group's engines wait for the kernel at process exit.</summary>
+    private static readonly TimeSpan DefaultDisposeTimeout = TimeSpan.FromSeconds(2);
+
+    private static readonly Lazy<IoUringEngineGroup> s_default = new(CreateDefault);
 
     private readonly IoUringEngine[] _engines;
     private int _next;
@@ -17,6 +20,11 @@ public sealed class IoUringEngineGroup : IDisposable, IAsyncDisposable
     /// <param name="options">Options for every engine (its thread name gets the engine's index appended).</param>
     /// <exception cref="IoUringSetupException">io_uring is unavailable.</exception>
     public IoUringEngineGroup(int engineCount = 0, IoUringEngineOptions? options = null)
+        : this(engineCount, options, isDefault: false)
+    {
+    }
+
+    private IoUringEngineGroup(int engineCount, IoUringEngineOptions? options, bool isDefault)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(engineCount);
         if (engineCount == 0)
@@ -24,13 +32,14 @@ public sealed class IoUringEngineGroup : IDisposable, IAsyncDisposable
             engineCount = Environment.ProcessorCount;
         }
 
+        IsDefault = isDefault;
         options ??= new IoUringEngineOptions();
         _engines = new IoUringEngine[engineCount];
         try
         {
             for (int i = 0; i < engineCount; i++)
             {
-                _engines[i] = new IoUringEngine(options.ForGroupMember(i)) { Group = this };
+                _engines[i] = new IoUringEngine(options.ForGroupMember(i)) { Group = this, GroupIndex = i };
             }
         }
         catch
@@ -45,10 +54,17 @@ public sealed class IoUringEngineGroup : IDisposable, IAsyncDisposable
     }
 
     /// <summary>
-    /// A process-wide group with one engine per processor and thread-pool continuations, created on first use and
-    /// never disposed. <see cref="UringRandomAccess"/> uses it.
+    /// The process-wide group that the engine-less entry points use (<see cref="UringFile.Open(string, FileMode, FileAccess, FileShare, FileOptions)"/>,
+    /// <see cref="UringFile.OpenAsync(string, FileMode, FileAccess, CancellationToken)"/>, <see cref="UringRandomAccess"/>,
+    /// <see cref="UringSocket.Listen(System.Net.EndPoint, UringSocketOptions?)"/>): one engine per processor with default
+    /// options (continuations on the engine threads, handed off when one blocks), created on first use and stopped at
+    /// process exit (<see cref="AppDomain.ProcessExit"/>), after waiting up to 2 s for requests still in the kernel.
     /// </summary>
+    /// <exception cref="IoUringSetupException">io_uring is unavailable here; the message says why (every access throws it again).</exception>
     public static IoUringEngineGroup Default => s_default.Value;
+
+    /// <summary>True for <see cref="Default"/>, which only the process exit stops.</summary>
+    public bool IsDefault { get; }
 
     /// <summary>The engines.</summary>
     public IReadOnlyList<IoUringEngine> Engines => _engines;
@@ -57,8 +73,8 @@ public sealed class IoUringEngineGroup : IDisposable, IAsyncDisposable
     public int Count => _engines.Length;
 
     /// <summary>
-    /// The engine to use from the calling thread: the engine whose loop this is (for inline continuations), otherwise
-    /// the engine for the processor the thread runs on now.
+    /// The engine to use from the calling thread: the engine whose thread this is (a continuation running on it),
+    /// otherwise the engine for the processor the thread runs on now.
     /// </summary>
     public IoUringEngine Current
     {
@@ -84,21 +100,51 @@ public sealed class IoUringEngineGroup : IDisposable, IAsyncDisposable
     }
 
     /// <summary>Disposes every engine (see <see cref="IoUringEngine.Dispose"/>).</summary>
+    /// <exception cref="InvalidOperationException">This is <see cref="Default"/>, which the process exit stops.</exception>
     public void Dispose()
     {
+        ThrowIfDefault();
+        DisposeEngines();
+    }
+
+    /// <summary>Disposes every engine asynchronously.</summary>
+    /// <returns>A task that completes when all engines have stopped.</returns>
+    /// <exception cref="InvalidOperationException">This is <see cref="Default"/>, which the process exit stops.</exception>
+    public async ValueTask DisposeAsync()
+    {
+        ThrowIfDefault();
+        foreach (IoUringEngine e in _engines)
+        {
+            await e.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+
+    private void ThrowIfDefault()
+    {
+        if (IsDefault)
+        {
+            throw new InvalidOperationException("IoUringEngineGroup.Default is shared by the whole process and stops at process exit; create a group of your own to control its lifetime.");
+        }
+    }
+
+    private void DisposeEngines()
+    {
+        // Start every engine's shutdown first, so they drain in parallel, then wait for each.
+        foreach (IoUringEngine e in _engines)
+        {
+            _ = e.DisposeAsync();
+        }
+
         foreach (IoUringEngine e in _engines)
         {
             e.Dispose();
         }
     }
 
-    /// <summary>Disposes every engine asynchronously.</summary>
-    /// <returns>A task that completes when all engines have stopped.</returns>
-    public async ValueTask DisposeAsync()
+    private static IoUringEngineGroup CreateDefault()
     {
-        foreach (IoUringEngine e in _engines)
-        {
-            await e.DisposeAsync().ConfigureAwait(false);
-        }
+        var group = new IoUringEngineGroup(0, new IoUringEngineOptions { ThreadName = "io_uring default", DisposeTimeout = DefaultDisposeTimeout }, isDefault: true);
+        AppDomain.CurrentDomain.ProcessExit += (_, _) => group.DisposeEngines();
+        return group;
     }
 }

@@ -34,11 +34,15 @@ public sealed class UringFile : IDisposable, IAsyncDisposable, IOperationOwner
     private TaskCompletionSource? _drained;
 
     /// <summary>
-    /// The slot of <see cref="_engine"/>'s registered-file table holding the file, or -1 (not yet installed, table full
-    /// or absent, a file on a group, or already released). Requests read it when they start; it is set once by the
-    /// install op's completion and taken back (exchanged for -1) only when the file is closing and no op is pending.
+    /// The file's slot in the registered-file table of each engine it uses (index 0 for a file on one engine, the
+    /// engine's <see cref="IoUringEngine.GroupIndex"/> for a file on a group), or -1 (not yet installed, table full or
+    /// absent, or already released). Requests read it when they start; each is set once by its install op's completion
+    /// and taken back (exchanged for -1) only when the file is closing and no op is pending.
     /// </summary>
-    private int _fixedSlot = -1;
+    private readonly int[] _slots;
+
+    /// <summary>Install requests whose completion has not arrived yet.</summary>
+    private int _installsPending;
 
     private UringFile(IoUringEngine? engine, IoUringEngineGroup? group, SafeFileHandle handle, bool ownsHandle, FileAccess access, string? path)
     {
@@ -49,20 +53,53 @@ public sealed class UringFile : IDisposable, IAsyncDisposable, IOperationOwner
         Access = access;
         Path = path;
 
-        // Files on a single engine put their descriptor in its registered-file table; requests then name the slot
-        // (IOSQE_FIXED_FILE), sparing the kernel an fget/fput per request. Files on a group do not: every engine has
-        // its own table, and a request goes to whichever engine the calling thread maps to. The install runs on the
-        // loop and nobody waits for it: requests use the plain fd until its completion publishes the slot.
-        _ = engine?.TryInstallFixedFile(handle, this);
+        // The file puts its descriptor in the registered-file table of every engine it uses; requests then name the slot
+        // (IOSQE_FIXED_FILE), sparing the kernel an fget/fput per request and the file's SafeHandle two atomic operations
+        // on a line every engine shares. The installs run on the engines and nobody waits for them: requests use the
+        // plain fd until an install's completion publishes its slot.
+        int engines = engine is not null ? 1 : group!.Count;
+        _slots = new int[engines];
+        Array.Fill(_slots, -1);
+        _installsPending = engines;
+        for (int i = 0; i < engines; i++)
+        {
+            if (!EngineAt(i).TryInstallFixedFile(handle, this))
+            {
+                Interlocked.Decrement(ref _installsPending);
+            }
+        }
     }
 
-    /// <summary>The file's slot in its engine's registered-file table, or -1 when its requests use the plain descriptor.</summary>
-    internal int FixedFileSlot => Volatile.Read(ref _fixedSlot);
+    /// <summary>The file's slot in its (single) engine's registered-file table, or -1 when its requests use the plain descriptor.</summary>
+    internal int FixedFileSlot => Volatile.Read(ref _slots[0]);
 
-    /// <summary>True once the install request (if any) has completed, whatever its outcome; for tests.</summary>
-    internal bool FixedFileSettled => Volatile.Read(ref _installSettled) != 0 || _engine is null || _engine.FixedFileSlots == 0;
+    /// <summary>True once every install request has completed, whatever its outcome; for tests.</summary>
+    internal bool FixedFileSettled => Volatile.Read(ref _installsPending) == 0;
 
-    private int _installSettled;
+    /// <summary>The file's slot in <paramref name="engine"/>'s registered-file table, or -1.</summary>
+    internal int FixedFileSlotOn(IoUringEngine engine) => SlotIndex(engine) is int i and >= 0 ? Volatile.Read(ref _slots[i]) : -1;
+
+    private IoUringEngine EngineAt(int index) => _engine ?? _group!.Engines[index];
+
+    /// <summary>Where <paramref name="engine"/>'s slot is kept in <see cref="_slots"/>, or -1 for an engine the file does not use.</summary>
+    private int SlotIndex(IoUringEngine engine) =>
+        _engine is not null ? (ReferenceEquals(engine, _engine) ? 0 : -1)
+        : ReferenceEquals(engine.Group, _group) ? engine.GroupIndex : -1;
+
+    /// <summary>The engine for a request from the calling thread, and the file's slot on it.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    private IoUringEngine Target(out int slot)
+    {
+        if (_engine is not null)
+        {
+            slot = Volatile.Read(ref _slots[0]);
+            return _engine;
+        }
+
+        IoUringEngine e = _group!.Current;
+        slot = Volatile.Read(ref _slots[e.GroupIndex]);
+        return e;
+    }
 
     /// <summary>The file descriptor's handle. Do not close it while the file is in use.</summary>
     public SafeFileHandle Handle => _handle;
@@ -85,6 +122,55 @@ public sealed class UringFile : IDisposable, IAsyncDisposable, IOperationOwner
     // ------------------------------------------------------------------------------------------------------------
     // Creating.
     // ------------------------------------------------------------------------------------------------------------
+
+    /// <summary>
+    /// Opens a file on the calling thread, exactly like <see cref="File.OpenHandle"/>, for I/O through the process-wide
+    /// default engines (<see cref="IoUringEngineGroup.Default"/>: one per core, started on first use, stopped at exit).
+    /// </summary>
+    /// <param name="path">The path.</param>
+    /// <param name="mode">How to open or create.</param>
+    /// <param name="access">Read, write or both.</param>
+    /// <param name="share">What other opens may do (advisory locks, as <see cref="File.OpenHandle"/> takes them).</param>
+    /// <param name="options">Options; <c>(FileOptions)0x20000000</c> asks for <c>O_DIRECT</c> as with <see cref="FileStream"/>.</param>
+    /// <returns>The file, owning its handle.</returns>
+    /// <exception cref="IoUringSetupException">io_uring is unavailable here; the message says why.</exception>
+    public static UringFile Open(string path, FileMode mode = FileMode.Open, FileAccess access = FileAccess.Read, FileShare share = FileShare.Read, FileOptions options = FileOptions.None) =>
+        Open(IoUringEngineGroup.Default, path, mode, access, share, options);
+
+    /// <summary>Opens a file on the calling thread like <see cref="File.OpenHandle"/>, for I/O through the default engines.</summary>
+    /// <param name="path">The path.</param>
+    /// <param name="options">Mode, access, share, options and preallocation size.</param>
+    /// <returns>The file, owning its handle.</returns>
+    /// <exception cref="IoUringSetupException">io_uring is unavailable here; the message says why.</exception>
+    public static UringFile Open(string path, FileStreamOptions options) => Open(IoUringEngineGroup.Default, path, options);
+
+    /// <summary>Opens a file with <c>IORING_OP_OPENAT</c> (no thread blocks on the open), for I/O through the default engines.</summary>
+    /// <param name="path">The path.</param>
+    /// <param name="mode">How to open or create (<see cref="FileMode.Append"/> is refused: the API is positional).</param>
+    /// <param name="access">Read, write or both.</param>
+    /// <param name="cancellationToken">Cancels the open.</param>
+    /// <returns>The file, owning its handle.</returns>
+    /// <exception cref="IoUringSetupException">io_uring is unavailable here; the message says why.</exception>
+    public static ValueTask<UringFile> OpenAsync(string path, FileMode mode = FileMode.Open, FileAccess access = FileAccess.Read, CancellationToken cancellationToken = default) =>
+        OpenAsync(IoUringEngineGroup.Default, path, mode, access, cancellationToken);
+
+    /// <summary>Opens a file with <c>IORING_OP_OPENAT</c>, for I/O through the default engines.</summary>
+    /// <param name="path">The path.</param>
+    /// <param name="options">See <see cref="OpenAsync(IoUringEngine, string, FileStreamOptions, CancellationToken)"/>.</param>
+    /// <param name="cancellationToken">Cancels the open.</param>
+    /// <returns>The file, owning its handle.</returns>
+    /// <exception cref="IoUringSetupException">io_uring is unavailable here; the message says why.</exception>
+    public static ValueTask<UringFile> OpenAsync(string path, FileStreamOptions options, CancellationToken cancellationToken = default) =>
+        OpenAsync(IoUringEngineGroup.Default, path, options, cancellationToken);
+
+    /// <summary>Adopts an open handle for I/O through the default engines.</summary>
+    /// <param name="handle">The handle.</param>
+    /// <param name="access">What the handle was opened for (used by <see cref="AsStream"/>).</param>
+    /// <param name="ownsHandle">True to close the handle when the file is disposed.</param>
+    /// <returns>The file.</returns>
+    /// <exception cref="IoUringSetupException">io_uring is unavailable here; the message says why.</exception>
+    public static UringFile FromHandle(SafeFileHandle handle, FileAccess access = FileAccess.ReadWrite, bool ownsHandle = false) =>
+        FromHandle(IoUringEngineGroup.Default, handle, access, ownsHandle);
 
     /// <summary>Adopts an open handle.</summary>
     /// <param name="engine">The engine for the file's I/O.</param>
@@ -135,14 +221,18 @@ public sealed class UringFile : IDisposable, IAsyncDisposable, IOperationOwner
     public static UringFile Open(IoUringEngine engine, string path, FileStreamOptions options)
     {
         ArgumentNullException.ThrowIfNull(engine);
+        return new UringFile(engine, null, OpenHandle(path, options), ownsHandle: true, options.Access, path);
+    }
+
+    private static SafeFileHandle OpenHandle(string path, FileStreamOptions options)
+    {
         ArgumentNullException.ThrowIfNull(options);
         if (options.UnixCreateMode is not null)
         {
             throw new ArgumentException("File.OpenHandle cannot apply UnixCreateMode; use OpenAsync, which passes it to openat.", nameof(options));
         }
 
-        SafeFileHandle h = File.OpenHandle(path, options.Mode, options.Access, options.Share, options.Options, options.PreallocationSize);
-        return new UringFile(engine, null, h, ownsHandle: true, options.Access, path);
+        return File.OpenHandle(path, options.Mode, options.Access, options.Share, options.Options, options.PreallocationSize);
     }
 
     /// <summary>Opens a file on the calling thread, for I/O through the group's engine for each caller's core.</summary>
@@ -158,6 +248,17 @@ public sealed class UringFile : IDisposable, IAsyncDisposable, IOperationOwner
         ArgumentNullException.ThrowIfNull(group);
         SafeFileHandle h = File.OpenHandle(path, mode, access, share, options);
         return new UringFile(null, group, h, ownsHandle: true, access, path);
+    }
+
+    /// <summary>Opens a file on the calling thread like <see cref="File.OpenHandle"/>, for I/O through the group's engine for each caller's core.</summary>
+    /// <param name="group">The engines.</param>
+    /// <param name="path">The path.</param>
+    /// <param name="options">Mode, access, share, options and preallocation size.</param>
+    /// <returns>The file, owning its handle.</returns>
+    public static UringFile Open(IoUringEngineGroup group, string path, FileStreamOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(group);
+        return new UringFile(null, group, OpenHandle(path, options), ownsHandle: true, options.Access, path);
     }
 
     /// <summary>Opens a file with <c>IORING_OP_OPENAT</c>: path lookup and open run in the kernel without blocking a thread.</summary>
@@ -192,6 +293,16 @@ public sealed class UringFile : IDisposable, IAsyncDisposable, IOperationOwner
     }
 
     /// <summary>Opens a file with <c>IORING_OP_OPENAT</c> for I/O through the group's engine for each caller's core.</summary>
+    /// <param name="group">The engines.</param>
+    /// <param name="path">The path.</param>
+    /// <param name="mode">How to open or create (<see cref="FileMode.Append"/> is refused: the API is positional).</param>
+    /// <param name="access">Read, write or both.</param>
+    /// <param name="cancellationToken">Cancels the open.</param>
+    /// <returns>The file, owning its handle.</returns>
+    public static ValueTask<UringFile> OpenAsync(IoUringEngineGroup group, string path, FileMode mode, FileAccess access = FileAccess.Read, CancellationToken cancellationToken = default) =>
+        OpenAsync(group, path, new FileStreamOptions { Mode = mode, Access = access }, cancellationToken);
+
+
     /// <param name="group">The engines.</param>
     /// <param name="path">The path.</param>
     /// <param name="options">See <see cref="OpenAsync(IoUringEngine, string, FileStreamOptions, CancellationToken)"/>.</param>
@@ -258,7 +369,7 @@ public sealed class UringFile : IDisposable, IAsyncDisposable, IOperationOwner
     /// <param name="cancellationToken">Cancels the read.</param>
     /// <returns>The bytes read: fewer than asked near the end of the file, 0 at or past it.</returns>
     public ValueTask<int> ReadAsync(Memory<byte> buffer, long fileOffset, CancellationToken cancellationToken = default) =>
-        (_engine ?? _group!.Current).ReadAsync(_handle, buffer, fileOffset, this, cancellationToken, Volatile.Read(ref _fixedSlot));
+        Target(out int slot).ReadAsync(_handle, buffer, fileOffset, this, cancellationToken, slot);
 
     /// <summary>Writes all of <paramref name="buffer"/> at <paramref name="fileOffset"/>, like <see cref="RandomAccess.WriteAsync(SafeFileHandle, ReadOnlyMemory{byte}, long, CancellationToken)"/>.</summary>
     /// <param name="buffer">What to write; pinned until the write completes.</param>
@@ -266,7 +377,7 @@ public sealed class UringFile : IDisposable, IAsyncDisposable, IOperationOwner
     /// <param name="cancellationToken">Cancels the write.</param>
     /// <returns>A task that completes when every byte is written.</returns>
     public ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, long fileOffset, CancellationToken cancellationToken = default) =>
-        (_engine ?? _group!.Current).WriteAsync(_handle, buffer, fileOffset, this, cancellationToken, Volatile.Read(ref _fixedSlot));
+        Target(out int slot).WriteAsync(_handle, buffer, fileOffset, this, cancellationToken, slot);
 
     /// <summary>Reads into several buffers in order from <paramref name="fileOffset"/> (<c>preadv</c>).</summary>
     /// <param name="buffers">The buffers, at most <see cref="IoUringEngine.MaxIoVecs"/>.</param>
@@ -274,7 +385,7 @@ public sealed class UringFile : IDisposable, IAsyncDisposable, IOperationOwner
     /// <param name="cancellationToken">Cancels the read.</param>
     /// <returns>The total bytes read.</returns>
     public ValueTask<long> ReadAsync(IReadOnlyList<Memory<byte>> buffers, long fileOffset, CancellationToken cancellationToken = default) =>
-        (_engine ?? _group!.Current).ReadAsync(_handle, buffers, fileOffset, this, cancellationToken, Volatile.Read(ref _fixedSlot));
+        Target(out int slot).ReadAsync(_handle, buffers, fileOffset, this, cancellationToken, slot);
 
     /// <summary>Writes several buffers in order at <paramref name="fileOffset"/> (<c>pwritev</c>, repeated after short writes).</summary>
     /// <param name="buffers">The buffers, at most <see cref="IoUringEngine.MaxIoVecs"/>.</param>
@@ -282,14 +393,14 @@ public sealed class UringFile : IDisposable, IAsyncDisposable, IOperationOwner
     /// <param name="cancellationToken">Cancels the write.</param>
     /// <returns>A task that completes when every byte is written.</returns>
     public ValueTask WriteAsync(IReadOnlyList<ReadOnlyMemory<byte>> buffers, long fileOffset, CancellationToken cancellationToken = default) =>
-        (_engine ?? _group!.Current).WriteAsync(_handle, buffers, fileOffset, this, cancellationToken, Volatile.Read(ref _fixedSlot));
+        Target(out int slot).WriteAsync(_handle, buffers, fileOffset, this, cancellationToken, slot);
 
     /// <summary>Makes written data durable: <c>fsync</c>, or <c>fdatasync</c> with <paramref name="dataOnly"/>.</summary>
     /// <param name="dataOnly">Skip metadata not needed to read the data back.</param>
     /// <param name="cancellationToken">Cancels the wait.</param>
     /// <returns>A task that completes when the data is on the device.</returns>
     public ValueTask FlushAsync(bool dataOnly = false, CancellationToken cancellationToken = default) =>
-        (_engine ?? _group!.Current).FlushAsync(_handle, dataOnly, this, cancellationToken, Volatile.Read(ref _fixedSlot));
+        Target(out int slot).FlushAsync(_handle, dataOnly, this, cancellationToken, slot);
 
     /// <summary>Allocates disk space for a range (<c>fallocate</c>), so later writes there cannot fail with <c>ENOSPC</c>.</summary>
     /// <param name="offset">Start of the range.</param>
@@ -298,14 +409,14 @@ public sealed class UringFile : IDisposable, IAsyncDisposable, IOperationOwner
     /// <param name="cancellationToken">Cancels the wait.</param>
     /// <returns>A task that completes when the space is allocated.</returns>
     public ValueTask PreallocateAsync(long offset, long length, bool keepSize = false, CancellationToken cancellationToken = default) =>
-        (_engine ?? _group!.Current).AllocateAsync(_handle, offset, length, keepSize, this, cancellationToken, Volatile.Read(ref _fixedSlot));
+        Target(out int slot).AllocateAsync(_handle, offset, length, keepSize, this, cancellationToken, slot);
 
     /// <summary>Sets the file's length (<c>ftruncate</c>).</summary>
     /// <param name="length">The new length.</param>
     /// <param name="cancellationToken">Cancels the wait.</param>
     /// <returns>A task that completes when the length is set.</returns>
     public ValueTask SetLengthAsync(long length, CancellationToken cancellationToken = default) =>
-        (_engine ?? _group!.Current).SetLengthAsync(_handle, length, this, cancellationToken, Volatile.Read(ref _fixedSlot));
+        Target(out int slot).SetLengthAsync(_handle, length, this, cancellationToken, slot);
 
     /// <summary>Reads the file's metadata (<c>statx</c>).</summary>
     /// <param name="cancellationToken">Cancels the call.</param>
@@ -351,31 +462,34 @@ public sealed class UringFile : IDisposable, IAsyncDisposable, IOperationOwner
                 _handle.Dispose();
             }
 
-            // The registered-file slot holds its own reference to the file; free it once no op is pending (here, or
-            // in OnOperationCompleted when the last one finishes; the exchange in ReleaseFixedSlot picks one).
+            // The registered-file slots hold their own reference to the file; free them once no op is pending (here,
+            // or in OnOperationCompleted when the last one finishes; the exchanges in ReleaseFixedSlots pick one).
             if (Volatile.Read(ref _pending) == 0)
             {
-                ReleaseFixedSlot();
+                ReleaseFixedSlots();
             }
         }
     }
 
-    /// <summary>Clears the file's registered-file slot without waiting. Only once closing with no op pending.</summary>
-    private void ReleaseFixedSlot()
+    /// <summary>Clears the file's registered-file slots without waiting. Only once closing with no op pending.</summary>
+    private void ReleaseFixedSlots()
     {
-        int slot = Interlocked.Exchange(ref _fixedSlot, -1);
-        if (slot < 0)
+        for (int i = 0; i < _slots.Length; i++)
         {
-            return;
-        }
+            int slot = Interlocked.Exchange(ref _slots[i], -1);
+            if (slot < 0)
+            {
+                continue;
+            }
 
-        try
-        {
-            _ = _engine!.RemoveFixedFileAsync(slot, fireAndForget: true);
-        }
-        catch (ObjectDisposedException)
-        {
-            // The engine is shutting down: the table goes away with its ring.
+            try
+            {
+                _ = EngineAt(i).RemoveFixedFileAsync(slot, fireAndForget: true);
+            }
+            catch (ObjectDisposedException)
+            {
+                // The engine is shutting down: the table goes away with its ring.
+            }
         }
     }
 
@@ -404,7 +518,7 @@ public sealed class UringFile : IDisposable, IAsyncDisposable, IOperationOwner
             }
 
             await drained.Task.ConfigureAwait(false);
-            ReleaseFixedSlot();
+            ReleaseFixedSlots();
             return;
         }
 
@@ -414,13 +528,18 @@ public sealed class UringFile : IDisposable, IAsyncDisposable, IOperationOwner
         }
 
         await drained.Task.ConfigureAwait(false);
-        int slot = Interlocked.Exchange(ref _fixedSlot, -1);
-        if (slot >= 0)
+        for (int i = 0; i < _slots.Length; i++)
         {
-            // Drop the table's reference before the close, so the file is really closed when this returns.
+            int slot = Interlocked.Exchange(ref _slots[i], -1);
+            if (slot < 0)
+            {
+                continue;
+            }
+
+            // Drop the tables' references before the close, so the file is really closed when this returns.
             try
             {
-                await _engine!.RemoveFixedFileAsync(slot, fireAndForget: false).ConfigureAwait(false);
+                await EngineAt(i).RemoveFixedFileAsync(slot, fireAndForget: false).ConfigureAwait(false);
             }
             catch (ObjectDisposedException)
             {
@@ -477,19 +596,20 @@ public sealed class UringFile : IDisposable, IAsyncDisposable, IOperationOwner
             }
             else
             {
-                ReleaseFixedSlot();
+                ReleaseFixedSlots();
             }
         }
     }
 
     void IOperationOwner.OnFixedFileInstalled(IoUringEngine engine, int slot)
     {
-        if (slot >= 0 && ReferenceEquals(engine, _engine))
+        int index = SlotIndex(engine);
+        if (slot >= 0 && index >= 0)
         {
-            Volatile.Write(ref _fixedSlot, slot);
+            Volatile.Write(ref _slots[index], slot);
         }
 
-        Volatile.Write(ref _installSettled, 1);
+        Interlocked.Decrement(ref _installsPending);
     }
 }
 

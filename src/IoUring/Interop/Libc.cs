@@ -27,6 +27,9 @@ internal static unsafe partial class Libc
     [LibraryImport(Lib, EntryPoint = "close", SetLastError = true)]
     private static partial int CloseRaw(int fd);
 
+    [LibraryImport(Lib, EntryPoint = "open", SetLastError = true)]
+    private static partial int OpenRaw(byte* path, int flags);
+
     [LibraryImport(Lib, EntryPoint = "eventfd", SetLastError = true)]
     private static partial int EventFdRaw(uint initval, int flags);
 
@@ -174,6 +177,35 @@ internal static unsafe partial class Libc
             nint n = PReadRaw(fd, p, (nuint)buffer.Length, offset);
             return n < 0 ? -Marshal.GetLastPInvokeError() : n;
         }
+    }
+
+    /// <summary>
+    /// Reads up to <paramref name="buffer"/>'s length from the start of the file at <paramref name="nulTerminatedPath"/>
+    /// (<c>open(O_RDONLY | O_CLOEXEC)</c>, <c>read</c>, <c>close</c>), allocating nothing; for small <c>/proc</c> files.
+    /// Returns the bytes read or <c>-errno</c>.
+    /// </summary>
+    public static long ReadSmallFile(ReadOnlySpan<byte> nulTerminatedPath, Span<byte> buffer)
+    {
+        if (nulTerminatedPath.IsEmpty || nulTerminatedPath[^1] != 0)
+        {
+            return -Errno.EINVAL;
+        }
+
+        int fd;
+        // SAFETY: the path is pinned by fixed for the synchronous open, and ends with the NUL the kernel reads up to.
+        fixed (byte* p = nulTerminatedPath)
+        {
+            fd = OpenRaw(p, O_CLOEXEC);
+        }
+
+        if (fd < 0)
+        {
+            return -Marshal.GetLastPInvokeError();
+        }
+
+        long n = Read(fd, buffer);
+        _ = Close(fd);
+        return n;
     }
 
     public const int RUSAGE_SELF = 0;

@@ -43,28 +43,26 @@ public sealed class UringConnection : IDuplexPipe, IAsyncDisposable, IDisposable
         _socket = socket;
         _options = options;
         IoUringEngine engine = socket.Engine;
-        bool inline = engine.Continuations == ContinuationMode.Inline;
         MemoryPool<byte> pool = options.MemoryPool ?? PinnedBlockMemoryPool.Shared;
 
-        // Input: written by the loop thread. Its reader's continuations join the loop's next batch of completions for
-        // the thread pool (or run inline on the loop in inline mode); the writer's flush continuation only pokes the
-        // loop, so it runs wherever it is released.
+        // Input: written by the ring's owner while it reaps. Its reader's continuations run with the engine's completions
+        // (in the pass's continuation phase, or in the next batch for the thread pool), never in the middle of ring work;
+        // the writer's flush continuation only pokes the engine, so it runs wherever it is released.
         _input = new Pipe(new PipeOptions(
             pool,
-            readerScheduler: inline ? PipeScheduler.Inline : engine.CompletionScheduler,
+            readerScheduler: engine.CompletionScheduler,
             writerScheduler: PipeScheduler.Inline,
             pauseWriterThreshold: options.InputPauseThreshold,
             resumeWriterThreshold: options.InputResumeThreshold,
             useSynchronizationContext: false));
 
         // Output: read by the send loop, which only turns data into send requests, so its continuations run where they
-        // are released: on the application's thread when it flushes, on the loop when a send completes (the sends
-        // complete on the loop in either mode). The application's flush continuation (after back-pressure) is released
-        // there too: in thread-pool mode it joins the loop's next batch for the pool instead of running on the loop.
+        // are released: on the application's thread when it flushes, with the engine's completions when a send
+        // completes. The application's flush continuation (after back-pressure) runs with the engine's completions too.
         _output = new Pipe(new PipeOptions(
             pool,
             readerScheduler: PipeScheduler.Inline,
-            writerScheduler: inline ? PipeScheduler.Inline : engine.CompletionScheduler,
+            writerScheduler: engine.CompletionScheduler,
             pauseWriterThreshold: options.OutputPauseThreshold,
             resumeWriterThreshold: options.OutputResumeThreshold,
             useSynchronizationContext: false));
@@ -272,13 +270,14 @@ public sealed class UringConnection : IDuplexPipe, IAsyncDisposable, IDisposable
     }
 
     /// <summary>
-    /// Disposes synchronously: blocks until <see cref="DisposeAsync"/> has finished, except on the engine's loop thread
-    /// (an inline continuation), where it only starts it: blocking there would wait for the loop itself.
+    /// Disposes synchronously: blocks until <see cref="DisposeAsync"/> has finished, except in a continuation on the
+    /// engine's thread of an engine whose ring never changes threads, where it only starts it: blocking there would wait
+    /// for that thread itself.
     /// </summary>
     public void Dispose()
     {
         ValueTask disposing = DisposeAsync();
-        if (!_socket.Engine.IsOnLoopThread)
+        if (_socket.Engine.CanWaitForLoop)
         {
             disposing.AsTask().GetAwaiter().GetResult();
         }
@@ -313,7 +312,8 @@ public sealed class UringConnection : IDuplexPipe, IAsyncDisposable, IDisposable
         // Nothing of ours is pending on the socket any more: a plain close (FIN; RST if the peer sent data nobody read).
         // No shutdown(SHUT_RD) first: after it, an orphaned socket can keep a zero window and stall a peer that still sends.
         _socket.DisposeCore(shutdown: false, abortive: false);
-        _output.Writer.Complete();
-        _input.Reader.Complete();
+        // The transport's own pipe ends (the send loop's reader, the receive's writer) are complete by now, so the
+        // application's reads and flushes end. Its own ends are the application's to complete: completing them here
+        // would race with an application still writing or reading on another thread (a pipe end is single-threaded).
     }
 }

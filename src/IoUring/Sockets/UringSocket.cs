@@ -29,6 +29,9 @@ public sealed class UringSocket : IDisposable, IAsyncDisposable
     private UringConnection? _connection;
     private int _disposed;
 
+    /// <summary>For a listener made on a group: the engines accepted sockets are spread over.</summary>
+    private IoUringEngineGroup? _acceptGroup;
+
     private UringSocket(IoUringEngine engine, SafeHandle handle, Socket? socket, UringSocketOptions options, bool listening)
     {
         Engine = engine;
@@ -47,7 +50,7 @@ public sealed class UringSocket : IDisposable, IAsyncDisposable
     /// </summary>
     public SafeHandle SafeHandle => _handle;
 
-    /// <summary>True for a listening socket (made by <see cref="Listen"/> or adopted in the listening state).</summary>
+    /// <summary>True for a listening socket (made by <see cref="Listen(IoUringEngine, EndPoint, UringSocketOptions?)"/> or adopted in the listening state).</summary>
     public bool IsListening { get; }
 
     /// <summary>The local endpoint (<c>getsockname</c>), or null when the socket has none or is closed.</summary>
@@ -108,6 +111,58 @@ public sealed class UringSocket : IDisposable, IAsyncDisposable
     public bool UsesMultishotAccept => _accept?.IsMultishot ?? false;
 
     private bool IsDisposed => Volatile.Read(ref _disposed) != 0;
+
+    /// <summary>
+    /// Creates a TCP socket bound to <paramref name="endPoint"/> and listening, on the process-wide default engines
+    /// (<see cref="IoUringEngineGroup.Default"/>): the listener runs on one of them and the connections
+    /// <see cref="AcceptAsync(CancellationToken)"/> returns are spread over all of them, round robin.
+    /// </summary>
+    /// <param name="endPoint">An <see cref="IPEndPoint"/> (IPv4 or IPv6) or a <see cref="UnixDomainSocketEndPoint"/>.</param>
+    /// <param name="options">Options, or null for <see cref="UringSocketOptions.Default"/>.</param>
+    /// <returns>The listening socket.</returns>
+    /// <exception cref="SocketException">Binding or listening failed (for example <see cref="SocketError.AddressAlreadyInUse"/>).</exception>
+    /// <exception cref="IoUringSetupException">io_uring is unavailable here; the message says why.</exception>
+    public static UringSocket Listen(EndPoint endPoint, UringSocketOptions? options = null) => Listen(IoUringEngineGroup.Default, endPoint, options);
+
+    /// <summary>
+    /// Creates a listening TCP socket (as <see cref="Listen(IoUringEngine, EndPoint, UringSocketOptions?)"/>) on one of
+    /// <paramref name="group"/>'s engines; the connections <see cref="AcceptAsync(CancellationToken)"/> returns are spread
+    /// over all of them, round robin.
+    /// </summary>
+    /// <param name="group">The engines.</param>
+    /// <param name="endPoint">An <see cref="IPEndPoint"/> (IPv4 or IPv6) or a <see cref="UnixDomainSocketEndPoint"/>.</param>
+    /// <param name="options">Options, or null for <see cref="UringSocketOptions.Default"/>.</param>
+    /// <returns>The listening socket.</returns>
+    /// <exception cref="SocketException">Binding or listening failed (for example <see cref="SocketError.AddressAlreadyInUse"/>).</exception>
+    public static UringSocket Listen(IoUringEngineGroup group, EndPoint endPoint, UringSocketOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(group);
+        UringSocket listener = Listen(group.Next(), endPoint, options);
+        listener._acceptGroup = group;
+        return listener;
+    }
+
+    /// <summary>Connects a new TCP socket to <paramref name="remoteEndPoint"/>, on the default engine for the calling thread's core.</summary>
+    /// <param name="remoteEndPoint">An <see cref="IPEndPoint"/>, a <see cref="DnsEndPoint"/> or a <see cref="UnixDomainSocketEndPoint"/>.</param>
+    /// <param name="options">Options, or null for <see cref="UringSocketOptions.Default"/>.</param>
+    /// <param name="cancellationToken">Cancels the connect.</param>
+    /// <returns>The connected socket.</returns>
+    /// <exception cref="UringSocketException">The connect failed (for example <see cref="SocketError.ConnectionRefused"/>).</exception>
+    /// <exception cref="IoUringSetupException">io_uring is unavailable here; the message says why.</exception>
+    public static ValueTask<UringSocket> ConnectAsync(EndPoint remoteEndPoint, UringSocketOptions? options = null, CancellationToken cancellationToken = default) =>
+        ConnectAsync(IoUringEngineGroup.Default.Current, remoteEndPoint, options, cancellationToken);
+
+    /// <summary>Connects a new TCP socket to <paramref name="remoteEndPoint"/>, on <paramref name="group"/>'s engine for the calling thread's core.</summary>
+    /// <param name="group">The engines.</param>
+    /// <param name="remoteEndPoint">An <see cref="IPEndPoint"/>, a <see cref="DnsEndPoint"/> or a <see cref="UnixDomainSocketEndPoint"/>.</param>
+    /// <param name="options">Options, or null for <see cref="UringSocketOptions.Default"/>.</param>
+    /// <param name="cancellationToken">Cancels the connect.</param>
+    /// <returns>The connected socket.</returns>
+    public static ValueTask<UringSocket> ConnectAsync(IoUringEngineGroup group, EndPoint remoteEndPoint, UringSocketOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(group);
+        return ConnectAsync(group.Current, remoteEndPoint, options, cancellationToken);
+    }
 
     /// <summary>
     /// Creates a TCP socket bound to <paramref name="endPoint"/> and listening (<c>SO_REUSEADDR</c> set). An
@@ -268,12 +323,12 @@ public sealed class UringSocket : IDisposable, IAsyncDisposable
     /// it); connections that arrive while nobody waits are queued, up to <see cref="UringSocketOptions.MaxQueuedAccepts"/>.
     /// </summary>
     /// <param name="cancellationToken">Cancels this wait (accepting goes on for the next call).</param>
-    /// <returns>The connection, on this socket's engine.</returns>
+    /// <returns>The connection, on this socket's engine (for a listener made on a group, on the group's next engine).</returns>
     /// <exception cref="InvalidOperationException">The socket is not listening.</exception>
     /// <exception cref="UringSocketException">Accepting failed (for example out of descriptors: <see cref="SocketError.TooManyOpenSockets"/>).</exception>
     /// <exception cref="OperationCanceledException">The token was cancelled.</exception>
     /// <exception cref="ObjectDisposedException">The listener or its engine was disposed.</exception>
-    public ValueTask<UringSocket> AcceptAsync(CancellationToken cancellationToken = default) => AcceptAsync(Engine, cancellationToken);
+    public ValueTask<UringSocket> AcceptAsync(CancellationToken cancellationToken = default) => AcceptAsync(_acceptGroup?.Next() ?? Engine, cancellationToken);
 
     /// <summary>Like <see cref="AcceptAsync(CancellationToken)"/>, with the new socket on <paramref name="engine"/> (for example the next engine of an <see cref="IoUringEngineGroup"/>).</summary>
     /// <param name="engine">The engine for the accepted socket's requests.</param>
@@ -502,7 +557,7 @@ public sealed class UringSocket : IDisposable, IAsyncDisposable
         {
             _ = acceptClosed.ContinueWith(static (_, state) => ((Socket)state!).Dispose(), socket, CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default);
         }
-        else if (Engine.IsOnLoopThread)
+        else if (!Engine.CanWaitForLoop)
         {
             ThreadPool.UnsafeQueueUserWorkItem(static state => state.Dispose(), socket, preferLocal: false);
         }

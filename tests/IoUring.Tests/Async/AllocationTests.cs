@@ -193,6 +193,29 @@ public sealed class AllocationTests
         AssertNoAllocationPerOperation(windows);
     }
 
+    [Fact]
+    public async Task A_newcomers_reads_on_the_default_engines_allocate_nothing_in_steady_state()
+    {
+        // Exactly what the README shows: no engine, no options, a byte[] buffer.
+        Kernel.RequireIoUring();
+        using var temp = new TempFile(64 * 4096, seed: 45);
+        using UringFile file = UringFile.Open(temp.Path);
+        var buffer = new byte[4096];
+
+        List<long> windows = await Task.Run(async () =>
+        {
+            var meter = new AllocationWindows();
+            for (int i = 0; meter.Next(i); i++)
+            {
+                _ = await file.ReadAsync(buffer, (i % 64) * 4096L);
+            }
+
+            return meter.Result();
+        });
+
+        AssertNoAllocationPerOperation(windows);
+    }
+
     [Theory]
     [InlineData(32, ContinuationMode.ThreadPool)]
     [InlineData(128, ContinuationMode.ThreadPool)]

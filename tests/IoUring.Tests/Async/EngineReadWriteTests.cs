@@ -208,19 +208,29 @@ public sealed class EngineReadWriteTests
     }
 
     [Fact]
-    public void The_engine_gets_SINGLE_ISSUER_and_DEFER_TASKRUN_where_the_kernel_has_them()
+    public void A_ring_that_never_changes_threads_gets_SINGLE_ISSUER_and_DEFER_TASKRUN_one_that_hands_off_is_plain()
     {
         Kernel.RequireIoUring();
-        using var engine = new IoUringEngine();
-        Assert.NotEqual(0, engine.LoopThreadId);
-        Assert.False(engine.IsOnLoopThread);
+        using var pooled = new IoUringEngine(new IoUringEngineOptions { Continuations = ContinuationMode.ThreadPool });
+        Assert.NotEqual(0, pooled.LoopThreadId);
+        Assert.False(pooled.IsOnLoopThread);
         string[] release = IoUringSupport.KernelRelease().Split('.', '-');
         if (int.TryParse(release[0], out int major) && int.TryParse(release[1], out int minor) && (major, minor).CompareTo((6, 1)) >= 0)
         {
-            Assert.True(engine.SetupFlags.HasFlag(SetupFlags.SingleIssuer | SetupFlags.DeferTaskRun), $"flags: {engine.SetupFlags}");
+            Assert.True(pooled.SetupFlags.HasFlag(SetupFlags.SingleIssuer | SetupFlags.DeferTaskRun), $"flags: {pooled.SetupFlags}");
+            using var pinned = new IoUringEngine(new IoUringEngineOptions { HandOffAfter = Timeout.InfiniteTimeSpan });
+            Assert.True(pinned.SetupFlags.HasFlag(SetupFlags.SingleIssuer | SetupFlags.DeferTaskRun), $"flags: {pinned.SetupFlags}");
         }
 
-        using var plain = new IoUringEngine(new IoUringEngineOptions { UseDeferTaskRun = false });
+        // The default (inline continuations with hand-off): any thread may have to enter the ring, and a completion must
+        // reach a blocked old owner, so neither SINGLE_ISSUER nor a deferred or cooperative task run.
+        using var handsOff = new IoUringEngine();
+        Assert.Equal(ContinuationMode.Inline, handsOff.Continuations);
+        Assert.False(handsOff.SetupFlags.HasFlag(SetupFlags.SingleIssuer), $"flags: {handsOff.SetupFlags}");
+        Assert.False(handsOff.SetupFlags.HasFlag(SetupFlags.DeferTaskRun));
+        Assert.False(handsOff.SetupFlags.HasFlag(SetupFlags.CoopTaskRun));
+
+        using var plain = new IoUringEngine(new IoUringEngineOptions { Continuations = ContinuationMode.ThreadPool, UseDeferTaskRun = false });
         Assert.False(plain.SetupFlags.HasFlag(SetupFlags.DeferTaskRun));
     }
 
@@ -255,8 +265,8 @@ public sealed class EngineReadWriteTests
     public async Task Inline_continuations_run_on_the_loop_thread_and_thread_pool_ones_do_not()
     {
         Kernel.RequireIoUring();
-        using var inline = new IoUringEngine(new IoUringEngineOptions { Continuations = ContinuationMode.Inline });
-        using var pooled = new IoUringEngine();
+        using var inline = new IoUringEngine();
+        using var pooled = new IoUringEngine(new IoUringEngineOptions { Continuations = ContinuationMode.ThreadPool });
 
         await Task.Run(async () =>
         {

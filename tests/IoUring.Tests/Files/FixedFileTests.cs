@@ -148,16 +148,31 @@ public sealed class FixedFileTests
     }
 
     [Fact]
-    public async Task A_file_on_a_group_uses_its_plain_descriptor()
+    public async Task A_file_on_a_group_puts_its_descriptor_in_every_engines_table_and_frees_them_at_close()
     {
         Kernel.RequireIoUring();
         using var group = new IoUringEngineGroup(2);
         using var temp = new TempFile(4096, seed: 11);
-        await using UringFile file = UringFile.FromHandle(group, temp.Open(), FileAccess.Read, ownsHandle: true);
-        var buffer = new byte[4096];
-        Assert.Equal(4096, await file.ReadAsync(buffer, 0));
-        Assert.Equal(temp.Content, buffer);
-        Assert.Equal(-1, file.FixedFileSlot);
+        UringFile file = UringFile.FromHandle(group, temp.Open(), FileAccess.Read, ownsHandle: true);
+        await WaitUntil(() => file.FixedFileSettled, "the file's fixed-slot installs never completed");
+        Assert.All(group.Engines, e => Assert.True(file.FixedFileSlotOn(e) >= 0, $"no slot on engine {e.Id}"));
+
+        // Each engine's requests name that engine's slot.
+        foreach (IoUringEngine e in group.Engines)
+        {
+            var buffer = new byte[4096];
+            int slot = file.FixedFileSlotOn(e);
+            Assert.Equal(4096, await e.ReadAsync(file.Handle, buffer, 0, owner: null, default, fixedSlot: slot));
+            Assert.Equal(temp.Content, buffer);
+        }
+
+        var read = new byte[4096];
+        Assert.Equal(4096, await file.ReadAsync(read, 0));
+        Assert.Equal(temp.Content, read);
+
+        await file.DisposeAsync();
+        Assert.All(group.Engines, e => Assert.Equal(-1, file.FixedFileSlotOn(e)));
+        Assert.True(file.Handle.IsClosed);
     }
 
     [Fact]

@@ -1,0 +1,154 @@
+using System.Diagnostics;
+
+namespace IoUring.Tests.Async;
+
+/// <summary>
+/// The default completion model: continuations run on the engine's thread, and one that blocks (sleeps, waits
+/// synchronously for another request of the same engine, disposes the engine) makes the engine hand its ring to another
+/// thread, so the other requests keep completing and nothing deadlocks. The bounds are generous: the machine is shared.
+/// </summary>
+public sealed class HandOffTests
+{
+    /// <summary>How long a blocking continuation blocks.</summary>
+    private static readonly TimeSpan Block = TimeSpan.FromSeconds(2);
+
+    /// <summary>What "not delayed" means here: far below <see cref="Block"/>, far above a hand-off (a millisecond or two).</summary>
+    private static readonly TimeSpan NotDelayed = TimeSpan.FromMilliseconds(700);
+
+    [Fact]
+    public async Task A_continuation_that_sleeps_does_not_delay_the_engines_other_reads()
+    {
+        Kernel.RequireIoUring();
+        using var file = new TempFile(256 * 1024, seed: 3);
+        using var handle = file.Open();
+        using var engine = new IoUringEngine();
+        using var pipe = new TestPipe();
+
+        // A read already in the kernel when the continuation starts sleeping, submitted by the thread that then sleeps:
+        // its completion must still be posted (a plain ring wakes the sleeping submitter to post it) and reaped.
+        ValueTask<int> inFlight = engine.ReadAsync(pipe.Read, new byte[1], -1);
+        await Wait.UntilAsync(() => engine.OperationsInFlight > 0, "the pipe read is in the kernel");
+
+        using var sleeping = new ManualResetEventSlim();
+        Task sleeper = Task.Run(async () =>
+        {
+            await EngineReadWriteTests.ResumeOnLoopAsync(engine);
+            Assert.True(engine.IsOnLoopThread);
+            sleeping.Set();
+            Thread.Sleep(Block);
+        });
+        Assert.True(sleeping.Wait(TimeSpan.FromSeconds(30)), "the continuation never ran on the engine's thread");
+        var clock = Stopwatch.StartNew();
+
+        // New reads from another thread, one after the other (each awaited: its continuation runs on whichever thread
+        // owns the ring now).
+        byte[] buffer = new byte[4096];
+        for (int i = 0; i < 64; i++)
+        {
+            long offset = (i * 4096L) % file.Content.Length;
+            Assert.Equal(4096, await engine.ReadAsync(handle, buffer, offset));
+            Assert.True(buffer.AsSpan().SequenceEqual(file.Content.AsSpan((int)offset, 4096)));
+        }
+
+        pipe.Put([7]);
+        Assert.Equal(1, await inFlight);
+        TimeSpan elapsed = clock.Elapsed;
+        Assert.False(sleeper.IsCompleted, "the sleeping continuation should still sleep");
+        Assert.True(elapsed < NotDelayed, $"the other reads took {elapsed.TotalMilliseconds:F0} ms while one continuation slept");
+        Assert.True(engine.HandOffs >= 1, "the ring was never handed off");
+        await sleeper;
+    }
+
+    [Fact]
+    public async Task A_continuation_that_waits_synchronously_for_another_read_of_its_engine_gets_it()
+    {
+        Kernel.RequireIoUring();
+        using var file = new TempFile(64 * 1024, seed: 5);
+        using var handle = file.Open();
+        using var engine = new IoUringEngine();
+
+        int[] results = await Task.Run(async () =>
+        {
+            await EngineReadWriteTests.ResumeOnLoopAsync(engine);
+            Assert.True(engine.IsOnLoopThread);
+            var buffer = new byte[4096];
+            var got = new int[16];
+            for (int i = 0; i < got.Length; i++)
+            {
+                // Sync over async on the engine's own thread: the ring is handed off, and the new owner completes it.
+                got[i] = engine.ReadAsync(handle, buffer, i * 4096L).AsTask().GetAwaiter().GetResult();
+                Assert.True(buffer.AsSpan().SequenceEqual(file.Content.AsSpan(i * 4096, 4096)));
+            }
+
+            return got;
+        }).WaitAsync(TimeSpan.FromSeconds(60));
+
+        Assert.All(results, n => Assert.Equal(4096, n));
+        Assert.True(engine.HandOffs >= 1);
+    }
+
+    [Fact]
+    public async Task Many_continuations_blocking_at_once_each_get_a_thread_and_the_reads_between_them_complete()
+    {
+        Kernel.RequireIoUring();
+        using var file = new TempFile(64 * 1024, seed: 7);
+        using var handle = file.Open();
+        using var engine = new IoUringEngine();
+        const int Blockers = 12;
+        TimeSpan nap = TimeSpan.FromMilliseconds(400);
+
+        var clock = Stopwatch.StartNew();
+        Task[] blockers = [.. Enumerable.Range(0, Blockers).Select(i => Task.Run(async () =>
+        {
+            var buffer = new byte[4096];
+            Assert.Equal(4096, await engine.ReadAsync(handle, buffer, i * 4096L));
+            // On the engine's thread (or a pool thread, if the read completed before the await): block.
+            Thread.Sleep(nap);
+            Assert.Equal(4096, await engine.ReadAsync(handle, buffer, i * 4096L));
+        }))];
+        await Task.WhenAll(blockers).WaitAsync(TimeSpan.FromSeconds(60));
+
+        // One after another they would take Blockers x nap (4.8 s); handed off, they overlap.
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(3), $"{Blockers} blocking continuations took {clock.Elapsed.TotalMilliseconds:F0} ms");
+    }
+
+    [Fact]
+    public async Task Disposing_the_engine_from_its_own_continuation_waits_for_it_to_stop()
+    {
+        Kernel.RequireIoUring();
+        var engine = new IoUringEngine();
+        bool stoppedWhenDisposeReturned = await Task.Run(async () =>
+        {
+            await EngineReadWriteTests.ResumeOnLoopAsync(engine);
+            Assert.True(engine.IsOnLoopThread);
+            engine.Dispose();
+            return engine.DisposeAsync().IsCompleted;
+        }).WaitAsync(TimeSpan.FromSeconds(60));
+
+        Assert.True(stoppedWhenDisposeReturned, "Dispose returned before the engine had stopped");
+        Assert.Throws<ObjectDisposedException>(() => engine.NopAsync());
+    }
+
+    [Fact]
+    public async Task With_hand_off_off_the_ring_stays_on_one_thread()
+    {
+        Kernel.RequireIoUring();
+        using var engine = new IoUringEngine(new IoUringEngineOptions { HandOffAfter = Timeout.InfiniteTimeSpan });
+        int loop = engine.LoopThreadId;
+        await Task.Run(async () =>
+        {
+            await EngineReadWriteTests.ResumeOnLoopAsync(engine);
+            Thread.Sleep(50);
+        });
+        await engine.NopAsync();
+        Assert.Equal(0, engine.HandOffs);
+        Assert.Equal(loop, engine.LoopThreadId);
+    }
+
+    [Fact]
+    public void Hand_off_times_that_are_not_positive_are_refused()
+    {
+        Assert.Throws<ArgumentOutOfRangeException>(() => new IoUringEngine(new IoUringEngineOptions { HandOffAfter = TimeSpan.Zero }));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new IoUringEngine(new IoUringEngineOptions { HandOffAfter = TimeSpan.FromSeconds(-2) }));
+    }
+}
