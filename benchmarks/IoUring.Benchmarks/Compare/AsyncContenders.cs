@@ -123,3 +123,81 @@ internal sealed class AsyncContender : WindowedWorkers
         }
     }
 }
+
+/// <summary>
+/// <c>default</c>: exactly what a newcomer writes after reading the README — <c>UringFile.Open(path, …,
+/// FileOptions.RandomAccess)</c> with no engine and no options (the process-wide default engines), a <c>byte[]</c>
+/// buffer per loop, <c>await file.ReadAsync(buffer, offset)</c> — in QD async loops shaped like
+/// <see cref="RandomAccessContender"/> (whose handle gets the same random-access advice). The default group is created
+/// by the first run (the prelude) and lives for the process, as it would in an application.
+/// </summary>
+internal sealed class DefaultContender : WindowedWorkers
+{
+    private readonly UringFile _file;
+    private Task[] _tasks = [];
+    private int _maxPoolThreads;
+
+    private DefaultContender(RunSpec spec)
+        : base(spec, spec.Qd)
+    {
+        _file = UringFile.Open(spec.File!.Path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, FileOptions.RandomAccess);
+    }
+
+    public static RunResult Run(RunSpec spec)
+    {
+        var c = new DefaultContender(spec);
+        try
+        {
+            return c.Measure();
+        }
+        finally
+        {
+            c._file.Dispose();
+        }
+    }
+
+    /// <summary>The default engines' threads, plus any thread-pool threads the run used.</summary>
+    protected override int ThreadsInUse => IoUringEngineGroup.Default.Count + Math.Max(_maxPoolThreads, ThreadPool.ThreadCount);
+
+    protected override long? SyscallsSoFar => IoUringEngineGroup.Default.Engines.Sum(e => e.EnterCalls + e.Wakeups);
+
+    protected override void Start() => _tasks = [.. Enumerable.Range(0, Workers).Select(i => Task.Run(() => WorkAsync(i)))];
+
+    protected override void Join()
+    {
+        _maxPoolThreads = Math.Max(_maxPoolThreads, ThreadPool.ThreadCount);
+        Task.WaitAll(_tasks);
+    }
+
+    private async Task WorkAsync(int worker)
+    {
+        try
+        {
+            await WorkLoopAsync(worker).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is IOException or ObjectDisposedException or InvalidOperationException)
+        {
+            Fail(e);
+        }
+    }
+
+    private async Task WorkLoopAsync(int worker)
+    {
+        byte[] buffer = new byte[DataFile.Block];
+        var rng = new SplitMix64(Spec.Seed + (ulong)worker * 0x1000193UL);
+        ulong pages = File.Pages;
+        long ops = 0;
+        while (!Stopping)
+        {
+            int n = await _file.ReadAsync(buffer, (long)rng.NextOffset(pages)).ConfigureAwait(false);
+            if (n != DataFile.Block)
+            {
+                throw new IOException($"UringFile.ReadAsync returned {n}");
+            }
+
+            ops++;
+            Publish(worker, ops);
+            CountColdRead();
+        }
+    }
+}

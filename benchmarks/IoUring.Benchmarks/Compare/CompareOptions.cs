@@ -57,7 +57,7 @@ internal sealed class CompareOptions
           --server-pool  the sockets-* servers' pipe memory: each transport's default pool, or one pinned block
                        pool that keeps its blocks, for both
         scenarios: nop, hot, cold, http
-        contenders: ring, ring-registered, pread, pread-pool, randomaccess-async, async, async-inline, async-group,
+        contenders: ring, ring-registered, pread, pread-pool, randomaccess-async, default, async, async-inline, async-group,
                     async-group-inline, liburing-c, liburing-c-registered, fio-io_uring, fio-psync;
                     http: sockets-iouring, sockets-iouring-inline, sockets-dotnet, kestrel-iouring, kestrel-dotnet
         """;

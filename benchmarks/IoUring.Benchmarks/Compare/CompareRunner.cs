@@ -22,6 +22,9 @@ internal static class CompareRunner
     public const string Pread = "pread";
     public const string PreadPool = "pread-pool";
     public const string RandomAccessAsync = "randomaccess-async";
+
+    /// <summary>The code a newcomer writes: <c>UringFile.Open(path)</c> on the default engines, no options.</summary>
+    public const string Default = "default";
     public const string Async = "async";
     public const string AsyncInline = "async-inline";
     public const string AsyncGroup = "async-group";
@@ -186,6 +189,8 @@ internal static class CompareRunner
             // The async layer in both continuation modes (its state machines, the engine loop, the completion batches).
             _ = AsyncContender.Run(new RunSpec(Scenarios.Hot, Async, 32, file, 0.05, 0.05, evictEvery, seed), group: false, ContinuationMode.ThreadPool);
             _ = AsyncContender.Run(new RunSpec(Scenarios.Hot, AsyncInline, 32, file, 0.05, 0.05, evictEvery, seed), group: true, ContinuationMode.Inline);
+            // The default engines (created here, once for the process) and the newcomer's code path.
+            _ = DefaultContender.Run(new RunSpec(Scenarios.Hot, Default, 32, file, 0.05, 0.05, evictEvery, seed));
         }
     }
 
@@ -223,6 +228,7 @@ internal static class CompareRunner
             Add(s, Pread, [1]);
             Add(s, PreadPool, [o.PoolThreads]);
             Add(s, RandomAccessAsync, o.QueueDepths);
+            Add(s, Default, o.QueueDepths);
             Add(s, Async, o.QueueDepths);
             Add(s, AsyncInline, o.QueueDepths);
             Add(s, AsyncGroup, o.QueueDepths);
@@ -309,6 +315,7 @@ internal static class CompareRunner
                 Pread => PreadContender.Run(spec),
                 PreadPool => PreadPoolContender.Run(spec),
                 RandomAccessAsync => RandomAccessContender.Run(spec),
+                Default => DefaultContender.Run(spec),
                 Async => AsyncContender.Run(spec, group: false, ContinuationMode.ThreadPool),
                 AsyncInline => AsyncContender.Run(spec, group: false, ContinuationMode.Inline),
                 AsyncGroup => AsyncContender.Run(spec, group: true, ContinuationMode.ThreadPool),

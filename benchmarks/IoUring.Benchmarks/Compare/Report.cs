@@ -238,9 +238,52 @@ internal sealed class Report
         }
     }
 
-    /// <summary>Issue 4's targets for the async layer, judged for the default mode (<c>async</c>) and for <c>async-inline</c>.</summary>
+    /// <summary>
+    /// The targets of "fast by default" for <c>default</c> (the code a newcomer writes) against
+    /// <c>randomaccess-async</c> at each queue depth: hot, at least as many reads per second for at most 3/4 of the CPU
+    /// per read; cold, twice the reads per second for a tenth of the context switches (at QD 1 both wait for one device
+    /// read at a time: the bare ring's QD 1 row beside it shows that bound); and no allocation per read.
+    /// </summary>
+    private IEnumerable<(string Target, string Measured, bool? Ok)> DefaultTargets()
+    {
+        const string RA = CompareRunner.RandomAccessAsync, D = CompareRunner.Default;
+        foreach (int qd in _summaries.Where(s => s.Contender == D).Select(s => s.Qd).Distinct().Order())
+        {
+            Summary? hot = Find(Scenarios.Hot, D, qd), hotRa = Find(Scenarios.Hot, RA, qd);
+            yield return Ratio($"hot QD {qd}: default ops/s ≥ 1.0 × randomaccess-async", hot, hotRa, s => s.OpsPerSec, "ops/s", r => r >= 1.0);
+            yield return Ratio($"hot QD {qd}: default CPU µs/op ≤ 0.75 × randomaccess-async", hot, hotRa, s => s.CpuUsPerOp, "µs/op", r => r <= 0.75);
+            Summary? cold = Find(Scenarios.Cold, D, qd), coldRa = Find(Scenarios.Cold, RA, qd);
+            yield return Ratio($"cold QD {qd}: default ops/s ≥ 2 × randomaccess-async", cold, coldRa, s => s.OpsPerSec, "ops/s", r => r >= 2.0);
+            yield return Ratio($"cold QD {qd}: default ctx sw/op ≤ 1/10 × randomaccess-async", cold, coldRa, s => s.CtxPerOp, "ctx/op", r => r <= 0.1);
+            if (qd == 1 && Find(Scenarios.Cold, CompareRunner.Ring, 1) is Summary ring1 && coldRa is not null)
+            {
+                yield return ("cold QD 1: the device bound (bare ring QD 1 / randomaccess-async QD 1)",
+                    string.Create(Inv, $"{ring1.OpsPerSec / coldRa.OpsPerSec:F3} ({FmtNum(ring1.OpsPerSec)} vs {FmtNum(coldRa.OpsPerSec)} ops/s)"), null);
+            }
+        }
+
+        Summary[] rows = [.. _summaries.Where(s => s.Contender == D)];
+        if (rows.Length > 0)
+        {
+            RunResult[] runs = [.. rows.SelectMany(s => s.Row.Runs)];
+            double worst = runs.Max(r => ((r.AllocatedBytes ?? 0) - r.ThreadAllocatedBytes) / Math.Max(1, r.Ops));
+            yield return ("default: < 0.01 B allocated per read (every run)",
+                string.Create(Inv, $"worst run {worst:F4} B/op outside the measuring thread; {runs.Length} runs, {runs.Sum(r => r.Ops):N0} ops"),
+                worst < 0.01);
+        }
+
+        Summary? groupInline = Find(Scenarios.Hot, CompareRunner.AsyncGroupInline, 32), pool = FindAnyQd(Scenarios.Hot, CompareRunner.PreadPool);
+        yield return Ratio("hot QD 32: async-group-inline ops/s ≥ 1.1 × pread-pool", groupInline, pool, s => s.OpsPerSec, "ops/s", r => r >= 1.1);
+    }
+
+    /// <summary>Issue 4's targets for the async layer, judged for thread-pool continuations (<c>async</c>) and for <c>async-inline</c>.</summary>
     private IEnumerable<(string Target, string Measured, bool? Ok)> AsyncTargets()
     {
+        foreach ((string Target, string Measured, bool? Ok) t in DefaultTargets())
+        {
+            yield return t;
+        }
+
         const string RA = CompareRunner.RandomAccessAsync;
         Summary? hotRa = Find(Scenarios.Hot, RA, 32), coldRa = Find(Scenarios.Cold, RA, 32);
         Summary? hotPool = FindAnyQd(Scenarios.Hot, CompareRunner.PreadPool);
@@ -267,7 +310,7 @@ internal sealed class Report
 
         // The windowed contenders' measuring thread only sleeps and reads counters (a sysfs read allocates a few KiB),
         // so the bytes of every other thread (the loops, the pool's continuations) are the async path's own.
-        Summary[] asyncRows = [.. _summaries.Where(s => s.Contender.StartsWith("async", StringComparison.Ordinal))];
+        Summary[] asyncRows = [.. _summaries.Where(s => s.Contender.StartsWith("async", StringComparison.Ordinal) || s.Contender == CompareRunner.Default)];
         if (asyncRows.Length == 0)
         {
             yield return ("0 B allocated per awaited op (every async run)", "no async rows", null);

@@ -336,7 +336,7 @@ internal sealed class IoOperation : IValueTaskSource<int>, IValueTaskSource<long
             owner.OnFixedFileInstalled(_engine, result == 1 ? MemoryMarshal.Read<int>(FilesUpdateArgument) : -1);
         }
 
-        owner?.OnOperationCompleted();
+        owner?.OnOperationCompleted(_engine);
         if (FireAndForget)
         {
             if (!Abandoned)
@@ -378,7 +378,7 @@ internal sealed class IoOperation : IValueTaskSource<int>, IValueTaskSource<long
         {
             IOperationOwner? owner = Owner;
             Owner = null;
-            owner?.OnOperationCompleted();
+            owner?.OnOperationCompleted(_engine);
             return false;
         }
 

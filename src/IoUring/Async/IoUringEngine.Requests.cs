@@ -94,7 +94,7 @@ public sealed partial class IoUringEngine
     {
         if (owner is not null)
         {
-            if (!owner.TryBeginOperation())
+            if (!owner.TryBeginOperation(this))
             {
                 Abandon(op);
                 throw new ObjectDisposedException(owner.GetType().Name);
@@ -107,7 +107,7 @@ public sealed partial class IoUringEngine
         if (!TryPush(op))
         {
             op.Owner = null;
-            owner?.OnOperationCompleted();
+            owner?.OnOperationCompleted(this);
             Abandon(op);
             ThrowDisposed();
         }
@@ -180,11 +180,11 @@ public sealed partial class IoUringEngine
 internal interface IOperationOwner
 {
     /// <summary>
-    /// Called on the submitting thread right before the op is pushed; false refuses it (the owner is closing). The
+    /// Called on the submitting thread right before the op is pushed to <paramref name="engine"/>; false refuses it (the owner is closing). The
     /// owner counts the op before it checks whether it is closing, and its close sets the flag before it reads the
     /// count, so either the op is refused or the close waits for it.
     /// </summary>
-    bool TryBeginOperation();
+    bool TryBeginOperation(IoUringEngine engine);
 
     /// <summary>
     /// Called on the thread completing an <c>InstallFixedFile</c> op the owner started, before its
@@ -193,6 +193,6 @@ internal interface IOperationOwner
     /// </summary>
     void OnFixedFileInstalled(IoUringEngine engine, int slot);
 
-    /// <summary>Called once for every op <see cref="TryBeginOperation"/> accepted, when its result is published or it was refused later.</summary>
-    void OnOperationCompleted();
+    /// <summary>Called once for every op <see cref="TryBeginOperation"/> accepted (with the same engine), when its result is published or it was refused later.</summary>
+    void OnOperationCompleted(IoUringEngine engine);
 }

@@ -28,8 +28,11 @@ public sealed class UringFile : IDisposable, IAsyncDisposable, IOperationOwner
     private readonly SafeFileHandle _handle;
     private readonly bool _ownsHandle;
 
-    /// <summary>Operations started through this file whose result is not published yet.</summary>
-    private int _pending;
+    /// <summary>
+    /// Operations started through this file whose result is not published yet, counted per engine (indexed like
+    /// <see cref="_slots"/>), each count on a cache line of its own: the engines' threads count without sharing a line.
+    /// </summary>
+    private readonly PendingCount[] _pending;
     private int _closing;
     private TaskCompletionSource? _drained;
 
@@ -58,6 +61,7 @@ public sealed class UringFile : IDisposable, IAsyncDisposable, IOperationOwner
         // on a line every engine shares. The installs run on the engines and nobody waits for them: requests use the
         // plain fd until an install's completion publishes its slot.
         int engines = engine is not null ? 1 : group!.Count;
+        _pending = new PendingCount[engines];
         _slots = new int[engines];
         Array.Fill(_slots, -1);
         _installsPending = engines;
@@ -464,7 +468,7 @@ public sealed class UringFile : IDisposable, IAsyncDisposable, IOperationOwner
 
             // The registered-file slots hold their own reference to the file; free them once no op is pending (here,
             // or in OnOperationCompleted when the last one finishes; the exchanges in ReleaseFixedSlots pick one).
-            if (Volatile.Read(ref _pending) == 0)
+            if (NothingPending())
             {
                 ReleaseFixedSlots();
             }
@@ -512,7 +516,7 @@ public sealed class UringFile : IDisposable, IAsyncDisposable, IOperationOwner
         {
             // Dispose() already ran and disposed the handle. A completion that sees _drained leaves the registered-file
             // slot to us, so wait for the ops as usual and release it.
-            if (Volatile.Read(ref _pending) == 0)
+            if (NothingPending())
             {
                 drained.TrySetResult();
             }
@@ -522,7 +526,7 @@ public sealed class UringFile : IDisposable, IAsyncDisposable, IOperationOwner
             return;
         }
 
-        if (Volatile.Read(ref _pending) == 0)
+        if (NothingPending())
         {
             drained.TrySetResult();
         }
@@ -573,25 +577,27 @@ public sealed class UringFile : IDisposable, IAsyncDisposable, IOperationOwner
         }
     }
 
-    bool IOperationOwner.TryBeginOperation()
+    bool IOperationOwner.TryBeginOperation(IoUringEngine engine)
     {
-        Interlocked.Increment(ref _pending);
+        Interlocked.Increment(ref _pending[SlotIndex(engine)].Value);
         if (Volatile.Read(ref _closing) != 0)
         {
-            ((IOperationOwner)this).OnOperationCompleted();
+            ((IOperationOwner)this).OnOperationCompleted(engine);
             return false;
         }
 
         return true;
     }
 
-    void IOperationOwner.OnOperationCompleted()
+    void IOperationOwner.OnOperationCompleted(IoUringEngine engine)
     {
-        if (Interlocked.Decrement(ref _pending) == 0 && Volatile.Read(ref _closing) != 0)
+        // Each count is decremented, then all are read (a full fence between): of two last operations on different
+        // engines finishing at once, at least one sees every count at zero.
+        if (Interlocked.Decrement(ref _pending[SlotIndex(engine)].Value) == 0 && Volatile.Read(ref _closing) != 0 && NothingPending())
         {
             if (Volatile.Read(ref _drained) is TaskCompletionSource drained)
             {
-                // DisposeAsync releases the slot itself once drained, so the close follows the release.
+                // DisposeAsync releases the slots itself once drained, so the close follows the release.
                 drained.TrySetResult();
             }
             else
@@ -599,6 +605,28 @@ public sealed class UringFile : IDisposable, IAsyncDisposable, IOperationOwner
                 ReleaseFixedSlots();
             }
         }
+    }
+
+    /// <summary>True when no operation started through this file is pending on any engine.</summary>
+    private bool NothingPending()
+    {
+        for (int i = 0; i < _pending.Length; i++)
+        {
+            if (Volatile.Read(ref _pending[i].Value) != 0)
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    /// <summary>An operation count alone on its cache line (64 bytes of padding on either side).</summary>
+    [System.Runtime.InteropServices.StructLayout(System.Runtime.InteropServices.LayoutKind.Explicit, Size = 128)]
+    private struct PendingCount
+    {
+        [System.Runtime.InteropServices.FieldOffset(64)]
+        public int Value;
     }
 
     void IOperationOwner.OnFixedFileInstalled(IoUringEngine engine, int slot)

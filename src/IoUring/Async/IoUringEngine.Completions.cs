@@ -1,0 +1,86 @@
+using System.Runtime.CompilerServices;
+
+namespace IoUring;
+
+// Where completions go: into the pass's ReadyList, run by the ring's owner in its continuation phase (inline), or into
+// a CompletionDispatch batch for the thread pool (thread-pool mode, or an engine that is stopping); and callbacks that
+// want to run with them (pipe continuations) the same way.
+public sealed partial class IoUringEngine
+{
+    /// <summary>
+    /// Hands the completions of the pass to their continuations: runs them here (inline: the continuation phase) or
+    /// queues them to the thread pool. False when the ring was handed to another thread meanwhile.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private bool FlushCompletions()
+    {
+        if (_dispatchToPool)
+        {
+            FlushDispatch();
+            return true;
+        }
+
+        return RunReady();
+    }
+
+    /// <summary>
+    /// Publishes an op's result: in the pass's continuation phase (inline), or in the next batch for the thread pool
+    /// (thread-pool mode, or the engine is stopping). In thread-pool mode an op marked
+    /// <see cref="IoOperation.CompleteOnLoop"/> completes here at once.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void CompleteOp(IoOperation op, long result)
+    {
+        if (!_dispatchToPool && !_stopping)
+        {
+            _ready.Add(op, result);
+            return;
+        }
+
+        if (op.CompleteOnLoop && !_stopping)
+        {
+            op.Complete(result);
+            return;
+        }
+
+        _dispatch.Add(op, result);
+        if (_dispatch.Count >= _dispatchLimit)
+        {
+            FlushDispatch();
+        }
+    }
+
+    /// <summary>
+    /// Runs <paramref name="callback"/> with the engine's completions: called by the ring's owner during ring work, it
+    /// joins the pass's continuations (inline) or the batch for the thread pool; called from a continuation running on an
+    /// engine thread (a continuation phase), it runs at once, as an inline continuation would; called from any other
+    /// thread, or while the engine stops, it is queued to the thread pool.
+    /// </summary>
+    internal void ScheduleWithCompletions(Action<object?> callback, object? state)
+    {
+        if (t_loopEngine == this && !_stopping)
+        {
+            if (ReadyList.RunningOnThisThread)
+            {
+                callback(state);
+                return;
+            }
+
+            if (!_dispatchToPool)
+            {
+                _ready.Add(callback, state);
+                return;
+            }
+
+            _dispatch.Add(callback, state);
+            if (_dispatch.Count >= _dispatchLimit)
+            {
+                FlushDispatch();
+            }
+
+            return;
+        }
+
+        ThreadPool.UnsafeQueueUserWorkItem(callback, state, preferLocal: false);
+    }
+}
