@@ -225,6 +225,16 @@ internal sealed unsafe class RingMap : IDisposable
     }
 
     /// <summary>
+    /// Where the SQ index array follows the CQE array in the ring region: the end of the CQEs rounded up to a cache line,
+    /// as the kernel's <c>rings_size()</c> places it. Needed after <c>IORING_REGISTER_RESIZE_RINGS</c>, which does not report it.
+    /// </summary>
+    public static uint SqArrayOffset(uint cqesOffset, uint cqEntries, SetupFlags flags)
+    {
+        uint cqeSize = (uint)((flags & SetupFlags.Cqe32) != 0 ? 2 * Cqe.Size : Cqe.Size);
+        return (cqesOffset + (cqEntries * cqeSize) + 63) & ~63u;
+    }
+
+    /// <summary>
     /// Builds the map over memory the library allocated for a <see cref="SetupFlags.NoMmap"/> ring: the kernel pinned
     /// <paramref name="ringRegion"/> (rings) and <paramref name="sqeRegion"/> (SQE array) at setup. Dispose unmaps them;
     /// the kernel keeps its own references to the pinned pages until the ring is torn down.

@@ -54,6 +54,12 @@ public sealed partial class Ring
         // The kernel copied the rings (keeping head and tail values) and now serves the new ones at the same mmap offsets.
         p.Flags |= SetupFlags & (SetupFlags.Sqe128 | SetupFlags.Cqe32 | SetupFlags.NoSqArray);
         p.Features = Features;
+        if ((p.Flags & SetupFlags.NoSqArray) == 0)
+        {
+            // The resize reports no sq_off.array (only setup does), and the new index array starts zeroed: it sits where
+            // the kernel's rings_size() puts it, and the map's constructor writes the identity mapping into it again.
+            p.SqOff.Array = RingMap.SqArrayOffset(p.CqOff.Cqes, p.CqEntries, p.Flags);
+        }
         RingMap? map = RingMap.Map(_ringFd, p, out int errno);
         if (map is null)
         {
