@@ -20,6 +20,7 @@ public sealed partial class IoUringEngine
             return true;
         }
 
+        _deferred.MoveTo(_ready);
         return RunReady();
     }
 
@@ -53,8 +54,9 @@ public sealed partial class IoUringEngine
     /// <summary>
     /// Runs <paramref name="callback"/> with the engine's completions: called by the ring's owner during ring work, it
     /// joins the pass's continuations (inline) or the batch for the thread pool; called from a continuation running on an
-    /// engine thread (a continuation phase), it runs at once, as an inline continuation would; called from any other
-    /// thread, or while the engine stops, it is queued to the thread pool.
+    /// engine thread (a continuation phase), it runs in the owner's next continuation phase (see
+    /// <see cref="DeferredCallbacks"/>); called from any other thread, or while the engine stops, it is queued to the
+    /// thread pool.
     /// </summary>
     internal void ScheduleWithCompletions(Action<object?> callback, object? state)
     {
@@ -62,25 +64,33 @@ public sealed partial class IoUringEngine
         {
             if (ReadyList.RunningOnThisThread)
             {
-                callback(state);
-                return;
+                if (_deferred.TryAdd(callback, state))
+                {
+                    // An old owner finishing a continuation after a hand-off: the new owner may be parked.
+                    _submissions.WakeIfParked();
+                    return;
+                }
             }
-
-            if (!_dispatchToPool)
+            else if (!_dispatchToPool)
             {
                 _ready.Add(callback, state);
                 return;
             }
-
-            _dispatch.Add(callback, state);
-            if (_dispatch.Count >= _dispatchLimit)
+            else
             {
-                FlushDispatch();
-            }
+                _dispatch.Add(callback, state);
+                if (_dispatch.Count >= _dispatchLimit)
+                {
+                    FlushDispatch();
+                }
 
-            return;
+                return;
+            }
         }
 
         ThreadPool.UnsafeQueueUserWorkItem(callback, state, preferLocal: false);
     }
+
+    /// <summary>Callbacks scheduled from inside continuations, for the next continuation phase.</summary>
+    private readonly DeferredCallbacks _deferred = new();
 }

@@ -257,7 +257,7 @@ public sealed partial class IoUringEngine
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private bool HasWork() => _submissions.HasWork || Volatile.Read(ref _multishotHead) is not null;
+    private bool HasWork() => _submissions.HasWork || Volatile.Read(ref _multishotHead) is not null || _deferred.HasAny;
 
     private bool SpinForWork(long spinTicks)
     {

@@ -20,9 +20,11 @@ public sealed partial class IoUringEngine
             EngineMonitor.Unregister(this);
         }
 
+        _deferred.Close(_ready);
         if (_ready.Count > 0)
         {
-            // A fault in the middle of a pass left completions unrun: they run on a pool thread.
+            // A fault in the middle of a pass left completions unrun, or continuations deferred callbacks to the next
+            // pass: they run on a pool thread.
             ThreadPool.UnsafeQueueUserWorkItem(static list => list.Run(), _ready, preferLocal: false);
             _ready = new ReadyList(1);
         }

@@ -26,12 +26,16 @@ internal sealed class ZeroCopySender : MultishotOperation, IValueTaskSource<long
     private long _count;
     private int _stopClaimed;
 
+    /// <summary>The result <see cref="Publish"/> hands to the awaiter: bytes sent, -errno, or <see cref="long.MinValue"/> when the engine stopped.</summary>
+    private long _result;
+
     public ZeroCopySender(IoUringEngine engine, SafeHandle handle)
         : base(engine)
     {
         _handle = handle;
-        // Completed on the loop: in thread-pool mode the continuation must not run there.
-        _core.RunContinuationsAsynchronously = engine.Continuations == ContinuationMode.ThreadPool;
+        // The result is published with the engine's completions (ScheduleWithCompletions), never in the middle of the
+        // ring work that reaped the notification: the awaiter's continuation runs where continuations run.
+        _core.RunContinuationsAsynchronously = false;
     }
 
     /// <summary>Sends that were made zero-copy.</summary>
@@ -141,15 +145,24 @@ internal sealed class ZeroCopySender : MultishotOperation, IValueTaskSource<long
     {
         Unpin();
         ReleaseHandleRef();
+        _result = result;
+        Engine.ScheduleWithCompletions(static state => ((ZeroCopySender)state!).Publish(), this);
+    }
 
-        if (result >= 0)
+    private void Publish()
+    {
+        if (_result == long.MinValue)
+        {
+            _core.SetException(new ObjectDisposedException(nameof(IoUringEngine), "The io_uring engine was disposed while a send was pending."));
+        }
+        else if (_result >= 0)
         {
             Interlocked.Increment(ref _count);
-            _core.SetResult(result);
+            _core.SetResult(_result);
         }
         else
         {
-            _core.SetException(new UringSocketException((int)-result, "send_zc"));
+            _core.SetException(new UringSocketException((int)-_result, "send_zc"));
         }
     }
 
@@ -205,7 +218,8 @@ internal sealed class ZeroCopySender : MultishotOperation, IValueTaskSource<long
 
         Unpin();
         ReleaseHandleRef();
-        _core.SetException(new ObjectDisposedException(nameof(IoUringEngine), "The io_uring engine was disposed while a send was pending."));
+        _result = long.MinValue;
+        Engine.ScheduleWithCompletions(static state => ((ZeroCopySender)state!).Publish(), this);
     }
 
     long IValueTaskSource<long>.GetResult(short token) => _core.GetResult(token);

@@ -101,7 +101,7 @@ public sealed class SocketLifetimeTests
         _ = await flush;
 
         // The connection is disposed with it: its input is done, and the socket refuses new use.
-        await Assert.ThrowsAnyAsync<Exception>(async () => await connection.Input.ReadAsync(ct));
+        await AdoptedSocketDisposeTests.AssertInputEnded(connection);
         Assert.Throws<ObjectDisposedException>(() => socket.CreateConnection());
     }
 }
