@@ -170,6 +170,9 @@ public sealed partial class Ring : IDisposable
     /// <summary>
     /// Requests submitted whose last CQE has not been seen. Multishot requests count until their final CQE; a request
     /// with <see cref="SqeFlags.CqeSkipSuccess"/> that succeeds is never subtracted, so the count errs high, never low.
+    /// After <see cref="Dispose()"/> it is 0 when the drain finished (the kernel holds nothing that can touch memory;
+    /// a multishot timeout that outran every cancel may still be firing until the kernel tears the ring down, see
+    /// <see cref="Dispose()"/>), and otherwise the number of requests the drain gave up on.
     /// </summary>
     public long InFlight => _inFlight;
 
@@ -187,6 +190,14 @@ public sealed partial class Ring : IDisposable
     /// finish with it, then unmaps the rings and closes the fd. Memory registered with <see cref="RegisterBuffers(ReadOnlySpan{Memory{byte}})"/>
     /// is unpinned only when nothing is left in flight; otherwise it stays pinned for the life of the process.
     /// </summary>
+    /// <remarks>
+    /// One kind of request cannot be cancelled reliably: a multishot timeout (<see cref="TimeoutFlags.Multishot"/>
+    /// without a repeat count) whose period is shorter than the gap between two <c>io_uring_enter</c> calls, because
+    /// the kernel's cancel looks for it only while its timer is armed. The drain recognises its CQEs (<c>-ETIME</c>
+    /// with <see cref="CqeFlags.More"/>) and, once every request still in flight is such a timer that kept firing
+    /// through a whole cancel round (100 ms), closes the ring without waiting for the timeout: a timer references no
+    /// memory of yours, and closing the ring makes the kernel kill it.
+    /// </remarks>
     /// <exception cref="InvalidOperationException">Another thread is blocked inside this ring (for example in <see cref="WaitCqe()"/>).</exception>
     public void Dispose()
     {
@@ -248,6 +259,8 @@ public sealed partial class Ring : IDisposable
             long deadline = DeadlineAfter(timeout);
             long recancel = Stopwatch.Frequency / 10;
             long nextCancel = 0;
+            int rounds = 0;
+            var timerStreams = new TimerStreams();
             while (_inFlight > 0)
             {
                 long now = Stopwatch.GetTimestamp();
@@ -258,13 +271,24 @@ public sealed partial class Ring : IDisposable
 
                 if (now >= nextCancel)
                 {
+                    if (rounds > 0 && timerStreams.Count >= _inFlight)
+                    {
+                        // Everything still in flight is a multishot timeout that kept firing through a whole round
+                        // after a cancel: see TimerStreams. It holds no memory of ours, so closing the ring is safe.
+                        _inFlight = 0;
+                        return true;
+                    }
+
                     SubmitCancelEverything();
+                    timerStreams.Clear();
+                    rounds++;
                     nextCancel = now + recancel;
                 }
 
                 long slice = Math.Min(deadline, nextCancel) - now;
                 if (TryWaitCqe(TimeSpan.FromSeconds(Math.Max(1.0, slice) / Stopwatch.Frequency), out Cqe cqe))
                 {
+                    timerStreams.Note(cqe);
                     CqeSeen(cqe);
                 }
             }
@@ -280,6 +304,35 @@ public sealed partial class Ring : IDisposable
             // No timed wait before 5.11: we cannot prove the kernel is done, so pinned memory stays pinned.
             return false;
         }
+    }
+
+    /// <summary>
+    /// The user data of multishot timeouts seen firing during one round of the dispose drain. A multishot timeout
+    /// with a short period (<c>IORING_TIMEOUT_MULTISHOT</c>, no repeat count) cannot be cancelled reliably: the kernel
+    /// takes it off its timeout list when the timer fires and puts it back only when the task work that posts the
+    /// CQE re-arms it (io_timeout_fn / io_timeout_complete), and ASYNC_CANCEL and TIMEOUT_REMOVE look only at that
+    /// list, so with a period shorter than the time between two io_uring_enter calls the cancel nearly always
+    /// misses it (-ENOENT) and the timer fires forever. Its CQEs are recognisable (<c>-ETIME</c> with
+    /// <see cref="CqeFlags.More"/>: no other request posts that), and it references no user memory once submitted
+    /// (the kernel copied its timespec at prep), so once every request still in flight is such a stream the drain
+    /// ends and the ring is closed; the kernel's ring teardown kills the timer.
+    /// </summary>
+    private sealed class TimerStreams
+    {
+        private readonly HashSet<ulong> _userData = [];
+
+        /// <summary>How many distinct multishot timeouts fired since <see cref="Clear"/>.</summary>
+        public int Count => _userData.Count;
+
+        public void Note(in Cqe cqe)
+        {
+            if (cqe.Res == -Errno.ETIME && (cqe.Flags & CqeFlags.More) != 0)
+            {
+                _ = _userData.Add(cqe.UserData);
+            }
+        }
+
+        public void Clear() => _userData.Clear();
     }
 
     /// <summary>
