@@ -54,7 +54,7 @@ run_one() {
   end=$(date +%s.%N)
   secs=$(awk -v a="$start" -v b="$end" 'BEGIN { printf "%.1f", b - a }')
   its=$(grep -o '^fuzz: [A-Z]*  [0-9,]* iterations' "$log" | head -1 | grep -o '[0-9,]* iterations' | tr -d ', iterations')
-  first=$(grep -m1 -E '^\s+\[seed [0-9]+ iteration|hang|HANG|Unhandled exception' "$log" | sed -E 's/^\s+//' | cut -c1-300)
+  first=$(grep -m1 -E '^\s+\[seed [0-9]+ iteration|LEAK:|hang|HANG|Unhandled exception' "$log" | sed -E 's/^\s+//' | cut -c1-300)
   [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ] && first="killed after ${limit} s (hang?) ${first}"
   printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$layer" "$seed" "$rc" "$secs" "${its:-?}" "$first" >>"$out/results.tsv"
   if [ "$rc" -ne 0 ]; then

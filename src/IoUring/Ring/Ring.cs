@@ -208,6 +208,8 @@ public sealed partial class Ring : IDisposable
 
         CheckNotBusyElsewhere(Environment.CurrentManagedThreadId);
 
+        // Dispose may come from any thread (the drain abandons SQEs another thread prepared and did not submit).
+        _ownerThread = Environment.CurrentManagedThreadId;
         bool drained = DrainInFlight(_drainTimeout);
         _disposed = true;
         if (_registeredIndex >= 0)
@@ -405,11 +407,11 @@ public sealed partial class Ring : IDisposable
     }
 
     /// <summary>
-    /// The guard at the top of every public member: throws after dispose, and detects use from a second thread while
-    /// the owning thread is inside a system call on the ring (the common misuse: one thread blocked in
-    /// <see cref="WaitCqe()"/> while another prepares SQEs). Sequential hand-over between threads (for example across
-    /// an <c>await</c>) is allowed. Detection is best-effort: two threads racing through non-blocking calls at the
-    /// same instant may go unnoticed, which is why the ring is documented as not thread-safe.
+    /// The guard at the top of every public member (<see cref="GetSqe"/> and <see cref="TryPeekCqe"/> included):
+    /// throws after dispose, and checks that the calling thread owns the ring, which costs one compare of the managed
+    /// thread id. Ownership moves to another thread only at a quiet point (see <see cref="TakeOwnership"/>), so
+    /// sequential hand-over (across an <c>await</c>) works while use from a second thread during a call of the first,
+    /// or between its <c>GetSqe</c> and <c>Submit</c>, throws.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private void ThrowIfDisposed()
@@ -426,7 +428,7 @@ public sealed partial class Ring : IDisposable
         }
     }
 
-    /// <summary>The dispose check alone, for per-SQE and per-CQE paths where only memory safety is at stake.</summary>
+    /// <summary>The dispose check alone, for the per-CQE reads of a <see cref="CompletionBatch"/> (checked when the batch was taken).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private void ThrowIfUnmapped()
     {
@@ -436,10 +438,29 @@ public sealed partial class Ring : IDisposable
         }
     }
 
+    /// <summary>What every thread-misuse message ends with.</summary>
+    private const string ThreadRule =
+        "A Ring is not thread-safe (like liburing's struct io_uring): use it from one thread at a time (one ring per thread), or use IoUringEngine, which accepts operations from any thread.";
+
+    /// <summary>
+    /// The slow path of the owner check: another thread calls into the ring. That is a legitimate hand-over only at a
+    /// quiet point: no thread is inside a system call on the ring, and the previous owner left no SQE prepared but
+    /// unsubmitted (an SQE it is still filling would be shared, or submitted half-written). Otherwise it throws
+    /// before touching anything. Two threads interleaving non-blocking calls still take turns here, so they are
+    /// caught at the first call that lands inside the other's batch; the CQ range checks catch the rest before a
+    /// completion that was not posted could be handed out.
+    /// </summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
     private void TakeOwnership(int me)
     {
         CheckNotBusyElsewhere(me);
+        uint unsubmitted = _sqeTail - _sqeHead;
+        if (unsubmitted != 0)
+        {
+            throw new InvalidOperationException(
+                $"This Ring is being used by managed thread {me} while thread {_ownerThread} has {unsubmitted} SQE(s) prepared on it and not submitted. A ring can move to another thread only between batches (after Submit). {ThreadRule}");
+        }
+
         _ownerThread = me;
     }
 
@@ -448,21 +469,36 @@ public sealed partial class Ring : IDisposable
         int busy = Volatile.Read(ref _busyThread);
         if (busy != 0 && busy != me)
         {
-            throw new InvalidOperationException(
-                $"This Ring is being used by managed thread {me} while thread {busy} is inside {_busyWhat} on it. A Ring is not thread-safe (like liburing's struct io_uring): use one ring per thread, or IoUringEngine, which accepts operations from any thread.");
+            ThrowBusy(me, busy);
         }
     }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void ThrowBusy(int me, int busy) => throw new InvalidOperationException(
+        $"This Ring is being used by managed thread {me} while thread {busy} is inside {_busyWhat} on it. {ThreadRule}");
 
     /// <summary>io_uring_enter, marking the ring busy for the duration so that use from another thread is reported.</summary>
     private int EnterSyscall(uint toSubmit, uint minComplete, EnterFlags flags, string what) =>
         EnterSyscall(toSubmit, minComplete, flags, timeout: null, what);
 
-    /// <summary>As the overload without a timeout; with one, the wait is bounded (IORING_ENTER_EXT_ARG).</summary>
+    /// <summary>
+    /// As the overload without a timeout; with one, the wait is bounded (IORING_ENTER_EXT_ARG). The busy mark is
+    /// taken with a compare-and-swap (its cost hides behind the system call), so two threads entering the kernel
+    /// on the same ring at once are always caught: the second throws before its syscall.
+    /// </summary>
     private int EnterSyscall(uint toSubmit, uint minComplete, EnterFlags flags, KernelTimespec? timeout, string what)
     {
+        int me = Environment.CurrentManagedThreadId;
+        int busy = Interlocked.CompareExchange(ref _busyThread, me, 0);
+        if (busy != 0)
+        {
+            ThrowBusy(me, busy);
+        }
+
+        // The thread inside the kernel owns the ring: any other thread's next call takes the slow path and sees it busy.
+        _ownerThread = me;
         _busyWhat = what;
         _enterCalls++;
-        Volatile.Write(ref _busyThread, Environment.CurrentManagedThreadId);
         try
         {
             int fd = EnterFd(out EnterFlags registered);

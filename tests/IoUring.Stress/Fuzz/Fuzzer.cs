@@ -20,6 +20,21 @@ public sealed class FuzzResult
 
     public int FdsBefore { get; set; }
 
+    /// <summary>What each descriptor pointed to at the start, to name the leaked ones in the report.</summary>
+    private SortedDictionary<int, string> _fdTargetsBefore = [];
+
+    /// <summary>Counts the open descriptors and remembers what they point to (call at the start of a run).</summary>
+    public void RecordFdsBefore()
+    {
+        _fdTargetsBefore = ProcessStats.FdTargets();
+        FdsBefore = ProcessStats.OpenFds();
+    }
+
+    /// <summary>The descriptors open now that were not open (or pointed elsewhere) at the start.</summary>
+    private string NewFds() => string.Join(", ", ProcessStats.FdTargets()
+        .Where(kv => !_fdTargetsBefore.TryGetValue(kv.Key, out string? was) || was != kv.Value)
+        .Select(kv => $"{kv.Key} -> {kv.Value}"));
+
     public int FdsAfter { get; set; }
 
     public int PinnedForeverBefore { get; set; }
@@ -44,6 +59,11 @@ public sealed class FuzzResult
         var sb = new System.Text.StringBuilder();
         sb.AppendLine(ci, $"fuzz: {(Passed ? "PASSED" : "FAILED")}  {Iterations:N0} iterations, {Calls:N0} calls in {Seconds:F1} s; {Created} created {RingsCreated}, refused {RingsRefused}; rescue CQEs {RescuesSent}");
         sb.AppendLine(ci, $"  fds before/after {FdsBefore}/{FdsAfter}; pinned-forever objects before/after {PinnedForeverBefore}/{PinnedForeverAfter} ({UndrainedDisposals} disposals could not drain within their DisposeDrainTimeout)");
+        if (FdsAfter > FdsBefore)
+        {
+            sb.AppendLine(ci, $"  LEAK: {FdsAfter - FdsBefore} descriptor(s) more than at the start; new: {NewFds()}");
+        }
+
         foreach ((string k, long v) in Outcomes)
         {
             sb.AppendLine(ci, $"    {k,-52} {v,10:N0}");
@@ -113,7 +133,7 @@ public sealed class Fuzzer : IDisposable
     {
         _seed = seed;
         _rng = new Random(seed);
-        _result.FdsBefore = ProcessStats.OpenFds();
+        _result.RecordFdsBefore();
         _result.PinnedForeverBefore = ProcessStats.PinnedForeverObjects();
         _pool = new FuzzPool(seed);
         _rescue = new Rescue();
