@@ -239,9 +239,17 @@ public sealed partial class Ring
             ThrowNotOldest(cqe);
         }
 
-        if ((cqe.Flags & CqeFlags.More) == 0 && _inFlight > 0)
+        if ((cqe.Flags & CqeFlags.More) == 0)
         {
-            _inFlight--;
+            if (_inFlight > 0)
+            {
+                _inFlight--;
+            }
+
+            if (_flightLeaseCount != 0)
+            {
+                LeaseCompleted(cqe.UserData);
+            }
         }
 
         uint head = _cqHead + 1;
@@ -276,9 +284,14 @@ public sealed partial class Ring
         long finals = 0;
         for (uint i = 0; i < count; i++)
         {
-            if ((_cq.Entry(head + i).Flags & CqeFlags.More) == 0)
+            ref Cqe c = ref _cq.Entry(head + i);
+            if ((c.Flags & CqeFlags.More) == 0)
             {
                 finals++;
+                if (_flightLeaseCount != 0)
+                {
+                    LeaseCompleted(c.UserData);
+                }
             }
         }
 

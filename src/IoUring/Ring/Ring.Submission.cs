@@ -207,8 +207,15 @@ public sealed partial class Ring
     private uint FlushSq()
     {
         uint tail = _sqeTail;
-        if (_sqeHead != tail)
+        uint head = _sqeHead;
+        if (head != tail)
         {
+            if (_slotLeaseCount != 0)
+            {
+                // Some of these SQEs use a NativeBuffer: key its reference by their user data, before the kernel can complete them.
+                LeasesSubmitted(head, tail);
+            }
+
             _sqeHead = tail;
             // Release: every SQE field written above becomes visible before the new tail. Pairs with the kernel's
             // smp_load_acquire(&rings->sq.tail) in io_sqring_entries()/__io_sqring_entries().

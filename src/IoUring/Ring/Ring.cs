@@ -141,6 +141,8 @@ public sealed partial class Ring : IDisposable
                 _registeredThreadId = Environment.CurrentManagedThreadId;
             }
         }
+
+        Publish(this);
     }
 
     /// <summary>The kernel's upper bound for SQ entries (<c>IORING_MAX_ENTRIES</c>).</summary>
@@ -211,6 +213,7 @@ public sealed partial class Ring : IDisposable
         // Dispose may come from any thread (the drain abandons SQEs another thread prepared and did not submit).
         _ownerThread = Environment.CurrentManagedThreadId;
         bool drained = DrainInFlight(_drainTimeout);
+        Unpublish(this);
         _disposed = true;
         if (_registeredIndex >= 0)
         {
@@ -231,6 +234,7 @@ public sealed partial class Ring : IDisposable
         _ = Libc.Close(_ringFd);
         // After close, the kernel tears the ring down; requests that were drained cannot touch user memory any more.
         ReleasePinnedMemory(drained);
+        ReleaseLeases(drained);
         foreach (BufferRing br in bufferRings)
         {
             br.ReleaseAfterRingClosed(drained);
