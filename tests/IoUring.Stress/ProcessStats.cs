@@ -36,6 +36,52 @@ public static class ProcessStats
         return map;
     }
 
+    /// <summary>
+    /// The descriptors open now that were not open (or pointed elsewhere) in <paramref name="before"/>, less the
+    /// assembly and symbol files the runtime maps on first use and keeps open for the life of the process
+    /// (System.Diagnostics.StackTrace.dll, System.Reflection.Metadata.dll and .pdb files the first time a stack trace
+    /// is rendered with line numbers, System.Net.NameResolution.dll at the first DNS lookup, ...): those are not
+    /// leaks of the code under test.
+    /// </summary>
+    public static List<string> NewFds(SortedDictionary<int, string> before) => [.. FdTargets()
+        .Where(kv => !before.TryGetValue(kv.Key, out string? was) || was != kv.Value)
+        .Where(kv => !kv.Value.EndsWith(".dll", StringComparison.Ordinal) && !kv.Value.EndsWith(".pdb", StringComparison.Ordinal))
+        .Select(kv => $"{kv.Key} -> {kv.Value}{DescribeSocket(kv.Value)}")];
+
+    /// <summary>For "socket:[inode]": its protocol, addresses and state from /proc/self/net, to tell what leaked.</summary>
+    private static string DescribeSocket(string target)
+    {
+        if (!target.StartsWith("socket:[", StringComparison.Ordinal))
+        {
+            return string.Empty;
+        }
+
+        string inode = target[8..^1];
+        foreach (string table in new[] { "tcp", "tcp6", "udp", "udp6", "unix" })
+        {
+            try
+            {
+                foreach (string line in File.ReadLines($"/proc/self/net/{table}").Skip(1))
+                {
+                    string[] f = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+                    // tcp/udp: sl local rem st ... inode (field 9); unix: Num RefCount Protocol Flags Type St Inode Path
+                    int at = table == "unix" ? 6 : 9;
+                    if (f.Length > at && f[at] == inode)
+                    {
+                        return table == "unix"
+                            ? $" (unix, type {f[4]}, state {f[5]}{(f.Length > 7 ? ", " + f[7] : string.Empty)})"
+                            : $" ({table} {f[1]} -> {f[2]}, state 0x{f[3]})";
+                    }
+                }
+            }
+            catch (IOException)
+            {
+            }
+        }
+
+        return " (not in /proc/self/net)";
+    }
+
     /// <summary>Peak resident set size in bytes (VmHWM).</summary>
     public static long PeakRssBytes() => StatusKb("VmHWM:") * 1024;
 

@@ -1130,6 +1130,6 @@ public sealed class AsyncFuzzer : IDisposable
 
         GC.Collect();
         GC.WaitForPendingFinalizers();
-        _result.FdsAfter = ProcessStats.OpenFds();
+        _result.RecordFdsAfter();
     }
 }

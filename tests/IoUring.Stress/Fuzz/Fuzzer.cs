@@ -30,10 +30,6 @@ public sealed class FuzzResult
         FdsBefore = ProcessStats.OpenFds();
     }
 
-    /// <summary>The descriptors open now that were not open (or pointed elsewhere) at the start.</summary>
-    private string NewFds() => string.Join(", ", ProcessStats.FdTargets()
-        .Where(kv => !_fdTargetsBefore.TryGetValue(kv.Key, out string? was) || was != kv.Value)
-        .Select(kv => $"{kv.Key} -> {kv.Value}"));
 
     public int FdsAfter { get; set; }
 
@@ -51,7 +47,18 @@ public sealed class FuzzResult
     /// <summary>What <see cref="RingsCreated"/> counts, for the report: rings, or the async fuzzer's engines.</summary>
     public string Created { get; set; } = "rings";
 
-    public bool Passed => Failures.Count == 0 && FdsAfter <= FdsBefore;
+    /// <summary>No finding, and no descriptor opened during the run is still open (the runtime's own assembly files aside).</summary>
+    public bool Passed => Failures.Count == 0 && Leaked.Count == 0;
+
+    /// <summary>The descriptors opened during the run and still open at its end (<see cref="ProcessStats.NewFds"/>).</summary>
+    public List<string> Leaked { get; private set; } = [];
+
+    /// <summary>Counts the open descriptors at the end of a run and names the ones opened during it.</summary>
+    public void RecordFdsAfter()
+    {
+        FdsAfter = ProcessStats.OpenFds();
+        Leaked = FdsAfter > FdsBefore ? ProcessStats.NewFds(_fdTargetsBefore) : [];
+    }
 
     public string ToText()
     {
@@ -59,9 +66,9 @@ public sealed class FuzzResult
         var sb = new System.Text.StringBuilder();
         sb.AppendLine(ci, $"fuzz: {(Passed ? "PASSED" : "FAILED")}  {Iterations:N0} iterations, {Calls:N0} calls in {Seconds:F1} s; {Created} created {RingsCreated}, refused {RingsRefused}; rescue CQEs {RescuesSent}");
         sb.AppendLine(ci, $"  fds before/after {FdsBefore}/{FdsAfter}; pinned-forever objects before/after {PinnedForeverBefore}/{PinnedForeverAfter} ({UndrainedDisposals} disposals could not drain within their DisposeDrainTimeout)");
-        if (FdsAfter > FdsBefore)
+        if (Leaked.Count > 0)
         {
-            sb.AppendLine(ci, $"  LEAK: {FdsAfter - FdsBefore} descriptor(s) more than at the start; new: {NewFds()}");
+            sb.AppendLine(ci, $"  LEAK: {Leaked.Count} descriptor(s) opened during the run are still open: {string.Join(", ", Leaked)}");
         }
 
         foreach ((string k, long v) in Outcomes)
@@ -1314,7 +1321,7 @@ public sealed class Fuzzer : IDisposable
         _pool.Dispose(memoryIsIdle: _result.PinnedForeverAfter == _result.PinnedForeverBefore);
         GC.Collect();
         GC.WaitForPendingFinalizers();
-        _result.FdsAfter = ProcessStats.OpenFds();
+        _result.RecordFdsAfter();
     }
 
     /// <summary>The result (complete after <see cref="Dispose"/>).</summary>

@@ -1045,9 +1045,9 @@ public sealed class SocketFuzzer : IDisposable
         {
             GC.Collect();
             GC.WaitForPendingFinalizers();
-            _result.FdsAfter = ProcessStats.OpenFds();
+            _result.RecordFdsAfter();
         }
-        while (_result.FdsAfter > _result.FdsBefore && settle.Elapsed < TimeSpan.FromSeconds(5) && Sleep());
+        while (_result.Leaked.Count > 0 && settle.Elapsed < TimeSpan.FromSeconds(5) && Sleep());
     }
 
     private static bool Sleep()
