@@ -6,7 +6,7 @@ namespace IoUring.Stress;
 /// Command lines:
 /// <code>
 ///   IoUring.Stress [soak] --seconds 30 --files 4 --seed 1 [--driver ring|async] [--file-mb 4] [--entries 64] [--json out.json]
-///   IoUring.Stress fuzz --seed 1 --iterations 20000 [--seconds 10] [--layer ring|async]
+///   IoUring.Stress fuzz --seed 1 --iterations 20000 [--seconds 10] [--layer ring|async|sockets|http]
 ///   IoUring.Stress register-buffers --bytes 1048576
 /// </code>
 /// Exit codes: 0 success; 1 a verification failure, leak, undocumented exception or hang; 2 bad command line;
@@ -39,7 +39,7 @@ public static class Program
     {
         Console.Error.WriteLine($"IoUring.Stress: {why}");
         Console.Error.WriteLine("usage: IoUring.Stress [soak] --seconds S --files N --seed N [--driver ring|async] [--file-mb M] [--entries E] [--json PATH]");
-        Console.Error.WriteLine("       IoUring.Stress fuzz --seed N --iterations M [--seconds S] [--layer ring|async]");
+        Console.Error.WriteLine("       IoUring.Stress fuzz --seed N --iterations M [--seconds S] [--layer ring|async|sockets|http]");
         Console.Error.WriteLine("       IoUring.Stress register-buffers --bytes N");
         return 2;
     }
