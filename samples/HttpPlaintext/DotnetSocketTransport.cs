@@ -68,6 +68,14 @@ internal sealed class DotnetSocketTransport : IPipeTransport
                 continue;
             }
 
+            catch (SocketException e) when (e.SocketErrorCode == SocketError.TooManyOpenSockets)
+            {
+                // Out of descriptors: the connection stays in the backlog and the listener stays readable, so an
+                // immediate retry would spin. Pause, then accept again.
+                await Task.Delay(100, CancellationToken.None);
+                continue;
+            }
+
             socket.NoDelay = true;
             _ = new Connection(socket, _pipeOptions).RunAsync(onConnection);
         }
