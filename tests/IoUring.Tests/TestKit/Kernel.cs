@@ -26,11 +26,7 @@ internal static class Kernel
     }
 
     /// <summary>Whether the running kernel's release is at least <paramref name="major"/>.<paramref name="minor"/> (for behaviour that changed without a feature bit to probe).</summary>
-    public static bool AtLeast(int major, int minor)
-    {
-        string[] parts = IoUringSupport.KernelRelease().Split('.', '-');
-        return parts.Length >= 2 && int.TryParse(parts[0], out int ma) && int.TryParse(parts[1], out int mi) && (ma > major || (ma == major && mi >= minor));
-    }
+    public static bool AtLeast(int major, int minor) => IoUringSupport.KernelAtLeast(major, minor);
 
     /// <summary>Requires io_uring and the given opcode; skips (also under CI) only when the probe says the kernel lacks it.</summary>
     public static void RequireOp(Opcode op)
