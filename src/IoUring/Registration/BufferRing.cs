@@ -24,8 +24,8 @@ public sealed class BufferRing : IDisposable
         GroupId = groupId;
         Entries = entries;
         BufferSize = bufferSize;
-        _ringMemory = new NativeMemoryBlock(entries * 16, Libc.PageSize);
-        _buffers = new NativeMemoryBlock(checked(entries * bufferSize), Libc.PageSize);
+        _ringMemory = new NativeMemoryBlock(entries * 16, Libc.PageSize, typeof(BufferRing));
+        _buffers = new NativeMemoryBlock(checked(entries * bufferSize), Libc.PageSize, typeof(BufferRing));
         _map = new BufferRingMap(_ringMemory.Address, entries);
         _withKernel = new bool[entries];
         int r = RegisterCalls.PbufRing(ring.Fd, _ringMemory.Address, entries, groupId, 0);
