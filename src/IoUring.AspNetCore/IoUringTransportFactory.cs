@@ -1,26 +1,40 @@
 using System.Buffers;
 using System.Net;
 using Microsoft.AspNetCore.Connections;
+using Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 
 namespace IoUring.AspNetCore;
 
 /// <summary>
 /// Kestrel's entry point to the transport: binds TCP endpoints to io_uring listening sockets. Owns the engines
-/// (created on the first bind, disposed with the host's service provider).
+/// (created on the first bind, disposed with the host's service provider). Where io_uring cannot be used (seccomp,
+/// the sysctl, an old kernel, <c>IOURING_DISABLE=1</c>) it logs why once and binds with Kestrel's own socket
+/// transport instead, unless <see cref="IoUringTransportOptions.RequireIoUring"/> asks it to fail.
 /// </summary>
-internal sealed class IoUringTransportFactory : IConnectionListenerFactory, IConnectionListenerFactorySelector, IAsyncDisposable
+internal sealed partial class IoUringTransportFactory : IConnectionListenerFactory, IConnectionListenerFactorySelector, IAsyncDisposable
 {
+    /// <summary>The log category of the transport's own messages.</summary>
+    public const string LogCategory = "IoUring.AspNetCore";
+
     private readonly IoUringTransportOptions _options;
     private readonly IMemoryPoolFactory<byte>? _memoryPoolFactory;
+    private readonly IServiceProvider _services;
+    private readonly ILogger _logger;
     private readonly Lock _lock = new();
     private IoUringEngineGroup? _engines;
+    private SocketTransportFactory? _fallback;
+    private bool _disposed;
 
     public IoUringTransportFactory(IOptions<IoUringTransportOptions> options, IServiceProvider services)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(services);
         _options = options.Value;
+        _services = services;
+        _logger = (services.GetService(typeof(ILoggerFactory)) as ILoggerFactory)?.CreateLogger(LogCategory) ?? NullLogger.Instance;
 
         // Kestrel registers a pinned block pool factory (its socket transport's memory): the connections' pipes use
         // a pool from it unless the options name one, so that blocks are kept and reused rather than allocated again
@@ -48,7 +62,12 @@ internal sealed class IoUringTransportFactory : IConnectionListenerFactory, ICon
             throw new NotSupportedException($"The io_uring transport binds TCP endpoints (IPEndPoint), not {endpoint.GetType().Name}.");
         }
 
-        IoUringEngineGroup engines = Engines();
+        (IoUringEngineGroup? engines, SocketTransportFactory? fallback) = Engines();
+        if (engines is null)
+        {
+            return fallback!.BindAsync(endpoint, cancellationToken);
+        }
+
         UringSocket socket;
         try
         {
@@ -86,16 +105,102 @@ internal sealed class IoUringTransportFactory : IConnectionListenerFactory, ICon
         MemoryPool = pool,
     };
 
-    private IoUringEngineGroup Engines()
+    /// <summary>
+    /// The engines, created on the first bind; or, where io_uring cannot be used, Kestrel's socket transport (the
+    /// reason logged once), or an exception when <see cref="IoUringTransportOptions.RequireIoUring"/> is set.
+    /// </summary>
+    private (IoUringEngineGroup? Engines, SocketTransportFactory? Fallback) Engines()
     {
         lock (_lock)
         {
-            ObjectDisposedException.ThrowIf(_engines is null && _disposed, this);
-            return _engines ??= new IoUringEngineGroup(_options.EngineCount, _options.EngineOptions);
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            if (_engines is not null || _fallback is not null)
+            {
+                return (_engines, _fallback);
+            }
+
+            (SetupFailureReason reason, string why, Exception? error) = TryCreateEngines(out IoUringEngineGroup? engines);
+            if (engines is not null)
+            {
+                _engines = engines;
+                return (engines, null);
+            }
+
+            if (_options.RequireIoUring)
+            {
+                throw new InvalidOperationException(
+                    $"UseIoUring: io_uring is required (IoUringTransportOptions.RequireIoUring), and here {why} (reason {reason})", error);
+            }
+
+            if (reason == SetupFailureReason.DisabledByEnvironment)
+            {
+                LogDisabled(_logger, reason, why);
+            }
+            else
+            {
+                LogUnavailable(_logger, reason, why);
+            }
+
+            var socketOptions = _services.GetService(typeof(IOptions<SocketTransportOptions>)) as IOptions<SocketTransportOptions>
+                ?? Options.Create(new SocketTransportOptions());
+            var loggerFactory = _services.GetService(typeof(ILoggerFactory)) as ILoggerFactory ?? NullLoggerFactory.Instance;
+            _fallback = new SocketTransportFactory(socketOptions, loggerFactory);
+            return (null, _fallback);
         }
     }
 
-    private bool _disposed;
+    /// <summary>Creates the engines and checks that the kernel has the socket requests the transport makes.</summary>
+    private (SetupFailureReason Reason, string Why, Exception? Error) TryCreateEngines(out IoUringEngineGroup? engines)
+    {
+        engines = null;
+        IoUringEngineGroup group;
+        try
+        {
+            group = new IoUringEngineGroup(_options.EngineCount, _options.EngineOptions);
+        }
+        catch (IoUringSetupException e)
+        {
+            return (e.Reason, e.Message, e);
+        }
+
+        string? missing = MissingSocketOpcodes();
+        if (missing is not null)
+        {
+            group.Dispose();
+            return (SetupFailureReason.NotSupportedByKernel,
+                $"io_uring is unavailable: the kernel ({IoUringSupport.KernelRelease()}) lacks io_uring's {missing}; the transport needs Linux 5.11 or later (6.1+ recommended).", null);
+        }
+
+        engines = group;
+        return (SetupFailureReason.None, string.Empty, null);
+    }
+
+    /// <summary>The socket opcodes the transport needs that the kernel lacks (null: none), from IORING_REGISTER_PROBE.</summary>
+    private static string? MissingSocketOpcodes()
+    {
+        Probe probe;
+        try
+        {
+            probe = Probe.Current;
+        }
+        catch (IoUringException)
+        {
+            // No IORING_REGISTER_PROBE: a kernel before 5.6, which has none of the socket requests either.
+            return "IORING_REGISTER_PROBE and socket requests";
+        }
+
+        Opcode[] needed = [Opcode.Accept, Opcode.Recv, Opcode.Send, Opcode.Writev, Opcode.Shutdown, Opcode.AsyncCancel];
+        string[] missing = [.. needed.Where(op => !probe.IsSupported(op)).Select(op => op.ToString())];
+        return missing.Length == 0 ? null : string.Join(", ", missing);
+    }
+
+    [LoggerMessage(EventId = 1, EventName = "IoUringUnavailable", Level = LogLevel.Warning,
+        Message = "UseIoUring: {Why} Kestrel serves TCP endpoints on its socket transport instead (reason {Reason}; set IoUringTransportOptions.RequireIoUring to fail at startup).")]
+    private static partial void LogUnavailable(ILogger logger, SetupFailureReason reason, string why);
+
+    [LoggerMessage(EventId = 2, EventName = "IoUringDisabled", Level = LogLevel.Information,
+        Message = "UseIoUring: {Why} Kestrel serves TCP endpoints on its socket transport (reason {Reason}).")]
+    private static partial void LogDisabled(ILogger logger, SetupFailureReason reason, string why);
 
     public async ValueTask DisposeAsync()
     {

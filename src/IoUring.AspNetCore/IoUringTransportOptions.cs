@@ -22,4 +22,13 @@ public sealed class IoUringTransportOptions
 
     /// <summary>Options of each connection (pipe thresholds, multishot receive, buffer ring, zero-copy send).</summary>
     public UringConnectionOptions? ConnectionOptions { get; set; }
+
+    /// <summary>
+    /// What happens where io_uring cannot be used (a seccomp profile denies it, <c>kernel.io_uring_disabled</c>, a
+    /// kernel before 5.11, <c>IOURING_DISABLE=1</c>). False (the default): the reason is logged once (category
+    /// <c>IoUring.AspNetCore</c>, a warning; information for <c>IOURING_DISABLE</c>) and Kestrel serves TCP
+    /// endpoints on its own socket transport. True: the first bind throws an <see cref="InvalidOperationException"/>
+    /// naming the reason, so the application fails at startup.
+    /// </summary>
+    public bool RequireIoUring { get; set; }
 }

@@ -43,7 +43,8 @@ internal static class Program
     private const string Usage =
         "usage: IoUring.Check [--json]\n" +
         "  Creates a small io_uring and reports whether it worked, and why not when it did not:\n" +
-        "  kernel release, kernel.io_uring_disabled, seccomp mode, setup result, ring features, supported opcodes.\n" +
+        "  kernel release, kernel.io_uring_disabled, seccomp mode, the IOURING_DISABLE kill switch, setup result,\n" +
+        "  ring features, supported opcodes.\n" +
         "  --json   machine-readable output\n" +
         "  exit code: 0 io_uring available, 2 unavailable, 1 bad usage\n";
 }
@@ -90,6 +91,7 @@ internal sealed class Report
         Line(sb, "kernel release", a.KernelRelease);
         Line(sb, "io_uring_disabled", DescribeSysctl(a.DisabledSysctl));
         Line(sb, "seccomp", DescribeSeccomp(a.SeccompMode));
+        Line(sb, IoUringSupport.DisableVariable, IoUringSupport.IsDisabledByEnvironment ? "set: io_uring is turned off for this process" : "not set");
         if (a.IsAvailable)
         {
             Line(sb, "setup", "ok");
@@ -97,7 +99,7 @@ internal sealed class Report
         }
         else
         {
-            Line(sb, "setup", $"failed: {a.Reason}, {IoUringException.ErrnoName(a.Errno)} ({a.Errno})");
+            Line(sb, "setup", a.Errno == 0 ? $"not tried: {a.Reason}" : $"failed: {a.Reason}, {IoUringException.ErrnoName(a.Errno)} ({a.Errno})");
             Line(sb, "message", a.Message);
         }
 
@@ -140,6 +142,7 @@ internal sealed class Report
             w.WriteString("kernelRelease", a.KernelRelease);
             WriteNullable(w, "ioUringDisabled", a.DisabledSysctl);
             WriteNullable(w, "seccompMode", a.SeccompMode);
+            w.WriteBoolean("disabledByEnvironment", IoUringSupport.IsDisabledByEnvironment);
             w.WriteStartObject("features");
             w.WriteNumber("value", (uint)a.Features);
             WriteArray(w, "names", FeatureNames(a.Features));

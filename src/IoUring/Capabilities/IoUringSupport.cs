@@ -9,6 +9,16 @@ namespace IoUring;
 /// </summary>
 public static class IoUringSupport
 {
+    /// <summary>
+    /// The kill switch: <c>IOURING_DISABLE=1</c> (or any value but <c>0</c>/<c>false</c>/<c>no</c>/<c>off</c>) in a process's environment turns io_uring
+    /// off for the whole library in that process, without a rebuild. Every ring then fails to be created with an
+    /// <see cref="IoUringSetupException"/> whose <see cref="IoUringSetupException.Reason"/> is
+    /// <see cref="SetupFailureReason.DisabledByEnvironment"/>, before any system call; <see cref="Check"/> reports
+    /// the same, and layers that can fall back (the Kestrel transport) do. Unset, empty, <c>0</c>, <c>false</c>,
+    /// <c>no</c> or <c>off</c> leave io_uring on.
+    /// </summary>
+    public const string DisableVariable = "IOURING_DISABLE";
+
     private const string DisabledSysctlPath = "/proc/sys/kernel/io_uring_disabled";
     private static readonly Lazy<IoUringAvailability> s_cached = new(Check);
 
@@ -51,6 +61,34 @@ public static class IoUringSupport
             return new IoUringAvailability(false, e.Reason, e.Errno, e.Message, sysctl, seccomp, release, RingFeatures.None, 0);
         }
     }
+
+    /// <summary>
+    /// True when <see cref="DisableVariable"/> turns io_uring off in this process. Read from the environment at each
+    /// call (rings are created rarely): set it before the process starts, as for any runtime switch.
+    /// </summary>
+    public static bool IsDisabledByEnvironment => ParseDisableVariable(Environment.GetEnvironmentVariable(DisableVariable));
+
+    /// <summary>Reads a value of <see cref="DisableVariable"/>.</summary>
+    /// <param name="value">The variable's value, or null when it is not set.</param>
+    /// <returns>
+    /// False when unset, empty, <c>0</c>, <c>false</c>, <c>no</c> or <c>off</c> (any case, blanks ignored); true for
+    /// anything else (<c>1</c>, <c>true</c>, ...): a kill switch that is set to something errs on the side of off.
+    /// </returns>
+    public static bool ParseDisableVariable(string? value)
+    {
+        string v = value?.Trim() ?? string.Empty;
+        return !(v.Length == 0 || v == "0"
+            || v.Equals("false", StringComparison.OrdinalIgnoreCase)
+            || v.Equals("no", StringComparison.OrdinalIgnoreCase)
+            || v.Equals("off", StringComparison.OrdinalIgnoreCase));
+    }
+
+    private static string DisabledByEnvironmentMessage() =>
+        $"io_uring is unavailable: it is turned off for this process by the environment variable {DisableVariable}={Environment.GetEnvironmentVariable(DisableVariable)?.Trim()}; unset it (or set it to 0) to use io_uring.";
+
+    /// <summary>The exception a ring creation throws when <see cref="DisableVariable"/> turns io_uring off.</summary>
+    internal static IoUringSetupException DisabledByEnvironment() =>
+        new(0, SetupFailureReason.DisabledByEnvironment, DisabledByEnvironmentMessage());
 
     /// <summary>Reads <c>/proc/sys/kernel/io_uring_disabled</c> (kernel 6.6+): 0 enabled, 1 privileged only, 2 disabled.</summary>
     /// <returns>The value, or null when the file does not exist (older kernels, where io_uring cannot be disabled this way).</returns>

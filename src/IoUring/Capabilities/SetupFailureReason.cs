@@ -23,4 +23,9 @@ public enum SetupFailureReason
     InvalidArguments,
     /// <summary>Some other errno; see the exception's <see cref="IoUringException.Errno"/>.</summary>
     Other,
+    /// <summary>
+    /// The environment variable <c>IOURING_DISABLE</c> (<see cref="IoUringSupport.DisableVariable"/>) turned io_uring
+    /// off for this process: no ring was tried (<see cref="IoUringException.Errno"/> is 0).
+    /// </summary>
+    DisabledByEnvironment,
 }

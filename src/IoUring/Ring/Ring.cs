@@ -72,7 +72,7 @@ public sealed partial class Ring : IDisposable
     /// <param name="entries">SQ size, 1 to 32768.</param>
     /// <param name="options">Setup options, or null for defaults.</param>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="entries"/> is 0 or above 32768 without <see cref="RingOptions.Clamp"/>, or <see cref="RingOptions.DisposeDrainTimeout"/> is negative (other than infinite).</exception>
-    /// <exception cref="IoUringSetupException">The kernel refused: the exception says why (disabled, seccomp, old kernel, memory, flags).</exception>
+    /// <exception cref="IoUringSetupException">The kernel refused, or <c>IOURING_DISABLE=1</c> turned io_uring off: the exception says why (disabled, seccomp, old kernel, memory, flags, environment).</exception>
     /// <exception cref="ArgumentException"><see cref="RingOptions.ExtraFlags"/> holds a flag the library cannot drive (<see cref="SetupFlags.RDisabled"/>, <see cref="SetupFlags.NoMmap"/>, <see cref="SetupFlags.RegisteredFdOnly"/>).</exception>
     public Ring(uint entries, RingOptions? options = null)
     {
@@ -85,6 +85,12 @@ public sealed partial class Ring : IDisposable
         if (options.DisposeDrainTimeout < TimeSpan.Zero && options.DisposeDrainTimeout != Timeout.InfiniteTimeSpan)
         {
             throw new ArgumentOutOfRangeException(nameof(options), options.DisposeDrainTimeout, "RingOptions.DisposeDrainTimeout must be zero or more, or Timeout.InfiniteTimeSpan.");
+        }
+
+        // The kill switch (IOURING_DISABLE=1): no ring, before any system call, so every layer above falls back or fails alike.
+        if (IoUringSupport.IsDisabledByEnvironment)
+        {
+            throw IoUringSupport.DisabledByEnvironment();
         }
 
         SetupFlags flags = options.ToFlags();

@@ -425,8 +425,29 @@ public sealed class UringSocket : IDisposable, IAsyncDisposable
     /// <summary>
     /// Closes the socket. A listener stops accepting and closes connections accepted but not taken. Requests still
     /// pending are woken (the socket is shut down first) and the descriptor is closed when the last one completes.
+    /// A socket with a <see cref="UringConnection"/> is closed through it, gracefully, as
+    /// <see cref="UringConnection.Dispose"/> does: what the application flushed is sent first (up to
+    /// <see cref="UringConnectionOptions.CloseTimeout"/>), and a completed output's end of stream reaches the peer.
     /// </summary>
-    public void Dispose() => DisposeCore(shutdown: true, abortive: false);
+    public void Dispose()
+    {
+        if (Connection() is UringConnection connection)
+        {
+            connection.Dispose();
+            return;
+        }
+
+        DisposeCore(shutdown: true, abortive: false);
+    }
+
+    /// <summary>The connection that owns this socket, or null.</summary>
+    private UringConnection? Connection()
+    {
+        lock (_gate)
+        {
+            return _connection;
+        }
+    }
 
     /// <summary>
     /// Closes the socket. <paramref name="shutdown"/> first shuts both directions down, which wakes requests still
@@ -512,10 +533,19 @@ public sealed class UringSocket : IDisposable, IAsyncDisposable
         }
     }
 
-    /// <summary>Like <see cref="Dispose"/>; for a listener, also waits until the kernel has given back its accept request.</summary>
+    /// <summary>
+    /// Like <see cref="Dispose"/>; for a listener, also waits until the kernel has given back its accept request; for
+    /// a socket with a <see cref="UringConnection"/>, waits for the connection's graceful close without blocking.
+    /// </summary>
     /// <returns>A task that completes when the socket is closed.</returns>
     public async ValueTask DisposeAsync()
     {
+        if (Connection() is UringConnection connection)
+        {
+            await connection.DisposeAsync().ConfigureAwait(false);
+            return;
+        }
+
         Dispose();
         AcceptOperation? accept = _accept;
         if (accept is not null)

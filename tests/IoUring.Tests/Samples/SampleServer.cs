@@ -13,15 +13,28 @@ namespace IoUring.Tests.Samples;
 internal sealed partial class SampleServer : IAsyncDisposable
 {
     private readonly Process _process;
-    private readonly StringBuilder _stderr = new();
+    private readonly StringBuilder _stderr;
 
-    private SampleServer(Process process, int port)
+    private SampleServer(Process process, int port, StringBuilder stderr)
     {
         _process = process;
         Port = port;
+        _stderr = stderr;
     }
 
     public int Port { get; }
+
+    /// <summary>What the server wrote to standard error so far (its log lines).</summary>
+    public string StandardError
+    {
+        get
+        {
+            lock (_stderr)
+            {
+                return _stderr.ToString();
+            }
+        }
+    }
 
     public Uri BaseAddress => new($"http://127.0.0.1:{Port}/");
 
@@ -45,15 +58,33 @@ internal sealed partial class SampleServer : IAsyncDisposable
         return Directory.Exists(dir) && Directory.EnumerateDirectories(dir, Environment.Version.Major + ".*").Any();
     }
 
-    public static async Task<SampleServer> StartAsync(string sample, params string[] args)
+    public static Task<SampleServer> StartAsync(string sample, params string[] args) => StartAsync(sample, args, new SampleLaunch());
+
+    /// <summary>Starts the sample through <see cref="SampleLaunch.Launcher"/> (for example native/seccomp_deny) and with extra environment.</summary>
+    public static async Task<SampleServer> StartAsync(string sample, string[] args, SampleLaunch launch)
     {
-        var psi = new ProcessStartInfo(ChildProcess.DotnetHost())
+        var psi = new ProcessStartInfo(launch.Launcher ?? ChildProcess.DotnetHost())
         {
             RedirectStandardInput = true,
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
         };
+        if (launch.Launcher is not null)
+        {
+            foreach (string a in launch.LauncherArgs)
+            {
+                psi.ArgumentList.Add(a);
+            }
+
+            psi.ArgumentList.Add(ChildProcess.DotnetHost());
+        }
+
+        foreach ((string name, string value) in launch.Environment)
+        {
+            psi.Environment[name] = value;
+        }
+
         psi.ArgumentList.Add(Dll(sample));
         foreach (string a in args.Concat(["--port", "0", "--control", "stdin"]))
         {
@@ -61,12 +92,12 @@ internal sealed partial class SampleServer : IAsyncDisposable
         }
 
         Process p = Process.Start(psi) ?? throw new InvalidOperationException($"could not start {sample}");
-        var server = new SampleServer(p, 0);
+        var stderr = new StringBuilder();
         p.ErrorDataReceived += (_, e) =>
         {
-            lock (server._stderr)
+            lock (stderr)
             {
-                server._stderr.AppendLine(e.Data);
+                stderr.AppendLine(e.Data);
             }
         };
         p.BeginErrorReadLine();
@@ -78,7 +109,7 @@ internal sealed partial class SampleServer : IAsyncDisposable
                 Match m = ListeningRegex().Match(line);
                 if (m.Success)
                 {
-                    return new SampleServer(p, int.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture));
+                    return new SampleServer(p, int.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture), stderr);
                 }
             }
         }
@@ -89,9 +120,9 @@ internal sealed partial class SampleServer : IAsyncDisposable
         p.Kill(entireProcessTree: true);
         await p.WaitForExitAsync();
         string err;
-        lock (server._stderr)
+        lock (stderr)
         {
-            err = server._stderr.ToString();
+            err = stderr.ToString();
         }
 
         p.Dispose();
@@ -154,4 +185,14 @@ internal sealed partial class SampleServer : IAsyncDisposable
 
     [GeneratedRegex(@"^listening on http://[^\s]*:(\d+)")]
     private static partial Regex ListeningRegex();
+}
+
+/// <summary>How a sample is started: through a launcher program with its arguments (the sample's command follows them), with extra environment variables.</summary>
+internal sealed record SampleLaunch
+{
+    public string? Launcher { get; init; }
+
+    public IReadOnlyList<string> LauncherArgs { get; init; } = [];
+
+    public IReadOnlyDictionary<string, string> Environment { get; init; } = new Dictionary<string, string>();
 }

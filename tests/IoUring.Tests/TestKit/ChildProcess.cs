@@ -6,8 +6,11 @@ namespace IoUring.Tests;
 /// <summary>Runs child processes with their output captured and a bound on how long they may run.</summary>
 internal static class ChildProcess
 {
-    /// <summary>Runs <paramref name="fileName"/> to completion. Kills it and fails the test if it runs past <paramref name="timeout"/> (default 2 min).</summary>
-    public static ProcessResult Run(string fileName, IEnumerable<string> args, TimeSpan? timeout = null)
+    /// <summary>
+    /// Runs <paramref name="fileName"/> to completion, with <paramref name="environment"/> added to its environment.
+    /// Kills it and fails the test if it runs past <paramref name="timeout"/> (default 2 min).
+    /// </summary>
+    public static ProcessResult Run(string fileName, IEnumerable<string> args, TimeSpan? timeout = null, IReadOnlyDictionary<string, string>? environment = null)
     {
         var psi = new ProcessStartInfo(fileName)
         {
@@ -22,6 +25,11 @@ internal static class ChildProcess
 
         psi.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
         psi.Environment["DOTNET_NOLOGO"] = "1";
+        foreach ((string name, string value) in environment ?? new Dictionary<string, string>())
+        {
+            psi.Environment[name] = value;
+        }
+
         using var p = Process.Start(psi) ?? throw new InvalidOperationException($"Could not start {fileName}.");
         Task<string> stdout = p.StandardOutput.ReadToEndAsync();
         Task<string> stderr = p.StandardError.ReadToEndAsync();
