@@ -17,11 +17,15 @@
  *
  * Build: gcc -O0 -Wall -Wextra -Werror -o abi_dump abi_dump.c
  */
+#include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
+#include <sys/wait.h>
 
+#include <linux/futex.h>
 #include <linux/io_uring.h>
 #include <linux/openat2.h>
 #include <linux/stat.h>
@@ -29,6 +33,98 @@
 #include <linux/version.h>
 
 #define AT_LEAST(a, b) (LINUX_VERSION_CODE >= KERNEL_VERSION(a, b, 0))
+
+/*
+ * Structs newer than the oldest header this builds against, declared here exactly as include/uapi/linux/io_uring.h
+ * of Linux 6.18 declares them, and used only when the system header predates them. With an older header the dump
+ * then reports the layout gcc computes for the 6.18 declaration, so the managed mirrors are still checked for size,
+ * padding and alignment; with a newer header the kernel's own declaration is used.
+ */
+#if !AT_LEAST(6, 8)
+struct io_uring_buf_status {
+	__u32 buf_group;
+	__u32 head;
+	__u32 resv[8];
+};
+#endif
+#if !AT_LEAST(6, 13)
+struct io_uring_napi {
+	__u32 busy_poll_to;
+	__u8 prefer_busy_poll;
+	__u8 opcode;
+	__u8 pad[2];
+	__u32 op_param;
+	__u32 resv;
+};
+struct io_uring_clone_buffers {
+	__u32 src_fd;
+	__u32 flags;
+	__u32 src_off;
+	__u32 dst_off;
+	__u32 nr;
+	__u32 pad[3];
+};
+struct io_uring_region_desc {
+	__u64 user_addr;
+	__u64 size;
+	__u32 flags;
+	__u32 id;
+	__u64 mmap_offset;
+	__u64 __resv[4];
+};
+struct io_uring_mem_region_reg {
+	__u64 region_uptr;
+	__u64 flags;
+	__u64 __resv[2];
+};
+struct io_uring_reg_wait {
+	struct __kernel_timespec ts;
+	__u32 min_wait_usec;
+	__u32 flags;
+	__u64 sigmask;
+	__u32 sigmask_sz;
+	__u32 pad[3];
+	__u64 pad2[2];
+};
+#endif
+#if !AT_LEAST(6, 15)
+struct io_uring_zcrx_rqe {
+	__u64 off;
+	__u32 len;
+	__u32 __pad;
+};
+struct io_uring_zcrx_cqe {
+	__u64 off;
+	__u64 __pad;
+};
+struct io_uring_zcrx_offsets {
+	__u32 head;
+	__u32 tail;
+	__u32 rqes;
+	__u32 __resv2;
+	__u64 __resv[2];
+};
+struct io_uring_zcrx_area_reg {
+	__u64 addr;
+	__u64 len;
+	__u64 rq_area_token;
+	__u32 flags;
+	__u32 dmabuf_fd;
+	__u64 __resv2[2];
+};
+struct io_uring_zcrx_ifq_reg {
+	__u32 if_idx;
+	__u32 if_rxq;
+	__u32 rq_entries;
+	__u32 flags;
+	__u64 area_ptr;
+	__u64 region_ptr;
+	struct io_uring_zcrx_offsets offsets;
+	__u32 zcrx_id;
+	__u32 __resv2;
+	__u64 __resv[3];
+};
+#endif
 
 #define STRUCT(s) printf("struct %s size %zu\n", #s, sizeof(struct s))
 #define FIELD(s, f) \
@@ -245,6 +341,157 @@ static void dump_registration(void)
 	FIELD(io_uring_sync_cancel_reg, opcode);
 	FIELD(io_uring_sync_cancel_reg, pad2);
 #endif
+}
+
+static void dump_reach(void)
+{
+	STRUCT(io_uring_restriction);
+	FIELD(io_uring_restriction, opcode);
+	FIELD(io_uring_restriction, register_op);
+	FIELD(io_uring_restriction, sqe_op);
+	FIELD(io_uring_restriction, sqe_flags);
+	FIELD(io_uring_restriction, resv);
+	FIELD(io_uring_restriction, resv2);
+
+	STRUCT(io_uring_file_index_range);
+	FIELD(io_uring_file_index_range, off);
+	FIELD(io_uring_file_index_range, len);
+	FIELD(io_uring_file_index_range, resv);
+
+	STRUCT(io_uring_recvmsg_out);
+	FIELD(io_uring_recvmsg_out, namelen);
+	FIELD(io_uring_recvmsg_out, controllen);
+	FIELD(io_uring_recvmsg_out, payloadlen);
+	FIELD(io_uring_recvmsg_out, flags);
+
+	STRUCT(io_uring_buf_status);
+	FIELD(io_uring_buf_status, buf_group);
+	FIELD(io_uring_buf_status, head);
+	FIELD(io_uring_buf_status, resv);
+
+	STRUCT(io_uring_napi);
+	FIELD(io_uring_napi, busy_poll_to);
+	FIELD(io_uring_napi, prefer_busy_poll);
+#if AT_LEAST(6, 9) && !AT_LEAST(6, 13)
+	FIELD(io_uring_napi, pad);
+	FIELD(io_uring_napi, resv);
+#else
+	FIELD(io_uring_napi, opcode);
+	FIELD(io_uring_napi, pad);
+	FIELD(io_uring_napi, op_param);
+	FIELD(io_uring_napi, resv);
+#endif
+
+	STRUCT(io_uring_clone_buffers);
+	FIELD(io_uring_clone_buffers, src_fd);
+	FIELD(io_uring_clone_buffers, flags);
+	FIELD(io_uring_clone_buffers, src_off);
+	FIELD(io_uring_clone_buffers, dst_off);
+	FIELD(io_uring_clone_buffers, nr);
+	FIELD(io_uring_clone_buffers, pad);
+
+	STRUCT(io_uring_region_desc);
+	FIELD(io_uring_region_desc, user_addr);
+	FIELD(io_uring_region_desc, size);
+	FIELD(io_uring_region_desc, flags);
+	FIELD(io_uring_region_desc, id);
+	FIELD(io_uring_region_desc, mmap_offset);
+	FIELD(io_uring_region_desc, __resv);
+
+	STRUCT(io_uring_mem_region_reg);
+	FIELD(io_uring_mem_region_reg, region_uptr);
+	FIELD(io_uring_mem_region_reg, flags);
+	FIELD(io_uring_mem_region_reg, __resv);
+
+	STRUCT(io_uring_reg_wait);
+	FIELD(io_uring_reg_wait, ts);
+	FIELD(io_uring_reg_wait, min_wait_usec);
+	FIELD(io_uring_reg_wait, flags);
+	FIELD(io_uring_reg_wait, sigmask);
+	FIELD(io_uring_reg_wait, sigmask_sz);
+	FIELD(io_uring_reg_wait, pad);
+	FIELD(io_uring_reg_wait, pad2);
+
+	STRUCT(io_uring_zcrx_rqe);
+	FIELD(io_uring_zcrx_rqe, off);
+	FIELD(io_uring_zcrx_rqe, len);
+	FIELD(io_uring_zcrx_rqe, __pad);
+
+	STRUCT(io_uring_zcrx_cqe);
+	FIELD(io_uring_zcrx_cqe, off);
+	FIELD(io_uring_zcrx_cqe, __pad);
+
+	STRUCT(io_uring_zcrx_offsets);
+	FIELD(io_uring_zcrx_offsets, head);
+	FIELD(io_uring_zcrx_offsets, tail);
+	FIELD(io_uring_zcrx_offsets, rqes);
+	FIELD(io_uring_zcrx_offsets, __resv2);
+	FIELD(io_uring_zcrx_offsets, __resv);
+
+	STRUCT(io_uring_zcrx_area_reg);
+	FIELD(io_uring_zcrx_area_reg, addr);
+	FIELD(io_uring_zcrx_area_reg, len);
+	FIELD(io_uring_zcrx_area_reg, rq_area_token);
+	FIELD(io_uring_zcrx_area_reg, flags);
+	FIELD(io_uring_zcrx_area_reg, dmabuf_fd);
+	FIELD(io_uring_zcrx_area_reg, __resv2);
+
+	STRUCT(io_uring_zcrx_ifq_reg);
+	FIELD(io_uring_zcrx_ifq_reg, if_idx);
+	FIELD(io_uring_zcrx_ifq_reg, if_rxq);
+	FIELD(io_uring_zcrx_ifq_reg, rq_entries);
+	FIELD(io_uring_zcrx_ifq_reg, flags);
+	FIELD(io_uring_zcrx_ifq_reg, area_ptr);
+	FIELD(io_uring_zcrx_ifq_reg, region_ptr);
+	FIELD(io_uring_zcrx_ifq_reg, offsets);
+	FIELD(io_uring_zcrx_ifq_reg, zcrx_id);
+#if AT_LEAST(6, 17)
+	FIELD(io_uring_zcrx_ifq_reg, rx_buf_len);
+#else
+	FIELD(io_uring_zcrx_ifq_reg, __resv2);
+#endif
+	FIELD(io_uring_zcrx_ifq_reg, __resv);
+
+	/* linux/futex.h */
+	STRUCT(futex_waitv);
+	FIELD(futex_waitv, val);
+	FIELD(futex_waitv, uaddr);
+	FIELD(futex_waitv, flags);
+	FIELD(futex_waitv, __reserved);
+
+	/* The C library's epoll_event (packed on x86-64) and siginfo_t as waitid(2) fills it. */
+	STRUCT(epoll_event);
+	FIELD(epoll_event, events);
+	FIELD(epoll_event, data);
+	printf("struct siginfo_t size %zu\n", sizeof(siginfo_t));
+	printf("struct siginfo_t.si_signo offset %zu size %zu\n", offsetof(siginfo_t, si_signo), sizeof(((siginfo_t *)0)->si_signo));
+	printf("struct siginfo_t.si_errno offset %zu size %zu\n", offsetof(siginfo_t, si_errno), sizeof(((siginfo_t *)0)->si_errno));
+	printf("struct siginfo_t.si_code offset %zu size %zu\n", offsetof(siginfo_t, si_code), sizeof(((siginfo_t *)0)->si_code));
+	printf("struct siginfo_t.si_pid offset %zu size %zu\n", offsetof(siginfo_t, si_pid), sizeof(((siginfo_t *)0)->si_pid));
+	printf("struct siginfo_t.si_uid offset %zu size %zu\n", offsetof(siginfo_t, si_uid), sizeof(((siginfo_t *)0)->si_uid));
+	printf("struct siginfo_t.si_status offset %zu size %zu\n", offsetof(siginfo_t, si_status), sizeof(((siginfo_t *)0)->si_status));
+
+	CONST(IORING_RESTRICTION_REGISTER_OP);
+	CONST(IORING_RESTRICTION_SQE_OP);
+	CONST(IORING_RESTRICTION_SQE_FLAGS_ALLOWED);
+	CONST(IORING_RESTRICTION_SQE_FLAGS_REQUIRED);
+	CONST(IORING_RESTRICTION_LAST);
+#if AT_LEAST(6, 7)
+	CONST(SOCKET_URING_OP_SIOCINQ);
+	CONST(SOCKET_URING_OP_SIOCOUTQ);
+	CONST(SOCKET_URING_OP_GETSOCKOPT);
+	CONST(SOCKET_URING_OP_SETSOCKOPT);
+#endif
+	CONST(EPOLL_CTL_ADD);
+	CONST(EPOLL_CTL_DEL);
+	CONST(EPOLL_CTL_MOD);
+	CONST(P_ALL);
+	CONST(P_PID);
+	CONST(P_PGID);
+	CONST(WEXITED);
+	CONST(WNOHANG);
+	CONST(WNOWAIT);
+	CONST(CLD_EXITED);
 }
 
 static void dump_other(void)
@@ -702,6 +949,7 @@ int main(void)
 	dump_sqe();
 	dump_rings();
 	dump_registration();
+	dump_reach();
 	dump_other();
 	dump_opcodes();
 	dump_flags();

@@ -8,8 +8,11 @@ public static class ProcessStats
     /// <summary>Open file descriptors (entries of /proc/self/fd, minus the one the listing itself uses).</summary>
     public static int OpenFds()
     {
-        // Enumerating opens one descriptor for the directory, which shows up in the listing.
-        return Math.Max(0, Directory.GetFileSystemEntries("/proc/self/fd").Length - 1);
+        // Enumerating opens one descriptor for the directory, which shows up in the listing. Assemblies are left out:
+        // the runtime opens a .dll the first time a type of it is used (System.Net.NameResolution when a DNS connect
+        // first runs, say), which may fall on either side of a "before" snapshot and is not a descriptor the library owns.
+        int assemblies = FdTargets().Values.Count(t => t.EndsWith(".dll", StringComparison.Ordinal));
+        return Math.Max(0, Directory.GetFileSystemEntries("/proc/self/fd").Length - 1 - assemblies);
     }
 
     /// <summary>The open descriptors and what they point to, for a leak report.</summary>

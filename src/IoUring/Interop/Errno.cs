@@ -5,6 +5,10 @@ internal static class Errno
 {
     public const int EPERM = 1;
     public const int ENOENT = 2;
+    public const int ECHILD = 10;
+    public const int ERANGE = 34;
+    public const int ENODATA = 61;
+    public const int EBADFD = 77;
     public const int EINTR = 4;
     public const int EIO = 5;
     public const int EBADF = 9;

@@ -72,6 +72,12 @@ internal static unsafe partial class Libc
     [LibraryImport(Lib, EntryPoint = "getpeername", SetLastError = true)]
     private static partial int GetPeerNameRaw(int fd, byte* address, uint* length);
 
+    [LibraryImport(Lib, EntryPoint = "epoll_create1", SetLastError = true)]
+    private static partial int EpollCreate1Raw(int flags);
+
+    [LibraryImport(Lib, EntryPoint = "posix_spawn")]
+    private static partial int PosixSpawnRaw(int* pid, byte* path, nint fileActions, nint attributes, byte** argv, byte** envp);
+
     [LibraryImport(Lib, EntryPoint = "getpagesize")]
     private static partial int GetPageSizeRaw();
 
@@ -286,4 +292,53 @@ internal static unsafe partial class Libc
     public const int POSIX_FADV_WILLNEED = 3;
 
     public static int PageSize { get; } = GetPageSizeRaw();
+
+    /// <summary><c>epoll_create1(EPOLL_CLOEXEC)</c>: an epoll instance for <see cref="Opcode.EpollCtl"/>/<see cref="Opcode.EpollWait"/>, or <c>-errno</c>.</summary>
+    public static int EpollCreate() => EpollCreate1Raw(O_CLOEXEC) is int fd and >= 0 ? fd : -Marshal.GetLastPInvokeError();
+
+    /// <summary>
+    /// <c>posix_spawn</c> of <paramref name="path"/> with <paramref name="args"/> (argv[0] included) and an empty
+    /// environment: a child the .NET runtime does not know, so it never reaps it behind a <c>waitid</c>. Returns the pid or <c>-errno</c>.
+    /// </summary>
+    public static int Spawn(string path, string[] args)
+    {
+        var strings = new nint[args.Length + 1];
+        try
+        {
+            nint file = Marshal.StringToCoTaskMemUTF8(path);
+            try
+            {
+                for (int i = 0; i < args.Length; i++)
+                {
+                    strings[i] = Marshal.StringToCoTaskMemUTF8(args[i]);
+                }
+
+                byte** argv = stackalloc byte*[args.Length + 1];
+                for (int i = 0; i < args.Length; i++)
+                {
+                    argv[i] = (byte*)strings[i];
+                }
+
+                argv[args.Length] = null;
+                byte** envp = stackalloc byte*[1];
+                envp[0] = null;
+                int pid;
+                // SAFETY: path, argv and envp are NUL-terminated arrays of NUL-terminated strings that live until
+                // posix_spawn returns (it copies them into the child); pid is a local it writes.
+                int r = PosixSpawnRaw(&pid, (byte*)file, 0, 0, argv, envp);
+                return r == 0 ? pid : -r;
+            }
+            finally
+            {
+                Marshal.FreeCoTaskMem(file);
+            }
+        }
+        finally
+        {
+            foreach (nint str in strings)
+            {
+                Marshal.FreeCoTaskMem(str);
+            }
+        }
+    }
 }

@@ -80,3 +80,87 @@ internal struct SyncCancelReg
     public ulong Pad4;
     public ulong Pad5;
 }
+
+/// <summary><c>struct io_uring_buf_status</c>: argument of <c>IORING_REGISTER_PBUF_STATUS</c> (40 bytes).</summary>
+[StructLayout(LayoutKind.Sequential)]
+internal struct BufStatus
+{
+    public uint BufGroup;
+    public uint Head;
+    public ulong Resv0;
+    public ulong Resv1;
+    public ulong Resv2;
+    public ulong Resv3;
+}
+
+/// <summary><c>struct io_uring_file_index_range</c>: argument of <c>IORING_REGISTER_FILE_ALLOC_RANGE</c> (16 bytes).</summary>
+[StructLayout(LayoutKind.Sequential)]
+internal struct FileIndexRange
+{
+    public uint Off;
+    public uint Len;
+    public ulong Resv;
+}
+
+/// <summary><c>struct io_uring_napi</c>: argument of <c>IORING_(UN)REGISTER_NAPI</c> (16 bytes).</summary>
+[StructLayout(LayoutKind.Sequential)]
+internal struct NapiReg
+{
+    public uint BusyPollTo;
+    public byte PreferBusyPoll;
+    /// <summary>6.13+: <c>opcode</c> (0 = <c>IO_URING_NAPI_REGISTER_OP</c>); <c>pad[0]</c> in older headers.</summary>
+    public byte Opcode;
+    public ushort Pad;
+    /// <summary>6.13+: <c>op_param</c> (0 = dynamic tracking); the low half of <c>resv</c> in older headers.</summary>
+    public uint OpParam;
+    public uint Resv;
+}
+
+/// <summary><c>struct io_uring_clone_buffers</c>: argument of <c>IORING_REGISTER_CLONE_BUFFERS</c> (32 bytes).</summary>
+[StructLayout(LayoutKind.Sequential)]
+internal struct CloneBuffersReg
+{
+    public uint SrcFd;
+    public uint Flags;
+    public uint SrcOff;
+    public uint DstOff;
+    public uint Nr;
+    public uint Pad0;
+    public uint Pad1;
+    public uint Pad2;
+
+    /// <summary><c>IORING_REGISTER_SRC_REGISTERED</c>: <see cref="SrcFd"/> is a registered ring index.</summary>
+    public const uint SrcRegistered = 1;
+
+    /// <summary><c>IORING_REGISTER_DST_REPLACE</c>: replace buffers already registered at the destination.</summary>
+    public const uint DstReplace = 2;
+}
+
+/// <summary><c>struct io_uring_restriction</c>: one entry of <c>IORING_REGISTER_RESTRICTIONS</c> (16 bytes).</summary>
+[StructLayout(LayoutKind.Sequential)]
+internal struct RestrictionEntry
+{
+    /// <summary><c>IORING_RESTRICTION_*</c>.</summary>
+    public ushort Opcode;
+    /// <summary>The union of <c>register_op</c>, <c>sqe_op</c> and <c>sqe_flags</c>.</summary>
+    public byte Value;
+    public byte Resv;
+    public uint Resv2a;
+    public uint Resv2b;
+    public uint Resv2c;
+
+    public const ushort RegisterOp = 0;
+    public const ushort SqeOp = 1;
+    public const ushort SqeFlagsAllowed = 2;
+    public const ushort SqeFlagsRequired = 3;
+}
+
+/// <summary><c>struct io_uring_recvmsg_out</c>: the header a multishot recvmsg writes at the start of each buffer (16 bytes).</summary>
+[StructLayout(LayoutKind.Sequential)]
+internal struct RecvMsgOutHeader
+{
+    public uint NameLen;
+    public uint ControlLen;
+    public uint PayloadLen;
+    public uint Flags;
+}

@@ -76,6 +76,22 @@ internal readonly unsafe struct SubmissionQueueMap
         // SAFETY: index is masked to the SQE array's length, which setup sized to Entries SQEs of 64 << sqe128 bytes.
         return ref *(Sqe*)(_sqes + ((nuint)(index & Mask) << _sqeShift));
     }
+
+    /// <summary>True when every entry is 128 bytes (<see cref="SetupFlags.Sqe128"/>).</summary>
+    public bool Is128 => _sqeShift == 7;
+
+    /// <summary>The whole 128-byte entry in ring slot <paramref name="index"/>; only for <see cref="Is128"/> rings.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public ref Sqe128 Entry128(uint index)
+    {
+        if (_sqeShift != 7)
+        {
+            throw new InvalidOperationException("This ring has 64-byte SQEs: create it with RingOptions.Sqe128 for 128-byte entries.");
+        }
+
+        // SAFETY: with SQE128 each of the Entries slots is 128 bytes (checked above), and index is masked to the array.
+        return ref *(Sqe128*)(_sqes + ((nuint)(index & Mask) << 7));
+    }
 }
 
 /// <summary>The completion queue as the kernel laid it out in the mmap'd CQ ring.</summary>
@@ -188,6 +204,55 @@ internal sealed unsafe class RingMap : IDisposable
         // SAFETY: the three addresses were just returned by mmap for this ring fd with the sizes the kernel asked for.
         Sq = new SubmissionQueueMap((byte*)sqRing, (byte*)sqes, p, sqe128);
         Cq = new CompletionQueueMap((byte*)cqRing, p, cqe32);
+    }
+
+    /// <summary>
+    /// Bytes of the ring region (SQ and CQ ring headers, the CQE array and the SQ index array) for
+    /// <see cref="SetupFlags.NoMmap"/>: what the kernel's <c>rings_size()</c> computes, where the CQEs start one cache line
+    /// into the region. The caller adds slack and checks the offsets the kernel reports against its allocation.
+    /// </summary>
+    public static nuint RingRegionSize(uint sqEntries, uint cqEntries, SetupFlags flags)
+    {
+        nuint cqeSize = (nuint)((flags & SetupFlags.Cqe32) != 0 ? 2 * Cqe.Size : Cqe.Size);
+        nuint size = 64 + (cqEntries * cqeSize);
+        size = (size + 63) & ~(nuint)63;
+        if ((flags & SetupFlags.NoSqArray) == 0)
+        {
+            size += sqEntries * sizeof(uint);
+        }
+
+        return size;
+    }
+
+    /// <summary>
+    /// Where the SQ index array follows the CQE array in the ring region: the end of the CQEs rounded up to a cache line,
+    /// as the kernel's <c>rings_size()</c> places it. Needed after <c>IORING_REGISTER_RESIZE_RINGS</c>, which does not report it.
+    /// </summary>
+    public static uint SqArrayOffset(uint cqesOffset, uint cqEntries, SetupFlags flags)
+    {
+        uint cqeSize = (uint)((flags & SetupFlags.Cqe32) != 0 ? 2 * Cqe.Size : Cqe.Size);
+        return (cqesOffset + (cqEntries * cqeSize) + 63) & ~63u;
+    }
+
+    /// <summary>
+    /// Builds the map over memory the library allocated for a <see cref="SetupFlags.NoMmap"/> ring: the kernel pinned
+    /// <paramref name="ringRegion"/> (rings) and <paramref name="sqeRegion"/> (SQE array) at setup. Dispose unmaps them;
+    /// the kernel keeps its own references to the pinned pages until the ring is torn down.
+    /// </summary>
+    public static RingMap FromUserMemory(in IoUringParams p, nint ringRegion, nuint ringSize, nint sqeRegion, nuint sqeSize) =>
+        new(p, ringRegion, ringSize, ringRegion, ringSize, cqSeparate: false, sqeRegion, sqeSize);
+
+    /// <summary>Anonymous, page-aligned, zeroed memory of <paramref name="size"/> bytes for a <see cref="SetupFlags.NoMmap"/> ring, or 0 and an errno.</summary>
+    public static nint AllocateUserRegion(nuint size, out int errno) =>
+        Libc.Mmap(size, Libc.PROT_READ | Libc.PROT_WRITE, Libc.MAP_PRIVATE | Libc.MAP_ANONYMOUS | Libc.MAP_POPULATE, -1, 0, out errno);
+
+    /// <summary>Releases memory from <see cref="AllocateUserRegion"/>.</summary>
+    public static void FreeUserRegion(nint address, nuint size)
+    {
+        if (address != 0)
+        {
+            _ = Libc.Munmap(address, size);
+        }
     }
 
     /// <summary>Maps the rings of <paramref name="ringFd"/>; returns null and an errno on failure, unmapping what was mapped.</summary>

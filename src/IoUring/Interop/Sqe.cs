@@ -85,6 +85,10 @@ public partial struct Sqe
     [FieldOffset(28)] public uint XattrFlags;
     /// <summary><c>uring_cmd_flags</c>: <c>IORING_URING_CMD_*</c> for <see cref="Opcode.UringCmd"/>.</summary>
     [FieldOffset(28)] public uint UringCmdFlags;
+    /// <summary><c>waitid_flags</c>: reserved flags of <see cref="Opcode.WaitId"/> (must be 0).</summary>
+    [FieldOffset(28)] public uint WaitIdFlags;
+    /// <summary><c>futex_flags</c>: flags of <see cref="Opcode.FutexWaitV"/> (must be 0; each entry carries its own).</summary>
+    [FieldOffset(28)] public uint FutexFlags;
 
     /// <summary><c>user_data</c>: returned unchanged in the CQE.</summary>
     [FieldOffset(32)] public ulong UserData;
@@ -102,6 +106,8 @@ public partial struct Sqe
     [FieldOffset(44)] public uint FileIndex;
     /// <summary><c>optlen</c>: socket option length.</summary>
     [FieldOffset(44)] public uint OptLen;
+    /// <summary><c>zcrx_ifq_idx</c>: the zero-copy receive queue of <see cref="Opcode.RecvZc"/>.</summary>
+    [FieldOffset(44)] public uint ZcrxIfqIdx;
     /// <summary><c>addr_len</c>: socket address length for send_zc/send to an address.</summary>
     [FieldOffset(44)] public ushort AddrLen;
 

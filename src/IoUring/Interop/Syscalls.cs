@@ -57,4 +57,25 @@ internal static unsafe partial class Syscalls
         arg.Ts = (ulong)&timeout;
         return Enter(fd, toSubmit, minComplete, flags | EnterFlags.ExtArg, &arg, (nuint)sizeof(GeteventsArg));
     }
+
+    /// <summary>
+    /// <c>io_uring_enter</c> with <c>IORING_ENTER_EXT_ARG</c>: an optional timeout (absolute with
+    /// <see cref="EnterFlags.AbsTimer"/>) and a minimum wait in microseconds (<c>min_wait_usec</c>, 6.12).
+    /// </summary>
+    public static int EnterWithArgs(int fd, uint toSubmit, uint minComplete, EnterFlags flags, KernelTimespec? timeout, uint minWaitUsec)
+    {
+        GeteventsArg arg = default;
+        KernelTimespec ts = timeout.GetValueOrDefault();
+        // SAFETY: arg and ts are locals of this frame; the kernel copies both during the synchronous call.
+        arg.Ts = timeout.HasValue ? (ulong)&ts : 0;
+        arg.MinWaitUsec = minWaitUsec;
+        return Enter(fd, toSubmit, minComplete, flags | EnterFlags.ExtArg, &arg, (nuint)sizeof(GeteventsArg));
+    }
+
+    /// <summary>
+    /// <c>io_uring_enter</c> with <c>IORING_ENTER_EXT_ARG_REG</c> (6.13): the argument is the byte offset of an
+    /// <c>io_uring_reg_wait</c> inside the ring's registered wait region.
+    /// </summary>
+    public static int EnterRegisteredWait(int fd, uint toSubmit, uint minComplete, EnterFlags flags, nuint offset) =>
+        Enter(fd, toSubmit, minComplete, flags | EnterFlags.ExtArg | EnterFlags.ExtArgReg, (void*)offset, (nuint)sizeof(RegWait));
 }

@@ -57,4 +57,22 @@ public sealed partial class Ring
         sqe.PrepOpenAt2(dirFd, path, StoreForLastSqe(copy));
         return ref sqe;
     }
+
+    /// <summary>
+    /// Gets an SQE and preps <c>epoll_ctl</c> (5.6; liburing <c>io_uring_prep_epoll_ctl</c>) with the event kept by the ring
+    /// until the kernel copies it at submission, in this architecture's <c>struct epoll_event</c> layout.
+    /// </summary>
+    /// <param name="epollFd">The epoll instance.</param>
+    /// <param name="fd">The descriptor to add, change or remove.</param>
+    /// <param name="op">What to do.</param>
+    /// <param name="events">The events to watch (ignored for <see cref="EpollOp.Delete"/>).</param>
+    /// <param name="data">The value an <see cref="Opcode.EpollWait"/> reports with the events.</param>
+    /// <returns>The SQE.</returns>
+    public ref Sqe PrepEpollCtl(int epollFd, int fd, EpollOp op, EpollEvents events, ulong data)
+    {
+        EpollEventArg arg = EpollEventArg.Create(events, data);
+        ref Sqe sqe = ref GetSqe();
+        sqe.PrepEpollCtl(epollFd, fd, op, op == EpollOp.Delete ? 0 : StoreForLastSqe(arg));
+        return ref sqe;
+    }
 }

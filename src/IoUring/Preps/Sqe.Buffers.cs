@@ -69,4 +69,17 @@ public partial struct Sqe
         FileIndex = targetFileIndex == SqeConstants.FileIndexAlloc ? targetFileIndex : targetFileIndex + 1;
         MsgRingFlags = flags;
     }
+
+    /// <summary>
+    /// Passes direct descriptor <paramref name="sourceFileIndex"/> to a free slot of ring <paramref name="targetRingFd"/>'s
+    /// registered file table (6.0; liburing <c>io_uring_prep_msg_ring_fd_alloc</c>). The slot the kernel picked is the
+    /// result of both the sender's CQE and the target's (unless <see cref="MsgRingFlags.CqeSkip"/>); <c>-ENFILE</c> when
+    /// the target's table (or its allocation range) is full.
+    /// </summary>
+    /// <param name="targetRingFd">The other ring's fd.</param>
+    /// <param name="sourceFileIndex">The slot in this ring's table.</param>
+    /// <param name="targetUserData">The <c>user_data</c> of the CQE posted on the target.</param>
+    /// <param name="flags">Flags.</param>
+    public void PrepMsgRingFdAlloc(int targetRingFd, uint sourceFileIndex, ulong targetUserData, MsgRingFlags flags = MsgRingFlags.None) =>
+        PrepMsgRingFd(targetRingFd, sourceFileIndex, SqeConstants.FileIndexAlloc, targetUserData, flags);
 }

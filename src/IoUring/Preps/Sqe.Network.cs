@@ -111,7 +111,7 @@ public partial struct Sqe
 
     /// <summary>
     /// Zero-copy send from registered buffer <paramref name="bufIndex"/> (6.0): like <see cref="PrepSendZc"/>, with
-    /// the pages already pinned by <see cref="Ring.RegisterBuffers"/>.
+    /// the pages already pinned by <see cref="Ring.RegisterBuffers(ReadOnlySpan{Memory{byte}})"/>.
     /// </summary>
     /// <param name="fd">Socket.</param>
     /// <param name="buffer">Data address inside the registered buffer.</param>
@@ -151,7 +151,7 @@ public partial struct Sqe
 
     /// <summary>Multishot recv (6.0) into buffers picked from provided-buffer group <paramref name="bufferGroup"/>.</summary>
     /// <param name="fd">Socket.</param>
-    /// <param name="bufferGroup">The group id (see <see cref="Ring.SetupBufferRing"/>).</param>
+    /// <param name="bufferGroup">The group id (see <see cref="Ring.SetupBufferRing(ushort, ushort, int)"/>).</param>
     /// <param name="msgFlags"><c>MSG_*</c>.</param>
     public void PrepRecvMultishot(int fd, ushort bufferGroup, int msgFlags = 0)
     {
@@ -205,5 +205,87 @@ public partial struct Sqe
     {
         PrepSocket(domain, type, protocol);
         FileIndex = fileIndex == SqeConstants.FileIndexAlloc ? fileIndex : fileIndex + 1;
+    }
+
+    /// <summary>
+    /// <c>socket</c> into a free direct-descriptor slot (5.19; liburing <c>io_uring_prep_socket_direct_alloc</c>): the CQE
+    /// result is the slot the kernel picked (from the range <see cref="Ring.SetFileAllocRange"/> set, if any), or
+    /// <c>-ENFILE</c> when the table is full.
+    /// </summary>
+    /// <param name="domain"><c>AF_*</c>.</param>
+    /// <param name="type"><c>SOCK_*</c>, without <c>SOCK_CLOEXEC</c>.</param>
+    /// <param name="protocol">Protocol.</param>
+    public void PrepSocketDirectAlloc(int domain, int type, int protocol) =>
+        PrepSocketDirect(domain, type, protocol, SqeConstants.FileIndexAlloc);
+
+    /// <summary>
+    /// Multishot <c>recvmsg</c> (6.0; liburing <c>io_uring_prep_recvmsg_multishot</c>) into buffers of provided-buffer group
+    /// <paramref name="bufferGroup"/>: one CQE per datagram (or per read, on a stream), each buffer starting with the
+    /// kernel's <c>io_uring_recvmsg_out</c> header; parse it with <see cref="ReceivedMessage.TryParse"/>. Only the
+    /// <c>msg_namelen</c> and <c>msg_controllen</c> of <paramref name="msg"/> are used: they size the name and control parts.
+    /// </summary>
+    /// <param name="fd">Socket.</param>
+    /// <param name="msg">Address of a <see cref="MsgHdr"/>, valid until the final CQE (the kernel reads it once at submission on 6.0+).</param>
+    /// <param name="bufferGroup">The provided-buffer group (see <see cref="Ring.SetupBufferRing(ushort, ushort, int)"/>).</param>
+    /// <param name="msgFlags"><c>MSG_*</c>.</param>
+    public void PrepRecvMsgMultishot(int fd, nint msg, ushort bufferGroup, int msgFlags = 0)
+    {
+        PrepRecvMsg(fd, msg, msgFlags);
+        IoPrio |= (ushort)RecvSendFlags.RecvMultishot;
+        Flags |= SqeFlags.BufferSelect;
+        BufGroup = bufferGroup;
+    }
+
+    /// <summary>
+    /// Send bundle (6.10; liburing <c>io_uring_prep_send_bundle</c>): sends the data of as many consecutive buffers of
+    /// provided-buffer group <paramref name="bufferGroup"/> as are queued (up to <paramref name="length"/> bytes, 0 for no
+    /// limit), in one request. The CQE result is the bytes sent, and its <see cref="Cqe.BufferId"/> the first buffer used;
+    /// the buffers used are consumed. Needs <see cref="RingFeatures.RecvSendBundle"/>.
+    /// </summary>
+    /// <param name="fd">Socket.</param>
+    /// <param name="bufferGroup">The group holding the data to send (fill its buffers with <see cref="BufferRing.Provide"/>).</param>
+    /// <param name="length">Byte limit, or 0.</param>
+    /// <param name="msgFlags"><c>MSG_*</c>.</param>
+    public void PrepSendBundle(int fd, ushort bufferGroup, uint length = 0, int msgFlags = 0)
+    {
+        PrepSend(fd, 0, length, msgFlags);
+        IoPrio |= (ushort)RecvSendFlags.Bundle;
+        Flags |= SqeFlags.BufferSelect;
+        BufGroup = bufferGroup;
+    }
+
+    /// <summary>
+    /// Receive bundle (6.10; liburing <c>io_uring_prep_recv</c> with <c>IORING_RECVSEND_BUNDLE</c>): fills as many
+    /// consecutive buffers of group <paramref name="bufferGroup"/> as the data waiting needs, in one CQE whose
+    /// <see cref="Cqe.BufferId"/> is the first buffer and whose result is the total bytes (spread over buffers
+    /// <c>BufferId</c>, <c>BufferId + 1</c>, ... in ring order). With <paramref name="multishot"/> it stays armed.
+    /// Needs <see cref="RingFeatures.RecvSendBundle"/>.
+    /// </summary>
+    /// <param name="fd">Socket.</param>
+    /// <param name="bufferGroup">The provided-buffer group.</param>
+    /// <param name="multishot">Keep receiving (<see cref="RecvSendFlags.RecvMultishot"/>).</param>
+    /// <param name="msgFlags"><c>MSG_*</c>.</param>
+    public void PrepRecvBundle(int fd, ushort bufferGroup, bool multishot = false, int msgFlags = 0)
+    {
+        PrepRecv(fd, 0, 0, msgFlags);
+        IoPrio |= (ushort)(RecvSendFlags.Bundle | (multishot ? RecvSendFlags.RecvMultishot : RecvSendFlags.None));
+        Flags |= SqeFlags.BufferSelect;
+        BufGroup = bufferGroup;
+    }
+
+    /// <summary>
+    /// Zero-copy receive (6.15; liburing prepares it with <c>io_uring_prep_rw(IORING_OP_RECV_ZC, ...)</c>): multishot
+    /// receive whose data the NIC places straight into the area of zero-copy receive queue <paramref name="queueIndex"/>
+    /// (<see cref="Ring.RegisterZeroCopyReceiveQueue"/>). Each CQE (on a <see cref="RingOptions.Cqe32"/> ring) carries the
+    /// data's offset in its second half. Without that queue the kernel refuses the request with <c>-EINVAL</c>.
+    /// </summary>
+    /// <param name="fd">A TCP socket whose flow the NIC steers to the queue.</param>
+    /// <param name="queueIndex">The queue's id (<c>zcrx_ifq_idx</c>).</param>
+    /// <param name="length">Bytes to receive before the request ends, or 0 for no limit.</param>
+    public void PrepRecvZc(int fd, uint queueIndex, uint length = 0)
+    {
+        PrepRw(Opcode.RecvZc, fd, 0, length, 0);
+        IoPrio = (ushort)RecvSendFlags.RecvMultishot;
+        ZcrxIfqIdx = queueIndex;
     }
 }

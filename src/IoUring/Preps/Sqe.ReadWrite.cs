@@ -75,7 +75,7 @@ public partial struct Sqe
     /// (<c>-ENOBUFS</c>). Regular files are refused with <c>-EBADFD</c>.
     /// </summary>
     /// <param name="fd">A pollable file descriptor.</param>
-    /// <param name="bufferGroup">The provided-buffer group (see <see cref="Ring.SetupBufferRing"/>).</param>
+    /// <param name="bufferGroup">The provided-buffer group (see <see cref="Ring.SetupBufferRing(ushort, ushort, int)"/>).</param>
     /// <param name="offset">File offset; 0 (or <c>ulong.MaxValue</c>) for streams.</param>
     public void PrepReadMultishot(int fd, ushort bufferGroup, ulong offset = 0)
     {

@@ -41,7 +41,7 @@ public sealed class Probe
     public IReadOnlyList<Opcode> MissingOpcodes() =>
         Enum.GetValues<Opcode>().Where(o => !IsSupported(o)).ToArray();
 
-    internal static Probe Read(int ringFd)
+    internal static Probe Read(RingHandle ringFd)
     {
         ushort[] flags = new ushort[256];
         int r = RegisterCalls.Probe(ringFd, flags);

@@ -6,84 +6,7 @@ namespace IoUring;
 // Registration: buffers, files, eventfd, probe and provided-buffer rings (io_uring_register(2)).
 public sealed partial class Ring
 {
-    private MemoryHandle[] _registeredBufferPins = [];
-    private readonly List<MemoryHandle> _deferredPins = [];
     private readonly List<BufferRing> _bufferRings = [];
-
-    /// <summary>Number of registered buffers (0 when none).</summary>
-    public int RegisteredBufferCount { get; private set; }
-
-    /// <summary>
-    /// Registers <paramref name="buffers"/> as fixed buffers 0..n-1 for <see cref="Sqe.PrepReadFixed"/>/<see cref="Sqe.PrepWriteFixed"/>.
-    /// Each is pinned until it is unregistered and nothing is in flight, so managed arrays are safe too. Native memory
-    /// (a <see cref="NativeBuffer"/>) is not owned by the ring: do not free it while it is registered, because the
-    /// kernel keeps the pages mapped and fixed requests would write into whatever reuses them.
-    /// </summary>
-    /// <param name="buffers">The buffers.</param>
-    /// <exception cref="IoUringException">The kernel refused: <c>ENOMEM</c> means the locked-memory limit (<c>ulimit -l</c>) is too low; <c>EBUSY</c> means buffers are already registered.</exception>
-    public void RegisterBuffers(ReadOnlySpan<Memory<byte>> buffers)
-    {
-        ThrowIfDisposed();
-        if (buffers.IsEmpty)
-        {
-            throw new ArgumentException("At least one buffer is needed.", nameof(buffers));
-        }
-
-        var pins = new MemoryHandle[buffers.Length];
-        var iovecs = new IoVec[buffers.Length];
-        for (int i = 0; i < buffers.Length; i++)
-        {
-            if (buffers[i].IsEmpty)
-            {
-                ReleasePins(pins.AsSpan(0, i));
-                throw new ArgumentException($"Buffer {i} is empty.", nameof(buffers));
-            }
-
-            pins[i] = buffers[i].Pin();
-            iovecs[i] = new IoVec(Addresses.Of(pins[i]), (nuint)buffers[i].Length);
-        }
-
-        int r = RegisterCalls.Buffers(_ringFd, iovecs);
-        if (r < 0)
-        {
-            ReleasePins(pins);
-            string? hint = r switch
-            {
-                -Errno.ENOMEM => "Registered buffers count against RLIMIT_MEMLOCK: raise 'ulimit -l' or register less memory",
-                -Errno.EBUSY => "Buffers are already registered on this ring: call UnregisterBuffers first",
-                -Errno.EFAULT => "A buffer is not valid user memory",
-                -Errno.EINVAL => "Too many buffers, or one is larger than 1 GiB",
-                _ => null,
-            };
-            throw IoUringException.FromErrno(-r, "io_uring_register(IORING_REGISTER_BUFFERS)", hint);
-        }
-
-        _registeredBufferPins = pins;
-        RegisteredBufferCount = buffers.Length;
-    }
-
-    /// <summary>Unregisters the fixed buffers. Their pins are released now if nothing is in flight, else when the ring is disposed.</summary>
-    public void UnregisterBuffers()
-    {
-        ThrowIfDisposed();
-        int r = RegisterCalls.Simple(_ringFd, RegisterOpcode.UnregisterBuffers);
-        if (r < 0)
-        {
-            throw IoUringException.FromErrno(-r, "io_uring_register(IORING_UNREGISTER_BUFFERS)", r == -Errno.ENXIO ? "No buffers are registered" : null);
-        }
-
-        if (_inFlight == 0)
-        {
-            ReleasePins(_registeredBufferPins);
-        }
-        else
-        {
-            _deferredPins.AddRange(_registeredBufferPins);
-        }
-
-        _registeredBufferPins = [];
-        RegisteredBufferCount = 0;
-    }
 
     /// <summary>Registers file descriptors as fixed files 0..n-1 (use with <see cref="SqeFlags.FixedFile"/>). Entries of -1 are empty slots.</summary>
     /// <param name="fds">The descriptors; the kernel takes its own reference to each file.</param>
@@ -95,7 +18,7 @@ public sealed partial class Ring
         {
             throw new ArgumentException("At least one descriptor (or -1 for an empty slot) is needed; use RegisterFilesSparse for an empty table.", nameof(fds));
         }
-        int r = RegisterCalls.Files(_ringFd, fds);
+        int r = RegisterCalls.Files(Handle, fds);
         if (r < 0)
         {
             throw IoUringException.FromErrno(-r, "io_uring_register(IORING_REGISTER_FILES)", r == -Errno.EBUSY ? "Files are already registered" : null);
@@ -107,7 +30,7 @@ public sealed partial class Ring
     public void RegisterFilesSparse(uint count)
     {
         ThrowIfDisposed();
-        int r = RegisterCalls.FilesSparse(_ringFd, count);
+        int r = RegisterCalls.FilesSparse(Handle, count);
         if (r < 0)
         {
             throw IoUringException.FromErrno(-r, "io_uring_register(IORING_REGISTER_FILES2, sparse)");
@@ -121,15 +44,35 @@ public sealed partial class Ring
     public int UpdateRegisteredFiles(uint offset, ReadOnlySpan<int> fds)
     {
         ThrowIfDisposed();
-        int r = RegisterCalls.FilesUpdate(_ringFd, offset, fds);
+        int r = RegisterCalls.FilesUpdate(Handle, offset, fds);
         return r >= 0 ? r : throw IoUringException.FromErrno(-r, "io_uring_register(IORING_REGISTER_FILES_UPDATE)");
+    }
+
+    /// <summary>
+    /// Limits the slots the kernel picks for direct descriptors allocated with <see cref="SqeConstants.FileIndexAlloc"/>
+    /// to <paramref name="offset"/> .. <paramref name="offset"/> + <paramref name="length"/> - 1
+    /// (<c>IORING_REGISTER_FILE_ALLOC_RANGE</c>, 6.0; liburing <c>io_uring_register_file_alloc_range</c>), leaving the
+    /// other slots to explicit indices. A full range makes allocations fail with <c>-ENFILE</c>.
+    /// </summary>
+    /// <param name="offset">First slot of the range.</param>
+    /// <param name="length">Number of slots; the range must lie inside the registered file table.</param>
+    /// <exception cref="IoUringException">The kernel refused (<c>EINVAL</c>: outside the table, or before 6.0; <c>ENXIO</c>: no table).</exception>
+    public void SetFileAllocRange(uint offset, uint length)
+    {
+        ThrowIfDisposed();
+        int r = RegisterCalls.FileAllocRange(Handle, offset, length);
+        if (r < 0)
+        {
+            throw IoUringException.FromErrno(-r, "io_uring_register(IORING_REGISTER_FILE_ALLOC_RANGE)",
+                r == -Errno.ENXIO ? "No file table is registered (RegisterFiles or RegisterFilesSparse first)" : null);
+        }
     }
 
     /// <summary>Unregisters the fixed files.</summary>
     public void UnregisterFiles()
     {
         ThrowIfDisposed();
-        int r = RegisterCalls.Simple(_ringFd, RegisterOpcode.UnregisterFiles);
+        int r = RegisterCalls.Simple(Handle, RegisterOpcode.UnregisterFiles);
         if (r < 0)
         {
             throw IoUringException.FromErrno(-r, "io_uring_register(IORING_UNREGISTER_FILES)");
@@ -142,7 +85,7 @@ public sealed partial class Ring
     public void RegisterEventFd(int eventFd, bool asyncOnly = false)
     {
         ThrowIfDisposed();
-        int r = RegisterCalls.EventFd(_ringFd, eventFd, asyncOnly);
+        int r = RegisterCalls.EventFd(Handle, eventFd, asyncOnly);
         if (r < 0)
         {
             throw IoUringException.FromErrno(-r, "io_uring_register(IORING_REGISTER_EVENTFD)");
@@ -153,7 +96,7 @@ public sealed partial class Ring
     public void UnregisterEventFd()
     {
         ThrowIfDisposed();
-        int r = RegisterCalls.Simple(_ringFd, RegisterOpcode.UnregisterEventFd);
+        int r = RegisterCalls.Simple(Handle, RegisterOpcode.UnregisterEventFd);
         if (r < 0)
         {
             throw IoUringException.FromErrno(-r, "io_uring_register(IORING_UNREGISTER_EVENTFD)");
@@ -172,7 +115,7 @@ public sealed partial class Ring
     public int RegisterRaw(RegisterOpcode opcode, nint argument, uint count)
     {
         ThrowIfDisposed();
-        int r = RegisterCalls.Raw(_ringFd, opcode, argument, count);
+        int r = RegisterCalls.Raw(Handle, opcode, argument, count);
         return r >= 0 ? r : throw IoUringException.FromErrno(-r, $"io_uring_register({opcode})");
     }
 
@@ -182,7 +125,7 @@ public sealed partial class Ring
     public Probe GetProbe()
     {
         ThrowIfDisposed();
-        return Probe.Read(_ringFd);
+        return Probe.Read(Handle);
     }
 
     /// <summary>Limits the async worker pool: bounded (regular file I/O) and unbounded (sockets, pipes) workers; 0 leaves a value unchanged.</summary>
@@ -192,7 +135,7 @@ public sealed partial class Ring
     public (uint Bounded, uint Unbounded) SetIoWqMaxWorkers(uint bounded, uint unbounded)
     {
         ThrowIfDisposed();
-        int r = RegisterCalls.IoWqMaxWorkers(_ringFd, ref bounded, ref unbounded);
+        int r = RegisterCalls.IoWqMaxWorkers(Handle, ref bounded, ref unbounded);
         return r >= 0 ? (bounded, unbounded) : throw IoUringException.FromErrno(-r, "io_uring_register(IORING_REGISTER_IOWQ_MAX_WORKERS)");
     }
 
@@ -206,7 +149,20 @@ public sealed partial class Ring
     /// <returns>The buffer ring; dispose it to unregister.</returns>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="entries"/> is not a power of two, <paramref name="bufferSize"/> is not positive, or the buffers total more than 2 GiB.</exception>
     /// <exception cref="IoUringException">The kernel refused (group id in use, kernel older than 5.19).</exception>
-    public BufferRing SetupBufferRing(ushort groupId, ushort entries, int bufferSize)
+    public BufferRing SetupBufferRing(ushort groupId, ushort entries, int bufferSize) => SetupBufferRing(groupId, entries, bufferSize, null);
+
+    /// <summary>
+    /// Creates and registers a provided-buffer ring as <see cref="SetupBufferRing(ushort, ushort, int)"/> does, with
+    /// <paramref name="options"/>: incremental consumption (<c>IOU_PBUF_RING_INC</c>, 6.12) or an initially empty ring for sends.
+    /// </summary>
+    /// <param name="groupId">Group id for <see cref="Sqe.BufGroup"/>.</param>
+    /// <param name="entries">Number of buffers: a power of two up to 32768.</param>
+    /// <param name="bufferSize">Size of each buffer.</param>
+    /// <param name="options">Options, or null for the defaults.</param>
+    /// <returns>The buffer ring; dispose it to unregister.</returns>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="entries"/> is not a power of two, <paramref name="bufferSize"/> is not positive, or the buffers total more than 2 GiB.</exception>
+    /// <exception cref="IoUringException">The kernel refused (group id in use, kernel too old for the options).</exception>
+    public BufferRing SetupBufferRing(ushort groupId, ushort entries, int bufferSize, BufferRingOptions? options)
     {
         ThrowIfDisposed();
         if (entries == 0 || (entries & (entries - 1)) != 0)
@@ -220,36 +176,10 @@ public sealed partial class Ring
             throw new ArgumentOutOfRangeException(nameof(bufferSize), bufferSize, $"{entries} buffers of {bufferSize} bytes exceed 2 GiB; use fewer or smaller buffers.");
         }
 
-        var br = new BufferRing(this, groupId, entries, bufferSize);
+        var br = new BufferRing(this, groupId, entries, bufferSize, options);
         _bufferRings.Add(br);
         return br;
     }
 
     internal void ForgetBufferRing(BufferRing br) => _bufferRings.Remove(br);
-
-    private void ReleasePinnedMemory(bool drained)
-    {
-        if (drained)
-        {
-            ReleasePins(_registeredBufferPins);
-            ReleasePins(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(_deferredPins));
-        }
-        else
-        {
-            // The kernel may still write into this memory: keep it pinned for the life of the process.
-            PinnedForever.Keep(_registeredBufferPins);
-            PinnedForever.Keep(_deferredPins.ToArray());
-        }
-
-        _registeredBufferPins = [];
-        _deferredPins.Clear();
-    }
-
-    private static void ReleasePins(Span<MemoryHandle> pins)
-    {
-        foreach (ref MemoryHandle pin in pins)
-        {
-            pin.Dispose();
-        }
-    }
 }

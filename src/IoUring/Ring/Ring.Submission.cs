@@ -5,7 +5,7 @@ namespace IoUring;
 
 public sealed partial class Ring
 {
-    private readonly SubmitScratch _scratch;
+    private SubmitScratch _scratch;
 
     /// <summary>
     /// The next free SQE, zeroed, for a <c>Prep*</c> call. It is sent to the kernel by the next <see cref="Submit"/>.
@@ -26,10 +26,39 @@ public sealed partial class Ring
             RefreshSqHeadOrThrow(tail);
         }
 
-        ref Sqe sqe = ref _sq.Entry(tail);
         _sqeTail = tail + 1;
+        if (_sq.Is128)
+        {
+            // A 128-byte entry may hold a previous command in its second half: clear all of it.
+            ref Sqe128 big = ref _sq.Entry128(tail);
+            big = default;
+            return ref big.Sqe;
+        }
+
+        ref Sqe sqe = ref _sq.Entry(tail);
         sqe = default;
         return ref sqe;
+    }
+
+    /// <summary>
+    /// The next free 128-byte SQE of a <see cref="RingOptions.Sqe128"/> ring, zeroed: prep it through
+    /// <see cref="Sqe128.Sqe"/> (for example <see cref="Sqe.PrepUringCmd"/>) and write the driver's command into
+    /// <see cref="Sqe128.Command"/> (liburing <c>io_uring_get_sqe</c> + <c>io_uring_sqe_cmd</c>).
+    /// </summary>
+    /// <returns>A reference to the entry inside the shared ring.</returns>
+    /// <exception cref="InvalidOperationException">The ring has 64-byte SQEs.</exception>
+    /// <exception cref="SubmissionQueueFullException">All slots hold requests the kernel has not consumed yet.</exception>
+    public ref Sqe128 GetSqe128()
+    {
+        ThrowIfUnmapped();
+        if (!_sq.Is128)
+        {
+            throw new InvalidOperationException("GetSqe128 needs a ring created with RingOptions.Sqe128 (IORING_SETUP_SQE128).");
+        }
+
+        uint tail = _sqeTail;
+        _ = GetSqe();
+        return ref _sq.Entry128(tail);
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
@@ -199,6 +228,8 @@ public sealed partial class Ring
             "The completion queue overflowed and the kernel holds completions back; reap CQEs (CqeSeen/CqAdvance) and submit again. The unsubmitted SQEs are still queued."),
         Errno.EAGAIN => IoUringException.FromErrno(errno, "io_uring_enter (submit)",
             "The kernel could not allocate request memory; reap completions and submit again. The unsubmitted SQEs are still queued."),
+        Errno.EBADFD => IoUringException.FromErrno(errno, "io_uring_enter (submit)",
+            "The ring is disabled (RingOptions.StartDisabled): register its restrictions or wait region, then call EnableRings()."),
         _ => IoUringException.FromErrno(errno, "io_uring_enter (submit)"),
     };
 

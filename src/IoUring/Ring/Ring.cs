@@ -18,11 +18,14 @@ namespace IoUring;
 /// </remarks>
 public sealed partial class Ring : IDisposable
 {
+    /// <summary>The ring fd, or -1 for a <see cref="RingOptions.RegisteredFdOnly"/> ring (which has only <see cref="_registeredIndex"/>).</summary>
     private readonly int _ringFd;
-    private readonly RingMap _map;
-    private readonly SubmissionQueueMap _sq;
-    private readonly CompletionQueueMap _cq;
-    private readonly uint _sqEntries;
+
+    /// <summary>The mapped rings; replaced by <see cref="Resize"/>.</summary>
+    private RingMap _map;
+    private SubmissionQueueMap _sq;
+    private CompletionQueueMap _cq;
+    private uint _sqEntries;
     private readonly bool _sqPoll;
     private readonly bool _ioPoll;
     private readonly TimeSpan _drainTimeout;
@@ -73,7 +76,7 @@ public sealed partial class Ring : IDisposable
     /// <param name="options">Setup options, or null for defaults.</param>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="entries"/> is 0 or above 32768 without <see cref="RingOptions.Clamp"/>, or <see cref="RingOptions.DisposeDrainTimeout"/> is negative (other than infinite).</exception>
     /// <exception cref="IoUringSetupException">The kernel refused, or <c>IOURING_DISABLE=1</c> turned io_uring off: the exception says why (disabled, seccomp, old kernel, memory, flags, environment).</exception>
-    /// <exception cref="ArgumentException"><see cref="RingOptions.ExtraFlags"/> holds a flag the library cannot drive (<see cref="SetupFlags.RDisabled"/>, <see cref="SetupFlags.NoMmap"/>, <see cref="SetupFlags.RegisteredFdOnly"/>).</exception>
+    /// <exception cref="ArgumentException"><see cref="RingOptions.ExtraFlags"/> holds a flag that has its own option (<see cref="SetupFlags.RDisabled"/>, <see cref="SetupFlags.NoMmap"/>, <see cref="SetupFlags.RegisteredFdOnly"/>), or <see cref="RingOptions.RegisteredFdOnly"/> is set without <see cref="RingOptions.NoMmap"/>.</exception>
     public Ring(uint entries, RingOptions? options = null)
     {
         options ??= new RingOptions();
@@ -109,21 +112,21 @@ public sealed partial class Ring : IDisposable
         if (options.AttachWorkQueueOf is Ring other)
         {
             other.ThrowIfDisposed();
+            if (other._ringFd < 0)
+            {
+                throw new ArgumentException("A RegisteredFdOnly ring has no fd another ring could attach to.", nameof(options));
+            }
+
             p.WqFd = (uint)other._ringFd;
         }
 
-        int fd = Syscalls.Setup(entries, ref p);
-        if (fd < 0)
+        (int fd, RingMap map) = RingSetup.Create(entries, ref p);
+        if ((p.Flags & SetupFlags.RegisteredFdOnly) != 0)
         {
-            throw IoUringSupport.SetupFailed(-fd, entries, flags);
-        }
-
-        RingMap? map = RingMap.Map(fd, p, out int mapErrno);
-        if (map is null)
-        {
-            _ = Libc.Close(fd);
-            throw new IoUringSetupException(mapErrno, SetupFailureReason.MemoryLimit,
-                $"io_uring is unavailable: mapping the rings failed with {IoUringException.ErrnoName(mapErrno)} ({mapErrno}); raise RLIMIT_MEMLOCK or the memory cgroup limit, or ask for fewer entries.");
+            // The kernel returned an index into this thread's registered-ring table instead of an fd.
+            _registeredIndex = fd;
+            _registeredThreadId = Environment.CurrentManagedThreadId;
+            fd = -1;
         }
 
         _ringFd = fd;
@@ -137,8 +140,9 @@ public sealed partial class Ring : IDisposable
         _ioPoll = (p.Flags & SetupFlags.IoPoll) != 0;
         _drainTimeout = options.DisposeDrainTimeout;
         _scratch = new SubmitScratch(_sqEntries);
+        IsEnabled = (p.Flags & SetupFlags.RDisabled) == 0;
 
-        if (options.RegisterRingFd)
+        if (options.RegisterRingFd && fd >= 0)
         {
             int index = RegisterCalls.RingFd(fd);
             if (index >= 0)
@@ -152,8 +156,29 @@ public sealed partial class Ring : IDisposable
     /// <summary>The kernel's upper bound for SQ entries (<c>IORING_MAX_ENTRIES</c>).</summary>
     public const uint MaxEntries = 32768;
 
-    /// <summary>The ring's file descriptor.</summary>
+    /// <summary>
+    /// The ring's file descriptor, or -1 for a <see cref="RingOptions.RegisteredFdOnly"/> ring, which the kernel gave no
+    /// descriptor (it exists only as an index in the creating thread's registered-ring table).
+    /// </summary>
     public int Fd => _ringFd;
+
+    /// <summary>
+    /// How <c>io_uring_register(2)</c> names this ring from the calling thread: the fd, or for a registered-fd-only ring
+    /// its registered index (only meaningful on the creating thread).
+    /// </summary>
+    internal RingHandle Handle
+    {
+        get
+        {
+            if (_ringFd >= 0)
+            {
+                return _ringFd;
+            }
+
+            ThrowIfNotRegisteringThread();
+            return new RingHandle(_registeredIndex, registeredIndex: true);
+        }
+    }
 
     /// <summary>Number of SQ slots.</summary>
     public uint SqEntries => _sqEntries;
@@ -209,10 +234,13 @@ public sealed partial class Ring : IDisposable
         {
             // The registration lives in the registering thread's table. From any other thread the same index names
             // that thread's own entry (perhaps another ring), so it is left alone; the kernel drops it, and with it
-            // its reference to this ring, when the registering thread exits.
+            // its reference to this ring, when the registering thread exits. For a registered-fd-only ring that
+            // registration is the ring's only reference: unregistering it closes the ring.
             if (Environment.CurrentManagedThreadId == _registeredThreadId)
             {
-                _ = RegisterCalls.UnregisterRingFd(_ringFd, _registeredIndex);
+                _ = _ringFd >= 0
+                    ? RegisterCalls.UnregisterRingFd(_ringFd, _registeredIndex)
+                    : RegisterCalls.UnregisterRingFd(new RingHandle(_registeredIndex, registeredIndex: true), _registeredIndex);
             }
 
             _registeredIndex = -1;
@@ -221,7 +249,16 @@ public sealed partial class Ring : IDisposable
         BufferRing[] bufferRings = [.. _bufferRings];
         _bufferRings.Clear();
         _map.Dispose();
-        _ = Libc.Close(_ringFd);
+        if (_ringFd >= 0)
+        {
+            _ = Libc.Close(_ringFd);
+        }
+
+        _waitRegion?.Release();
+        foreach (ZeroCopyReceiveQueue queue in _zeroCopyQueues)
+        {
+            queue.Release();
+        }
         // After close, the kernel tears the ring down; requests that were drained cannot touch user memory any more.
         ReleasePinnedMemory(drained);
         foreach (BufferRing br in bufferRings)
@@ -302,8 +339,23 @@ public sealed partial class Ring : IDisposable
             return _registeredIndex;
         }
 
+        if (_ringFd < 0)
+        {
+            ThrowIfNotRegisteringThread();
+        }
+
         flags = EnterFlags.None;
         return _ringFd;
+    }
+
+    /// <summary>A registered-fd-only ring exists only in its creating thread's table: any other thread cannot name it.</summary>
+    private void ThrowIfNotRegisteringThread()
+    {
+        if (Environment.CurrentManagedThreadId != _registeredThreadId)
+        {
+            throw new InvalidOperationException(
+                $"This ring was created with RingOptions.RegisteredFdOnly on managed thread {_registeredThreadId}: it has no file descriptor, only an index in that thread's registered-ring table, so managed thread {Environment.CurrentManagedThreadId} cannot use it.");
+        }
     }
 
     /// <summary>
@@ -411,7 +463,14 @@ public sealed partial class Ring : IDisposable
         EnterSyscall(toSubmit, minComplete, flags, timeout: null, what);
 
     /// <summary>As the overload without a timeout; with one, the wait is bounded (IORING_ENTER_EXT_ARG).</summary>
-    private int EnterSyscall(uint toSubmit, uint minComplete, EnterFlags flags, KernelTimespec? timeout, string what)
+    private int EnterSyscall(uint toSubmit, uint minComplete, EnterFlags flags, KernelTimespec? timeout, string what) =>
+        EnterSyscall(toSubmit, minComplete, flags, new EnterArgs(timeout, 0, null), what);
+
+    /// <summary>
+    /// io_uring_enter with an extended argument: a timeout and a minimum wait (IORING_ENTER_EXT_ARG), or the offset of a
+    /// registered wait argument (IORING_ENTER_EXT_ARG_REG).
+    /// </summary>
+    private int EnterSyscall(uint toSubmit, uint minComplete, EnterFlags flags, in EnterArgs args, string what)
     {
         _busyWhat = what;
         _enterCalls++;
@@ -419,15 +478,29 @@ public sealed partial class Ring : IDisposable
         try
         {
             int fd = EnterFd(out EnterFlags registered);
-            return timeout is KernelTimespec ts
-                ? Syscalls.EnterWithTimeout(fd, toSubmit, minComplete, flags | registered, ts)
-                : Syscalls.Enter(fd, toSubmit, minComplete, flags | registered);
+            flags |= registered;
+            if (args.RegisteredWaitOffset is nuint offset)
+            {
+                return Syscalls.EnterRegisteredWait(fd, toSubmit, minComplete, flags, offset);
+            }
+
+            if (args.MinWaitUsec != 0)
+            {
+                return Syscalls.EnterWithArgs(fd, toSubmit, minComplete, flags, args.Timeout, args.MinWaitUsec);
+            }
+
+            return args.Timeout is KernelTimespec ts
+                ? Syscalls.EnterWithTimeout(fd, toSubmit, minComplete, flags, ts)
+                : Syscalls.Enter(fd, toSubmit, minComplete, flags);
         }
         finally
         {
             Volatile.Write(ref _busyThread, 0);
         }
     }
+
+    /// <summary>The extended argument of one io_uring_enter: a relative timeout, a minimum wait, or a registered wait slot.</summary>
+    private readonly record struct EnterArgs(KernelTimespec? Timeout, uint MinWaitUsec, nuint? RegisteredWaitOffset);
 
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static void ThrowDisposed() => throw new ObjectDisposedException(nameof(Ring));

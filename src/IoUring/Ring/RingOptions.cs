@@ -44,8 +44,8 @@ public sealed class RingOptions
     public bool NoSqArray { get; init; }
 
     /// <summary>
-    /// 128-byte SQEs (<see cref="SetupFlags.Sqe128"/>, 5.19), for uring_cmd. <see cref="Ring.GetSqe"/> hands out and
-    /// zeroes only the first 64 bytes of each entry; the second half is not reachable through this API.
+    /// 128-byte SQEs (<see cref="SetupFlags.Sqe128"/>, 5.19), for uring_cmd: <see cref="Ring.GetSqe128"/> hands out the
+    /// whole entry with its 80-byte <see cref="Sqe128.Command"/>; <see cref="Ring.GetSqe"/> still works and zeroes the whole entry too.
     /// </summary>
     public bool Sqe128 { get; init; }
 
@@ -77,25 +77,67 @@ public sealed class RingOptions
     public TimeSpan DisposeDrainTimeout { get; init; } = TimeSpan.FromSeconds(5);
 
     /// <summary>
-    /// Further raw flags OR-ed into the setup flags. Flags that change how the ring is mapped or enabled
-    /// (<see cref="SetupFlags.NoMmap"/>, <see cref="SetupFlags.RegisteredFdOnly"/>, <see cref="SetupFlags.RDisabled"/>)
-    /// give a ring this library cannot use.
+    /// Create the ring disabled (<see cref="SetupFlags.RDisabled"/>, 5.10): it accepts registrations such as
+    /// <see cref="Ring.RegisterRestrictions"/> and <see cref="Ring.RegisterWaitRegion"/> but no submissions until
+    /// <see cref="Ring.EnableRings"/>. The way to hand a restricted ring to code you do not trust.
+    /// </summary>
+    public bool StartDisabled { get; init; }
+
+    /// <summary>
+    /// Put the rings in memory the library allocates instead of kernel memory mapped into the process
+    /// (<see cref="SetupFlags.NoMmap"/>, 6.5; liburing <c>io_uring_queue_init_mem</c>): the kernel pins the library's
+    /// pages at setup. Before 6.13 a ring region larger than one page must be a huge page, so keep such rings small there.
+    /// </summary>
+    public bool NoMmap { get; init; }
+
+    /// <summary>
+    /// Return no ring fd at all, only an index in the creating thread's registered-ring table
+    /// (<see cref="SetupFlags.RegisteredFdOnly"/>, 6.5; requires <see cref="NoMmap"/>). The ring can then be used only
+    /// from the creating thread, <see cref="Ring.Fd"/> is -1, and it cannot be a <see cref="AttachWorkQueueOf"/> or
+    /// message target by fd. Saves a file descriptor per ring and every fd lookup.
+    /// </summary>
+    public bool RegisteredFdOnly { get; init; }
+
+    /// <summary>
+    /// Further raw flags OR-ed into the setup flags. The flags that have their own option (<see cref="SetupFlags.NoMmap"/>,
+    /// <see cref="SetupFlags.RegisteredFdOnly"/>, <see cref="SetupFlags.RDisabled"/>) are refused here: set
+    /// <see cref="NoMmap"/>, <see cref="RegisteredFdOnly"/> or <see cref="StartDisabled"/>, which the library then drives.
     /// </summary>
     public SetupFlags ExtraFlags { get; init; }
 
-    /// <summary>Setup flags that produce a ring this library cannot drive (no mmap'd rings, no fd, or disabled rings).</summary>
-    private const SetupFlags Unsupported = SetupFlags.NoMmap | SetupFlags.RegisteredFdOnly | SetupFlags.RDisabled;
+    /// <summary>Setup flags that need library support and therefore have their own option.</summary>
+    private const SetupFlags OwnOption = SetupFlags.NoMmap | SetupFlags.RegisteredFdOnly | SetupFlags.RDisabled;
 
     internal SetupFlags ToFlags()
     {
-        if ((ExtraFlags & Unsupported) != 0)
+        if ((ExtraFlags & OwnOption) != 0)
         {
             throw new ArgumentException(
-                $"RingOptions.ExtraFlags contains {ExtraFlags & Unsupported}, which this library does not support (it maps the rings itself and needs the ring fd).",
+                $"RingOptions.ExtraFlags contains {ExtraFlags & OwnOption}: set RingOptions.NoMmap, RegisteredFdOnly or StartDisabled instead, so that the library maps, names and enables the ring accordingly.",
                 nameof(ExtraFlags));
         }
 
+        if (RegisteredFdOnly && !NoMmap)
+        {
+            throw new ArgumentException("RingOptions.RegisteredFdOnly requires RingOptions.NoMmap: without an fd the rings cannot be mmap'd.", nameof(RegisteredFdOnly));
+        }
+
         SetupFlags f = ExtraFlags;
+        if (StartDisabled)
+        {
+            f |= SetupFlags.RDisabled;
+        }
+
+        if (NoMmap)
+        {
+            f |= SetupFlags.NoMmap;
+        }
+
+        if (RegisteredFdOnly)
+        {
+            f |= SetupFlags.RegisteredFdOnly;
+        }
+
         if (CqEntries != 0)
         {
             f |= SetupFlags.CqSize;

@@ -39,6 +39,24 @@ public sealed class AbiLayoutTests
         ["statx"] = typeof(Statx),
         ["iovec"] = typeof(IoVec),
         ["msghdr"] = typeof(MsgHdr),
+        ["io_uring_restriction"] = typeof(RestrictionEntry),
+        ["io_uring_file_index_range"] = typeof(FileIndexRange),
+        ["io_uring_recvmsg_out"] = typeof(RecvMsgOutHeader),
+        ["io_uring_buf_status"] = typeof(BufStatus),
+        ["io_uring_napi"] = typeof(NapiReg),
+        ["io_uring_clone_buffers"] = typeof(CloneBuffersReg),
+        ["io_uring_region_desc"] = typeof(RegionDesc),
+        ["io_uring_mem_region_reg"] = typeof(MemRegionReg),
+        ["io_uring_reg_wait"] = typeof(RegWait),
+        ["io_uring_zcrx_rqe"] = typeof(ZcrxRqe),
+        ["io_uring_zcrx_cqe"] = typeof(ZcrxCqe),
+        ["io_uring_zcrx_offsets"] = typeof(ZcrxOffsets),
+        ["io_uring_zcrx_area_reg"] = typeof(ZcrxAreaReg),
+        ["io_uring_zcrx_ifq_reg"] = typeof(ZcrxIfqReg),
+        ["futex_waitv"] = typeof(FutexWaitV),
+        // x86-64 layout (packed, 12 bytes); EpollAbi computes the 16-byte layout of other architectures.
+        ["epoll_event"] = typeof(EpollEventPacked),
+        ["siginfo_t"] = typeof(WaitIdInfo),
     };
 
     // ---- fields: "struct.field" -> managed field(s) of the struct's managed type ----
@@ -232,6 +250,111 @@ public sealed class AbiLayoutTests
         ["msghdr.msg_control"] = [["Control"]],
         ["msghdr.msg_controllen"] = [["ControlLength"]],
         ["msghdr.msg_flags"] = [["Flags"]],
+
+        ["io_uring_sqe.waitid_flags"] = [["WaitIdFlags"]],
+        ["io_uring_sqe.futex_flags"] = [["FutexFlags"]],
+        ["io_uring_sqe.zcrx_ifq_idx"] = [["ZcrxIfqIdx"]],
+
+        ["io_uring_restriction.opcode"] = [["Opcode"]],
+        ["io_uring_restriction.register_op"] = [["Value"]],
+        ["io_uring_restriction.sqe_op"] = [["Value"]],
+        ["io_uring_restriction.sqe_flags"] = [["Value"]],
+        ["io_uring_restriction.resv"] = [["Resv"]],
+        ["io_uring_restriction.resv2"] = [["Resv2a", "Resv2b", "Resv2c"]],
+
+        ["io_uring_file_index_range.off"] = [["Off"]],
+        ["io_uring_file_index_range.len"] = [["Len"]],
+        ["io_uring_file_index_range.resv"] = [["Resv"]],
+
+        ["io_uring_recvmsg_out.namelen"] = [["NameLen"]],
+        ["io_uring_recvmsg_out.controllen"] = [["ControlLen"]],
+        ["io_uring_recvmsg_out.payloadlen"] = [["PayloadLen"]],
+        ["io_uring_recvmsg_out.flags"] = [["Flags"]],
+
+        ["io_uring_buf_status.buf_group"] = [["BufGroup"]],
+        ["io_uring_buf_status.head"] = [["Head"]],
+        ["io_uring_buf_status.resv"] = [["Resv0", "Resv1", "Resv2", "Resv3"]],
+
+        ["io_uring_napi.busy_poll_to"] = [["BusyPollTo"]],
+        ["io_uring_napi.prefer_busy_poll"] = [["PreferBusyPoll"]],
+        ["io_uring_napi.opcode"] = [["Opcode"]],
+        // 6.9-6.12: __u8 pad[3]; __u64 resv. 6.13+: opcode, __u8 pad[2], op_param, __u32 resv.
+        ["io_uring_napi.pad"] = [["Pad"], ["Opcode", "Pad"]],
+        ["io_uring_napi.op_param"] = [["OpParam"]],
+        ["io_uring_napi.resv"] = [["Resv"], ["OpParam", "Resv"]],
+
+        ["io_uring_clone_buffers.src_fd"] = [["SrcFd"]],
+        ["io_uring_clone_buffers.flags"] = [["Flags"]],
+        ["io_uring_clone_buffers.src_off"] = [["SrcOff"]],
+        ["io_uring_clone_buffers.dst_off"] = [["DstOff"]],
+        ["io_uring_clone_buffers.nr"] = [["Nr"]],
+        ["io_uring_clone_buffers.pad"] = [["Pad0", "Pad1", "Pad2"]],
+
+        ["io_uring_region_desc.user_addr"] = [["UserAddr"]],
+        ["io_uring_region_desc.size"] = [["Size"]],
+        ["io_uring_region_desc.flags"] = [["Flags"]],
+        ["io_uring_region_desc.id"] = [["Id"]],
+        ["io_uring_region_desc.mmap_offset"] = [["MmapOffset"]],
+        ["io_uring_region_desc.__resv"] = [["Resv0", "Resv1", "Resv2", "Resv3"]],
+
+        ["io_uring_mem_region_reg.region_uptr"] = [["RegionUptr"]],
+        ["io_uring_mem_region_reg.flags"] = [["Flags"]],
+        ["io_uring_mem_region_reg.__resv"] = [["Resv0", "Resv1"]],
+
+        ["io_uring_reg_wait.ts"] = [["Ts"]],
+        ["io_uring_reg_wait.min_wait_usec"] = [["MinWaitUsec"]],
+        ["io_uring_reg_wait.flags"] = [["Flags"]],
+        ["io_uring_reg_wait.sigmask"] = [["Sigmask"]],
+        ["io_uring_reg_wait.sigmask_sz"] = [["SigmaskSz"]],
+        ["io_uring_reg_wait.pad"] = [["Pad0", "Pad1", "Pad2"]],
+        ["io_uring_reg_wait.pad2"] = [["Pad3", "Pad4"]],
+
+        ["io_uring_zcrx_rqe.off"] = [["Off"]],
+        ["io_uring_zcrx_rqe.len"] = [["Len"]],
+        ["io_uring_zcrx_rqe.__pad"] = [["Pad"]],
+
+        ["io_uring_zcrx_cqe.off"] = [["Off"]],
+        ["io_uring_zcrx_cqe.__pad"] = [["Pad"]],
+
+        ["io_uring_zcrx_offsets.head"] = [["Head"]],
+        ["io_uring_zcrx_offsets.tail"] = [["Tail"]],
+        ["io_uring_zcrx_offsets.rqes"] = [["Rqes"]],
+        ["io_uring_zcrx_offsets.__resv2"] = [["Resv2"]],
+        ["io_uring_zcrx_offsets.__resv"] = [["Resv0", "Resv1"]],
+
+        ["io_uring_zcrx_area_reg.addr"] = [["Addr"]],
+        ["io_uring_zcrx_area_reg.len"] = [["Len"]],
+        ["io_uring_zcrx_area_reg.rq_area_token"] = [["RqAreaToken"]],
+        ["io_uring_zcrx_area_reg.flags"] = [["Flags"]],
+        ["io_uring_zcrx_area_reg.dmabuf_fd"] = [["DmabufFd"]],
+        ["io_uring_zcrx_area_reg.__resv2"] = [["Resv0", "Resv1"]],
+
+        ["io_uring_zcrx_ifq_reg.if_idx"] = [["IfIdx"]],
+        ["io_uring_zcrx_ifq_reg.if_rxq"] = [["IfRxq"]],
+        ["io_uring_zcrx_ifq_reg.rq_entries"] = [["RqEntries"]],
+        ["io_uring_zcrx_ifq_reg.flags"] = [["Flags"]],
+        ["io_uring_zcrx_ifq_reg.area_ptr"] = [["AreaPtr"]],
+        ["io_uring_zcrx_ifq_reg.region_ptr"] = [["RegionPtr"]],
+        ["io_uring_zcrx_ifq_reg.offsets"] = [["Offsets"]],
+        ["io_uring_zcrx_ifq_reg.zcrx_id"] = [["ZcrxId"]],
+        ["io_uring_zcrx_ifq_reg.__resv2"] = [["RxBufLen"]], // named rx_buf_len in 6.17
+        ["io_uring_zcrx_ifq_reg.rx_buf_len"] = [["RxBufLen"]],
+        ["io_uring_zcrx_ifq_reg.__resv"] = [["Resv0", "Resv1", "Resv2"]],
+
+        ["futex_waitv.val"] = [["Value"]],
+        ["futex_waitv.uaddr"] = [["Address"]],
+        ["futex_waitv.flags"] = [["Flags"]],
+        ["futex_waitv.__reserved"] = [["Reserved"]],
+
+        ["epoll_event.events"] = [["Events"]],
+        ["epoll_event.data"] = [["Data"]],
+
+        ["siginfo_t.si_signo"] = [["Signal"]],
+        ["siginfo_t.si_errno"] = [["Errno"]],
+        ["siginfo_t.si_code"] = [["Code"]],
+        ["siginfo_t.si_pid"] = [["ProcessId"]],
+        ["siginfo_t.si_uid"] = [["UserId"]],
+        ["siginfo_t.si_status"] = [["Status"]],
     };
 
     // ---- header fields deliberately without a managed twin, and why ----
@@ -241,9 +364,7 @@ public sealed class AbiLayoutTests
         ["io_uring_sqe.poll_events"] = "16-bit compatibility alias of poll32_events (same offset)",
         ["io_uring_sqe.__pad3"] = "reserved upper half of the addr_len slot; FileIndex covers the bytes",
         ["io_uring_sqe.cmd"] = "flexible array: the 80-byte SQE128 command area, addressed past the 64-byte struct",
-        ["io_uring_sqe.waitid_flags"] = "newer than 6.1, no prep yet: shares offset 28 with RwFlags",
-        ["io_uring_sqe.futex_flags"] = "newer than 6.1, no prep yet: shares offset 28 with RwFlags",
-        ["io_uring_sqe.install_fd_flags"] = "newer than 6.1, no prep yet: shares offset 28 with RwFlags",
+        ["io_uring_sqe.install_fd_flags"] = "shares offset 28 with RwFlags, through which PrepFixedFdInstall writes it",
         ["io_uring_sqe.nop_flags"] = "newer than 6.1, no prep yet: shares offset 28 with RwFlags",
         ["io_uring_cqe.big_cqe"] = "flexible array: the extra 16 bytes of a CQE32 ring, read past the 16-byte struct",
         ["io_uring_probe.ops"] = "flexible array: read as ProbeOp entries after the ProbeHeader",
@@ -472,11 +593,31 @@ public sealed class AbiLayoutTests
         ["IORING_REGISTER_RESIZE_RINGS"] = RegisterOpcode.RegisterResizeRings,
         ["IORING_REGISTER_MEM_REGION"] = RegisterOpcode.RegisterMemRegion,
         ["IORING_REGISTER_USE_REGISTERED_RING"] = RegisterOpcode.UseRegisteredRing,
+
+        ["IORING_RESTRICTION_REGISTER_OP"] = RestrictionEntry.RegisterOp,
+        ["IORING_RESTRICTION_SQE_OP"] = RestrictionEntry.SqeOp,
+        ["IORING_RESTRICTION_SQE_FLAGS_ALLOWED"] = RestrictionEntry.SqeFlagsAllowed,
+        ["IORING_RESTRICTION_SQE_FLAGS_REQUIRED"] = RestrictionEntry.SqeFlagsRequired,
+        ["SOCKET_URING_OP_SIOCINQ"] = SocketCommand.InQueue,
+        ["SOCKET_URING_OP_SIOCOUTQ"] = SocketCommand.OutQueue,
+        ["SOCKET_URING_OP_GETSOCKOPT"] = SocketCommand.GetSockOpt,
+        ["SOCKET_URING_OP_SETSOCKOPT"] = SocketCommand.SetSockOpt,
+        ["EPOLL_CTL_ADD"] = EpollOp.Add,
+        ["EPOLL_CTL_DEL"] = EpollOp.Delete,
+        ["EPOLL_CTL_MOD"] = EpollOp.Modify,
+        ["P_ALL"] = WaitIdType.All,
+        ["P_PID"] = WaitIdType.Pid,
+        ["P_PGID"] = WaitIdType.ProcessGroup,
+        ["WEXITED"] = WaitIdOptions.Exited,
+        ["WNOHANG"] = WaitIdOptions.NoHang,
+        ["WNOWAIT"] = WaitIdOptions.NoWait,
+        ["CLD_EXITED"] = WaitIdCode.Exited,
     };
 
     private static readonly Dictionary<string, string> s_constantsNotMirrored = new(StringComparer.Ordinal)
     {
         ["IORING_OP_LAST"] = "sentinel: one past the highest opcode of the header, not an operation",
+        ["IORING_RESTRICTION_LAST"] = "sentinel: one past the highest restriction opcode",
         ["IORING_REGISTER_LAST"] = "sentinel: one past the highest register opcode of the header",
         ["IORING_TIMEOUT_CLOCK_MASK"] = "derived mask (BootTime | RealTime)",
         ["IORING_TIMEOUT_UPDATE_MASK"] = "derived mask (Update | LinkUpdate)",
@@ -484,7 +625,7 @@ public sealed class AbiLayoutTests
         ["IORING_OFF_PBUF_RING"] = "kernel-allocated buffer rings (IOU_PBUF_RING_MMAP) are not supported by BufferRing",
         ["IORING_OFF_PBUF_SHIFT"] = "kernel-allocated buffer rings (IOU_PBUF_RING_MMAP) are not supported by BufferRing",
         ["IORING_NOTIF_USAGE_ZC_COPIED"] = "a cqe.res bit of zero-copy notifications, not a request flag; no managed helper reads it yet",
-        ["IORING_URING_CMD_FIXED"] = "uring_cmd has no prep in the library yet (raw UringCmdFlags)",
+        ["IORING_URING_CMD_FIXED"] = "a driver command on a registered buffer: set Sqe.UringCmdFlags and BufIndex after PrepUringCmd",
         ["IORING_SETUP_CQE_MIXED"] = "newer than the managed SetupFlags; no RingOptions for mixed CQE sizes",
         ["IORING_SETUP_SQE_MIXED"] = "newer than the managed SetupFlags; no RingOptions for mixed SQE sizes",
     };
@@ -647,7 +788,7 @@ public sealed class AbiLayoutTests
             typeof(Opcode), typeof(SqeFlags), typeof(SetupFlags), typeof(EnterFlags), typeof(RingFeatures),
             typeof(CqeFlags), typeof(SqRingFlags), typeof(CqRingFlags), typeof(TimeoutFlags), typeof(AsyncCancelFlags),
             typeof(PollFlags), typeof(RecvSendFlags), typeof(AcceptFlags), typeof(FsyncFlags), typeof(MsgRingCommand),
-            typeof(MsgRingFlags), typeof(RegisterOpcode),
+            typeof(MsgRingFlags), typeof(RegisterOpcode), typeof(SocketCommand), typeof(EpollOp),
         ];
         var tied = s_constants.Values.OfType<Enum>().ToHashSet();
         var problems = new List<string>();

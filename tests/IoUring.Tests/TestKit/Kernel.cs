@@ -34,4 +34,25 @@ internal static class Kernel
             Assert.Skip($"The running kernel ({IoUringSupport.KernelRelease()}) does not support {op} (IORING_REGISTER_PROBE).");
         }
     }
+
+    /// <summary>
+    /// For a feature with no probe bit (a register operation, a flag of an existing call): skips, also under CI, only when
+    /// the running kernel is older than <paramref name="major"/>.<paramref name="minor"/> and refused the call; on a kernel
+    /// that should have it, a refusal fails the test.
+    /// </summary>
+    public static void RequireRefusalMeansOldKernel(bool refused, int major, int minor, string feature)
+    {
+        if (!refused)
+        {
+            return;
+        }
+
+        string release = IoUringSupport.KernelRelease();
+        if (Version.TryParse(string.Concat(release.TakeWhile(c => char.IsDigit(c) || c == '.')).TrimEnd('.'), out Version? v) && v < new Version(major, minor))
+        {
+            Assert.Skip($"The running kernel ({release}) predates {feature} ({major}.{minor}).");
+        }
+
+        Assert.Fail($"The running kernel ({release}) refused {feature}, which it should have since {major}.{minor}.");
+    }
 }
