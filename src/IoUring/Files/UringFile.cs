@@ -227,15 +227,24 @@ public sealed class UringFile : IDisposable, IAsyncDisposable, IOperationOwner, 
         UnixFileMode mode = options.UnixCreateMode ?? IoUringEngine.DefaultCreateMode;
         IoUringEngine e = engine ?? group!.Current;
         SafeFileHandle handle = await e.OpenAsync(fullPath, flags, mode, cancellationToken).ConfigureAwait(false);
-        if ((options.Access & FileAccess.Write) == 0 && FileChecks.IsDirectory(handle))
+        UringFile file;
+        try
         {
-            // open(2) opens a directory read-only without complaint; File.OpenHandle refuses it, and so do we, at open
-            // rather than at the first read. (With write access the kernel already failed it with EISDIR.)
+            if ((options.Access & FileAccess.Write) == 0 && FileChecks.IsDirectory(handle))
+            {
+                // open(2) opens a directory read-only without complaint; File.OpenHandle refuses it, and so do we, at
+                // open rather than at the first read. (With write access the kernel already failed it with EISDIR.)
+                throw new UnauthorizedAccessException(IoErrors.AccessDenied(fullPath), IoUringException.FromErrno(Errno.EISDIR, $"openat '{fullPath}'", "The path is a directory"));
+            }
+
+            file = new UringFile(engine, group, handle, ownsHandle: true, options.Access, fullPath);
+        }
+        catch
+        {
             handle.Dispose();
-            throw new UnauthorizedAccessException(IoErrors.AccessDenied(fullPath), IoUringException.FromErrno(Errno.EISDIR, $"openat '{fullPath}'", "The path is a directory"));
+            throw;
         }
 
-        var file = new UringFile(engine, group, handle, ownsHandle: true, options.Access, fullPath);
         try
         {
             int advice = (options.Options & FileOptions.SequentialScan) != 0 ? OpenFlags.PosixFadvSequential
