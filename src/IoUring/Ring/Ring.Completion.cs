@@ -320,7 +320,7 @@ public sealed partial class Ring
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private bool CqNeedsFlush() =>
-        (Volatile.Read(ref _sq.Flags) & (uint)(SqRingFlags.CqOverflow | SqRingFlags.TaskRun)) != 0;
+        (Volatile.Read(ref _sq.Flags) & (uint)(SqRingFlags.CqOverflow | SqRingFlags.TaskRun)) != 0 || _peekMustEnter;
 
     private void EnterGetEvents(uint minComplete)
     {

@@ -28,6 +28,12 @@ public sealed partial class Ring : IDisposable
     private uint _sqEntries;
     private readonly bool _sqPoll;
     private readonly bool _ioPoll;
+
+    /// <summary>
+    /// DEFER_TASKRUN on a kernel before 6.2, which queues deferred completion work without setting
+    /// <c>IORING_SQ_TASKRUN</c>: a peek cannot see that work is pending, so an empty peek enters the kernel to run it.
+    /// </summary>
+    private readonly bool _peekMustEnter;
     private readonly TimeSpan _drainTimeout;
 
     /// <summary>The ring's index in the registering thread's table of registered ring fds, or -1.</summary>
@@ -138,6 +144,7 @@ public sealed partial class Ring : IDisposable
         Features = p.Features;
         _sqPoll = (p.Flags & SetupFlags.SqPoll) != 0;
         _ioPoll = (p.Flags & SetupFlags.IoPoll) != 0;
+        _peekMustEnter = (p.Flags & SetupFlags.DeferTaskRun) != 0 && !IoUringSupport.KernelAtLeast(6, 2);
         _drainTimeout = options.DisposeDrainTimeout;
         _scratch = new SubmitScratch(_sqEntries);
         IsEnabled = (p.Flags & SetupFlags.RDisabled) == 0;

@@ -160,6 +160,12 @@ public sealed class TimeoutTests
         {
             Assert.Equal(1, ring.InFlight);
             Cqe cqe = ring.WaitCqe();
+            if (i == 0 && cqe.Res == -E.EINVAL)
+            {
+                ring.CqeSeen(cqe);
+                Assert.Skip($"This kernel ({IoUringSupport.KernelRelease()}) has no IORING_TIMEOUT_MULTISHOT (6.4+).");
+            }
+
             Assert.Equal(9UL, cqe.UserData);
             Assert.Equal(-E.ETIME, cqe.Res);
             Assert.Equal(i < 2, cqe.HasMore);
