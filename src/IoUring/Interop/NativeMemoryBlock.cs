@@ -18,10 +18,14 @@ internal sealed unsafe class NativeMemoryBlock : MemoryManager<byte>
     /// <summary>References (pins, requests in flight) in the low bits, and <see cref="FreeRequested"/>.</summary>
     private int _state;
 
-    public NativeMemoryBlock(int length, int alignment)
+    /// <summary>The public type that owns the block, named by <see cref="ObjectDisposedException"/> once it is freed.</summary>
+    private readonly Type _owner;
+
+    public NativeMemoryBlock(int length, int alignment, Type owner)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(length);
         _length = length;
+        _owner = owner;
         // SAFETY: a fresh allocation of length bytes at the given power-of-two alignment, zeroed, freed once in FreeNow.
         _pointer = (byte*)NativeMemory.AlignedAlloc((nuint)length, (nuint)alignment);
         NativeMemory.Clear(_pointer, (nuint)length);
@@ -42,7 +46,7 @@ internal sealed unsafe class NativeMemoryBlock : MemoryManager<byte>
 
     public override Span<byte> GetSpan()
     {
-        ObjectDisposedException.ThrowIf(IsFreed, this);
+        ObjectDisposedException.ThrowIf(IsFreed, _owner);
         // SAFETY: the pointer is live (not freed: checked) and the span covers exactly the allocation.
         return new Span<byte>(_pointer, _length);
     }
@@ -65,7 +69,7 @@ internal sealed unsafe class NativeMemoryBlock : MemoryManager<byte>
         while (true)
         {
             int s = Volatile.Read(ref _state);
-            ObjectDisposedException.ThrowIf((s & FreeRequested) != 0, this);
+            ObjectDisposedException.ThrowIf((s & FreeRequested) != 0, _owner);
             if (Interlocked.CompareExchange(ref _state, s + 1, s) == s)
             {
                 return;
