@@ -58,6 +58,11 @@ while (!stop.IsCancellationRequested)
     {
         continue;
     }
+    catch (SocketException e) when (e.SocketErrorCode == SocketError.TooManyOpenSockets)
+    {
+        // Out of descriptors: the listener pauses (backing off up to 250 ms) before accepting again; keep serving.
+        continue;
+    }
 
     _ = EchoAsync(client.CreateConnection());
 }

@@ -68,6 +68,14 @@ internal sealed class DotnetSocketTransport : IPipeTransport
                 continue;
             }
 
+            catch (SocketException e) when (e.SocketErrorCode == SocketError.TooManyOpenSockets)
+            {
+                // Out of descriptors: the connection stays in the backlog and the listener stays readable, so an
+                // immediate retry would spin. Pause, then accept again.
+                await Task.Delay(100, CancellationToken.None);
+                continue;
+            }
+
             socket.NoDelay = true;
             _ = new Connection(socket, _pipeOptions).RunAsync(onConnection);
         }
@@ -98,9 +106,19 @@ internal sealed class DotnetSocketTransport : IPipeTransport
             }
             finally
             {
-                // The application is done: let the send loop drain what it wrote, then close the socket, which ends
-                // a receive that is still waiting.
+                // The application is done: let the send loop drain what it wrote, send FIN after it (so that a last
+                // response, such as a 400 before closing, reaches the peer even if the close below turns abortive
+                // because a receive is still pending), then close the socket, which ends that receive.
                 await sending;
+                try
+                {
+                    socket.Shutdown(SocketShutdown.Send);
+                }
+                catch (SocketException)
+                {
+                    // Already reset by the peer.
+                }
+
                 socket.Dispose();
                 await receiving;
             }

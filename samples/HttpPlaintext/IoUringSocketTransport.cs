@@ -63,6 +63,12 @@ internal sealed class IoUringSocketTransport : IPipeTransport
                 continue;
             }
 
+            catch (SocketException e) when (e.SocketErrorCode == SocketError.TooManyOpenSockets)
+            {
+                // Out of descriptors: the listener pauses (backing off up to 250 ms) before accepting again; keep going.
+                continue;
+            }
+
             _ = ServeAsync(socket.CreateConnection(_connectionOptions), onConnection);
         }
     }

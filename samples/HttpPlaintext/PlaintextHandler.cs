@@ -7,49 +7,80 @@ namespace HttpPlaintext;
 /// <summary>
 /// A minimal HTTP/1.1 responder in the shape of the TechEmpower plaintext test, written against
 /// <see cref="IDuplexPipe"/> only, so that the same code runs on any transport. It answers every complete request
-/// head (terminated by an empty line) in the input, so pipelined requests are handled in order and their responses
-/// leave in one flush; connections are keep-alive. Bodies are not supported: only GET and HEAD are accepted.
+/// in the input, so pipelined requests are handled in order and their responses leave in one flush; connections are
+/// keep-alive. Requests are framed by <see cref="HttpRequestParser"/>: a <c>Content-Length</c> body is read and
+/// discarded (never taken for the next request), anything that cannot be framed safely is answered with its error
+/// status and the connection closes. <see cref="ConnectionGovernor"/> caps connections and bounds header and idle time.
 /// </summary>
 internal static class PlaintextHandler
 {
-    /// <summary>A request head longer than this is refused with 431 and the connection is closed.</summary>
-    public const int MaxRequestHeadBytes = 8 * 1024;
-
-    private static ReadOnlySpan<byte> HeadEnd => "\r\n\r\n"u8;
-
     private static ReadOnlySpan<byte> OkHead => "HTTP/1.1 200 OK\r\nServer: IoUring\r\nContent-Type: text/plain\r\nContent-Length: 13\r\nDate: "u8;
 
     private static ReadOnlySpan<byte> OkTail => "\r\n\r\nHello, World!"u8;
 
     private static ReadOnlySpan<byte> HeadOkTail => "\r\n\r\n"u8;
 
+    private static ReadOnlySpan<byte> CloseTail => "\r\nConnection: close\r\n\r\n"u8;
+
     private static ReadOnlySpan<byte> NotFoundHead => "HTTP/1.1 404 Not Found\r\nServer: IoUring\r\nContent-Length: 0\r\nDate: "u8;
 
     private static ReadOnlySpan<byte> NotAllowedHead => "HTTP/1.1 405 Method Not Allowed\r\nServer: IoUring\r\nAllow: GET, HEAD\r\nContent-Length: 0\r\nConnection: close\r\nDate: "u8;
 
+    private static ReadOnlySpan<byte> BadRequestHead => "HTTP/1.1 400 Bad Request\r\nServer: IoUring\r\nContent-Length: 0\r\nConnection: close\r\nDate: "u8;
+
+    private static ReadOnlySpan<byte> TimeoutHead => "HTTP/1.1 408 Request Timeout\r\nServer: IoUring\r\nContent-Length: 0\r\nConnection: close\r\nDate: "u8;
+
+    private static ReadOnlySpan<byte> TooLargeBodyHead => "HTTP/1.1 413 Content Too Large\r\nServer: IoUring\r\nContent-Length: 0\r\nConnection: close\r\nDate: "u8;
+
     private static ReadOnlySpan<byte> TooLargeHead => "HTTP/1.1 431 Request Header Fields Too Large\r\nServer: IoUring\r\nContent-Length: 0\r\nConnection: close\r\nDate: "u8;
 
-    /// <summary>What a request head asks for.</summary>
-    internal enum Kind
-    {
-        Plaintext,
-        PlaintextHead,
-        NotFound,
-        NotAllowed,
-    }
+    private static ReadOnlySpan<byte> UnavailableHead => "HTTP/1.1 503 Service Unavailable\r\nServer: IoUring\r\nContent-Length: 0\r\nConnection: close\r\nDate: "u8;
 
-    /// <summary>Serves one connection until the peer closes it, the transport fails, or a request is refused.</summary>
-    public static async Task RunAsync(IDuplexPipe connection)
+    private static ReadOnlySpan<byte> BadVersionHead => "HTTP/1.1 505 HTTP Version Not Supported\r\nServer: IoUring\r\nContent-Length: 0\r\nConnection: close\r\nDate: "u8;
+
+    /// <summary>Serves one connection until the peer closes it, the transport fails, a request is refused or a deadline passes.</summary>
+    public static async Task RunAsync(IDuplexPipe connection, ConnectionGovernor governor)
     {
         PipeReader input = connection.Input;
         PipeWriter output = connection.Output;
+        ConnectionGovernor.Tracked? tracked = governor.TryAdmit(input);
         try
         {
+            if (tracked is null)
+            {
+                Write(output, UnavailableHead, HeadOkTail);
+                await output.FlushAsync();
+                return;
+            }
+
+            var state = new ConnectionState { RequestStart = -1 };
             while (true)
             {
+                if (state.RequestStart >= 0)
+                {
+                    tracked.ExpectHead(state.RequestStart);
+                }
+                else
+                {
+                    tracked.ExpectIdle();
+                }
+
                 ReadResult result = await input.ReadAsync();
                 ReadOnlySequence<byte> buffer = result.Buffer;
-                (int answered, bool close) = Answer(ref buffer, output);
+                if (result.IsCanceled && tracked.TimedOut)
+                {
+                    // The heartbeat ended the wait: a request under way gets 408, an idle connection just closes.
+                    if (state.RequestStart >= 0)
+                    {
+                        Write(output, TimeoutHead, HeadOkTail);
+                        await output.FlushAsync();
+                    }
+
+                    input.AdvanceTo(buffer.Start);
+                    break;
+                }
+
+                (int answered, bool close) = Answer(ref buffer, output, ref state);
                 input.AdvanceTo(buffer.Start, buffer.End);
                 if (answered > 0)
                 {
@@ -73,48 +104,105 @@ internal static class PlaintextHandler
         }
         finally
         {
+            tracked?.Dispose();
             await input.CompleteAsync();
             await output.CompleteAsync();
         }
     }
 
+    /// <summary>What a connection carries from one read to the next.</summary>
+    internal struct ConnectionState
+    {
+        /// <summary>Body bytes of the last request still to be read and discarded.</summary>
+        public long BodyRemaining;
+
+        /// <summary>When the current request's first byte arrived (<see cref="Environment.TickCount64"/>), or -1 between requests.</summary>
+        public long RequestStart;
+    }
+
     /// <summary>
-    /// Writes a response for every complete request head at the start of <paramref name="buffer"/> and slices them
-    /// off. Returns how many were answered, and whether the connection must close after the flush.
+    /// Writes a response for every complete request at the start of <paramref name="buffer"/> and slices them (and
+    /// their bodies) off. Returns how many were answered, and whether the connection must close after the flush.
     /// </summary>
-    internal static (int Answered, bool Close) Answer(ref ReadOnlySequence<byte> buffer, IBufferWriter<byte> output)
+    internal static (int Answered, bool Close) Answer(ref ReadOnlySequence<byte> buffer, IBufferWriter<byte> output, ref ConnectionState state)
     {
         int answered = 0;
-        while (TryReadHead(ref buffer, out Kind kind))
+        while (true)
         {
-            answered++;
-            if (kind == Kind.NotAllowed)
+            if (state.BodyRemaining > 0)
             {
-                Write(output, NotAllowedHead, HeadOkTail);
+                long skip = Math.Min(state.BodyRemaining, buffer.Length);
+                buffer = buffer.Slice(skip);
+                state.BodyRemaining -= skip;
+                if (state.BodyRemaining > 0)
+                {
+                    return (answered, false);
+                }
+
+                state.RequestStart = -1;
+            }
+
+            if (buffer.IsEmpty)
+            {
+                return (answered, false);
+            }
+
+            if (state.RequestStart < 0)
+            {
+                state.RequestStart = Environment.TickCount64;
+            }
+
+            ParseStatus status = HttpRequestParser.TryParse(buffer, out RequestHead head);
+            if (status == ParseStatus.Incomplete)
+            {
+                return (answered, false);
+            }
+
+            answered++;
+            if (status == ParseStatus.Invalid)
+            {
+                Write(output, head.Status switch
+                {
+                    413 => TooLargeBodyHead,
+                    431 => TooLargeHead,
+                    505 => BadVersionHead,
+                    _ => BadRequestHead,
+                }, HeadOkTail);
                 return (answered, true);
             }
 
-            switch (kind)
+            buffer = buffer.Slice(head.HeadLength);
+            state.BodyRemaining = head.ContentLength;
+            if (state.BodyRemaining == 0)
             {
-                case Kind.Plaintext:
+                state.RequestStart = -1;
+            }
+
+            switch (head.Target)
+            {
+                case RequestTarget.NotAllowed:
+                    Write(output, NotAllowedHead, HeadOkTail);
+                    return (answered, true);
+                case RequestTarget.Plaintext when head.Close:
+                    Write(output, OkHead, CloseTail);
+                    output.Write("Hello, World!"u8);
+                    break;
+                case RequestTarget.Plaintext:
                     Write(output, OkHead, OkTail);
                     break;
-                case Kind.PlaintextHead:
-                    Write(output, OkHead, HeadOkTail);
+                case RequestTarget.PlaintextHead:
+                    Write(output, OkHead, head.Close ? CloseTail : HeadOkTail);
                     break;
                 default:
-                    Write(output, NotFoundHead, HeadOkTail);
+                    Write(output, NotFoundHead, head.Close ? CloseTail : HeadOkTail);
                     break;
             }
-        }
 
-        if (buffer.Length > MaxRequestHeadBytes)
-        {
-            Write(output, TooLargeHead, HeadOkTail);
-            return (answered + 1, true);
+            if (head.Close)
+            {
+                return (answered, true);
+            }
         }
-
-        return (answered, false);
     }
 
     private static void Write(IBufferWriter<byte> output, ReadOnlySpan<byte> head, ReadOnlySpan<byte> tail)
@@ -125,72 +213,5 @@ internal static class PlaintextHandler
         DateHeader.Value.CopyTo(span[head.Length..]);
         tail.CopyTo(span[(head.Length + DateHeader.Length)..]);
         output.Advance(length);
-    }
-
-    /// <summary>Finds the first complete request head; on success slices it (and its empty line) off the buffer.</summary>
-    internal static bool TryReadHead(ref ReadOnlySequence<byte> buffer, out Kind kind)
-    {
-        kind = Kind.NotFound;
-        if (buffer.IsSingleSegment)
-        {
-            ReadOnlySpan<byte> span = buffer.FirstSpan;
-            int end = span.IndexOf(HeadEnd);
-            if (end < 0)
-            {
-                return false;
-            }
-
-            kind = Classify(span[..end]);
-            buffer = buffer.Slice(end + HeadEnd.Length);
-            return true;
-        }
-
-        var reader = new SequenceReader<byte>(buffer);
-        if (!reader.TryReadTo(out ReadOnlySequence<byte> head, HeadEnd))
-        {
-            return false;
-        }
-
-        // Only the request line matters; copy enough of it to classify (a head split across segments is rare).
-        Span<byte> line = stackalloc byte[256];
-        ReadOnlySequence<byte> prefix = head.Length > line.Length ? head.Slice(0, line.Length) : head;
-        prefix.CopyTo(line);
-        kind = Classify(line[..(int)prefix.Length]);
-        buffer = buffer.Slice(reader.Position);
-        return true;
-    }
-
-    /// <summary>Classifies a request by its request line (<c>METHOD SP target SP version</c>).</summary>
-    internal static Kind Classify(ReadOnlySpan<byte> head)
-    {
-        int eol = head.IndexOf((byte)'\r');
-        ReadOnlySpan<byte> line = eol >= 0 ? head[..eol] : head;
-        bool isHead;
-        if (line.StartsWith("GET "u8))
-        {
-            line = line[4..];
-            isHead = false;
-        }
-        else if (line.StartsWith("HEAD "u8))
-        {
-            line = line[5..];
-            isHead = true;
-        }
-        else
-        {
-            return Kind.NotAllowed;
-        }
-
-        int space = line.IndexOf((byte)' ');
-        ReadOnlySpan<byte> target = space >= 0 ? line[..space] : line;
-        int query = target.IndexOf((byte)'?');
-        if (query >= 0)
-        {
-            target = target[..query];
-        }
-
-        return target.SequenceEqual("/plaintext"u8) || target.SequenceEqual("/"u8)
-            ? (isHead ? Kind.PlaintextHead : Kind.Plaintext)
-            : Kind.NotFound;
     }
 }

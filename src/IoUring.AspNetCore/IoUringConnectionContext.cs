@@ -15,7 +15,6 @@ internal sealed class IoUringConnectionContext : ConnectionContext,
     IConnectionIdFeature, IConnectionTransportFeature, IConnectionItemsFeature, IConnectionLifetimeFeature, IConnectionEndPointFeature
 {
     private readonly UringConnection _connection;
-    private readonly CancellationTokenSource _closed = new();
     private IDictionary<object, object?>? _items;
     private int _disposed;
 
@@ -51,21 +50,18 @@ internal sealed class IoUringConnectionContext : ConnectionContext,
 
     public override EndPoint? RemoteEndPoint { get; set; }
 
-    /// <summary>Cancelled when the connection is aborted or disposed.</summary>
+    /// <summary>
+    /// Cancelled when the connection ends: the peer's end of stream or reset, a failed send, an abort or dispose (as
+    /// Kestrel's socket transport does; Kestrel then aborts the request in flight, so RequestAborted fires). Callbacks
+    /// run on the thread pool: never on the caller, which may be application code holding locks, nor on the loop.
+    /// </summary>
     public override CancellationToken ConnectionClosed
     {
-        get => _closed.Token;
+        get => _connection.ConnectionClosed;
         set => throw new NotSupportedException("The transport owns ConnectionClosed.");
     }
 
-    public override void Abort(ConnectionAbortedException abortReason)
-    {
-        _connection.Abort();
-
-        // ConnectionClosed callbacks (request-aborted notifications) must not run on the caller, which may be
-        // application code holding locks; Kestrel's own transports signal from the thread pool too.
-        ThreadPool.UnsafeQueueUserWorkItem(static cts => Cancel(cts), _closed, preferLocal: false);
-    }
+    public override void Abort(ConnectionAbortedException abortReason) => _connection.Abort();
 
     public override async ValueTask DisposeAsync()
     {
@@ -76,19 +72,5 @@ internal sealed class IoUringConnectionContext : ConnectionContext,
 
         // Kestrel has completed both pipe ends: the connection sends what is left, then closes the socket.
         await _connection.DisposeAsync().ConfigureAwait(false);
-        Cancel(_closed);
-        _closed.Dispose();
-    }
-
-    private static void Cancel(CancellationTokenSource cts)
-    {
-        try
-        {
-            cts.Cancel();
-        }
-        catch (ObjectDisposedException)
-        {
-            // Disposed (and so already cancelled) by DisposeAsync first.
-        }
     }
 }

@@ -6,8 +6,10 @@ namespace IoUring.Stress;
 /// Command lines:
 /// <code>
 ///   IoUring.Stress [soak] --seconds 30 --files 4 --seed 1 [--driver ring|async] [--file-mb 4] [--entries 64] [--json out.json]
-///   IoUring.Stress fuzz --seed 1 --iterations 20000 [--seconds 10] [--layer ring|async]
+///   IoUring.Stress fuzz --seed 1 --iterations 20000 [--seconds 10] [--layer ring|async|sockets|http]
 ///   IoUring.Stress register-buffers --bytes 1048576
+///   IoUring.Stress accept-emfile [--pending 4] [--watch-ms 2000]
+///   IoUring.Stress connections --count 10000 [--rounds 2] [--engines 2]
 /// </code>
 /// Exit codes: 0 success; 1 a verification failure, leak, undocumented exception or hang; 2 bad command line;
 /// 3 (register-buffers) the kernel refused the registration with a clear <see cref="IoUringException"/>.
@@ -26,6 +28,9 @@ public static class Program
                 "soak" => Soak.SoakCommand.Run(options),
                 "fuzz" => Fuzz.FuzzCommand.Run(options),
                 "register-buffers" => RegisterBuffersProbe.Run(options),
+                "accept-emfile" => LimitsProbe.AcceptEmfile(options),
+                "connections" => LimitsProbe.Connections(options),
+                "connections-client" => LimitsProbe.ConnectionsClient(options),
                 _ => Usage($"unknown mode '{mode}'"),
             };
         }
@@ -39,8 +44,10 @@ public static class Program
     {
         Console.Error.WriteLine($"IoUring.Stress: {why}");
         Console.Error.WriteLine("usage: IoUring.Stress [soak] --seconds S --files N --seed N [--driver ring|async] [--file-mb M] [--entries E] [--json PATH]");
-        Console.Error.WriteLine("       IoUring.Stress fuzz --seed N --iterations M [--seconds S] [--layer ring|async]");
+        Console.Error.WriteLine("       IoUring.Stress fuzz --seed N --iterations M [--seconds S] [--layer ring|async|sockets|http]");
         Console.Error.WriteLine("       IoUring.Stress register-buffers --bytes N");
+        Console.Error.WriteLine("       IoUring.Stress accept-emfile [--pending N] [--watch-ms MS]");
+        Console.Error.WriteLine("       IoUring.Stress connections --count N [--rounds R] [--engines E]");
         return 2;
     }
 }

@@ -31,8 +31,17 @@ internal sealed class CompareOptions
 
     public ulong Seed { get; set; } = 12345;
 
-    /// <summary>http: wrk's open connections (-c).</summary>
+    /// <summary>http: wrk's open connections (-c) of the base rows.</summary>
     public int Connections { get; set; } = 256;
+
+    /// <summary>http: pipelining depth of the extra pipelined rows of the Kestrel contenders (TechEmpower plaintext's 16).</summary>
+    public const int PipelinedDepth = 16;
+
+    /// <summary>http: connections of the extra many-connection rows of the Kestrel contenders.</summary>
+    public const int ManyConnections = 1024;
+
+    /// <summary>True when --connections or --pipeline was given: then every contender runs that one load shape only.</summary>
+    public bool HttpShapeSet { get; set; }
 
     /// <summary>http: wrk's threads (-t).</summary>
     public int WrkThreads { get; set; } = 2;
@@ -53,13 +62,17 @@ internal sealed class CompareOptions
           --rounds     every contender runs once per round, in rotating order; the table shows medians
           --smoke      64 MiB file, 0.3 s runs, 0.1 s warm-up, 1 round (CI); http: 1 s wrk runs
           --connections, --wrk-threads, --pipeline: the http scenario's wrk load (whole seconds: wrk runs for
-                       max(1, ceil(seconds)) after a warm-up run of max(5, ceil(warmup)) s, 1 s with --smoke)
+                       max(1, ceil(seconds)) after a warm-up run of max(5, ceil(warmup)) s, 1 s with --smoke).
+                       By default every contender runs 256 connections without pipelining, and the kestrel-*
+                       contenders also 256 connections with 16 requests pipelined per write (wrk Lua script, as
+                       TechEmpower plaintext) and 1024 connections; --connections or --pipeline runs only that shape
           --server-pool  the sockets-* servers' pipe memory: each transport's default pool, or one pinned block
                        pool that keeps its blocks, for both
         scenarios: nop, hot, cold, http
         contenders: ring, ring-registered, pread, pread-pool, randomaccess-async, default, async, async-inline, async-group,
                     async-group-inline, liburing-c, liburing-c-registered, fio-io_uring, fio-psync;
-                    http: sockets-iouring, sockets-iouring-inline, sockets-dotnet, kestrel-iouring, kestrel-dotnet
+                    http: sockets-iouring, sockets-iouring-inline, sockets-dotnet, kestrel-iouring, kestrel-dotnet,
+                    kestrel-dotnet-inline; only when named: kestrel-iouring-2engines
         """;
 
     public static CompareOptions Parse(string[] args)
@@ -127,12 +140,14 @@ internal sealed class CompareOptions
                     break;
                 case "--connections":
                     o.Connections = int.Parse(v, CultureInfo.InvariantCulture);
+                    o.HttpShapeSet = true;
                     break;
                 case "--wrk-threads":
                     o.WrkThreads = int.Parse(v, CultureInfo.InvariantCulture);
                     break;
                 case "--pipeline":
                     o.Pipeline = int.Parse(v, CultureInfo.InvariantCulture);
+                    o.HttpShapeSet = true;
                     break;
                 case "--server-pool":
                     o.ServerPool = v is "default" or "pinned" ? v : throw new ArgumentException($"--server-pool: '{v}' is not default or pinned.");
@@ -164,7 +179,18 @@ internal sealed class CompareOptions
         return o;
     }
 
-    /// <summary>The http scenario's settings (wrk takes whole seconds).</summary>
+    /// <summary>The http load shapes (connections, pipelining depth) of a contender: the base shape first.</summary>
+    public IEnumerable<(int Connections, int Pipeline)> HttpShapes(string contender)
+    {
+        yield return (Connections, Pipeline);
+        if (!HttpShapeSet && HttpContenders.IsKestrel(contender))
+        {
+            yield return (Connections, PipelinedDepth);
+            yield return (ManyConnections, 1);
+        }
+    }
+
+    /// <summary>The http scenario's settings of the base shape (wrk takes whole seconds).</summary>
     public HttpOptions Http()
     {
         int seconds = Math.Max(1, (int)Math.Ceiling(Seconds));

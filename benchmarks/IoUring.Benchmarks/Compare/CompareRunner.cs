@@ -3,8 +3,11 @@ using System.Globalization;
 
 namespace IoUring.Benchmarks.Compare;
 
-/// <summary>One line of the table: a contender at a queue depth (or thread count) in a scenario.</summary>
-internal sealed record Row(string Scenario, string Contender, int Qd)
+/// <summary>
+/// One line of the table: a contender at a queue depth (or thread count) in a scenario; for http, Qd is the number of
+/// connections and <see cref="Pipeline"/> the requests pipelined per write.
+/// </summary>
+internal sealed record Row(string Scenario, string Contender, int Qd, int Pipeline = 1)
 {
     public List<RunResult> Runs { get; } = [];
 
@@ -90,6 +93,12 @@ internal static class CompareRunner
         }
 
         List<Row> rows = BuildRows(options, twin, fio, wrk, aspNetCore, notes);
+        int mostConnections = rows.Where(r => r.Scenario == Scenarios.Http).Select(r => r.Qd).DefaultIfEmpty(0).Max();
+        if (mostConnections > 0 && FileLimit.Ensure(mostConnections + 512) is string limitNote)
+        {
+            notes.Add(limitNote);
+        }
+
         bool needFile = rows.Any(r => r.Scenario != Scenarios.Http);
         string dir = options.Directory ?? Path.GetTempPath();
         (string storage, bool tmpfs) = needFile ? MachineInfo.Storage(dir) : ("n/a", false);
@@ -149,7 +158,7 @@ internal static class CompareRunner
         header.TotalSeconds = total.Elapsed.TotalSeconds;
         foreach (Row r in rows.Where(r => r.Failure is not null))
         {
-            notes.Add($"`{r.Contender}` {r.Scenario} QD {r.Qd} failed: {r.Failure}");
+            notes.Add($"`{r.Contender}` {r.Scenario} QD {r.Qd}{(r.Pipeline > 1 ? $" pipelined {r.Pipeline}" : string.Empty)} failed: {r.Failure}");
         }
 
         var report = new Report(header, rows, notes, file?.CachestatWorks ?? true);
@@ -251,9 +260,9 @@ internal static class CompareRunner
 
         if (wrk.Binary is not null)
         {
-            foreach (string contender in HttpContenders.All)
+            foreach (string contender in HttpContenders.All.Concat(o.Contenders is null ? [] : HttpContenders.OptIn))
             {
-                (string sample, _) = HttpContenders.ServerOf(contender);
+                string sample = HttpContenders.ServerOf(contender).Sample;
                 if (!Want(Scenarios.Http, contender) || (sample == "AspNetCorePlaintext" && !aspNetCore))
                 {
                     continue;
@@ -265,15 +274,19 @@ internal static class CompareRunner
                     continue;
                 }
 
-                Add(Scenarios.Http, contender, [o.Connections]);
+                foreach ((int connections, int pipeline) in o.HttpShapes(contender))
+                {
+                    rows.Add(new Row(Scenarios.Http, contender, connections, pipeline));
+                }
             }
         }
 
         return rows;
     }
 
-    private static void RunHttp(Row row, Wrk wrk, CompareOptions o, HttpOptions http, int round, TextWriter log)
+    private static void RunHttp(Row row, Wrk wrk, CompareOptions o, HttpOptions baseShape, int round, TextWriter log)
     {
+        HttpOptions http = baseShape with { Connections = row.Qd, Pipeline = row.Pipeline, WrkThreads = Math.Min(baseShape.WrkThreads, row.Qd) };
         var spec = new RunSpec(row.Scenario, row.Contender, row.Qd, null, http.Seconds, http.WarmupSeconds, 0, o.Seed);
         try
         {
@@ -281,7 +294,7 @@ internal static class CompareRunner
             row.Runs.Add(r);
             long ops = r.OpsForCosts;
             log.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"round {round + 1}/{o.Rounds} http {row.Contender,-22} c {row.Qd,3}: {r.OpsPerSecond,12:N0} req/s  p99 {r.P99Milliseconds:F2} ms  server cpu {r.CpuMicroseconds / (double)ops:F2} us/req  ctx {(r.VoluntarySwitches + r.InvoluntarySwitches) / (double)ops:F3}/req  alloc {r.AllocatedBytes / ops:F3} B/req  threads {r.Threads}"));
+                $"round {round + 1}/{o.Rounds} http {row.Contender,-22} c {row.Qd,4} p {row.Pipeline,2}: {r.OpsPerSecond,12:N0} req/s  p99 {r.P99Milliseconds:F2} ms  server cpu {r.CpuMicroseconds / (double)ops:F2} us/req  ctx {(r.VoluntarySwitches + r.InvoluntarySwitches) / (double)ops:F3}/req  alloc {r.AllocatedBytes / ops:F3} B/req  threads {r.Threads}"));
         }
         catch (Exception e) when (e is IOException or InvalidOperationException or TimeoutException or System.ComponentModel.Win32Exception or UnauthorizedAccessException or FormatException)
         {

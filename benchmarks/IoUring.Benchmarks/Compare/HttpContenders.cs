@@ -19,17 +19,38 @@ internal static partial class HttpContenders
     public const string KestrelIoUring = "kestrel-iouring";
     public const string KestrelDotnet = "kestrel-dotnet";
 
-    public static readonly string[] All = [SocketsIoUring, SocketsIoUringInline, SocketsDotnet, KestrelIoUring, KestrelDotnet];
+    /// <summary>
+    /// Kestrel's socket transport with inline socket completions (<c>DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS=1</c>
+    /// in the server's environment): epoll completions run on the socket engine's thread instead of being queued to
+    /// the thread pool, the setting TechEmpower's .NET entries use.
+    /// </summary>
+    public const string KestrelDotnetInline = "kestrel-dotnet-inline";
 
-    /// <summary>The sample and its arguments for a contender.</summary>
-    public static (string Sample, string[] Args) ServerOf(string contender) => contender switch
+    /// <summary>
+    /// <c>UseIoUring()</c> with two engines (<c>IoUringTransportOptions.EngineCount = 2</c>): an A/B of the default's
+    /// single loop thread, which a profile showed doing most of the server's kernel work; only when named in --contenders.
+    /// </summary>
+    public const string KestrelIoUringTwoEngines = "kestrel-iouring-2engines";
+
+    public static readonly string[] All = [SocketsIoUring, SocketsIoUringInline, SocketsDotnet, KestrelIoUring, KestrelDotnet, KestrelDotnetInline];
+
+    /// <summary>Contenders run only when named in --contenders.</summary>
+    public static readonly string[] OptIn = [KestrelIoUringTwoEngines];
+
+    /// <summary>The Kestrel contenders: they also get the pipelined and the many-connection rows by default.</summary>
+    public static bool IsKestrel(string contender) => contender.StartsWith("kestrel-", StringComparison.Ordinal);
+
+    /// <summary>The sample, its arguments and extra environment for a contender.</summary>
+    public static HttpServer ServerOf(string contender) => contender switch
     {
-        SocketsIoUring => ("HttpPlaintext", ["--transport", "iouring"]),
+        SocketsIoUring => new("HttpPlaintext", ["--transport", "iouring"]),
         // The handler never blocks, so it may run on the engine's loop thread: no hand-off to the thread pool.
-        SocketsIoUringInline => ("HttpPlaintext", ["--transport", "iouring", "--continuations", "inline"]),
-        SocketsDotnet => ("HttpPlaintext", ["--transport", "dotnet"]),
-        KestrelIoUring => ("AspNetCorePlaintext", ["--transport", "iouring"]),
-        KestrelDotnet => ("AspNetCorePlaintext", ["--transport", "dotnet"]),
+        SocketsIoUringInline => new("HttpPlaintext", ["--transport", "iouring", "--continuations", "inline"]),
+        SocketsDotnet => new("HttpPlaintext", ["--transport", "dotnet"]),
+        KestrelIoUring => new("AspNetCorePlaintext", ["--transport", "iouring"]),
+        KestrelIoUringTwoEngines => new("AspNetCorePlaintext", ["--transport", "iouring", "--engines", "2"]),
+        KestrelDotnet => new("AspNetCorePlaintext", ["--transport", "dotnet"]),
+        KestrelDotnetInline => new("AspNetCorePlaintext", ["--transport", "dotnet"]) { Environment = new Dictionary<string, string> { ["DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS"] = "1" } },
         _ => throw new ArgumentException($"unknown http contender {contender}"),
     };
 
@@ -61,10 +82,10 @@ internal static partial class HttpContenders
 
     public static RunResult Run(RunSpec spec, Wrk wrk, HttpOptions http, TextWriter log)
     {
-        (string sample, string[] serverArgs) = ServerOf(spec.Contender);
-        string dll = SampleDll(sample) ?? throw new InvalidOperationException($"samples/{sample} is not built (build benchmarks/IoUring.Benchmarks, which builds it)");
-        string[] extra = sample == "HttpPlaintext" ? ["--pool", http.ServerPool] : [];
-        using var server = ServerProcess.Start(dll, [.. serverArgs, .. extra]);
+        HttpServer s = ServerOf(spec.Contender);
+        string dll = SampleDll(s.Sample) ?? throw new InvalidOperationException($"samples/{s.Sample} is not built (build benchmarks/IoUring.Benchmarks, which builds it)");
+        string[] extra = s.Sample == "HttpPlaintext" ? ["--pool", http.ServerPool] : [];
+        using var server = ServerProcess.Start(dll, [.. s.Args, .. extra], s.Environment);
         string url = $"http://127.0.0.1:{server.Port}/plaintext";
 
         // Warm-up: JIT and tiering of the server's request path, its thread pool grown to the load; not measured.
@@ -111,7 +132,13 @@ internal static partial class HttpContenders
     }
 }
 
-/// <summary>Settings of the http scenario.</summary>
+/// <summary>A contender's server: a sample, its arguments, and variables added to its environment.</summary>
+internal sealed record HttpServer(string Sample, string[] Args)
+{
+    public IReadOnlyDictionary<string, string> Environment { get; init; } = new Dictionary<string, string>();
+}
+
+/// <summary>Settings of the http scenario (one load shape: connections and pipelining depth).</summary>
 internal sealed record HttpOptions(int Connections, int WrkThreads, int Pipeline, int Seconds, int WarmupSeconds, string ServerPool = "default");
 
 /// <summary>One reading of the server's counters.</summary>
@@ -133,7 +160,7 @@ internal sealed partial class ServerProcess : IDisposable
 
     public int Port { get; }
 
-    public static ServerProcess Start(string dll, string[] args)
+    public static ServerProcess Start(string dll, string[] args, IReadOnlyDictionary<string, string>? environment = null)
     {
         var psi = new ProcessStartInfo(DotnetHost())
         {
@@ -142,6 +169,11 @@ internal sealed partial class ServerProcess : IDisposable
             RedirectStandardError = true,
             UseShellExecute = false,
         };
+        foreach ((string name, string value) in environment ?? new Dictionary<string, string>())
+        {
+            psi.Environment[name] = value;
+        }
+
         foreach (string a in new[] { dll, "--port", "0", "--control", "stdin" }.Concat(args))
         {
             psi.ArgumentList.Add(a);
@@ -335,7 +367,9 @@ internal sealed partial class Wrk
         string? script = null;
         if (o.Pipeline > 1)
         {
-            // wrk pipelines through a Lua script that sends several requests per write.
+            // wrk pipelines through a Lua script that sends several requests per write, as TechEmpower's plaintext
+            // test does (depth 16): the script is written here, not downloaded. wrk counts one response per request
+            // (its response parser runs once per response), so requests/s counts every pipelined request.
             script = Path.Combine(Path.GetTempPath(), $"wrk-pipeline-{Environment.ProcessId}.lua");
             File.WriteAllText(script, string.Create(CultureInfo.InvariantCulture, $$"""
                 init = function(args)

@@ -105,6 +105,11 @@ internal sealed class Report
                 w.WriteString("scenario", s.Scenario);
                 w.WriteString("contender", s.Contender);
                 w.WriteNumber("qd", s.Qd);
+                if (s.Scenario == Scenarios.Http)
+                {
+                    w.WriteNumber("pipeline", s.Row.Pipeline);
+                }
+
                 w.WriteNumber("threads", s.Threads);
                 w.WriteNumber("ops_per_sec", Math.Round(s.OpsPerSec, 1));
                 w.WriteNumber("cpu_us_per_op", Math.Round(s.CpuUsPerOp, 4));
@@ -149,7 +154,8 @@ internal sealed class Report
         sb.AppendLine(Inv, $"Settings: {(files ? $"{o.Seconds:0.###} s per run after {o.Warmup:0.###} s warm-up, " : string.Empty)}{o.Rounds} round(s){(o.Smoke ? " (--smoke)" : string.Empty)}{(files ? $", cold re-evicted every {_header.EvictEvery} reads" : string.Empty)}; load average {_header.LoadAverageStart} at start, {_header.LoadAverageEnd} at end; {_header.TotalSeconds:F0} s in all.");
         if (http && _header.Http is HttpOptions h)
         {
-            sb.AppendLine(Inv, $"http: {_header.Wrk ?? "wrk"} -t{h.WrkThreads} -c{h.Connections} -d{h.Seconds}s --latency{(h.Pipeline > 1 ? $", {h.Pipeline} requests pipelined per write" : ", keep-alive, no pipelining")}, after a {h.WarmupSeconds} s warm-up run; server in a child process on 127.0.0.1{(h.ServerPool == "pinned" ? "; sockets-* servers with --pool pinned" : string.Empty)}.");
+            bool shaped = _summaries.Any(x => x.Scenario == Scenarios.Http && (x.Qd != h.Connections || x.Row.Pipeline != h.Pipeline));
+            sb.AppendLine(Inv, $"http: {_header.Wrk ?? "wrk"} -t{h.WrkThreads} -c{h.Connections} -d{h.Seconds}s --latency{(h.Pipeline > 1 ? $", {h.Pipeline} requests pipelined per write" : ", keep-alive, no pipelining")}{(shaped ? $"; rows marked pipelined send that many requests per write (a wrk Lua script, as TechEmpower plaintext), and QD is each row's connections" : string.Empty)}, after a {h.WarmupSeconds} s warm-up run; server in a child process on 127.0.0.1{(h.ServerPool == "pinned" ? "; sockets-* servers with --pool pinned" : string.Empty)}.");
         }
 
         sb.AppendLine();
@@ -161,7 +167,7 @@ internal sealed class Report
                 : s.Scenario == Scenarios.Hot ? "100 %"
                 : s.HitRatio is double hr ? (hr * 100).ToString("F1", Inv) + " %" : "n/a";
             sb.AppendLine(Inv,
-                $"| {s.Scenario} | {s.Contender} | {s.Qd} | {s.Threads} | {s.OpsPerSec:N0} | {s.NsPerOp:N0} | {s.CpuUsPerOp:F3} | {s.CtxPerOp:F4} | {Fmt(s.SyscallsPerOp, "F3")} | {Fmt(s.BytesPerOp, "F1")} | {hits} | {Fmt(s.P99Ms, "F2")} | {s.OpsMin:N0}–{s.OpsMax:N0} |");
+                $"| {s.Scenario} | {s.Contender}{(s.Row.Pipeline > 1 ? $" (pipelined {s.Row.Pipeline})" : string.Empty)} | {s.Qd} | {s.Threads} | {s.OpsPerSec:N0} | {s.NsPerOp:N0} | {s.CpuUsPerOp:F3} | {s.CtxPerOp:F4} | {Fmt(s.SyscallsPerOp, "F3")} | {Fmt(s.BytesPerOp, "F1")} | {hits} | {Fmt(s.P99Ms, "F2")} | {s.OpsMin:N0}–{s.OpsMax:N0} |");
         }
 
         sb.AppendLine();
@@ -328,28 +334,47 @@ internal sealed class Report
             worst < 0.01);
     }
 
+    /// <summary>An http contender's row at the base load shape (the connections and pipelining of the run's options).</summary>
+    private Summary? FindHttp(string contender)
+    {
+        HttpOptions? h = _header.Http;
+        return _summaries.FirstOrDefault(s => s.Scenario == Scenarios.Http && s.Contender == contender
+            && (h is null || (s.Qd == h.Connections && s.Row.Pipeline == h.Pipeline)));
+    }
+
     private IEnumerable<(string Target, string Measured, bool? Ok)> HttpTargets()
     {
         const string SI = HttpContenders.SocketsIoUring, SD = HttpContenders.SocketsDotnet;
-        Summary? httpI = FindAnyQd(Scenarios.Http, SI), httpD = FindAnyQd(Scenarios.Http, SD);
-        if (httpI is null && httpD is null)
+        Summary? httpI = FindHttp(SI), httpD = FindHttp(SD);
+        if (httpI is not null || httpD is not null)
+        {
+            yield return Ratio("http: sockets-iouring requests/s ≥ 1.2 × sockets-dotnet", httpI, httpD, s => s.OpsPerSec, "req/s", r => r >= 1.2);
+            yield return Ratio("http: sockets-iouring p99 latency < sockets-dotnet", httpI, httpD, s => s.P99Ms ?? double.NaN, "ms", r => r < 1.0);
+
+            // The server's whole-process allocation counter over the steady-state window. The runtime's own background
+            // work (the thread pool adding a thread, tiering, timers) may allocate a few hundred bytes in a window on a
+            // busy machine, so the check reads the median over the rounds, below 0.01 B/request (a per-request
+            // allocation shows as tens of bytes), and shows the worst round beside it.
+            Summary[] iouringHttp = [.. _summaries.Where(s => s.Scenario == Scenarios.Http && s.Contender == SI)];
+            double medianHttp = iouringHttp.Length == 0 ? double.NaN : iouringHttp.Max(s => s.BytesPerOp ?? 0);
+            double worstHttp = iouringHttp.Length == 0 ? double.NaN : iouringHttp.Max(s => s.MaxBytesPerOp ?? 0);
+            yield return ("http: 0 B allocated per request by the sockets-iouring server in the steady state",
+                iouringHttp.Length == 0 ? "no sockets-iouring rows" : string.Create(Inv, $"median {medianHttp:F4} B/request, worst round {worstHttp:F4} B/request, over {iouringHttp.Sum(s => s.Row.Runs.Count)} runs (whole server process)"),
+                iouringHttp.Length == 0 ? null : medianHttp < 0.01);
+        }
+
+        // Issue 13: UseIoUring() against Kestrel's own socket transport, at the base shape, with default options.
+        const string KI = HttpContenders.KestrelIoUring, KD = HttpContenders.KestrelDotnet, KDI = HttpContenders.KestrelDotnetInline;
+        Summary? kI = FindHttp(KI), kD = FindHttp(KD), kDI = FindHttp(KDI);
+        if (kI is null && kD is null && kDI is null)
         {
             yield break;
         }
 
-        yield return Ratio("http: sockets-iouring requests/s ≥ 1.2 × sockets-dotnet", httpI, httpD, s => s.OpsPerSec, "req/s", r => r >= 1.2);
-        yield return Ratio("http: sockets-iouring p99 latency < sockets-dotnet", httpI, httpD, s => s.P99Ms ?? double.NaN, "ms", r => r < 1.0);
-
-        // The server's whole-process allocation counter over the steady-state window. The runtime's own background
-        // work (the thread pool adding a thread, tiering, timers) may allocate a few hundred bytes in a window on a
-        // busy machine, so the check reads the median over the rounds, below 0.01 B/request (a per-request
-        // allocation shows as tens of bytes), and shows the worst round beside it.
-        Summary[] iouringHttp = [.. _summaries.Where(s => s.Scenario == Scenarios.Http && s.Contender == SI)];
-        double medianHttp = iouringHttp.Length == 0 ? double.NaN : iouringHttp.Max(s => s.BytesPerOp ?? 0);
-        double worstHttp = iouringHttp.Length == 0 ? double.NaN : iouringHttp.Max(s => s.MaxBytesPerOp ?? 0);
-        yield return ("http: 0 B allocated per request by the sockets-iouring server in the steady state",
-            iouringHttp.Length == 0 ? "no sockets-iouring rows" : string.Create(Inv, $"median {medianHttp:F4} B/request, worst round {worstHttp:F4} B/request, over {iouringHttp.Sum(s => s.Row.Runs.Count)} runs (whole server process)"),
-            iouringHttp.Length == 0 ? null : medianHttp < 0.01);
+        yield return Ratio("http: kestrel-iouring requests/s ≥ 1.15 × kestrel-dotnet", kI, kD, s => s.OpsPerSec, "req/s", r => r >= 1.15);
+        yield return Ratio("http: kestrel-iouring server CPU µs/request ≤ 0.85 × kestrel-dotnet", kI, kD, s => s.CpuUsPerOp, "µs/req", r => r <= 0.85);
+        yield return Ratio("http: kestrel-iouring p99 latency ≤ kestrel-dotnet", kI, kD, s => s.P99Ms ?? double.NaN, "ms", r => r <= 1.0);
+        yield return Ratio("http: kestrel-iouring requests/s ≥ 1.0 × kestrel-dotnet-inline", kI, kDI, s => s.OpsPerSec, "req/s", r => r >= 1.0);
     }
 
     private static (string, string, bool?) Ratio(string target, Summary? a, Summary? b, Func<Summary, double> f, string unit, Func<double, bool> ok)

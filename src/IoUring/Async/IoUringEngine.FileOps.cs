@@ -208,6 +208,9 @@ public sealed partial class IoUringEngine
         ArgumentOutOfRangeException.ThrowIfNegative(length);
         if (!s_hasFtruncate.Value && !cancellationToken.IsCancellationRequested)
         {
+            // Kernels before 6.9 have no IORING_OP_FTRUNCATE: truncate on the calling thread, with the same
+            // ObjectDisposedException as the ring path once the engine is shutting down.
+            ThrowIfDisposing();
             RandomAccess.SetLength(handle, length);
             return ValueTask.CompletedTask;
         }

@@ -64,6 +64,13 @@ public sealed partial class IoUringEngine
                 return;
             }
 
+            if (takeOver)
+            {
+                // The old owner may have left internal SQEs prepared (a re-armed wake read) when it went into its
+                // continuation phase; it will never touch the ring again, so this thread takes them over with the ring.
+                _ring.ClaimOwnership();
+            }
+
             bool stopping;
             try
             {

@@ -160,6 +160,19 @@ public static class IoUringSupport
         return null;
     }
 
+    /// <summary>
+    /// Whether the running kernel's release is at least <paramref name="major"/>.<paramref name="minor"/>: only for
+    /// behaviour that changed without a feature bit or opcode to probe. False when the release cannot be parsed.
+    /// </summary>
+    internal static bool KernelAtLeast(int major, int minor)
+    {
+        string[] parts = KernelRelease().Split('.', '-');
+        return parts.Length >= 2
+            && int.TryParse(parts[0], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int ma)
+            && int.TryParse(parts[1], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int mi)
+            && (ma > major || (ma == major && mi >= minor));
+    }
+
     /// <summary>The running kernel's release string (<c>uname -r</c>).</summary>
     /// <returns>The release, or the OS version when <c>/proc</c> is unreadable.</returns>
     public static string KernelRelease()

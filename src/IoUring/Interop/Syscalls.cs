@@ -28,12 +28,26 @@ internal static unsafe partial class Syscalls
         Result(Syscall3(SysIoUringSetup, (nint)entries, (nint)p, 0));
 
     /// <summary><c>io_uring_enter(fd, to_submit, min_complete, flags, arg, argsz)</c>.</summary>
-    public static int Enter(int fd, uint toSubmit, uint minComplete, EnterFlags flags, void* arg, nuint argSize) =>
-        Result(Syscall6(SysIoUringEnter, fd, (nint)toSubmit, (nint)minComplete, (nint)(uint)flags, (nint)arg, (nint)argSize));
+    public static int Enter(int fd, uint toSubmit, uint minComplete, EnterFlags flags, void* arg, nuint argSize)
+    {
+        if (SyscallFaults.Injector is { } inject && inject(SyscallKind.Enter, fd, (uint)flags) is int injected and < 0)
+        {
+            return injected;
+        }
+
+        return Result(Syscall6(SysIoUringEnter, fd, (nint)toSubmit, (nint)minComplete, (nint)(uint)flags, (nint)arg, (nint)argSize));
+    }
 
     /// <summary><c>io_uring_register(fd, opcode, arg, nr_args)</c>.</summary>
-    public static int Register(int fd, RegisterOpcode opcode, void* arg, uint nrArgs) =>
-        Result(Syscall6(SysIoUringRegister, fd, (nint)(uint)opcode, (nint)arg, (nint)nrArgs, 0, 0));
+    public static int Register(int fd, RegisterOpcode opcode, void* arg, uint nrArgs)
+    {
+        if (SyscallFaults.Injector is { } inject && inject(SyscallKind.Register, fd, (uint)opcode) is int injected and < 0)
+        {
+            return injected;
+        }
+
+        return Result(Syscall6(SysIoUringRegister, fd, (nint)(uint)opcode, (nint)arg, (nint)nrArgs, 0, 0));
+    }
 
     /// <summary>Setup with the params in a managed ref (copied in and out by the kernel during the call).</summary>
     public static int Setup(uint entries, ref IoUringParams p)

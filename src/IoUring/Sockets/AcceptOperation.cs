@@ -23,6 +23,14 @@ internal sealed class AcceptOperation : MultishotOperation
     private bool _acceptedAny;
     private int _queued;
 
+    /// <summary>
+    /// Milliseconds to wait before accepting again after running out of descriptors or memory (0: none). Doubles
+    /// from <see cref="FirstBackoffMs"/> to <see cref="MaxBackoffMs"/> while the errors go on; a success resets it.
+    /// Without it a caller that retries <c>AcceptAsync</c> after <c>EMFILE</c> would spin: the connection stays in
+    /// the backlog, so the listener stays readable and every new accept fails at once.
+    /// </summary>
+    private int _backoffMs;
+
     public AcceptOperation(IoUringEngine engine, SafeHandle handle, UringSocketOptions options)
         : base(engine)
     {
@@ -35,6 +43,12 @@ internal sealed class AcceptOperation : MultishotOperation
         _multishot = options.UseMultishotAccept && s_kernelHasMultishotAccept;
     }
 
+    /// <summary>The first pause after a resource error.</summary>
+    internal const int FirstBackoffMs = 10;
+
+    /// <summary>The longest pause: accepting resumes at most this long after descriptors are freed.</summary>
+    internal const int MaxBackoffMs = 250;
+
     public bool IsMultishot => _multishot;
 
     public Task Closed => _closed.Task;
@@ -45,11 +59,28 @@ internal sealed class AcceptOperation : MultishotOperation
         int fd = await _accepted.Reader.ReadAsync(cancellationToken).ConfigureAwait(false);
         if (Interlocked.Decrement(ref _queued) <= _maxQueued / 2 && !WantsArmed && !IsClosing)
         {
-            // Paused at the limit or after an error: accept again.
-            _ = RequestArm();
+            // Paused at the limit or after an error: accept again (after a pause if the error was a lack of resources).
+            int backoff = Volatile.Read(ref _backoffMs);
+            if (backoff > 0)
+            {
+                _ = ArmAfterAsync(backoff);
+            }
+            else
+            {
+                _ = RequestArm();
+            }
         }
 
         return fd;
+    }
+
+    private async Task ArmAfterAsync(int milliseconds)
+    {
+        await Task.Delay(milliseconds).ConfigureAwait(false);
+        if (!IsClosing)
+        {
+            _ = RequestArm();
+        }
     }
 
     protected internal override bool PrepareSqe(ref Sqe sqe)
@@ -77,19 +108,21 @@ internal sealed class AcceptOperation : MultishotOperation
         if (res >= 0)
         {
             _acceptedAny = true;
+            Volatile.Write(ref _backoffMs, 0);
             if (IsClosing)
             {
                 _ = Libc.Close(res);
                 return;
             }
 
-            Interlocked.Increment(ref _queued);
-            _ = _accepted.Writer.TryWrite(res);
-            if (Volatile.Read(ref _queued) >= _maxQueued)
+            // Stop (at the limit) before publishing: a taker that then drains the queue sees the stop and re-arms.
+            // Stopping after publishing could lose that re-arm, and accepting would never resume.
+            if (Interlocked.Increment(ref _queued) >= _maxQueued)
             {
                 StopFromLoop();
             }
 
+            _ = _accepted.Writer.TryWrite(res);
             return;
         }
 
@@ -108,10 +141,18 @@ internal sealed class AcceptOperation : MultishotOperation
         }
 
         // Out of descriptors or memory (EMFILE, ENFILE, ENOBUFS, ENOMEM) or a broken listener: the next AcceptAsync
-        // reports it, like Socket.AcceptAsync would, and accepting stops until then.
+        // reports it, like Socket.AcceptAsync would, and accepting stops until then (and, for a lack of resources,
+        // for a backoff after that, so that a caller retrying at once does not spin).
+        if (errno is Errno.EMFILE or Errno.ENFILE or Errno.ENOBUFS or Errno.ENOMEM)
+        {
+            int backoff = Volatile.Read(ref _backoffMs);
+            Volatile.Write(ref _backoffMs, backoff == 0 ? FirstBackoffMs : Math.Min(backoff * 2, MaxBackoffMs));
+        }
+
+        // Stop before publishing, as above, so that the taker's re-arm cannot be lost.
+        StopFromLoop();
         Interlocked.Increment(ref _queued);
         _ = _accepted.Writer.TryWrite(-errno);
-        StopFromLoop();
     }
 
     protected internal override void OnClosed()

@@ -80,10 +80,19 @@ internal sealed class ReceiveOperation : MultishotOperation
     private Exception? _endError;
     private bool _endOfStream;
 
-    public ReceiveOperation(IoUringEngine engine, SafeHandle handle, PipeWriter writer, UringConnectionOptions options)
+    /// <summary>Told once when receiving has ended (the writer completed), or null.</summary>
+    private readonly Action? _onEnded;
+
+    /// <param name="engine">The engine.</param>
+    /// <param name="handle">The socket.</param>
+    /// <param name="writer">The input pipe's writer.</param>
+    /// <param name="options">The connection's options.</param>
+    /// <param name="onEnded">Called (on the loop thread) once, when the writer is completed: receiving has ended.</param>
+    public ReceiveOperation(IoUringEngine engine, SafeHandle handle, PipeWriter writer, UringConnectionOptions options, Action? onEnded = null)
         : base(engine)
     {
         _writer = writer;
+        _onEnded = onEnded;
         _options = options;
         _onFlushCompleted = () => Poke();
         _handle = handle;
@@ -353,6 +362,7 @@ internal sealed class ReceiveOperation : MultishotOperation
 
         _writerCompleted = true;
         _writer.Complete(error);
+        _onEnded?.Invoke();
     }
 
     protected internal override void OnClosed()
@@ -367,6 +377,7 @@ internal sealed class ReceiveOperation : MultishotOperation
         {
             _writerCompleted = true;
             _writer.Complete(new ObjectDisposedException(nameof(IoUringEngine), "The io_uring engine of the connection was disposed."));
+            _onEnded?.Invoke();
         }
 
         Release(kernelDone: !stillInKernel);

@@ -38,6 +38,12 @@ public sealed class UringConnection : IDuplexPipe, IAsyncDisposable, IDisposable
     private int _aborted;
     private int _closing;
 
+    /// <summary>Cancelled (on the thread pool) when the connection has ended: see <see cref="ConnectionClosed"/>.</summary>
+    private readonly CancellationTokenSource _connectionClosed = new();
+
+    /// <summary>1 once <see cref="_connectionClosed"/> has been scheduled to cancel.</summary>
+    private int _closedSignalled;
+
     internal UringConnection(UringSocket socket, UringConnectionOptions options)
     {
         _socket = socket;
@@ -72,7 +78,7 @@ public sealed class UringConnection : IDuplexPipe, IAsyncDisposable, IDisposable
             _zeroCopy = new ZeroCopySender(engine, socket.SafeHandle);
         }
 
-        _receive = new ReceiveOperation(engine, socket.SafeHandle, _input.Writer, options);
+        _receive = new ReceiveOperation(engine, socket.SafeHandle, _input.Writer, options, SignalClosed);
         _ = _receive.RequestArm();
         _sending = SendLoopAsync();
     }
@@ -114,6 +120,25 @@ public sealed class UringConnection : IDuplexPipe, IAsyncDisposable, IDisposable
     public long ZeroCopySends => _zeroCopy?.Count ?? 0;
 
     private long _bytesSent;
+
+    /// <summary>
+    /// Cancelled once the connection has ended as a transport sees it: receiving ended (the peer shut down its sending
+    /// side or reset the connection, or a receive failed), a send failed, or the connection was aborted or disposed.
+    /// This is what Kestrel's <c>ConnectionContext.ConnectionClosed</c> means (its socket transport fires it at the
+    /// peer's end of stream too). Callbacks run on the thread pool, never on the engine's loop thread.
+    /// </summary>
+    public CancellationToken ConnectionClosed => _connectionClosed.Token;
+
+    /// <summary>Schedules <see cref="ConnectionClosed"/> once; may be called on the loop thread.</summary>
+    private void SignalClosed()
+    {
+        if (Interlocked.Exchange(ref _closedSignalled, 1) != 0)
+        {
+            return;
+        }
+
+        ThreadPool.UnsafeQueueUserWorkItem(static cts => cts.Cancel(), _connectionClosed, preferLocal: false);
+    }
 
     /// <summary>A <see cref="Stream"/> over the connection (reads <see cref="Input"/>, writes and flushes <see cref="Output"/>).</summary>
     /// <returns>The stream; disposing it disposes the connection.</returns>
@@ -182,6 +207,7 @@ public sealed class UringConnection : IDuplexPipe, IAsyncDisposable, IDisposable
         {
             _gather.Clear();
             error = e is OperationCanceledException or ObjectDisposedException ? e : SocketErrors.ForTransport(e, reading: false);
+            SignalClosed();
         }
 
         if (completed)
@@ -251,6 +277,7 @@ public sealed class UringConnection : IDuplexPipe, IAsyncDisposable, IDisposable
         _receive.RequestClose();
         // RST: the peer learns at once, and requests blocked on the socket wake up.
         _socket.DisposeCore(shutdown: true, abortive: true);
+        SignalClosed();
     }
 
     /// <summary>
@@ -315,5 +342,6 @@ public sealed class UringConnection : IDuplexPipe, IAsyncDisposable, IDisposable
         // The transport's own pipe ends (the send loop's reader, the receive's writer) are complete by now, so the
         // application's reads and flushes end. Its own ends are the application's to complete: completing them here
         // would race with an application still writing or reading on another thread (a pipe end is single-threaded).
+        SignalClosed();
     }
 }

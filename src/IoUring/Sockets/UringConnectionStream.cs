@@ -39,17 +39,27 @@ internal sealed class UringConnectionStream(UringConnection connection) : Stream
     public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
         WriteAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
 
-    /// <summary>Reads what the input pipe has (up to the buffer's size); 0 at end of stream.</summary>
+    /// <summary>Reads what the input pipe has (up to the buffer's size); 0 at end of stream (or, for an empty buffer, once data is available).</summary>
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
     {
-        ObjectDisposedException.ThrowIf(_disposed != 0, this);
+        ObjectDisposedException.ThrowIf(_disposed != 0, typeof(UringConnection));
+        PipeReader reader = connection.Input;
         if (buffer.IsEmpty)
         {
+            // A zero-byte read waits until data is available (or the stream ends) and consumes nothing, as
+            // NetworkStream's does: SocketsHttpHandler uses it to wait without holding a buffer, and an immediate 0
+            // would read as end of stream.
+            ReadResult ready = await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
+            reader.AdvanceTo(ready.Buffer.Start);
+            if (ready.IsCanceled)
+            {
+                throw new OperationCanceledException("The pending read was cancelled.");
+            }
+
             return 0;
         }
 
-        PipeReader reader = connection.Input;
         while (true)
         {
             ReadResult result = await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
@@ -80,7 +90,7 @@ internal sealed class UringConnectionStream(UringConnection connection) : Stream
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     public override async ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
     {
-        ObjectDisposedException.ThrowIf(_disposed != 0, this);
+        ObjectDisposedException.ThrowIf(_disposed != 0, typeof(UringConnection));
         FlushResult result = await connection.Output.WriteAsync(buffer, cancellationToken).ConfigureAwait(false);
         if (result.IsCanceled)
         {
@@ -95,7 +105,7 @@ internal sealed class UringConnectionStream(UringConnection connection) : Stream
 
     public override async Task FlushAsync(CancellationToken cancellationToken)
     {
-        ObjectDisposedException.ThrowIf(_disposed != 0, this);
+        ObjectDisposedException.ThrowIf(_disposed != 0, typeof(UringConnection));
         _ = await connection.Output.FlushAsync(cancellationToken).ConfigureAwait(false);
     }
 

@@ -325,7 +325,10 @@ public sealed class UringSocket : IDisposable, IAsyncDisposable
     /// <param name="cancellationToken">Cancels this wait (accepting goes on for the next call).</param>
     /// <returns>The connection, on this socket's engine (for a listener made on a group, on the group's next engine).</returns>
     /// <exception cref="InvalidOperationException">The socket is not listening.</exception>
-    /// <exception cref="UringSocketException">Accepting failed (for example out of descriptors: <see cref="SocketError.TooManyOpenSockets"/>).</exception>
+    /// <exception cref="UringSocketException">Accepting failed (for example out of descriptors: <see cref="SocketError.TooManyOpenSockets"/>).
+    /// The listener stays usable: call again. After running out of descriptors or memory it waits before accepting
+    /// again (10 ms, doubling up to 250 ms while the errors go on), so a loop that retries at once does not spin and
+    /// accepting resumes within 250 ms of descriptors being freed; connections meanwhile wait in the backlog.</exception>
     /// <exception cref="OperationCanceledException">The token was cancelled.</exception>
     /// <exception cref="ObjectDisposedException">The listener or its engine was disposed.</exception>
     public ValueTask<UringSocket> AcceptAsync(CancellationToken cancellationToken = default) => AcceptAsync(_acceptGroup?.Next() ?? Engine, cancellationToken);

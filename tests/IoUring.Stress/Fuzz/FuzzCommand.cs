@@ -1,8 +1,9 @@
 namespace IoUring.Stress.Fuzz;
 
 /// <summary>
-/// <c>fuzz --seed N --iterations M [--seconds S] [--layer ring|async|sockets]</c>: runs the fuzzer of the Ring layer (default),
-/// of the async layer (engine, groups, UringFile, stream, pipe adapters) or of the sockets layer (UringSocket, UringConnection, PinnedBlockMemoryPool), prints the outcome table, exits 1 on any finding.
+/// <c>fuzz --seed N --iterations M [--seconds S] [--layer ring|async|sockets|http]</c>: runs the fuzzer of the Ring layer (default),
+/// of the async layer (engine, groups, UringFile, stream, pipe adapters), of the sockets layer (UringSocket, UringConnection, PinnedBlockMemoryPool)
+/// or of the HTTP sample's request parser and framing (<see cref="HttpParserFuzzer"/>), prints the outcome table, exits 1 on any finding.
 /// </summary>
 public static class FuzzCommand
 {
@@ -17,7 +18,8 @@ public static class FuzzCommand
             null or "ring" => Execute(seed, iterations, seconds),
             "async" when OperatingSystem.IsLinux() => ExecuteAsyncLayer(seed, iterations, seconds),
             "sockets" when OperatingSystem.IsLinux() => ExecuteSocketLayer(seed, iterations, seconds),
-            string other => throw new FormatException($"--layer must be ring, async or sockets, got '{other}'"),
+            "http" => new HttpParserFuzzer(seed).Run(iterations, seconds),
+            string other => throw new FormatException($"--layer must be ring, async, sockets or http, got '{other}'"),
         };
         Console.Write(result.ToText());
         return result.Passed ? 0 : 1;

@@ -6,7 +6,7 @@ namespace IoUring.Tests.Async;
 /// </summary>
 public sealed class BatchedHandOffTests
 {
-    private static readonly TimeSpan Generous = TimeSpan.FromSeconds(60);
+    private static readonly TimeSpan Generous = Wait.Scaled(TimeSpan.FromSeconds(60));
 
     [Theory]
     [InlineData(1, false)]

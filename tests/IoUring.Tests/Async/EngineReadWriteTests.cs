@@ -246,7 +246,7 @@ public sealed class EngineReadWriteTests
         _ = Task.Run(async () =>
         {
             await Wait.UntilAsync(() => engine.OperationsInFlight > 0, "the read is in the kernel");
-            await Task.Delay(10);
+            await Task.Delay(10 * Wait.TimeScale);
             pipe.Put([1]);
         });
         Assert.Equal(1, await read);

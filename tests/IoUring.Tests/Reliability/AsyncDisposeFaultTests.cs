@@ -15,7 +15,7 @@ namespace IoUring.Tests.Reliability;
 /// </summary>
 public sealed class AsyncDisposeFaultTests
 {
-    private static readonly TimeSpan Generous = TimeSpan.FromSeconds(30);
+    private static readonly TimeSpan Generous = Wait.Scaled(TimeSpan.FromSeconds(30));
 
     [Theory]
     [InlineData(ContinuationMode.ThreadPool)]

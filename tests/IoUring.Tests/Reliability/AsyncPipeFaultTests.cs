@@ -9,7 +9,7 @@ namespace IoUring.Tests.Reliability;
 /// <summary>Faults of the Pipelines adapters over a file, found by the async fuzzer.</summary>
 public sealed class AsyncPipeFaultTests
 {
-    private static readonly TimeSpan Generous = TimeSpan.FromSeconds(30);
+    private static readonly TimeSpan Generous = Wait.Scaled(TimeSpan.FromSeconds(30));
 
     [Theory]
     [InlineData(ContinuationMode.ThreadPool)]

@@ -15,7 +15,7 @@ namespace IoUring.Tests.Reliability;
 /// </summary>
 public sealed class AsyncQueueFaultTests
 {
-    private static readonly TimeSpan Generous = TimeSpan.FromSeconds(60);
+    private static readonly TimeSpan Generous = Wait.Scaled(TimeSpan.FromSeconds(60));
 
     [Theory]
     [InlineData(ContinuationMode.ThreadPool)]

@@ -108,7 +108,18 @@ public sealed class LinkTests
 
         pipe.Put("abc"u8);
         Cqe[] done = Reap(ring, 3);
-        Assert.Equal([1UL, 2UL, 3UL], done.Select(c => c.UserData));
+        Assert.Equal(1UL, done[0].UserData);
+        if (Kernel.AtLeast(6, 2))
+        {
+            Assert.Equal([1UL, 2UL, 3UL], done.Select(c => c.UserData));
+        }
+        else
+        {
+            // Linux 6.1 (seen on 6.1.192) holds both NOPs back until the read completes, but may then post the one
+            // after the drain before the drained one: only "nothing passes the drain early" holds there.
+            Assert.Equal([2UL, 3UL], done.Skip(1).Select(c => c.UserData).Order());
+        }
+
         Assert.Equal([3, 0, 0], done.Select(c => c.Res));
         Assert.Equal("abc"u8.ToArray(), buffer.Span[..3].ToArray());
     }

@@ -71,7 +71,15 @@ public sealed class RegistrationTests
         ref Sqe wrongIndex = ref ring.GetSqe();
         wrongIndex.PrepReadFixed(fd, registered.Address, 4096, 0, bufIndex: 5);
         wrongIndex.UserData = 2;
-        Assert.Equal(2, ring.Submit());
+
+        // 6.18 checks the buffer when the read is issued: both are submitted and fail in their CQEs. Older kernels
+        // (seen on 6.12) check it at submission, where the failing SQE ends the batch: submit the rest again.
+        int submitted = ring.Submit();
+        Assert.InRange(submitted, 1, 2);
+        if (submitted == 1)
+        {
+            Assert.Equal(1, ring.Submit());
+        }
 
         Dictionary<ulong, Cqe> done = ReapByUserData(ring, 2);
         Assert.Equal(-E.EFAULT, done[1].Res);
@@ -270,7 +278,16 @@ public sealed class RegistrationTests
             Assert.Equal(1, ring.Submit());
             pipe.Put("e"u8);
             ring.CqeSeen(ring.WaitCqe());
-            Assert.Equal(-11, Libc.EventFdRead(efd));
+            if (Kernel.AtLeast(6, 2))
+            {
+                Assert.Equal(-11, Libc.EventFdRead(efd));
+            }
+            else
+            {
+                // On 6.1 (seen on 6.1.192) a read of an empty pipe is handed to an io-wq worker, so its completion
+                // does come from the async workers and signals.
+                _ = Libc.EventFdRead(efd);
+            }
 
             // A request forced to the io-wq workers (IOSQE_ASYNC) completes there and signals.
             ref Sqe forced = ref ring.GetSqe();

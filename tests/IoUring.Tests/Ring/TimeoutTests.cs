@@ -118,7 +118,8 @@ public sealed class TimeoutTests
         TimeSpan took = Time(() => done = ReapByUserData(ring, 2));
         Assert.Equal(-E.ECANCELED, done[1].Res);
         Assert.Equal(-E.ETIME, done[2].Res);
-        Assert.True(took >= TimeSpan.FromMilliseconds(90), $"cancelled after {took.TotalMilliseconds} ms");
+        // An emulated guest's clock (the kernel matrix) is not exact enough for the lower bound.
+        Assert.True(took >= TimeSpan.FromMilliseconds(90) || Wait.TimeScale > 1, $"cancelled after {took.TotalMilliseconds} ms");
         Assert.True(took < Generous, $"cancelled after {took.TotalMilliseconds} ms");
         Assert.All(buffer.Span.ToArray(), b => Assert.Equal(0xAA, b));
 
@@ -160,6 +161,12 @@ public sealed class TimeoutTests
         {
             Assert.Equal(1, ring.InFlight);
             Cqe cqe = ring.WaitCqe();
+            if (i == 0 && cqe.Res == -E.EINVAL)
+            {
+                ring.CqeSeen(cqe);
+                Assert.Skip($"This kernel ({IoUringSupport.KernelRelease()}) has no IORING_TIMEOUT_MULTISHOT (6.4+).");
+            }
+
             Assert.Equal(9UL, cqe.UserData);
             Assert.Equal(-E.ETIME, cqe.Res);
             Assert.Equal(i < 2, cqe.HasMore);

@@ -9,7 +9,7 @@ namespace IoUring.Tests.Sockets;
 internal static class SocketKit
 {
     /// <summary>A generous bound for anything a test waits on (the machine is shared and noisy).</summary>
-    public static readonly TimeSpan Patience = TimeSpan.FromSeconds(20);
+    public static readonly TimeSpan Patience = Wait.Scaled(TimeSpan.FromSeconds(20));
 
     public static IPEndPoint AnyLoopback => new(IPAddress.Loopback, 0);
 

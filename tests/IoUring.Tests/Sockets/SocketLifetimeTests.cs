@@ -9,7 +9,7 @@ namespace IoUring.Tests.Sockets;
 /// </summary>
 public sealed class SocketLifetimeTests
 {
-    private static readonly TimeSpan Bound = TimeSpan.FromSeconds(120);
+    private static readonly TimeSpan Bound = Wait.Scaled(TimeSpan.FromSeconds(120));
 
     [Theory]
     [InlineData(false)]

@@ -25,6 +25,9 @@ internal static class Kernel
         Assert.Skip(why);
     }
 
+    /// <summary>Whether the running kernel's release is at least <paramref name="major"/>.<paramref name="minor"/> (for behaviour that changed without a feature bit to probe).</summary>
+    public static bool AtLeast(int major, int minor) => IoUringSupport.KernelAtLeast(major, minor);
+
     /// <summary>Requires io_uring and the given opcode; skips (also under CI) only when the probe says the kernel lacks it.</summary>
     public static void RequireOp(Opcode op)
     {

@@ -6,7 +6,7 @@ namespace IoUring.Tests;
 internal static class RingKit
 {
     /// <summary>Bound for "promptly" and "eventually" on a loaded 2-core machine: far above any honest latency, far below a hang.</summary>
-    public static readonly TimeSpan Generous = TimeSpan.FromSeconds(10);
+    public static readonly TimeSpan Generous = Wait.Scaled(TimeSpan.FromSeconds(10));
 
     /// <summary>A descriptor number above any fd limit: certainly not open, and never reused by another thread.</summary>
     public const int BadFd = 1 << 29;
@@ -89,7 +89,7 @@ internal static class RingKit
     /// <summary>Preps a read of <paramref name="buffer"/>'s whole length from a pipe (offset -1: pipes have no position).</summary>
     public static void PrepPipeRead(this ref Sqe sqe, int fd, NativeBuffer buffer, ulong userData)
     {
-        sqe.PrepRead(fd, buffer.Address, (uint)buffer.Length, ulong.MaxValue);
+        sqe.PrepRead(fd, buffer, ulong.MaxValue);
         sqe.UserData = userData;
     }
 }
