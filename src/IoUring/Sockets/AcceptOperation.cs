@@ -122,7 +122,12 @@ internal sealed class AcceptOperation : MultishotOperation
                 StopFromLoop();
             }
 
-            _ = _accepted.Writer.TryWrite(res);
+            if (!_accepted.Writer.TryWrite(res))
+            {
+                // The queue was closed meanwhile (the listener or its engine is going away): nobody will take it.
+                _ = Libc.Close(res);
+            }
+
             return;
         }
 

@@ -324,6 +324,10 @@ public sealed class UringConnection : IDuplexPipe, IAsyncDisposable, IDisposable
             // A peer that does not read: abort, which fails the pending send.
             _socket.DisposeCore(shutdown: true, abortive: true);
         }
+        catch (Exception)
+        {
+            // The send loop failed (its error reached the application through the output): it is over all the same.
+        }
 
         try
         {
@@ -333,15 +337,23 @@ public sealed class UringConnection : IDuplexPipe, IAsyncDisposable, IDisposable
         {
         }
 
-        _receive.RequestClose();
-        await _receive.Closed.ConfigureAwait(false);
-        _zeroCopy?.Close();
-        // Nothing of ours is pending on the socket any more: a plain close (FIN; RST if the peer sent data nobody read).
-        // No shutdown(SHUT_RD) first: after it, an orphaned socket can keep a zero window and stall a peer that still sends.
-        _socket.DisposeCore(shutdown: false, abortive: false);
-        // The transport's own pipe ends (the send loop's reader, the receive's writer) are complete by now, so the
-        // application's reads and flushes end. Its own ends are the application's to complete: completing them here
-        // would race with an application still writing or reading on another thread (a pipe end is single-threaded).
-        SignalClosed();
+        try
+        {
+            _receive.RequestClose();
+            await _receive.Closed.ConfigureAwait(false);
+            _zeroCopy?.Close();
+        }
+        finally
+        {
+            // Nothing of ours is pending on the socket any more: a plain close (FIN; RST if the peer sent data nobody
+            // read). No shutdown(SHUT_RD) first: after it, an orphaned socket can keep a zero window and stall a peer
+            // that still sends. Whatever happened above, the descriptor closes: a disposed connection never leaks it.
+            _socket.DisposeCore(shutdown: false, abortive: false);
+            // The transport's own pipe ends (the send loop's reader, the receive's writer) are complete by now, so the
+            // application's reads and flushes end. Its own ends are the application's to complete: completing them
+            // here would race with an application still writing or reading on another thread (a pipe end is
+            // single-threaded).
+            SignalClosed();
+        }
     }
 }

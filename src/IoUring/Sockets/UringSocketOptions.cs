@@ -88,7 +88,10 @@ public sealed class UringConnectionOptions
     /// </summary>
     public int ZeroCopySendThreshold { get; init; } = 64 * 1024;
 
-    /// <summary>How long <see cref="UringConnection.DisposeAsync"/> lets queued output drain to a slow peer before it aborts. Default 5 s.</summary>
+    /// <summary>
+    /// How long <see cref="UringConnection.DisposeAsync"/> lets queued output drain to a slow peer before it aborts:
+    /// zero or positive, or <see cref="Timeout.InfiniteTimeSpan"/>. Default 5 s.
+    /// </summary>
     public TimeSpan CloseTimeout { get; init; } = TimeSpan.FromSeconds(5);
 
     /// <summary>
@@ -107,6 +110,12 @@ public sealed class UringConnectionOptions
         ArgumentOutOfRangeException.ThrowIfGreaterThan(OutputResumeThreshold, OutputPauseThreshold);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(ReceiveBufferSize);
         ArgumentOutOfRangeException.ThrowIfNegative(ZeroCopySendThreshold);
+        if (CloseTimeout != Timeout.InfiniteTimeSpan && (CloseTimeout < TimeSpan.Zero || CloseTimeout.TotalMilliseconds > int.MaxValue))
+        {
+            // Refused when the connection is made: at dispose it would be too late to say so, and the socket must close.
+            throw new ArgumentOutOfRangeException(nameof(CloseTimeout), CloseTimeout, "The close timeout must be zero or positive (at most int.MaxValue ms), or Timeout.InfiniteTimeSpan.");
+        }
+
         if (ReceiveBufferCount is <= 0 or > 32768 || (ReceiveBufferCount & (ReceiveBufferCount - 1)) != 0)
         {
             throw new ArgumentOutOfRangeException(nameof(ReceiveBufferCount), ReceiveBufferCount, "The buffer count must be a power of two from 1 to 32768.");

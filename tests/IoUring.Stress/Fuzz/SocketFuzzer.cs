@@ -206,6 +206,14 @@ public sealed class SocketFuzzer : IDisposable
             return;
         }
 
+        if (name.Contains("Dispose", StringComparison.Ordinal) && !name.StartsWith("FromHandle", StringComparison.Ordinal))
+        {
+            // Dispose never throws: an exception there means the descriptor may not have been closed.
+            Count(name, "THROWN " + e.GetType().Name);
+            Fail($"{name}: Dispose threw {e.GetType().FullName}: {e.Message}\n{e.StackTrace}");
+            return;
+        }
+
         if (Documented.Any(t => t.IsInstanceOfType(e)))
         {
             Count(name, e.GetType().Name);

@@ -166,6 +166,12 @@ public sealed class SocketApiTests
         // ArgumentOutOfRangeException was rethrown on the thread pool, ending the process.
         Assert.Throws<ArgumentOutOfRangeException>(() => new UringConnectionOptions { ReceiveBufferSize = int.MaxValue, ReceiveBufferCount = 32 }.Validate());
         new UringConnectionOptions { ReceiveBufferSize = 1 << 16, ReceiveBufferCount = 1 << 14 }.Validate(); // 1 GiB is allowed
+        // Found by the sockets fuzzer: a negative close timeout was accepted, then Dispose threw
+        // ArgumentOutOfRangeException from its drain wait before it closed the socket, which leaked in CLOSE_WAIT.
+        Assert.Throws<ArgumentOutOfRangeException>(() => new UringConnectionOptions { CloseTimeout = TimeSpan.FromMilliseconds(-5) }.Validate());
+        Assert.Throws<ArgumentOutOfRangeException>(() => new UringConnectionOptions { CloseTimeout = TimeSpan.FromDays(30) }.Validate());
+        new UringConnectionOptions { CloseTimeout = Timeout.InfiniteTimeSpan }.Validate();
+        new UringConnectionOptions { CloseTimeout = TimeSpan.Zero }.Validate();
     }
 
     [Fact]
