@@ -265,6 +265,11 @@ internal static class Report
 
     public static void WriteJson(string path, List<SnippetResult> results, List<string> problems)
     {
+        if (Path.GetDirectoryName(Path.GetFullPath(path)) is string dir)
+        {
+            Directory.CreateDirectory(dir);
+        }
+
         using FileStream f = File.Create(path);
         using var w = new Utf8JsonWriter(f, new JsonWriterOptions { Indented = true });
         w.WriteStartObject();
