@@ -71,6 +71,7 @@ public sealed class AsyncFuzzer : IDisposable
         _seed = seed;
         _rng = new Random(seed);
         _result.FdsBefore = ProcessStats.OpenFds();
+        _result.FdMapBefore = ProcessStats.FdTargets();
         _result.PinnedForeverBefore = ProcessStats.PinnedForeverObjects();
         _dir = Path.Combine(Path.GetTempPath(), $"iouring-afuzz-{Environment.ProcessId}-{Guid.NewGuid():N}");
         Directory.CreateDirectory(_dir);

@@ -22,6 +22,9 @@ public sealed class FuzzResult
 
     public int FdsAfter { get; set; }
 
+    /// <summary>The descriptors open when the run started, to name the ones left open at the end.</summary>
+    public SortedDictionary<int, string> FdMapBefore { get; set; } = [];
+
     public int PinnedForeverBefore { get; set; }
 
     public int PinnedForeverAfter { get; set; }
@@ -44,6 +47,15 @@ public sealed class FuzzResult
         var sb = new System.Text.StringBuilder();
         sb.AppendLine(ci, $"fuzz: {(Passed ? "PASSED" : "FAILED")}  {Iterations:N0} iterations, {Calls:N0} calls in {Seconds:F1} s; {Created} created {RingsCreated}, refused {RingsRefused}; rescue CQEs {RescuesSent}");
         sb.AppendLine(ci, $"  fds before/after {FdsBefore}/{FdsAfter}; pinned-forever objects before/after {PinnedForeverBefore}/{PinnedForeverAfter} ({UndrainedDisposals} disposals could not drain within their DisposeDrainTimeout)");
+        if (FdsAfter > FdsBefore)
+        {
+            // Name what is open now that was not (or was something else) at the start.
+            IEnumerable<string> opened = ProcessStats.FdTargets()
+                .Where(kv => !FdMapBefore.TryGetValue(kv.Key, out string? was) || was != kv.Value)
+                .Select(kv => $"{kv.Key} -> {kv.Value}");
+            sb.AppendLine(ci, $"  fds opened since the start: {string.Join(", ", opened)}");
+        }
+
         foreach ((string k, long v) in Outcomes)
         {
             sb.AppendLine(ci, $"    {k,-52} {v,10:N0}");
@@ -111,6 +123,7 @@ public sealed class Fuzzer : IDisposable
         _seed = seed;
         _rng = new Random(seed);
         _result.FdsBefore = ProcessStats.OpenFds();
+        _result.FdMapBefore = ProcessStats.FdTargets();
         _result.PinnedForeverBefore = ProcessStats.PinnedForeverObjects();
         _pool = new FuzzPool(seed);
         _rescue = new Rescue();

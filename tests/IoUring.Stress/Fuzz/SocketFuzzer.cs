@@ -66,6 +66,7 @@ public sealed class SocketFuzzer : IDisposable
         _seed = seed;
         _rng = new Random(seed);
         _result.FdsBefore = ProcessStats.OpenFds();
+        _result.FdMapBefore = ProcessStats.FdTargets();
         _dir = Path.Combine(Path.GetTempPath(), $"iouring-sfuzz-{Environment.ProcessId}-{Guid.NewGuid():N}"[..40]);
         Directory.CreateDirectory(_dir);
         string path = Path.Combine(_dir, "f");
