@@ -9,8 +9,14 @@ namespace IoUring.Interop;
 /// </summary>
 internal sealed unsafe class NativeMemoryBlock : MemoryManager<byte>
 {
+    /// <summary>The bit of <see cref="_state"/> set by <see cref="Free"/>; the bits below it count references.</summary>
+    private const int FreeRequested = 1 << 30;
+
     private byte* _pointer;
     private readonly int _length;
+
+    /// <summary>References (pins, requests in flight) in the low bits, and <see cref="FreeRequested"/>.</summary>
+    private int _state;
 
     /// <summary>The public type that owns the block, named by <see cref="ObjectDisposedException"/> once it is freed.</summary>
     private readonly Type _owner;
@@ -20,7 +26,7 @@ internal sealed unsafe class NativeMemoryBlock : MemoryManager<byte>
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(length);
         _length = length;
         _owner = owner;
-        // SAFETY: a fresh allocation of length bytes at the given power-of-two alignment, zeroed, freed once in Free.
+        // SAFETY: a fresh allocation of length bytes at the given power-of-two alignment, zeroed, freed once in FreeNow.
         _pointer = (byte*)NativeMemory.AlignedAlloc((nuint)length, (nuint)alignment);
         NativeMemory.Clear(_pointer, (nuint)length);
     }
@@ -29,35 +35,74 @@ internal sealed unsafe class NativeMemoryBlock : MemoryManager<byte>
 
     public int Length => _length;
 
-    public bool IsFreed => _pointer == null;
+    /// <summary>True once <see cref="Free"/> was called (the memory itself may live on until the last reference goes).</summary>
+    public bool IsFreed => (Volatile.Read(ref _state) & FreeRequested) != 0;
+
+    /// <summary>True once the memory was given back to the allocator.</summary>
+    public bool IsReleased => Volatile.Read(ref _state) == FreeRequested && _pointer == null;
+
+    /// <summary>References held now (pins and requests in flight).</summary>
+    public int References => Volatile.Read(ref _state) & (FreeRequested - 1);
 
     public override Span<byte> GetSpan()
     {
-        ObjectDisposedException.ThrowIf(_pointer == null, _owner);
-        // SAFETY: the pointer is live (checked) and the span covers exactly the allocation.
+        ObjectDisposedException.ThrowIf(IsFreed, _owner);
+        // SAFETY: the pointer is live (not freed: checked) and the span covers exactly the allocation.
         return new Span<byte>(_pointer, _length);
     }
 
+    /// <summary>Pins: the memory is not released before the handle is disposed, even if <see cref="Free"/> comes first.</summary>
     public override MemoryHandle Pin(int elementIndex = 0)
     {
-        ObjectDisposedException.ThrowIf(_pointer == null, _owner);
         ArgumentOutOfRangeException.ThrowIfGreaterThan((uint)elementIndex, (uint)_length, nameof(elementIndex));
-        // SAFETY: native memory never moves; the handle only carries the address, inside the allocation.
-        return new MemoryHandle(_pointer + elementIndex);
+        AddRef();
+        // SAFETY: native memory never moves and is not released while the reference taken above is held; the handle
+        // carries the address inside the allocation and calls Unpin (which drops the reference) when disposed.
+        return new MemoryHandle(_pointer + elementIndex, default, this);
     }
 
-    public override void Unpin()
+    public override void Unpin() => Release();
+
+    /// <summary>Takes a reference (a request in flight uses the memory). Throws once <see cref="Free"/> was called.</summary>
+    public void AddRef()
     {
+        while (true)
+        {
+            int s = Volatile.Read(ref _state);
+            ObjectDisposedException.ThrowIf((s & FreeRequested) != 0, _owner);
+            if (Interlocked.CompareExchange(ref _state, s + 1, s) == s)
+            {
+                return;
+            }
+        }
     }
 
+    /// <summary>Drops a reference; the last one after <see cref="Free"/> releases the memory.</summary>
+    public void Release()
+    {
+        if (Interlocked.Decrement(ref _state) == FreeRequested)
+        {
+            FreeNow();
+        }
+    }
+
+    /// <summary>Frees the memory now, or when the last reference is dropped if requests still use it.</summary>
     public void Free()
     {
-        if (_pointer != null)
+        int before = Interlocked.Or(ref _state, FreeRequested);
+        if (before == 0)
         {
-            // SAFETY: allocated by AlignedAlloc; nulled so it is freed once.
-            NativeMemory.AlignedFree(_pointer);
-            _pointer = null;
+            FreeNow();
         }
+    }
+
+    private void FreeNow()
+    {
+        // SAFETY: allocated by AlignedAlloc; reached exactly once (the transition to "free requested, no reference"
+        // happens once: no reference can be taken after Free), and nulled so nothing can use it afterwards.
+        byte* p = _pointer;
+        _pointer = null;
+        NativeMemory.AlignedFree(p);
     }
 
     protected override void Dispose(bool disposing) => Free();

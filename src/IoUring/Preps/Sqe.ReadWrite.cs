@@ -36,13 +36,15 @@ public partial struct Sqe
 
     /// <summary><c>pread</c> into a <see cref="NativeBuffer"/> (its whole length).</summary>
     /// <param name="fd">File descriptor.</param>
-    /// <param name="buffer">Destination; must not be disposed before the CQE.</param>
+    /// <param name="buffer">Destination. On an SQE from <see cref="Ring.GetSqe"/> the ring keeps the buffer's memory alive until the final CQE, even if it is disposed first.</param>
     /// <param name="offset">File offset.</param>
     /// <param name="rwFlags"><c>RWF_*</c> flags.</param>
+    /// <exception cref="ObjectDisposedException">The buffer was disposed.</exception>
     public void PrepRead(int fd, NativeBuffer buffer, ulong offset, ReadWriteFlags rwFlags = ReadWriteFlags.None)
     {
         ArgumentNullException.ThrowIfNull(buffer);
         PrepRead(fd, buffer.Address, (uint)buffer.Length, offset, rwFlags);
+        Ring.LeaseFor(ref this, buffer);
     }
 
     /// <summary><c>pwrite(fd, buffer, length, offset)</c>.</summary>
@@ -59,13 +61,15 @@ public partial struct Sqe
 
     /// <summary><c>pwrite</c> from a <see cref="NativeBuffer"/> (its whole length).</summary>
     /// <param name="fd">File descriptor.</param>
-    /// <param name="buffer">Source; must not be disposed before the CQE.</param>
+    /// <param name="buffer">Source. On an SQE from <see cref="Ring.GetSqe"/> the ring keeps the buffer's memory alive until the final CQE, even if it is disposed first.</param>
     /// <param name="offset">File offset.</param>
     /// <param name="rwFlags"><c>RWF_*</c> flags.</param>
+    /// <exception cref="ObjectDisposedException">The buffer was disposed.</exception>
     public void PrepWrite(int fd, NativeBuffer buffer, ulong offset, ReadWriteFlags rwFlags = ReadWriteFlags.None)
     {
         ArgumentNullException.ThrowIfNull(buffer);
         PrepWrite(fd, buffer.Address, (uint)buffer.Length, offset, rwFlags);
+        Ring.LeaseFor(ref this, buffer);
     }
 
     /// <summary>

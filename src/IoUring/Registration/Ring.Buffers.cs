@@ -22,9 +22,9 @@ public sealed partial class Ring
     /// <summary>
     /// Registers <paramref name="buffers"/> as fixed buffers 0..n-1 for <see cref="Sqe.PrepReadFixed"/>/<see cref="Sqe.PrepWriteFixed"/>
     /// (5.1; liburing <c>io_uring_register_buffers</c>).
-    /// Each is pinned until it is unregistered and nothing is in flight, so managed arrays are safe too. Native memory
-    /// (a <see cref="NativeBuffer"/>) is not owned by the ring: do not free it while it is registered, because the
-    /// kernel keeps the pages mapped and fixed requests would write into whatever reuses them.
+    /// Each is pinned until it is unregistered and nothing is in flight, so managed arrays are safe too, and so is a
+    /// <see cref="NativeBuffer"/>'s <see cref="NativeBuffer.Memory"/>: its pin keeps the memory alive even if the buffer
+    /// is disposed while registered (it is given back when the pin is released).
     /// </summary>
     /// <param name="buffers">The buffers.</param>
     /// <exception cref="IoUringException">The kernel refused: <c>ENOMEM</c> means the locked-memory limit (<c>ulimit -l</c>) is too low; <c>EBUSY</c> means buffers are already registered.</exception>

@@ -14,9 +14,30 @@ public sealed partial class Ring
             ThrowIfDisposed();
             // Acquire: pairs with the kernel's smp_store_release(&rings->cq.tail) in io_commit_cqring().
             _cqTailSeen = Volatile.Read(ref _cq.Tail);
-            return _cqTailSeen - _cqHead;
+            return CheckedReady(_cqHead, _cqTailSeen);
         }
     }
+
+    /// <summary>
+    /// <paramref name="tail"/> - <paramref name="head"/>, which the kernel keeps between 0 and the CQ size. Anything
+    /// else means our head passed the kernel's tail (or fell a whole ring behind it), which only use from two threads
+    /// at once can do: then the slots hold no completion we may hand out, so this throws instead.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private uint CheckedReady(uint head, uint tail)
+    {
+        uint ready = tail - head;
+        if (ready > _cq.Entries)
+        {
+            ThrowCqCorrupt(head, tail);
+        }
+
+        return ready;
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void ThrowCqCorrupt(uint head, uint tail) => throw new InvalidOperationException(
+        $"The completion queue's head ({head}) is not within {_cq.Entries} entries behind the kernel's tail ({tail}): the Ring was used from two threads at once, and no CQE can be handed out safely any more. {ThreadRule}");
 
     /// <summary>Completions the kernel dropped because the CQ was full (<c>cq.overflow</c>); stays 0 with <see cref="RingFeatures.NoDrop"/>.</summary>
     public uint CqOverflow
@@ -76,6 +97,12 @@ public sealed partial class Ring
         _cqTailSeen = tail;
         if (head != tail)
         {
+            // One compare, only when a CQE is there: never hand out a slot past the kernel's tail.
+            if (tail - head > _cq.Entries)
+            {
+                ThrowCqCorrupt(head, tail);
+            }
+
             cqe = _cq.Entry(head);
             return true;
         }
@@ -92,7 +119,7 @@ public sealed partial class Ring
             EnterGetEvents(0);
             uint head = _cqHead;
             _cqTailSeen = Volatile.Read(ref _cq.Tail);
-            if (head != _cqTailSeen)
+            if (CheckedReady(head, _cqTailSeen) != 0)
             {
                 cqe = _cq.Entry(head);
                 return true;
@@ -204,15 +231,25 @@ public sealed partial class Ring
         ThrowIfDisposed();
         uint oldest = _cqHead;
         // The oldest CQE is in cache from the peek that returned it: comparing costs two loads and catches a
-        // CqeSeen without a peek, or out of order, before it could hand the kernel a slot we have not read.
-        if (oldest == _cqTailSeen || _cq.Entry(oldest) != cqe)
+        // CqeSeen without a peek, or out of order, before it could hand the kernel a slot we have not read. The
+        // range check (one compare, as cheap as the equality it replaces) keeps the head from ever passing a tail
+        // the kernel published, even when two threads race through here.
+        if (_cqTailSeen - oldest - 1 >= _cq.Entries || _cq.Entry(oldest) != cqe)
         {
             ThrowNotOldest(cqe);
         }
 
-        if ((cqe.Flags & CqeFlags.More) == 0 && _inFlight > 0)
+        if ((cqe.Flags & CqeFlags.More) == 0)
         {
-            _inFlight--;
+            if (_inFlight > 0)
+            {
+                _inFlight--;
+            }
+
+            if (_flightLeaseCount != 0)
+            {
+                LeaseCompleted(cqe.UserData);
+            }
         }
 
         uint head = _cqHead + 1;
@@ -225,7 +262,7 @@ public sealed partial class Ring
     [MethodImpl(MethodImplOptions.NoInlining)]
     private void ThrowNotOldest(in Cqe cqe)
     {
-        uint ready = Volatile.Read(ref _cq.Tail) - _cqHead;
+        uint ready = CheckedReady(_cqHead, Volatile.Read(ref _cq.Tail));
         throw new InvalidOperationException(ready == 0
             ? $"CqeSeen({cqe}) was called but no CQE is ready: call it once per CQE returned by TryPeekCqe/WaitCqe."
             : $"CqeSeen({cqe}) was given a CQE that is not the oldest ready one ({_cq.Entry(_cqHead)}): CQEs are consumed in order; use CqAdvance after PeekBatchCqe/ReadyCqes.");
@@ -238,7 +275,7 @@ public sealed partial class Ring
     {
         ThrowIfDisposed();
         uint head = _cqHead;
-        uint ready = Volatile.Read(ref _cq.Tail) - head;
+        uint ready = CheckedReady(head, Volatile.Read(ref _cq.Tail));
         if (count > ready)
         {
             throw new ArgumentOutOfRangeException(nameof(count), count, $"Only {ready} CQEs are ready.");
@@ -247,9 +284,14 @@ public sealed partial class Ring
         long finals = 0;
         for (uint i = 0; i < count; i++)
         {
-            if ((_cq.Entry(head + i).Flags & CqeFlags.More) == 0)
+            ref Cqe c = ref _cq.Entry(head + i);
+            if ((c.Flags & CqeFlags.More) == 0)
             {
                 finals++;
+                if (_flightLeaseCount != 0)
+                {
+                    LeaseCompleted(c.UserData);
+                }
             }
         }
 
@@ -359,7 +401,7 @@ public sealed partial class Ring
             return;
         }
 
-        uint ready = Volatile.Read(ref _cq.Tail) - _cqHead;
+        uint ready = CheckedReady(_cqHead, Volatile.Read(ref _cq.Tail));
         if (ready >= waitNr)
         {
             return;

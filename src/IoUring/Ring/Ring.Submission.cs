@@ -17,9 +17,9 @@ public sealed partial class Ring
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public ref Sqe GetSqe()
     {
-        // Only the dispose check on this hottest path: filling an SQE touches no state a blocked waiter uses, and
-        // the cross-thread check runs in Submit, which publishes it.
-        ThrowIfUnmapped();
+        // The dispose check and the owner-thread check (one compare of the thread id): a second thread taking an SQE
+        // while another is inside the ring, or holds SQEs it has not submitted, throws instead of sharing a slot.
+        ThrowIfDisposed();
         uint tail = _sqeTail;
         if (tail - _cachedSqHead >= _sqEntries)
         {
@@ -216,7 +216,7 @@ public sealed partial class Ring
     private void WaitUntilReady(uint waitNr)
     {
         // Acquire: as in CqReady, pairs with the kernel's store-release of cq.tail.
-        while (Volatile.Read(ref _cq.Tail) - _cqHead < waitNr)
+        while (CheckedReady(_cqHead, Volatile.Read(ref _cq.Tail)) < waitNr)
         {
             EnterGetEvents(waitNr);
         }
@@ -238,8 +238,15 @@ public sealed partial class Ring
     private uint FlushSq()
     {
         uint tail = _sqeTail;
-        if (_sqeHead != tail)
+        uint head = _sqeHead;
+        if (head != tail)
         {
+            if (_slotLeaseCount != 0)
+            {
+                // Some of these SQEs use a NativeBuffer: key its reference by their user data, before the kernel can complete them.
+                LeasesSubmitted(head, tail);
+            }
+
             _sqeHead = tail;
             // Release: every SQE field written above becomes visible before the new tail. Pairs with the kernel's
             // smp_load_acquire(&rings->sq.tail) in io_sqring_entries()/__io_sqring_entries().

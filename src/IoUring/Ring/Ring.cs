@@ -158,6 +158,8 @@ public sealed partial class Ring : IDisposable
                 _registeredThreadId = Environment.CurrentManagedThreadId;
             }
         }
+
+        Publish(this);
     }
 
     /// <summary>The kernel's upper bound for SQ entries (<c>IORING_MAX_ENTRIES</c>).</summary>
@@ -208,6 +210,9 @@ public sealed partial class Ring : IDisposable
     /// <summary>
     /// Requests submitted whose last CQE has not been seen. Multishot requests count until their final CQE; a request
     /// with <see cref="SqeFlags.CqeSkipSuccess"/> that succeeds is never subtracted, so the count errs high, never low.
+    /// After <see cref="Dispose()"/> it is 0 when the drain finished (the kernel holds nothing that can touch memory;
+    /// a multishot timeout that outran every cancel may still be firing until the kernel tears the ring down, see
+    /// <see cref="Dispose()"/>), and otherwise the number of requests the drain gave up on.
     /// </summary>
     public long InFlight => _inFlight;
 
@@ -225,6 +230,14 @@ public sealed partial class Ring : IDisposable
     /// finish with it, then unmaps the rings and closes the fd. Memory registered with <see cref="RegisterBuffers(ReadOnlySpan{Memory{byte}})"/>
     /// is unpinned only when nothing is left in flight; otherwise it stays pinned for the life of the process.
     /// </summary>
+    /// <remarks>
+    /// One kind of request cannot be cancelled reliably: a multishot timeout (<see cref="TimeoutFlags.Multishot"/>
+    /// without a repeat count) whose period is shorter than the gap between two <c>io_uring_enter</c> calls, because
+    /// the kernel's cancel looks for it only while its timer is armed. The drain recognises its CQEs (<c>-ETIME</c>
+    /// with <see cref="CqeFlags.More"/>) and, once every request still in flight is such a timer that kept firing
+    /// through a whole cancel round (100 ms), closes the ring without waiting for the timeout: a timer references no
+    /// memory of yours, and closing the ring makes the kernel kill it.
+    /// </remarks>
     /// <exception cref="InvalidOperationException">Another thread is blocked inside this ring (for example in <see cref="WaitCqe()"/>).</exception>
     public void Dispose()
     {
@@ -235,7 +248,10 @@ public sealed partial class Ring : IDisposable
 
         CheckNotBusyElsewhere(Environment.CurrentManagedThreadId);
 
+        // Dispose may come from any thread (the drain abandons SQEs another thread prepared and did not submit).
+        _ownerThread = Environment.CurrentManagedThreadId;
         bool drained = DrainInFlight(_drainTimeout);
+        Unpublish(this);
         _disposed = true;
         if (_registeredIndex >= 0)
         {
@@ -268,6 +284,7 @@ public sealed partial class Ring : IDisposable
         }
         // After close, the kernel tears the ring down; requests that were drained cannot touch user memory any more.
         ReleasePinnedMemory(drained);
+        ReleaseLeases(drained);
         foreach (BufferRing br in bufferRings)
         {
             br.ReleaseAfterRingClosed(drained);
@@ -298,6 +315,8 @@ public sealed partial class Ring : IDisposable
             long deadline = DeadlineAfter(timeout);
             long recancel = Stopwatch.Frequency / 10;
             long nextCancel = 0;
+            int rounds = 0;
+            var timerStreams = new TimerStreams();
             while (_inFlight > 0)
             {
                 long now = Stopwatch.GetTimestamp();
@@ -308,13 +327,24 @@ public sealed partial class Ring : IDisposable
 
                 if (now >= nextCancel)
                 {
+                    if (rounds > 0 && timerStreams.Count >= _inFlight)
+                    {
+                        // Everything still in flight is a multishot timeout that kept firing through a whole round
+                        // after a cancel: see TimerStreams. It holds no memory of ours, so closing the ring is safe.
+                        _inFlight = 0;
+                        return true;
+                    }
+
                     SubmitCancelEverything();
+                    timerStreams.Clear();
+                    rounds++;
                     nextCancel = now + recancel;
                 }
 
                 long slice = Math.Min(deadline, nextCancel) - now;
                 if (TryWaitCqe(TimeSpan.FromSeconds(Math.Max(1.0, slice) / Stopwatch.Frequency), out Cqe cqe))
                 {
+                    timerStreams.Note(cqe);
                     CqeSeen(cqe);
                 }
             }
@@ -330,6 +360,35 @@ public sealed partial class Ring : IDisposable
             // No timed wait before 5.11: we cannot prove the kernel is done, so pinned memory stays pinned.
             return false;
         }
+    }
+
+    /// <summary>
+    /// The user data of multishot timeouts seen firing during one round of the dispose drain. A multishot timeout
+    /// with a short period (<c>IORING_TIMEOUT_MULTISHOT</c>, no repeat count) cannot be cancelled reliably: the kernel
+    /// takes it off its timeout list when the timer fires and puts it back only when the task work that posts the
+    /// CQE re-arms it (io_timeout_fn / io_timeout_complete), and ASYNC_CANCEL and TIMEOUT_REMOVE look only at that
+    /// list, so with a period shorter than the time between two io_uring_enter calls the cancel nearly always
+    /// misses it (-ENOENT) and the timer fires forever. Its CQEs are recognisable (<c>-ETIME</c> with
+    /// <see cref="CqeFlags.More"/>: no other request posts that), and it references no user memory once submitted
+    /// (the kernel copied its timespec at prep), so once every request still in flight is such a stream the drain
+    /// ends and the ring is closed; the kernel's ring teardown kills the timer.
+    /// </summary>
+    private sealed class TimerStreams
+    {
+        private readonly HashSet<ulong> _userData = [];
+
+        /// <summary>How many distinct multishot timeouts fired since <see cref="Clear"/>.</summary>
+        public int Count => _userData.Count;
+
+        public void Note(in Cqe cqe)
+        {
+            if (cqe.Res == -Errno.ETIME && (cqe.Flags & CqeFlags.More) != 0)
+            {
+                _ = _userData.Add(cqe.UserData);
+            }
+        }
+
+        public void Clear() => _userData.Clear();
     }
 
     /// <summary>
@@ -417,11 +476,11 @@ public sealed partial class Ring : IDisposable
     }
 
     /// <summary>
-    /// The guard at the top of every public member: throws after dispose, and detects use from a second thread while
-    /// the owning thread is inside a system call on the ring (the common misuse: one thread blocked in
-    /// <see cref="WaitCqe()"/> while another prepares SQEs). Sequential hand-over between threads (for example across
-    /// an <c>await</c>) is allowed. Detection is best-effort: two threads racing through non-blocking calls at the
-    /// same instant may go unnoticed, which is why the ring is documented as not thread-safe.
+    /// The guard at the top of every public member (<see cref="GetSqe"/> and <see cref="TryPeekCqe"/> included):
+    /// throws after dispose, and checks that the calling thread owns the ring, which costs one compare of the managed
+    /// thread id. Ownership moves to another thread only at a quiet point (see <see cref="TakeOwnership"/>), so
+    /// sequential hand-over (across an <c>await</c>) works while use from a second thread during a call of the first,
+    /// or between its <c>GetSqe</c> and <c>Submit</c>, throws.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private void ThrowIfDisposed()
@@ -438,7 +497,7 @@ public sealed partial class Ring : IDisposable
         }
     }
 
-    /// <summary>The dispose check alone, for per-SQE and per-CQE paths where only memory safety is at stake.</summary>
+    /// <summary>The dispose check alone, for the per-CQE reads of a <see cref="CompletionBatch"/> (checked when the batch was taken).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private void ThrowIfUnmapped()
     {
@@ -448,10 +507,29 @@ public sealed partial class Ring : IDisposable
         }
     }
 
+    /// <summary>What every thread-misuse message ends with.</summary>
+    private const string ThreadRule =
+        "A Ring is not thread-safe (like liburing's struct io_uring): use it from one thread at a time (one ring per thread), or use IoUringEngine, which accepts operations from any thread.";
+
+    /// <summary>
+    /// The slow path of the owner check: another thread calls into the ring. That is a legitimate hand-over only at a
+    /// quiet point: no thread is inside a system call on the ring, and the previous owner left no SQE prepared but
+    /// unsubmitted (an SQE it is still filling would be shared, or submitted half-written). Otherwise it throws
+    /// before touching anything. Two threads interleaving non-blocking calls still take turns here, so they are
+    /// caught at the first call that lands inside the other's batch; the CQ range checks catch the rest before a
+    /// completion that was not posted could be handed out.
+    /// </summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
     private void TakeOwnership(int me)
     {
         CheckNotBusyElsewhere(me);
+        uint unsubmitted = _sqeTail - _sqeHead;
+        if (unsubmitted != 0)
+        {
+            throw new InvalidOperationException(
+                $"This Ring is being used by managed thread {me} while thread {_ownerThread} has {unsubmitted} SQE(s) prepared on it and not submitted. A ring can move to another thread only between batches (after Submit). {ThreadRule}");
+        }
+
         _ownerThread = me;
     }
 
@@ -460,10 +538,13 @@ public sealed partial class Ring : IDisposable
         int busy = Volatile.Read(ref _busyThread);
         if (busy != 0 && busy != me)
         {
-            throw new InvalidOperationException(
-                $"This Ring is being used by managed thread {me} while thread {busy} is inside {_busyWhat} on it. A Ring is not thread-safe (like liburing's struct io_uring): use one ring per thread, or IoUringEngine, which accepts operations from any thread.");
+            ThrowBusy(me, busy);
         }
     }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void ThrowBusy(int me, int busy) => throw new InvalidOperationException(
+        $"This Ring is being used by managed thread {me} while thread {busy} is inside {_busyWhat} on it. {ThreadRule}");
 
     /// <summary>io_uring_enter, marking the ring busy for the duration so that use from another thread is reported.</summary>
     private int EnterSyscall(uint toSubmit, uint minComplete, EnterFlags flags, string what) =>
@@ -475,13 +556,23 @@ public sealed partial class Ring : IDisposable
 
     /// <summary>
     /// io_uring_enter with an extended argument: a timeout and a minimum wait (IORING_ENTER_EXT_ARG), or the offset of a
-    /// registered wait argument (IORING_ENTER_EXT_ARG_REG).
+    /// registered wait argument (IORING_ENTER_EXT_ARG_REG). The busy mark is taken with a compare-and-swap (its cost
+    /// hides behind the system call), so two threads entering the kernel on the same ring at once are always caught:
+    /// the second throws before its syscall.
     /// </summary>
     private int EnterSyscall(uint toSubmit, uint minComplete, EnterFlags flags, in EnterArgs args, string what)
     {
+        int me = Environment.CurrentManagedThreadId;
+        int busy = Interlocked.CompareExchange(ref _busyThread, me, 0);
+        if (busy != 0)
+        {
+            ThrowBusy(me, busy);
+        }
+
+        // The thread inside the kernel owns the ring: any other thread's next call takes the slow path and sees it busy.
+        _ownerThread = me;
         _busyWhat = what;
         _enterCalls++;
-        Volatile.Write(ref _busyThread, Environment.CurrentManagedThreadId);
         try
         {
             int fd = EnterFd(out EnterFlags registered);

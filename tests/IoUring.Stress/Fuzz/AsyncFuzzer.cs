@@ -70,8 +70,7 @@ public sealed class AsyncFuzzer : IDisposable
     {
         _seed = seed;
         _rng = new Random(seed);
-        _result.FdsBefore = ProcessStats.OpenFds();
-        _result.FdMapBefore = ProcessStats.FdTargets();
+        _result.RecordFdsBefore();
         _result.PinnedForeverBefore = ProcessStats.PinnedForeverObjects();
         _dir = Path.Combine(Path.GetTempPath(), $"iouring-afuzz-{Environment.ProcessId}-{Guid.NewGuid():N}");
         Directory.CreateDirectory(_dir);
@@ -1131,6 +1130,6 @@ public sealed class AsyncFuzzer : IDisposable
 
         GC.Collect();
         GC.WaitForPendingFinalizers();
-        _result.FdsAfter = ProcessStats.OpenFds();
+        _result.RecordFdsAfter();
     }
 }

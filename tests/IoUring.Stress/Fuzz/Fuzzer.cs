@@ -20,10 +20,18 @@ public sealed class FuzzResult
 
     public int FdsBefore { get; set; }
 
-    public int FdsAfter { get; set; }
+    /// <summary>What each descriptor pointed to at the start, to name the leaked ones in the report.</summary>
+    private SortedDictionary<int, string> _fdTargetsBefore = [];
 
-    /// <summary>The descriptors open when the run started, to name the ones left open at the end.</summary>
-    public SortedDictionary<int, string> FdMapBefore { get; set; } = [];
+    /// <summary>Counts the open descriptors and remembers what they point to (call at the start of a run).</summary>
+    public void RecordFdsBefore()
+    {
+        _fdTargetsBefore = ProcessStats.FdTargets();
+        FdsBefore = ProcessStats.OpenFds();
+    }
+
+
+    public int FdsAfter { get; set; }
 
     public int PinnedForeverBefore { get; set; }
 
@@ -39,7 +47,18 @@ public sealed class FuzzResult
     /// <summary>What <see cref="RingsCreated"/> counts, for the report: rings, or the async fuzzer's engines.</summary>
     public string Created { get; set; } = "rings";
 
-    public bool Passed => Failures.Count == 0 && FdsAfter <= FdsBefore;
+    /// <summary>No finding, and no descriptor opened during the run is still open (the runtime's own assembly files aside).</summary>
+    public bool Passed => Failures.Count == 0 && Leaked.Count == 0;
+
+    /// <summary>The descriptors opened during the run and still open at its end (<see cref="ProcessStats.NewFds"/>).</summary>
+    public List<string> Leaked { get; private set; } = [];
+
+    /// <summary>Counts the open descriptors at the end of a run and names the ones opened during it.</summary>
+    public void RecordFdsAfter()
+    {
+        FdsAfter = ProcessStats.OpenFds();
+        Leaked = FdsAfter > FdsBefore ? ProcessStats.NewFds(_fdTargetsBefore) : [];
+    }
 
     public string ToText()
     {
@@ -47,13 +66,9 @@ public sealed class FuzzResult
         var sb = new System.Text.StringBuilder();
         sb.AppendLine(ci, $"fuzz: {(Passed ? "PASSED" : "FAILED")}  {Iterations:N0} iterations, {Calls:N0} calls in {Seconds:F1} s; {Created} created {RingsCreated}, refused {RingsRefused}; rescue CQEs {RescuesSent}");
         sb.AppendLine(ci, $"  fds before/after {FdsBefore}/{FdsAfter}; pinned-forever objects before/after {PinnedForeverBefore}/{PinnedForeverAfter} ({UndrainedDisposals} disposals could not drain within their DisposeDrainTimeout)");
-        if (FdsAfter > FdsBefore)
+        if (Leaked.Count > 0)
         {
-            // Name what is open now that was not (or was something else) at the start.
-            IEnumerable<string> opened = ProcessStats.FdTargets()
-                .Where(kv => !FdMapBefore.TryGetValue(kv.Key, out string? was) || was != kv.Value)
-                .Select(kv => $"{kv.Key} -> {kv.Value}");
-            sb.AppendLine(ci, $"  fds opened since the start: {string.Join(", ", opened)}");
+            sb.AppendLine(ci, $"  LEAK: {Leaked.Count} descriptor(s) opened during the run are still open: {string.Join(", ", Leaked)}");
         }
 
         foreach ((string k, long v) in Outcomes)
@@ -104,6 +119,9 @@ public sealed class Fuzzer : IDisposable
     private readonly Queue<string> _recent = new();
     private readonly HashSet<ulong> _prepared = [];
     private readonly Dictionary<ulong, int> _finals = [];
+
+    /// <summary>The SQEs of the current ring still owed a final CQE as far as the fuzzer saw, by user data: named in an undrained-dispose report.</summary>
+    private readonly Dictionary<ulong, string> _outstanding = [];
     private readonly List<BufferRing> _bufferRings = [];
     private Ring? _ring;
     private Ring? _previous;
@@ -122,8 +140,7 @@ public sealed class Fuzzer : IDisposable
     {
         _seed = seed;
         _rng = new Random(seed);
-        _result.FdsBefore = ProcessStats.OpenFds();
-        _result.FdMapBefore = ProcessStats.FdTargets();
+        _result.RecordFdsBefore();
         _result.PinnedForeverBefore = ProcessStats.PinnedForeverObjects();
         _pool = new FuzzPool(seed);
         _rescue = new Rescue();
@@ -160,6 +177,30 @@ public sealed class Fuzzer : IDisposable
         {
             return string.Empty;
         }
+    }
+
+    /// <summary>A ring's fdinfo (SQ/CQ indexes, poll list) and the kernel stacks of the process's io_uring threads (io-wq workers, SQPOLL).</summary>
+    private static string KernelView(int ringFd)
+    {
+        var sb = new System.Text.StringBuilder();
+        try
+        {
+            _ = sb.Append(File.ReadAllText($"/proc/self/fdinfo/{ringFd}"));
+            foreach (string t in Directory.GetDirectories("/proc/self/task"))
+            {
+                string comm = File.ReadAllText(Path.Combine(t, "comm")).Trim();
+                if (comm.StartsWith("iou-", StringComparison.Ordinal))
+                {
+                    _ = sb.Append(CultureInfo.InvariantCulture, $"task {Path.GetFileName(t)} {comm}:\n{File.ReadAllText(Path.Combine(t, "stack"))}");
+                }
+            }
+        }
+        catch (IOException e)
+        {
+            _ = sb.Append(CultureInfo.InvariantCulture, $"({e.Message})");
+        }
+
+        return sb.ToString();
     }
 
     /// <summary>Runs <paramref name="iterations"/> random actions (or until <paramref name="maxSeconds"/> pass).</summary>
@@ -336,6 +377,7 @@ public sealed class Fuzzer : IDisposable
 
         if (!cqe.HasMore)
         {
+            _ = _outstanding.Remove(cqe.UserData);
             _finals.TryGetValue(cqe.UserData, out int n);
             _finals[cqe.UserData] = n + 1;
             if (n + 1 > 1 && cqe.IsNotification && n == 1)
@@ -424,6 +466,7 @@ public sealed class Fuzzer : IDisposable
         _ringBudget = _rng.Next(20, 300);
         _prepared.Clear();
         _finals.Clear();
+        _outstanding.Clear();
         _skipSuccessUsed = false;
         _inFlightUnreliable = false;
         if (_rng.Next(5) == 0)
@@ -451,14 +494,24 @@ public sealed class Fuzzer : IDisposable
         }
 
         _bufferRings.Clear();
-        Call($"Ring.Dispose ({why})", ring.Dispose);
+        bool shortTimeout = _drainTimeout >= TimeSpan.Zero && _drainTimeout < TimeSpan.FromSeconds(1);
+
+        // A drain that takes seconds is about to fail: what the kernel still holds (the ring's fdinfo, the io-wq
+        // workers' kernel stacks) is captured while the ring is still open, for the report.
+        string? stuck = null;
+        int ringFd = ring.Fd;
+        using (var snapshot = new Timer(_ => stuck = KernelView(ringFd), null, shortTimeout ? Timeout.Infinite : 3000, Timeout.Infinite))
+        {
+            Call($"Ring.Dispose ({why})", ring.Dispose);
+        }
+
         if (ring.IsDisposed && ring.InFlight > 0)
         {
             _result.UndrainedDisposals++;
-            bool shortTimeout = _drainTimeout >= TimeSpan.Zero && _drainTimeout < TimeSpan.FromSeconds(1);
             if (!shortTimeout && !_skipSuccessUsed)
             {
-                Fail($"Dispose with DisposeDrainTimeout {_drainTimeout} left {ring.InFlight} requests undrained (pinned-forever objects {pinned} -> {ProcessStats.PinnedForeverObjects()})");
+                Fail($"Dispose with DisposeDrainTimeout {_drainTimeout} left {ring.InFlight} requests undrained (pinned-forever objects {pinned} -> {ProcessStats.PinnedForeverObjects()}); " +
+                    $"owed a final CQE when Dispose began: {string.Join(", ", _outstanding.Values.Take(40))}; kernel view 3 s into the drain:\n{stuck}");
             }
         }
 
@@ -863,8 +916,9 @@ public sealed class Fuzzer : IDisposable
         TraceSqe(s);
     }
 
-    private static void TraceSqe(in Sqe s)
+    private void TraceSqe(in Sqe s)
     {
+        _outstanding[s.UserData] = $"{s.UserData}:{s.Opcode} fd {s.Fd} flags {s.Flags} len {s.Len} off {s.Off} rw 0x{s.RwFlags:x} iter {_iteration}";
         if (Trace)
         {
             Console.Error.WriteLine($"    sqe user_data {s.UserData}: {s.Opcode} fd {s.Fd} flags {s.Flags} len {s.Len} off {s.Off} rw_flags 0x{s.RwFlags:x}");
@@ -1267,7 +1321,7 @@ public sealed class Fuzzer : IDisposable
         _pool.Dispose(memoryIsIdle: _result.PinnedForeverAfter == _result.PinnedForeverBefore);
         GC.Collect();
         GC.WaitForPendingFinalizers();
-        _result.FdsAfter = ProcessStats.OpenFds();
+        _result.RecordFdsAfter();
     }
 
     /// <summary>The result (complete after <see cref="Dispose"/>).</summary>

@@ -65,8 +65,7 @@ public sealed class SocketFuzzer : IDisposable
     {
         _seed = seed;
         _rng = new Random(seed);
-        _result.FdsBefore = ProcessStats.OpenFds();
-        _result.FdMapBefore = ProcessStats.FdTargets();
+        _result.RecordFdsBefore();
         _dir = Path.Combine(Path.GetTempPath(), $"iouring-sfuzz-{Environment.ProcessId}-{Guid.NewGuid():N}"[..40]);
         Directory.CreateDirectory(_dir);
         string path = Path.Combine(_dir, "f");
@@ -1046,9 +1045,9 @@ public sealed class SocketFuzzer : IDisposable
         {
             GC.Collect();
             GC.WaitForPendingFinalizers();
-            _result.FdsAfter = ProcessStats.OpenFds();
+            _result.RecordFdsAfter();
         }
-        while (_result.FdsAfter > _result.FdsBefore && settle.Elapsed < TimeSpan.FromSeconds(5) && Sleep());
+        while (_result.Leaked.Count > 0 && settle.Elapsed < TimeSpan.FromSeconds(5) && Sleep());
     }
 
     private static bool Sleep()

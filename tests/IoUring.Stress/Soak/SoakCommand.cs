@@ -79,7 +79,7 @@ public static class SoakCommand
         GC.Collect();
         GC.WaitForPendingFinalizers();
         int fdsAfter = ProcessStats.OpenFds();
-        var leaked = ProcessStats.FdTargets().Where(kv => !fdMapBefore.ContainsKey(kv.Key)).Select(kv => $"{kv.Key} -> {kv.Value}").ToList();
+        List<string> leaked = ProcessStats.NewFds(fdMapBefore);
         GCMemoryInfo gc = GC.GetGCMemoryInfo();
         return new SoakReport
         {

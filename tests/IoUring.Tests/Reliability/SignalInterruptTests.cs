@@ -76,11 +76,15 @@ public sealed class SignalInterruptTests
         using var pipe = new TestPipe();
         using var buffer = new NativeBuffer(64);
         using var ring = new Ring(4);
-        ref Sqe read = ref ring.GetSqe();
-        read.PrepRead(pipe.ReadFd, buffer, ulong.MaxValue);
-        read.UserData = 9;
 
-        var waiter = Block(() => (Submitted: ring.SubmitAndWait(1), Ready: ring.CqReady));
+        // Prepared on the thread that submits it: a ring moves between threads only between batches.
+        var waiter = Block(() =>
+        {
+            ref Sqe read = ref ring.GetSqe();
+            read.PrepRead(pipe.ReadFd, buffer, ulong.MaxValue);
+            read.UserData = 9;
+            return (Submitted: ring.SubmitAndWait(1), Ready: ring.CqReady);
+        });
         await waiter.SendSignals(5, TestContext.Current.CancellationToken);
         Assert.False(waiter.IsDone, "SubmitAndWait(1) returned before any completion was ready");
 

@@ -64,10 +64,22 @@ public sealed class ThreadOwnershipTests
         Kernel.RequireIoUring();
         using var ring = new Ring(4);
         ring.GetSqe().PrepNop();
-        await Task.Run(() => ring.Submit(), TestContext.Current.CancellationToken);
+        ring.Submit();
         Cqe cqe = await Task.Run(ring.WaitCqe, TestContext.Current.CancellationToken);
         ring.CqeSeen(cqe);
         Assert.Equal(0, cqe.Res);
+
+        // A batch prepared and submitted elsewhere, reaped here: the ring moves between batches.
+        int submitted = await Task.Run(
+            () =>
+            {
+                ring.GetSqe().PrepNop();
+                return ring.Submit();
+            },
+            TestContext.Current.CancellationToken);
+        Assert.Equal(1, submitted);
+        ring.CqeSeen(ring.WaitCqe());
+        Assert.Equal(0, ring.InFlight);
     }
 
     [Fact]

@@ -89,7 +89,7 @@ internal static class RingKit
     /// <summary>Preps a read of <paramref name="buffer"/>'s whole length from a pipe (offset -1: pipes have no position).</summary>
     public static void PrepPipeRead(this ref Sqe sqe, int fd, NativeBuffer buffer, ulong userData)
     {
-        sqe.PrepRead(fd, buffer.Address, (uint)buffer.Length, ulong.MaxValue);
+        sqe.PrepRead(fd, buffer, ulong.MaxValue);
         sqe.UserData = userData;
     }
 }
