@@ -2,9 +2,9 @@ using System.Diagnostics;
 using System.Text.Json;
 using IoUring.DocSnippets;
 
-// The docs' snippet check, like Rust's doctests: every C# block of README.md, docs/*.md and the package READMEs is
-// pasted into a fresh console app that references the packed packages from a local feed, compiled with warnings as
-// errors, and run unless its fence says no_run (a self-contained snippet must exit 0 within the time limit, in a
+// The docs' snippet check, like Rust's doctests: every C# block of README.md, docs/*.md, the package READMEs and the
+// samples' READMEs is pasted into a fresh console app that references the packed packages from a local feed, compiled
+// with warnings as errors, and run unless its fence says no_run (a self-contained snippet must exit 0 within the time limit, in a
 // folder holding the data.bin the docs name). Failures name the page, block and line.
 //
 //   dotnet run -c Release --project tests/IoUring.DocSnippets -- [options]
@@ -58,7 +58,7 @@ if ((feed is null) != (version is null))
 }
 
 string[] fixtures = ["data.bin"];
-List<string> pages = ["README.md", .. Directory.GetFiles(Path.Combine(repo, "docs"), "*.md").Select(p => Path.GetRelativePath(repo, p)).Order(StringComparer.Ordinal), .. PackageReadmes.Pages];
+List<string> pages = [.. DocPages.All(repo)];
 pages = pages.Where(p => filters.Count == 0 || filters.Any(f => p.Contains(f, StringComparison.Ordinal))).ToList();
 var problems = new List<string>();
 var pageSnippets = new List<PageSnippets>();
@@ -265,6 +265,11 @@ internal static class Report
 
     public static void WriteJson(string path, List<SnippetResult> results, List<string> problems)
     {
+        if (Path.GetDirectoryName(Path.GetFullPath(path)) is string dir)
+        {
+            Directory.CreateDirectory(dir);
+        }
+
         using FileStream f = File.Create(path);
         using var w = new Utf8JsonWriter(f, new JsonWriterOptions { Indented = true });
         w.WriteStartObject();
