@@ -6,7 +6,7 @@ using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.Logging.Console;
 
-// AspNetCorePlaintext [--transport iouring|dotnet] [--require-iouring] [--address 127.0.0.1] [--port 8080] [--control stdin]
+// AspNetCorePlaintext [--transport iouring|dotnet] [--require-iouring] [--engines N] [--address 127.0.0.1] [--port 8080] [--control stdin]
 // A minimal API app serving GET /plaintext ("Hello, World!") on Kestrel, over io_uring sockets (UseIoUring) or over
 // Kestrel's default System.Net.Sockets transport. GET /transport answers with the connection id, whose "uring-"
 // prefix shows which transport accepted the connection. Where io_uring is unavailable, UseIoUring logs why (to
@@ -16,6 +16,7 @@ IPAddress address = IPAddress.Loopback;
 int port = 8080;
 bool control = false;
 bool requireIoUring = false;
+int? engines = null;
 for (int i = 0; i < args.Length; i++)
 {
     string a = args[i];
@@ -37,8 +38,11 @@ for (int i = 0; i < args.Length; i++)
         case "--require-iouring":
             requireIoUring = true;
             break;
+        case "--engines":
+            engines = int.Parse(Value(), CultureInfo.InvariantCulture);
+            break;
         default:
-            Console.Error.WriteLine("usage: AspNetCorePlaintext [--transport iouring|dotnet] [--require-iouring] [--address 127.0.0.1] [--port 8080] [--control stdin]");
+            Console.Error.WriteLine("usage: AspNetCorePlaintext [--transport iouring|dotnet] [--require-iouring] [--engines N] [--address 127.0.0.1] [--port 8080] [--control stdin]");
             return 2;
     }
 }
@@ -60,7 +64,11 @@ builder.Logging.AddFilter("IoUring", LogLevel.Information);
 builder.WebHost.ConfigureKestrel(k => k.Listen(address, port));
 if (transport == "iouring")
 {
-    builder.WebHost.UseIoUring(o => o.RequireIoUring = requireIoUring);
+    builder.WebHost.UseIoUring(o =>
+    {
+        o.RequireIoUring = requireIoUring;
+        o.EngineCount = engines ?? o.EngineCount;
+    });
 }
 
 WebApplication app = builder.Build();

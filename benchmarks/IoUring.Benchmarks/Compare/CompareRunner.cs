@@ -254,7 +254,7 @@ internal static class CompareRunner
 
         if (wrk.Binary is not null)
         {
-            foreach (string contender in HttpContenders.All)
+            foreach (string contender in HttpContenders.All.Concat(o.Contenders is null ? [] : HttpContenders.OptIn))
             {
                 string sample = HttpContenders.ServerOf(contender).Sample;
                 if (!Want(Scenarios.Http, contender) || (sample == "AspNetCorePlaintext" && !aspNetCore))

@@ -26,7 +26,16 @@ internal static partial class HttpContenders
     /// </summary>
     public const string KestrelDotnetInline = "kestrel-dotnet-inline";
 
+    /// <summary>
+    /// <c>UseIoUring()</c> with two engines (<c>IoUringTransportOptions.EngineCount = 2</c>): an A/B of the default's
+    /// single loop thread, which a profile showed doing most of the server's kernel work; only when named in --contenders.
+    /// </summary>
+    public const string KestrelIoUringTwoEngines = "kestrel-iouring-2engines";
+
     public static readonly string[] All = [SocketsIoUring, SocketsIoUringInline, SocketsDotnet, KestrelIoUring, KestrelDotnet, KestrelDotnetInline];
+
+    /// <summary>Contenders run only when named in --contenders.</summary>
+    public static readonly string[] OptIn = [KestrelIoUringTwoEngines];
 
     /// <summary>The Kestrel contenders: they also get the pipelined and the many-connection rows by default.</summary>
     public static bool IsKestrel(string contender) => contender.StartsWith("kestrel-", StringComparison.Ordinal);
@@ -39,6 +48,7 @@ internal static partial class HttpContenders
         SocketsIoUringInline => new("HttpPlaintext", ["--transport", "iouring", "--continuations", "inline"]),
         SocketsDotnet => new("HttpPlaintext", ["--transport", "dotnet"]),
         KestrelIoUring => new("AspNetCorePlaintext", ["--transport", "iouring"]),
+        KestrelIoUringTwoEngines => new("AspNetCorePlaintext", ["--transport", "iouring", "--engines", "2"]),
         KestrelDotnet => new("AspNetCorePlaintext", ["--transport", "dotnet"]),
         KestrelDotnetInline => new("AspNetCorePlaintext", ["--transport", "dotnet"]) { Environment = new Dictionary<string, string> { ["DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS"] = "1" } },
         _ => throw new ArgumentException($"unknown http contender {contender}"),
