@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Diagnostics;
+using System.Diagnostics.CodeAnalysis;
 using System.Runtime.InteropServices;
 using System.Threading.Tasks.Sources;
 using IoUring.Interop;
@@ -79,6 +80,12 @@ internal sealed class IoOperation : IValueTaskSource<int>, IValueTaskSource<long
 
     /// <summary>Told when the op completes (a file waiting for its operations before closing), or null.</summary>
     internal IOperationOwner? Owner;
+
+    /// <summary>The handle of a failed request, kept from its CQE until <c>GetResult</c> builds the error (to name the file).</summary>
+    private SafeHandle? _failedHandle;
+
+    /// <summary>The path of the file a failed request read or wrote (its <see cref="UringFile"/>'s), for the error.</summary>
+    private string? _failedPath;
 
     private CancellationToken _token;
     private CancellationTokenRegistration _registration;
@@ -251,6 +258,14 @@ internal sealed class IoOperation : IValueTaskSource<int>, IValueTaskSource<long
     /// </summary>
     internal void Complete(long result)
     {
+        if (result < 0)
+        {
+            // Before the handle reference goes: the error message names the file (GetResult builds it).
+            var file = Owner as IFileErrorSource;
+            _failedHandle = _handle ?? file?.Handle;
+            _failedPath = file?.Path;
+        }
+
         if (!Abandoned)
         {
             ReleaseResources();
@@ -354,6 +369,8 @@ internal sealed class IoOperation : IValueTaskSource<int>, IValueTaskSource<long
         IoVecAddress = 0;
         IoVecStart = 0;
         Owner = null;
+        _failedHandle = null;
+        _failedPath = null;
         CancelIssued = false;
         FireAndForget = false;
         CompleteOnLoop = false;
@@ -369,7 +386,7 @@ internal sealed class IoOperation : IValueTaskSource<int>, IValueTaskSource<long
         {
             // Awaited twice, or after it was returned to the pool: fail without touching the op, which may already
             // serve another request.
-            throw new InvalidOperationException("The ValueTask of an io_uring operation was awaited more than once or after its result was consumed.");
+            ThrowMisused();
         }
 
         long result = _core.GetResult(token);
@@ -379,7 +396,7 @@ internal sealed class IoOperation : IValueTaskSource<int>, IValueTaskSource<long
             return result;
         }
 
-        Exception e = IoErrors.ForOperation((int)-result, Kind, Path, _token, _engine.IsDisposing);
+        Exception e = IoErrors.ForOperation((int)-result, Kind, Path ?? _failedPath, _failedHandle, _token, _engine.IsDisposing);
         if (!Abandoned)
         {
             // An abandoned op stays out of the pool for good: its pins are still held for the kernel.
@@ -390,11 +407,36 @@ internal sealed class IoOperation : IValueTaskSource<int>, IValueTaskSource<long
     }
 
     /// <inheritdoc/>
-    public ValueTaskSourceStatus GetStatus(short token) => _core.GetStatus(token);
+    public ValueTaskSourceStatus GetStatus(short token)
+    {
+        if (token != _core.Version)
+        {
+            // A second await asks IsCompleted first: say what was misused rather than ManualResetValueTaskSourceCore's
+            // "Operation is not valid due to the current state of the object."
+            ThrowMisused();
+        }
+
+        return _core.GetStatus(token);
+    }
 
     /// <inheritdoc/>
-    public void OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags) =>
+    public void OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags)
+    {
+        if (token != _core.Version)
+        {
+            ThrowMisused();
+        }
+
         _core.OnCompleted(continuation, state, token, flags);
+    }
+
+    /// <summary>A <see cref="ValueTask"/> of a pooled operation used after its result was consumed.</summary>
+    [DoesNotReturn]
+    private static void ThrowMisused() =>
+        throw new InvalidOperationException(
+            "This ValueTask of an io_uring operation was already awaited (or its result read): an operation's ValueTask can be " +
+            "awaited only once, because the operation goes back to a pool and serves another request. To await a result " +
+            "several times, convert it once with .AsTask() or .Preserve().");
 
     int IValueTaskSource<int>.GetResult(short token) => (int)GetResultCore(token);
 

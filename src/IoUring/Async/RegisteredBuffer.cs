@@ -129,7 +129,7 @@ internal sealed class RegisteredBufferPool
     {
         Engine = engine;
         int stride = checked((size + Libc.PageSize - 1) / Libc.PageSize * Libc.PageSize);
-        Block = new NativeMemoryBlock(checked(stride * count), Libc.PageSize);
+        Block = new NativeMemoryBlock(checked(stride * count), Libc.PageSize, typeof(RegisteredBuffer));
         _buffers = new RegisteredBuffer[count];
         _free = new Stack<RegisteredBuffer>(count);
         for (int i = count - 1; i >= 0; i--)

@@ -12,16 +12,19 @@ namespace IoUring;
 /// <remarks>
 /// <para>Every method is safe to call concurrently from many threads; reads and writes at different offsets run in
 /// parallel in the kernel. Buffers are pinned until their I/O completes, also across cancellation and disposal.</para>
-/// <para>Errors: <see cref="FileNotFoundException"/>, <see cref="DirectoryNotFoundException"/>,
-/// <see cref="UnauthorizedAccessException"/> and <see cref="PathTooLongException"/> when opening (each with an
-/// <see cref="IoUringException"/> carrying the errno inside), <see cref="IoUringException"/> (an <see cref="IOException"/>
-/// with <see cref="IoUringException.Errno"/>) for I/O errors, <see cref="OperationCanceledException"/> when the token
-/// cancelled the operation, and <see cref="ObjectDisposedException"/> once the file or the engine is disposed.</para>
+/// <para>Errors are the ones <see cref="File.OpenHandle"/> and <see cref="RandomAccess"/> throw in the same situation,
+/// with the same messages and full paths: <see cref="FileNotFoundException"/>, <see cref="DirectoryNotFoundException"/>,
+/// <see cref="UnauthorizedAccessException"/> (no permission, a directory, or a read from a file opened only for writing
+/// and vice versa) and <see cref="PathTooLongException"/>, each with an <see cref="IoUringException"/> carrying the
+/// errno inside; <see cref="ArgumentOutOfRangeException"/> for a negative file offset; <see cref="IoUringException"/>
+/// (an <see cref="IOException"/> with <see cref="IoUringException.Errno"/>) where .NET throws an <see cref="IOException"/>;
+/// <see cref="OperationCanceledException"/> when the token cancelled the operation, and
+/// <see cref="ObjectDisposedException"/> once the file or the engine is disposed.</para>
 /// <para>Opening through io_uring (<see cref="OpenAsync(IoUringEngine, string, FileStreamOptions, CancellationToken)"/>)
 /// takes no advisory lock for <see cref="FileShare"/>; <see cref="Open(IoUringEngine, string, FileStreamOptions)"/>
 /// opens like <see cref="File.OpenHandle"/> (with its locking) on the calling thread.</para>
 /// </remarks>
-public sealed class UringFile : IDisposable, IAsyncDisposable, IOperationOwner
+public sealed class UringFile : IDisposable, IAsyncDisposable, IOperationOwner, IFileErrorSource
 {
     private readonly IoUringEngine? _engine;
     private readonly IoUringEngineGroup? _group;
@@ -70,7 +73,7 @@ public sealed class UringFile : IDisposable, IAsyncDisposable, IOperationOwner
     /// <summary>The access the file was opened with (as declared for an adopted handle).</summary>
     public FileAccess Access { get; }
 
-    /// <summary>The path the file was opened with, or null for an adopted handle.</summary>
+    /// <summary>The full path of the file (like <see cref="FileStream.Name"/>), or null for an adopted handle.</summary>
     public string? Path { get; }
 
     /// <summary>The engine the file uses, or, for a file on a group, the engine the calling thread would use now.</summary>
@@ -80,7 +83,15 @@ public sealed class UringFile : IDisposable, IAsyncDisposable, IOperationOwner
     public bool IsClosed => Volatile.Read(ref _closing) != 0;
 
     /// <summary>The file's current length (<c>fstat</c> on the calling thread).</summary>
-    public long Length => RandomAccess.GetLength(_handle);
+    /// <exception cref="ObjectDisposedException">The file is disposed.</exception>
+    public long Length
+    {
+        get
+        {
+            ThrowIfClosed();
+            return RandomAccess.GetLength(_handle);
+        }
+    }
 
     // ------------------------------------------------------------------------------------------------------------
     // Creating.
@@ -95,7 +106,7 @@ public sealed class UringFile : IDisposable, IAsyncDisposable, IOperationOwner
     public static UringFile FromHandle(IoUringEngine engine, SafeFileHandle handle, FileAccess access = FileAccess.ReadWrite, bool ownsHandle = false)
     {
         ArgumentNullException.ThrowIfNull(engine);
-        ValidateHandle(handle);
+        ValidateHandle(handle, access);
         return new UringFile(engine, null, handle, ownsHandle, access, null);
     }
 
@@ -108,7 +119,7 @@ public sealed class UringFile : IDisposable, IAsyncDisposable, IOperationOwner
     public static UringFile FromHandle(IoUringEngineGroup group, SafeFileHandle handle, FileAccess access = FileAccess.ReadWrite, bool ownsHandle = false)
     {
         ArgumentNullException.ThrowIfNull(group);
-        ValidateHandle(handle);
+        ValidateHandle(handle, access);
         return new UringFile(null, group, handle, ownsHandle, access, null);
     }
 
@@ -124,7 +135,7 @@ public sealed class UringFile : IDisposable, IAsyncDisposable, IOperationOwner
     {
         ArgumentNullException.ThrowIfNull(engine);
         SafeFileHandle h = File.OpenHandle(path, mode, access, share, options);
-        return new UringFile(engine, null, h, ownsHandle: true, access, path);
+        return new UringFile(engine, null, h, ownsHandle: true, access, System.IO.Path.GetFullPath(path));
     }
 
     /// <summary>Opens a file on the calling thread like <see cref="File.OpenHandle"/>, for I/O through <paramref name="engine"/>.</summary>
@@ -142,7 +153,7 @@ public sealed class UringFile : IDisposable, IAsyncDisposable, IOperationOwner
         }
 
         SafeFileHandle h = File.OpenHandle(path, options.Mode, options.Access, options.Share, options.Options, options.PreallocationSize);
-        return new UringFile(engine, null, h, ownsHandle: true, options.Access, path);
+        return new UringFile(engine, null, h, ownsHandle: true, options.Access, System.IO.Path.GetFullPath(path));
     }
 
     /// <summary>Opens a file on the calling thread, for I/O through the group's engine for each caller's core.</summary>
@@ -157,7 +168,7 @@ public sealed class UringFile : IDisposable, IAsyncDisposable, IOperationOwner
     {
         ArgumentNullException.ThrowIfNull(group);
         SafeFileHandle h = File.OpenHandle(path, mode, access, share, options);
-        return new UringFile(null, group, h, ownsHandle: true, access, path);
+        return new UringFile(null, group, h, ownsHandle: true, access, System.IO.Path.GetFullPath(path));
     }
 
     /// <summary>Opens a file with <c>IORING_OP_OPENAT</c>: path lookup and open run in the kernel without blocking a thread.</summary>
@@ -167,8 +178,11 @@ public sealed class UringFile : IDisposable, IAsyncDisposable, IOperationOwner
     /// <param name="access">Read, write or both.</param>
     /// <param name="cancellationToken">Cancels the open.</param>
     /// <returns>The file, owning its handle.</returns>
-    public static ValueTask<UringFile> OpenAsync(IoUringEngine engine, string path, FileMode mode, FileAccess access = FileAccess.Read, CancellationToken cancellationToken = default) =>
-        OpenAsync(engine, path, new FileStreamOptions { Mode = mode, Access = access }, cancellationToken);
+    public static ValueTask<UringFile> OpenAsync(IoUringEngine engine, string path, FileMode mode, FileAccess access = FileAccess.Read, CancellationToken cancellationToken = default)
+    {
+        FileChecks.ValidateEnums(mode, access);
+        return OpenAsync(engine, path, new FileStreamOptions { Mode = mode, Access = access }, cancellationToken);
+    }
 
     /// <summary>Opens a file with <c>IORING_OP_OPENAT</c>.</summary>
     /// <param name="engine">The engine.</param>
@@ -183,8 +197,8 @@ public sealed class UringFile : IDisposable, IAsyncDisposable, IOperationOwner
     /// <returns>The file, owning its handle.</returns>
     /// <exception cref="FileNotFoundException">The file does not exist and the mode does not create it.</exception>
     /// <exception cref="DirectoryNotFoundException">A directory on the path does not exist.</exception>
-    /// <exception cref="UnauthorizedAccessException">Permission denied.</exception>
-    /// <exception cref="IoUringException">Any other failure (for example <c>EEXIST</c> for <see cref="FileMode.CreateNew"/>).</exception>
+    /// <exception cref="UnauthorizedAccessException">Permission denied, or the path is a directory (as <see cref="File.OpenHandle"/>).</exception>
+    /// <exception cref="IoUringException">Any other failure, for example "The file '…' already exists." (<c>EEXIST</c>) for <see cref="FileMode.CreateNew"/>.</exception>
     public static ValueTask<UringFile> OpenAsync(IoUringEngine engine, string path, FileStreamOptions options, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(engine);
@@ -205,13 +219,32 @@ public sealed class UringFile : IDisposable, IAsyncDisposable, IOperationOwner
 
     private static async ValueTask<UringFile> OpenCoreAsync(IoUringEngine? engine, IoUringEngineGroup? group, string path, FileStreamOptions options, CancellationToken cancellationToken)
     {
-        IoUringEngine.ValidatePath(path);
+        // As File.OpenHandle: the path is checked and made absolute first (GetFullPath refuses a null character).
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        string fullPath = System.IO.Path.GetFullPath(path);
         ArgumentNullException.ThrowIfNull(options);
         int flags = OpenFlags.From(options.Mode, options.Access, options.Options);
         UnixFileMode mode = options.UnixCreateMode ?? IoUringEngine.DefaultCreateMode;
         IoUringEngine e = engine ?? group!.Current;
-        SafeFileHandle handle = await e.OpenAsync(path, flags, mode, cancellationToken).ConfigureAwait(false);
-        var file = new UringFile(engine, group, handle, ownsHandle: true, options.Access, path);
+        SafeFileHandle handle = await e.OpenAsync(fullPath, flags, mode, cancellationToken).ConfigureAwait(false);
+        UringFile file;
+        try
+        {
+            if ((options.Access & FileAccess.Write) == 0 && FileChecks.IsDirectory(handle))
+            {
+                // open(2) opens a directory read-only without complaint; File.OpenHandle refuses it, and so do we, at
+                // open rather than at the first read. (With write access the kernel already failed it with EISDIR.)
+                throw new UnauthorizedAccessException(IoErrors.AccessDenied(fullPath), IoUringException.FromErrno(Errno.EISDIR, $"openat '{fullPath}'", "The path is a directory"));
+            }
+
+            file = new UringFile(engine, group, handle, ownsHandle: true, options.Access, fullPath);
+        }
+        catch
+        {
+            handle.Dispose();
+            throw;
+        }
+
         try
         {
             int advice = (options.Options & FileOptions.SequentialScan) != 0 ? OpenFlags.PosixFadvSequential
@@ -237,15 +270,21 @@ public sealed class UringFile : IDisposable, IAsyncDisposable, IOperationOwner
         return file;
     }
 
-    private static void ValidateHandle(SafeFileHandle handle)
+    /// <summary>Checks an adopted handle as <see cref="FileStream(SafeFileHandle, FileAccess)"/> does, with its messages.</summary>
+    private static void ValidateHandle(SafeFileHandle handle, FileAccess access)
     {
         ArgumentNullException.ThrowIfNull(handle);
-        if (handle.IsInvalid)
-        {
-            throw new ArgumentException("The handle is invalid.", nameof(handle));
-        }
+        FileChecks.ValidateAccess(access);
+        FileChecks.ValidateHandle(handle);
+    }
 
-        ObjectDisposedException.ThrowIf(handle.IsClosed, handle);
+    /// <summary>Throws what <see cref="FileStream"/> throws once closed, naming this type.</summary>
+    private void ThrowIfClosed()
+    {
+        if (Volatile.Read(ref _closing) != 0)
+        {
+            FileChecks.ThrowClosed(nameof(UringFile));
+        }
     }
 
     // ------------------------------------------------------------------------------------------------------------
@@ -257,39 +296,58 @@ public sealed class UringFile : IDisposable, IAsyncDisposable, IOperationOwner
     /// <param name="fileOffset">The file offset.</param>
     /// <param name="cancellationToken">Cancels the read.</param>
     /// <returns>The bytes read: fewer than asked near the end of the file, 0 at or past it.</returns>
-    public ValueTask<int> ReadAsync(Memory<byte> buffer, long fileOffset, CancellationToken cancellationToken = default) =>
-        (_engine ?? _group!.Current).ReadAsync(_handle, buffer, fileOffset, this, cancellationToken, Volatile.Read(ref _fixedSlot));
+    public ValueTask<int> ReadAsync(Memory<byte> buffer, long fileOffset, CancellationToken cancellationToken = default)
+    {
+        FileChecks.ValidateOffset(fileOffset);
+        ThrowIfClosed();
+        return (_engine ?? _group!.Current).ReadAsync(_handle, buffer, fileOffset, this, cancellationToken, Volatile.Read(ref _fixedSlot));
+    }
 
     /// <summary>Writes all of <paramref name="buffer"/> at <paramref name="fileOffset"/>, like <see cref="RandomAccess.WriteAsync(SafeFileHandle, ReadOnlyMemory{byte}, long, CancellationToken)"/>.</summary>
     /// <param name="buffer">What to write; pinned until the write completes.</param>
     /// <param name="fileOffset">The file offset.</param>
     /// <param name="cancellationToken">Cancels the write.</param>
     /// <returns>A task that completes when every byte is written.</returns>
-    public ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, long fileOffset, CancellationToken cancellationToken = default) =>
-        (_engine ?? _group!.Current).WriteAsync(_handle, buffer, fileOffset, this, cancellationToken, Volatile.Read(ref _fixedSlot));
+    public ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, long fileOffset, CancellationToken cancellationToken = default)
+    {
+        FileChecks.ValidateOffset(fileOffset);
+        ThrowIfClosed();
+        return (_engine ?? _group!.Current).WriteAsync(_handle, buffer, fileOffset, this, cancellationToken, Volatile.Read(ref _fixedSlot));
+    }
 
     /// <summary>Reads into several buffers in order from <paramref name="fileOffset"/> (<c>preadv</c>).</summary>
     /// <param name="buffers">The buffers, at most <see cref="IoUringEngine.MaxIoVecs"/>.</param>
     /// <param name="fileOffset">The file offset.</param>
     /// <param name="cancellationToken">Cancels the read.</param>
     /// <returns>The total bytes read.</returns>
-    public ValueTask<long> ReadAsync(IReadOnlyList<Memory<byte>> buffers, long fileOffset, CancellationToken cancellationToken = default) =>
-        (_engine ?? _group!.Current).ReadAsync(_handle, buffers, fileOffset, this, cancellationToken, Volatile.Read(ref _fixedSlot));
+    public ValueTask<long> ReadAsync(IReadOnlyList<Memory<byte>> buffers, long fileOffset, CancellationToken cancellationToken = default)
+    {
+        FileChecks.ValidateOffset(fileOffset);
+        ThrowIfClosed();
+        return (_engine ?? _group!.Current).ReadAsync(_handle, buffers, fileOffset, this, cancellationToken, Volatile.Read(ref _fixedSlot));
+    }
 
     /// <summary>Writes several buffers in order at <paramref name="fileOffset"/> (<c>pwritev</c>, repeated after short writes).</summary>
     /// <param name="buffers">The buffers, at most <see cref="IoUringEngine.MaxIoVecs"/>.</param>
     /// <param name="fileOffset">The file offset.</param>
     /// <param name="cancellationToken">Cancels the write.</param>
     /// <returns>A task that completes when every byte is written.</returns>
-    public ValueTask WriteAsync(IReadOnlyList<ReadOnlyMemory<byte>> buffers, long fileOffset, CancellationToken cancellationToken = default) =>
-        (_engine ?? _group!.Current).WriteAsync(_handle, buffers, fileOffset, this, cancellationToken, Volatile.Read(ref _fixedSlot));
+    public ValueTask WriteAsync(IReadOnlyList<ReadOnlyMemory<byte>> buffers, long fileOffset, CancellationToken cancellationToken = default)
+    {
+        FileChecks.ValidateOffset(fileOffset);
+        ThrowIfClosed();
+        return (_engine ?? _group!.Current).WriteAsync(_handle, buffers, fileOffset, this, cancellationToken, Volatile.Read(ref _fixedSlot));
+    }
 
     /// <summary>Makes written data durable: <c>fsync</c>, or <c>fdatasync</c> with <paramref name="dataOnly"/>.</summary>
     /// <param name="dataOnly">Skip metadata not needed to read the data back.</param>
     /// <param name="cancellationToken">Cancels the wait.</param>
     /// <returns>A task that completes when the data is on the device.</returns>
-    public ValueTask FlushAsync(bool dataOnly = false, CancellationToken cancellationToken = default) =>
-        (_engine ?? _group!.Current).FlushAsync(_handle, dataOnly, this, cancellationToken, Volatile.Read(ref _fixedSlot));
+    public ValueTask FlushAsync(bool dataOnly = false, CancellationToken cancellationToken = default)
+    {
+        ThrowIfClosed();
+        return (_engine ?? _group!.Current).FlushAsync(_handle, dataOnly, this, cancellationToken, Volatile.Read(ref _fixedSlot));
+    }
 
     /// <summary>Allocates disk space for a range (<c>fallocate</c>), so later writes there cannot fail with <c>ENOSPC</c>.</summary>
     /// <param name="offset">Start of the range.</param>
@@ -297,22 +355,28 @@ public sealed class UringFile : IDisposable, IAsyncDisposable, IOperationOwner
     /// <param name="keepSize">True to leave the file's length unchanged; false to extend it to the end of the range.</param>
     /// <param name="cancellationToken">Cancels the wait.</param>
     /// <returns>A task that completes when the space is allocated.</returns>
-    public ValueTask PreallocateAsync(long offset, long length, bool keepSize = false, CancellationToken cancellationToken = default) =>
-        (_engine ?? _group!.Current).AllocateAsync(_handle, offset, length, keepSize, this, cancellationToken, Volatile.Read(ref _fixedSlot));
+    public ValueTask PreallocateAsync(long offset, long length, bool keepSize = false, CancellationToken cancellationToken = default)
+    {
+        ThrowIfClosed();
+        return (_engine ?? _group!.Current).AllocateAsync(_handle, offset, length, keepSize, this, cancellationToken, Volatile.Read(ref _fixedSlot));
+    }
 
     /// <summary>Sets the file's length (<c>ftruncate</c>).</summary>
     /// <param name="length">The new length.</param>
     /// <param name="cancellationToken">Cancels the wait.</param>
     /// <returns>A task that completes when the length is set.</returns>
-    public ValueTask SetLengthAsync(long length, CancellationToken cancellationToken = default) =>
-        (_engine ?? _group!.Current).SetLengthAsync(_handle, length, this, cancellationToken, Volatile.Read(ref _fixedSlot));
+    public ValueTask SetLengthAsync(long length, CancellationToken cancellationToken = default)
+    {
+        ThrowIfClosed();
+        return (_engine ?? _group!.Current).SetLengthAsync(_handle, length, this, cancellationToken, Volatile.Read(ref _fixedSlot));
+    }
 
     /// <summary>Reads the file's metadata (<c>statx</c>).</summary>
     /// <param name="cancellationToken">Cancels the call.</param>
     /// <returns>The metadata.</returns>
     public ValueTask<Statx> StatAsync(CancellationToken cancellationToken = default)
     {
-        ObjectDisposedException.ThrowIf(IsClosed, this);
+        ThrowIfClosed();
         return (_engine ?? _group!.Current).StatAsync(_handle, cancellationToken);
     }
 
@@ -328,7 +392,7 @@ public sealed class UringFile : IDisposable, IAsyncDisposable, IOperationOwner
     /// <returns>The stream.</returns>
     public Stream AsStream(long position = 0, bool leaveOpen = true)
     {
-        ObjectDisposedException.ThrowIf(IsClosed, this);
+        ThrowIfClosed();
         return new UringFileStream(this, position, leaveOpen);
     }
 
@@ -513,17 +577,18 @@ internal static class OpenFlags
 
     public static int From(FileMode mode, FileAccess access, FileOptions options)
     {
+        FileChecks.ValidateEnums(mode, access);
         int flags = access switch
         {
             FileAccess.Read => ORdOnly,
             FileAccess.Write => OWrOnly,
-            FileAccess.ReadWrite => ORdWr,
-            _ => throw new ArgumentOutOfRangeException(nameof(access), access, "Unknown FileAccess."),
+            _ => ORdWr,
         };
 
-        if (access == FileAccess.Read && mode is FileMode.Create or FileMode.CreateNew or FileMode.Truncate)
+        if (access == FileAccess.Read && mode is FileMode.Create or FileMode.CreateNew or FileMode.Truncate or FileMode.Append)
         {
-            throw new ArgumentException($"FileMode.{mode} needs write access.", nameof(mode));
+            // File.OpenHandle's check and message.
+            throw new ArgumentException($"Combining FileMode: {mode} with FileAccess: {access} is invalid.", nameof(access));
         }
 
         flags |= mode switch
@@ -533,8 +598,7 @@ internal static class OpenFlags
             FileMode.Open => 0,
             FileMode.OpenOrCreate => OCreat,
             FileMode.Truncate => OTrunc,
-            FileMode.Append => throw new ArgumentException("FileMode.Append is not supported: UringFile writes at explicit offsets; open with OpenOrCreate and write at Length.", nameof(mode)),
-            _ => throw new ArgumentOutOfRangeException(nameof(mode), mode, "Unknown FileMode."),
+            _ => throw new ArgumentException("FileMode.Append is not supported: UringFile writes at explicit offsets; open with OpenOrCreate and write at Length.", nameof(mode)),
         };
 
         if ((options & FileOptions.DeleteOnClose) != 0)

@@ -178,7 +178,14 @@ internal sealed class UringFileStream : Stream
         GC.SuppressFinalize(this);
     }
 
-    private void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(_disposed, this);
+    private void ThrowIfDisposed()
+    {
+        if (_disposed)
+        {
+            // What FileStream throws; this type is internal, so it is not named.
+            FileChecks.ThrowClosed(null);
+        }
+    }
 
     private void ThrowIfNotReadable()
     {

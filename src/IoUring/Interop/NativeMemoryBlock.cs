@@ -12,10 +12,14 @@ internal sealed unsafe class NativeMemoryBlock : MemoryManager<byte>
     private byte* _pointer;
     private readonly int _length;
 
-    public NativeMemoryBlock(int length, int alignment)
+    /// <summary>The public type that owns the block, named by <see cref="ObjectDisposedException"/> once it is freed.</summary>
+    private readonly Type _owner;
+
+    public NativeMemoryBlock(int length, int alignment, Type owner)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(length);
         _length = length;
+        _owner = owner;
         // SAFETY: a fresh allocation of length bytes at the given power-of-two alignment, zeroed, freed once in Free.
         _pointer = (byte*)NativeMemory.AlignedAlloc((nuint)length, (nuint)alignment);
         NativeMemory.Clear(_pointer, (nuint)length);
@@ -29,14 +33,14 @@ internal sealed unsafe class NativeMemoryBlock : MemoryManager<byte>
 
     public override Span<byte> GetSpan()
     {
-        ObjectDisposedException.ThrowIf(_pointer == null, this);
+        ObjectDisposedException.ThrowIf(_pointer == null, _owner);
         // SAFETY: the pointer is live (checked) and the span covers exactly the allocation.
         return new Span<byte>(_pointer, _length);
     }
 
     public override MemoryHandle Pin(int elementIndex = 0)
     {
-        ObjectDisposedException.ThrowIf(_pointer == null, this);
+        ObjectDisposedException.ThrowIf(_pointer == null, _owner);
         ArgumentOutOfRangeException.ThrowIfGreaterThan((uint)elementIndex, (uint)_length, nameof(elementIndex));
         // SAFETY: native memory never moves; the handle only carries the address, inside the allocation.
         return new MemoryHandle(_pointer + elementIndex);

@@ -16,7 +16,7 @@ public sealed class EpollEventBuffer : IDisposable
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(capacity);
         Capacity = capacity;
-        _memory = new NativeMemoryBlock(checked(capacity * EpollAbi.EventSize), 16);
+        _memory = new NativeMemoryBlock(checked(capacity * EpollAbi.EventSize), 16, typeof(EpollEventBuffer));
     }
 
     /// <summary>How many events fit.</summary>

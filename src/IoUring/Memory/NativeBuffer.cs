@@ -28,7 +28,7 @@ public sealed class NativeBuffer : IDisposable
             throw new ArgumentOutOfRangeException(nameof(alignment), alignment, "Alignment must be a power of two.");
         }
 
-        _block = new NativeMemoryBlock(length, alignment);
+        _block = new NativeMemoryBlock(length, alignment, typeof(NativeBuffer));
     }
 
     /// <summary>The buffer's address, for SQE fields.</summary>

@@ -41,8 +41,8 @@ public sealed class BufferRing : IDisposable
         Entries = entries;
         BufferSize = bufferSize;
         IsIncremental = options?.IncrementalConsumption == true;
-        _ringMemory = new NativeMemoryBlock(entries * 16, Libc.PageSize);
-        _buffers = new NativeMemoryBlock(checked(entries * bufferSize), Libc.PageSize);
+        _ringMemory = new NativeMemoryBlock(entries * 16, Libc.PageSize, typeof(BufferRing));
+        _buffers = new NativeMemoryBlock(checked(entries * bufferSize), Libc.PageSize, typeof(BufferRing));
         _map = new BufferRingMap(_ringMemory.Address, entries);
         _withKernel = new bool[entries];
         _consumed = new int[entries];

@@ -34,7 +34,7 @@ public sealed partial class Ring
         uint entries = System.Numerics.BitOperations.RoundUpToPowerOf2(refillEntries);
         // The refill ring: a cache line of head/tail, then the entries (as the kernel's io_allocate_rbuf_ring sizes it).
         int regionSize = checked(((64 + ((int)entries * 16)) + page - 1) / page * page);
-        var region = new NativeMemoryBlock(regionSize, page);
+        var region = new NativeMemoryBlock(regionSize, page, typeof(ZeroCopyReceiveQueue));
         var reg = new ZcrxIfqReg { IfIdx = (uint)interfaceIndex, IfRxq = rxQueue, RqEntries = entries };
         var areaReg = new ZcrxAreaReg { Addr = (ulong)area.Address, Len = (ulong)area.Length };
         int r = RegisterCalls.ZcrxIfq(Handle, ref reg, areaReg, region.Address, (ulong)regionSize, out ulong areaToken);

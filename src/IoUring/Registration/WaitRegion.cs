@@ -17,7 +17,7 @@ public sealed class WaitRegion
     internal WaitRegion(int slots, int bytes)
     {
         Slots = slots;
-        _memory = new NativeMemoryBlock(bytes, Libc.PageSize);
+        _memory = new NativeMemoryBlock(bytes, Libc.PageSize, typeof(WaitRegion));
     }
 
     /// <summary>Number of wait slots.</summary>

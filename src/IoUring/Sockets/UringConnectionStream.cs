@@ -43,7 +43,7 @@ internal sealed class UringConnectionStream(UringConnection connection) : Stream
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
     {
-        ObjectDisposedException.ThrowIf(_disposed != 0, this);
+        ObjectDisposedException.ThrowIf(_disposed != 0, typeof(UringConnection));
         PipeReader reader = connection.Input;
         if (buffer.IsEmpty)
         {
@@ -90,7 +90,7 @@ internal sealed class UringConnectionStream(UringConnection connection) : Stream
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     public override async ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
     {
-        ObjectDisposedException.ThrowIf(_disposed != 0, this);
+        ObjectDisposedException.ThrowIf(_disposed != 0, typeof(UringConnection));
         FlushResult result = await connection.Output.WriteAsync(buffer, cancellationToken).ConfigureAwait(false);
         if (result.IsCanceled)
         {
@@ -105,7 +105,7 @@ internal sealed class UringConnectionStream(UringConnection connection) : Stream
 
     public override async Task FlushAsync(CancellationToken cancellationToken)
     {
-        ObjectDisposedException.ThrowIf(_disposed != 0, this);
+        ObjectDisposedException.ThrowIf(_disposed != 0, typeof(UringConnection));
         _ = await connection.Output.FlushAsync(cancellationToken).ConfigureAwait(false);
     }
 

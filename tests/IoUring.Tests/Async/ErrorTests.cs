@@ -5,26 +5,29 @@ namespace IoUring.Tests.Async;
 public sealed class ErrorTests
 {
     [Fact]
-    public async Task Reading_a_write_only_handle_throws_IoUringException_with_EBADF()
+    public async Task Reading_a_write_only_file_handle_throws_UnauthorizedAccessException_with_EBADF_inside()
     {
         Kernel.RequireIoUring();
         using var file = new TempFile(100);
         using var handle = file.Open(FileAccess.Write);
         using var engine = new IoUringEngine();
-        IoUringException e = await Assert.ThrowsAsync<IoUringException>(async () => await engine.ReadAsync(handle, new byte[10], 0));
+        UnauthorizedAccessException denied = await Assert.ThrowsAsync<UnauthorizedAccessException>(async () => await engine.ReadAsync(handle, new byte[10], 0));
+        Assert.Equal($"Access to the path '{file.Path}' is denied.", denied.Message);
+        IoUringException e = Assert.IsType<IoUringException>(denied.InnerException);
         Assert.Equal(9, e.Errno);
         Assert.Contains("EBADF", e.Message, StringComparison.Ordinal);
         Assert.Contains("not opened for reading", e.Message, StringComparison.Ordinal);
     }
 
     [Fact]
-    public async Task Writing_a_read_only_handle_throws_IoUringException_with_EBADF()
+    public async Task Writing_a_read_only_file_handle_throws_UnauthorizedAccessException_with_EBADF_inside()
     {
         Kernel.RequireIoUring();
         using var file = new TempFile(100);
         using var handle = file.Open(FileAccess.Read);
         using var engine = new IoUringEngine();
-        IoUringException e = await Assert.ThrowsAsync<IoUringException>(async () => await engine.WriteAsync(handle, new byte[10], 0));
+        UnauthorizedAccessException denied = await Assert.ThrowsAsync<UnauthorizedAccessException>(async () => await engine.WriteAsync(handle, new byte[10], 0));
+        IoUringException e = Assert.IsType<IoUringException>(denied.InnerException);
         Assert.Equal(9, e.Errno);
         Assert.Contains("not opened for writing", e.Message, StringComparison.Ordinal);
     }
@@ -48,8 +51,9 @@ public sealed class ErrorTests
         Kernel.RequireOp(Opcode.OpenAt);
         using var engine = new IoUringEngine();
         string path = Path.Combine(Path.GetTempPath(), $"missing-{Guid.NewGuid():N}", "file");
-        // ENOENT for a missing parent: open(2) cannot tell the two apart, so it is FileNotFoundException; a file used as a directory is ENOTDIR.
-        await Assert.ThrowsAsync<FileNotFoundException>(async () => await UringFile.OpenAsync(engine, path, FileMode.Open));
+        // ENOENT with a missing parent directory (File.OpenHandle checks the parent the same way); a file used as a
+        // directory is ENOTDIR.
+        await Assert.ThrowsAsync<DirectoryNotFoundException>(async () => await UringFile.OpenAsync(engine, path, FileMode.Open));
         using var file = new TempFile(1);
         await Assert.ThrowsAsync<DirectoryNotFoundException>(async () => await UringFile.OpenAsync(engine, Path.Combine(file.Path, "x"), FileMode.Open));
     }
@@ -63,26 +67,29 @@ public sealed class ErrorTests
         IoUringException e = await Assert.ThrowsAsync<IoUringException>(async () =>
             await UringFile.OpenAsync(engine, file.Path, FileMode.CreateNew, FileAccess.Write));
         Assert.Equal(17, e.Errno);
+        Assert.Equal($"The file '{file.Path}' already exists.", e.Message);
     }
 
     [Fact]
-    public async Task Opening_a_directory_for_writing_throws_EISDIR()
+    public async Task Opening_a_directory_for_writing_throws_UnauthorizedAccessException_with_EISDIR_inside()
     {
         Kernel.RequireOp(Opcode.OpenAt);
         using var engine = new IoUringEngine();
-        IoUringException e = await Assert.ThrowsAsync<IoUringException>(async () =>
+        UnauthorizedAccessException denied = await Assert.ThrowsAsync<UnauthorizedAccessException>(async () =>
             await UringFile.OpenAsync(engine, Path.GetTempPath(), FileMode.Open, FileAccess.Write));
+        IoUringException e = Assert.IsType<IoUringException>(denied.InnerException);
         Assert.Equal(21, e.Errno);
         Assert.Contains("EISDIR", e.Message, StringComparison.Ordinal);
         Assert.Contains("directory", e.Message, StringComparison.OrdinalIgnoreCase);
     }
 
     [Fact]
-    public async Task Stat_of_a_missing_path_throws_FileNotFoundException()
+    public async Task Stat_of_a_missing_path_throws_FileNotFoundException_or_DirectoryNotFoundException_like_File_GetAttributes()
     {
         Kernel.RequireOp(Opcode.Statx);
         using var engine = new IoUringEngine();
-        await Assert.ThrowsAsync<FileNotFoundException>(async () => await engine.StatAsync("/nonexistent/" + Guid.NewGuid()));
+        await Assert.ThrowsAsync<FileNotFoundException>(async () => await engine.StatAsync(TempFile.NewPath()));
+        await Assert.ThrowsAsync<DirectoryNotFoundException>(async () => await engine.StatAsync("/nonexistent/" + Guid.NewGuid()));
     }
 
     [Fact]
@@ -145,7 +152,14 @@ public sealed class ErrorTests
         ValueTask nop = engine.NopAsync();
         await nop;
         ValueTask again = nop;
-        await Assert.ThrowsAsync<InvalidOperationException>(async () => await again);
+        InvalidOperationException e = await Assert.ThrowsAsync<InvalidOperationException>(async () => await again);
+        Assert.Contains("awaited only once", e.Message, StringComparison.Ordinal);
+        Assert.Contains("AsTask", e.Message, StringComparison.Ordinal);
+
+        // Every way of touching the consumed ValueTask says the same, not ManualResetValueTaskSourceCore's generic text.
+        Assert.Contains("awaited only once", Assert.Throws<InvalidOperationException>(() => again.IsCompleted).Message, StringComparison.Ordinal);
+        Assert.Contains("awaited only once", Assert.Throws<InvalidOperationException>(() => again.GetAwaiter().OnCompleted(static () => { })).Message, StringComparison.Ordinal);
+        Assert.Contains("awaited only once", Assert.Throws<InvalidOperationException>(() => again.GetAwaiter().GetResult()).Message, StringComparison.Ordinal);
         await engine.NopAsync();
     }
 

@@ -271,7 +271,7 @@ public sealed class FixedFileTests
         Assert.True(file.FixedFileSlot >= 0);
 
         var buffer = new byte[16];
-        Task<int> read = file.ReadAsync(buffer, -1).AsTask();
+        Task<int> read = file.ReadAsync(buffer, 0).AsTask();
         await WaitUntil(() => engine.OperationsInFlight == 1, "the read is in the kernel");
 
         // The request names the slot, whose table entry holds the kernel's own reference on the pipe: it took no
@@ -285,7 +285,7 @@ public sealed class FixedFileTests
         Assert.Equal(new byte[] { 7, 8, 9 }, buffer[..3]);
 
         // New requests on the closed handle are refused, as with a reference.
-        await Assert.ThrowsAsync<ObjectDisposedException>(async () => await file.ReadAsync(buffer, -1));
+        await Assert.ThrowsAsync<ObjectDisposedException>(async () => await file.ReadAsync(buffer, 0));
         await file.DisposeAsync();
     }
 

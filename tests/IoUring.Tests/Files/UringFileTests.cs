@@ -160,13 +160,13 @@ public sealed class UringFileTests
         using var pipe = new TestPipe();
         var file = UringFile.FromHandle(engine, pipe.Read, FileAccess.Read, ownsHandle: false);
         var buffer = new byte[4];
-        Task<int> read = file.ReadAsync(buffer, -1).AsTask();
+        Task<int> read = file.ReadAsync(buffer, 0).AsTask();
         await Wait.UntilAsync(() => engine.OperationsInFlight == 1, "the read is in the kernel");
 
         Task dispose = file.DisposeAsync().AsTask();
         await Task.Delay(50);
         Assert.False(dispose.IsCompleted, "DisposeAsync returned while an operation was pending");
-        await Assert.ThrowsAsync<ObjectDisposedException>(async () => await file.ReadAsync(buffer, -1));
+        await Assert.ThrowsAsync<ObjectDisposedException>(async () => await file.ReadAsync(buffer, 0));
 
         pipe.Put([1, 2, 3, 4]);
         Assert.Equal(4, await read);
@@ -181,7 +181,7 @@ public sealed class UringFileTests
         using var engine = new IoUringEngine();
         using var pipe = new TestPipe();
         var file = UringFile.FromHandle(engine, pipe.Read, FileAccess.Read, ownsHandle: true);
-        Task<int> read = file.ReadAsync(new byte[1], -1).AsTask();
+        Task<int> read = file.ReadAsync(new byte[1], 0).AsTask();
         await Wait.UntilAsync(() => engine.OperationsInFlight == 1, "the read is in the kernel");
         file.Dispose();
         Assert.False(pipe.Read.IsClosed);

@@ -27,6 +27,40 @@ public sealed class SocketApiTests
     }
 
     [Fact]
+    public async Task Listening_on_a_port_in_use_fails_like_Socket_Bind_and_names_EADDRINUSE()
+    {
+        Kernel.RequireIoUring();
+        await using var engine = new IoUringEngine();
+        using var taken = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        taken.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        taken.Listen();
+        var endPoint = (IPEndPoint)taken.LocalEndPoint!;
+
+        using var dotnet = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        SocketException expected = Assert.Throws<SocketException>(() => dotnet.Bind(endPoint));
+        UringSocketException e = Assert.Throws<UringSocketException>(() => UringSocket.Listen(engine, endPoint));
+        Assert.Equal(expected.SocketErrorCode, e.SocketErrorCode);
+        Assert.Equal(98, e.Errno);
+        Assert.Contains("EADDRINUSE (98)", e.Message, StringComparison.Ordinal);
+        Assert.Contains(expected.Message, e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Every_Linux_errno_has_its_name()
+    {
+        for (int errno = 1; errno <= 133; errno++)
+        {
+            string name = IoUringException.ErrnoName(errno);
+            Assert.True(errno is 41 or 58 ? name == $"errno {errno}" : name.StartsWith('E'), $"{errno}: {name}");
+        }
+
+        Assert.Equal("EADDRINUSE", IoUringException.ErrnoName(98));
+        Assert.Equal("EHWPOISON", IoUringException.ErrnoName(133));
+        Assert.Equal("errno 134", IoUringException.ErrnoName(134));
+        Assert.Equal("errno -1", IoUringException.ErrnoName(-1));
+    }
+
+    [Fact]
     public async Task An_IPv6Any_listener_accepts_IPv4_clients_too()
     {
         Kernel.RequireIoUring();
