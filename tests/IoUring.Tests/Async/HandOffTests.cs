@@ -32,12 +32,19 @@ public sealed class HandOffTests
         using var sleeping = new ManualResetEventSlim();
         Task sleeper = Task.Run(async () =>
         {
-            await EngineReadWriteTests.ResumeOnLoopAsync(engine);
-            Assert.True(engine.IsOnLoopThread);
-            sleeping.Set();
+            try
+            {
+                await EngineReadWriteTests.ResumeOnLoopAsync(engine);
+            }
+            finally
+            {
+                sleeping.Set();
+            }
+
             Thread.Sleep(Block);
         });
         Assert.True(sleeping.Wait(TimeSpan.FromSeconds(30)), "the continuation never ran on the engine's thread");
+        Assert.False(sleeper.IsFaulted, sleeper.Exception?.ToString());
         var clock = Stopwatch.StartNew();
 
         // New reads from another thread, one after the other (each awaited: its continuation runs on whichever thread

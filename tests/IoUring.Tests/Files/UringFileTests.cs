@@ -178,7 +178,8 @@ public sealed class UringFileTests
     public async Task Dispose_of_an_owning_file_closes_the_handle_once_pending_reads_finish()
     {
         Kernel.RequireIoUring();
-        using var engine = new IoUringEngine();
+        // Without registered-file slots a request names the descriptor, so it holds a reference to the handle.
+        using var engine = new IoUringEngine(new IoUringEngineOptions { FixedFileSlots = 0 });
         using var pipe = new TestPipe();
         var file = UringFile.FromHandle(engine, pipe.Read, FileAccess.Read, ownsHandle: true);
         Task<int> read = file.ReadAsync(new byte[1], 0).AsTask();
@@ -187,6 +188,23 @@ public sealed class UringFileTests
         Assert.False(pipe.Read.IsClosed);
         pipe.Put([9]);
         Assert.Equal(1, await read);
+        Assert.True(pipe.Read.IsClosed);
+    }
+
+    [Fact]
+    public async Task Dispose_of_an_owning_file_on_a_registered_slot_closes_the_descriptor_at_once_and_the_pending_read_still_completes()
+    {
+        Kernel.RequireIoUring();
+        // A request on the file's registered slot holds the kernel's own reference to the file (the slot's), not the
+        // descriptor number: the number can go at once without being reused under the request.
+        using var engine = new IoUringEngine();
+        using var pipe = new TestPipe();
+        var file = UringFile.FromHandle(engine, pipe.Read, FileAccess.Read, ownsHandle: true);
+        Task<int> read = file.ReadAsync(new byte[1], 0).AsTask();
+        await Wait.UntilAsync(() => engine.OperationsInFlight == 1, "the read is in the kernel");
+        file.Dispose();
+        pipe.Put([9]);
+        Assert.Equal(1, await read.WaitAsync(TimeSpan.FromSeconds(10), TestContext.Current.CancellationToken));
         Assert.True(pipe.Read.IsClosed);
     }
 
