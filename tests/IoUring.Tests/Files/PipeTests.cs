@@ -32,7 +32,9 @@ public sealed class PipeTests
         Assert.Equal(length, got.Length);
         Assert.True(got.AsSpan().SequenceEqual(temp.Content), "the streamed bytes differ from the file");
         await reader.CompleteAsync();
-        Assert.Equal(0, engine.OperationsInFlight);
+        // Reads issued past the end of the file (its length is not known ahead) may still be in the kernel when the
+        // end is seen; they drain and are dropped.
+        await Wait.UntilAsync(() => engine.OperationsInFlight == 0, "the reads past the end drained");
     }
 
     private static async Task<byte[]> ReadAll(PipeReader reader)
