@@ -181,7 +181,7 @@ public static class IoUringMetrics
                 long n = Volatile.Read(ref completed[(kind * EngineCounters.OutcomeCount) + outcome]);
                 if (n != 0)
                 {
-                    list.Add(new Measurement<long>(n, With(e.MetricTags, new("iouring.operation.kind", KindNames[kind]), new("iouring.operation.outcome", OutcomeNames[outcome]))));
+                    list.Add(new Measurement<long>(n, With(e.MetricTags, Tag("iouring.operation.kind", KindNames[kind]), Tag("iouring.operation.outcome", OutcomeNames[outcome]))));
                 }
             }
         }
@@ -196,7 +196,7 @@ public static class IoUringMetrics
             if (n != 0)
             {
                 string name = errno == errors.Length - 1 ? "other" : IoUringException.ErrnoName(errno);
-                list.Add(new Measurement<long>(n, With(e.MetricTags, new("error.type", name))));
+                list.Add(new Measurement<long>(n, With(e.MetricTags, Tag("error.type", name))));
             }
         }
     }
@@ -209,7 +209,7 @@ public static class IoUringMetrics
             long n = Volatile.Read(ref bytes[kind]);
             if (n != 0)
             {
-                list.Add(new Measurement<long>(n, With(e.MetricTags, new("iouring.operation.kind", KindNames[kind]))));
+                list.Add(new Measurement<long>(n, With(e.MetricTags, Tag("iouring.operation.kind", KindNames[kind]))));
             }
         }
     }
@@ -222,8 +222,8 @@ public static class IoUringMetrics
             EngineCounters c = e.Counters;
             long sent = Volatile.Read(ref c.Bytes[(int)OpKind.Send]) + Volatile.Read(ref c.Bytes[(int)OpKind.SendV]) + Volatile.Read(ref c.ZeroCopyBytesSent);
             long received = Volatile.Read(ref c.Bytes[(int)OpKind.Recv]) + Volatile.Read(ref c.MultishotBytesReceived);
-            list.Add(new Measurement<long>(sent, With(e.MetricTags, new("network.io.direction", "transmit"))));
-            list.Add(new Measurement<long>(received, With(e.MetricTags, new("network.io.direction", "receive"))));
+            list.Add(new Measurement<long>(sent, With(e.MetricTags, Tag("network.io.direction", "transmit"))));
+            list.Add(new Measurement<long>(received, With(e.MetricTags, Tag("network.io.direction", "receive"))));
         }
 
         return list;
@@ -238,6 +238,8 @@ public static class IoUringMetrics
         return tags;
     }
 
+    private static KeyValuePair<string, object?> Tag(string key, object? value) => new(key, value);
+
     /// <summary>The <c>iouring.operation.kind</c> tag of each <see cref="OpKind"/>.</summary>
     internal static readonly string[] KindNames = BuildKindNames();
 
@@ -250,13 +252,26 @@ public static class IoUringMetrics
         {
             names[i] = (OpKind)i switch
             {
-                OpKind.InstallFixedFile => "files_update_install",
-                OpKind.RemoveFixedFile => "files_update_remove",
-                OpKind.OpenAt => "openat",
+                OpKind.Nop => "nop",
+                OpKind.Read => "read",
+                OpKind.Write => "write",
                 OpKind.ReadV => "readv",
                 OpKind.WriteV => "writev",
+                OpKind.Fsync => "fsync",
+                OpKind.Fallocate => "fallocate",
+                OpKind.Ftruncate => "ftruncate",
+                OpKind.OpenAt => "openat",
+                OpKind.Close => "close",
+                OpKind.Statx => "statx",
+                OpKind.InstallFixedFile => "files_update_install",
+                OpKind.RemoveFixedFile => "files_update_remove",
+                OpKind.Connect => "connect",
+                OpKind.Send => "send",
+                OpKind.Recv => "recv",
+                OpKind.Shutdown => "shutdown",
+                OpKind.Accept => "accept",
                 OpKind.SendV => "sendv",
-                OpKind k => k.ToString().ToLowerInvariant(),
+                _ => "other",
             };
         }
 

@@ -29,7 +29,7 @@ public sealed class EventSourceTests
         Assert.True((int)created.Payload[3]! > 0);
 
         EventWrittenEventArgs stopped = events.Single(id, "EngineStopped");
-        Assert.Equal(true, stopped.Payload![1]);
+        Assert.True((bool)stopped.Payload![1]!);
         Assert.Equal(0, stopped.Payload[2]);
         Assert.Empty(events.Of(id, "DisposeDrainTimedOut"));
     }
@@ -55,7 +55,7 @@ public sealed class EventSourceTests
 
         EventWrittenEventArgs abandoned = events.Single(engine.Id, "OperationsAbandoned");
         Assert.Equal(1, abandoned.Payload![1]);
-        Assert.Equal(false, events.Single(engine.Id, "EngineStopped").Payload![1]);
+        Assert.False((bool)events.Single(engine.Id, "EngineStopped").Payload![1]!);
 
         // The meter's process-wide count of abandoned operations took it too.
         Assert.True(IoUringMetrics.AbandonedOperations >= abandonedBefore + 1);
