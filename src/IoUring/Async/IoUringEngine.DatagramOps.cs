@@ -1,5 +1,4 @@
 using System.Runtime.InteropServices;
-using IoUring.Interop;
 
 namespace IoUring;
 

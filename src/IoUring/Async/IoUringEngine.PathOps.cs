@@ -1,4 +1,3 @@
-using IoUring.Interop;
 
 namespace IoUring;
 

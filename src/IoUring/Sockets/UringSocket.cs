@@ -10,7 +10,7 @@ namespace IoUring;
 /// A socket driven by an <see cref="IoUringEngine"/>: listen and accept (multishot where the kernel has it), connect,
 /// receive, send and shutdown as io_uring requests. Wrap a connected socket in a <see cref="UringConnection"/>
 /// (<see cref="CreateConnection"/>) for System.IO.Pipelines with back-pressure, or use
-/// <see cref="ReceiveAsync"/>/<see cref="SendAsync"/> directly.
+/// <see cref="ReceiveAsync(Memory{byte}, CancellationToken)"/>/<see cref="SendAsync(ReadOnlyMemory{byte}, CancellationToken)"/> directly.
 /// </summary>
 /// <remarks>
 /// <para>Errors are <see cref="UringSocketException"/>s: <see cref="SocketException"/>s with the
@@ -428,7 +428,7 @@ public sealed class UringSocket : IDisposable, IAsyncDisposable
     /// Wraps the connected socket in a <see cref="UringConnection"/>: an <see cref="System.IO.Pipelines.IDuplexPipe"/>
     /// that receives into its input pipe (multishot, from the engine's buffer ring) and sends what is written to its
     /// output pipe. From then on the connection owns the socket (disposing it disposes the socket), and the socket's
-    /// own <see cref="ReceiveAsync"/>/<see cref="SendAsync"/> are refused.
+    /// own <see cref="ReceiveAsync(Memory{byte}, CancellationToken)"/>/<see cref="SendAsync(ReadOnlyMemory{byte}, CancellationToken)"/> are refused.
     /// </summary>
     /// <param name="options">Options, or null for <see cref="UringConnectionOptions.Default"/>.</param>
     /// <returns>The connection.</returns>

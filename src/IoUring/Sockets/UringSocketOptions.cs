@@ -28,7 +28,7 @@ public sealed class UringSocketOptions
     public int MaxQueuedAccepts { get; init; } = 256;
 
     /// <summary>
-    /// How long <see cref="UringSocket.ConnectAsync(EndPoint, UringSocketOptions?, CancellationToken)"/> waits for the
+    /// How long <see cref="UringSocket.ConnectAsync(EndPoint, UringSocketOptions, CancellationToken)"/> waits for the
     /// peer: the connect request carries a kernel-side deadline (<c>IORING_OP_LINK_TIMEOUT</c>) and fails with
     /// <see cref="TimeoutException"/> when it passes. Zero or positive, or <see cref="Timeout.InfiniteTimeSpan"/> (the
     /// default: the kernel's own SYN retries decide, about two minutes).

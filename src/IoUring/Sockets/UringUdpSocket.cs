@@ -218,7 +218,7 @@ public sealed class UringUdpSocket : IDisposable
     /// <param name="datagram">The datagram.</param>
     /// <param name="cancellationToken">Cancels the send.</param>
     /// <returns>The number of bytes sent.</returns>
-    /// <exception cref="UringSocketException"><see cref="SocketError.NotConnected"/> (<c>EDESTADDRREQ</c>) when no peer was set, or another failure.</exception>
+    /// <exception cref="UringSocketException"><see cref="SocketError.DestinationAddressRequired"/> when no peer was set, or another failure.</exception>
     public ValueTask<int> SendAsync(ReadOnlyMemory<byte> datagram, CancellationToken cancellationToken = default) =>
         SendCoreAsync(datagram, default, cancellationToken);
 

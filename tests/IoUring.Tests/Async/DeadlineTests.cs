@@ -1,6 +1,5 @@
 using System.Buffers;
 using System.Diagnostics;
-using System.Net;
 using System.Net.Sockets;
 
 namespace IoUring.Tests.Async;
