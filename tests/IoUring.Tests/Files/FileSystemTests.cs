@@ -1,9 +1,12 @@
+using System.Runtime.Versioning;
+
 namespace IoUring.Tests.Files;
 
 /// <summary>
 /// <see cref="UringFileSystem"/> (rename, unlink, mkdir, symlink, link through io_uring): what each call does, and that
 /// it fails like its <see cref="File"/> or <see cref="Directory"/> twin (side by side, as in <see cref="BclParityTests"/>).
 /// </summary>
+[SupportedOSPlatform("linux")]
 public sealed class FileSystemTests : IDisposable
 {
     private readonly string _dir = Directory.CreateTempSubdirectory("iouring-fs-").FullName;
