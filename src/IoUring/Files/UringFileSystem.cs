@@ -268,30 +268,13 @@ public static class UringFileSystem
         }
         catch (IoUringException e) when (e.Errno == Errno.ENOTDIR)
         {
-            throw new IoUringException(Errno.EEXIST, $"The file '{FirstFileOf(full)}' already exists.");
+            // A file where a parent directory should be: like Directory.CreateDirectory, a part of the path is missing.
+            throw new DirectoryNotFoundException($"Could not find a part of the path '{requested}'.", e);
         }
         catch (IoUringException e)
         {
             throw ForErrno(e, requested, isDirectory: false);
         }
-    }
-
-    /// <summary>The first path component of <paramref name="full"/> that is a file (where a directory should be).</summary>
-    private static string FirstFileOf(string full)
-    {
-        string? p = full;
-        string found = full;
-        while (p is not null)
-        {
-            if (File.Exists(p))
-            {
-                found = p;
-            }
-
-            p = Path.GetDirectoryName(p);
-        }
-
-        return found;
     }
 
     private static async ValueTask DeleteContentAsync(IoUringEngine engine, DirectoryInfo directory, CancellationToken cancellationToken)
