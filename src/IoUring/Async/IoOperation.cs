@@ -34,6 +34,9 @@ internal enum OpKind : byte
     Shutdown,
     Accept,
 
+    /// <summary>A gather write to a socket (<c>writev</c>, repeated after short writes like <see cref="WriteV"/>).</summary>
+    SendV,
+
     /// <summary>IORING_OP_SENDMSG of one datagram (to the address in its msghdr, or the connected peer).</summary>
     SendMsg,
 
