@@ -9,14 +9,12 @@ namespace IoUring.Benchmarks.Compare;
 /// engine per processor and loop <i>i</i> uses engine <i>i</i> mod <i>n</i> (its own <see cref="UringFile"/> over the
 /// shared handle). The engines are created before and disposed after the run, outside the window.
 /// </summary>
-internal sealed class AsyncContender : WindowedWorkers
+internal sealed class AsyncContender : AsyncWorkers
 {
     private readonly IoUringEngine[] _engines;
     private readonly IoUringEngineGroup? _group;
     private readonly UringFile[] _files;
     private readonly ContinuationMode _mode;
-    private Task[] _tasks = [];
-    private int _maxPoolThreads;
 
     private AsyncContender(RunSpec spec, bool group, ContinuationMode mode, bool fixedFiles, bool registeredBuffers)
         : base(spec, spec.Qd)
@@ -72,32 +70,12 @@ internal sealed class AsyncContender : WindowedWorkers
     }
 
     /// <summary>The loop threads, plus the thread pool's threads when continuations run there.</summary>
-    protected override int ThreadsInUse => _engines.Length + (_mode == ContinuationMode.ThreadPool ? Math.Max(_maxPoolThreads, ThreadPool.ThreadCount) : 0);
+    protected override int ThreadsInUse => _engines.Length + (_mode == ContinuationMode.ThreadPool ? PoolThreadsSeen : 0);
 
     /// <summary>Every engine's <c>io_uring_enter</c> calls plus the eventfd writes that woke a parked loop.</summary>
     protected override long? SyscallsSoFar => _engines.Sum(e => e.EnterCalls + e.Wakeups);
 
-    protected override void Start() => _tasks = [.. Enumerable.Range(0, Workers).Select(i => Task.Run(() => WorkAsync(i)))];
-
-    protected override void Join()
-    {
-        _maxPoolThreads = Math.Max(_maxPoolThreads, ThreadPool.ThreadCount);
-        Task.WaitAll(_tasks);
-    }
-
-    private async Task WorkAsync(int worker)
-    {
-        try
-        {
-            await WorkLoopAsync(worker).ConfigureAwait(false);
-        }
-        catch (Exception e) when (e is IOException or ObjectDisposedException or InvalidOperationException)
-        {
-            Fail(e);
-        }
-    }
-
-    private async Task WorkLoopAsync(int worker)
+    protected override async Task WorkLoopAsync(int worker)
     {
         UringFile file = _files[worker % _files.Length];
         IoUringEngine engine = _engines[worker % _engines.Length];
@@ -131,11 +109,9 @@ internal sealed class AsyncContender : WindowedWorkers
 /// <see cref="RandomAccessContender"/> (whose handle gets the same random-access advice). The default group is created
 /// by the first run (the prelude) and lives for the process, as it would in an application.
 /// </summary>
-internal sealed class DefaultContender : WindowedWorkers
+internal sealed class DefaultContender : AsyncWorkers
 {
     private readonly UringFile _file;
-    private Task[] _tasks = [];
-    private int _maxPoolThreads;
 
     private DefaultContender(RunSpec spec)
         : base(spec, spec.Qd)
@@ -157,31 +133,11 @@ internal sealed class DefaultContender : WindowedWorkers
     }
 
     /// <summary>The default engines' threads, plus any thread-pool threads the run used.</summary>
-    protected override int ThreadsInUse => IoUringEngineGroup.Default.Count + Math.Max(_maxPoolThreads, ThreadPool.ThreadCount);
+    protected override int ThreadsInUse => IoUringEngineGroup.Default.Count + PoolThreadsSeen;
 
     protected override long? SyscallsSoFar => IoUringEngineGroup.Default.Engines.Sum(e => e.EnterCalls + e.Wakeups);
 
-    protected override void Start() => _tasks = [.. Enumerable.Range(0, Workers).Select(i => Task.Run(() => WorkAsync(i)))];
-
-    protected override void Join()
-    {
-        _maxPoolThreads = Math.Max(_maxPoolThreads, ThreadPool.ThreadCount);
-        Task.WaitAll(_tasks);
-    }
-
-    private async Task WorkAsync(int worker)
-    {
-        try
-        {
-            await WorkLoopAsync(worker).ConfigureAwait(false);
-        }
-        catch (Exception e) when (e is IOException or ObjectDisposedException or InvalidOperationException)
-        {
-            Fail(e);
-        }
-    }
-
-    private async Task WorkLoopAsync(int worker)
+    protected override async Task WorkLoopAsync(int worker)
     {
         byte[] buffer = new byte[DataFile.Block];
         var rng = new SplitMix64(Spec.Seed + (ulong)worker * 0x1000193UL);
@@ -198,6 +154,44 @@ internal sealed class DefaultContender : WindowedWorkers
             ops++;
             Publish(worker, ops);
             CountColdRead();
+        }
+    }
+}
+
+/// <summary>Workers that are async loops started on the thread pool (each keeps one read outstanding).</summary>
+internal abstract class AsyncWorkers : WindowedWorkers
+{
+    private Task[] _tasks = [];
+    private int _maxPoolThreads;
+
+    protected AsyncWorkers(RunSpec spec, int workers)
+        : base(spec, workers)
+    {
+    }
+
+    /// <summary>The most thread-pool threads seen during the run.</summary>
+    protected int PoolThreadsSeen => Math.Max(_maxPoolThreads, ThreadPool.ThreadCount);
+
+    /// <summary>One worker's loop: reads until <see cref="WindowedWorkers.Stopping"/>, publishing its count.</summary>
+    protected abstract Task WorkLoopAsync(int worker);
+
+    protected override void Start() => _tasks = [.. Enumerable.Range(0, Workers).Select(i => Task.Run(() => WorkAsync(i)))];
+
+    protected override void Join()
+    {
+        _maxPoolThreads = PoolThreadsSeen;
+        Task.WaitAll(_tasks);
+    }
+
+    private async Task WorkAsync(int worker)
+    {
+        try
+        {
+            await WorkLoopAsync(worker).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is IOException or ObjectDisposedException or InvalidOperationException)
+        {
+            Fail(e);
         }
     }
 }

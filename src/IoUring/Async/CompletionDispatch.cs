@@ -1,4 +1,3 @@
-using System.Runtime.ExceptionServices;
 
 namespace IoUring;
 
@@ -196,30 +195,7 @@ internal sealed class CompletionDispatch : IThreadPoolWorkItem
         int n = _count;
         for (int i = 0; i < n; i++)
         {
-            IoOperation? op = _ops[i];
-            try
-            {
-                if (op is not null)
-                {
-                    _ops[i] = null;
-                    op.Complete(_results[i]);
-                }
-                else
-                {
-                    Action<object?> callback = _callbacks[i]!;
-                    object? state = _states[i];
-                    _callbacks[i] = null;
-                    _states[i] = null;
-                    callback(state);
-                }
-            }
-            catch (Exception e)
-            {
-                // A continuation threw (only custom IValueTaskSource consumers can): surface it like an unhandled
-                // exception in an async void method, without losing the other completions of the batch.
-                ThreadPool.UnsafeQueueUserWorkItem(static state => ExceptionDispatchInfo.Throw((Exception)state!), e);
-            }
-
+            CompletionItems.Run(_ops, _results, _callbacks, _states, i);
             Volatile.Write(ref _progress, _progress + 1);
         }
 

@@ -1,5 +1,4 @@
 using System.Runtime.CompilerServices;
-using System.Runtime.ExceptionServices;
 
 namespace IoUring;
 
@@ -168,32 +167,7 @@ internal sealed class ReadyList
         Volatile.Write(ref _claimed, 0);
     }
 
-    private void RunAt(int i)
-    {
-        try
-        {
-            IoOperation? op = _ops[i];
-            if (op is not null)
-            {
-                _ops[i] = null;
-                op.Complete(_results[i]);
-            }
-            else
-            {
-                Action<object?> callback = _callbacks[i]!;
-                object? state = _states[i];
-                _callbacks[i] = null;
-                _states[i] = null;
-                callback(state);
-            }
-        }
-        catch (Exception e)
-        {
-            // Only a custom consumer of the IValueTaskSource (or a throwing pipe callback) can get here. Surface it like an
-            // unhandled exception in an async void method, without losing the other items.
-            ThreadPool.UnsafeQueueUserWorkItem(static state => ExceptionDispatchInfo.Throw((Exception)state!), e);
-        }
-    }
+    private void RunAt(int i) => CompletionItems.Run(_ops, _results, _callbacks, _states, i);
 
     private void Grow()
     {
