@@ -272,12 +272,20 @@ internal sealed class WriteBehind
         }
     }
 
-    /// <summary>Takes the failure to report (once), wrapped so the caller's stack shows where it surfaced.</summary>
+    /// <summary>
+    /// Takes the failure to report (once). A file or engine disposed meanwhile is reported as the
+    /// <see cref="ObjectDisposedException"/> it is; a failed write as an <see cref="IOException"/> around the kernel's error.
+    /// </summary>
     private Exception? ThrowIfFailedLocked()
     {
         Exception? e = _error;
         _error = null;
-        return e is null ? null : new IOException("A write issued earlier through the stream failed; bytes written after it may be incomplete.", e);
+        return e switch
+        {
+            null => null,
+            ObjectDisposedException => e,
+            _ => new IOException("A write issued earlier through the stream failed; bytes written after it may be incomplete.", e),
+        };
     }
 
     private bool TryTakeFree([System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out Slot? slot)
