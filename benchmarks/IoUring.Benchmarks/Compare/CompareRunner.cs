@@ -134,6 +134,8 @@ internal static class CompareRunner
         }
 
         string[] scenarioOrder = [Scenarios.Nop, Scenarios.Hot, Scenarios.Cold, Scenarios.Seq, Scenarios.Http];
+        List<Row> planned = [.. rows.Where(r => r.Failure is null && scenarioOrder.Contains(r.Scenario))];
+        var progress = new RunProgress(planned.Count * options.Rounds, planned.Sum(r => PlannedSeconds(r, options, header.Http!)) * options.Rounds);
         for (int round = 0; round < options.Rounds; round++)
         {
             ulong seed = options.Seed + (ulong)round;
@@ -160,6 +162,8 @@ internal static class CompareRunner
                     {
                         RunOne(row, file!, twin, fio, options, evictEvery, seed, round, log);
                     }
+
+                    log.WriteLine(progress.Done(PlannedSeconds(row, options, header.Http!)));
                 }
             }
         }
@@ -319,6 +323,15 @@ internal static class CompareRunner
 
         return rows;
     }
+
+    /// <summary>How long one run of <paramref name="row"/> is meant to take: its warm-up and its measuring time.</summary>
+    private static double PlannedSeconds(Row row, CompareOptions o, HttpOptions http) => row.Scenario switch
+    {
+        Scenarios.Http => http.Seconds + http.WarmupSeconds,
+        // One pass over the file; an estimate at ~1 GB/s (a copy moves it twice).
+        Scenarios.Seq => o.FileSize / 1e9 * (row.Case == SeqContenders.Copy ? 2 : 1),
+        _ => o.Seconds + o.Warmup,
+    };
 
     private static void RunHttp(Row row, Wrk wrk, CompareOptions o, HttpOptions baseShape, int round, TextWriter log)
     {
