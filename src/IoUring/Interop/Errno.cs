@@ -19,6 +19,7 @@ internal static class Errno
     public const int EBUSY = 16;
     public const int EEXIST = 17;
     public const int EXDEV = 18;
+    public const int ENOTDIR = 20;
     public const int EISDIR = 21;
     public const int ENXIO = 6;
     public const int EINVAL = 22;
@@ -27,7 +28,9 @@ internal static class Errno
     public const int ENOSPC = 28;
     public const int ESPIPE = 29;
     public const int EPIPE = 32;
+    public const int ENAMETOOLONG = 36;
     public const int ENOSYS = 38;
+    public const int ENOTEMPTY = 39;
     public const int ETIME = 62;
     public const int EOVERFLOW = 75;
     public const int EOPNOTSUPP = 95;

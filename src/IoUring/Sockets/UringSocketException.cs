@@ -31,6 +31,7 @@ public sealed class UringSocketException : SocketException
 internal static class SocketErrors
 {
     public const int ENOTSOCK = 88;
+    public const int EDESTADDRREQ = 89;
     public const int EMSGSIZE = 90;
     public const int EPROTONOSUPPORT = 93;
     public const int EAFNOSUPPORT = 97;
@@ -68,6 +69,7 @@ internal static class SocketErrors
         EAFNOSUPPORT => SocketError.AddressFamilyNotSupported,
         EPROTONOSUPPORT => SocketError.ProtocolNotSupported,
         EMSGSIZE => SocketError.MessageSize,
+        EDESTADDRREQ => SocketError.DestinationAddressRequired,
         ENOTSOCK => SocketError.NotSocket,
         EINPROGRESS => SocketError.InProgress,
         Errno.EALREADY => SocketError.AlreadyInProgress,

@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Net;
 
 namespace IoUring;
 
@@ -26,10 +27,22 @@ public sealed class UringSocketOptions
     /// </summary>
     public int MaxQueuedAccepts { get; init; } = 256;
 
+    /// <summary>
+    /// How long <see cref="UringSocket.ConnectAsync(EndPoint, UringSocketOptions, CancellationToken)"/> waits for the
+    /// peer: the connect request carries a kernel-side deadline (<c>IORING_OP_LINK_TIMEOUT</c>) and fails with
+    /// <see cref="TimeoutException"/> when it passes. Zero or positive, or <see cref="Timeout.InfiniteTimeSpan"/> (the
+    /// default: the kernel's own SYN retries decide, about two minutes).
+    /// </summary>
+    public TimeSpan ConnectTimeout { get; init; } = Timeout.InfiniteTimeSpan;
+
     internal void Validate()
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(ListenBacklog);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(MaxQueuedAccepts);
+        if (ConnectTimeout != Timeout.InfiniteTimeSpan && ConnectTimeout < TimeSpan.Zero)
+        {
+            throw new ArgumentOutOfRangeException(nameof(ConnectTimeout), ConnectTimeout, "The connect timeout must be zero or positive, or Timeout.InfiniteTimeSpan.");
+        }
     }
 }
 
