@@ -84,13 +84,16 @@ internal sealed partial class IoUringTransportFactory : IConnectionListenerFacto
         if (connectionOptions.MemoryPool is null && _memoryPoolFactory is not null)
         {
             pool = _memoryPoolFactory.Create(new MemoryPoolOptions { Owner = "iouring" });
-            connectionOptions = With(connectionOptions, pool);
         }
+
+        // A peer that goes away ends the output quietly, as on Kestrel's socket transport: Kestrel then aborts the
+        // request through ConnectionClosed, and the handler sees RequestAborted rather than a write exception first.
+        connectionOptions = With(connectionOptions, pool ?? connectionOptions.MemoryPool);
 
         return new ValueTask<IConnectionListener>(new IoUringConnectionListener(socket, engines, connectionOptions, pool));
     }
 
-    private static UringConnectionOptions With(UringConnectionOptions o, MemoryPool<byte> pool) => new()
+    private static UringConnectionOptions With(UringConnectionOptions o, MemoryPool<byte>? pool) => new()
     {
         InputPauseThreshold = o.InputPauseThreshold,
         InputResumeThreshold = o.InputResumeThreshold,
@@ -103,6 +106,7 @@ internal sealed partial class IoUringTransportFactory : IConnectionListenerFacto
         ZeroCopySendThreshold = o.ZeroCopySendThreshold,
         CloseTimeout = o.CloseTimeout,
         MemoryPool = pool,
+        PeerResetFailsOutput = false,
     };
 
     /// <summary>

@@ -108,6 +108,15 @@ public sealed class UringConnectionOptions
     public TimeSpan CloseTimeout { get; init; } = TimeSpan.FromSeconds(5);
 
     /// <summary>
+    /// What a send that fails because the peer has gone (<c>ECONNRESET</c>, <c>EPIPE</c>, <c>ECONNABORTED</c>) does to
+    /// <see cref="UringConnection.Output"/>. True (the default): the output completes with that error, so the next
+    /// flush throws an <see cref="IOException"/>. False: it completes without one, so the next flush reports
+    /// <c>IsCompleted</c> and later writes go nowhere, as Kestrel's socket transport does;
+    /// <see cref="UringConnection.ConnectionClosed"/> tells that the connection ended. The Kestrel transport sets false.
+    /// </summary>
+    public bool PeerResetFailsOutput { get; init; } = true;
+
+    /// <summary>
     /// The memory pool of the input and output pipes, or null for <see cref="PinnedBlockMemoryPool.Shared"/> (pinned
     /// 4 KiB blocks kept for reuse: no allocation per request however many connections there are).
     /// </summary>
