@@ -140,7 +140,7 @@ internal sealed class AcceptOperation : MultishotOperation
                 // A kernel without multishot accept: accept one connection per request instead.
                 _multishot = false;
                 return;
-            case SocketErrors.ECONNABORTED or Errno.EINTR or Errno.EAGAIN:
+            case Errno.ECONNABORTED or Errno.EINTR or Errno.EAGAIN:
                 // A connection reset while it waited in the backlog: not the listener's problem.
                 return;
         }
