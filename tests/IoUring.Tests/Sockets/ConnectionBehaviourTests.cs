@@ -12,7 +12,7 @@ public sealed class ConnectionBehaviourTests
     {
         var engine = new IoUringEngine(new IoUringEngineOptions { Continuations = mode });
         UringSocket listener = UringSocket.Listen(engine, SocketKit.AnyLoopback);
-        CancellationToken ct = SocketKit.Timeout();
+        CancellationToken ct = Wait.Timeout();
         Task<UringSocket> accepting = listener.AcceptAsync(ct).AsTask();
         var client = new Socket(SocketType.Stream, ProtocolType.Tcp);
         await client.ConnectAsync(listener.LocalEndPoint!, ct);
@@ -46,7 +46,7 @@ public sealed class ConnectionBehaviourTests
     {
         Kernel.RequireIoUring();
         (UringConnection server, Socket client, UringSocket listener, IoUringEngine engine) = await PairAsync(mode: mode);
-        CancellationToken ct = SocketKit.Timeout();
+        CancellationToken ct = Wait.Timeout();
         try
         {
             byte[] request = SocketKit.Pattern(200_000, seed: 5);
@@ -78,7 +78,7 @@ public sealed class ConnectionBehaviourTests
     {
         Kernel.RequireIoUring();
         (UringConnection server, Socket client, UringSocket listener, IoUringEngine engine) = await PairAsync();
-        CancellationToken ct = SocketKit.Timeout();
+        CancellationToken ct = Wait.Timeout();
         try
         {
             // More than the peer's receive buffer takes at once, and the peer does not read until the server is gone:
@@ -110,7 +110,7 @@ public sealed class ConnectionBehaviourTests
     {
         Kernel.RequireIoUring();
         (UringConnection server, Socket client, UringSocket listener, IoUringEngine engine) = await PairAsync();
-        CancellationToken ct = SocketKit.Timeout();
+        CancellationToken ct = Wait.Timeout();
         try
         {
             await server.Output.WriteAsync("bye"u8.ToArray(), ct);
@@ -137,7 +137,7 @@ public sealed class ConnectionBehaviourTests
     {
         Kernel.RequireIoUring();
         (UringConnection server, Socket client, UringSocket listener, IoUringEngine engine) = await PairAsync();
-        CancellationToken ct = SocketKit.Timeout();
+        CancellationToken ct = Wait.Timeout();
         try
         {
             await client.SendAsync("partial"u8.ToArray(), SocketFlags.None, ct);
@@ -189,7 +189,7 @@ public sealed class ConnectionBehaviourTests
         Kernel.RequireIoUring();
         await using var engine = new IoUringEngine();
         await using UringSocket listener = UringSocket.Listen(engine, SocketKit.AnyLoopback);
-        CancellationToken ct = SocketKit.Timeout();
+        CancellationToken ct = Wait.Timeout();
         Task<UringSocket> accepting = listener.AcceptAsync(ct).AsTask();
         var client = new Socket(SocketType.Stream, ProtocolType.Tcp);
         await client.ConnectAsync(listener.LocalEndPoint!, ct);
@@ -213,7 +213,7 @@ public sealed class ConnectionBehaviourTests
         const int Pause = 256 * 1024;
         var options = new UringConnectionOptions { InputPauseThreshold = Pause, InputResumeThreshold = Pause / 2 };
         (UringConnection server, Socket client, UringSocket listener, IoUringEngine engine) = await PairAsync(options);
-        CancellationToken ct = SocketKit.Timeout();
+        CancellationToken ct = Wait.Timeout();
         try
         {
             const int Total = 64 * 1024 * 1024;
@@ -289,7 +289,7 @@ public sealed class ConnectionBehaviourTests
     {
         Kernel.RequireIoUring();
         (UringConnection server, Socket client, UringSocket listener, IoUringEngine engine) = await PairAsync();
-        CancellationToken ct = SocketKit.Timeout();
+        CancellationToken ct = Wait.Timeout();
         try
         {
             using var cts = new CancellationTokenSource();
@@ -333,7 +333,7 @@ public sealed class ConnectionBehaviourTests
     {
         Kernel.RequireIoUring();
         (UringConnection server, Socket client, UringSocket listener, IoUringEngine engine) = await PairAsync();
-        CancellationToken ct = SocketKit.Timeout();
+        CancellationToken ct = Wait.Timeout();
         try
         {
             ValueTask<ReadResult> pending = server.Input.ReadAsync(ct);
@@ -371,7 +371,7 @@ public sealed class DisposeUnderTrafficTests
         Kernel.RequireIoUring();
         await using var engine = new IoUringEngine(new IoUringEngineOptions { Continuations = mode });
         await using UringSocket listener = UringSocket.Listen(engine, SocketKit.AnyLoopback);
-        CancellationToken ct = SocketKit.Timeout();
+        CancellationToken ct = Wait.Timeout();
         const int Count = 16;
         var work = new List<Task>();
         for (int i = 0; i < Count; i++)
