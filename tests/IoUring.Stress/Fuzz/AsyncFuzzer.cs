@@ -23,7 +23,7 @@ namespace IoUring.Stress.Fuzz;
 /// none waits forever by design.
 /// </remarks>
 [System.Runtime.Versioning.SupportedOSPlatform("linux")]
-public sealed class AsyncFuzzer : FuzzHarness, IDisposable
+public sealed class AsyncFuzzer : FuzzHarness
 {
     private static readonly Type[] Documented =
     [
@@ -88,26 +88,11 @@ public sealed class AsyncFuzzer : FuzzHarness, IDisposable
         _closed.Dispose();
     }
 
-    public FuzzResult Run(long iterations, double maxSeconds)
-    {
-        var clock = Stopwatch.StartNew();
-        using (var watchdog = new Watchdog(() => Progress, TimeSpan.FromSeconds(90), () => "async fuzz: " + Describe()))
-        {
-            for (Iteration = 0; Iteration < iterations && clock.Elapsed.TotalSeconds < maxSeconds; Iteration++)
-            {
-                Tick();
-                Step();
-            }
+    /// <inheritdoc/>
+    protected override string WatchdogLabel => "async fuzz";
 
-            TearDown();
-        }
-
-        Result.Iterations = Iteration;
-        Result.Seconds = clock.Elapsed.TotalSeconds;
-        return Result;
-    }
-
-    private void Step()
+    /// <inheritdoc/>
+    protected override void Step()
     {
         if (_engine is null || _engine.IsDisposing || _rng.Next(400) == 0)
         {
@@ -952,7 +937,8 @@ public sealed class AsyncFuzzer : FuzzHarness, IDisposable
         Await("engine.OpenAsync after dispose", () => new ValueTask<SafeFileHandle>(e.OpenAsync(Path.Combine(_dir, "f0"), 0).AsTask()));
     }
 
-    private void TearDown()
+    /// <inheritdoc/>
+    protected override void TearDown()
     {
         foreach (IDisposable d in _owned)
         {
@@ -988,7 +974,8 @@ public sealed class AsyncFuzzer : FuzzHarness, IDisposable
         }
     }
 
-    public void Dispose()
+    /// <inheritdoc/>
+    public override void Dispose()
     {
         _pipeRead.Dispose();
         _pipeWrite.Dispose();

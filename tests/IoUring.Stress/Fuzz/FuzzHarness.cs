@@ -6,7 +6,7 @@ namespace IoUring.Stress.Fuzz;
 /// document is a failure, an async call that does not finish within <see cref="CallBound"/> is a hang, and every
 /// failure names the seed, the iteration and the last calls, so a run can be replayed.
 /// </summary>
-public abstract class FuzzHarness
+public abstract class FuzzHarness : IDisposable
 {
     /// <summary>How long an awaited call may take before it counts as a hang.</summary>
     protected static readonly TimeSpan CallBound = TimeSpan.FromSeconds(30);
@@ -61,11 +61,47 @@ public abstract class FuzzHarness
     /// <summary>The latest call, or "?" before the first.</summary>
     protected string LastCall => _recent.Count == 0 ? "?" : _recent.Last();
 
+    /// <summary>The fuzzer's name in the watchdog's report ("fuzz", "async fuzz", "socket fuzz").</summary>
+    protected abstract string WatchdogLabel { get; }
+
     /// <summary>Extra state printed with a traced call (the Ring fuzzer names its ring).</summary>
     protected virtual string TraceDetail => string.Empty;
 
+    /// <summary>
+    /// Runs up to <paramref name="iterations"/> random steps (or until <paramref name="maxSeconds"/> pass) under a
+    /// watchdog that reports a step making no progress for 90 s, then tears down what the steps made.
+    /// </summary>
+    /// <returns><see cref="Result"/>.</returns>
+    public FuzzResult Run(long iterations, double maxSeconds)
+    {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        using (var watchdog = new Watchdog(() => Progress, TimeSpan.FromSeconds(90), () => $"{WatchdogLabel}: {Describe()}"))
+        {
+            for (Iteration = 0; Iteration < iterations && clock.Elapsed.TotalSeconds < maxSeconds; Iteration++)
+            {
+                Tick();
+                Step();
+            }
+
+            TearDown();
+        }
+
+        Result.Iterations = Iteration;
+        Result.Seconds = clock.Elapsed.TotalSeconds;
+        return Result;
+    }
+
+    /// <summary>Releases the fuzzer's files, pipes and memory, and records what leaked.</summary>
+    public abstract void Dispose();
+
     /// <summary>Describes where the run is, for the watchdog's hang report.</summary>
     public virtual string Describe() => $"seed {Seed}, iteration {Iteration}, in {Current}; recent calls: {Recent}";
+
+    /// <summary>One random action.</summary>
+    protected abstract void Step();
+
+    /// <summary>Disposes what the steps made (at the end of a run; <see cref="Dispose"/> releases the rest).</summary>
+    protected abstract void TearDown();
 
     /// <summary>Marks progress without a call (the start of an iteration).</summary>
     protected void Tick() => Interlocked.Increment(ref _progress);

@@ -98,7 +98,7 @@ public sealed class FuzzResult
 /// certainly invalid), raw random opcodes get only invalid descriptors and null addresses, and the pool's memory is
 /// freed only if every ring drained. Opcodes that create descriptors or change the file system are not fuzzed.
 /// </remarks>
-public sealed class Fuzzer : FuzzHarness, IDisposable
+public sealed class Fuzzer : FuzzHarness
 {
     private static readonly Type[] Documented =
     [
@@ -194,29 +194,19 @@ public sealed class Fuzzer : FuzzHarness, IDisposable
         return sb.ToString();
     }
 
-    /// <summary>Runs <paramref name="iterations"/> random actions (or until <paramref name="maxSeconds"/> pass).</summary>
-    public FuzzResult Run(long iterations, double maxSeconds)
+    /// <inheritdoc/>
+    protected override string WatchdogLabel => "fuzz";
+
+    /// <inheritdoc/>
+    protected override void TearDown()
     {
-        var clock = Stopwatch.StartNew();
-        using (var watchdog = new Watchdog(() => Progress, TimeSpan.FromSeconds(90), () => "fuzz: " + Describe()))
-        {
-            for (Iteration = 0; Iteration < iterations && clock.Elapsed.TotalSeconds < maxSeconds; Iteration++)
-            {
-                Tick();
-                Step();
-            }
-
-            DisposeRing("end of run");
-            _previous = null;
-        }
-
-        Result.Iterations = Iteration;
-        Result.Seconds = clock.Elapsed.TotalSeconds;
+        DisposeRing("end of run");
+        _previous = null;
         Result.RescuesSent = _rescue.Sent;
-        return Result;
     }
 
-    private void Step()
+    /// <inheritdoc/>
+    protected override void Step()
     {
         if (_ring is null || _ring.IsDisposed || _ringBudget-- <= 0)
         {
@@ -1249,7 +1239,8 @@ public sealed class Fuzzer : FuzzHarness, IDisposable
         }
     }
 
-    public void Dispose()
+    /// <inheritdoc/>
+    public override void Dispose()
     {
         DisposeRing("fuzzer disposed");
         _rescue.Dispose();

@@ -26,7 +26,7 @@ namespace IoUring.Stress.Fuzz;
 /// wait for a peer carries a timer token.
 /// </remarks>
 [System.Runtime.Versioning.SupportedOSPlatform("linux")]
-public sealed class SocketFuzzer : FuzzHarness, IDisposable
+public sealed class SocketFuzzer : FuzzHarness
 {
     private static readonly Type[] Documented =
     [
@@ -65,26 +65,11 @@ public sealed class SocketFuzzer : FuzzHarness, IDisposable
         _file = File.OpenHandle(path, FileMode.Open, FileAccess.ReadWrite);
     }
 
-    public FuzzResult Run(long iterations, double maxSeconds)
-    {
-        var clock = Stopwatch.StartNew();
-        using (var watchdog = new Watchdog(() => Progress, TimeSpan.FromSeconds(90), () => "socket fuzz: " + Describe()))
-        {
-            for (Iteration = 0; Iteration < iterations && clock.Elapsed.TotalSeconds < maxSeconds; Iteration++)
-            {
-                Tick();
-                Step();
-            }
+    /// <inheritdoc/>
+    protected override string WatchdogLabel => "socket fuzz";
 
-            TearDown();
-        }
-
-        Result.Iterations = Iteration;
-        Result.Seconds = clock.Elapsed.TotalSeconds;
-        return Result;
-    }
-
-    private void Step()
+    /// <inheritdoc/>
+    protected override void Step()
     {
         if (_engine is null || _engine.IsDisposing || _rng.Next(300) == 0)
         {
@@ -896,7 +881,8 @@ public sealed class SocketFuzzer : FuzzHarness, IDisposable
         }
     }
 
-    private void TearDown()
+    /// <inheritdoc/>
+    protected override void TearDown()
     {
         foreach (UringConnection c in _connections)
         {
@@ -931,7 +917,8 @@ public sealed class SocketFuzzer : FuzzHarness, IDisposable
         _pools.Clear();
     }
 
-    public void Dispose()
+    /// <inheritdoc/>
+    public override void Dispose()
     {
         _file.Dispose();
         try
