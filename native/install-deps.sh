@@ -1,7 +1,13 @@
 #!/usr/bin/env bash
 # Installs what the native reference programs and the comparison benchmark need: gcc, liburing (the C twin),
-# fio and strace (extra contenders and syscall counts), wrk (the HTTP load generator of the `http` scenario). Idempotent; a no-op when everything is present.
+# fio and strace (extra contenders and syscall counts), wrk (the HTTP load generator of the `http` scenario), dotnet-counters (docs/observability.md). Idempotent; a no-op when everything is present.
 set -euo pipefail
+# dotnet-counters (a .NET global tool from NuGet): the monitoring session of docs/observability.md.
+if command -v dotnet >/dev/null 2>&1 && ! command -v dotnet-counters >/dev/null 2>&1 && [ ! -x "$HOME/.dotnet/tools/dotnet-counters" ]; then
+  echo "install-deps: installing dotnet-counters (~/.dotnet/tools)" >&2
+  dotnet tool install --global dotnet-counters --version 10.0.750501 >/dev/null \
+    || echo "install-deps: could not install dotnet-counters (only docs/observability.md's session needs it)" >&2
+fi
 need=()
 command -v gcc >/dev/null 2>&1 || need+=(gcc libc6-dev)
 [ -f /usr/include/liburing.h ] || need+=(liburing-dev)

@@ -123,6 +123,8 @@ internal sealed partial class IoUringTransportFactory : IConnectionListenerFacto
             if (engines is not null)
             {
                 _engines = engines;
+                IoUringEngine first = engines.Engines[0];
+                LogStarted(_logger, engines.Count, first.SetupFlags, first.Features);
                 return (engines, null);
             }
 
@@ -132,6 +134,7 @@ internal sealed partial class IoUringTransportFactory : IConnectionListenerFacto
                     $"UseIoUring: io_uring is required (IoUringTransportOptions.RequireIoUring), and here {why} (reason {reason})", error);
             }
 
+            IoUringEventSource.Log.TransportFallback(reason.ToString(), why);
             if (reason == SetupFailureReason.DisabledByEnvironment)
             {
                 LogDisabled(_logger, reason, why);
@@ -193,6 +196,10 @@ internal sealed partial class IoUringTransportFactory : IConnectionListenerFacto
         string[] missing = [.. needed.Where(op => !probe.IsSupported(op)).Select(op => op.ToString())];
         return missing.Length == 0 ? null : string.Join(", ", missing);
     }
+
+    [LoggerMessage(EventId = 3, EventName = "IoUringStarted", Level = LogLevel.Information,
+        Message = "UseIoUring: Kestrel serves TCP endpoints on io_uring with {EngineCount} engines (ring flags {SetupFlags}, features {Features}).")]
+    private static partial void LogStarted(ILogger logger, int engineCount, SetupFlags setupFlags, RingFeatures features);
 
     [LoggerMessage(EventId = 1, EventName = "IoUringUnavailable", Level = LogLevel.Warning,
         Message = "UseIoUring: {Why} Kestrel serves TCP endpoints on its socket transport instead (reason {Reason}; set IoUringTransportOptions.RequireIoUring to fail at startup).")]

@@ -128,6 +128,8 @@ internal static class CompareRunner
         }
 
         string[] scenarioOrder = [Scenarios.Nop, Scenarios.Hot, Scenarios.Cold, Scenarios.Http];
+        List<Row> planned = [.. rows.Where(r => r.Failure is null && scenarioOrder.Contains(r.Scenario))];
+        var progress = new RunProgress(planned.Count * options.Rounds, planned.Sum(r => PlannedSeconds(r, options, header.Http!)) * options.Rounds);
         for (int round = 0; round < options.Rounds; round++)
         {
             ulong seed = options.Seed + (ulong)round;
@@ -150,6 +152,8 @@ internal static class CompareRunner
                     {
                         RunOne(row, file!, twin, fio, options, evictEvery, seed, round, log);
                     }
+
+                    log.WriteLine(progress.Done(PlannedSeconds(row, options, header.Http!)));
                 }
             }
         }
@@ -283,6 +287,10 @@ internal static class CompareRunner
 
         return rows;
     }
+
+    /// <summary>How long one run of <paramref name="row"/> is meant to take: its warm-up and its measuring time.</summary>
+    private static double PlannedSeconds(Row row, CompareOptions o, HttpOptions http) =>
+        row.Scenario == Scenarios.Http ? http.Seconds + http.WarmupSeconds : o.Seconds + o.Warmup;
 
     private static void RunHttp(Row row, Wrk wrk, CompareOptions o, HttpOptions baseShape, int round, TextWriter log)
     {

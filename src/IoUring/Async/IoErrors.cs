@@ -52,7 +52,7 @@ internal static class IoErrors
         }
 
         string op = Name(kind);
-        if (kind is OpKind.Connect or OpKind.Send or OpKind.Recv or OpKind.Shutdown or OpKind.Accept)
+        if (kind is OpKind.Connect or OpKind.Send or OpKind.SendV or OpKind.Recv or OpKind.Shutdown or OpKind.Accept)
         {
             // Socket requests fail like System.Net.Sockets does: a SocketException (with the errno kept).
             return new UringSocketException(errno, op);
@@ -200,7 +200,7 @@ internal static class IoErrors
         OpKind.Read => "read",
         OpKind.Write => "write",
         OpKind.ReadV => "readv",
-        OpKind.WriteV => "writev",
+        OpKind.WriteV or OpKind.SendV => "writev",
         OpKind.Fsync => "fsync",
         OpKind.Fallocate => "fallocate",
         OpKind.Ftruncate => "ftruncate",

@@ -33,6 +33,9 @@ internal enum OpKind : byte
     Recv,
     Shutdown,
     Accept,
+
+    /// <summary>A gather write to a socket (<c>writev</c>, repeated after short writes like <see cref="WriteV"/>).</summary>
+    SendV,
 }
 
 /// <summary>

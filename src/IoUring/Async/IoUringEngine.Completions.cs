@@ -32,6 +32,7 @@ public sealed partial class IoUringEngine
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private void CompleteOp(IoOperation op, long result)
     {
+        Counters.CountCompletion(op.Kind, result);
         if (!_dispatchToPool && !_stopping)
         {
             _ready.Add(op, result);

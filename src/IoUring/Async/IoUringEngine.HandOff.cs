@@ -82,6 +82,11 @@ public sealed partial class IoUringEngine
                 // A kernel error the loop cannot handle. Stop like Dispose does: every op still completes, and nothing the
                 // kernel may write to is released early.
                 Fault = e;
+                if (IoUringEventSource.Log.IsEnabled())
+                {
+                    IoUringEventSource.Log.EngineFaulted(Id, e.GetType().FullName ?? e.GetType().Name, e.Message);
+                }
+
                 Volatile.Write(ref _state, StateDisposing);
                 stopping = true;
             }
@@ -181,7 +186,12 @@ public sealed partial class IoUringEngine
         ReadyList rest = Interlocked.Exchange(ref _spareReady, null) ?? new ReadyList(64);
         _ready.StealRest(rest);
         Volatile.Write(ref _ready, rest);
-        Interlocked.Increment(ref _handOffs);
+        int handOffs = Interlocked.Increment(ref _handOffs);
+        if (IoUringEventSource.Log.IsEnabled())
+        {
+            IoUringEventSource.Log.RingHandedOff(Id, handOffs);
+        }
+
         worker.TakeOver(this);
     }
 }

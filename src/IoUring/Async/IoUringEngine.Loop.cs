@@ -59,6 +59,11 @@ public sealed partial class IoUringEngine
         catch (Exception e)
         {
             _startupError = e;
+            if (IoUringEventSource.Log.IsEnabled())
+            {
+                IoUringEventSource.Log.RingSetupFailed(Id, (e as IoUringSetupException)?.Reason.ToString() ?? e.GetType().Name, (e as IoUringException)?.Errno ?? 0, e.Message);
+            }
+
             Volatile.Write(ref _state, StateStopped);
             _ring?.Dispose();
             _registeredBuffers?.OnEngineStopped(kernelDone: true);
@@ -76,13 +81,19 @@ public sealed partial class IoUringEngine
             EngineMonitor.Register(this);
         }
 
+        IoUringMetrics.Register(this);
+        if (IoUringEventSource.Log.IsEnabled())
+        {
+            IoUringEventSource.Log.RingCreated(Id, SetupFlags.ToString(), Features.ToString(), (int)_ring.SqEntries, (int)_ring.CqEntries);
+        }
+
         started.Set();
         return true;
     }
 
     private void Setup()
     {
-        _ring = CreateRing(_options);
+        _ring = CreateRing(_options, Id);
         SetupFlags = _ring.SetupFlags;
         Features = _ring.Features;
         _maxOpsInFlight = (int)Math.Max(1, (_ring.CqEntries / 2) - 2);
@@ -94,9 +105,10 @@ public sealed partial class IoUringEngine
                 _ring.RegisterFilesSparse(_options.FixedFileSlots);
                 FixedFileSlots = (int)_options.FixedFileSlots;
             }
-            catch (IoUringException)
+            catch (IoUringException e)
             {
                 // Older kernel, or more slots than RLIMIT_NOFILE allows: files use plain descriptors.
+                IoUringEventSource.Log.RegistrationFailed(Id, "fixed file slots", e.Errno, e.Message);
             }
         }
 
@@ -112,6 +124,7 @@ public sealed partial class IoUringEngine
             {
                 // Usually RLIMIT_MEMLOCK: the buffers still serve as plain native buffers.
                 RegisteredBuffersError = e;
+                IoUringEventSource.Log.RegistrationFailed(Id, "registered buffers", e.Errno, e.Message);
             }
 
             _registeredBuffers = buffers;
@@ -136,7 +149,7 @@ public sealed partial class IoUringEngine
     /// completion of a request its old owner submitted would wait until that thread, maybe asleep in a continuation,
     /// enters the kernel again; a plain ring wakes that thread to post the completion.
     /// </summary>
-    private static Ring CreateRing(IoUringEngineOptions options)
+    private static Ring CreateRing(IoUringEngineOptions options, int engineId)
     {
         uint entries = options.QueueEntries;
         uint cq = entries * 4;
@@ -154,20 +167,28 @@ public sealed partial class IoUringEngine
 
         attempts.Add(new RingOptions { CqEntries = cq, DisposeDrainTimeout = TimeSpan.FromSeconds(1) });
         IoUringSetupException? last = null;
-        foreach (RingOptions o in attempts)
+        for (int i = 0; i < attempts.Count; i++)
         {
             try
             {
-                return new Ring(entries, o);
+                return new Ring(entries, attempts[i]);
             }
             catch (IoUringSetupException e) when (e.Reason == SetupFailureReason.InvalidArguments)
             {
                 last = e;
+                if (i + 1 < attempts.Count && IoUringEventSource.Log.IsEnabled())
+                {
+                    IoUringEventSource.Log.RingSetupFallback(engineId, Describe(attempts[i]), e.Message, Describe(attempts[i + 1]));
+                }
             }
         }
 
         throw last!;
     }
+
+    /// <summary>The setup flags a ring attempt asks for, for <see cref="IoUringEventSource.RingSetupFallback"/>.</summary>
+    private static string Describe(RingOptions o) =>
+        o.DeferTaskRun ? "SINGLE_ISSUER|DEFER_TASKRUN" : o.CoopTaskRun ? "COOP_TASKRUN|TASKRUN_FLAG" : "no task-run flags";
 
     /// <summary>
     /// Runs passes until the engine stops (returns true: this thread then shuts it down) or the ring is handed to
@@ -243,7 +264,10 @@ public sealed partial class IoUringEngine
                 continue;
             }
 
+            Counters.ParkedSince = Stopwatch.GetTimestamp();
             SubmitAndWait();
+            Counters.ParkedTicks += Stopwatch.GetTimestamp() - Counters.ParkedSince;
+            Counters.ParkedSince = 0;
 
             _submissions.Unpark();
             _ = Reap();
@@ -447,7 +471,9 @@ public sealed partial class IoUringEngine
     {
         try
         {
-            _ = _ring.Submit();
+            int submitted = _ring.Submit();
+            Counters.Submitted += submitted;
+            IoUringMetrics.RecordBatch(this, submitted);
         }
         catch (IoUringException e) when (e.Errno is Errno.EBUSY or Errno.EAGAIN)
         {
@@ -459,7 +485,9 @@ public sealed partial class IoUringEngine
     {
         try
         {
-            _ = _ring.SubmitAndWait(1);
+            int submitted = _ring.SubmitAndWait(1);
+            Counters.Submitted += submitted;
+            IoUringMetrics.RecordBatch(this, submitted);
         }
         catch (IoUringException e) when (e.Errno is Errno.EBUSY or Errno.EAGAIN)
         {
@@ -476,7 +504,12 @@ public sealed partial class IoUringEngine
         }
 
         _dispatchLimit = DispatchChunk(count);
-        _reapNumber++;
+        if ((++_reapNumber & 255) == 0)
+        {
+            // Now and then, not per reap: the kernel's count of dropped completions, for the meter.
+            Counters.CqOverflow = _ring.CqOverflow;
+        }
+
         foreach (ref readonly Cqe cqe in batch)
         {
             OnCqe(cqe.UserData, cqe.Res, cqe.Flags);
@@ -516,7 +549,7 @@ public sealed partial class IoUringEngine
         }
 
         _kernelInFlight--;
-        if (op.Kind is OpKind.Write or OpKind.WriteV && res >= 0)
+        if (op.Kind is OpKind.Write or OpKind.WriteV or OpKind.SendV && res >= 0)
         {
             if (res > 0 && !op.AdvanceWrite(res))
             {

@@ -64,6 +64,12 @@ public sealed partial class IoUringEngine
         // write into memory that was handed back. Ops the kernel only reads from (sends, writes) or whose memory is
         // the library's own fail with ECANCELED (ObjectDisposedException), so nobody waits for them forever; a read
         // into the caller's buffer never completes, since completing it would hand the buffer back.
+        if (!drained && IoUringEventSource.Log.IsEnabled())
+        {
+            IoUringEventSource.Log.DisposeDrainTimedOut(Id, _kernelInFlight, _options.DisposeTimeout.TotalSeconds);
+        }
+
+        int abandoned = 0;
         for (int i = 0; i < _operations.Capacity; i++)
         {
             if (_operations.At(i) is IoOperation op)
@@ -71,6 +77,7 @@ public sealed partial class IoUringEngine
                 _operations.Forget(i);
                 PinnedForever.Keep(op);
                 Interlocked.Increment(ref _abandoned);
+                abandoned++;
                 if (op.GiveUpAtShutdown())
                 {
                     CompleteOp(op, -Errno.ECANCELED);
@@ -79,9 +86,14 @@ public sealed partial class IoUringEngine
         }
 
         FlushDispatch();
+        if (abandoned > 0)
+        {
+            IoUringEventSource.Log.OperationsAbandoned(Id, abandoned);
+        }
 
         StopMultishot();
         bool wakeArmed = _wakeArmed;
+        Counters.CqOverflow = _ring.CqOverflow;
         try
         {
             _ring.Dispose();
@@ -104,6 +116,12 @@ public sealed partial class IoUringEngine
 
         // Closes the eventfd once no submitter is in the middle of writing to it.
         _submissions.DisposeWakeHandle();
+        IoUringMetrics.Unregister(this, abandoned);
+        if (IoUringEventSource.Log.IsEnabled())
+        {
+            IoUringEventSource.Log.EngineStopped(Id, drained, abandoned);
+        }
+
         Volatile.Write(ref _state, StateStopped);
         _stopped.TrySetResult();
     }

@@ -53,7 +53,7 @@ public sealed partial class IoUringEngine
     /// </summary>
     internal ValueTask<long> SendSocketAsync(SafeHandle handle, IReadOnlyList<ReadOnlyMemory<byte>> buffers, CancellationToken cancellationToken, bool completeOnLoop = false) =>
         Issue(
-            OpKind.WriteV,
+            OpKind.SendV,
             new SocketRequest(handle, default, buffers, 0, completeOnLoop),
             static (IoUringEngine e, IoOperation op, in SocketRequest r) =>
             {

@@ -58,6 +58,12 @@ public sealed partial class IoUringEngine : IDisposable, IAsyncDisposable
     /// <summary>Running, disposing or stopped.</summary>
     private int _state;
 
+    /// <summary>What the engine did, for <see cref="IoUringMetrics"/> (written by the ring's owner).</summary>
+    internal readonly EngineCounters Counters = new();
+
+    /// <summary>The engine's tags on every measurement (built on first use: <see cref="GroupIndex"/> is set after the constructor).</summary>
+    private KeyValuePair<string, object?>[]? _metricTags;
+
     /// <summary>Creates an engine and starts its thread.</summary>
     /// <param name="options">Options, or null for defaults.</param>
     /// <exception cref="IoUringSetupException">io_uring is unavailable; the message says why.</exception>
@@ -129,6 +135,9 @@ public sealed partial class IoUringEngine : IDisposable, IAsyncDisposable
 
     /// <summary>The engine's index in its <see cref="Group"/> (0 for an engine of its own).</summary>
     internal int GroupIndex { get; init; }
+
+    /// <summary>The tags <see cref="IoUringMetrics"/> puts on the engine's measurements: its id and its index in its group.</summary>
+    internal KeyValuePair<string, object?>[] MetricTags => _metricTags ??= [new("iouring.engine.id", Id), new("iouring.engine.index", GroupIndex)];
 
     /// <summary>The engine whose thread the calling thread is, or null.</summary>
     internal static IoUringEngine? CurrentLoopEngine => t_loopEngine;

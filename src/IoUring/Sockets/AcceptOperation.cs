@@ -108,6 +108,7 @@ internal sealed class AcceptOperation : MultishotOperation
         if (res >= 0)
         {
             _acceptedAny = true;
+            Engine.Counters.ConnectionsAccepted++;
             Volatile.Write(ref _backoffMs, 0);
             if (IsClosing)
             {
@@ -139,6 +140,7 @@ internal sealed class AcceptOperation : MultishotOperation
             case Errno.EINVAL when _multishot && !_acceptedAny:
                 // A kernel without multishot accept: accept one connection per request instead.
                 _multishot = false;
+                IoUringEventSource.Log.AcceptFallback(Engine.Id, errno);
                 return;
             case Errno.ECONNABORTED or Errno.EINTR or Errno.EAGAIN:
                 // A connection reset while it waited in the backlog: not the listener's problem.

@@ -216,10 +216,12 @@ internal sealed class ReceiveOperation : MultishotOperation
                 // The buffer ring ran dry (the kernel ends the multishot); buffers are recycled as soon as their CQE is
                 // read, so simply re-arm (the op is still wanted).
                 BufferShortages++;
+                Engine.Counters.BufferShortages++;
                 return;
             case Errno.EINVAL when _mode == Mode.MultishotRing && !_gotData:
                 // A kernel that refuses multishot receive: fall back to a re-armed single-shot receive.
                 _mode = Mode.SingleRing;
+                IoUringEventSource.Log.ReceiveFallback(Engine.Id, errno);
                 return;
             case Errno.EINTR or Errno.EAGAIN:
                 return;
@@ -233,6 +235,7 @@ internal sealed class ReceiveOperation : MultishotOperation
     {
         _gotData = true;
         BytesReceived += data.Length;
+        Engine.Counters.MultishotBytesReceived += data.Length;
         if (_writerCompleted || _done)
         {
             return;

@@ -80,6 +80,7 @@ public sealed class UringConnection : IDuplexPipe, IAsyncDisposable, IDisposable
 
         _receive = new ReceiveOperation(engine, socket.SafeHandle, _input.Writer, options, SignalClosed);
         _ = _receive.RequestArm();
+        Interlocked.Increment(ref engine.Counters.ConnectionsActive);
         _sending = SendLoopAsync();
     }
 
@@ -349,6 +350,7 @@ public sealed class UringConnection : IDuplexPipe, IAsyncDisposable, IDisposable
             // read). No shutdown(SHUT_RD) first: after it, an orphaned socket can keep a zero window and stall a peer
             // that still sends. Whatever happened above, the descriptor closes: a disposed connection never leaks it.
             _socket.DisposeCore(shutdown: false, abortive: false);
+            Interlocked.Decrement(ref _socket.Engine.Counters.ConnectionsActive);
             // The transport's own pipe ends (the send loop's reader, the receive's writer) are complete by now, so the
             // application's reads and flushes end. Its own ends are the application's to complete: completing them
             // here would race with an application still writing or reading on another thread (a pipe end is

@@ -113,6 +113,7 @@ internal sealed class ZeroCopySender : MultishotOperation, IValueTaskSource<long
             if (res >= 0)
             {
                 _sent += res;
+                Engine.Counters.ZeroCopyBytesSent += res;
             }
             else if (res != -Errno.EINTR && res != -Errno.EAGAIN)
             {
