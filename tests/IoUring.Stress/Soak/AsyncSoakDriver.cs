@@ -636,6 +636,35 @@ public sealed class AsyncSoakDriver : ISoakDriver
         }
 
         /// <summary>
+        /// Starts a read or a write of file <paramref name="file"/>: picks a range and reserves it (false, counted, when
+        /// another task holds it), then makes a write's data in <c>_data</c> or rents a read's canary-filled buffer.
+        /// </summary>
+        private bool TryStart(string kind, int file, bool write, out long offset, out int length, out ulong owner, out byte[]? buffer)
+        {
+            (offset, length) = write ? PickWriteRange() : PickReadRange();
+            owner = NextOwner();
+            buffer = null;
+            if (!_d.TryReserve(file, offset, length, write, owner))
+            {
+                _d.Event("range busy, skipped");
+                return false;
+            }
+
+            _d.Op(kind);
+            Current = kind;
+            if (write)
+            {
+                _rng.NextBytes(_data.AsSpan(0, length));
+            }
+            else
+            {
+                buffer = RentBuffer(length);
+            }
+
+            return true;
+        }
+
+        /// <summary>
         /// After a read of <paramref name="length"/> bytes into <paramref name="buffer"/>: a completed one is verified
         /// against the model and its buffer reused; one that was cancelled or cut off by a dispose must have left the
         /// buffer untouched, and the buffer is quarantined (the kernel could still write it if the library were wrong).
@@ -730,17 +759,12 @@ public sealed class AsyncSoakDriver : ISoakDriver
         {
             string kind = gather ? "ReadV" : "Read";
             UringFile f = PickFile(out int file);
-            (long offset, int length) = PickReadRange();
-            ulong owner = NextOwner();
-            if (!_d.TryReserve(file, offset, length, write: false, owner))
+            if (!TryStart(kind, file, write: false, out long offset, out int length, out ulong owner, out byte[]? rented))
             {
-                _d.Event("range busy, skipped");
                 return;
             }
 
-            _d.Op(kind);
-            Current = kind;
-            byte[] buffer = RentBuffer(length);
+            byte[] buffer = rented!;
             List<Memory<byte>>? list = null;
             if (gather)
             {
@@ -805,17 +829,11 @@ public sealed class AsyncSoakDriver : ISoakDriver
                 return;
             }
 
-            (long offset, int length) = PickWriteRange();
-            ulong owner = NextOwner();
-            if (!_d.TryReserve(file, offset, length, write: true, owner))
+            if (!TryStart(kind, file, write: true, out long offset, out int length, out ulong owner, out _))
             {
-                _d.Event("range busy, skipped");
                 return;
             }
 
-            _d.Op(kind);
-            Current = kind;
-            _rng.NextBytes(_data.AsSpan(0, length));
             List<ReadOnlyMemory<byte>>? list = null;
             if (gather)
             {
@@ -936,20 +954,9 @@ public sealed class AsyncSoakDriver : ISoakDriver
             UringFile f = PickFile(out int file);
             bool write = (f.Access & FileAccess.Write) != 0 && _rng.Next(2) == 0;
             string kind = write ? "StreamWrite" : "StreamRead";
-            (long offset, int length) = write ? PickWriteRange() : PickReadRange();
-            ulong owner = NextOwner();
-            if (!_d.TryReserve(file, offset, length, write, owner))
+            if (!TryStart(kind, file, write, out long offset, out int length, out ulong owner, out byte[]? buffer))
             {
-                _d.Event("range busy, skipped");
                 return;
-            }
-
-            _d.Op(kind);
-            Current = kind;
-            byte[]? buffer = write ? null : RentBuffer(length);
-            if (write)
-            {
-                _rng.NextBytes(_data.AsSpan(0, length));
             }
 
             Stream? stream = null;
@@ -1344,20 +1351,13 @@ public sealed class AsyncSoakDriver : ISoakDriver
             IoUringEngine engine = _rng.Next(2) == 0 ? _c.Group.Next() : _c.Group.Current;
             bool write = _rng.Next(2) == 0;
             string kind = write ? "EngineWrite" : "EngineRead";
-            (long offset, int length) = write ? PickWriteRange() : PickReadRange();
-            ulong owner = NextOwner();
-            if (!_d.TryReserve(file, offset, length, write, owner))
+            if (!TryStart(kind, file, write, out long offset, out int length, out ulong owner, out byte[]? buffer))
             {
-                _d.Event("range busy, skipped");
                 return;
             }
 
-            _d.Op(kind);
-            Current = kind;
-            byte[]? buffer = write ? null : RentBuffer(length);
             if (write)
             {
-                _rng.NextBytes(_data.AsSpan(0, length));
                 (Outcome written, CancelMode mode) = await RunAsync(kind, token => engine.WriteAsync(h, _data.AsMemory(0, length), offset, token)).ConfigureAwait(false);
                 FinishWrite(kind, file, offset, _data.AsSpan(0, length), written, mode);
             }
