@@ -114,7 +114,7 @@ internal sealed class EngineCounters
     private static bool[] BuildTransfers()
     {
         var t = new bool[KindCount];
-        foreach (OpKind k in (ReadOnlySpan<OpKind>)[OpKind.Read, OpKind.Write, OpKind.ReadV, OpKind.WriteV, OpKind.Send, OpKind.SendV, OpKind.Recv])
+        foreach (OpKind k in (ReadOnlySpan<OpKind>)[OpKind.Read, OpKind.Write, OpKind.ReadV, OpKind.WriteV, OpKind.Send, OpKind.SendV, OpKind.Recv, OpKind.SendMsg, OpKind.RecvMsg])
         {
             t[(int)k] = true;
         }

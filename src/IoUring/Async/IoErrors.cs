@@ -52,10 +52,17 @@ internal static class IoErrors
         }
 
         string op = Name(kind);
-        if (kind is OpKind.Connect or OpKind.Send or OpKind.SendV or OpKind.Recv or OpKind.Shutdown or OpKind.Accept)
+        if (kind is OpKind.Connect or OpKind.Send or OpKind.SendV or OpKind.Recv or OpKind.Shutdown or OpKind.Accept or OpKind.SendMsg or OpKind.RecvMsg)
         {
             // Socket requests fail like System.Net.Sockets does: a SocketException (with the errno kept).
             return new UringSocketException(errno, op);
+        }
+
+        if (kind is OpKind.RenameAt or OpKind.UnlinkAt or OpKind.MkdirAt or OpKind.SymlinkAt or OpKind.LinkAt)
+        {
+            // The path is already the request's description (both paths, quoted); UringFileSystem turns the errno
+            // into what System.IO.File and Directory throw, which depends on the call.
+            return IoUringException.FromErrno(errno, path is null ? op : $"{op} {path}");
         }
 
         if (kind is OpKind.OpenAt or OpKind.Statx && path is not null)
@@ -195,7 +202,8 @@ internal static class IoErrors
         return false;
     }
 
-    private static string Name(OpKind kind) => kind switch
+    /// <summary>The system call a request stands for, as error messages name it.</summary>
+    internal static string Name(OpKind kind) => kind switch
     {
         OpKind.Read => "read",
         OpKind.Write => "write",
@@ -213,6 +221,13 @@ internal static class IoErrors
         OpKind.Recv => "recv",
         OpKind.Shutdown => "shutdown",
         OpKind.Accept => "accept",
+        OpKind.RenameAt => "renameat",
+        OpKind.UnlinkAt => "unlinkat",
+        OpKind.MkdirAt => "mkdirat",
+        OpKind.SymlinkAt => "symlinkat",
+        OpKind.LinkAt => "linkat",
+        OpKind.SendMsg => "sendmsg",
+        OpKind.RecvMsg => "recvmsg",
         _ => "nop",
     };
 

@@ -36,6 +36,18 @@ internal enum OpKind : byte
 
     /// <summary>A gather write to a socket (<c>writev</c>, repeated after short writes like <see cref="WriteV"/>).</summary>
     SendV,
+
+    /// <summary>IORING_OP_SENDMSG of one datagram (to the address in its msghdr, or the connected peer).</summary>
+    SendMsg,
+
+    RenameAt,
+    UnlinkAt,
+    MkdirAt,
+    SymlinkAt,
+    LinkAt,
+
+    /// <summary>IORING_OP_RECVMSG of one datagram; the result carries the sender's address length in bits 32-47 (see <see cref="IoOperation.Complete"/>).</summary>
+    RecvMsg,
 }
 
 /// <summary>
@@ -70,6 +82,9 @@ internal sealed class IoOperation : IValueTaskSource<int>, IValueTaskSource<long
     private bool _hasPin;
     private MemoryHandle[] _extraPins = [];
     private int _extraPinCount;
+
+    /// <summary>The msghdr of a sendmsg/recvmsg, reused across uses (one element); pinned while in flight.</summary>
+    private MsgHdr[] _message = [];
 
     /// <summary>Scatter/gather list, reused across uses; pinned by one of the extra pins while in flight.</summary>
     internal IoVec[] IoVecs = [];
@@ -107,6 +122,9 @@ internal sealed class IoOperation : IValueTaskSource<int>, IValueTaskSource<long
 
     /// <summary>Bytes already written by earlier CQEs of a write that must write everything (loop).</summary>
     internal long Transferred;
+
+    /// <summary>The request's deadline: the loop links an <c>IORING_OP_LINK_TIMEOUT</c> to it (see <see cref="RequestDeadline"/>).</summary>
+    internal RequestDeadline Deadline;
 
     // ---- Engine bookkeeping. ----
 
@@ -290,6 +308,40 @@ internal sealed class IoOperation : IValueTaskSource<int>, IValueTaskSource<long
         }
     }
 
+    /// <summary>
+    /// Fills and pins the msghdr of a one-buffer sendmsg/recvmsg: <paramref name="buffer"/> as its only iovec, and
+    /// <paramref name="address"/> (a native sockaddr, or empty for a connected socket) as <c>msg_name</c>. Returns the
+    /// msghdr's address. The msghdr is the op's own and reused, so a datagram request allocates nothing.
+    /// </summary>
+    internal nint PinMessage(ReadOnlyMemory<byte> buffer, ReadOnlyMemory<byte> address)
+    {
+        if (_message.Length == 0)
+        {
+            _message = new MsgHdr[1];
+        }
+
+        IoVec[] iov = EnsureIoVecs(1);
+        iov[0] = new IoVec(Pin(buffer), (nuint)buffer.Length);
+        ref MsgHdr m = ref _message[0];
+        m = default;
+        if (!address.IsEmpty)
+        {
+            m.Name = PinExtra(address);
+            m.NameLength = (uint)address.Length;
+        }
+
+        m.Iov = PinIoVecs();
+        m.IovLength = 1;
+        MemoryHandle h = new Memory<MsgHdr>(_message).Pin();
+        if (_extraPinCount == _extraPins.Length)
+        {
+            Array.Resize(ref _extraPins, Math.Max(4, _extraPins.Length * 2));
+        }
+
+        _extraPins[_extraPinCount++] = h;
+        return Addresses.Of(h);
+    }
+
     /// <summary>Pins the iovec array (after it was filled) and returns its address.</summary>
     internal nint PinIoVecs()
     {
@@ -333,6 +385,13 @@ internal sealed class IoOperation : IValueTaskSource<int>, IValueTaskSource<long
     /// </summary>
     internal void Complete(long result)
     {
+        if (Kind == OpKind.RecvMsg && result >= 0)
+        {
+            // The kernel wrote the sender's address length back into the msghdr, which goes with the op: the result
+            // carries it up (a datagram is at most 64 KiB, so the byte count fits the low 32 bits).
+            result |= (long)Math.Min(_message[0].NameLength, 0xFFFFu) << 32;
+        }
+
         if (result < 0)
         {
             // Before the handle reference goes: the error message names the file (GetResult builds it).
@@ -392,7 +451,7 @@ internal sealed class IoOperation : IValueTaskSource<int>, IValueTaskSource<long
 
         _ = _registration.Unregister();
         _registration = default;
-        if (Kind is OpKind.Read or OpKind.ReadV or OpKind.Recv)
+        if (Kind is OpKind.Read or OpKind.ReadV or OpKind.Recv or OpKind.RecvMsg)
         {
             IOperationOwner? owner = Owner;
             Owner = null;
@@ -440,6 +499,7 @@ internal sealed class IoOperation : IValueTaskSource<int>, IValueTaskSource<long
         Path = null;
         _token = default;
         Transferred = 0;
+        Deadline = default;
         IoVecCount = 0;
         IoVecAddress = 0;
         IoVecStart = 0;
@@ -471,7 +531,9 @@ internal sealed class IoOperation : IValueTaskSource<int>, IValueTaskSource<long
             return result;
         }
 
-        Exception e = IoErrors.ForOperation((int)-result, Kind, Path ?? _failedPath, _failedHandle, _token, _engine.IsDisposing);
+        Exception e = result == -Errno.ECANCELED && Deadline.IsSet && !_token.IsCancellationRequested && !_engine.IsDisposing
+            ? Deadline.TimedOut(IoErrors.Name(Kind))
+            : IoErrors.ForOperation((int)-result, Kind, Path ?? _failedPath, _failedHandle, _token, _engine.IsDisposing);
         if (!Abandoned)
         {
             // An abandoned op stays out of the pool for good: its pins are still held for the kernel.

@@ -43,7 +43,23 @@ public sealed partial class IoUringEngine
     public ValueTask<int> ReadAsync(SafeHandle handle, Memory<byte> buffer, long fileOffset, CancellationToken cancellationToken = default) =>
         ReadAsync(handle, buffer, fileOffset, owner: null, cancellationToken);
 
-    internal ValueTask<int> ReadAsync(SafeHandle handle, Memory<byte> buffer, long fileOffset, IOperationOwner? owner, CancellationToken cancellationToken, int fixedSlot = -1)
+    /// <summary>
+    /// Like <see cref="ReadAsync(SafeHandle, Memory{byte}, long, CancellationToken)"/>, with a deadline the kernel
+    /// enforces: the read is submitted linked to an <c>IORING_OP_LINK_TIMEOUT</c> (5.5), so no timer object exists per
+    /// request, and when <paramref name="timeout"/> passes first the kernel cancels the read.
+    /// </summary>
+    /// <param name="handle">An open file, pipe or socket handle.</param>
+    /// <param name="buffer">Where to read to; pinned until the read completes.</param>
+    /// <param name="fileOffset">The file offset; -1 for a non-seekable file.</param>
+    /// <param name="timeout">How long the read may take from this call; <see cref="Timeout.InfiniteTimeSpan"/> for no limit.</param>
+    /// <param name="cancellationToken">Cancels the read.</param>
+    /// <returns>The number of bytes read.</returns>
+    /// <exception cref="TimeoutException">The timeout passed first; the read was cancelled and its buffer is free again.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="timeout"/> is negative (other than infinite).</exception>
+    public ValueTask<int> ReadAsync(SafeHandle handle, Memory<byte> buffer, long fileOffset, TimeSpan timeout, CancellationToken cancellationToken = default) =>
+        ReadAsync(handle, buffer, fileOffset, owner: null, cancellationToken, deadline: RequestDeadline.After(timeout));
+
+    internal ValueTask<int> ReadAsync(SafeHandle handle, Memory<byte> buffer, long fileOffset, IOperationOwner? owner, CancellationToken cancellationToken, int fixedSlot = -1, RequestDeadline deadline = default)
     {
         ArgumentNullException.ThrowIfNull(handle);
         ValidateOffset(fileOffset);
@@ -52,7 +68,8 @@ public sealed partial class IoUringEngine
             new BufferRequest(handle, buffer, fileOffset, fixedSlot),
             static (IoUringEngine e, IoOperation op, in BufferRequest r) => e.PrepReadOrWrite(op, write: false, op.AddFileRef(r.Handle, r.FixedSlot), op.Pin(r.Buffer), r.Buffer, r.Offset),
             owner,
-            cancellationToken).AsInt32();
+            cancellationToken,
+            deadline).AsInt32();
     }
 
     /// <summary>Writes all of <paramref name="buffer"/> at <paramref name="fileOffset"/> (<c>IORING_OP_WRITE</c>, repeated after short writes).</summary>
@@ -67,7 +84,23 @@ public sealed partial class IoUringEngine
     public ValueTask WriteAsync(SafeHandle handle, ReadOnlyMemory<byte> buffer, long fileOffset, CancellationToken cancellationToken = default) =>
         WriteAsync(handle, buffer, fileOffset, owner: null, cancellationToken);
 
-    internal ValueTask WriteAsync(SafeHandle handle, ReadOnlyMemory<byte> buffer, long fileOffset, IOperationOwner? owner, CancellationToken cancellationToken, int fixedSlot = -1)
+    /// <summary>
+    /// Like <see cref="WriteAsync(SafeHandle, ReadOnlyMemory{byte}, long, CancellationToken)"/>, with a deadline the
+    /// kernel enforces (<c>IORING_OP_LINK_TIMEOUT</c>, 5.5): the write and every resubmission after a short write keep
+    /// the deadline of this call.
+    /// </summary>
+    /// <param name="handle">An open file, pipe or socket handle.</param>
+    /// <param name="buffer">What to write; pinned until the write completes.</param>
+    /// <param name="fileOffset">The file offset; -1 for a non-seekable file.</param>
+    /// <param name="timeout">How long the write may take from this call; <see cref="Timeout.InfiniteTimeSpan"/> for no limit.</param>
+    /// <param name="cancellationToken">Cancels the write.</param>
+    /// <returns>A task that completes when every byte has been written.</returns>
+    /// <exception cref="TimeoutException">The timeout passed first; bytes already written stay written.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="timeout"/> is negative (other than infinite).</exception>
+    public ValueTask WriteAsync(SafeHandle handle, ReadOnlyMemory<byte> buffer, long fileOffset, TimeSpan timeout, CancellationToken cancellationToken = default) =>
+        WriteAsync(handle, buffer, fileOffset, owner: null, cancellationToken, deadline: RequestDeadline.After(timeout));
+
+    internal ValueTask WriteAsync(SafeHandle handle, ReadOnlyMemory<byte> buffer, long fileOffset, IOperationOwner? owner, CancellationToken cancellationToken, int fixedSlot = -1, RequestDeadline deadline = default)
     {
         ArgumentNullException.ThrowIfNull(handle);
         ValidateOffset(fileOffset);
@@ -82,7 +115,8 @@ public sealed partial class IoUringEngine
             new BufferRequest(handle, buffer, fileOffset, fixedSlot),
             static (IoUringEngine e, IoOperation op, in BufferRequest r) => e.PrepReadOrWrite(op, write: true, op.AddFileRef(r.Handle, r.FixedSlot), op.Pin(r.Buffer), r.Buffer, r.Offset),
             owner,
-            cancellationToken).AsValueTask();
+            cancellationToken,
+            deadline).AsValueTask();
     }
 
     /// <summary>Reads into several buffers in order from <paramref name="fileOffset"/> (<c>IORING_OP_READV</c>, like <c>preadv</c>).</summary>

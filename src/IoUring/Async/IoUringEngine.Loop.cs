@@ -19,6 +19,9 @@ public sealed partial class IoUringEngine
     /// <summary>User data of the ASYNC_CANCEL of everything at shutdown.</summary>
     private const ulong CancelAnyTag = ulong.MaxValue - 3;
 
+    /// <summary>User data of the <c>LINK_TIMEOUT</c> linked to an op with a deadline; its CQE is only counted (the op's own CQE says what happened).</summary>
+    private const ulong LinkTimeoutTag = ulong.MaxValue - 4;
+
     private const ulong FirstInternalTag = ulong.MaxValue - 15;
 
     [ThreadStatic]
@@ -35,6 +38,9 @@ public sealed partial class IoUringEngine
 
     /// <summary>Most ops allowed in the kernel at once: half the CQ, so ops, their cancels and the wake read always fit.</summary>
     private int _maxOpsInFlight;
+
+    /// <summary>Linked timeouts in the kernel (their CQEs not reaped); they count against <see cref="_maxOpsInFlight"/> like ops.</summary>
+    private int _linkTimeoutsInFlight;
 
     /// <summary>Ops taken from the queue but not yet turned into SQEs (FIFO), because the SQ or the CQ budget was full.</summary>
     private IoOperation? _pendingHead;
@@ -151,8 +157,10 @@ public sealed partial class IoUringEngine
     /// </summary>
     private static Ring CreateRing(IoUringEngineOptions options, int engineId)
     {
-        uint entries = options.QueueEntries;
-        uint cq = entries * 4;
+        // At least two SQ entries: a request with a deadline and its LINK_TIMEOUT go in together. The CQ (and so the
+        // budget of ops in the kernel) still follows QueueEntries.
+        uint entries = Math.Max(2u, options.QueueEntries);
+        uint cq = options.QueueEntries * 4;
         var attempts = new List<RingOptions>(3);
         if (!options.HandsOff)
         {
@@ -361,12 +369,14 @@ public sealed partial class IoUringEngine
         bool sqFull = false;
         while (op is not null)
         {
-            if (_operations.Count >= _maxOpsInFlight)
+            if (_operations.Count + _linkTimeoutsInFlight >= _maxOpsInFlight)
             {
                 break;
             }
 
-            if (space == 0)
+            // An op with a deadline takes two SQEs, submitted together (a link never spans two submissions).
+            uint needed = op.Deadline.IsSet ? 2u : 1u;
+            if (space < needed)
             {
                 sqFull = true;
                 break;
@@ -382,7 +392,7 @@ public sealed partial class IoUringEngine
             else
             {
                 SubmitOp(op);
-                space--;
+                space -= needed;
             }
 
             op = next;
@@ -411,6 +421,24 @@ public sealed partial class IoUringEngine
         }
 
         _kernelInFlight++;
+        if (op.Deadline.IsSet)
+        {
+            sqe.Flags |= SqeFlags.IoLink;
+            LinkDeadline(op.Deadline);
+        }
+    }
+
+    /// <summary>
+    /// Puts the <c>LINK_TIMEOUT</c> of the op just prepared right after it (PrepPending left room for both). When the
+    /// deadline passes the kernel cancels the op, whose CQE then carries <c>-ECANCELED</c>; the timeout's own CQE
+    /// (<c>-ETIME</c>, or <c>-ECANCELED</c> when the op finished first) is only counted.
+    /// </summary>
+    private void LinkDeadline(in RequestDeadline deadline)
+    {
+        ref Sqe timeout = ref _ring.PrepLinkTimeout(deadline.SinceEpoch, TimeoutFlags.Abs);
+        timeout.UserData = LinkTimeoutTag;
+        _kernelInFlight++;
+        _linkTimeoutsInFlight++;
     }
 
     /// <summary>Sends ASYNC_CANCEL for every op whose token was cancelled while it is in the kernel.</summary>
@@ -530,7 +558,11 @@ public sealed partial class IoUringEngine
             }
 
             _kernelInFlight--;
-            if (userData == WakeTag)
+            if (userData == LinkTimeoutTag)
+            {
+                _linkTimeoutsInFlight--;
+            }
+            else if (userData == WakeTag)
             {
                 _wakeArmed = false;
                 if (Volatile.Read(ref _state) == StateRunning)

@@ -47,10 +47,11 @@ public sealed partial class IoUringEngine
     /// <summary>
     /// Starts a request of <paramref name="kind"/>: rents an op, lets <paramref name="prepare"/> fill it from
     /// <paramref name="args"/> (an exception there gives the op back and propagates), then arms cancellation and pushes it.
-    /// Each request kind is one call of this with its own prepare function.
+    /// Each request kind is one call of this with its own prepare function. With a <paramref name="deadline"/> the loop
+    /// submits the request linked to an <c>IORING_OP_LINK_TIMEOUT</c>.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private Issued Issue<TArgs>(OpKind kind, in TArgs args, PrepareRequest<TArgs> prepare, IOperationOwner? owner, CancellationToken cancellationToken)
+    private Issued Issue<TArgs>(OpKind kind, in TArgs args, PrepareRequest<TArgs> prepare, IOperationOwner? owner, CancellationToken cancellationToken, RequestDeadline deadline = default)
     {
         if (cancellationToken.IsCancellationRequested)
         {
@@ -68,6 +69,7 @@ public sealed partial class IoUringEngine
             throw;
         }
 
+        op.Deadline = deadline;
         return new Issued(op, Start(op, owner, cancellationToken));
     }
 

@@ -34,7 +34,7 @@ public sealed partial class IoUringEngine
     /// <paramref name="completeOnLoop"/> the awaiter's continuation runs on the engine's thread in either continuation
     /// mode (it must not block: see <see cref="IoOperation.CompleteOnLoop"/>).
     /// </summary>
-    internal ValueTask<int> SendSocketAsync(SafeHandle handle, ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken, bool completeOnLoop = false) =>
+    internal ValueTask<int> SendSocketAsync(SafeHandle handle, ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken, bool completeOnLoop = false, RequestDeadline deadline = default) =>
         Issue(
             OpKind.Send,
             new SocketRequest(handle, buffer, null, MsgWaitAll | MsgNoSignal, completeOnLoop),
@@ -44,7 +44,8 @@ public sealed partial class IoUringEngine
                 op.Template.PrepSend(op.AddHandleRef(r.Handle), op.Pin(r.Buffer), (uint)r.Buffer.Length, r.Flags);
             },
             owner: null,
-            cancellationToken).AsInt32();
+            cancellationToken,
+            deadline).AsInt32();
 
     /// <summary>
     /// <c>writev</c> of several buffers to a socket (repeated after short writes, so it completes when all are sent);
@@ -64,24 +65,26 @@ public sealed partial class IoUringEngine
             cancellationToken).AsInt64();
 
     /// <summary><c>recv(fd, buffer, 0)</c>; the result is the number of bytes received, 0 at end of stream.</summary>
-    internal ValueTask<int> ReceiveSocketAsync(SafeHandle handle, Memory<byte> buffer, CancellationToken cancellationToken) =>
+    internal ValueTask<int> ReceiveSocketAsync(SafeHandle handle, Memory<byte> buffer, CancellationToken cancellationToken, RequestDeadline deadline = default) =>
         Issue(
             OpKind.Recv,
             new SocketRequest(handle, buffer, null, 0, false),
             static (IoUringEngine e, IoOperation op, in SocketRequest r) =>
                 op.Template.PrepRecv(op.AddHandleRef(r.Handle), op.Pin(r.Buffer), (uint)r.Buffer.Length),
             owner: null,
-            cancellationToken).AsInt32();
+            cancellationToken,
+            deadline).AsInt32();
 
     /// <summary><c>connect(fd, address)</c>; <paramref name="socketAddress"/> is a native sockaddr, pinned until the CQE.</summary>
-    internal ValueTask ConnectSocketAsync(SafeHandle handle, byte[] socketAddress, int length, CancellationToken cancellationToken) =>
+    internal ValueTask ConnectSocketAsync(SafeHandle handle, ReadOnlyMemory<byte> socketAddress, CancellationToken cancellationToken, RequestDeadline deadline = default) =>
         Issue(
             OpKind.Connect,
-            new SocketRequest(handle, socketAddress.AsMemory(0, length), null, 0, false),
+            new SocketRequest(handle, socketAddress, null, 0, false),
             static (IoUringEngine e, IoOperation op, in SocketRequest r) =>
                 op.Template.PrepConnect(op.AddHandleRef(r.Handle), op.Pin(r.Buffer), (uint)r.Buffer.Length),
             owner: null,
-            cancellationToken).AsValueTask();
+            cancellationToken,
+            deadline).AsValueTask();
 
     /// <summary>Single-shot <c>accept4(fd, NULL, NULL, SOCK_CLOEXEC)</c>; the result is the new descriptor.</summary>
     internal ValueTask<int> AcceptSocketAsync(SafeHandle handle, CancellationToken cancellationToken) =>

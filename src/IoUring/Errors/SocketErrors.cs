@@ -27,6 +27,7 @@ internal static class SocketErrors
         Errno.EAFNOSUPPORT => SocketError.AddressFamilyNotSupported,
         Errno.EPROTONOSUPPORT => SocketError.ProtocolNotSupported,
         Errno.EMSGSIZE => SocketError.MessageSize,
+        Errno.EDESTADDRREQ => SocketError.DestinationAddressRequired,
         Errno.ENOTSOCK => SocketError.NotSocket,
         Errno.EINPROGRESS => SocketError.InProgress,
         Errno.EALREADY => SocketError.AlreadyInProgress,

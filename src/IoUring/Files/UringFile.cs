@@ -433,6 +433,40 @@ public sealed class UringFile : IDisposable, IAsyncDisposable, IOperationOwner, 
         return Target(out int slot).WriteAsync(_handle, buffer, fileOffset, this, cancellationToken, slot);
     }
 
+    /// <summary>
+    /// Like <see cref="ReadAsync(Memory{byte}, long, CancellationToken)"/>, with a deadline the kernel enforces: the read
+    /// is linked to an <c>IORING_OP_LINK_TIMEOUT</c> and cancelled when <paramref name="timeout"/> passes first (useful on
+    /// FIFOs, character devices and network file systems; a regular file read the kernel is already copying finishes).
+    /// </summary>
+    /// <param name="buffer">Where to read to; pinned until the read completes.</param>
+    /// <param name="fileOffset">The file offset.</param>
+    /// <param name="timeout">How long the read may take; <see cref="Timeout.InfiniteTimeSpan"/> for no limit.</param>
+    /// <param name="cancellationToken">Cancels the read.</param>
+    /// <returns>The bytes read.</returns>
+    /// <exception cref="TimeoutException">The timeout passed first; the read was cancelled.</exception>
+    public ValueTask<int> ReadAsync(Memory<byte> buffer, long fileOffset, TimeSpan timeout, CancellationToken cancellationToken = default)
+    {
+        FileChecks.ValidateOffset(fileOffset);
+        RequestDeadline deadline = RequestDeadline.After(timeout);
+        ThrowIfClosed();
+        return Target(out int slot).ReadAsync(_handle, buffer, fileOffset, this, cancellationToken, slot, deadline);
+    }
+
+    /// <summary>Like <see cref="WriteAsync(ReadOnlyMemory{byte}, long, CancellationToken)"/>, with a kernel-side deadline (<c>IORING_OP_LINK_TIMEOUT</c>) shared by the write and its resubmissions.</summary>
+    /// <param name="buffer">What to write; pinned until the write completes.</param>
+    /// <param name="fileOffset">The file offset.</param>
+    /// <param name="timeout">How long the write may take; <see cref="Timeout.InfiniteTimeSpan"/> for no limit.</param>
+    /// <param name="cancellationToken">Cancels the write.</param>
+    /// <returns>A task that completes when every byte is written.</returns>
+    /// <exception cref="TimeoutException">The timeout passed first; bytes already written stay written.</exception>
+    public ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, long fileOffset, TimeSpan timeout, CancellationToken cancellationToken = default)
+    {
+        FileChecks.ValidateOffset(fileOffset);
+        RequestDeadline deadline = RequestDeadline.After(timeout);
+        ThrowIfClosed();
+        return Target(out int slot).WriteAsync(_handle, buffer, fileOffset, this, cancellationToken, slot, deadline);
+    }
+
     /// <summary>Reads into several buffers in order from <paramref name="fileOffset"/> (<c>preadv</c>).</summary>
     /// <param name="buffers">The buffers, at most <see cref="IoUringEngine.MaxIoVecs"/>.</param>
     /// <param name="fileOffset">The file offset.</param>

@@ -10,7 +10,7 @@ namespace IoUring;
 /// A socket driven by an <see cref="IoUringEngine"/>: listen and accept (multishot where the kernel has it), connect,
 /// receive, send and shutdown as io_uring requests. Wrap a connected socket in a <see cref="UringConnection"/>
 /// (<see cref="CreateConnection"/>) for System.IO.Pipelines with back-pressure, or use
-/// <see cref="ReceiveAsync"/>/<see cref="SendAsync"/> directly.
+/// <see cref="ReceiveAsync(Memory{byte}, CancellationToken)"/>/<see cref="SendAsync(ReadOnlyMemory{byte}, CancellationToken)"/> directly.
 /// </summary>
 /// <remarks>
 /// <para>Errors are <see cref="UringSocketException"/>s: <see cref="SocketException"/>s with the
@@ -59,53 +59,7 @@ public sealed class UringSocket : IDisposable, IAsyncDisposable
     /// <summary>The remote endpoint of a connected socket (<c>getpeername</c>), or null when it is not connected or closed.</summary>
     public EndPoint? RemoteEndPoint => QueryEndPoint(peer: true);
 
-    private EndPoint? QueryEndPoint(bool peer)
-    {
-        bool added = false;
-        try
-        {
-            _handle.DangerousAddRef(ref added);
-            Span<byte> raw = stackalloc byte[128];
-            int length = Libc.GetSocketAddress((int)_handle.DangerousGetHandle(), peer, raw);
-            if (length < 2 || length > raw.Length)
-            {
-                return null;
-            }
-
-            // The kernel's sa_family: AF_UNIX 1, AF_INET 2, AF_INET6 10.
-            AddressFamily family = BitConverter.ToUInt16(raw) switch
-            {
-                2 => AddressFamily.InterNetwork,
-                10 => AddressFamily.InterNetworkV6,
-                1 => AddressFamily.Unix,
-                _ => AddressFamily.Unknown,
-            };
-            if (family == AddressFamily.Unknown || (family == AddressFamily.Unix && length <= 2))
-            {
-                return null;
-            }
-
-            var address = new SocketAddress(family, length);
-            raw[..length].CopyTo(address.Buffer.Span);
-            return family switch
-            {
-                AddressFamily.InterNetwork => new IPEndPoint(IPAddress.Any, 0).Create(address),
-                AddressFamily.InterNetworkV6 => new IPEndPoint(IPAddress.IPv6Any, 0).Create(address),
-                _ => new UnixDomainSocketEndPoint("/").Create(address),
-            };
-        }
-        catch (ObjectDisposedException)
-        {
-            return null;
-        }
-        finally
-        {
-            if (added)
-            {
-                _handle.DangerousRelease();
-            }
-        }
-    }
+    private EndPoint? QueryEndPoint(bool peer) => SocketEndPoints.Query(_handle, peer);
 
     /// <summary>True when the listener accepts with a multishot request (false: one request per connection, or not accepting yet).</summary>
     public bool UsesMultishotAccept => _accept?.IsMultishot ?? false;
@@ -210,13 +164,7 @@ public sealed class UringSocket : IDisposable, IAsyncDisposable
     /// <summary>A new stream socket (<c>SOCK_CLOEXEC</c>) of <paramref name="endPoint"/>'s family, and its native sockaddr.</summary>
     private static (SocketFdHandle Handle, byte[] Address) CreateSocket(EndPoint endPoint)
     {
-        int domain = endPoint.AddressFamily switch
-        {
-            AddressFamily.InterNetwork => Libc.AF_INET,
-            AddressFamily.InterNetworkV6 => Libc.AF_INET6,
-            AddressFamily.Unix => Libc.AF_UNIX,
-            _ => throw new ArgumentException($"Address family {endPoint.AddressFamily} is not supported: use an IPEndPoint or a UnixDomainSocketEndPoint.", nameof(endPoint)),
-        };
+        int domain = SocketEndPoints.Domain(endPoint.AddressFamily, nameof(endPoint));
         SocketAddress socketAddress = endPoint.Serialize();
         byte[] address = socketAddress.Buffer[..socketAddress.Size].ToArray();
         int fd = Libc.Socket(domain, Libc.SOCK_STREAM | Libc.SOCK_CLOEXEC, 0);
@@ -236,6 +184,7 @@ public sealed class UringSocket : IDisposable, IAsyncDisposable
     /// <returns>The connected socket.</returns>
     /// <exception cref="UringSocketException">The connect failed (for example <see cref="SocketError.ConnectionRefused"/>).</exception>
     /// <exception cref="OperationCanceledException">The token was cancelled first.</exception>
+    /// <exception cref="TimeoutException"><see cref="UringSocketOptions.ConnectTimeout"/> passed first (the kernel cancelled the connect).</exception>
     public static async ValueTask<UringSocket> ConnectAsync(IoUringEngine engine, EndPoint remoteEndPoint, UringSocketOptions? options = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(engine);
@@ -257,7 +206,7 @@ public sealed class UringSocket : IDisposable, IAsyncDisposable
         var result = new UringSocket(engine, handle, socket: null, options, listening: false);
         try
         {
-            await engine.ConnectSocketAsync(result._handle, native, native.Length, cancellationToken).ConfigureAwait(false);
+            await engine.ConnectSocketAsync(result._handle, native, cancellationToken, RequestDeadline.After(options.ConnectTimeout)).ConfigureAwait(false);
             options.Apply((int)result._handle.DangerousGetHandle(), SocketRole.Connected, remoteEndPoint);
         }
         catch
@@ -397,19 +346,54 @@ public sealed class UringSocket : IDisposable, IAsyncDisposable
         return Engine.ReceiveSocketAsync(_handle, buffer, cancellationToken);
     }
 
+    /// <summary>
+    /// Like <see cref="ReceiveAsync(Memory{byte}, CancellationToken)"/>, with a deadline the kernel enforces: the receive
+    /// is linked to an <c>IORING_OP_LINK_TIMEOUT</c> (no timer object per call) and cancelled when
+    /// <paramref name="timeout"/> passes first.
+    /// </summary>
+    /// <param name="buffer">Where to receive to; pinned until the request completes.</param>
+    /// <param name="timeout">How long to wait for data; <see cref="Timeout.InfiniteTimeSpan"/> for no limit.</param>
+    /// <param name="cancellationToken">Cancels the receive.</param>
+    /// <returns>The number of bytes received; 0 at end of stream.</returns>
+    /// <exception cref="TimeoutException">No data came within <paramref name="timeout"/>; nothing was received, the socket stays usable.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="timeout"/> is negative (other than infinite).</exception>
+    public ValueTask<int> ReceiveAsync(Memory<byte> buffer, TimeSpan timeout, CancellationToken cancellationToken = default)
+    {
+        RequestDeadline deadline = RequestDeadline.After(timeout);
+        ThrowIfNotRaw();
+        return Engine.ReceiveSocketAsync(_handle, buffer, cancellationToken, deadline);
+    }
+
     /// <summary>Sends all of <paramref name="buffer"/> (<c>IORING_OP_SEND</c> with <c>MSG_WAITALL</c>, repeated if the kernel still sends less).</summary>
     /// <param name="buffer">The data; pinned until it is sent.</param>
     /// <param name="cancellationToken">Cancels the send; bytes already sent stay sent.</param>
     /// <returns>A task that completes when every byte was handed to the kernel.</returns>
     /// <exception cref="UringSocketException">The send failed (for example <see cref="SocketError.Shutdown"/> for <c>EPIPE</c>, <see cref="SocketError.ConnectionReset"/>).</exception>
     /// <exception cref="InvalidOperationException">The socket is used by a <see cref="UringConnection"/>.</exception>
+    public ValueTask SendAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default) =>
+        SendCoreAsync(buffer, cancellationToken, default);
+
+    /// <summary>
+    /// Like <see cref="SendAsync(ReadOnlyMemory{byte}, CancellationToken)"/>, with a deadline the kernel enforces
+    /// (<c>IORING_OP_LINK_TIMEOUT</c>): every send request of this call shares the deadline <paramref name="timeout"/>
+    /// from now.
+    /// </summary>
+    /// <param name="buffer">The data; pinned until it is sent.</param>
+    /// <param name="timeout">How long the whole send may take; <see cref="Timeout.InfiniteTimeSpan"/> for no limit.</param>
+    /// <param name="cancellationToken">Cancels the send; bytes already sent stay sent.</param>
+    /// <returns>A task that completes when every byte was handed to the kernel.</returns>
+    /// <exception cref="TimeoutException">The peer did not take the data in time (bytes already sent stay sent).</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="timeout"/> is negative (other than infinite).</exception>
+    public ValueTask SendAsync(ReadOnlyMemory<byte> buffer, TimeSpan timeout, CancellationToken cancellationToken = default) =>
+        SendCoreAsync(buffer, cancellationToken, RequestDeadline.After(timeout));
+
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
-    public async ValueTask SendAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
+    private async ValueTask SendCoreAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken, RequestDeadline deadline)
     {
         ThrowIfNotRaw();
         while (!buffer.IsEmpty)
         {
-            int sent = await Engine.SendSocketAsync(_handle, buffer, cancellationToken).ConfigureAwait(false);
+            int sent = await Engine.SendSocketAsync(_handle, buffer, cancellationToken, deadline: deadline).ConfigureAwait(false);
             buffer = buffer[sent..];
         }
     }
@@ -428,7 +412,7 @@ public sealed class UringSocket : IDisposable, IAsyncDisposable
     /// Wraps the connected socket in a <see cref="UringConnection"/>: an <see cref="System.IO.Pipelines.IDuplexPipe"/>
     /// that receives into its input pipe (multishot, from the engine's buffer ring) and sends what is written to its
     /// output pipe. From then on the connection owns the socket (disposing it disposes the socket), and the socket's
-    /// own <see cref="ReceiveAsync"/>/<see cref="SendAsync"/> are refused.
+    /// own <see cref="ReceiveAsync(Memory{byte}, CancellationToken)"/>/<see cref="SendAsync(ReadOnlyMemory{byte}, CancellationToken)"/> are refused.
     /// </summary>
     /// <param name="options">Options, or null for <see cref="UringConnectionOptions.Default"/>.</param>
     /// <returns>The connection.</returns>

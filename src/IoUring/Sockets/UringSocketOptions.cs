@@ -29,15 +29,28 @@ public sealed class UringSocketOptions
     /// </summary>
     public int MaxQueuedAccepts { get; init; } = 256;
 
+    /// <summary>
+    /// How long <see cref="UringSocket.ConnectAsync(EndPoint, UringSocketOptions, CancellationToken)"/> waits for the
+    /// peer: the connect request carries a kernel-side deadline (<c>IORING_OP_LINK_TIMEOUT</c>) and fails with
+    /// <see cref="TimeoutException"/> when it passes. Zero or positive, or <see cref="Timeout.InfiniteTimeSpan"/> (the
+    /// default: the kernel's own SYN retries decide, about two minutes).
+    /// </summary>
+    public TimeSpan ConnectTimeout { get; init; } = Timeout.InfiniteTimeSpan;
+
     internal void Validate()
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(ListenBacklog);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(MaxQueuedAccepts);
+        if (ConnectTimeout != Timeout.InfiniteTimeSpan && ConnectTimeout < TimeSpan.Zero)
+        {
+            throw new ArgumentOutOfRangeException(nameof(ConnectTimeout), ConnectTimeout, "The connect timeout must be zero or positive, or Timeout.InfiniteTimeSpan.");
+        }
     }
 
     /// <summary>
     /// Sets the socket options the library sets, all of them here: before a listener binds, <c>SO_REUSEADDR</c> and (on
-    /// the IPv6 wildcard) dual mode; on an accepted or connected socket, <c>TCP_NODELAY</c> when <see cref="NoDelay"/>.
+    /// the IPv6 wildcard) dual mode; before a UDP socket binds, dual mode; on an accepted or connected socket,
+    /// <c>TCP_NODELAY</c> when <see cref="NoDelay"/>.
     /// Unix-domain sockets get none of them. Failures are ignored, as System.Net.Sockets ignores them for these options.
     /// </summary>
     /// <param name="fd">The socket.</param>
@@ -51,12 +64,16 @@ public sealed class UringSocketOptions
             return;
         }
 
-        if (role == SocketRole.Listener)
+        if (role is SocketRole.Listener or SocketRole.Datagram)
         {
-            _ = Libc.SetSockOptInt(fd, Libc.SOL_SOCKET, Libc.SO_REUSEADDR, 1);
+            if (role == SocketRole.Listener)
+            {
+                _ = Libc.SetSockOptInt(fd, Libc.SOL_SOCKET, Libc.SO_REUSEADDR, 1);
+            }
+
             if (endPoint is IPEndPoint ip && ip.Address.Equals(IPAddress.IPv6Any))
             {
-                // Dual mode: the IPv6 wildcard accepts IPv4 clients too (as IPv4-mapped addresses).
+                // Dual mode: the IPv6 wildcard accepts IPv4 clients (or datagrams) too, as IPv4-mapped addresses.
                 _ = Libc.SetSockOptInt(fd, Libc.IPPROTO_IPV6, Libc.IPV6_V6ONLY, 0);
             }
         }
@@ -78,6 +95,9 @@ internal enum SocketRole
 
     /// <summary>A connection this process opened.</summary>
     Connected,
+
+    /// <summary>A UDP socket about to bind (<see cref="UringUdpSocket"/>).</summary>
+    Datagram,
 }
 
 /// <summary>Options of a <see cref="UringConnection"/> (a socket as an <see cref="System.IO.Pipelines.IDuplexPipe"/>).</summary>

@@ -112,6 +112,37 @@ public sealed class AllocationTests
 
     [Theory]
     [MemberData(nameof(Modes))]
+    public async Task A_read_with_a_deadline_allocates_nothing_in_steady_state(ContinuationMode mode)
+    {
+        // The linked timeout rides in the ring's scratch memory and its CQE is only counted: no timer object, no allocation.
+        Kernel.RequireOp(Opcode.LinkTimeout);
+        using var file = new TempFile(64 * 4096, seed: 44);
+        using SafeFileHandle handle = file.Open();
+        using var engine = new IoUringEngine(new IoUringEngineOptions { Continuations = mode });
+        var buffer = new byte[4096];
+        TimeSpan timeout = TimeSpan.FromSeconds(30);
+
+        List<long> windows = await Task.Run(async () =>
+        {
+            var meter = new AllocationWindows();
+            for (int i = 0; meter.Next(i); i++)
+            {
+                int n = await engine.ReadAsync(handle, buffer, (i % 64) * 4096L, timeout);
+                if (n != 4096)
+                {
+                    throw new InvalidOperationException($"short read {n}");
+                }
+            }
+
+            return meter.Result();
+        });
+
+        AssertNoAllocationPerOperation(windows);
+        Assert.Equal(0, engine.OperationsInFlight);
+    }
+
+    [Theory]
+    [MemberData(nameof(Modes))]
     public async Task Awaited_writes_and_reads_through_UringFile_allocate_nothing_in_steady_state(ContinuationMode mode)
     {
         Kernel.RequireIoUring();
