@@ -10,6 +10,7 @@ namespace IoUring.Tests.Reliability;
 /// of zero, so the drain gives up at once): they keep their pins for good, but nobody waits for them forever and no
 /// descriptor stays open because of them.
 /// </summary>
+[Collection(nameof(PinnedForeverCollection))]
 public sealed class AbandonedAtDisposeTests
 {
     private static IoUringEngine EngineThatGivesUpAtOnce() => new(new IoUringEngineOptions { DisposeTimeout = TimeSpan.Zero });
