@@ -45,9 +45,9 @@ internal sealed partial class IoUringTransportFactory : IConnectionListenerFacto
             throw new ArgumentOutOfRangeException(nameof(options), _options.EngineCount, "IoUringTransportOptions.EngineCount must be at least 1.");
         }
 
-        if (_options.EngineOptions?.Continuations == ContinuationMode.Inline)
+        if (_options.EngineOptions is { Continuations: ContinuationMode.Inline } engineOptions && engineOptions.HandOffAfter == Timeout.InfiniteTimeSpan)
         {
-            throw new ArgumentException("The Kestrel transport needs ContinuationMode.ThreadPool: Kestrel runs application code in continuations, which must not run on an engine's loop thread.", nameof(options));
+            throw new ArgumentException("The Kestrel transport runs application code in the engines' continuations: with ContinuationMode.Inline, HandOffAfter must stay finite (so a request handler that blocks makes the engine hand its ring to another thread instead of stalling every connection), or use ContinuationMode.ThreadPool.", nameof(options));
         }
     }
 

@@ -4,16 +4,18 @@ namespace IoUring.AspNetCore;
 public sealed class IoUringTransportOptions
 {
     /// <summary>
-    /// io_uring engines (each a ring with its own loop thread) that accepted connections are spread over, round robin.
-    /// Default 1: on small machines one loop thread beside the thread pool does best; add engines when one loop
-    /// thread saturates a core.
+    /// io_uring engines (each a ring with its own loop) that accepted connections are spread over, round robin.
+    /// Default <see cref="Environment.ProcessorCount"/>: one per core, each running the requests of its connections
+    /// on its own thread (inline continuations), as Kestrel's socket transport spreads its I/O queues.
     /// </summary>
-    public int EngineCount { get; set; } = 1;
+    public int EngineCount { get; set; } = Environment.ProcessorCount;
 
     /// <summary>
-    /// Options of the engines. Their <see cref="IoUringEngineOptions.Continuations"/> must stay
-    /// <see cref="ContinuationMode.ThreadPool"/> (the default): Kestrel runs application code in continuations, and
-    /// that must never run on an engine's loop thread.
+    /// Options of the engines, or null for the defaults: <see cref="ContinuationMode.Inline"/>, so Kestrel's request
+    /// processing runs on the engine's thread where the receive completed, with the hand-off that keeps a handler that
+    /// blocks from stalling the other connections. <see cref="IoUringEngineOptions.HandOffAfter"/> must stay finite
+    /// with inline continuations (the factory refuses <see cref="Timeout.InfiniteTimeSpan"/>);
+    /// <see cref="ContinuationMode.ThreadPool"/> runs application code on the thread pool instead.
     /// </summary>
     public IoUringEngineOptions? EngineOptions { get; set; }
 

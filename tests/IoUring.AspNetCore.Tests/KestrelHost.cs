@@ -60,7 +60,7 @@ internal sealed class KestrelHost : IAsyncDisposable
     /// <summary>A generous bound for waits (the machine is shared and may be very busy).</summary>
     public static readonly TimeSpan Patience = TimeSpan.FromSeconds(60);
 
-    public static async Task<KestrelHost> StartAsync(string transport, Action<WebApplication> map, Action<KestrelServerOptions>? kestrel = null)
+    public static async Task<KestrelHost> StartAsync(string transport, Action<WebApplication> map, Action<KestrelServerOptions>? kestrel = null, Action<IoUringTransportOptions>? ioUring = null)
     {
         if (transport == IoUring)
         {
@@ -89,7 +89,11 @@ internal sealed class KestrelHost : IAsyncDisposable
         });
         if (transport == IoUring)
         {
-            builder.WebHost.UseIoUring(o => o.RequireIoUring = true);
+            builder.WebHost.UseIoUring(o =>
+            {
+                o.RequireIoUring = true;
+                ioUring?.Invoke(o);
+            });
         }
 
         WebApplication app = builder.Build();

@@ -72,7 +72,7 @@ internal sealed class CompareOptions
         contenders: ring, ring-registered, pread, pread-pool, randomaccess-async, default, async, async-inline, async-group,
                     async-group-inline, liburing-c, liburing-c-registered, fio-io_uring, fio-psync;
                     http: sockets-iouring, sockets-iouring-inline, sockets-dotnet, kestrel-iouring, kestrel-dotnet,
-                    kestrel-dotnet-inline; only when named: kestrel-iouring-2engines
+                    kestrel-dotnet-inline; only when named: kestrel-iouring-1engine
         """;
 
     public static CompareOptions Parse(string[] args)

@@ -27,15 +27,15 @@ internal static partial class HttpContenders
     public const string KestrelDotnetInline = "kestrel-dotnet-inline";
 
     /// <summary>
-    /// <c>UseIoUring()</c> with two engines (<c>IoUringTransportOptions.EngineCount = 2</c>): an A/B of the default's
-    /// single loop thread, which a profile showed doing most of the server's kernel work; only when named in --contenders.
+    /// <c>UseIoUring()</c> with one engine (<c>IoUringTransportOptions.EngineCount = 1</c>): an A/B of the default's one
+    /// engine per core; only when named in --contenders.
     /// </summary>
-    public const string KestrelIoUringTwoEngines = "kestrel-iouring-2engines";
+    public const string KestrelIoUringOneEngine = "kestrel-iouring-1engine";
 
     public static readonly string[] All = [SocketsIoUring, SocketsIoUringInline, SocketsDotnet, KestrelIoUring, KestrelDotnet, KestrelDotnetInline];
 
     /// <summary>Contenders run only when named in --contenders.</summary>
-    public static readonly string[] OptIn = [KestrelIoUringTwoEngines];
+    public static readonly string[] OptIn = [KestrelIoUringOneEngine];
 
     /// <summary>The Kestrel contenders: they also get the pipelined and the many-connection rows by default.</summary>
     public static bool IsKestrel(string contender) => contender.StartsWith("kestrel-", StringComparison.Ordinal);
@@ -48,7 +48,7 @@ internal static partial class HttpContenders
         SocketsIoUringInline => new("HttpPlaintext", ["--transport", "iouring", "--continuations", "inline"]),
         SocketsDotnet => new("HttpPlaintext", ["--transport", "dotnet"]),
         KestrelIoUring => new("AspNetCorePlaintext", ["--transport", "iouring"]),
-        KestrelIoUringTwoEngines => new("AspNetCorePlaintext", ["--transport", "iouring", "--engines", "2"]),
+        KestrelIoUringOneEngine => new("AspNetCorePlaintext", ["--transport", "iouring", "--engines", "1"]),
         KestrelDotnet => new("AspNetCorePlaintext", ["--transport", "dotnet"]),
         KestrelDotnetInline => new("AspNetCorePlaintext", ["--transport", "dotnet"]) { Environment = new Dictionary<string, string> { ["DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS"] = "1" } },
         _ => throw new ArgumentException($"unknown http contender {contender}"),
