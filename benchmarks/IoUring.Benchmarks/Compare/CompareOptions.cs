@@ -54,7 +54,7 @@ internal sealed class CompareOptions
 
     public const string Usage = """
         usage: compare [--size 1g] [--seconds 3] [--rounds 3] [--warmup 0.5] [--json PATH] [--markdown PATH]
-                       [--smoke] [--dir DIR] [--scenarios nop,hot,cold] [--contenders ring,pread,...]
+                       [--smoke] [--dir DIR] [--scenarios nop,hot,cold,seq,http] [--contenders ring,pread,...]
                        [--qd 1,32,128] [--threads 32] [--seed 12345] [--connections 256] [--wrk-threads 2]
                        [--pipeline 1] [--server-pool default|pinned]
           --size       data file size (k/m/g suffixes); the file is created in DIR (default: the temp dir) and deleted
@@ -68,7 +68,10 @@ internal sealed class CompareOptions
                        TechEmpower plaintext) and 1024 connections; --connections or --pipeline runs only that shape
           --server-pool  the sockets-* servers' pipe memory: each transport's default pool, or one pinned block
                        pool that keeps its blocks, for both
-        scenarios: nop, hot, cold, http
+        scenarios: nop, hot, cold, seq, http
+          seq: one pass over the data file per run (hot and cold reads, writes with and without fsync, a copy),
+                       64 KiB and 1 MiB buffers; contenders filestream-async, filestream-sync, pipe-filestream,
+                       copyto-filestream, uring-stream, uring-pipe, uring-copy
         contenders: ring, ring-registered, pread, pread-pool, randomaccess-async, default, async, async-inline, async-group,
                     async-group-inline, liburing-c, liburing-c-registered, fio-io_uring, fio-psync;
                     http: sockets-iouring, sockets-iouring-inline, sockets-dotnet, kestrel-iouring, kestrel-dotnet,

@@ -12,6 +12,12 @@ internal sealed record Row(string Scenario, string Contender, int Qd, int Pipeli
     public List<RunResult> Runs { get; } = [];
 
     public string? Failure { get; set; }
+
+    /// <summary>seq: what the run does (<see cref="SeqContenders.Cases"/>); null elsewhere.</summary>
+    public string? Case { get; init; }
+
+    /// <summary>seq: the caller's buffer (and the adapters' chunk) in bytes; 0 elsewhere.</summary>
+    public int Buffer { get; init; }
 }
 
 /// <summary>
@@ -127,7 +133,7 @@ internal static class CompareRunner
             Prelude(file, evictEvery, options.Seed);
         }
 
-        string[] scenarioOrder = [Scenarios.Nop, Scenarios.Hot, Scenarios.Cold, Scenarios.Http];
+        string[] scenarioOrder = [Scenarios.Nop, Scenarios.Hot, Scenarios.Cold, Scenarios.Seq, Scenarios.Http];
         List<Row> planned = [.. rows.Where(r => r.Failure is null && scenarioOrder.Contains(r.Scenario))];
         var progress = new RunProgress(planned.Count * options.Rounds, planned.Sum(r => PlannedSeconds(r, options, header.Http!)) * options.Rounds);
         for (int round = 0; round < options.Rounds; round++)
@@ -148,6 +154,10 @@ internal static class CompareRunner
                     {
                         RunHttp(row, wrk, options, header.Http, round, log);
                     }
+                    else if (scenario == Scenarios.Seq)
+                    {
+                        RunSeq(row, file!, options, round, log);
+                    }
                     else
                     {
                         RunOne(row, file!, twin, fio, options, evictEvery, seed, round, log);
@@ -162,7 +172,7 @@ internal static class CompareRunner
         header.TotalSeconds = total.Elapsed.TotalSeconds;
         foreach (Row r in rows.Where(r => r.Failure is not null))
         {
-            notes.Add($"`{r.Contender}` {r.Scenario} QD {r.Qd}{(r.Pipeline > 1 ? $" pipelined {r.Pipeline}" : string.Empty)} failed: {r.Failure}");
+            notes.Add(r.Scenario == Scenarios.Seq ? $"`{r.Contender}` seq {r.Case} {r.Buffer >> 10} KiB failed: {r.Failure}" : $"`{r.Contender}` {r.Scenario} QD {r.Qd}{(r.Pipeline > 1 ? $" pipelined {r.Pipeline}" : string.Empty)} failed: {r.Failure}");
         }
 
         var report = new Report(header, rows, notes, file?.CachestatWorks ?? true);
@@ -204,6 +214,18 @@ internal static class CompareRunner
             _ = AsyncContender.Run(new RunSpec(Scenarios.Hot, AsyncInline, 32, file, 0.05, 0.05, evictEvery, seed), group: true, ContinuationMode.Inline);
             // The default engines (created here, once for the process) and the newcomer's code path.
             _ = DefaultContender.Run(new RunSpec(Scenarios.Hot, Default, 32, file, 0.05, 0.05, evictEvery, seed));
+        }
+
+        // Every seq code path over the first 16 MiB, twice (JIT and tiering outside the measured passes).
+        for (int i = 0; i < 2; i++)
+        {
+            foreach (string c in SeqContenders.Cases)
+            {
+                foreach (string contender in SeqContenders.ContendersOf(c))
+                {
+                    _ = SeqContenders.Run(new Row(Scenarios.Seq, contender, 1) { Case = c, Buffer = SeqContenders.Buffers[0] }, file, 16 << 20);
+                }
+            }
         }
     }
 
@@ -262,6 +284,20 @@ internal static class CompareRunner
             }
         }
 
+        foreach (string c in SeqContenders.Cases)
+        {
+            foreach (int buffer in SeqContenders.Buffers)
+            {
+                foreach (string contender in SeqContenders.ContendersOf(c))
+                {
+                    if (Want(Scenarios.Seq, contender))
+                    {
+                        rows.Add(new Row(Scenarios.Seq, contender, 1) { Case = c, Buffer = buffer });
+                    }
+                }
+            }
+        }
+
         if (wrk.Binary is not null)
         {
             foreach (string contender in HttpContenders.All.Concat(o.Contenders is null ? [] : HttpContenders.OptIn))
@@ -289,8 +325,13 @@ internal static class CompareRunner
     }
 
     /// <summary>How long one run of <paramref name="row"/> is meant to take: its warm-up and its measuring time.</summary>
-    private static double PlannedSeconds(Row row, CompareOptions o, HttpOptions http) =>
-        row.Scenario == Scenarios.Http ? http.Seconds + http.WarmupSeconds : o.Seconds + o.Warmup;
+    private static double PlannedSeconds(Row row, CompareOptions o, HttpOptions http) => row.Scenario switch
+    {
+        Scenarios.Http => http.Seconds + http.WarmupSeconds,
+        // One pass over the file; an estimate at ~1 GB/s (a copy moves it twice).
+        Scenarios.Seq => o.FileSize / 1e9 * (row.Case == SeqContenders.Copy ? 2 : 1),
+        _ => o.Seconds + o.Warmup,
+    };
 
     private static void RunHttp(Row row, Wrk wrk, CompareOptions o, HttpOptions baseShape, int round, TextWriter log)
     {
@@ -308,6 +349,22 @@ internal static class CompareRunner
         {
             row.Failure = e.Message.ReplaceLineEndings(" ");
             log.WriteLine($"round {round + 1} http {row.Contender}: FAILED: {row.Failure}");
+        }
+    }
+
+    private static void RunSeq(Row row, DataFile file, CompareOptions o, int round, TextWriter log)
+    {
+        try
+        {
+            RunResult r = SeqContenders.Run(row, file);
+            row.Runs.Add(r);
+            log.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"round {round + 1}/{o.Rounds} seq  {row.Case,-11} {row.Buffer >> 10,5} KiB {row.Contender,-18}: {r.Ops / r.ElapsedSeconds / 1e6,8:N0} MB/s  cpu {r.CpuMicroseconds / 1000.0 / (r.Ops / (double)(1 << 30)),7:F0} ms/GiB  ctx {(r.VoluntarySwitches + r.InvoluntarySwitches) / (r.Ops / (double)(1 << 20)),6:F2}/MiB  threads {r.Threads}"));
+        }
+        catch (Exception e) when (e is IOException or InvalidOperationException or IoUringException or UnauthorizedAccessException or ObjectDisposedException)
+        {
+            row.Failure = e.Message.ReplaceLineEndings(" ");
+            log.WriteLine($"round {round + 1} seq {row.Case} {row.Buffer >> 10} KiB {row.Contender}: FAILED: {row.Failure}");
         }
     }
 

@@ -158,4 +158,7 @@ internal static class Scenarios
     public const string Hot = "hot";
     public const string Cold = "cold";
     public const string Http = "http";
+
+    /// <summary>Whole-file sequential reads, writes and copies (<see cref="SeqContenders"/>).</summary>
+    public const string Seq = "seq";
 }

@@ -75,7 +75,7 @@ internal sealed record Summary(Row Row)
 }
 
 /// <summary>The Markdown table with notes and target checks, and the JSON array.</summary>
-internal sealed class Report
+internal sealed partial class Report
 {
     private static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
     private readonly RunHeader _header;
@@ -108,6 +108,14 @@ internal sealed class Report
                 if (s.Scenario == Scenarios.Http)
                 {
                     w.WriteNumber("pipeline", s.Row.Pipeline);
+                }
+
+                if (s.Scenario == Scenarios.Seq)
+                {
+                    w.WriteString("case", s.Row.Case);
+                    w.WriteNumber("buffer", s.Row.Buffer);
+                    w.WriteNumber("mb_per_sec", Math.Round(MBps(s), 1));
+                    w.WriteNumber("cpu_ms_per_gib", Math.Round(CpuMsPerGiB(s), 1));
                 }
 
                 w.WriteNumber("threads", s.Threads);
@@ -158,25 +166,16 @@ internal sealed class Report
             sb.AppendLine(Inv, $"http: {_header.Wrk ?? "wrk"} -t{h.WrkThreads} -c{h.Connections} -d{h.Seconds}s --latency{(h.Pipeline > 1 ? $", {h.Pipeline} requests pipelined per write" : ", keep-alive, no pipelining")}{(shaped ? $"; rows marked pipelined send that many requests per write (a wrk Lua script, as TechEmpower plaintext), and QD is each row's connections" : string.Empty)}, after a {h.WarmupSeconds} s warm-up run; server in a child process on 127.0.0.1{(h.ServerPool == "pinned" ? "; sockets-* servers with --pool pinned" : string.Empty)}.");
         }
 
-        sb.AppendLine();
-        sb.AppendLine("| scenario | contender | QD | threads | ops/s | ns/op | CPU µs/op | ctx sw/op | syscalls/op | B alloc/op | cache hits | p99 ms | ops/s min–max |");
-        sb.AppendLine("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
-        foreach (Summary s in _summaries)
+        if (_summaries.Any(x => x.Scenario != Scenarios.Seq))
         {
-            string hits = s.Scenario is Scenarios.Nop or Scenarios.Http ? "—"
-                : s.Scenario == Scenarios.Hot ? "100 %"
-                : s.HitRatio is double hr ? (hr * 100).ToString("F1", Inv) + " %" : "n/a";
-            sb.AppendLine(Inv,
-                $"| {s.Scenario} | {s.Contender}{(s.Row.Pipeline > 1 ? $" (pipelined {s.Row.Pipeline})" : string.Empty)} | {s.Qd} | {s.Threads} | {s.OpsPerSec:N0} | {s.NsPerOp:N0} | {s.CpuUsPerOp:F3} | {s.CtxPerOp:F4} | {Fmt(s.SyscallsPerOp, "F3")} | {Fmt(s.BytesPerOp, "F1")} | {hits} | {Fmt(s.P99Ms, "F2")} | {s.OpsMin:N0}–{s.OpsMax:N0} |");
+            MainTable(sb, http);
         }
 
-        sb.AppendLine();
-        sb.AppendLine("Columns: medians over the rounds. ns/op = 1e9 / ops/s (throughput, not latency). CPU µs/op = user + system time of the whole process (getrusage RUSAGE_SELF; fio: its own report) / ops. ctx sw/op = voluntary + involuntary context switches / ops. syscalls/op: `io_uring_enter` calls counted in the loop (managed ring: the Ring's internal counter; C twin: counted beside each `io_uring_submit_and_wait`); one `pread` per op by construction for pread, pread-pool, randomaccess-async and fio-psync (their futex wake-ups show up as context switches); — for fio-io_uring, which does not report it. B alloc/op = `GC.GetTotalAllocatedBytes(true)` delta / ops (0 by construction for the C twin; — for fio). cache hits (cold) = 1 − misses / reads, misses being the pages that became resident (cachestat; single-thread contenders) or the pages the device read in the window (threaded contenders, whose concurrent reads can race an eviction between its cachestat calls); hot runs start with every page cached.");
-        if (http)
+        if (_summaries.Any(x => x.Scenario == Scenarios.Seq))
         {
-            sb.AppendLine();
-            sb.AppendLine("http rows: QD = open connections; threads = the server's threads; ops/s = wrk's requests/s; p99 ms = wrk's 99th-percentile latency; CPU µs/op, ctx sw/op and B alloc/op are the server process's own (utime + stime from /proc/PID/stat; getrusage context switches and `GC.GetTotalAllocatedBytes(true)` reported by the server), taken over a window inside the measured wrk run once every connection is open, divided by the requests the server answered in that window: the steady state, without the runner, wrk, or connection setup.");
+            SeqTable(sb);
         }
+
         foreach (string n in _notes)
         {
             sb.AppendLine();
@@ -202,6 +201,29 @@ internal sealed class Report
         return sb.ToString();
     }
 
+    private void MainTable(StringBuilder sb, bool http)
+    {
+        sb.AppendLine();
+        sb.AppendLine("| scenario | contender | QD | threads | ops/s | ns/op | CPU µs/op | ctx sw/op | syscalls/op | B alloc/op | cache hits | p99 ms | ops/s min–max |");
+        sb.AppendLine("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+        foreach (Summary s in _summaries.Where(x => x.Scenario != Scenarios.Seq))
+        {
+            string hits = s.Scenario is Scenarios.Nop or Scenarios.Http ? "—"
+                : s.Scenario == Scenarios.Hot ? "100 %"
+                : s.HitRatio is double hr ? (hr * 100).ToString("F1", Inv) + " %" : "n/a";
+            sb.AppendLine(Inv,
+                $"| {s.Scenario} | {s.Contender}{(s.Row.Pipeline > 1 ? $" (pipelined {s.Row.Pipeline})" : string.Empty)} | {s.Qd} | {s.Threads} | {s.OpsPerSec:N0} | {s.NsPerOp:N0} | {s.CpuUsPerOp:F3} | {s.CtxPerOp:F4} | {Fmt(s.SyscallsPerOp, "F3")} | {Fmt(s.BytesPerOp, "F1")} | {hits} | {Fmt(s.P99Ms, "F2")} | {s.OpsMin:N0}–{s.OpsMax:N0} |");
+        }
+
+        sb.AppendLine();
+        sb.AppendLine("Columns: medians over the rounds. ns/op = 1e9 / ops/s (throughput, not latency). CPU µs/op = user + system time of the whole process (getrusage RUSAGE_SELF; fio: its own report) / ops. ctx sw/op = voluntary + involuntary context switches / ops. syscalls/op: `io_uring_enter` calls counted in the loop (managed ring: the Ring's internal counter; C twin: counted beside each `io_uring_submit_and_wait`); one `pread` per op by construction for pread, pread-pool, randomaccess-async and fio-psync (their futex wake-ups show up as context switches); — for fio-io_uring, which does not report it. B alloc/op = `GC.GetTotalAllocatedBytes(true)` delta / ops (0 by construction for the C twin; — for fio). cache hits (cold) = 1 − misses / reads, misses being the pages that became resident (cachestat; single-thread contenders) or the pages the device read in the window (threaded contenders, whose concurrent reads can race an eviction between its cachestat calls); hot runs start with every page cached.");
+        if (http)
+        {
+            sb.AppendLine();
+            sb.AppendLine("http rows: QD = open connections; threads = the server's threads; ops/s = wrk's requests/s; p99 ms = wrk's 99th-percentile latency; CPU µs/op, ctx sw/op and B alloc/op are the server process's own (utime + stime from /proc/PID/stat; getrusage context switches and `GC.GetTotalAllocatedBytes(true)` reported by the server), taken over a window inside the measured wrk run once every connection is open, divided by the requests the server answered in that window: the steady state, without the runner, wrk, or connection setup.");
+        }
+    }
+
     private Summary? Find(string scenario, string contender, int qd) =>
         _summaries.FirstOrDefault(s => s.Scenario == scenario && s.Contender == contender && s.Qd == qd);
 
@@ -209,7 +231,9 @@ internal sealed class Report
         _summaries.FirstOrDefault(s => s.Scenario == scenario && s.Contender == contender);
 
     public IEnumerable<(string Target, string Measured, bool? Ok)> Targets() =>
-        (_summaries.Any(s => s.Scenario != Scenarios.Http) ? FileTargets() : []).Concat(HttpTargets());
+        (_summaries.Any(s => s.Scenario is Scenarios.Nop or Scenarios.Hot or Scenarios.Cold) ? FileTargets() : [])
+            .Concat(_summaries.Any(s => s.Scenario == Scenarios.Seq) ? SeqTargets() : [])
+            .Concat(HttpTargets());
 
     private IEnumerable<(string Target, string Measured, bool? Ok)> FileTargets()
     {

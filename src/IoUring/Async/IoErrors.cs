@@ -215,6 +215,7 @@ internal static class IoErrors
         OpKind.OpenAt => "openat",
         OpKind.Close => "close",
         OpKind.Statx => "statx",
+        OpKind.Fadvise => "fadvise",
         OpKind.InstallFixedFile or OpKind.RemoveFixedFile => "files_update",
         OpKind.Connect => "connect",
         OpKind.Send => "send",

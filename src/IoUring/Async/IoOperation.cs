@@ -22,6 +22,9 @@ internal enum OpKind : byte
     Close,
     Statx,
 
+    /// <summary>IORING_OP_FADVISE (read-ahead advice of the file streams).</summary>
+    Fadvise,
+
     /// <summary>IORING_OP_FILES_UPDATE putting a file in a free registered-file slot; the slot is written back into <see cref="IoOperation.FilesUpdateArgument"/>.</summary>
     InstallFixedFile,
 

@@ -228,6 +228,23 @@ public sealed partial class IoUringEngine
             cancellationToken).AsValueTask();
     }
 
+    /// <summary>
+    /// Advises the kernel about a file range (<c>IORING_OP_FADVISE</c>, liburing <c>io_uring_prep_fadvise</c>, Linux 5.6),
+    /// as <c>posix_fadvise</c>: <c>POSIX_FADV_WILLNEED</c> starts reading the range into the page cache without waiting
+    /// for it. Internal: the file streams' read-ahead.
+    /// </summary>
+    internal ValueTask AdviseAsync(SafeHandle handle, long offset, uint length, int advice, IOperationOwner? owner, CancellationToken cancellationToken, int fixedSlot = -1)
+    {
+        ArgumentNullException.ThrowIfNull(handle);
+        ArgumentOutOfRangeException.ThrowIfNegative(offset);
+        return Issue(
+            OpKind.Fadvise,
+            new FileRequest(handle, offset, length, advice, fixedSlot),
+            static (IoUringEngine e, IoOperation op, in FileRequest r) => op.Template.PrepFadvise(op.AddFileRef(r.Handle, r.FixedSlot), (ulong)r.Offset, (uint)r.Length, r.Flags),
+            owner,
+            cancellationToken).AsValueTask();
+    }
+
     /// <summary>Truncates or extends the file to <paramref name="length"/> bytes (<c>IORING_OP_FTRUNCATE</c> on Linux 6.9+, else <c>ftruncate</c> on the calling thread).</summary>
     /// <param name="handle">A file handle open for writing.</param>
     /// <param name="length">The new length.</param>

@@ -24,7 +24,7 @@ namespace IoUring;
 /// takes no advisory lock for <see cref="FileShare"/>; <see cref="Open(IoUringEngine, string, FileStreamOptions)"/>
 /// opens like <see cref="File.OpenHandle"/> (with its locking) on the calling thread.</para>
 /// </remarks>
-public sealed class UringFile : IDisposable, IAsyncDisposable, IOperationOwner, IFileErrorSource
+public sealed partial class UringFile : IDisposable, IAsyncDisposable, IOperationOwner, IFileErrorSource
 {
     private readonly IoUringEngine? _engine;
     private readonly IoUringEngineGroup? _group;
@@ -489,6 +489,13 @@ public sealed class UringFile : IDisposable, IAsyncDisposable, IOperationOwner, 
         FileChecks.ValidateOffset(fileOffset);
         ThrowIfClosed();
         return Target(out int slot).WriteAsync(_handle, buffers, fileOffset, this, cancellationToken, slot);
+    }
+
+    /// <summary>Advises the kernel about a range (<c>posix_fadvise</c> through the ring); for the streams' read-ahead.</summary>
+    internal ValueTask AdviseAsync(long offset, uint length, int advice)
+    {
+        ThrowIfClosed();
+        return Target(out int slot).AdviseAsync(_handle, offset, length, advice, this, CancellationToken.None, slot);
     }
 
     /// <summary>Makes written data durable: <c>fsync</c>, or <c>fdatasync</c> with <paramref name="dataOnly"/>.</summary>

@@ -57,6 +57,9 @@ internal sealed class UringFilePipeReader : PipeReader
     private readonly PipeWaiter<ReadResult> _waiter = new();
     private bool _waiting;
 
+    /// <summary>Completed by the last read to finish after <see cref="Complete"/>; what <see cref="CompleteAsync"/> awaits.</summary>
+    private TaskCompletionSource? _drained;
+
     public UringFilePipeReader(UringFile file, UringPipeReaderOptions options)
     {
         _file = file;
@@ -225,13 +228,52 @@ internal sealed class UringFilePipeReader : PipeReader
         }
     }
 
+    /// <summary>
+    /// Completes the reader without waiting: reads still in flight (issued ahead, some past an end of file not known
+    /// when they were issued) keep their segments until the kernel is done and are dropped then. With
+    /// <see cref="UringPipeReaderOptions.LeaveOpen"/> false the file is disposed now (its descriptor closes when those
+    /// reads have finished). <see cref="CompleteAsync"/> waits for them.
+    /// </summary>
     public override void Complete(Exception? exception = null)
+    {
+        if (MarkCompleted() && !_leaveOpen)
+        {
+            _file.Dispose();
+        }
+    }
+
+    /// <summary>Completes the reader and waits until no read it issued is in the kernel; then disposes the file unless left open.</summary>
+    public override async ValueTask CompleteAsync(Exception? exception = null)
+    {
+        bool first = MarkCompleted();
+        TaskCompletionSource? drained = null;
+        lock (_lock)
+        {
+            if (_inFlight > 0)
+            {
+                drained = _drained ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            }
+        }
+
+        if (drained is not null)
+        {
+            await drained.Task.ConfigureAwait(false);
+        }
+
+        if (first && !_leaveOpen)
+        {
+            await _file.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Marks the reader completed; true for the call that did it.</summary>
+    private bool MarkCompleted()
     {
         lock (_lock)
         {
             if (_completed)
             {
-                return;
+                return false;
             }
 
             _completed = true;
@@ -239,11 +281,7 @@ internal sealed class UringFilePipeReader : PipeReader
             // Segments still being read belong to their requests until those complete (they are pinned by them);
             // completions that arrive from now on are dropped.
             _head = _tail = _lastVisible = _free = null;
-        }
-
-        if (!_leaveOpen)
-        {
-            _file.Dispose();
+            return true;
         }
     }
 
@@ -316,15 +354,16 @@ internal sealed class UringFilePipeReader : PipeReader
         bool signal = false;
         ReadResult result = default;
         Exception? signalError = null;
+        TaskCompletionSource? drained = null;
         lock (_lock)
         {
             _inFlight--;
             if (_completed)
             {
-                return;
+                // Dropped; the last one wakes CompleteAsync.
+                drained = _inFlight == 0 ? _drained : null;
             }
-
-            if (error is not null)
+            else if (error is not null)
             {
                 _error ??= error;
             }
@@ -354,9 +393,13 @@ internal sealed class UringFilePipeReader : PipeReader
                 }
             }
 
-            ExtendVisible();
-            TopUp(ref toIssue);
-            if (_waiting)
+            if (!_completed)
+            {
+                ExtendVisible();
+                TopUp(ref toIssue);
+            }
+
+            if (_waiting && !_completed)
             {
                 if (_error is not null)
                 {
@@ -373,6 +416,7 @@ internal sealed class UringFilePipeReader : PipeReader
             }
         }
 
+        drained?.TrySetResult();
         Issue(toIssue);
         if (signal)
         {

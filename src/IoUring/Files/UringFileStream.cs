@@ -3,15 +3,27 @@ using System.Runtime.CompilerServices;
 namespace IoUring;
 
 /// <summary>
-/// A seekable, unbuffered <see cref="Stream"/> over a <see cref="UringFile"/>. Asynchronous reads and writes go through
-/// the file's engine; the synchronous ones use <see cref="RandomAccess"/> (<c>pread</c>/<c>pwrite</c>) on the calling
-/// thread. Like <see cref="FileStream"/>, one stream must not run two operations at once; open several streams over
-/// one file for concurrent sequential access.
+/// A seekable <see cref="Stream"/> over a <see cref="UringFile"/> with its own position. Asynchronous reads and writes go
+/// through the file's engines; the synchronous ones use <see cref="RandomAccess"/> (<c>pread</c>/<c>pwrite</c>) on the
+/// calling thread. Like <see cref="FileStream"/>, one stream must not run two operations at once; open several streams
+/// over one file for concurrent sequential access.
 /// </summary>
+/// <remarks>
+/// <para>Sequential reads are read ahead in the kernel (<see cref="ReadAhead"/>): each read still lands directly in the
+/// caller's buffer and sees the file as it is at that moment.</para>
+/// <para>Asynchronous writes are written behind the caller (<see cref="WriteBehind"/>): copied into a few native
+/// buffers and written from there while the caller goes on. Everything accepted is written and waited for before a
+/// read, a length query, <c>SetLength</c>, a synchronous write, <c>Flush</c>/<c>FlushAsync</c> and dispose; a failed
+/// write is reported by the next of those (or the next write).</para>
+/// </remarks>
 internal sealed class UringFileStream : Stream
 {
     private readonly UringFile _file;
     private readonly bool _leaveOpen;
+    private readonly ReadAhead _readAhead;
+
+    /// <summary>Made by the first asynchronous write.</summary>
+    private WriteBehind? _writeBehind;
     private long _position;
     private bool _disposed;
 
@@ -21,6 +33,7 @@ internal sealed class UringFileStream : Stream
         _file = file;
         _position = position;
         _leaveOpen = leaveOpen;
+        _readAhead = new ReadAhead(file, position);
     }
 
     public override bool CanRead => !_disposed && (_file.Access & FileAccess.Read) != 0;
@@ -34,6 +47,7 @@ internal sealed class UringFileStream : Stream
         get
         {
             ThrowIfDisposed();
+            _writeBehind?.Drain();
             return _file.Length;
         }
     }
@@ -61,7 +75,7 @@ internal sealed class UringFileStream : Stream
         {
             SeekOrigin.Begin => offset,
             SeekOrigin.Current => _position + offset,
-            SeekOrigin.End => _file.Length + offset,
+            SeekOrigin.End => Length + offset,
             _ => throw new ArgumentOutOfRangeException(nameof(origin), origin, "Unknown SeekOrigin."),
         };
 
@@ -78,7 +92,13 @@ internal sealed class UringFileStream : Stream
     {
         ThrowIfDisposed();
         ThrowIfNotWritable();
+        _writeBehind?.Drain();
         RandomAccess.SetLength(_file.Handle, value);
+        if (_position > value)
+        {
+            // As FileStream: a position past the new end moves to it.
+            _position = value;
+        }
     }
 
     public override int Read(byte[] buffer, int offset, int count)
@@ -91,8 +111,12 @@ internal sealed class UringFileStream : Stream
     {
         ThrowIfDisposed();
         ThrowIfNotReadable();
-        int n = RandomAccess.Read(_file.Handle, buffer, _position);
-        _position += n;
+        _writeBehind?.Drain();
+        long position = _position;
+        _readAhead.BeforeRead(position, buffer.Length);
+        int n = RandomAccess.Read(_file.Handle, buffer, position);
+        _readAhead.AfterRead(position, n);
+        _position = position + n;
         return n;
     }
 
@@ -106,6 +130,7 @@ internal sealed class UringFileStream : Stream
     {
         ThrowIfDisposed();
         ThrowIfNotWritable();
+        _writeBehind?.Drain();
         RandomAccess.Write(_file.Handle, buffer, _position);
         _position += buffer.Length;
     }
@@ -116,14 +141,43 @@ internal sealed class UringFileStream : Stream
         return ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
     }
 
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-    public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+    public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
     {
         ThrowIfDisposed();
         ThrowIfNotReadable();
-        int n = await _file.ReadAsync(buffer, _position, cancellationToken).ConfigureAwait(false);
-        _position += n;
+        if (_writeBehind is not null && !_writeBehind.IsIdle)
+        {
+            return DrainThenReadAsync(buffer, cancellationToken);
+        }
+
+        long position = _position;
+        _readAhead.BeforeRead(position, buffer.Length);
+        ValueTask<int> read = _file.ReadAsync(buffer, position, cancellationToken);
+        if (read.IsCompletedSuccessfully)
+        {
+            int n = read.Result;
+            _readAhead.AfterRead(position, n);
+            _position = position + n;
+            return new ValueTask<int>(n);
+        }
+
+        return AwaitReadAsync(read, position);
+    }
+
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    private async ValueTask<int> AwaitReadAsync(ValueTask<int> read, long position)
+    {
+        int n = await read.ConfigureAwait(false);
+        _readAhead.AfterRead(position, n);
+        _position = position + n;
         return n;
+    }
+
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    private async ValueTask<int> DrainThenReadAsync(Memory<byte> buffer, CancellationToken cancellationToken)
+    {
+        await _writeBehind!.DrainAsync(cancellationToken).ConfigureAwait(false);
+        return await ReadAsync(buffer, cancellationToken).ConfigureAwait(false);
     }
 
     public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken)
@@ -132,22 +186,96 @@ internal sealed class UringFileStream : Stream
         return WriteAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
     }
 
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
-    public override async ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
+    public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
     {
         ThrowIfDisposed();
         ThrowIfNotWritable();
-        await _file.WriteAsync(buffer, _position, cancellationToken).ConfigureAwait(false);
-        _position += buffer.Length;
+        long position = _position;
+        ValueTask write = (_writeBehind ??= new WriteBehind(_file)).WriteAsync(buffer, position, cancellationToken);
+        if (write.IsCompletedSuccessfully)
+        {
+            write.GetAwaiter().GetResult();
+            _position = position + buffer.Length;
+            return default;
+        }
+
+        return AwaitWriteAsync(write, position + buffer.Length);
     }
 
-    /// <summary>Nothing to do: the stream does not buffer. Durability is <see cref="UringFile.FlushAsync"/>.</summary>
-    public override void Flush() => ThrowIfDisposed();
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
+    private async ValueTask AwaitWriteAsync(ValueTask write, long end)
+    {
+        await write.ConfigureAwait(false);
+        _position = end;
+    }
+
+    /// <summary>
+    /// Copies the rest of this stream to <paramref name="destination"/>. Into another stream over a <see cref="UringFile"/>
+    /// it is <see cref="UringFile.CopyToAsync(UringFile, UringFileCopyOptions?, CancellationToken)"/> (several chunks
+    /// in flight, chunks of at least <paramref name="bufferSize"/> bytes) from this position to that one, and both
+    /// positions move on by the bytes copied; into any other stream it is the usual read/write loop.
+    /// </summary>
+    public override Task CopyToAsync(Stream destination, int bufferSize, CancellationToken cancellationToken)
+    {
+        ValidateCopyToArguments(destination, bufferSize);
+        if (destination is not UringFileStream target || ReferenceEquals(target._file, _file))
+        {
+            return base.CopyToAsync(destination, bufferSize, cancellationToken);
+        }
+
+        ThrowIfDisposed();
+        ThrowIfNotReadable();
+        target.ThrowIfDisposed();
+        target.ThrowIfNotWritable();
+        return CopyToUringAsync(target, bufferSize, cancellationToken);
+    }
+
+    private async Task CopyToUringAsync(UringFileStream target, int bufferSize, CancellationToken cancellationToken)
+    {
+        if (_writeBehind is not null)
+        {
+            await _writeBehind.DrainAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        if (target._writeBehind is not null)
+        {
+            await target._writeBehind.DrainAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        long length = _file.Length - _position;
+        if (length <= 0)
+        {
+            return;
+        }
+
+        var options = new UringFileCopyOptions
+        {
+            SourceOffset = _position,
+            DestinationOffset = target._position,
+            Length = length,
+            ChunkSize = Math.Max(bufferSize, 1024 * 1024),
+        };
+        long copied = await _file.CopyToAsync(target._file, options, cancellationToken).ConfigureAwait(false);
+        _position += copied;
+        target._position += copied;
+    }
+
+    /// <summary>Writes what the stream holds and waits for it (not a durability barrier: that is <see cref="UringFile.FlushAsync"/>).</summary>
+    public override void Flush()
+    {
+        ThrowIfDisposed();
+        _writeBehind?.Drain();
+    }
 
     public override Task FlushAsync(CancellationToken cancellationToken)
     {
         ThrowIfDisposed();
-        return cancellationToken.IsCancellationRequested ? Task.FromCanceled(cancellationToken) : Task.CompletedTask;
+        if (cancellationToken.IsCancellationRequested)
+        {
+            return Task.FromCanceled(cancellationToken);
+        }
+
+        return _writeBehind is null ? Task.CompletedTask : _writeBehind.DrainAsync(cancellationToken).AsTask();
     }
 
     protected override void Dispose(bool disposing)
@@ -155,9 +283,21 @@ internal sealed class UringFileStream : Stream
         if (!_disposed)
         {
             _disposed = true;
-            if (disposing && !_leaveOpen)
+            if (disposing)
             {
-                _file.Dispose();
+                try
+                {
+                    // Like FileStream: what was accepted is written before the file goes (a failure is thrown here).
+                    _writeBehind?.Drain();
+                }
+                finally
+                {
+                    _writeBehind?.Dispose();
+                    if (!_leaveOpen)
+                    {
+                        _file.Dispose();
+                    }
+                }
             }
         }
 
@@ -169,9 +309,20 @@ internal sealed class UringFileStream : Stream
         if (!_disposed)
         {
             _disposed = true;
-            if (!_leaveOpen)
+            try
             {
-                await _file.DisposeAsync().ConfigureAwait(false);
+                if (_writeBehind is not null)
+                {
+                    await _writeBehind.DrainAsync().ConfigureAwait(false);
+                }
+            }
+            finally
+            {
+                _writeBehind?.Dispose();
+                if (!_leaveOpen)
+                {
+                    await _file.DisposeAsync().ConfigureAwait(false);
+                }
             }
         }
 
