@@ -107,16 +107,7 @@ internal sealed class WriteBehind
                 _current.Filled = 0;
             }
 
-            int n = Math.Min(data.Length, _slotSize - _current.Filled);
-            data.Span[..n].CopyTo(_current.Buffer.Span[_current.Filled..]);
-            _current.Filled += n;
-            data = data[n..];
-            position += n;
-            _end = position;
-            if (_current.Filled == _slotSize)
-            {
-                IssueCurrent();
-            }
+            CopyIn(ref data, ref position);
         }
 
         return default;
@@ -205,16 +196,23 @@ internal sealed class WriteBehind
                 _current.Filled = 0;
             }
 
-            int n = Math.Min(data.Length, _slotSize - _current.Filled);
-            data.Span[..n].CopyTo(_current.Buffer.Span[_current.Filled..]);
-            _current.Filled += n;
-            data = data[n..];
-            position += n;
-            _end = position;
-            if (_current.Filled == _slotSize)
-            {
-                IssueCurrent();
-            }
+            CopyIn(ref data, ref position);
+        }
+    }
+
+    /// <summary>Copies what fits of <paramref name="data"/> into the buffer being filled; writes it once full.</summary>
+    private void CopyIn(ref ReadOnlyMemory<byte> data, ref long position)
+    {
+        Slot current = _current!;
+        int n = Math.Min(data.Length, _slotSize - current.Filled);
+        data.Span[..n].CopyTo(current.Buffer.Span[current.Filled..]);
+        current.Filled += n;
+        data = data[n..];
+        position += n;
+        _end = position;
+        if (current.Filled == _slotSize)
+        {
+            IssueCurrent();
         }
     }
 
