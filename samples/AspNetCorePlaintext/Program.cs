@@ -11,41 +11,21 @@ using Microsoft.Extensions.Logging.Console;
 // Kestrel's default System.Net.Sockets transport. GET /transport answers with the connection id, whose "uring-"
 // prefix shows which transport accepted the connection. Where io_uring is unavailable, UseIoUring logs why (to
 // standard error) and Kestrel serves on its socket transport; --require-iouring makes startup fail instead.
-string transport = "iouring";
-IPAddress address = IPAddress.Loopback;
-int port = 8080;
-bool control = false;
-bool requireIoUring = false;
-int? engines = null;
-for (int i = 0; i < args.Length; i++)
+if (SampleArgs.Parse(
+        args,
+        "AspNetCorePlaintext [--transport iouring|dotnet] [--require-iouring] [--engines N] [--address 127.0.0.1] [--port 8080] [--control stdin]",
+        ["--transport", "--address", "--port", "--control", "--engines"],
+        ["--require-iouring"]) is not { } options)
 {
-    string a = args[i];
-    string Value() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{a} needs a value");
-    switch (a)
-    {
-        case "--transport":
-            transport = Value();
-            break;
-        case "--address":
-            address = IPAddress.Parse(Value());
-            break;
-        case "--port":
-            port = int.Parse(Value(), CultureInfo.InvariantCulture);
-            break;
-        case "--control":
-            control = Value() == "stdin";
-            break;
-        case "--require-iouring":
-            requireIoUring = true;
-            break;
-        case "--engines":
-            engines = int.Parse(Value(), CultureInfo.InvariantCulture);
-            break;
-        default:
-            Console.Error.WriteLine("usage: AspNetCorePlaintext [--transport iouring|dotnet] [--require-iouring] [--engines N] [--address 127.0.0.1] [--port 8080] [--control stdin]");
-            return 2;
-    }
+    return 2;
 }
+
+string transport = options.Get("--transport", "iouring");
+IPAddress address = options.Get("--address", IPAddress.Loopback);
+int port = options.Get("--port", 8080);
+bool control = options.Get("--control", string.Empty) == "stdin";
+bool requireIoUring = options.Has("--require-iouring");
+int? engines = options.GetInt("--engines");
 
 if (transport is not ("iouring" or "dotnet"))
 {

@@ -1,30 +1,18 @@
-using System.Buffers;
-using System.Globalization;
-using System.IO.Pipelines;
 using System.Net;
 using System.Net.Sockets;
 using IoUring;
+using IoUring.Samples;
 
 // EchoServer [--port 7007] [--address 127.0.0.1]
 // Echoes every byte back over io_uring sockets: each accepted UringSocket becomes a UringConnection, an IDuplexPipe,
 // and the echo is a copy from its Input to its Output. Try it with: nc 127.0.0.1 7007
-IPAddress address = IPAddress.Loopback;
-int port = 7007;
-for (int i = 0; i < args.Length; i++)
+if (SampleArgs.Parse(args, "EchoServer [--port 7007] [--address 127.0.0.1]", ["--port", "--address"]) is not { } options)
 {
-    switch (args[i])
-    {
-        case "--port" when i + 1 < args.Length:
-            port = int.Parse(args[++i], CultureInfo.InvariantCulture);
-            break;
-        case "--address" when i + 1 < args.Length:
-            address = IPAddress.Parse(args[++i]);
-            break;
-        default:
-            Console.Error.WriteLine("usage: EchoServer [--port 7007] [--address 127.0.0.1]");
-            return 2;
-    }
+    return 2;
 }
+
+IPAddress address = options.Get("--address", IPAddress.Loopback);
+int port = options.Get("--port", 7007);
 
 if (!IoUringSupport.IsAvailable)
 {
@@ -74,24 +62,7 @@ static async Task EchoAsync(UringConnection connection)
     EndPoint? peer = connection.RemoteEndPoint;
     try
     {
-        PipeReader input = connection.Input;
-        PipeWriter output = connection.Output;
-        while (true)
-        {
-            ReadResult result = await input.ReadAsync();
-            ReadOnlySequence<byte> buffer = result.Buffer;
-            foreach (ReadOnlyMemory<byte> segment in buffer)
-            {
-                output.Write(segment.Span);
-            }
-
-            input.AdvanceTo(buffer.End);
-            FlushResult flushed = await output.FlushAsync();
-            if (result.IsCompleted || flushed.IsCompleted)
-            {
-                break;
-            }
-        }
+        await PipeEcho.CopyAsync(connection.Input, connection.Output);
     }
     catch (IOException e)
     {

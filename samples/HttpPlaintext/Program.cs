@@ -8,71 +8,25 @@ using IoUring.Samples;
 //               [--engines N (default: one per core)] [--continuations threadpool|inline]   (io_uring transport only)
 //               [--pool default|pinned]                             (both transports' pipe memory)
 //               [--max-connections 10000] [--header-timeout 10] [--keep-alive-timeout 120]   (seconds)
-string transportName = "iouring";
-int engines = Environment.ProcessorCount;
-ContinuationMode continuations = ContinuationMode.ThreadPool;
-IPAddress address = IPAddress.Loopback;
-int port = 8080;
-int backlog = 1024;
-bool control = false;
-bool pinnedPool = false;
-int maxConnections = 10_000;
-double headerTimeout = 10;
-double keepAliveTimeout = 120;
-for (int i = 0; i < args.Length; i++)
+if (SampleArgs.Parse(
+        args,
+        "HttpPlaintext [--transport iouring|dotnet] [--address 127.0.0.1] [--port 8080] [--backlog 1024] [--control stdin] [--engines N (default: one per core)] [--continuations threadpool|inline] [--pool default|pinned] [--max-connections N] [--header-timeout S] [--keep-alive-timeout S]",
+        ["--transport", "--address", "--port", "--backlog", "--engines", "--continuations", "--pool", "--max-connections", "--header-timeout", "--keep-alive-timeout", "--control"]) is not { } options)
 {
-    string a = args[i];
-    string Value() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{a} needs a value");
-    switch (a)
-    {
-        case "--transport":
-            transportName = Value();
-            break;
-        case "--address":
-            address = IPAddress.Parse(Value());
-            break;
-        case "--port":
-            port = int.Parse(Value(), CultureInfo.InvariantCulture);
-            break;
-        case "--backlog":
-            backlog = int.Parse(Value(), CultureInfo.InvariantCulture);
-            break;
-        case "--engines":
-            engines = int.Parse(Value(), CultureInfo.InvariantCulture);
-            break;
-        case "--continuations":
-            continuations = Value() switch
-            {
-                "inline" => ContinuationMode.Inline,
-                "threadpool" => ContinuationMode.ThreadPool,
-                string v => throw new ArgumentException($"--continuations: '{v}' is not inline or threadpool"),
-            };
-            break;
-        case "--pool":
-            pinnedPool = Value() switch
-            {
-                "pinned" => true,
-                "default" => false,
-                string v => throw new ArgumentException($"--pool: '{v}' is not default or pinned"),
-            };
-            break;
-        case "--max-connections":
-            maxConnections = int.Parse(Value(), CultureInfo.InvariantCulture);
-            break;
-        case "--header-timeout":
-            headerTimeout = double.Parse(Value(), CultureInfo.InvariantCulture);
-            break;
-        case "--keep-alive-timeout":
-            keepAliveTimeout = double.Parse(Value(), CultureInfo.InvariantCulture);
-            break;
-        case "--control":
-            control = Value() == "stdin";
-            break;
-        default:
-            Console.Error.WriteLine("usage: HttpPlaintext [--transport iouring|dotnet] [--address 127.0.0.1] [--port 8080] [--backlog 1024] [--control stdin] [--engines N (default: one per core)] [--continuations threadpool|inline] [--pool default|pinned] [--max-connections N] [--header-timeout S] [--keep-alive-timeout S]");
-            return 2;
-    }
+    return 2;
 }
+
+string transportName = options.Get("--transport", "iouring");
+int engines = options.Get("--engines", Environment.ProcessorCount);
+ContinuationMode continuations = options.Choose("--continuations", ContinuationMode.ThreadPool, ("inline", ContinuationMode.Inline), ("threadpool", ContinuationMode.ThreadPool));
+IPAddress address = options.Get("--address", IPAddress.Loopback);
+int port = options.Get("--port", 8080);
+int backlog = options.Get("--backlog", 1024);
+bool control = options.Get("--control", string.Empty) == "stdin";
+bool pinnedPool = options.Choose("--pool", false, ("pinned", true), ("default", false));
+int maxConnections = options.Get("--max-connections", 10_000);
+double headerTimeout = options.Get("--header-timeout", 10.0);
+double keepAliveTimeout = options.Get("--keep-alive-timeout", 120.0);
 
 var endPoint = new IPEndPoint(address, port);
 using PinnedBlockMemoryPool? pool = pinnedPool ? new PinnedBlockMemoryPool() : null;

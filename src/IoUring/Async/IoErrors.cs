@@ -28,10 +28,6 @@ namespace IoUring;
 /// </remarks>
 internal static class IoErrors
 {
-    private const int ENOTDIR = 20;
-    private const int EISDIR = 21;
-    private const int ENAMETOOLONG = 36;
-
     /// <summary>Builds the exception for a failed operation.</summary>
     /// <param name="errno">The positive errno.</param>
     /// <param name="kind">The request.</param>
@@ -98,13 +94,13 @@ internal static class IoErrors
                 return ParentDirectoryExists(fullPath)
                     ? new FileNotFoundException($"Could not find file '{fullPath}'.", fullPath, inner)
                     : new DirectoryNotFoundException($"Could not find a part of the path '{fullPath}'.", inner);
-            case ENOTDIR:
+            case Errno.ENOTDIR:
                 return new DirectoryNotFoundException($"Could not find a part of the path '{fullPath}'.", inner);
             case Errno.EACCES:
             case Errno.EPERM:
-            case EISDIR when kind == OpKind.OpenAt:
+            case Errno.EISDIR when kind == OpKind.OpenAt:
                 return new UnauthorizedAccessException(AccessDenied(fullPath), inner);
-            case ENAMETOOLONG:
+            case Errno.ENAMETOOLONG:
                 return new PathTooLongException($"The path '{fullPath}' is too long, or a component of the specified path is too long.", inner);
             case Errno.EEXIST:
                 // .NET throws a plain IOException with this message and the errno as HResult; IoUringException is one.
@@ -244,7 +240,7 @@ internal static class IoErrors
             "The file was opened with O_DIRECT: the buffer address, length and file offset must be aligned to the device's logical block size",
         Errno.EINVAL when kind is OpKind.Ftruncate => "The file was not opened for writing, or the length is too large",
         Errno.ENOSPC => "The device is full",
-        EISDIR => "The path is a directory",
+        Errno.EISDIR => "The path is a directory",
         Errno.EOPNOTSUPP when kind == OpKind.Fallocate => "The file system does not support fallocate",
         _ => null,
     };

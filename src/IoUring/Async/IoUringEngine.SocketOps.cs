@@ -15,8 +15,11 @@ public sealed partial class IoUringEngine
 
     internal const int SockCloexec = 0x80000;
 
-    /// <summary>The engine's provided-buffer ring for socket receives, created by the ring's owner on first use (owner).</summary>
-    internal object? SocketReceiveBuffers;
+    /// <summary>The engine's provided-buffer ring for socket receives, created by the sockets layer on first use (owner).</summary>
+    internal BufferRing? SocketReceiveRing;
+
+    /// <summary>True once creating <see cref="SocketReceiveRing"/> failed (before 5.19, or no memory): receives use buffers of their own (owner).</summary>
+    internal bool SocketReceiveRingUnavailable;
 
     private CompletionBatchScheduler? _completionScheduler;
 

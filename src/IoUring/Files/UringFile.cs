@@ -341,7 +341,7 @@ public sealed partial class UringFile : IDisposable, IAsyncDisposable, IOperatio
         ArgumentException.ThrowIfNullOrEmpty(path);
         string fullPath = System.IO.Path.GetFullPath(path);
         ArgumentNullException.ThrowIfNull(options);
-        int flags = OpenFlags.From(options.Mode, options.Access, options.Options);
+        int flags = FileOpenFlags.From(options.Mode, options.Access, options.Options);
         UnixFileMode mode = options.UnixCreateMode ?? IoUringEngine.DefaultCreateMode;
         IoUringEngine e = engine ?? group!.Current;
         SafeFileHandle handle = await e.OpenAsync(fullPath, flags, mode, cancellationToken).ConfigureAwait(false);
@@ -746,68 +746,5 @@ public sealed partial class UringFile : IDisposable, IAsyncDisposable, IOperatio
         }
 
         Interlocked.Decrement(ref _installsPending);
-    }
-}
-
-/// <summary>Maps .NET open parameters to <c>open(2)</c> flags.</summary>
-internal static class OpenFlags
-{
-    public const int ORdOnly = 0;
-    public const int OWrOnly = 1;
-    public const int ORdWr = 2;
-    public const int OCreat = 0x40;
-    public const int OExcl = 0x80;
-    public const int OTrunc = 0x200;
-    public const int OSync = 0x101000;
-    public const int PosixFadvSequential = 2;
-
-    /// <summary><c>O_DIRECT</c>: 0x4000 on x86 and most architectures, 0x10000 on ARM.</summary>
-    public static int ODirect => RuntimeInformation.ProcessArchitecture is Architecture.Arm or Architecture.Arm64 ? 0x10000 : 0x4000;
-
-    /// <summary>The undocumented <see cref="FileOptions"/> value that <see cref="FileStream"/> maps to <c>O_DIRECT</c> on Unix.</summary>
-    public const FileOptions NoBuffering = (FileOptions)0x20000000;
-
-    public static int From(FileMode mode, FileAccess access, FileOptions options)
-    {
-        FileChecks.ValidateEnums(mode, access);
-        int flags = access switch
-        {
-            FileAccess.Read => ORdOnly,
-            FileAccess.Write => OWrOnly,
-            _ => ORdWr,
-        };
-
-        if (access == FileAccess.Read && mode is FileMode.Create or FileMode.CreateNew or FileMode.Truncate or FileMode.Append)
-        {
-            // File.OpenHandle's check and message.
-            throw new ArgumentException($"Combining FileMode: {mode} with FileAccess: {access} is invalid.", nameof(access));
-        }
-
-        flags |= mode switch
-        {
-            FileMode.CreateNew => OCreat | OExcl,
-            FileMode.Create => OCreat | OTrunc,
-            FileMode.Open => 0,
-            FileMode.OpenOrCreate => OCreat,
-            FileMode.Truncate => OTrunc,
-            _ => throw new ArgumentException("FileMode.Append is not supported: UringFile writes at explicit offsets; open with OpenOrCreate and write at Length.", nameof(mode)),
-        };
-
-        if ((options & FileOptions.DeleteOnClose) != 0)
-        {
-            throw new ArgumentException("FileOptions.DeleteOnClose is not supported by an io_uring open; use File.OpenHandle and UringFile.FromHandle.", nameof(options));
-        }
-
-        if ((options & FileOptions.WriteThrough) != 0)
-        {
-            flags |= OSync;
-        }
-
-        if ((options & NoBuffering) != 0)
-        {
-            flags |= ODirect;
-        }
-
-        return flags;
     }
 }

@@ -26,14 +26,15 @@ internal readonly unsafe struct BufferRingMap
         return ref _entries[index & Mask];
     }
 
-    /// <summary>The ring tail, which overlays <c>bufs[0].resv</c>.</summary>
-    public ref ushort Tail
+    /// <summary>
+    /// Store-release of the ring tail (which overlays <c>bufs[0].resv</c>): the entries written below
+    /// <paramref name="tail"/> are visible before the kernel sees the new tail (liburing <c>io_uring_buf_ring_advance</c>'s
+    /// <c>io_uring_smp_store_release</c>).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void ReleaseTail(ushort tail)
     {
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        get
-        {
-            // SAFETY: the tail is the 2 bytes at offset 14 of the first entry, inside the allocation.
-            return ref *(ushort*)((byte*)_entries + BufRingEntry.TailOffset);
-        }
+        // SAFETY: the tail is the 2 bytes at offset 14 of the first entry, inside the allocation.
+        Volatile.Write(ref *(ushort*)((byte*)_entries + BufRingEntry.TailOffset), tail);
     }
 }

@@ -48,19 +48,6 @@ public readonly struct Cqe : IEquatable<Cqe>
     /// <summary>True for a zero-copy send's notification CQE (<see cref="CqeFlags.Notif"/>).</summary>
     public bool IsNotification => (Flags & CqeFlags.Notif) != 0;
 
-    /// <summary>Throws <see cref="IoUringException"/> when the request failed; otherwise returns <see cref="Res"/>.</summary>
-    /// <param name="operation">A name for the operation, used in the message.</param>
-    /// <returns>The non-negative result.</returns>
-    public int ThrowIfError(string operation = "io_uring request")
-    {
-        if (Res < 0)
-        {
-            throw IoUringException.FromErrno(-Res, operation);
-        }
-
-        return Res;
-    }
-
     /// <inheritdoc/>
     public bool Equals(Cqe other) => UserData == other.UserData && Res == other.Res && Flags == other.Flags;
 

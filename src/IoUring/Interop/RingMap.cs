@@ -3,8 +3,10 @@ using System.Runtime.CompilerServices;
 namespace IoUring.Interop;
 
 /// <summary>
-/// The submission queue as the kernel laid it out in the mmap'd SQ ring: pointers to the shared indices and the SQE array.
-/// It only turns offsets into references; the memory-ordering rules live in <see cref="Ring"/>, where the indices are used.
+/// The submission queue as the kernel laid it out in the mmap'd SQ ring: the shared indices and the SQE array. The
+/// indices are reached only through acquire loads and release stores (as the Rust io-uring crate's atomics and
+/// liburing's <c>io_uring_smp_*</c> macros do), so a missing barrier cannot be written; which side writes each index and
+/// what each barrier pairs with is in docs/memory-ordering.md.
 /// </summary>
 internal readonly unsafe struct SubmissionQueueMap
 {
@@ -41,33 +43,28 @@ internal readonly unsafe struct SubmissionQueueMap
         }
     }
 
-    /// <summary>The kernel's consumer index (<c>sq.head</c>); the kernel writes it.</summary>
-    public ref uint Head
-    {
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        get => ref *_head;
-    }
+    /// <summary>
+    /// Load-acquire of the kernel's consumer index (<c>sq.head</c>, written by the kernel): SQEs below it have been read
+    /// and their slots may be reused (pairs with the kernel's <c>smp_store_release</c> of the head; liburing
+    /// <c>io_uring_smp_load_acquire(sq->khead)</c>).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public uint AcquireHead() => Volatile.Read(ref *_head);
 
-    /// <summary>Our producer index (<c>sq.tail</c>); the kernel reads it.</summary>
-    public ref uint Tail
-    {
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        get => ref *_tail;
-    }
+    /// <summary>
+    /// Store-release of our producer index (<c>sq.tail</c>): every SQE written below <paramref name="tail"/> is visible to
+    /// the kernel before the new tail is (liburing <c>io_uring_smp_store_release(sq->ktail, tail)</c>).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void ReleaseTail(uint tail) => Volatile.Write(ref *_tail, tail);
 
-    /// <summary><c>sq.flags</c>: <see cref="SqRingFlags"/>, set by the kernel.</summary>
-    public ref uint Flags
-    {
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        get => ref *_flags;
-    }
+    /// <summary>Load-acquire of <c>sq.flags</c> (<see cref="SqRingFlags"/>, set by the kernel).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public uint AcquireFlags() => Volatile.Read(ref *_flags);
 
-    /// <summary><c>sq.dropped</c>: invalid SQ indices the kernel skipped.</summary>
-    public ref uint Dropped
-    {
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        get => ref *_dropped;
-    }
+    /// <summary>Load-acquire of <c>sq.dropped</c>: invalid SQ indices the kernel skipped.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public uint AcquireDropped() => Volatile.Read(ref *_dropped);
 
     /// <summary>The SQE in ring slot <paramref name="index"/> &amp; <see cref="Mask"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -120,36 +117,34 @@ internal readonly unsafe struct CompletionQueueMap
         _cqeShift = cqe32 ? 5 : 4;
     }
 
-    /// <summary>Our consumer index (<c>cq.head</c>); the kernel reads it.</summary>
-    public ref uint Head
-    {
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        get => ref *_head;
-    }
+    /// <summary>
+    /// Store-release of our consumer index (<c>cq.head</c>): the CQEs below <paramref name="head"/> were read before the
+    /// kernel may see their slots free and overwrite them (liburing <c>io_uring_smp_store_release(cq->khead, head)</c>).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void ReleaseHead(uint head) => Volatile.Write(ref *_head, head);
 
-    /// <summary>The kernel's producer index (<c>cq.tail</c>).</summary>
-    public ref uint Tail
-    {
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        get => ref *_tail;
-    }
+    /// <summary>
+    /// Load-acquire of the kernel's producer index (<c>cq.tail</c>): the CQEs below it are fully written before they are
+    /// read (pairs with the kernel's <c>smp_store_release</c> of the tail; liburing <c>io_uring_smp_load_acquire(cq->ktail)</c>).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public uint AcquireTail() => Volatile.Read(ref *_tail);
 
-    /// <summary><c>cq.overflow</c>: completions the kernel had to drop (only without NODROP).</summary>
-    public ref uint Overflow
-    {
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        get => ref *_overflow;
-    }
+    /// <summary>Load-acquire of <c>cq.overflow</c>: completions the kernel had to drop (only without NODROP).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public uint AcquireOverflow() => Volatile.Read(ref *_overflow);
 
     /// <summary>Whether the kernel exposes <c>cq.flags</c> (5.8+).</summary>
     public bool HasFlags => _flags != null;
 
-    /// <summary><c>cq.flags</c>: <see cref="CqRingFlags"/>, written by the application.</summary>
-    public ref uint Flags
-    {
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        get => ref *_flags;
-    }
+    /// <summary>Load-acquire of <c>cq.flags</c> (<see cref="CqRingFlags"/>, written by the application); only when <see cref="HasFlags"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public uint AcquireFlags() => Volatile.Read(ref *_flags);
+
+    /// <summary>Store-release of <c>cq.flags</c>; only when <see cref="HasFlags"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void ReleaseFlags(uint flags) => Volatile.Write(ref *_flags, flags);
 
     /// <summary>The CQE in ring slot <paramref name="index"/> &amp; <see cref="Mask"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

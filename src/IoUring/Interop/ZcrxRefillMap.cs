@@ -22,12 +22,9 @@ internal readonly unsafe struct ZcrxRefillMap
         Mask = entries - 1;
     }
 
-    /// <summary>The application's producer index.</summary>
-    public ref uint Tail
-    {
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        get => ref *_tail;
-    }
+    /// <summary>Store-release of the application's producer index: the entries below <paramref name="tail"/> are visible first.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void ReleaseTail(uint tail) => Volatile.Write(ref *_tail, tail);
 
     /// <summary>The entry at <paramref name="index"/> &amp; <see cref="Mask"/>.</summary>
     public ref ZcrxRqe Entry(uint index)

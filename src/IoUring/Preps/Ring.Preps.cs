@@ -4,7 +4,7 @@ namespace IoUring;
 // native scratch memory tied to the SQE's slot, so the caller needs no pinned memory of its own.
 public sealed partial class Ring
 {
-    /// <summary>Gets an SQE and preps a timeout of <paramref name="timeout"/> (<c>io_uring_prep_timeout</c>).</summary>
+    /// <summary>Gets an SQE and preps a timeout of <paramref name="timeout"/> (liburing <c>io_uring_prep_timeout</c>; Linux 5.4).</summary>
     /// <param name="timeout">
     /// Relative timeout; with <see cref="TimeoutFlags.Abs"/>, a point in time measured from the epoch of the timeout's
     /// clock (<c>CLOCK_MONOTONIC</c> unless <see cref="TimeoutFlags.BootTime"/> or <see cref="TimeoutFlags.RealTime"/>).
@@ -20,7 +20,7 @@ public sealed partial class Ring
         return ref sqe;
     }
 
-    /// <summary>Gets an SQE and preps a linked timeout for the previous SQE (which must have <see cref="SqeFlags.IoLink"/>).</summary>
+    /// <summary>Gets an SQE and preps a linked timeout for the previous SQE (which must have <see cref="SqeFlags.IoLink"/>). (liburing <c>io_uring_prep_link_timeout</c>; Linux 5.5.)</summary>
     /// <param name="timeout">The timeout.</param>
     /// <param name="flags">Flags.</param>
     /// <returns>The SQE.</returns>
@@ -32,7 +32,7 @@ public sealed partial class Ring
         return ref sqe;
     }
 
-    /// <summary>Gets an SQE and preps an update of the timeout with user data <paramref name="targetUserData"/>.</summary>
+    /// <summary>Gets an SQE and preps an update of the timeout with user data <paramref name="targetUserData"/>. (liburing <c>io_uring_prep_timeout_update</c>; Linux 5.11.)</summary>
     /// <param name="targetUserData">The timeout to update.</param>
     /// <param name="timeout">Its new expiry.</param>
     /// <param name="flags">Flags.</param>
@@ -45,7 +45,7 @@ public sealed partial class Ring
         return ref sqe;
     }
 
-    /// <summary>Gets an SQE and preps <c>openat2</c> with <paramref name="how"/> kept by the ring until submission.</summary>
+    /// <summary>Gets an SQE and preps <c>openat2</c> with <paramref name="how"/> kept by the ring until submission. (liburing <c>io_uring_prep_openat2</c>; Linux 5.6.)</summary>
     /// <param name="dirFd">Directory fd or <see cref="Sqe.AtFdCwd"/>.</param>
     /// <param name="path">Address of a NUL-terminated UTF-8 path, valid until submission.</param>
     /// <param name="how">The open parameters.</param>

@@ -3,7 +3,7 @@ namespace IoUring;
 // Preps for legacy provided buffers and cross-ring messages.
 public partial struct Sqe
 {
-    /// <summary>Provides <paramref name="count"/> buffers of <paramref name="length"/> bytes, contiguous from <paramref name="address"/>, to group <paramref name="group"/> with ids from <paramref name="firstId"/>.</summary>
+    /// <summary>Provides <paramref name="count"/> buffers of <paramref name="length"/> bytes, contiguous from <paramref name="address"/>, to group <paramref name="group"/> with ids from <paramref name="firstId"/>. (liburing <c>io_uring_prep_provide_buffers</c>; Linux 5.7.)</summary>
     /// <param name="address">Start of the buffers; valid until they are consumed or removed.</param>
     /// <param name="length">Size of each buffer.</param>
     /// <param name="count">Number of buffers.</param>
@@ -15,7 +15,7 @@ public partial struct Sqe
         BufGroup = group;
     }
 
-    /// <summary>Removes up to <paramref name="count"/> buffers from group <paramref name="group"/>.</summary>
+    /// <summary>Removes up to <paramref name="count"/> buffers from group <paramref name="group"/>. (liburing <c>io_uring_prep_remove_buffers</c>; Linux 5.7.)</summary>
     /// <param name="count">Number of buffers.</param>
     /// <param name="group">Group id.</param>
     public void PrepRemoveBuffers(int count, ushort group)
@@ -24,7 +24,7 @@ public partial struct Sqe
         BufGroup = group;
     }
 
-    /// <summary>Posts a CQE with result <paramref name="result"/> and user data <paramref name="targetUserData"/> on the ring <paramref name="targetRingFd"/> (5.18).</summary>
+    /// <summary>Posts a CQE with result <paramref name="result"/> and user data <paramref name="targetUserData"/> on the ring <paramref name="targetRingFd"/> (5.18). (liburing <c>io_uring_prep_msg_ring</c>.)</summary>
     /// <param name="targetRingFd">The other ring's fd.</param>
     /// <param name="result">The <c>res</c> of the posted CQE.</param>
     /// <param name="targetUserData">The <c>user_data</c> of the posted CQE.</param>
@@ -38,6 +38,7 @@ public partial struct Sqe
     /// <summary>
     /// Like <see cref="PrepMsgRing"/>, and the posted CQE carries <paramref name="cqeFlags"/> as its flags
     /// (<see cref="MsgRingFlags.FlagsPass"/>, 6.2).
+    /// (liburing <c>io_uring_prep_msg_ring_cqe_flags</c>; Linux 6.3.)
     /// </summary>
     /// <param name="targetRingFd">The other ring's fd.</param>
     /// <param name="result">The <c>res</c> of the posted CQE.</param>
@@ -56,6 +57,7 @@ public partial struct Sqe
     /// (<see cref="MsgRingCommand.SendFd"/>, 6.0). The target gets a CQE with user data <paramref name="targetUserData"/> and
     /// result 0, or the slot picked with <see cref="SqeConstants.FileIndexAlloc"/>, unless <see cref="MsgRingFlags.CqeSkip"/> is set;
     /// the sender's own CQE carries the same result. This ring's slot keeps its descriptor.
+    /// (liburing <c>io_uring_prep_msg_ring_fd</c>; Linux 6.0.)
     /// </summary>
     /// <param name="targetRingFd">The other ring's fd (it must not be this ring).</param>
     /// <param name="sourceFileIndex">The slot in this ring's registered file table.</param>

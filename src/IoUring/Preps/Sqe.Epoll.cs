@@ -24,7 +24,7 @@ public partial struct Sqe
     public void PrepEpollWait(int epollFd, nint events, int maxEvents) =>
         PrepRw(Opcode.EpollWait, epollFd, (ulong)events, (uint)maxEvents, 0);
 
-    /// <summary><c>epoll_wait</c> into an <see cref="EpollEventBuffer"/> (6.15); read the events with <see cref="EpollEventBuffer.Get"/>.</summary>
+    /// <summary><c>epoll_wait</c> into an <see cref="EpollEventBuffer"/> (6.15); read the events with <see cref="EpollEventBuffer.Get"/>. (liburing <c>io_uring_prep_epoll_wait</c>.)</summary>
     /// <param name="epollFd">The epoll instance.</param>
     /// <param name="events">The buffer; must not be disposed before the CQE.</param>
     public void PrepEpollWait(int epollFd, EpollEventBuffer events)

@@ -6,7 +6,7 @@ public partial struct Sqe
     /// <summary>The <c>AT_FDCWD</c> directory fd: resolve relative paths from the working directory.</summary>
     public const int AtFdCwd = -100;
 
-    /// <summary><c>openat(dfd, path, flags, mode)</c>; the CQE result is the new fd.</summary>
+    /// <summary><c>openat(dfd, path, flags, mode)</c>; the CQE result is the new fd. (liburing <c>io_uring_prep_openat</c>; Linux 5.6.)</summary>
     /// <param name="dirFd">Directory fd or <see cref="AtFdCwd"/>.</param>
     /// <param name="path">Address of a NUL-terminated UTF-8 path, valid until submission.</param>
     /// <param name="flags"><c>O_*</c> flags.</param>
@@ -20,6 +20,7 @@ public partial struct Sqe
     /// <summary>
     /// <c>openat</c> into direct-descriptor slot <paramref name="fileIndex"/> (or <see cref="SqeConstants.FileIndexAlloc"/>)
     /// of the registered file table. The CQE result is 0, or the slot picked with <see cref="SqeConstants.FileIndexAlloc"/>.
+    /// (liburing <c>io_uring_prep_openat_direct</c>; Linux 5.15.)
     /// </summary>
     /// <param name="dirFd">Directory fd or <see cref="AtFdCwd"/>.</param>
     /// <param name="path">Address of a NUL-terminated UTF-8 path.</param>
@@ -32,7 +33,7 @@ public partial struct Sqe
         FileIndex = fileIndex == SqeConstants.FileIndexAlloc ? fileIndex : fileIndex + 1;
     }
 
-    /// <summary><c>openat2(dfd, path, how)</c>; the CQE result is the new fd. <see cref="Ring.PrepOpenAt2(int, nint, in OpenHow)"/> keeps <paramref name="how"/> for you.</summary>
+    /// <summary><c>openat2(dfd, path, how)</c>; the CQE result is the new fd. <see cref="Ring.PrepOpenAt2(int, nint, in OpenHow)"/> keeps <paramref name="how"/> for you. (liburing <c>io_uring_prep_openat2</c>; Linux 5.6.)</summary>
     /// <param name="dirFd">Directory fd or <see cref="AtFdCwd"/>.</param>
     /// <param name="path">Address of a NUL-terminated UTF-8 path.</param>
     /// <param name="how">Address of an <see cref="OpenHow"/>, valid until submission.</param>
@@ -42,6 +43,7 @@ public partial struct Sqe
     /// <summary>
     /// <c>openat2</c> into direct-descriptor slot <paramref name="fileIndex"/> (or <see cref="SqeConstants.FileIndexAlloc"/>);
     /// the CQE result is 0, or the slot picked. <see cref="OpenHow.Flags"/> must not contain <c>O_CLOEXEC</c>.
+    /// (liburing <c>io_uring_prep_openat2_direct</c>; Linux 5.15.)
     /// </summary>
     /// <param name="dirFd">Directory fd or <see cref="AtFdCwd"/>.</param>
     /// <param name="path">Address of a NUL-terminated UTF-8 path.</param>
@@ -53,11 +55,11 @@ public partial struct Sqe
         FileIndex = fileIndex == SqeConstants.FileIndexAlloc ? fileIndex : fileIndex + 1;
     }
 
-    /// <summary><c>close(fd)</c>.</summary>
+    /// <summary><c>close(fd)</c>. (liburing <c>io_uring_prep_close</c>; Linux 5.6.)</summary>
     /// <param name="fd">The descriptor to close.</param>
     public void PrepClose(int fd) => PrepRw(Opcode.Close, fd, 0, 0, 0);
 
-    /// <summary>Closes direct-descriptor slot <paramref name="fileIndex"/>.</summary>
+    /// <summary>Closes direct-descriptor slot <paramref name="fileIndex"/>. (liburing <c>io_uring_prep_close_direct</c>; Linux 5.15.)</summary>
     /// <param name="fileIndex">The registered-file slot.</param>
     public void PrepCloseDirect(uint fileIndex)
     {
@@ -65,7 +67,7 @@ public partial struct Sqe
         FileIndex = fileIndex + 1;
     }
 
-    /// <summary><c>statx(dfd, path, flags, mask, statxbuf)</c>.</summary>
+    /// <summary><c>statx(dfd, path, flags, mask, statxbuf)</c>. (liburing <c>io_uring_prep_statx</c>; Linux 5.6.)</summary>
     /// <param name="dirFd">Directory fd or <see cref="AtFdCwd"/>.</param>
     /// <param name="path">Address of a NUL-terminated UTF-8 path.</param>
     /// <param name="flags"><c>AT_*</c> flags.</param>
@@ -77,7 +79,7 @@ public partial struct Sqe
         StatxFlags = (uint)flags;
     }
 
-    /// <summary><c>renameat2(oldDir, oldPath, newDir, newPath, flags)</c>.</summary>
+    /// <summary><c>renameat2(oldDir, oldPath, newDir, newPath, flags)</c>. (liburing <c>io_uring_prep_renameat</c>; Linux 5.11.)</summary>
     /// <param name="oldDirFd">Old directory fd.</param>
     /// <param name="oldPath">Old path address.</param>
     /// <param name="newDirFd">New directory fd.</param>
@@ -89,7 +91,7 @@ public partial struct Sqe
         RenameFlags = flags;
     }
 
-    /// <summary><c>unlinkat(dir, path, flags)</c>; <c>AT_REMOVEDIR</c> (0x200) removes a directory.</summary>
+    /// <summary><c>unlinkat(dir, path, flags)</c>; <c>AT_REMOVEDIR</c> (0x200) removes a directory. (liburing <c>io_uring_prep_unlinkat</c>; Linux 5.11.)</summary>
     /// <param name="dirFd">Directory fd.</param>
     /// <param name="path">Path address.</param>
     /// <param name="flags"><c>AT_REMOVEDIR</c> or 0.</param>
@@ -99,20 +101,20 @@ public partial struct Sqe
         UnlinkFlags = (uint)flags;
     }
 
-    /// <summary><c>mkdirat(dir, path, mode)</c>.</summary>
+    /// <summary><c>mkdirat(dir, path, mode)</c>. (liburing <c>io_uring_prep_mkdirat</c>; Linux 5.15.)</summary>
     /// <param name="dirFd">Directory fd.</param>
     /// <param name="path">Path address.</param>
     /// <param name="mode">Permissions.</param>
     public void PrepMkdirAt(int dirFd, nint path, uint mode) => PrepRw(Opcode.MkdirAt, dirFd, (ulong)path, mode, 0);
 
-    /// <summary><c>symlinkat(target, newDir, linkPath)</c>.</summary>
+    /// <summary><c>symlinkat(target, newDir, linkPath)</c>. (liburing <c>io_uring_prep_symlinkat</c>; Linux 5.15.)</summary>
     /// <param name="target">Target path address.</param>
     /// <param name="newDirFd">Directory fd of the link.</param>
     /// <param name="linkPath">Link path address.</param>
     public void PrepSymlinkAt(nint target, int newDirFd, nint linkPath) =>
         PrepRw(Opcode.SymlinkAt, newDirFd, (ulong)target, 0, (ulong)linkPath);
 
-    /// <summary><c>linkat(oldDir, oldPath, newDir, newPath, flags)</c>.</summary>
+    /// <summary><c>linkat(oldDir, oldPath, newDir, newPath, flags)</c>. (liburing <c>io_uring_prep_linkat</c>; Linux 5.15.)</summary>
     /// <param name="oldDirFd">Old directory fd.</param>
     /// <param name="oldPath">Old path address.</param>
     /// <param name="newDirFd">New directory fd.</param>
@@ -128,6 +130,7 @@ public partial struct Sqe
     /// Updates registered files from the SQ: <paramref name="count"/> fds at <paramref name="fds"/> into slots from
     /// <paramref name="offset"/> (-1 clears a slot, <see cref="SqeConstants.RegisterFilesSkip"/> keeps it). The CQE
     /// result is the number of slots updated.
+    /// (liburing <c>io_uring_prep_files_update</c>; Linux 5.6.)
     /// </summary>
     /// <param name="fds">Address of an int array: read at execution, and written when allocating, so keep it until the CQE.</param>
     /// <param name="count">Number of fds.</param>
@@ -135,7 +138,7 @@ public partial struct Sqe
     public void PrepFilesUpdate(nint fds, uint count, int offset) =>
         PrepRw(Opcode.FilesUpdate, -1, (ulong)fds, count, (ulong)(uint)offset);
 
-    /// <summary><c>pipe2(fds, flags)</c> (6.16): the kernel writes the read and write fds into the two ints at <paramref name="fds"/>; the CQE result is 0.</summary>
+    /// <summary><c>pipe2(fds, flags)</c> (6.16): the kernel writes the read and write fds into the two ints at <paramref name="fds"/>; the CQE result is 0. (liburing <c>io_uring_prep_pipe</c>.)</summary>
     /// <param name="fds">Address of two ints, valid until the CQE.</param>
     /// <param name="flags"><c>O_CLOEXEC</c>, <c>O_NONBLOCK</c>, <c>O_DIRECT</c>.</param>
     public void PrepPipe(nint fds, int flags = 0)
@@ -149,6 +152,7 @@ public partial struct Sqe
     /// <c>pipe2</c> into direct descriptors (6.16): the read end goes to slot <paramref name="fileIndex"/> and the write end to
     /// the next one, or both to free slots with <see cref="SqeConstants.FileIndexAlloc"/>, in which case the kernel writes
     /// the two slot indices into <paramref name="fds"/>.
+    /// (liburing <c>io_uring_prep_pipe_direct</c>.)
     /// </summary>
     /// <param name="fds">Address of two ints, valid until the CQE.</param>
     /// <param name="flags"><c>O_NONBLOCK</c>, <c>O_DIRECT</c>; <c>O_CLOEXEC</c> is refused.</param>
@@ -159,7 +163,7 @@ public partial struct Sqe
         FileIndex = fileIndex == SqeConstants.FileIndexAlloc ? fileIndex : fileIndex + 1;
     }
 
-    /// <summary>Installs direct descriptor <paramref name="fileIndex"/> as a normal fd (6.8); the CQE result is the fd.</summary>
+    /// <summary>Installs direct descriptor <paramref name="fileIndex"/> as a normal fd (6.8); the CQE result is the fd. (liburing <c>io_uring_prep_fixed_fd_install</c>.)</summary>
     /// <param name="fileIndex">The registered-file slot.</param>
     /// <param name="flags">0 for an <c>O_CLOEXEC</c> fd, or <see cref="SqeConstants.FixedFdNoCloexec"/>.</param>
     public void PrepFixedFdInstall(int fileIndex, uint flags = 0)

@@ -6,6 +6,7 @@ public partial struct Sqe
     /// <summary>
     /// Waits until the futex at <paramref name="futex"/> is woken, if it still holds <paramref name="expected"/> when the
     /// request runs; otherwise it completes at once with <c>-EAGAIN</c>. The CQE result is 0 once woken.
+    /// (liburing <c>io_uring_prep_futex_wait</c>; Linux 6.7.)
     /// </summary>
     /// <param name="futex">Address of the futex word, valid until the CQE.</param>
     /// <param name="expected">The value the word must hold for the wait to start.</param>
@@ -18,7 +19,7 @@ public partial struct Sqe
         Addr3 = mask;
     }
 
-    /// <summary>Wakes up to <paramref name="count"/> waiters of the futex at <paramref name="futex"/>; the CQE result is the number woken.</summary>
+    /// <summary>Wakes up to <paramref name="count"/> waiters of the futex at <paramref name="futex"/>; the CQE result is the number woken. (liburing <c>io_uring_prep_futex_wake</c>; Linux 6.7.)</summary>
     /// <param name="futex">Address of the futex word.</param>
     /// <param name="count">Maximum number of waiters to wake.</param>
     /// <param name="mask">Wake bitset; <see cref="SqeConstants.FutexBitsetMatchAny"/> for every waiter.</param>

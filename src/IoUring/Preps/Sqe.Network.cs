@@ -3,7 +3,7 @@ namespace IoUring;
 // Preps for sockets. Socket addresses are read at submission (connect, bind) or written before the CQE (accept).
 public partial struct Sqe
 {
-    /// <summary><c>accept4(fd, addr, addrlen, flags)</c>; the CQE result is the connection's fd.</summary>
+    /// <summary><c>accept4(fd, addr, addrlen, flags)</c>; the CQE result is the connection's fd. (liburing <c>io_uring_prep_accept</c>; Linux 5.5.)</summary>
     /// <param name="fd">Listening socket.</param>
     /// <param name="address">Address of a sockaddr buffer to fill, or 0.</param>
     /// <param name="addressLength">Address of a socklen_t holding the buffer size, or 0.</param>
@@ -14,7 +14,7 @@ public partial struct Sqe
         AcceptFlags = (uint)flags;
     }
 
-    /// <summary>Multishot accept (5.19): one CQE with <see cref="CqeFlags.More"/> per connection.</summary>
+    /// <summary>Multishot accept (5.19): one CQE with <see cref="CqeFlags.More"/> per connection. (liburing <c>io_uring_prep_multishot_accept</c>.)</summary>
     /// <param name="fd">Listening socket.</param>
     /// <param name="flags"><c>SOCK_*</c> flags.</param>
     public void PrepMultishotAccept(int fd, int flags)
@@ -27,6 +27,7 @@ public partial struct Sqe
     /// Accept into direct-descriptor slot <paramref name="fileIndex"/> (or <see cref="SqeConstants.FileIndexAlloc"/>) of the
     /// registered file table, instead of a normal fd. The CQE result is 0 for a given slot, or the slot picked with
     /// <see cref="SqeConstants.FileIndexAlloc"/>. Use the slot with <see cref="SqeFlags.FixedFile"/>.
+    /// (liburing <c>io_uring_prep_accept_direct</c>; Linux 5.15.)
     /// </summary>
     /// <param name="fd">Listening socket.</param>
     /// <param name="flags"><c>SOCK_NONBLOCK</c>; <c>SOCK_CLOEXEC</c> is refused with <c>-EINVAL</c> (a direct descriptor has no fd).</param>
@@ -40,6 +41,7 @@ public partial struct Sqe
     /// <summary>
     /// Multishot accept into direct descriptors (5.19): each connection lands in a free slot of the registered file
     /// table, whose index is the CQE result (<see cref="CqeFlags.More"/> set while the request stays armed).
+    /// (liburing <c>io_uring_prep_multishot_accept_direct</c>.)
     /// </summary>
     /// <param name="fd">Listening socket.</param>
     /// <param name="flags"><c>SOCK_NONBLOCK</c> or 0 (<c>SOCK_CLOEXEC</c> is refused).</param>
@@ -49,26 +51,26 @@ public partial struct Sqe
         IoPrio |= (ushort)IoUring.AcceptFlags.Multishot;
     }
 
-    /// <summary><c>connect(fd, addr, addrlen)</c>.</summary>
+    /// <summary><c>connect(fd, addr, addrlen)</c>. (liburing <c>io_uring_prep_connect</c>; Linux 5.5.)</summary>
     /// <param name="fd">Socket.</param>
     /// <param name="address">Address of the sockaddr, valid until the CQE.</param>
     /// <param name="addressLength">Its length.</param>
     public void PrepConnect(int fd, nint address, uint addressLength) =>
         PrepRw(Opcode.Connect, fd, (ulong)address, 0, addressLength);
 
-    /// <summary><c>bind(fd, addr, addrlen)</c> (6.11).</summary>
+    /// <summary><c>bind(fd, addr, addrlen)</c> (6.11). (liburing <c>io_uring_prep_bind</c>.)</summary>
     /// <param name="fd">Socket.</param>
     /// <param name="address">Address of the sockaddr.</param>
     /// <param name="addressLength">Its length.</param>
     public void PrepBind(int fd, nint address, uint addressLength) =>
         PrepRw(Opcode.Bind, fd, (ulong)address, 0, addressLength);
 
-    /// <summary><c>listen(fd, backlog)</c> (6.11).</summary>
+    /// <summary><c>listen(fd, backlog)</c> (6.11). (liburing <c>io_uring_prep_listen</c>.)</summary>
     /// <param name="fd">Socket.</param>
     /// <param name="backlog">Backlog.</param>
     public void PrepListen(int fd, int backlog) => PrepRw(Opcode.Listen, fd, 0, (uint)backlog, 0);
 
-    /// <summary><c>send(fd, buf, len, flags)</c>.</summary>
+    /// <summary><c>send(fd, buf, len, flags)</c>. (liburing <c>io_uring_prep_send</c>; Linux 5.6.)</summary>
     /// <param name="fd">Socket.</param>
     /// <param name="buffer">Data address, valid until the CQE.</param>
     /// <param name="length">Bytes.</param>
@@ -82,6 +84,7 @@ public partial struct Sqe
     /// <summary>
     /// <c>sendto(fd, buf, len, flags, addr, addrlen)</c>: a send to an explicit address, for unconnected datagram
     /// sockets. Kernels that do not read an address for <see cref="Opcode.Send"/> fail it with <c>-EINVAL</c>.
+    /// (liburing <c>io_uring_prep_sendto</c>; Linux 6.0.)
     /// </summary>
     /// <param name="fd">Socket.</param>
     /// <param name="buffer">Data address, valid until the CQE.</param>
@@ -96,7 +99,7 @@ public partial struct Sqe
         AddrLen = addressLength;
     }
 
-    /// <summary>Zero-copy send (6.0): a first CQE with the result (<see cref="CqeFlags.More"/> set), then a <see cref="CqeFlags.Notif"/> CQE once the buffer may be reused.</summary>
+    /// <summary>Zero-copy send (6.0): a first CQE with the result (<see cref="CqeFlags.More"/> set), then a <see cref="CqeFlags.Notif"/> CQE once the buffer may be reused. (liburing <c>io_uring_prep_send_zc</c>.)</summary>
     /// <param name="fd">Socket.</param>
     /// <param name="buffer">Data address, valid until the notification CQE.</param>
     /// <param name="length">Bytes.</param>
@@ -112,6 +115,7 @@ public partial struct Sqe
     /// <summary>
     /// Zero-copy send from registered buffer <paramref name="bufIndex"/> (6.0): like <see cref="PrepSendZc"/>, with
     /// the pages already pinned by <see cref="Ring.RegisterBuffers(ReadOnlySpan{Memory{byte}})"/>.
+    /// (liburing <c>io_uring_prep_send_zc_fixed</c>.)
     /// </summary>
     /// <param name="fd">Socket.</param>
     /// <param name="buffer">Data address inside the registered buffer.</param>
@@ -128,6 +132,7 @@ public partial struct Sqe
     /// <summary>
     /// Zero-copy <c>sendmsg</c> (6.1): completes like <see cref="PrepSendZc"/>, a result CQE with
     /// <see cref="CqeFlags.More"/> and then a <see cref="CqeFlags.Notif"/> CQE once the data buffers may be reused.
+    /// (liburing <c>io_uring_prep_sendmsg_zc</c>.)
     /// </summary>
     /// <param name="fd">Socket.</param>
     /// <param name="msg">Address of a <see cref="MsgHdr"/>; it and its buffers stay valid until the notification CQE.</param>
@@ -138,7 +143,7 @@ public partial struct Sqe
         Opcode = Opcode.SendMsgZc;
     }
 
-    /// <summary><c>recv(fd, buf, len, flags)</c>.</summary>
+    /// <summary><c>recv(fd, buf, len, flags)</c>. (liburing <c>io_uring_prep_recv</c>; Linux 5.6.)</summary>
     /// <param name="fd">Socket.</param>
     /// <param name="buffer">Destination address, valid until the CQE.</param>
     /// <param name="length">Bytes.</param>
@@ -149,7 +154,7 @@ public partial struct Sqe
         MsgFlags = (uint)msgFlags;
     }
 
-    /// <summary>Multishot recv (6.0) into buffers picked from provided-buffer group <paramref name="bufferGroup"/>.</summary>
+    /// <summary>Multishot recv (6.0) into buffers picked from provided-buffer group <paramref name="bufferGroup"/>. (liburing <c>io_uring_prep_recv_multishot</c>.)</summary>
     /// <param name="fd">Socket.</param>
     /// <param name="bufferGroup">The group id (see <see cref="Ring.SetupBufferRing(ushort, ushort, int)"/>).</param>
     /// <param name="msgFlags"><c>MSG_*</c>.</param>
@@ -161,7 +166,7 @@ public partial struct Sqe
         BufGroup = bufferGroup;
     }
 
-    /// <summary><c>sendmsg(fd, msg, flags)</c>.</summary>
+    /// <summary><c>sendmsg(fd, msg, flags)</c>. (liburing <c>io_uring_prep_sendmsg</c>; Linux 5.3.)</summary>
     /// <param name="fd">Socket.</param>
     /// <param name="msg">Address of a <see cref="MsgHdr"/>, valid until the CQE.</param>
     /// <param name="msgFlags"><c>MSG_*</c>.</param>
@@ -171,7 +176,7 @@ public partial struct Sqe
         MsgFlags = (uint)msgFlags;
     }
 
-    /// <summary><c>recvmsg(fd, msg, flags)</c>.</summary>
+    /// <summary><c>recvmsg(fd, msg, flags)</c>. (liburing <c>io_uring_prep_recvmsg</c>; Linux 5.3.)</summary>
     /// <param name="fd">Socket.</param>
     /// <param name="msg">Address of a <see cref="MsgHdr"/>, valid until the CQE.</param>
     /// <param name="msgFlags"><c>MSG_*</c>.</param>
@@ -181,12 +186,12 @@ public partial struct Sqe
         MsgFlags = (uint)msgFlags;
     }
 
-    /// <summary><c>shutdown(fd, how)</c>: 0 read, 1 write, 2 both.</summary>
+    /// <summary><c>shutdown(fd, how)</c>: 0 read, 1 write, 2 both. (liburing <c>io_uring_prep_shutdown</c>; Linux 5.11.)</summary>
     /// <param name="fd">Socket.</param>
     /// <param name="how"><c>SHUT_*</c>.</param>
     public void PrepShutdown(int fd, int how) => PrepRw(Opcode.Shutdown, fd, 0, (uint)how, 0);
 
-    /// <summary><c>socket(domain, type, protocol)</c> (5.19); the CQE result is the fd.</summary>
+    /// <summary><c>socket(domain, type, protocol)</c> (5.19); the CQE result is the fd. (liburing <c>io_uring_prep_socket</c>.)</summary>
     /// <param name="domain"><c>AF_*</c>.</param>
     /// <param name="type"><c>SOCK_*</c>.</param>
     /// <param name="protocol">Protocol.</param>
@@ -196,6 +201,7 @@ public partial struct Sqe
     /// <summary>
     /// <c>socket</c> into direct-descriptor slot <paramref name="fileIndex"/> (or <see cref="SqeConstants.FileIndexAlloc"/>);
     /// the CQE result is 0, or the slot picked with <see cref="SqeConstants.FileIndexAlloc"/>.
+    /// (liburing <c>io_uring_prep_socket_direct</c>; Linux 5.19.)
     /// </summary>
     /// <param name="domain"><c>AF_*</c>.</param>
     /// <param name="type"><c>SOCK_*</c>, without <c>SOCK_CLOEXEC</c> (refused with <c>-EINVAL</c> for a direct descriptor).</param>
@@ -274,7 +280,7 @@ public partial struct Sqe
     }
 
     /// <summary>
-    /// Zero-copy receive (6.15; liburing prepares it with <c>io_uring_prep_rw(IORING_OP_RECV_ZC, ...)</c>): multishot
+    /// Zero-copy receive (6.15; liburing <c>io_uring_prep_rw</c> with <c>IORING_OP_RECV_ZC</c>, having no prep of its own): multishot
     /// receive whose data the NIC places straight into the area of zero-copy receive queue <paramref name="queueIndex"/>
     /// (<see cref="Ring.RegisterZeroCopyReceiveQueue"/>). Each CQE (on a <see cref="RingOptions.Cqe32"/> ring) carries the
     /// data's offset in its second half. Without that queue the kernel refuses the request with <c>-EINVAL</c>.

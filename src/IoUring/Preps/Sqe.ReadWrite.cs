@@ -4,7 +4,7 @@ namespace IoUring;
 // zeroed from Ring.GetSqe.
 public partial struct Sqe
 {
-    /// <summary>Sets the fields shared by most requests (<c>io_uring_prep_rw</c>).</summary>
+    /// <summary>Sets the fields shared by most requests (liburing <c>io_uring_prep_rw</c>; Linux 5.1).</summary>
     /// <param name="op">The opcode.</param>
     /// <param name="fd">The file descriptor.</param>
     /// <param name="addr">The address field.</param>
@@ -19,10 +19,10 @@ public partial struct Sqe
         Off = offset;
     }
 
-    /// <summary>A no-op that completes with 0.</summary>
+    /// <summary>A no-op that completes with 0. (liburing <c>io_uring_prep_nop</c>; Linux 5.1.)</summary>
     public void PrepNop() => Opcode = Opcode.Nop;
 
-    /// <summary><c>pread(fd, buffer, length, offset)</c>.</summary>
+    /// <summary><c>pread(fd, buffer, length, offset)</c>. (liburing <c>io_uring_prep_read</c>; Linux 5.6.)</summary>
     /// <param name="fd">File descriptor.</param>
     /// <param name="buffer">Destination address; must stay valid until the CQE.</param>
     /// <param name="length">Bytes to read.</param>
@@ -34,7 +34,7 @@ public partial struct Sqe
         RwFlags = (int)rwFlags;
     }
 
-    /// <summary><c>pread</c> into a <see cref="NativeBuffer"/> (its whole length).</summary>
+    /// <summary><c>pread</c> into a <see cref="NativeBuffer"/> (its whole length). (liburing <c>io_uring_prep_read</c>; Linux 5.6.)</summary>
     /// <param name="fd">File descriptor.</param>
     /// <param name="buffer">Destination. On an SQE from <see cref="Ring.GetSqe"/> the ring keeps the buffer's memory alive until the final CQE, even if it is disposed first.</param>
     /// <param name="offset">File offset.</param>
@@ -47,7 +47,7 @@ public partial struct Sqe
         Ring.LeaseFor(ref this, buffer);
     }
 
-    /// <summary><c>pwrite(fd, buffer, length, offset)</c>.</summary>
+    /// <summary><c>pwrite(fd, buffer, length, offset)</c>. (liburing <c>io_uring_prep_write</c>; Linux 5.6.)</summary>
     /// <param name="fd">File descriptor.</param>
     /// <param name="buffer">Source address; must stay valid until the CQE.</param>
     /// <param name="length">Bytes to write.</param>
@@ -59,7 +59,7 @@ public partial struct Sqe
         RwFlags = (int)rwFlags;
     }
 
-    /// <summary><c>pwrite</c> from a <see cref="NativeBuffer"/> (its whole length).</summary>
+    /// <summary><c>pwrite</c> from a <see cref="NativeBuffer"/> (its whole length). (liburing <c>io_uring_prep_write</c>; Linux 5.6.)</summary>
     /// <param name="fd">File descriptor.</param>
     /// <param name="buffer">Source. On an SQE from <see cref="Ring.GetSqe"/> the ring keeps the buffer's memory alive until the final CQE, even if it is disposed first.</param>
     /// <param name="offset">File offset.</param>
@@ -77,6 +77,7 @@ public partial struct Sqe
     /// time data arrives, each in a buffer picked from provided-buffer group <paramref name="bufferGroup"/>. It ends
     /// (a CQE without <see cref="CqeFlags.More"/>) at end of file, on error, or when the group runs out of buffers
     /// (<c>-ENOBUFS</c>). Regular files are refused with <c>-EBADFD</c>.
+    /// (liburing <c>io_uring_prep_read_multishot</c>.)
     /// </summary>
     /// <param name="fd">A pollable file descriptor.</param>
     /// <param name="bufferGroup">The provided-buffer group (see <see cref="Ring.SetupBufferRing(ushort, ushort, int)"/>).</param>
@@ -88,7 +89,7 @@ public partial struct Sqe
         BufGroup = bufferGroup;
     }
 
-    /// <summary><c>preadv2(fd, iovecs, count, offset, flags)</c>.</summary>
+    /// <summary><c>preadv2(fd, iovecs, count, offset, flags)</c>. (liburing <c>io_uring_prep_readv2</c>; Linux 5.1.)</summary>
     /// <param name="fd">File descriptor.</param>
     /// <param name="iovecs">Address of an <see cref="IoVec"/> array (read at submission; the buffers until the CQE).</param>
     /// <param name="count">Number of iovecs.</param>
@@ -100,7 +101,7 @@ public partial struct Sqe
         RwFlags = (int)rwFlags;
     }
 
-    /// <summary><c>pwritev2(fd, iovecs, count, offset, flags)</c>.</summary>
+    /// <summary><c>pwritev2(fd, iovecs, count, offset, flags)</c>. (liburing <c>io_uring_prep_writev2</c>; Linux 5.1.)</summary>
     /// <param name="fd">File descriptor.</param>
     /// <param name="iovecs">Address of an <see cref="IoVec"/> array.</param>
     /// <param name="count">Number of iovecs.</param>
@@ -112,7 +113,7 @@ public partial struct Sqe
         RwFlags = (int)rwFlags;
     }
 
-    /// <summary>Read into registered buffer <paramref name="bufIndex"/>; <paramref name="buffer"/> must lie inside it.</summary>
+    /// <summary>Read into registered buffer <paramref name="bufIndex"/>; <paramref name="buffer"/> must lie inside it. (liburing <c>io_uring_prep_read_fixed</c>; Linux 5.1.)</summary>
     /// <param name="fd">File descriptor.</param>
     /// <param name="buffer">Address inside the registered buffer.</param>
     /// <param name="length">Bytes to read.</param>
@@ -126,7 +127,7 @@ public partial struct Sqe
         RwFlags = (int)rwFlags;
     }
 
-    /// <summary>Write from registered buffer <paramref name="bufIndex"/>; <paramref name="buffer"/> must lie inside it.</summary>
+    /// <summary>Write from registered buffer <paramref name="bufIndex"/>; <paramref name="buffer"/> must lie inside it. (liburing <c>io_uring_prep_write_fixed</c>; Linux 5.1.)</summary>
     /// <param name="fd">File descriptor.</param>
     /// <param name="buffer">Address inside the registered buffer.</param>
     /// <param name="length">Bytes to write.</param>
@@ -142,6 +143,7 @@ public partial struct Sqe
 
     /// <summary>
     /// Vectored read into registered buffer <paramref name="bufIndex"/> (6.15): every iovec must lie inside that buffer.
+    /// (liburing <c>io_uring_prep_readv_fixed</c>.)
     /// </summary>
     /// <param name="fd">File descriptor.</param>
     /// <param name="iovecs">Address of an <see cref="IoVec"/> array naming ranges inside the registered buffer; read at submission.</param>
@@ -158,6 +160,7 @@ public partial struct Sqe
 
     /// <summary>
     /// Vectored write from registered buffer <paramref name="bufIndex"/> (6.15): every iovec must lie inside that buffer.
+    /// (liburing <c>io_uring_prep_writev_fixed</c>.)
     /// </summary>
     /// <param name="fd">File descriptor.</param>
     /// <param name="iovecs">Address of an <see cref="IoVec"/> array naming ranges inside the registered buffer; read at submission.</param>
@@ -172,7 +175,7 @@ public partial struct Sqe
         RwFlags = (int)rwFlags;
     }
 
-    /// <summary><c>fsync</c>, or <c>fdatasync</c> with <see cref="FsyncFlags.DataSync"/>; optionally limited to a byte range.</summary>
+    /// <summary><c>fsync</c>, or <c>fdatasync</c> with <see cref="FsyncFlags.DataSync"/>; optionally limited to a byte range. (liburing <c>io_uring_prep_fsync</c>; Linux 5.1.)</summary>
     /// <param name="fd">File descriptor.</param>
     /// <param name="flags">Flags.</param>
     /// <param name="offset">Start of the range to sync.</param>
@@ -184,7 +187,7 @@ public partial struct Sqe
         FsyncFlags = flags;
     }
 
-    /// <summary><c>sync_file_range(fd, offset, length, flags)</c>.</summary>
+    /// <summary><c>sync_file_range(fd, offset, length, flags)</c>. (liburing <c>io_uring_prep_sync_file_range</c>; Linux 5.2.)</summary>
     /// <param name="fd">File descriptor.</param>
     /// <param name="length">Bytes.</param>
     /// <param name="offset">Start offset.</param>
@@ -195,7 +198,7 @@ public partial struct Sqe
         SyncRangeFlags = flags;
     }
 
-    /// <summary><c>fallocate(fd, mode, offset, length)</c>.</summary>
+    /// <summary><c>fallocate(fd, mode, offset, length)</c>. (liburing <c>io_uring_prep_fallocate</c>; Linux 5.6.)</summary>
     /// <param name="fd">File descriptor.</param>
     /// <param name="mode"><c>FALLOC_FL_*</c>.</param>
     /// <param name="offset">Start offset.</param>
@@ -206,7 +209,7 @@ public partial struct Sqe
         PrepRw(Opcode.Fallocate, fd, length, (uint)mode, offset);
     }
 
-    /// <summary><c>posix_fadvise(fd, offset, length, advice)</c>.</summary>
+    /// <summary><c>posix_fadvise(fd, offset, length, advice)</c>. (liburing <c>io_uring_prep_fadvise</c>; Linux 5.6.)</summary>
     /// <param name="fd">File descriptor.</param>
     /// <param name="offset">Start offset.</param>
     /// <param name="length">Bytes (0 to the end).</param>
@@ -217,7 +220,7 @@ public partial struct Sqe
         FadviseAdvice = (uint)advice;
     }
 
-    /// <summary><c>madvise(address, length, advice)</c>.</summary>
+    /// <summary><c>madvise(address, length, advice)</c>. (liburing <c>io_uring_prep_madvise</c>; Linux 5.6.)</summary>
     /// <param name="address">Start address.</param>
     /// <param name="length">Bytes.</param>
     /// <param name="advice"><c>MADV_*</c>.</param>
@@ -227,7 +230,7 @@ public partial struct Sqe
         FadviseAdvice = (uint)advice;
     }
 
-    /// <summary><c>splice(fdIn, offIn, fdOut, offOut, length, flags)</c>; an offset of -1 means "none / current".</summary>
+    /// <summary><c>splice(fdIn, offIn, fdOut, offOut, length, flags)</c>; an offset of -1 means "none / current". (liburing <c>io_uring_prep_splice</c>; Linux 5.7.)</summary>
     /// <param name="fdIn">Source fd.</param>
     /// <param name="offsetIn">Source offset, or -1.</param>
     /// <param name="fdOut">Destination fd.</param>
@@ -242,7 +245,7 @@ public partial struct Sqe
         SpliceFlags = flags;
     }
 
-    /// <summary><c>tee(fdIn, fdOut, length, flags)</c> between two pipes.</summary>
+    /// <summary><c>tee(fdIn, fdOut, length, flags)</c> between two pipes. (liburing <c>io_uring_prep_tee</c>; Linux 5.8.)</summary>
     /// <param name="fdIn">Source pipe.</param>
     /// <param name="fdOut">Destination pipe.</param>
     /// <param name="length">Bytes.</param>
@@ -254,7 +257,7 @@ public partial struct Sqe
         SpliceFlags = flags;
     }
 
-    /// <summary><c>ftruncate(fd, length)</c> (6.9).</summary>
+    /// <summary><c>ftruncate(fd, length)</c> (6.9). (liburing <c>io_uring_prep_ftruncate</c>.)</summary>
     /// <param name="fd">File descriptor.</param>
     /// <param name="length">New size.</param>
     public void PrepFtruncate(int fd, ulong length) => PrepRw(Opcode.Ftruncate, fd, 0, 0, length);

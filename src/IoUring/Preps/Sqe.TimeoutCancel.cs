@@ -4,7 +4,7 @@ namespace IoUring;
 // in ring-owned scratch memory so callers need not.
 public partial struct Sqe
 {
-    /// <summary>A timeout that fires after the timespec at <paramref name="timespec"/> or after <paramref name="count"/> completions.</summary>
+    /// <summary>A timeout that fires after the timespec at <paramref name="timespec"/> or after <paramref name="count"/> completions. (liburing <c>io_uring_prep_timeout</c>; Linux 5.4.)</summary>
     /// <param name="timespec">Address of a <see cref="KernelTimespec"/>, valid until submission.</param>
     /// <param name="count">Completions that end it early; 0 for a pure timer.</param>
     /// <param name="flags">Flags.</param>
@@ -14,7 +14,7 @@ public partial struct Sqe
         TimeoutFlags = flags;
     }
 
-    /// <summary>Removes the timeout whose user data is <paramref name="userData"/>.</summary>
+    /// <summary>Removes the timeout whose user data is <paramref name="userData"/>. (liburing <c>io_uring_prep_timeout_remove</c>; Linux 5.5.)</summary>
     /// <param name="userData">The timeout's user data.</param>
     /// <param name="flags">Flags.</param>
     public void PrepTimeoutRemove(ulong userData, TimeoutFlags flags = TimeoutFlags.None)
@@ -23,7 +23,7 @@ public partial struct Sqe
         TimeoutFlags = flags;
     }
 
-    /// <summary>Changes the expiry of the timeout whose user data is <paramref name="userData"/>.</summary>
+    /// <summary>Changes the expiry of the timeout whose user data is <paramref name="userData"/>. (liburing <c>io_uring_prep_timeout_update</c>; Linux 5.11.)</summary>
     /// <param name="userData">The timeout's user data.</param>
     /// <param name="timespec">Address of the new <see cref="KernelTimespec"/>.</param>
     /// <param name="flags">Flags; <see cref="TimeoutFlags.Update"/> is added.</param>
@@ -33,7 +33,7 @@ public partial struct Sqe
         TimeoutFlags = flags | TimeoutFlags.Update;
     }
 
-    /// <summary>A timeout for the previous SQE, which must carry <see cref="SqeFlags.IoLink"/>.</summary>
+    /// <summary>A timeout for the previous SQE, which must carry <see cref="SqeFlags.IoLink"/>. (liburing <c>io_uring_prep_link_timeout</c>; Linux 5.5.)</summary>
     /// <param name="timespec">Address of a <see cref="KernelTimespec"/>.</param>
     /// <param name="flags">Flags.</param>
     public void PrepLinkTimeout(nint timespec, TimeoutFlags flags = TimeoutFlags.None)
@@ -42,7 +42,7 @@ public partial struct Sqe
         TimeoutFlags = flags;
     }
 
-    /// <summary>Cancels the request whose user data is <paramref name="userData"/> (all of them with <see cref="AsyncCancelFlags.All"/>).</summary>
+    /// <summary>Cancels the request whose user data is <paramref name="userData"/> (all of them with <see cref="AsyncCancelFlags.All"/>). (liburing <c>io_uring_prep_cancel64</c>; Linux 5.5.)</summary>
     /// <param name="userData">The target's user data.</param>
     /// <param name="flags">Flags.</param>
     public void PrepCancel(ulong userData, AsyncCancelFlags flags = AsyncCancelFlags.None)
@@ -51,7 +51,7 @@ public partial struct Sqe
         CancelFlags = flags;
     }
 
-    /// <summary>Cancels requests on file descriptor <paramref name="fd"/> (5.19).</summary>
+    /// <summary>Cancels requests on file descriptor <paramref name="fd"/> (5.19). (liburing <c>io_uring_prep_cancel_fd</c>.)</summary>
     /// <param name="fd">The fd.</param>
     /// <param name="flags">Flags; <see cref="AsyncCancelFlags.Fd"/> is added.</param>
     public void PrepCancelFd(int fd, AsyncCancelFlags flags = AsyncCancelFlags.None)
@@ -60,7 +60,7 @@ public partial struct Sqe
         CancelFlags = flags | AsyncCancelFlags.Fd;
     }
 
-    /// <summary>Cancels every request in flight on the ring (5.19).</summary>
+    /// <summary>Cancels every request in flight on the ring (5.19). (liburing <c>io_uring_prep_cancel</c>.)</summary>
     public void PrepCancelAny()
     {
         PrepRw(Opcode.AsyncCancel, -1, 0, 0, 0);

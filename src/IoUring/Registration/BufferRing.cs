@@ -10,7 +10,7 @@ namespace IoUring;
 /// (<see cref="Sqe.PrepRecvBundle"/>, <see cref="Sqe.PrepSendBundle"/>) use several consecutive buffers per CQE:
 /// <see cref="ConsumeBundle"/> names them.
 /// </summary>
-public sealed class BufferRing : IDisposable
+public sealed class BufferRing : IDisposable, IRingResource
 {
     private readonly Ring _ring;
     private readonly NativeMemoryBlock _ringMemory;
@@ -279,7 +279,7 @@ public sealed class BufferRing : IDisposable
         _tail = (ushort)(_tail + count);
         // Release: the entries written above are visible before the new tail. Pairs with the kernel's
         // smp_load_acquire(&br->tail) in io_ring_buffer_select()/io_ring_buffers_peek().
-        Volatile.Write(ref _map.Tail, _tail);
+        _map.ReleaseTail(_tail);
     }
 
     /// <summary>
@@ -306,7 +306,7 @@ public sealed class BufferRing : IDisposable
         }
     }
 
-    internal void ReleaseAfterRingClosed(bool drained)
+    void IRingResource.ReleaseAfterRingClosed(bool drained)
     {
         _unregistered = true;
         if (drained)

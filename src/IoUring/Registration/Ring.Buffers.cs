@@ -16,6 +16,9 @@ public sealed partial class Ring
     /// <summary>Pins of buffers that left the table while requests were in flight: released once nothing is.</summary>
     private readonly List<MemoryHandle> _deferredPins = [];
 
+    /// <summary>Releases the pins above when the ring is closed (attached with the first table).</summary>
+    private BufferPins? _bufferPins;
+
     /// <summary>Number of registered-buffer slots, filled or empty (0 when no table is registered).</summary>
     public int RegisteredBufferCount { get; private set; }
 
@@ -68,6 +71,7 @@ public sealed partial class Ring
             throw IoUringException.FromErrno(-r, "io_uring_register(IORING_REGISTER_BUFFERS2, sparse)", BufferHint(r));
         }
 
+        AttachBufferPins();
         _registeredBufferPins = new MemoryHandle[count];
         _registeredBufferMemory = new Memory<byte>[count];
         RegisteredBufferCount = (int)count;
@@ -161,6 +165,7 @@ public sealed partial class Ring
 
         int n = count != 0 ? (int)count : Math.Max(0, source.RegisteredBufferCount - (int)sourceOffset);
         int size = Math.Max(RegisteredBufferCount, (int)destinationOffset + n);
+        AttachBufferPins();
         Array.Resize(ref _registeredBufferPins, size);
         Array.Resize(ref _registeredBufferMemory, size);
         for (int i = 0; i < n; i++)
@@ -223,6 +228,7 @@ public sealed partial class Ring
             throw IoUringException.FromErrno(-r, tagged ? "io_uring_register(IORING_REGISTER_BUFFERS2)" : "io_uring_register(IORING_REGISTER_BUFFERS)", BufferHint(r));
         }
 
+        AttachBufferPins();
         _registeredBufferPins = pins;
         _registeredBufferMemory = buffers.ToArray();
         RegisteredBufferCount = buffers.Length;
@@ -270,11 +276,26 @@ public sealed partial class Ring
         _deferredPins.Clear();
     }
 
+    private void AttachBufferPins()
+    {
+        if (_bufferPins is null)
+        {
+            _bufferPins = new BufferPins(this);
+            AddResource(_bufferPins);
+        }
+    }
+
     private static void ReleasePins(Span<MemoryHandle> pins)
     {
         foreach (ref MemoryHandle pin in pins)
         {
             pin.Dispose();
         }
+    }
+
+    /// <summary>The registered-buffer table's pins as a ring resource: released (or kept forever) after the ring is closed.</summary>
+    private sealed class BufferPins(Ring ring) : IRingResource
+    {
+        public void ReleaseAfterRingClosed(bool drained) => ring.ReleasePinnedMemory(drained);
     }
 }

@@ -6,7 +6,6 @@ namespace IoUring;
 // Registration: buffers, files, eventfd, probe and provided-buffer rings (io_uring_register(2)).
 public sealed partial class Ring
 {
-    private readonly List<BufferRing> _bufferRings = [];
 
     /// <summary>Registers file descriptors as fixed files 0..n-1 (use with <see cref="SqeFlags.FixedFile"/>). Entries of -1 are empty slots.</summary>
     /// <param name="fds">The descriptors; the kernel takes its own reference to each file.</param>
@@ -177,9 +176,9 @@ public sealed partial class Ring
         }
 
         var br = new BufferRing(this, groupId, entries, bufferSize, options);
-        _bufferRings.Add(br);
+        AddResource(br);
         return br;
     }
 
-    internal void ForgetBufferRing(BufferRing br) => _bufferRings.Remove(br);
+    internal void ForgetBufferRing(BufferRing br) => RemoveResource(br);
 }

@@ -6,12 +6,6 @@ namespace IoUring;
 public sealed partial class Ring
 {
     /// <summary>
-    /// False for a ring created with <see cref="RingOptions.StartDisabled"/> until <see cref="EnableRings"/>: it accepts
-    /// registrations (restrictions, a wait region) but no submissions (<c>io_uring_enter</c> fails with <c>EBADFD</c>).
-    /// </summary>
-    public bool IsEnabled { get; private set; }
-
-    /// <summary>
     /// Restricts what the ring may do once enabled (<c>IORING_REGISTER_RESTRICTIONS</c>, 5.10; liburing
     /// <c>io_uring_register_restrictions</c>). Only on a disabled ring, and only once.
     /// </summary>

@@ -5,8 +5,6 @@ namespace IoUring;
 // Zero-copy receive queues (IORING_REGISTER_ZCRX_IFQ, 6.15).
 public sealed partial class Ring
 {
-    private readonly List<ZeroCopyReceiveQueue> _zeroCopyQueues = [];
-
     /// <summary>
     /// Binds hardware receive queue <paramref name="rxQueue"/> of network interface <paramref name="interfaceIndex"/> to
     /// this ring for zero-copy receive (<c>IORING_REGISTER_ZCRX_IFQ</c>, 6.15; liburing <c>io_uring_register_ifq</c>):
@@ -51,7 +49,7 @@ public sealed partial class Ring
         }
 
         var queue = new ZeroCopyReceiveQueue(reg.ZcrxId, area, region, reg.Offsets, reg.RqEntries, areaToken);
-        _zeroCopyQueues.Add(queue);
+        AddResource(queue);
         return queue;
     }
 }

@@ -10,7 +10,7 @@ namespace IoUring;
 /// Create it with <see cref="Ring.RegisterWaitRegion"/> and wait with <see cref="Ring.WaitCqes(uint, WaitRegion, int)"/>.
 /// The ring owns it and frees it when disposed.
 /// </summary>
-public sealed class WaitRegion
+public sealed class WaitRegion : IRingResource
 {
     private readonly NativeMemoryBlock _memory;
 
@@ -57,4 +57,7 @@ public sealed class WaitRegion
 
     /// <summary>Frees the memory once the ring is closed (the kernel pinned its own reference to the pages).</summary>
     internal void Release() => _memory.Free();
+
+    /// <inheritdoc/>
+    void IRingResource.ReleaseAfterRingClosed(bool drained) => Release();
 }

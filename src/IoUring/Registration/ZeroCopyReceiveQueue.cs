@@ -10,7 +10,7 @@ namespace IoUring;
 /// and queue management (for example mlx5, bnxt, gve); virtio-net and loopback cannot, and the kernel refuses them.
 /// The ring owns the queue: it is released when the ring is disposed.
 /// </summary>
-public sealed class ZeroCopyReceiveQueue
+public sealed class ZeroCopyReceiveQueue : IRingResource
 {
     private readonly NativeMemoryBlock _region;
     private readonly ZcrxRefillMap _refill;
@@ -73,7 +73,7 @@ public sealed class ZeroCopyReceiveQueue
         rqe.Pad = 0;
         _tail++;
         // Release: the entry is written before the tail that publishes it (the kernel reads the tail with smp_load_acquire).
-        Volatile.Write(ref _refill.Tail, _tail);
+        _refill.ReleaseTail(_tail);
     }
 
     /// <summary><c>IORING_ZCRX_AREA_SHIFT</c>: the area id sits above this bit of an offset.</summary>
@@ -84,4 +84,7 @@ public sealed class ZeroCopyReceiveQueue
     /// region's pinned pages, so the memory is kept for the life of the process instead of being handed back to the allocator.
     /// </summary>
     internal void Release() => PinnedForever.Keep(_region);
+
+    /// <inheritdoc/>
+    void IRingResource.ReleaseAfterRingClosed(bool drained) => Release();
 }

@@ -13,7 +13,7 @@ public sealed partial class Ring
         {
             ThrowIfDisposed();
             // Acquire: pairs with the kernel's smp_store_release(&rings->cq.tail) in io_commit_cqring().
-            _cqTailSeen = Volatile.Read(ref _cq.Tail);
+            _cqTailSeen = _cq.AcquireTail();
             return CheckedReady(_cqHead, _cqTailSeen);
         }
     }
@@ -45,7 +45,7 @@ public sealed partial class Ring
         get
         {
             ThrowIfDisposed();
-            return Volatile.Read(ref _cq.Overflow);
+            return _cq.AcquireOverflow();
         }
     }
 
@@ -55,7 +55,7 @@ public sealed partial class Ring
         get
         {
             ThrowIfDisposed();
-            return (Volatile.Read(ref _sq.Flags) & (uint)SqRingFlags.CqOverflow) != 0;
+            return (_sq.AcquireFlags() & (uint)SqRingFlags.CqOverflow) != 0;
         }
     }
 
@@ -66,7 +66,7 @@ public sealed partial class Ring
         get
         {
             ThrowIfDisposed();
-            return !_cq.HasFlags || (Volatile.Read(ref _cq.Flags) & (uint)CqRingFlags.EventFdDisabled) == 0;
+            return !_cq.HasFlags || (_cq.AcquireFlags() & (uint)CqRingFlags.EventFdDisabled) == 0;
         }
         set
         {
@@ -76,10 +76,10 @@ public sealed partial class Ring
                 throw new NotSupportedException("This kernel has no cq.flags (5.8+ needed).");
             }
 
-            uint f = Volatile.Read(ref _cq.Flags);
+            uint f = _cq.AcquireFlags();
             f = value ? f & ~(uint)CqRingFlags.EventFdDisabled : f | (uint)CqRingFlags.EventFdDisabled;
             // Release store; the kernel reads it with READ_ONCE() in io_eventfd_signal() (liburing uses the same store).
-            Volatile.Write(ref _cq.Flags, f);
+            _cq.ReleaseFlags(f);
         }
     }
 
@@ -93,7 +93,7 @@ public sealed partial class Ring
         uint head = _cqHead;
         // Acquire: pairs with smp_store_release(&rings->cq.tail) in io_commit_cqring(); the CQE's fields are
         // visible once the tail that covers them is.
-        uint tail = Volatile.Read(ref _cq.Tail);
+        uint tail = _cq.AcquireTail();
         _cqTailSeen = tail;
         if (head != tail)
         {
@@ -118,7 +118,7 @@ public sealed partial class Ring
             // Overflowed completions or deferred task work wait in the kernel: a GETEVENTS enter with min_complete 0 posts them.
             EnterGetEvents(0);
             uint head = _cqHead;
-            _cqTailSeen = Volatile.Read(ref _cq.Tail);
+            _cqTailSeen = _cq.AcquireTail();
             if (CheckedReady(head, _cqTailSeen) != 0)
             {
                 cqe = _cq.Entry(head);
@@ -256,13 +256,13 @@ public sealed partial class Ring
         _cqHead = head;
         // Release: our reads of the CQE happen before the kernel may overwrite the slot. Pairs with the kernel's
         // READ_ONCE(rings->cq.head) when it computes free CQ space in __io_cqring_events()/io_cqe_cache_refill().
-        Volatile.Write(ref _cq.Head, head);
+        _cq.ReleaseHead(head);
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
     private void ThrowNotOldest(in Cqe cqe)
     {
-        uint ready = CheckedReady(_cqHead, Volatile.Read(ref _cq.Tail));
+        uint ready = CheckedReady(_cqHead, _cq.AcquireTail());
         throw new InvalidOperationException(ready == 0
             ? $"CqeSeen({cqe}) was called but no CQE is ready: call it once per CQE returned by TryPeekCqe/WaitCqe."
             : $"CqeSeen({cqe}) was given a CQE that is not the oldest ready one ({_cq.Entry(_cqHead)}): CQEs are consumed in order; use CqAdvance after PeekBatchCqe/ReadyCqes.");
@@ -275,7 +275,7 @@ public sealed partial class Ring
     {
         ThrowIfDisposed();
         uint head = _cqHead;
-        uint ready = CheckedReady(head, Volatile.Read(ref _cq.Tail));
+        uint ready = CheckedReady(head, _cq.AcquireTail());
         if (count > ready)
         {
             throw new ArgumentOutOfRangeException(nameof(count), count, $"Only {ready} CQEs are ready.");
@@ -298,7 +298,7 @@ public sealed partial class Ring
         _inFlight = Math.Max(0, _inFlight - finals);
         _cqHead = head + count;
         // Release: as in CqeSeen, pairs with the kernel's READ_ONCE(rings->cq.head).
-        Volatile.Write(ref _cq.Head, head + count);
+        _cq.ReleaseHead(head + count);
     }
 
     /// <summary>Copies up to <paramref name="destination"/>.Length ready CQEs without consuming them (<c>io_uring_peek_batch_cqe</c>); follow with <see cref="CqAdvance"/>.</summary>
@@ -362,7 +362,7 @@ public sealed partial class Ring
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private bool CqNeedsFlush() =>
-        (Volatile.Read(ref _sq.Flags) & (uint)(SqRingFlags.CqOverflow | SqRingFlags.TaskRun)) != 0 || _peekMustEnter;
+        (_sq.AcquireFlags() & (uint)(SqRingFlags.CqOverflow | SqRingFlags.TaskRun)) != 0 || _peekMustEnter;
 
     private void EnterGetEvents(uint minComplete)
     {
@@ -401,7 +401,7 @@ public sealed partial class Ring
             return;
         }
 
-        uint ready = CheckedReady(_cqHead, Volatile.Read(ref _cq.Tail));
+        uint ready = CheckedReady(_cqHead, _cq.AcquireTail());
         if (ready >= waitNr)
         {
             return;

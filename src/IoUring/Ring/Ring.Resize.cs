@@ -28,9 +28,9 @@ public sealed partial class Ring
             throw new InvalidOperationException("Resizing a NoMmap ring is not supported: the library would have to provide the new ring memory.");
         }
 
-        if (_sqeTail != Volatile.Read(ref _sq.Head))
+        if (_sqeTail != _sq.AcquireHead())
         {
-            throw new InvalidOperationException($"{_sqeTail - _sq.Head} SQEs are prepared or not yet consumed by the kernel: submit them before resizing.");
+            throw new InvalidOperationException($"{_sqeTail - _sq.AcquireHead()} SQEs are prepared or not yet consumed by the kernel: submit them before resizing.");
         }
 
         var p = new IoUringParams { SqEntries = sqEntries, CqEntries = cqEntries, Features = Features };
@@ -71,7 +71,7 @@ public sealed partial class Ring
         _sq = map.Sq;
         _cq = map.Cq;
         _sqEntries = _sq.Entries;
-        _cachedSqHead = Volatile.Read(ref _sq.Head);
+        _cachedSqHead = _sq.AcquireHead();
         _scratch.Dispose();
         _scratch = new SubmitScratch(_sqEntries);
     }

@@ -66,7 +66,7 @@ public sealed partial class Ring
     {
         // Acquire: pairs with the kernel's smp_store_release(&rings->sq.head) in io_commit_sqring(), so once we see
         // the slot as consumed the kernel has finished reading that SQE and we may overwrite it.
-        _cachedSqHead = Volatile.Read(ref _sq.Head);
+        _cachedSqHead = _sq.AcquireHead();
         if (tail - _cachedSqHead >= _sqEntries)
         {
             uint unsubmitted = tail - _sqeHead;
@@ -82,7 +82,7 @@ public sealed partial class Ring
         {
             ThrowIfDisposed();
             // Acquire for SQPOLL, where the kernel thread advances sq.head concurrently (pairs with io_commit_sqring()).
-            return _sqeTail - Volatile.Read(ref _sq.Head);
+            return _sqeTail - _sq.AcquireHead();
         }
     }
 
@@ -93,7 +93,7 @@ public sealed partial class Ring
     public uint SqPending => _sqeTail - _sqeHead;
 
     /// <summary>True while the SQPOLL thread sleeps and the next submit must wake it (<see cref="SqRingFlags.NeedWakeup"/>).</summary>
-    internal bool SqNeedsWakeup => (Volatile.Read(ref _sq.Flags) & (uint)SqRingFlags.NeedWakeup) != 0;
+    internal bool SqNeedsWakeup => (_sq.AcquireFlags() & (uint)SqRingFlags.NeedWakeup) != 0;
 
     /// <summary>Invalid SQEs the kernel dropped (<c>sq.dropped</c>).</summary>
     public uint SqDropped
@@ -101,7 +101,7 @@ public sealed partial class Ring
         get
         {
             ThrowIfDisposed();
-            return Volatile.Read(ref _sq.Dropped);
+            return _sq.AcquireDropped();
         }
     }
 
@@ -160,7 +160,7 @@ public sealed partial class Ring
                 // (smp_mb__after_atomic() in io_sqd_handle_event()/io_sq_thread()); we wrote sq.tail and now read
                 // the flag. Without a full fence both sides could miss each other and the poller would sleep on our SQEs.
                 Interlocked.MemoryBarrier();
-                if ((Volatile.Read(ref _sq.Flags) & (uint)SqRingFlags.NeedWakeup) != 0)
+                if ((_sq.AcquireFlags() & (uint)SqRingFlags.NeedWakeup) != 0)
                 {
                     flags |= EnterFlags.SqWakeup;
                     enter = true;
@@ -216,7 +216,7 @@ public sealed partial class Ring
     private void WaitUntilReady(uint waitNr)
     {
         // Acquire: as in CqReady, pairs with the kernel's store-release of cq.tail.
-        while (CheckedReady(_cqHead, Volatile.Read(ref _cq.Tail)) < waitNr)
+        while (CheckedReady(_cqHead, _cq.AcquireTail()) < waitNr)
         {
             EnterGetEvents(waitNr);
         }
@@ -250,11 +250,11 @@ public sealed partial class Ring
             _sqeHead = tail;
             // Release: every SQE field written above becomes visible before the new tail. Pairs with the kernel's
             // smp_load_acquire(&rings->sq.tail) in io_sqring_entries()/__io_sqring_entries().
-            Volatile.Write(ref _sq.Tail, tail);
+            _sq.ReleaseTail(tail);
         }
 
         // Acquire (matters with SQPOLL only): pairs with smp_store_release(&rings->sq.head) in io_commit_sqring().
-        return tail - Volatile.Read(ref _sq.Head);
+        return tail - _sq.AcquireHead();
     }
 
     /// <summary>Stores an argument the kernel reads at submission in native scratch memory tied to the most recent SQE.</summary>

@@ -77,6 +77,15 @@ public sealed partial class Ring : IDisposable
     /// <summary>How many <c>io_uring_enter</c> calls this ring has made (benchmarks read it to report syscalls per operation).</summary>
     internal long EnterCalls => _enterCalls;
 
+    /// <summary>What higher layers attached to this ring (buffer rings, registered memory): released after the ring is closed.</summary>
+    private readonly List<IRingResource> _resources = [];
+
+    /// <summary>
+    /// False for a ring created with <see cref="RingOptions.StartDisabled"/> until <see cref="EnableRings"/>: it accepts
+    /// registrations (restrictions, a wait region) but no submissions (<c>io_uring_enter</c> fails with <c>EBADFD</c>).
+    /// </summary>
+    public bool IsEnabled { get; private set; }
+
     /// <summary>Creates a ring with <paramref name="entries"/> SQEs (rounded up to a power of two by the kernel).</summary>
     /// <param name="entries">SQ size, 1 to 32768.</param>
     /// <param name="options">Setup options, or null for defaults.</param>
@@ -269,29 +278,33 @@ public sealed partial class Ring : IDisposable
             _registeredIndex = -1;
         }
 
-        BufferRing[] bufferRings = [.. _bufferRings];
-        _bufferRings.Clear();
+        IRingResource[] resources = [.. _resources];
+        _resources.Clear();
         _map.Dispose();
         if (_ringFd >= 0)
         {
             _ = Libc.Close(_ringFd);
         }
 
-        _waitRegion?.Release();
-        foreach (ZeroCopyReceiveQueue queue in _zeroCopyQueues)
-        {
-            queue.Release();
-        }
         // After close, the kernel tears the ring down; requests that were drained cannot touch user memory any more.
-        ReleasePinnedMemory(drained);
-        ReleaseLeases(drained);
-        foreach (BufferRing br in bufferRings)
+        foreach (IRingResource resource in resources)
         {
-            br.ReleaseAfterRingClosed(drained);
+            resource.ReleaseAfterRingClosed(drained);
         }
+
+        ReleaseLeases(drained);
 
         _scratch.Dispose();
     }
+
+    /// <summary>
+    /// Attaches memory or kernel objects a higher layer registered on this ring, so that <see cref="Dispose"/> releases
+    /// them once the ring is closed (and keeps them pinned forever if the kernel did not give every request back).
+    /// </summary>
+    internal void AddResource(IRingResource resource) => _resources.Add(resource);
+
+    /// <summary>Detaches a resource its owner released early (after unregistering it from the kernel).</summary>
+    internal void RemoveResource(IRingResource resource) => _resources.Remove(resource);
 
     private bool DrainInFlight(TimeSpan timeout)
     {
@@ -440,8 +453,12 @@ public sealed partial class Ring : IDisposable
 
             if (SqSpaceLeft > 0)
             {
+                // IORING_OP_ASYNC_CANCEL with ANY | ALL, what Sqe.PrepCancelAny prepares: written field by field because
+                // the ring core sits below the Preps layer. The SQE comes zeroed from GetSqe.
                 ref Sqe sqe = ref GetSqe();
-                sqe.PrepCancelAny();
+                sqe.Opcode = Opcode.AsyncCancel;
+                sqe.Fd = -1;
+                sqe.CancelFlags = AsyncCancelFlags.Any | AsyncCancelFlags.All;
                 sqe.UserData = ulong.MaxValue;
             }
 
@@ -474,145 +491,4 @@ public sealed partial class Ring : IDisposable
         double ticks = timeout.TotalSeconds * Stopwatch.Frequency;
         return ticks >= long.MaxValue - now ? long.MaxValue : now + (long)Math.Max(0, ticks);
     }
-
-    /// <summary>
-    /// The guard at the top of every public member (<see cref="GetSqe"/> and <see cref="TryPeekCqe"/> included):
-    /// throws after dispose, and checks that the calling thread owns the ring, which costs one compare of the managed
-    /// thread id. Ownership moves to another thread only at a quiet point (see <see cref="TakeOwnership"/>), so
-    /// sequential hand-over (across an <c>await</c>) works while use from a second thread during a call of the first,
-    /// or between its <c>GetSqe</c> and <c>Submit</c>, throws.
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private void ThrowIfDisposed()
-    {
-        if (_disposed)
-        {
-            ThrowDisposed();
-        }
-
-        int me = Environment.CurrentManagedThreadId;
-        if (me != _ownerThread)
-        {
-            TakeOwnership(me);
-        }
-    }
-
-    /// <summary>The dispose check alone, for the per-CQE reads of a <see cref="CompletionBatch"/> (checked when the batch was taken).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private void ThrowIfUnmapped()
-    {
-        if (_disposed)
-        {
-            ThrowDisposed();
-        }
-    }
-
-    /// <summary>What every thread-misuse message ends with.</summary>
-    private const string ThreadRule =
-        "A Ring is not thread-safe (like liburing's struct io_uring): use it from one thread at a time (one ring per thread), or use IoUringEngine, which accepts operations from any thread.";
-
-    /// <summary>
-    /// The slow path of the owner check: another thread calls into the ring. That is a legitimate hand-over only at a
-    /// quiet point: no thread is inside a system call on the ring, and the previous owner left no SQE prepared but
-    /// unsubmitted (an SQE it is still filling would be shared, or submitted half-written). Otherwise it throws
-    /// before touching anything. Two threads interleaving non-blocking calls still take turns here, so they are
-    /// caught at the first call that lands inside the other's batch; the CQ range checks catch the rest before a
-    /// completion that was not posted could be handed out.
-    /// </summary>
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    private void TakeOwnership(int me)
-    {
-        CheckNotBusyElsewhere(me);
-        uint unsubmitted = _sqeTail - _sqeHead;
-        if (unsubmitted != 0)
-        {
-            throw new InvalidOperationException(
-                $"This Ring is being used by managed thread {me} while thread {_ownerThread} has {unsubmitted} SQE(s) prepared on it and not submitted. A ring can move to another thread only between batches (after Submit). {ThreadRule}");
-        }
-
-        _ownerThread = me;
-    }
-
-    /// <summary>
-    /// Makes the calling thread the ring's owner, SQEs the previous owner prepared and left unsubmitted included: for a
-    /// caller that moves a ring between threads itself and guarantees that the previous owner never touches it again
-    /// (an <see cref="IoUringEngine"/> handing its ring to another thread while the old one is stuck in a continuation).
-    /// Throws like any misuse when another thread is inside a system call on the ring.
-    /// </summary>
-    internal void ClaimOwnership()
-    {
-        int me = Environment.CurrentManagedThreadId;
-        CheckNotBusyElsewhere(me);
-        _ownerThread = me;
-    }
-
-    private void CheckNotBusyElsewhere(int me)
-    {
-        int busy = Volatile.Read(ref _busyThread);
-        if (busy != 0 && busy != me)
-        {
-            ThrowBusy(me, busy);
-        }
-    }
-
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    private void ThrowBusy(int me, int busy) => throw new InvalidOperationException(
-        $"This Ring is being used by managed thread {me} while thread {busy} is inside {_busyWhat} on it. {ThreadRule}");
-
-    /// <summary>io_uring_enter, marking the ring busy for the duration so that use from another thread is reported.</summary>
-    private int EnterSyscall(uint toSubmit, uint minComplete, EnterFlags flags, string what) =>
-        EnterSyscall(toSubmit, minComplete, flags, timeout: null, what);
-
-    /// <summary>As the overload without a timeout; with one, the wait is bounded (IORING_ENTER_EXT_ARG).</summary>
-    private int EnterSyscall(uint toSubmit, uint minComplete, EnterFlags flags, KernelTimespec? timeout, string what) =>
-        EnterSyscall(toSubmit, minComplete, flags, new EnterArgs(timeout, 0, null), what);
-
-    /// <summary>
-    /// io_uring_enter with an extended argument: a timeout and a minimum wait (IORING_ENTER_EXT_ARG), or the offset of a
-    /// registered wait argument (IORING_ENTER_EXT_ARG_REG). The busy mark is taken with a compare-and-swap (its cost
-    /// hides behind the system call), so two threads entering the kernel on the same ring at once are always caught:
-    /// the second throws before its syscall.
-    /// </summary>
-    private int EnterSyscall(uint toSubmit, uint minComplete, EnterFlags flags, in EnterArgs args, string what)
-    {
-        int me = Environment.CurrentManagedThreadId;
-        int busy = Interlocked.CompareExchange(ref _busyThread, me, 0);
-        if (busy != 0)
-        {
-            ThrowBusy(me, busy);
-        }
-
-        // The thread inside the kernel owns the ring: any other thread's next call takes the slow path and sees it busy.
-        _ownerThread = me;
-        _busyWhat = what;
-        _enterCalls++;
-        try
-        {
-            int fd = EnterFd(out EnterFlags registered);
-            flags |= registered;
-            if (args.RegisteredWaitOffset is nuint offset)
-            {
-                return Syscalls.EnterRegisteredWait(fd, toSubmit, minComplete, flags, offset);
-            }
-
-            if (args.MinWaitUsec != 0)
-            {
-                return Syscalls.EnterWithArgs(fd, toSubmit, minComplete, flags, args.Timeout, args.MinWaitUsec);
-            }
-
-            return args.Timeout is KernelTimespec ts
-                ? Syscalls.EnterWithTimeout(fd, toSubmit, minComplete, flags, ts)
-                : Syscalls.Enter(fd, toSubmit, minComplete, flags);
-        }
-        finally
-        {
-            Volatile.Write(ref _busyThread, 0);
-        }
-    }
-
-    /// <summary>The extended argument of one io_uring_enter: a relative timeout, a minimum wait, or a registered wait slot.</summary>
-    private readonly record struct EnterArgs(KernelTimespec? Timeout, uint MinWaitUsec, nuint? RegisteredWaitOffset);
-
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    private static void ThrowDisposed() => throw new ObjectDisposedException(nameof(Ring));
 }

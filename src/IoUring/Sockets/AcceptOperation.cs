@@ -142,7 +142,7 @@ internal sealed class AcceptOperation : MultishotOperation
                 _multishot = false;
                 IoUringEventSource.Log.AcceptFallback(Engine.Id, errno);
                 return;
-            case SocketErrors.ECONNABORTED or Errno.EINTR or Errno.EAGAIN:
+            case Errno.ECONNABORTED or Errno.EINTR or Errno.EAGAIN:
                 // A connection reset while it waited in the backlog: not the listener's problem.
                 return;
         }

@@ -6,36 +6,27 @@ using IoUring.Interop;
 namespace IoUring;
 
 /// <summary>The engine's shared provided-buffer ring for socket receives (created and used on the loop thread only).</summary>
-internal sealed class SocketReceiveBuffers
+internal static class SocketReceiveBuffers
 {
     /// <summary>The buffer group id the engine uses for socket receives.</summary>
     public const ushort GroupId = 0x50C;
 
-    private SocketReceiveBuffers(BufferRing ring) => Ring = ring;
-
-    public BufferRing Ring { get; }
-
     /// <summary>The engine's ring of receive buffers, created on first use; null when the kernel cannot provide one.</summary>
     public static BufferRing? Get(IoUringEngine engine, UringConnectionOptions options)
     {
-        switch (engine.SocketReceiveBuffers)
+        if (engine.SocketReceiveRing is not null || engine.SocketReceiveRingUnavailable)
         {
-            case SocketReceiveBuffers b:
-                return b.Ring;
-            case Exception:
-                return null;
+            return engine.SocketReceiveRing;
         }
 
         try
         {
-            BufferRing ring = engine.LoopRing.SetupBufferRing(GroupId, (ushort)options.ReceiveBufferCount, options.ReceiveBufferSize);
-            engine.SocketReceiveBuffers = new SocketReceiveBuffers(ring);
-            return ring;
+            return engine.SocketReceiveRing = engine.LoopRing.SetupBufferRing(GroupId, (ushort)options.ReceiveBufferCount, options.ReceiveBufferSize);
         }
         catch (Exception e) when (e is IoUringException or OutOfMemoryException)
         {
             // Before 5.19, or no locked (or native) memory for it: every connection receives into a buffer of its own.
-            engine.SocketReceiveBuffers = e;
+            engine.SocketReceiveRingUnavailable = true;
             return null;
         }
     }

@@ -139,16 +139,7 @@ public sealed class UringSocket : IDisposable, IAsyncDisposable
         try
         {
             int fd = (int)handle.DangerousGetHandle();
-            if (endPoint.AddressFamily != AddressFamily.Unix)
-            {
-                _ = Libc.SetSockOptInt(fd, Libc.SOL_SOCKET, Libc.SO_REUSEADDR, 1);
-                if (endPoint is IPEndPoint ip && ip.Address.Equals(IPAddress.IPv6Any))
-                {
-                    // Dual mode: the IPv6 wildcard accepts IPv4 clients too (as IPv4-mapped addresses).
-                    _ = Libc.SetSockOptInt(fd, Libc.IPPROTO_IPV6, Libc.IPV6_V6ONLY, 0);
-                }
-            }
-
+            options.Apply(fd, SocketRole.Listener, endPoint);
             int r = Libc.Bind(fd, address);
             if (r < 0)
             {
@@ -216,10 +207,7 @@ public sealed class UringSocket : IDisposable, IAsyncDisposable
         try
         {
             await engine.ConnectSocketAsync(result._handle, native, cancellationToken, RequestDeadline.After(options.ConnectTimeout)).ConfigureAwait(false);
-            if (remoteEndPoint.AddressFamily != AddressFamily.Unix && options.NoDelay)
-            {
-                _ = Libc.SetSockOptInt((int)result._handle.DangerousGetHandle(), Libc.IPPROTO_TCP, Libc.TCP_NODELAY, 1);
-            }
+            options.Apply((int)result._handle.DangerousGetHandle(), SocketRole.Connected, remoteEndPoint);
         }
         catch
         {
@@ -312,11 +300,7 @@ public sealed class UringSocket : IDisposable, IAsyncDisposable
         }
 
         var handle = new SocketFdHandle(fd);
-        if (_options.NoDelay)
-        {
-            // Fails harmlessly (EOPNOTSUPP) on a Unix-domain socket.
-            _ = Libc.SetSockOptInt(fd, Libc.IPPROTO_TCP, Libc.TCP_NODELAY, 1);
-        }
+        _options.Apply(fd, SocketRole.Accepted, endPoint: null);
 
         if (IsDisposed || engine.IsDisposing)
         {

@@ -1,5 +1,7 @@
 using System.Buffers;
 using System.Net;
+using System.Net.Sockets;
+using IoUring.Interop;
 
 namespace IoUring;
 
@@ -44,6 +46,58 @@ public sealed class UringSocketOptions
             throw new ArgumentOutOfRangeException(nameof(ConnectTimeout), ConnectTimeout, "The connect timeout must be zero or positive, or Timeout.InfiniteTimeSpan.");
         }
     }
+
+    /// <summary>
+    /// Sets the socket options the library sets, all of them here: before a listener binds, <c>SO_REUSEADDR</c> and (on
+    /// the IPv6 wildcard) dual mode; before a UDP socket binds, dual mode; on an accepted or connected socket,
+    /// <c>TCP_NODELAY</c> when <see cref="NoDelay"/>.
+    /// Unix-domain sockets get none of them. Failures are ignored, as System.Net.Sockets ignores them for these options.
+    /// </summary>
+    /// <param name="fd">The socket.</param>
+    /// <param name="role">What the socket is for.</param>
+    /// <param name="endPoint">The address it binds or connects to; null for an accepted socket (its listener's family is
+    /// not looked up: on a Unix-domain socket <c>TCP_NODELAY</c> fails harmlessly with <c>EOPNOTSUPP</c>).</param>
+    internal void Apply(int fd, SocketRole role, EndPoint? endPoint)
+    {
+        if (endPoint?.AddressFamily == AddressFamily.Unix)
+        {
+            return;
+        }
+
+        if (role is SocketRole.Listener or SocketRole.Datagram)
+        {
+            if (role == SocketRole.Listener)
+            {
+                _ = Libc.SetSockOptInt(fd, Libc.SOL_SOCKET, Libc.SO_REUSEADDR, 1);
+            }
+
+            if (endPoint is IPEndPoint ip && ip.Address.Equals(IPAddress.IPv6Any))
+            {
+                // Dual mode: the IPv6 wildcard accepts IPv4 clients (or datagrams) too, as IPv4-mapped addresses.
+                _ = Libc.SetSockOptInt(fd, Libc.IPPROTO_IPV6, Libc.IPV6_V6ONLY, 0);
+            }
+        }
+        else if (NoDelay)
+        {
+            _ = Libc.SetSockOptInt(fd, Libc.IPPROTO_TCP, Libc.TCP_NODELAY, 1);
+        }
+    }
+}
+
+/// <summary>What a socket is for: it decides the options <see cref="UringSocketOptions.Apply"/> sets.</summary>
+internal enum SocketRole
+{
+    /// <summary>A socket about to bind and listen.</summary>
+    Listener,
+
+    /// <summary>A connection a listener accepted.</summary>
+    Accepted,
+
+    /// <summary>A connection this process opened.</summary>
+    Connected,
+
+    /// <summary>A UDP socket about to bind (<see cref="UringUdpSocket"/>).</summary>
+    Datagram,
 }
 
 /// <summary>Options of a <see cref="UringConnection"/> (a socket as an <see cref="System.IO.Pipelines.IDuplexPipe"/>).</summary>

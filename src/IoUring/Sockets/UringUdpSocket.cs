@@ -113,11 +113,7 @@ public sealed class UringUdpSocket : IDisposable
         try
         {
             int fd = (int)socket._handle.DangerousGetHandle();
-            if (localEndPoint is IPEndPoint ip && ip.Address.Equals(IPAddress.IPv6Any))
-            {
-                // Dual mode: the IPv6 wildcard receives IPv4 datagrams too (as IPv4-mapped addresses).
-                _ = Libc.SetSockOptInt(fd, Libc.IPPROTO_IPV6, Libc.IPV6_V6ONLY, 0);
-            }
+            UringSocketOptions.Default.Apply(fd, SocketRole.Datagram, localEndPoint);
 
             SocketAddress address = localEndPoint.Serialize();
             int r = Libc.Bind(fd, address.Buffer.Span[..address.Size]);

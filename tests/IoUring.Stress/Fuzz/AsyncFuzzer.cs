@@ -23,10 +23,8 @@ namespace IoUring.Stress.Fuzz;
 /// none waits forever by design.
 /// </remarks>
 [System.Runtime.Versioning.SupportedOSPlatform("linux")]
-public sealed class AsyncFuzzer : IDisposable
+public sealed class AsyncFuzzer : FuzzHarness
 {
-    private static readonly TimeSpan CallBound = TimeSpan.FromSeconds(30);
-
     private static readonly Type[] Documented =
     [
         typeof(ArgumentException), // ArgumentNullException, ArgumentOutOfRangeException
@@ -36,12 +34,10 @@ public sealed class AsyncFuzzer : IDisposable
         typeof(OperationCanceledException),
         typeof(NotSupportedException), // Stream members the file's access does not allow
         typeof(InvalidOperationException), // PipeReader/PipeWriter misuse and use after Complete, documented by their contract
+        typeof(TimeoutException), // a bounded wait of the API
     ];
 
-    private readonly int _seed;
     private readonly Random _rng;
-    private readonly FuzzResult _result = new();
-    private readonly Queue<string> _recent = new();
     private readonly string _dir;
     private readonly SafeFileHandle[] _files;
     private readonly SafeFileHandle _pipeRead;
@@ -61,17 +57,13 @@ public sealed class AsyncFuzzer : IDisposable
     private Stream? _stream;
     private PipeReader? _reader;
     private PipeWriter? _writer;
-    private long _progress;
-    private long _iteration;
-    private string _current = string.Empty;
-    private static readonly bool Trace = Environment.GetEnvironmentVariable("IOURING_FUZZ_TRACE") == "1";
 
     public AsyncFuzzer(int seed)
+        : base(seed, "async ", Documented)
     {
-        _seed = seed;
         _rng = new Random(seed);
-        _result.RecordFdsBefore();
-        _result.PinnedForeverBefore = ProcessStats.PinnedForeverObjects();
+        Result.RecordFdsBefore();
+        Result.PinnedForeverBefore = ProcessStats.PinnedForeverObjects();
         _dir = Path.Combine(Path.GetTempPath(), $"iouring-afuzz-{Environment.ProcessId}-{Guid.NewGuid():N}");
         Directory.CreateDirectory(_dir);
         Directory.CreateDirectory(Path.Combine(_dir, "sub"));
@@ -96,32 +88,11 @@ public sealed class AsyncFuzzer : IDisposable
         _closed.Dispose();
     }
 
-    public long Progress => Interlocked.Read(ref _progress);
+    /// <inheritdoc/>
+    protected override string WatchdogLabel => "async fuzz";
 
-    public FuzzResult Result => _result;
-
-    public string Describe() => $"seed {_seed}, iteration {_iteration}, in {_current}; recent calls: {string.Join(" | ", _recent)}";
-
-    public FuzzResult Run(long iterations, double maxSeconds)
-    {
-        var clock = Stopwatch.StartNew();
-        using (var watchdog = new Watchdog(() => Progress, TimeSpan.FromSeconds(90), () => "async fuzz: " + Describe()))
-        {
-            for (_iteration = 0; _iteration < iterations && clock.Elapsed.TotalSeconds < maxSeconds; _iteration++)
-            {
-                Interlocked.Increment(ref _progress);
-                Step();
-            }
-
-            TearDown();
-        }
-
-        _result.Iterations = _iteration;
-        _result.Seconds = clock.Elapsed.TotalSeconds;
-        return _result;
-    }
-
-    private void Step()
+    /// <inheritdoc/>
+    protected override void Step()
     {
         if (_engine is null || _engine.IsDisposing || _rng.Next(400) == 0)
         {
@@ -142,109 +113,6 @@ public sealed class AsyncFuzzer : IDisposable
             case < 92: Groups(); break;
             case < 94: DisposeSomething(); break;
             default: Options(); break;
-        }
-    }
-
-    // ---- harness ----
-
-    private void Call(string name, Action action)
-    {
-        Begin(name);
-        try
-        {
-            action();
-            Count(name, "ok");
-        }
-        catch (AggregateException a) when (a.InnerExceptions.Count == 1)
-        {
-            Classify(name, a.InnerException!);
-        }
-        catch (Exception e)
-        {
-            Classify(name, e);
-        }
-        finally
-        {
-            _current = string.Empty;
-        }
-    }
-
-    /// <summary>Calls an async entry point and waits for it (bounded).</summary>
-    private void Await(string name, Func<ValueTask> call) => Call(name, () => Wait(name, call().AsTask()));
-
-    private T? Await<T>(string name, Func<ValueTask<T>> call)
-    {
-        T? value = default;
-        Call(name, () =>
-        {
-            Task<T> t = call().AsTask();
-            Wait(name, t);
-            value = t.Result;
-        });
-        return value;
-    }
-
-    private void Wait(string name, Task t)
-    {
-        if (!t.Wait(CallBound))
-        {
-            Fail($"{name}: HANG: not complete after {CallBound.TotalSeconds} s");
-            throw new TimeoutException();
-        }
-    }
-
-    private void Begin(string name)
-    {
-        _current = name;
-        _result.Calls++;
-        Interlocked.Increment(ref _progress);
-        if (_recent.Count == 12)
-        {
-            _recent.Dequeue();
-        }
-
-        _recent.Enqueue(name);
-        if (Trace)
-        {
-            Console.Error.WriteLine($"[{_iteration}] {name}");
-        }
-    }
-
-    private void Classify(string name, Exception e)
-    {
-        if (e is TimeoutException)
-        {
-            Count(name, "HANG");
-            return;
-        }
-
-        if (Documented.Any(t => t.IsInstanceOfType(e)))
-        {
-            Count(name, e.GetType().Name);
-            if (e is IoUringException io && string.IsNullOrWhiteSpace(io.Message))
-            {
-                Fail($"{name}: IoUringException without a message");
-            }
-
-            return;
-        }
-
-        Count(name, "UNDOCUMENTED " + e.GetType().Name);
-        Fail($"{name}: undocumented {e.GetType().FullName}: {e.Message}\n{e.StackTrace}");
-    }
-
-    private void Count(string name, string outcome)
-    {
-        string key = $"{name}: {outcome}";
-        _result.Outcomes.TryGetValue(key, out long n);
-        _result.Outcomes[key] = n + 1;
-    }
-
-    private void Fail(string message)
-    {
-        if (_result.Failures.Count < 200)
-        {
-            _result.Failures.Add($"[async seed {_seed} iteration {_iteration}] {message}; recent: {string.Join(" | ", _recent)}");
         }
     }
 
@@ -366,7 +234,7 @@ public sealed class AsyncFuzzer : IDisposable
         Call("new IoUringEngine", () => e = new IoUringEngine(o));
         if (e is null)
         {
-            _result.RingsRefused++;
+            Result.RingsRefused++;
         }
 
         if (e is not null && Drains(o))
@@ -557,7 +425,7 @@ public sealed class AsyncFuzzer : IDisposable
                 break;
             case 2:
                 _ = Await("engine.StatAsync(path)", () => Engine().StatAsync(path, _rng.Next(2) == 0, Token(false)));
-                if (path?.Contains('\0', StringComparison.Ordinal) == true && _result.Outcomes.ContainsKey("engine.StatAsync(path): ok"))
+                if (path?.Contains('\0', StringComparison.Ordinal) == true && Result.Outcomes.ContainsKey("engine.StatAsync(path): ok"))
                 {
                     // Checked precisely in the open case; stat of a NUL path describes the prefix.
                 }
@@ -625,7 +493,7 @@ public sealed class AsyncFuzzer : IDisposable
         Call("new IoUringEngineGroup", () => g = new IoUringEngineGroup(count, o));
         if (g is null)
         {
-            _result.RingsRefused++;
+            Result.RingsRefused++;
             return;
         }
 
@@ -1069,7 +937,8 @@ public sealed class AsyncFuzzer : IDisposable
         Await("engine.OpenAsync after dispose", () => new ValueTask<SafeFileHandle>(e.OpenAsync(Path.Combine(_dir, "f0"), 0).AsTask()));
     }
 
-    private void TearDown()
+    /// <inheritdoc/>
+    protected override void TearDown()
     {
         foreach (IDisposable d in _owned)
         {
@@ -1093,19 +962,20 @@ public sealed class AsyncFuzzer : IDisposable
             Call("teardown engine.Dispose", e.Dispose);
         }
 
-        _result.Created = "engines";
-        _result.RingsCreated = _engines.Count;
+        Result.Created = "engines";
+        Result.RingsCreated = _engines.Count;
         foreach (IoUringEngine e in _engines.Where(_drains.Contains))
         {
             if (e.AbandonedOperations != 0 || e.OperationsInFlight != 0)
             {
                 Fail($"engine {e.Id} ended with {e.AbandonedOperations} abandoned and {e.OperationsInFlight} in-flight operations");
-                _result.UndrainedDisposals++;
+                Result.UndrainedDisposals++;
             }
         }
     }
 
-    public void Dispose()
+    /// <inheritdoc/>
+    public override void Dispose()
     {
         _pipeRead.Dispose();
         _pipeWrite.Dispose();
@@ -1114,8 +984,8 @@ public sealed class AsyncFuzzer : IDisposable
             h.Dispose();
         }
 
-        _result.PinnedForeverAfter = ProcessStats.PinnedForeverObjects();
-        if (_result.PinnedForeverAfter == _result.PinnedForeverBefore)
+        Result.PinnedForeverAfter = ProcessStats.PinnedForeverObjects();
+        if (Result.PinnedForeverAfter == Result.PinnedForeverBefore)
         {
             _native.Dispose();
         }
@@ -1130,6 +1000,6 @@ public sealed class AsyncFuzzer : IDisposable
 
         GC.Collect();
         GC.WaitForPendingFinalizers();
-        _result.RecordFdsAfter();
+        Result.RecordFdsAfter();
     }
 }

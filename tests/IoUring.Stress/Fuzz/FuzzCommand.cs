@@ -25,76 +25,35 @@ public static class FuzzCommand
         return result.Passed ? 0 : 1;
     }
 
-    /// <summary>Runs one seeded fuzz session on the calling thread and returns its result.</summary>
-    public static FuzzResult Execute(int seed, long iterations, double maxSeconds)
-    {
-        // A short run with another seed first, so that what the runtime opens lazily (assembly files, thread-pool
-        // descriptors) is open before the descriptors are counted.
-        var warmup = new Fuzzer(seed ^ 0x5eed);
-        try
-        {
-            _ = warmup.Run(Math.Min(iterations, 300), 2);
-        }
-        finally
-        {
-            warmup.Dispose();
-        }
-
-        var fuzzer = new Fuzzer(seed);
-        try
-        {
-            _ = fuzzer.Run(iterations, maxSeconds);
-        }
-        finally
-        {
-            fuzzer.Dispose();
-        }
-
-        return fuzzer.Result;
-    }
+    /// <summary>Runs one seeded fuzz session of the Ring on the calling thread and returns its result.</summary>
+    public static FuzzResult Execute(int seed, long iterations, double maxSeconds) =>
+        WarmThenRun(static s => new Fuzzer(s), seed, iterations, maxSeconds, warmupSeconds: 2);
 
     /// <summary>Runs one seeded fuzz session of the async layer and returns its result.</summary>
     [System.Runtime.Versioning.SupportedOSPlatform("linux")]
-    public static FuzzResult ExecuteAsyncLayer(int seed, long iterations, double maxSeconds)
-    {
-        var warmup = new AsyncFuzzer(seed ^ 0x5eed);
-        try
-        {
-            _ = warmup.Run(Math.Min(iterations, 300), 3);
-        }
-        finally
-        {
-            warmup.Dispose();
-        }
-
-        var fuzzer = new AsyncFuzzer(seed);
-        try
-        {
-            _ = fuzzer.Run(iterations, maxSeconds);
-        }
-        finally
-        {
-            fuzzer.Dispose();
-        }
-
-        return fuzzer.Result;
-    }
+    public static FuzzResult ExecuteAsyncLayer(int seed, long iterations, double maxSeconds) =>
+        WarmThenRun(static s => new AsyncFuzzer(s), seed, iterations, maxSeconds, warmupSeconds: 3);
 
     /// <summary>Runs one seeded fuzz session of the sockets layer and returns its result.</summary>
     [System.Runtime.Versioning.SupportedOSPlatform("linux")]
-    public static FuzzResult ExecuteSocketLayer(int seed, long iterations, double maxSeconds)
+    public static FuzzResult ExecuteSocketLayer(int seed, long iterations, double maxSeconds) =>
+        WarmThenRun(static s => new SocketFuzzer(s), seed, iterations, maxSeconds, warmupSeconds: 3);
+
+    private static FuzzResult WarmThenRun(Func<int, FuzzHarness> create, int seed, long iterations, double maxSeconds, double warmupSeconds)
     {
-        var warmup = new SocketFuzzer(seed ^ 0x5eed);
+        // A short run with another seed first, so that what the runtime opens lazily (assembly files, thread-pool
+        // descriptors) is open before the descriptors are counted.
+        FuzzHarness warmup = create(seed ^ 0x5eed);
         try
         {
-            _ = warmup.Run(Math.Min(iterations, 300), 3);
+            _ = warmup.Run(Math.Min(iterations, 300), warmupSeconds);
         }
         finally
         {
             warmup.Dispose();
         }
 
-        var fuzzer = new SocketFuzzer(seed);
+        FuzzHarness fuzzer = create(seed);
         try
         {
             _ = fuzzer.Run(iterations, maxSeconds);

@@ -98,7 +98,7 @@ public sealed class FuzzResult
 /// certainly invalid), raw random opcodes get only invalid descriptors and null addresses, and the pool's memory is
 /// freed only if every ring drained. Opcodes that create descriptors or change the file system are not fuzzed.
 /// </remarks>
-public sealed class Fuzzer : IDisposable
+public sealed class Fuzzer : FuzzHarness
 {
     private static readonly Type[] Documented =
     [
@@ -111,12 +111,9 @@ public sealed class Fuzzer : IDisposable
         typeof(NotSupportedException),
     ];
 
-    private readonly int _seed;
     private readonly Random _rng;
     private readonly FuzzPool _pool;
     private readonly Rescue _rescue;
-    private readonly FuzzResult _result = new();
-    private readonly Queue<string> _recent = new();
     private readonly HashSet<ulong> _prepared = [];
     private readonly Dictionary<ulong, int> _finals = [];
 
@@ -130,25 +127,19 @@ public sealed class Fuzzer : IDisposable
     private bool _inFlightUnreliable;
     private int _ringBudget;
     private ulong _nextUserData = 1;
-    private long _progress;
-    private long _iteration;
-    private string _current = string.Empty;
     private string _ringDescription = "no ring";
-    private static readonly bool Trace = Environment.GetEnvironmentVariable("IOURING_FUZZ_TRACE") == "1";
 
     public Fuzzer(int seed)
+        : base(seed, "", Documented)
     {
-        _seed = seed;
         _rng = new Random(seed);
-        _result.RecordFdsBefore();
-        _result.PinnedForeverBefore = ProcessStats.PinnedForeverObjects();
+        Result.RecordFdsBefore();
+        Result.PinnedForeverBefore = ProcessStats.PinnedForeverObjects();
         _pool = new FuzzPool(seed);
         _rescue = new Rescue();
     }
 
-    public long Progress => Interlocked.Read(ref _progress);
-
-    public string Describe() => $"seed {_seed}, iteration {_iteration}, in {_current} on {_ringDescription}; recent calls: {string.Join(" | ", _recent)}{FdInfo()}";
+    public override string Describe() => $"seed {Seed}, iteration {Iteration}, in {Current} on {_ringDescription}; recent calls: {Recent}{FdInfo()}";
 
     /// <summary>The kernel's view of the current ring (/proc/self/fdinfo), for hang reports.</summary>
     private string FdInfo()
@@ -203,29 +194,19 @@ public sealed class Fuzzer : IDisposable
         return sb.ToString();
     }
 
-    /// <summary>Runs <paramref name="iterations"/> random actions (or until <paramref name="maxSeconds"/> pass).</summary>
-    public FuzzResult Run(long iterations, double maxSeconds)
+    /// <inheritdoc/>
+    protected override string WatchdogLabel => "fuzz";
+
+    /// <inheritdoc/>
+    protected override void TearDown()
     {
-        var clock = Stopwatch.StartNew();
-        using (var watchdog = new Watchdog(() => Progress, TimeSpan.FromSeconds(90), () => "fuzz: " + Describe()))
-        {
-            for (_iteration = 0; _iteration < iterations && clock.Elapsed.TotalSeconds < maxSeconds; _iteration++)
-            {
-                Interlocked.Increment(ref _progress);
-                Step();
-            }
-
-            DisposeRing("end of run");
-            _previous = null;
-        }
-
-        _result.Iterations = _iteration;
-        _result.Seconds = clock.Elapsed.TotalSeconds;
-        _result.RescuesSent = _rescue.Sent;
-        return _result;
+        DisposeRing("end of run");
+        _previous = null;
+        Result.RescuesSent = _rescue.Sent;
     }
 
-    private void Step()
+    /// <inheritdoc/>
+    protected override void Step()
     {
         if (_ring is null || _ring.IsDisposed || _ringBudget-- <= 0)
         {
@@ -271,64 +252,9 @@ public sealed class Fuzzer : IDisposable
 
     // ---- the harness ----
 
-    private bool Call(string name, Action action, Type? alsoDocumented = null)
-    {
-        _current = name;
-        _result.Calls++;
-        Interlocked.Increment(ref _progress);
-        if (_recent.Count == 12)
-        {
-            _recent.Dequeue();
-        }
-
-        _recent.Enqueue(name);
-        if (Trace)
-        {
-            Console.Error.WriteLine($"[{_iteration}] {name} on {_ringDescription}" + (_ring is { IsDisposed: false } r ? $" (in flight {r.InFlight}, SQ pending {r.SqPending}, CQ ready {r.CqReady})" : string.Empty));
-        }
-
-        try
-        {
-            action();
-            Count(name, "ok");
-            return true;
-        }
-        catch (Exception e) when (Documented.Any(t => t.IsInstanceOfType(e)) || (alsoDocumented?.IsInstanceOfType(e) ?? false))
-        {
-            Count(name, e.GetType().Name);
-            if (e is IoUringException io && string.IsNullOrWhiteSpace(io.Message))
-            {
-                Fail($"{name}: IoUringException without a message");
-            }
-
-            return false;
-        }
-        catch (Exception e)
-        {
-            Count(name, "UNDOCUMENTED " + e.GetType().Name);
-            Fail($"{name}: undocumented {e.GetType().FullName}: {e.Message}");
-            return false;
-        }
-        finally
-        {
-            _current = string.Empty;
-        }
-    }
-
-    private void Count(string name, string outcome)
-    {
-        string key = $"{name}: {outcome}";
-        _result.Outcomes.TryGetValue(key, out long n);
-        _result.Outcomes[key] = n + 1;
-    }
-
-    private void Fail(string message)
-    {
-        if (_result.Failures.Count < 200)
-        {
-            _result.Failures.Add($"[seed {_seed} iteration {_iteration}] {message}; recent: {string.Join(" | ", _recent)}");
-        }
-    }
+    /// <inheritdoc/>
+    protected override string TraceDetail =>
+        $" on {_ringDescription}" + (_ring is { IsDisposed: false } r ? $" (in flight {r.InFlight}, SQ pending {r.SqPending}, CQ ready {r.CqReady})" : string.Empty);
 
     private void CheckInvariants()
     {
@@ -455,11 +381,11 @@ public sealed class Fuzzer : IDisposable
         bool ok = Call("new Ring", () => created = new Ring(entries, options));
         if (!ok || created is null)
         {
-            _result.RingsRefused++;
+            Result.RingsRefused++;
             return;
         }
 
-        _result.RingsCreated++;
+        Result.RingsCreated++;
         _ring = created;
         _ringDescription = $"ring fd {created.Fd} ({entries} entries, flags {created.SetupFlags}, drain timeout {options.DisposeDrainTimeout})";
         _drainTimeout = options.DisposeDrainTimeout;
@@ -507,7 +433,7 @@ public sealed class Fuzzer : IDisposable
 
         if (ring.IsDisposed && ring.InFlight > 0)
         {
-            _result.UndrainedDisposals++;
+            Result.UndrainedDisposals++;
             if (!shortTimeout && !_skipSuccessUsed)
             {
                 Fail($"Dispose with DisposeDrainTimeout {_drainTimeout} left {ring.InFlight} requests undrained (pinned-forever objects {pinned} -> {ProcessStats.PinnedForeverObjects()}); " +
@@ -918,7 +844,7 @@ public sealed class Fuzzer : IDisposable
 
     private void TraceSqe(in Sqe s)
     {
-        _outstanding[s.UserData] = $"{s.UserData}:{s.Opcode} fd {s.Fd} flags {s.Flags} len {s.Len} off {s.Off} rw 0x{s.RwFlags:x} iter {_iteration}";
+        _outstanding[s.UserData] = $"{s.UserData}:{s.Opcode} fd {s.Fd} flags {s.Flags} len {s.Len} off {s.Off} rw 0x{s.RwFlags:x} iter {Iteration}";
         if (Trace)
         {
             Console.Error.WriteLine($"    sqe user_data {s.UserData}: {s.Opcode} fd {s.Fd} flags {s.Flags} len {s.Len} off {s.Off} rw_flags 0x{s.RwFlags:x}");
@@ -1313,17 +1239,17 @@ public sealed class Fuzzer : IDisposable
         }
     }
 
-    public void Dispose()
+    /// <inheritdoc/>
+    public override void Dispose()
     {
         DisposeRing("fuzzer disposed");
         _rescue.Dispose();
-        _result.PinnedForeverAfter = ProcessStats.PinnedForeverObjects();
-        _pool.Dispose(memoryIsIdle: _result.PinnedForeverAfter == _result.PinnedForeverBefore);
+        Result.PinnedForeverAfter = ProcessStats.PinnedForeverObjects();
+        _pool.Dispose(memoryIsIdle: Result.PinnedForeverAfter == Result.PinnedForeverBefore);
         GC.Collect();
         GC.WaitForPendingFinalizers();
-        _result.RecordFdsAfter();
+        Result.RecordFdsAfter();
     }
 
     /// <summary>The result (complete after <see cref="Dispose"/>).</summary>
-    public FuzzResult Result => _result;
 }

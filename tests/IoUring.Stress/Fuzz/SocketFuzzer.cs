@@ -26,10 +26,8 @@ namespace IoUring.Stress.Fuzz;
 /// wait for a peer carries a timer token.
 /// </remarks>
 [System.Runtime.Versioning.SupportedOSPlatform("linux")]
-public sealed class SocketFuzzer : IDisposable
+public sealed class SocketFuzzer : FuzzHarness
 {
-    private static readonly TimeSpan CallBound = TimeSpan.FromSeconds(30);
-
     private static readonly Type[] Documented =
     [
         typeof(ArgumentException), // bad options, buffers, offsets, endpoint families
@@ -39,12 +37,10 @@ public sealed class SocketFuzzer : IDisposable
         typeof(OperationCanceledException),
         typeof(InvalidOperationException), // not listening, already a connection, pipe misuse after Complete
         typeof(NotSupportedException), // Stream.Seek/Length/Position
+        typeof(TimeoutException), // a bounded wait of the API
     ];
 
-    private readonly int _seed;
     private readonly Random _rng;
-    private readonly FuzzResult _result = new();
-    private readonly Queue<string> _recent = new();
     private readonly string _dir;
     private readonly List<IoUringEngine> _engines = [];
     private readonly List<UringSocket> _sockets = [];
@@ -55,17 +51,13 @@ public sealed class SocketFuzzer : IDisposable
     private readonly SafeFileHandle _file;
     private IoUringEngine? _engine;
     private UringSocket? _listener;
-    private long _progress;
-    private long _iteration;
     private int _unixCounter;
-    private string _current = string.Empty;
-    private static readonly bool Trace = Environment.GetEnvironmentVariable("IOURING_FUZZ_TRACE") == "1";
 
     public SocketFuzzer(int seed)
+        : base(seed, "sockets ", Documented)
     {
-        _seed = seed;
         _rng = new Random(seed);
-        _result.RecordFdsBefore();
+        Result.RecordFdsBefore();
         _dir = Path.Combine(Path.GetTempPath(), $"iouring-sfuzz-{Environment.ProcessId}-{Guid.NewGuid():N}"[..40]);
         Directory.CreateDirectory(_dir);
         string path = Path.Combine(_dir, "f");
@@ -73,32 +65,11 @@ public sealed class SocketFuzzer : IDisposable
         _file = File.OpenHandle(path, FileMode.Open, FileAccess.ReadWrite);
     }
 
-    public long Progress => Interlocked.Read(ref _progress);
+    /// <inheritdoc/>
+    protected override string WatchdogLabel => "socket fuzz";
 
-    public FuzzResult Result => _result;
-
-    public string Describe() => $"seed {_seed}, iteration {_iteration}, in {_current}; recent calls: {string.Join(" | ", _recent)}";
-
-    public FuzzResult Run(long iterations, double maxSeconds)
-    {
-        var clock = Stopwatch.StartNew();
-        using (var watchdog = new Watchdog(() => Progress, TimeSpan.FromSeconds(90), () => "socket fuzz: " + Describe()))
-        {
-            for (_iteration = 0; _iteration < iterations && clock.Elapsed.TotalSeconds < maxSeconds; _iteration++)
-            {
-                Interlocked.Increment(ref _progress);
-                Step();
-            }
-
-            TearDown();
-        }
-
-        _result.Iterations = _iteration;
-        _result.Seconds = clock.Elapsed.TotalSeconds;
-        return _result;
-    }
-
-    private void Step()
+    /// <inheritdoc/>
+    protected override void Step()
     {
         if (_engine is null || _engine.IsDisposing || _rng.Next(300) == 0)
         {
@@ -127,83 +98,14 @@ public sealed class SocketFuzzer : IDisposable
         }
     }
 
-    // ---- harness (as in AsyncFuzzer) ----
-
-    private void Call(string name, Action action)
+    /// <inheritdoc/>
+    protected override bool ClassifySpecial(string name, Exception e)
     {
-        Begin(name);
-        try
-        {
-            action();
-            Count(name, "ok");
-        }
-        catch (AggregateException a) when (a.InnerExceptions.Count == 1)
-        {
-            Classify(name, a.InnerException!);
-        }
-        catch (Exception e)
-        {
-            Classify(name, e);
-        }
-        finally
-        {
-            _current = string.Empty;
-        }
-    }
-
-    private void Await(string name, Func<ValueTask> call) => Call(name, () => Wait(name, call().AsTask()));
-
-    private T? Await<T>(string name, Func<ValueTask<T>> call)
-    {
-        T? value = default;
-        Call(name, () =>
-        {
-            Task<T> t = call().AsTask();
-            Wait(name, t);
-            value = t.Result;
-        });
-        return value;
-    }
-
-    private void Wait(string name, Task t)
-    {
-        if (!t.Wait(CallBound))
-        {
-            Fail($"{name}: HANG: not complete after {CallBound.TotalSeconds} s");
-            throw new TimeoutException();
-        }
-    }
-
-    private void Begin(string name)
-    {
-        _current = name;
-        _result.Calls++;
-        Interlocked.Increment(ref _progress);
-        if (_recent.Count == 12)
-        {
-            _recent.Dequeue();
-        }
-
-        _recent.Enqueue(name);
-        if (Trace)
-        {
-            Console.Error.WriteLine($"[{_iteration}] {name}");
-        }
-    }
-
-    private void Classify(string name, Exception e)
-    {
-        if (e is TimeoutException)
-        {
-            Count(name, "HANG");
-            return;
-        }
-
         if (e is InvalidDataException { Message: "fuzz" })
         {
             // The fuzzer's own exception, given to Input/Output.Complete: the pipe contract hands it to the other side.
             Count(name, "own completion exception");
-            return;
+            return true;
         }
 
         if (name.Contains("Dispose", StringComparison.Ordinal) && !name.StartsWith("FromHandle", StringComparison.Ordinal))
@@ -211,32 +113,10 @@ public sealed class SocketFuzzer : IDisposable
             // Dispose never throws: an exception there means the descriptor may not have been closed.
             Count(name, "THROWN " + e.GetType().Name);
             Fail($"{name}: Dispose threw {e.GetType().FullName}: {e.Message}\n{e.StackTrace}");
-            return;
+            return true;
         }
 
-        if (Documented.Any(t => t.IsInstanceOfType(e)))
-        {
-            Count(name, e.GetType().Name);
-            return;
-        }
-
-        Count(name, "UNDOCUMENTED " + e.GetType().Name);
-        Fail($"{name}: undocumented {e.GetType().FullName}: {e.Message}\n{e.StackTrace}");
-    }
-
-    private void Count(string name, string outcome)
-    {
-        string key = $"{name}: {outcome}";
-        _result.Outcomes.TryGetValue(key, out long n);
-        _result.Outcomes[key] = n + 1;
-    }
-
-    private void Fail(string message)
-    {
-        if (_result.Failures.Count < 200)
-        {
-            _result.Failures.Add($"[sockets seed {_seed} iteration {_iteration}] {message}; recent: {string.Join(" | ", _recent)}");
-        }
+        return false;
     }
 
     // ---- random arguments ----
@@ -409,7 +289,7 @@ public sealed class SocketFuzzer : IDisposable
         }
 
         _sockets.Add(s);
-        _origin[s] = _recent.Count == 0 ? "?" : _recent.Last();
+        _origin[s] = LastCall;
         if (_sockets.Count > 24)
         {
             UringSocket old = _sockets[0];
@@ -1001,7 +881,8 @@ public sealed class SocketFuzzer : IDisposable
         }
     }
 
-    private void TearDown()
+    /// <inheritdoc/>
+    protected override void TearDown()
     {
         foreach (UringConnection c in _connections)
         {
@@ -1028,15 +909,16 @@ public sealed class SocketFuzzer : IDisposable
             Call("teardown engine.Dispose", e.Dispose);
         }
 
-        _result.Created = "engines";
-        _result.RingsCreated = _engines.Count;
+        Result.Created = "engines";
+        Result.RingsCreated = _engines.Count;
         _connections.Clear();
         _sockets.Clear();
         _owned.Clear();
         _pools.Clear();
     }
 
-    public void Dispose()
+    /// <inheritdoc/>
+    public override void Dispose()
     {
         _file.Dispose();
         try
@@ -1053,9 +935,9 @@ public sealed class SocketFuzzer : IDisposable
         {
             GC.Collect();
             GC.WaitForPendingFinalizers();
-            _result.RecordFdsAfter();
+            Result.RecordFdsAfter();
         }
-        while (_result.Leaked.Count > 0 && settle.Elapsed < TimeSpan.FromSeconds(5) && Sleep());
+        while (Result.Leaked.Count > 0 && settle.Elapsed < TimeSpan.FromSeconds(5) && Sleep());
     }
 
     private static bool Sleep()

@@ -594,6 +594,99 @@ public sealed class AsyncSoakDriver : ISoakDriver
             }
         }
 
+        /// <summary>
+        /// Runs one operation under a cancellation picked at random: starts it with the token, cancels in flight if
+        /// so picked, awaits it, classifies how it ended (<see cref="Classify"/>) and checks that ending was allowed.
+        /// </summary>
+        private async Task<(Outcome Outcome, CancelMode Mode, T Value)> RunAsync<T>(string kind, Func<CancellationToken, ValueTask<T>> start, bool disposedAllowed = false)
+        {
+            CancelMode mode = PickCancel();
+            CancellationTokenSource? cts = MakeSource(mode);
+            Outcome outcome;
+            T value = default!;
+            try
+            {
+                ValueTask<T> vt = start(cts?.Token ?? default);
+                AfterStart(mode, cts);
+                value = await vt.ConfigureAwait(false);
+                outcome = Outcome.Completed;
+            }
+            catch (Exception e)
+            {
+                outcome = Classify(kind, e, mode, disposedAllowed);
+            }
+            finally
+            {
+                AfterEnd(mode, cts);
+            }
+
+            CheckOutcome(kind, mode, outcome);
+            return (outcome, mode, value);
+        }
+
+        /// <summary><see cref="RunAsync{T}"/> for an operation without a result.</summary>
+        private async Task<(Outcome Outcome, CancelMode Mode)> RunAsync(string kind, Func<CancellationToken, ValueTask> start, bool disposedAllowed = false)
+        {
+            (Outcome outcome, CancelMode mode, _) = await RunAsync(kind, async token =>
+            {
+                await start(token).ConfigureAwait(false);
+                return true;
+            }, disposedAllowed).ConfigureAwait(false);
+            return (outcome, mode);
+        }
+
+        /// <summary>
+        /// Starts a read or a write of file <paramref name="file"/>: picks a range and reserves it (false, counted, when
+        /// another task holds it), then makes a write's data in <c>_data</c> or rents a read's canary-filled buffer.
+        /// </summary>
+        private bool TryStart(string kind, int file, bool write, out long offset, out int length, out ulong owner, out byte[]? buffer)
+        {
+            (offset, length) = write ? PickWriteRange() : PickReadRange();
+            owner = NextOwner();
+            buffer = null;
+            if (!_d.TryReserve(file, offset, length, write, owner))
+            {
+                _d.Event("range busy, skipped");
+                return false;
+            }
+
+            _d.Op(kind);
+            Current = kind;
+            if (write)
+            {
+                _rng.NextBytes(_data.AsSpan(0, length));
+            }
+            else
+            {
+                buffer = RentBuffer(length);
+            }
+
+            return true;
+        }
+
+        /// <summary>
+        /// After a read of <paramref name="length"/> bytes into <paramref name="buffer"/>: a completed one is verified
+        /// against the model and its buffer reused; one that was cancelled or cut off by a dispose must have left the
+        /// buffer untouched, and the buffer is quarantined (the kernel could still write it if the library were wrong).
+        /// </summary>
+        private void FinishRead(string kind, int file, long offset, int length, byte[] buffer, long n, Outcome outcome, string what)
+        {
+            if (outcome == Outcome.Completed)
+            {
+                VerifyRead(kind, file, offset, length, buffer, n);
+                _free.Push(buffer);
+            }
+            else if (outcome is Outcome.Cancelled or Outcome.Disposed)
+            {
+                if (buffer.AsSpan(0, length + CanaryTail).ContainsAnyExcept(Canary))
+                {
+                    _d.Fail($"{kind}: a read that threw {outcome} changed its buffer");
+                }
+
+                Quarantine(buffer, length + CanaryTail, what);
+            }
+        }
+
         // ---- files and buffers ----
 
         private UringFile PickFile(out int file)
@@ -666,72 +759,32 @@ public sealed class AsyncSoakDriver : ISoakDriver
         {
             string kind = gather ? "ReadV" : "Read";
             UringFile f = PickFile(out int file);
-            (long offset, int length) = PickReadRange();
-            ulong owner = NextOwner();
-            if (!_d.TryReserve(file, offset, length, write: false, owner))
+            if (!TryStart(kind, file, write: false, out long offset, out int length, out ulong owner, out byte[]? rented))
             {
-                _d.Event("range busy, skipped");
                 return;
             }
 
-            _d.Op(kind);
-            Current = kind;
-            CancelMode mode = PickCancel();
-            CancellationTokenSource? cts = MakeSource(mode);
-            byte[] buffer = RentBuffer(length);
-            Outcome outcome;
-            long n = 0;
-            try
+            byte[] buffer = rented!;
+            List<Memory<byte>>? list = null;
+            if (gather)
             {
-                if (gather)
+                int[] sizes = Split(length);
+                list = new List<Memory<byte>>(sizes.Length);
+                int at = 0;
+                foreach (int s in sizes)
                 {
-                    int[] sizes = Split(length);
-                    var list = new List<Memory<byte>>(sizes.Length);
-                    int at = 0;
-                    foreach (int s in sizes)
-                    {
-                        list.Add(buffer.AsMemory(at, s));
-                        at += s;
-                    }
-
-                    ValueTask<long> vt = f.ReadAsync(list, offset, cts?.Token ?? default);
-                    AfterStart(mode, cts);
-                    n = await vt.ConfigureAwait(false);
+                    list.Add(buffer.AsMemory(at, s));
+                    at += s;
                 }
-                else
-                {
-                    ValueTask<int> vt = f.ReadAsync(buffer.AsMemory(0, length), offset, cts?.Token ?? default);
-                    AfterStart(mode, cts);
-                    n = await vt.ConfigureAwait(false);
-                }
-
-                outcome = Outcome.Completed;
-            }
-            catch (Exception e)
-            {
-                outcome = Classify(kind, e, mode, disposedAllowed: f == _own && f.IsClosed);
-            }
-            finally
-            {
-                AfterEnd(mode, cts);
             }
 
-            CheckOutcome(kind, mode, outcome);
-            if (outcome == Outcome.Completed)
-            {
-                VerifyRead(kind, file, offset, length, buffer, n);
-                _free.Push(buffer);
-            }
-            else if (outcome is Outcome.Cancelled or Outcome.Disposed)
-            {
-                if (buffer.AsSpan(0, length + CanaryTail).ContainsAnyExcept(Canary))
-                {
-                    _d.Fail($"{kind}: a read that threw {outcome} changed its buffer");
-                }
-
-                Quarantine(buffer, length + CanaryTail, $"{kind} that ended {outcome} ({mode})");
-            }
-
+            (Outcome outcome, CancelMode mode, long n) = await RunAsync(
+                kind,
+                async token => list is not null
+                    ? await f.ReadAsync(list, offset, token).ConfigureAwait(false)
+                    : await f.ReadAsync(buffer.AsMemory(0, length), offset, token).ConfigureAwait(false),
+                disposedAllowed: f == _own && f.IsClosed).ConfigureAwait(false);
+            FinishRead(kind, file, offset, length, buffer, n, outcome, $"{kind} that ended {outcome} ({mode})");
             _d.Release(file, owner);
         }
 
@@ -776,56 +829,28 @@ public sealed class AsyncSoakDriver : ISoakDriver
                 return;
             }
 
-            (long offset, int length) = PickWriteRange();
-            ulong owner = NextOwner();
-            if (!_d.TryReserve(file, offset, length, write: true, owner))
+            if (!TryStart(kind, file, write: true, out long offset, out int length, out ulong owner, out _))
             {
-                _d.Event("range busy, skipped");
                 return;
             }
 
-            _d.Op(kind);
-            Current = kind;
-            _rng.NextBytes(_data.AsSpan(0, length));
-            CancelMode mode = PickCancel();
-            CancellationTokenSource? cts = MakeSource(mode);
-            Outcome outcome;
-            try
+            List<ReadOnlyMemory<byte>>? list = null;
+            if (gather)
             {
-                if (gather)
+                int[] sizes = Split(length);
+                list = new List<ReadOnlyMemory<byte>>(sizes.Length);
+                int at = 0;
+                foreach (int s in sizes)
                 {
-                    int[] sizes = Split(length);
-                    var list = new List<ReadOnlyMemory<byte>>(sizes.Length);
-                    int at = 0;
-                    foreach (int s in sizes)
-                    {
-                        list.Add(_data.AsMemory(at, s));
-                        at += s;
-                    }
-
-                    ValueTask vt = f.WriteAsync(list, offset, cts?.Token ?? default);
-                    AfterStart(mode, cts);
-                    await vt.ConfigureAwait(false);
+                    list.Add(_data.AsMemory(at, s));
+                    at += s;
                 }
-                else
-                {
-                    ValueTask vt = f.WriteAsync(_data.AsMemory(0, length), offset, cts?.Token ?? default);
-                    AfterStart(mode, cts);
-                    await vt.ConfigureAwait(false);
-                }
-
-                outcome = Outcome.Completed;
-            }
-            catch (Exception e)
-            {
-                outcome = Classify(kind, e, mode, disposedAllowed: f == _own && f.IsClosed);
-            }
-            finally
-            {
-                AfterEnd(mode, cts);
             }
 
-            CheckOutcome(kind, mode, outcome);
+            (Outcome outcome, CancelMode mode) = await RunAsync(
+                kind,
+                token => list is not null ? f.WriteAsync(list, offset, token) : f.WriteAsync(_data.AsMemory(0, length), offset, token),
+                disposedAllowed: f == _own && f.IsClosed).ConfigureAwait(false);
             FinishWrite(kind, file, offset, _data.AsSpan(0, length), outcome, mode);
             _d.Release(file, owner);
         }
@@ -884,26 +909,7 @@ public sealed class AsyncSoakDriver : ISoakDriver
             string kind = dataOnly ? "Fdatasync" : "Fsync";
             _d.Op(kind);
             Current = kind;
-            CancelMode mode = PickCancel();
-            CancellationTokenSource? cts = MakeSource(mode);
-            Outcome outcome;
-            try
-            {
-                ValueTask vt = f.FlushAsync(dataOnly, cts?.Token ?? default);
-                AfterStart(mode, cts);
-                await vt.ConfigureAwait(false);
-                outcome = Outcome.Completed;
-            }
-            catch (Exception e)
-            {
-                outcome = Classify(kind, e, mode, disposedAllowed: f == _own && f.IsClosed);
-            }
-            finally
-            {
-                AfterEnd(mode, cts);
-            }
-
-            CheckOutcome(kind, mode, outcome);
+            _ = await RunAsync(kind, token => f.FlushAsync(dataOnly, token), disposedAllowed: f == _own && f.IsClosed).ConfigureAwait(false);
         }
 
         private async Task PreallocateAsync()
@@ -920,26 +926,7 @@ public sealed class AsyncSoakDriver : ISoakDriver
             bool keepSize = offset + length > FileBytes || _rng.Next(2) == 0;
             Current = "Preallocate";
             _d.Op("Preallocate");
-            CancelMode mode = PickCancel();
-            CancellationTokenSource? cts = MakeSource(mode);
-            Outcome outcome;
-            try
-            {
-                ValueTask vt = f.PreallocateAsync(offset, length, keepSize, cts?.Token ?? default);
-                AfterStart(mode, cts);
-                await vt.ConfigureAwait(false);
-                outcome = Outcome.Completed;
-            }
-            catch (Exception e)
-            {
-                outcome = Classify("Preallocate", e, mode, disposedAllowed: f == _own && f.IsClosed);
-            }
-            finally
-            {
-                AfterEnd(mode, cts);
-            }
-
-            CheckOutcome("Preallocate", mode, outcome);
+            _ = await RunAsync("Preallocate", token => f.PreallocateAsync(offset, length, keepSize, token), disposedAllowed: f == _own && f.IsClosed).ConfigureAwait(false);
         }
 
         private async Task StatAsync()
@@ -947,27 +934,7 @@ public sealed class AsyncSoakDriver : ISoakDriver
             UringFile f = PickFile(out _);
             Current = "Stat";
             _d.Op("Stat");
-            CancelMode mode = PickCancel();
-            CancellationTokenSource? cts = MakeSource(mode);
-            Outcome outcome;
-            long length = -1;
-            try
-            {
-                ValueTask<long> vt = f.GetLengthAsync(cts?.Token ?? default);
-                AfterStart(mode, cts);
-                length = await vt.ConfigureAwait(false);
-                outcome = Outcome.Completed;
-            }
-            catch (Exception e)
-            {
-                outcome = Classify("Stat", e, mode, disposedAllowed: f == _own && f.IsClosed);
-            }
-            finally
-            {
-                AfterEnd(mode, cts);
-            }
-
-            CheckOutcome("Stat", mode, outcome);
+            (Outcome outcome, _, long length) = await RunAsync("Stat", token => f.GetLengthAsync(token), disposedAllowed: f == _own && f.IsClosed).ConfigureAwait(false);
             if (outcome == Outcome.Completed && length != FileBytes)
             {
                 _d.Fail($"Stat: length {length}, expected {FileBytes}");
@@ -978,26 +945,7 @@ public sealed class AsyncSoakDriver : ISoakDriver
         {
             Current = "Nop";
             _d.Op("Nop");
-            CancelMode mode = PickCancel();
-            CancellationTokenSource? cts = MakeSource(mode);
-            Outcome outcome;
-            try
-            {
-                ValueTask vt = _c.Group.Next().NopAsync(cts?.Token ?? default);
-                AfterStart(mode, cts);
-                await vt.ConfigureAwait(false);
-                outcome = Outcome.Completed;
-            }
-            catch (Exception e)
-            {
-                outcome = Classify("Nop", e, mode);
-            }
-            finally
-            {
-                AfterEnd(mode, cts);
-            }
-
-            CheckOutcome("Nop", mode, outcome);
+            _ = await RunAsync("Nop", token => _c.Group.Next().NopAsync(token)).ConfigureAwait(false);
         }
 
         /// <summary>Stream adapter: a read or a write at a random position through <see cref="UringFile.AsStream"/>.</summary>
@@ -1006,90 +954,59 @@ public sealed class AsyncSoakDriver : ISoakDriver
             UringFile f = PickFile(out int file);
             bool write = (f.Access & FileAccess.Write) != 0 && _rng.Next(2) == 0;
             string kind = write ? "StreamWrite" : "StreamRead";
-            (long offset, int length) = write ? PickWriteRange() : PickReadRange();
-            ulong owner = NextOwner();
-            if (!_d.TryReserve(file, offset, length, write, owner))
+            if (!TryStart(kind, file, write, out long offset, out int length, out ulong owner, out byte[]? buffer))
             {
-                _d.Event("range busy, skipped");
                 return;
             }
 
-            _d.Op(kind);
-            Current = kind;
-            CancelMode mode = PickCancel();
-            CancellationTokenSource? cts = MakeSource(mode);
-            Outcome outcome;
-            byte[]? buffer = write ? null : RentBuffer(length);
-            long n = 0;
             Stream? stream = null;
-            try
-            {
-                stream = f.AsStream(offset);
-                if (write)
+            (Outcome outcome, CancelMode mode, long n) = await RunAsync(
+                kind,
+                async token =>
                 {
-                    _rng.NextBytes(_data.AsSpan(0, length));
-                    ValueTask vt = stream.WriteAsync(_data.AsMemory(0, length), cts?.Token ?? default);
-                    AfterStart(mode, cts);
-                    await vt.ConfigureAwait(false);
-                    if (stream.Position != offset + length)
+                    stream = f.AsStream(offset);
+                    if (write)
                     {
-                        _d.Fail($"StreamWrite: position {stream.Position} after writing {length} at {offset}");
+                        await stream.WriteAsync(_data.AsMemory(0, length), token).ConfigureAwait(false);
+                        if (stream.Position != offset + length)
+                        {
+                            _d.Fail($"StreamWrite: position {stream.Position} after writing {length} at {offset}");
+                        }
+
+                        // The stream writes behind the caller: the bytes are in the file once it is flushed.
+                        await stream.FlushAsync(token).ConfigureAwait(false);
+
+                        return 0L;
                     }
 
-                    // The stream writes behind the caller: the bytes are in the file once it is flushed.
-                    await stream.FlushAsync(cts?.Token ?? default).ConfigureAwait(false);
-                }
-                else
-                {
-                    ValueTask<int> vt = stream.ReadAsync(buffer.AsMemory(0, length), cts?.Token ?? default);
-                    AfterStart(mode, cts);
-                    n = await vt.ConfigureAwait(false);
-                    if (stream.Position != offset + n)
+                    int read = await stream.ReadAsync(buffer.AsMemory(0, length), token).ConfigureAwait(false);
+                    if (stream.Position != offset + read)
                     {
-                        _d.Fail($"StreamRead: position {stream.Position} after reading {n} at {offset}");
+                        _d.Fail($"StreamRead: position {stream.Position} after reading {read} at {offset}");
                     }
-                }
 
-                outcome = Outcome.Completed;
-            }
-            catch (Exception e)
+                    return read;
+                },
+                disposedAllowed: f == _own && f.IsClosed).ConfigureAwait(false);
+            if (stream is not null)
             {
-                outcome = Classify(kind, e, mode, disposedAllowed: f == _own && f.IsClosed);
-            }
-            finally
-            {
-                AfterEnd(mode, cts);
-                if (stream is not null)
+                try
                 {
-                    try
-                    {
-                        await stream.DisposeAsync().ConfigureAwait(false);
-                    }
-                    catch (ObjectDisposedException) when (_c.IsStopping || f.IsClosed)
-                    {
-                        // A write behind a cancelled flush met the closed file (or the stopping engine) at dispose.
-                    }
+                    await stream.DisposeAsync().ConfigureAwait(false);
+                }
+                catch (ObjectDisposedException) when (_c.IsStopping || f.IsClosed)
+                {
+                    // A write behind a cancelled flush met the closed file (or the stopping engine) at dispose.
                 }
             }
 
-            CheckOutcome(kind, mode, outcome);
             if (write)
             {
                 FinishWrite(kind, file, offset, _data.AsSpan(0, length), outcome, mode);
             }
-            else if (outcome == Outcome.Completed)
+            else
             {
-                VerifyRead(kind, file, offset, length, buffer!, n);
-                _free.Push(buffer!);
-            }
-            else if (outcome is Outcome.Cancelled or Outcome.Disposed)
-            {
-                if (buffer!.AsSpan(0, length + CanaryTail).ContainsAnyExcept(Canary))
-                {
-                    _d.Fail($"{kind}: a read that threw {outcome} changed its buffer");
-                }
-
-                Quarantine(buffer!, length + CanaryTail, $"{kind} that ended {outcome}");
+                FinishRead(kind, file, offset, length, buffer!, n, outcome, $"{kind} that ended {outcome}");
             }
 
             _d.Release(file, owner);
@@ -1320,32 +1237,13 @@ public sealed class AsyncSoakDriver : ISoakDriver
             _d.Op("Open");
                 int file = _rng.Next(_d._files.Count);
                 string path = _d._files.Paths[file];
-                CancelMode mode = PickCancel();
-                CancellationTokenSource? cts = MakeSource(mode);
-                Outcome outcome;
-                UringFile? opened = null;
-                try
+                int how = _rng.Next(3);
+                (_, _, UringFile? opened) = await RunAsync("Open", token => how switch
                 {
-                    ValueTask<UringFile> vt = _rng.Next(3) switch
-                    {
-                        0 => UringFile.OpenAsync(_c.Group, path, new FileStreamOptions { Mode = FileMode.Open, Access = FileAccess.ReadWrite }, cts?.Token ?? default),
-                        1 => UringFile.OpenAsync(_c.Group.Next(), path, FileMode.OpenOrCreate, FileAccess.ReadWrite, cts?.Token ?? default),
-                        _ => UringFile.OpenAsync(_c.Group.Next(), path, new FileStreamOptions { Mode = FileMode.Open, Access = FileAccess.Read, Options = FileOptions.SequentialScan }, cts?.Token ?? default),
-                    };
-                    AfterStart(mode, cts);
-                    opened = await vt.ConfigureAwait(false);
-                    outcome = Outcome.Completed;
-                }
-                catch (Exception e)
-                {
-                    outcome = Classify("Open", e, mode);
-                }
-                finally
-                {
-                    AfterEnd(mode, cts);
-                }
-
-                CheckOutcome("Open", mode, outcome);
+                    0 => UringFile.OpenAsync(_c.Group, path, new FileStreamOptions { Mode = FileMode.Open, Access = FileAccess.ReadWrite }, token),
+                    1 => UringFile.OpenAsync(_c.Group.Next(), path, FileMode.OpenOrCreate, FileAccess.ReadWrite, token),
+                    _ => UringFile.OpenAsync(_c.Group.Next(), path, new FileStreamOptions { Mode = FileMode.Open, Access = FileAccess.Read, Options = FileOptions.SequentialScan }, token),
+                }).ConfigureAwait(false);
                 if (opened is not null)
                 {
                     _own = opened;
@@ -1463,66 +1361,20 @@ public sealed class AsyncSoakDriver : ISoakDriver
             IoUringEngine engine = _rng.Next(2) == 0 ? _c.Group.Next() : _c.Group.Current;
             bool write = _rng.Next(2) == 0;
             string kind = write ? "EngineWrite" : "EngineRead";
-            (long offset, int length) = write ? PickWriteRange() : PickReadRange();
-            ulong owner = NextOwner();
-            if (!_d.TryReserve(file, offset, length, write, owner))
+            if (!TryStart(kind, file, write, out long offset, out int length, out ulong owner, out byte[]? buffer))
             {
-                _d.Event("range busy, skipped");
                 return;
             }
 
-            _d.Op(kind);
-            Current = kind;
-            CancelMode mode = PickCancel();
-            CancellationTokenSource? cts = MakeSource(mode);
-            byte[]? buffer = write ? null : RentBuffer(length);
-            Outcome outcome;
-            long n = 0;
-            try
-            {
-                if (write)
-                {
-                    _rng.NextBytes(_data.AsSpan(0, length));
-                    ValueTask vt = engine.WriteAsync(h, _data.AsMemory(0, length), offset, cts?.Token ?? default);
-                    AfterStart(mode, cts);
-                    await vt.ConfigureAwait(false);
-                }
-                else
-                {
-                    ValueTask<int> vt = engine.ReadAsync(h, buffer.AsMemory(0, length), offset, cts?.Token ?? default);
-                    AfterStart(mode, cts);
-                    n = await vt.ConfigureAwait(false);
-                }
-
-                outcome = Outcome.Completed;
-            }
-            catch (Exception e)
-            {
-                outcome = Classify(kind, e, mode);
-            }
-            finally
-            {
-                AfterEnd(mode, cts);
-            }
-
-            CheckOutcome(kind, mode, outcome);
             if (write)
             {
-                FinishWrite(kind, file, offset, _data.AsSpan(0, length), outcome, mode);
+                (Outcome written, CancelMode mode) = await RunAsync(kind, token => engine.WriteAsync(h, _data.AsMemory(0, length), offset, token)).ConfigureAwait(false);
+                FinishWrite(kind, file, offset, _data.AsSpan(0, length), written, mode);
             }
-            else if (outcome == Outcome.Completed)
+            else
             {
-                VerifyRead(kind, file, offset, length, buffer!, n);
-                _free.Push(buffer!);
-            }
-            else if (outcome is Outcome.Cancelled or Outcome.Disposed)
-            {
-                if (buffer!.AsSpan(0, length + CanaryTail).ContainsAnyExcept(Canary))
-                {
-                    _d.Fail($"{kind}: a read that threw {outcome} changed its buffer");
-                }
-
-                Quarantine(buffer!, length + CanaryTail, $"{kind} that ended {outcome}");
+                (Outcome outcome, _, int n) = await RunAsync(kind, token => engine.ReadAsync(h, buffer.AsMemory(0, length), offset, token)).ConfigureAwait(false);
+                FinishRead(kind, file, offset, length, buffer!, n, outcome, $"{kind} that ended {outcome}");
             }
 
             _d.Release(file, owner);

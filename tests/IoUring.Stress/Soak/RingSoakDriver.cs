@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Runtime.InteropServices;
+using static IoUring.Interop.Errno;
 
 namespace IoUring.Stress.Soak;
 
@@ -33,11 +34,6 @@ public sealed class RingSoakDriver : ISoakDriver
 {
     private const byte Canary = 0xC3;
     private const int CanaryTail = 64;
-    private const int ECANCELED = 125;
-    private const int EINTR = 4;
-    private const int ETIME = 62;
-    private const int ENOENT = 2;
-    private const int EALREADY = 114;
     private static readonly TimeSpan HangLimit = TimeSpan.FromSeconds(60);
 
     private readonly Dictionary<ulong, Op> _inFlight = [];

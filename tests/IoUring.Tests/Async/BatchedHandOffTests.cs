@@ -6,7 +6,8 @@ namespace IoUring.Tests.Async;
 /// </summary>
 public sealed class BatchedHandOffTests
 {
-    private static readonly TimeSpan Generous = Wait.Scaled(TimeSpan.FromSeconds(60));
+    /// <summary>Slower than most waits (see <see cref="Wait.Patience"/>): a bound of 3 times the patience.</summary>
+    private static readonly TimeSpan Generous = Wait.Patience * 3;
 
     [Theory]
     [InlineData(1, false)]

@@ -28,7 +28,7 @@ public sealed class DeadlineTests
         Assert.Contains("read", e.Message, StringComparison.Ordinal);
         Assert.Contains("00:00:00.1500000", e.Message, StringComparison.Ordinal);
         Assert.True(clock.Elapsed >= TimeSpan.FromMilliseconds(140) / Wait.TimeScale, $"the deadline fired after {clock.Elapsed}");
-        Assert.True(clock.Elapsed < RingKit.Generous, $"the deadline fired after {clock.Elapsed}");
+        Assert.True(clock.Elapsed < Wait.Patience, $"the deadline fired after {clock.Elapsed}");
         Assert.Equal(0, engine.OperationsInFlight);
 
         // The timed-out read is gone: the next one gets the data, the old buffer stays untouched.
@@ -57,7 +57,7 @@ public sealed class DeadlineTests
             reads.Add(engine.ReadAsync(handle, b, (i % 16) * 4096L, TimeSpan.FromSeconds(30)).AsTask());
         }
 
-        int[] counts = await Task.WhenAll(reads).WaitAsync(RingKit.Generous);
+        int[] counts = await Task.WhenAll(reads).WaitAsync(Wait.Patience);
         for (int i = 0; i < 200; i++)
         {
             Assert.Equal(4096, counts[i]);
@@ -81,7 +81,7 @@ public sealed class DeadlineTests
         Task<int> read = engine.ReadAsync(pipe.Read, new byte[8], -1, TimeSpan.FromSeconds(60), cts.Token).AsTask();
         await Wait.UntilAsync(() => engine.OperationsInFlight == 1, "the read is in the kernel");
         cts.Cancel();
-        OperationCanceledException e = await Assert.ThrowsAnyAsync<OperationCanceledException>(() => read.WaitAsync(RingKit.Generous));
+        OperationCanceledException e = await Assert.ThrowsAnyAsync<OperationCanceledException>(() => read.WaitAsync(Wait.Patience));
         Assert.Equal(cts.Token, e.CancellationToken);
         Assert.Equal(0, engine.OperationsInFlight);
     }
@@ -99,7 +99,7 @@ public sealed class DeadlineTests
         ((IDisposable)buffer).Dispose();
         Assert.Equal(1, engine.AvailableRegisteredBuffers);
 
-        await Assert.ThrowsAsync<TimeoutException>(() => read.WaitAsync(RingKit.Generous));
+        await Assert.ThrowsAsync<TimeoutException>(() => read.WaitAsync(Wait.Patience));
         await Wait.UntilAsync(() => engine.AvailableRegisteredBuffers == 2, "the timed-out read gives its buffer back");
         Assert.Equal(0, engine.OperationsInFlight);
     }
@@ -118,7 +118,7 @@ public sealed class DeadlineTests
         // Infinite is no deadline.
         Task<int> read = engine.ReadAsync(pipe.Read, new byte[8], -1, Timeout.InfiniteTimeSpan).AsTask();
         pipe.Put([7]);
-        Assert.Equal(1, await read.WaitAsync(RingKit.Generous));
+        Assert.Equal(1, await read.WaitAsync(Wait.Patience));
     }
 
     [Fact]
@@ -131,7 +131,7 @@ public sealed class DeadlineTests
         // Nobody reads: the pipe takes its 64 KiB (a short write), and the rest waits until the deadline.
         var clock = Stopwatch.StartNew();
         await Assert.ThrowsAsync<TimeoutException>(async () => await engine.WriteAsync(pipe.Write, new byte[1 << 20], -1, TimeSpan.FromMilliseconds(200)));
-        Assert.True(clock.Elapsed < RingKit.Generous, $"took {clock.Elapsed}");
+        Assert.True(clock.Elapsed < Wait.Patience, $"took {clock.Elapsed}");
         Assert.Equal(0, engine.OperationsInFlight);
         Assert.NotEmpty(pipe.ReadAvailable());
     }

@@ -121,7 +121,7 @@ public sealed class MetricsTests
         using var client = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
         CancellationToken ct = TestContext.Current.CancellationToken;
         await client.ConnectAsync(listener.LocalEndPoint!, ct);
-        UringSocket accepted = await accepting.WaitAsync(RingKit.Generous, ct);
+        UringSocket accepted = await accepting.WaitAsync(Wait.Patience, ct);
         UringConnection connection = accepted.CreateConnection();
 
         byte[] data = TestData.Bytes(200_000, seed: 8);
@@ -137,7 +137,7 @@ public sealed class MetricsTests
         }
 
         Assert.Equal(data, back);
-        await echo.WaitAsync(RingKit.Generous, ct);
+        await echo.WaitAsync(Wait.Patience, ct);
         using (var meter = new MeterSnapshot(engine))
         {
             Assert.Equal(1, meter.Long("iouring.socket.connections.accepted"));

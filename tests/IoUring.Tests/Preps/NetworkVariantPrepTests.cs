@@ -53,7 +53,7 @@ public sealed class NetworkVariantPrepTests
             using BufferRing buffers = ring.SetupBufferRing(2, 8, 64);
             byte[] data = TestData.Bytes(200, 3);
             client.Send(data);
-            Assert.True(SpinWait.SpinUntil(() => server.Available == 200, RingKit.Generous));
+            Assert.True(SpinWait.SpinUntil(() => server.Available == 200, Wait.Patience));
 
             // The kernel may split the 200 bytes over several bundle CQEs; each one spans consecutive buffers.
             var got = new List<byte>();

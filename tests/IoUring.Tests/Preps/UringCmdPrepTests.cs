@@ -141,5 +141,5 @@ public sealed class UringCmdPrepTests
         return count;
     }
 
-    private static bool SpinUntil(Func<bool> condition) => SpinWait.SpinUntil(condition, RingKit.Generous);
+    private static bool SpinUntil(Func<bool> condition) => SpinWait.SpinUntil(condition, Wait.Patience);
 }

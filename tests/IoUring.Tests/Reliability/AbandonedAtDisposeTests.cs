@@ -10,6 +10,7 @@ namespace IoUring.Tests.Reliability;
 /// of zero, so the drain gives up at once): they keep their pins for good, but nobody waits for them forever and no
 /// descriptor stays open because of them.
 /// </summary>
+[Collection(nameof(PinnedForeverCollection))]
 public sealed class AbandonedAtDisposeTests
 {
     private static IoUringEngine EngineThatGivesUpAtOnce() => new(new IoUringEngineOptions { DisposeTimeout = TimeSpan.Zero });
@@ -33,7 +34,7 @@ public sealed class AbandonedAtDisposeTests
         engine.Dispose();
 
         // Before the fix an abandoned write never completed: whoever awaited it (a connection's send loop) waited forever.
-        await Assert.ThrowsAsync<ObjectDisposedException>(() => write.WaitAsync(RingKit.Generous));
+        await Assert.ThrowsAsync<ObjectDisposedException>(() => write.WaitAsync(Wait.Patience));
         Assert.Equal(1, engine.AbandonedOperations);
         Assert.True(PinnedForever.Count > pinnedBefore, "the abandoned write keeps its pins for the kernel");
 
@@ -85,7 +86,7 @@ public sealed class AbandonedAtDisposeTests
         // Socket.Dispose spins until every reference on its SafeSocketHandle is released. Before the fix the abandoned
         // receive kept its reference forever and this never returned.
         Task dispose = Task.Run(adopted.Dispose);
-        await dispose.WaitAsync(RingKit.Generous);
+        await dispose.WaitAsync(Wait.Patience);
         Assert.True(client.SafeHandle.IsClosed);
         Assert.False(receive.IsCompleted, "the receive into the caller's buffer stays abandoned");
     }
@@ -116,11 +117,11 @@ public sealed class AbandonedAtDisposeTests
 
         // Before the fix the abandoned send never completed and the connection's send loop, its DisposeAsync and the
         // descriptor were held forever.
-        await connection.DisposeAsync().AsTask().WaitAsync(RingKit.Generous);
+        await connection.DisposeAsync().AsTask().WaitAsync(Wait.Patience);
         await Wait.UntilAsync(() => client.SafeHandle.IsClosed, "the adopted socket is closed");
         try
         {
-            await flush.WaitAsync(RingKit.Generous);
+            await flush.WaitAsync(Wait.Patience);
         }
         catch (Exception e) when (e is ObjectDisposedException or IOException or InvalidOperationException or OperationCanceledException)
         {

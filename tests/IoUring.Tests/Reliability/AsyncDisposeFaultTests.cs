@@ -15,7 +15,8 @@ namespace IoUring.Tests.Reliability;
 /// </summary>
 public sealed class AsyncDisposeFaultTests
 {
-    private static readonly TimeSpan Generous = Wait.Scaled(TimeSpan.FromSeconds(30));
+    /// <summary>Slower than most waits (see <see cref="Wait.Patience"/>): a bound of 2 times the patience.</summary>
+    private static readonly TimeSpan Generous = Wait.Patience * 2;
 
     [Theory]
     [InlineData(ContinuationMode.ThreadPool)]

@@ -1,5 +1,3 @@
-using System.Globalization;
-
 namespace IoUring.Tests.Reliability;
 
 /// <summary>
@@ -12,21 +10,8 @@ public sealed class AsyncFuzzAndSoakTests
     [Theory]
     [InlineData(1)]
     [InlineData(5)]
-    public void A_seeded_async_fuzz_run_finds_no_undocumented_exception_hang_or_leak(int seed)
-    {
-        Kernel.RequireIoUring();
-        ProcessResult r = StressProcess.RunStress(["fuzz", "--layer", "async", "--seed", seed.ToString(CultureInfo.InvariantCulture), "--iterations", "1500", "--seconds", "60"], TimeSpan.FromMinutes(4));
-        Assert.True(r.ExitCode == 0, r.ToString());
-        Assert.Contains("fuzz: PASSED", r.StdOut, StringComparison.Ordinal);
-    }
+    public void A_seeded_async_fuzz_run_finds_no_undocumented_exception_hang_or_leak(int seed) => StressProcess.AssertFuzzPasses("async", seed, iterations: 1500, seconds: 60);
 
     [Fact]
-    public void A_short_async_soak_verifies_every_byte_survives_dispose_under_load_and_leaks_nothing()
-    {
-        Kernel.RequireIoUring();
-        ProcessResult r = StressProcess.RunStress(["--driver", "async", "--seconds", "4", "--files", "2", "--seed", "3", "--file-mb", "1"], TimeSpan.FromMinutes(3));
-        Assert.True(r.ExitCode == 0, r.ToString());
-        Assert.Contains("soak (async): PASSED", r.StdOut, StringComparison.Ordinal);
-        Assert.Contains("failures: 0", r.StdOut, StringComparison.Ordinal);
-    }
+    public void A_short_async_soak_verifies_every_byte_survives_dispose_under_load_and_leaks_nothing() => StressProcess.AssertSoakPasses("async", seconds: 4, files: 2);
 }

@@ -9,7 +9,8 @@ namespace IoUring.Tests.Reliability;
 /// <summary>Faults of the Pipelines adapters over a file, found by the async fuzzer.</summary>
 public sealed class AsyncPipeFaultTests
 {
-    private static readonly TimeSpan Generous = Wait.Scaled(TimeSpan.FromSeconds(30));
+    /// <summary>Slower than most waits (see <see cref="Wait.Patience"/>): a bound of 2 times the patience.</summary>
+    private static readonly TimeSpan Generous = Wait.Patience * 2;
 
     [Theory]
     [InlineData(ContinuationMode.ThreadPool)]

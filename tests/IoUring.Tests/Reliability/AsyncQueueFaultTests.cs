@@ -15,7 +15,8 @@ namespace IoUring.Tests.Reliability;
 /// </summary>
 public sealed class AsyncQueueFaultTests
 {
-    private static readonly TimeSpan Generous = Wait.Scaled(TimeSpan.FromSeconds(60));
+    /// <summary>Slower than most waits (see <see cref="Wait.Patience"/>): a bound of 3 times the patience.</summary>
+    private static readonly TimeSpan Generous = Wait.Patience * 3;
 
     [Theory]
     [InlineData(ContinuationMode.ThreadPool)]

@@ -151,7 +151,7 @@ public sealed class BufferLifetimeTests
         Assert.False(buffer.Block.IsReleased, "freed under an engine read in flight");
 
         pipe.Put("abc"u8);
-        Assert.Equal(3, await read.AsTask().WaitAsync(Generous, TestContext.Current.CancellationToken));
-        Assert.True(SpinWait.SpinUntil(() => buffer.Block.IsReleased, Generous), "not given back after the read completed");
+        Assert.Equal(3, await read.AsTask().WaitAsync(Wait.Patience, TestContext.Current.CancellationToken));
+        Assert.True(SpinWait.SpinUntil(() => buffer.Block.IsReleased, Wait.Patience), "not given back after the read completed");
     }
 }

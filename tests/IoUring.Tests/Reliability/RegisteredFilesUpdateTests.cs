@@ -103,7 +103,7 @@ public sealed class RegisteredFilesUpdateTests
         });
         if (Kernel.AtLeast(6, 13))
         {
-            await unregister.WaitAsync(RingKit.Generous, TestContext.Current.CancellationToken);
+            await unregister.WaitAsync(Wait.Patience, TestContext.Current.CancellationToken);
             pipe.Put("done"u8);
         }
         else
@@ -113,7 +113,7 @@ public sealed class RegisteredFilesUpdateTests
             if (await Task.WhenAny(unregister, Task.Delay(300, TestContext.Current.CancellationToken)) != unregister)
             {
                 pipe.Put("done"u8);
-                await unregister.WaitAsync(RingKit.Generous, TestContext.Current.CancellationToken);
+                await unregister.WaitAsync(Wait.Patience, TestContext.Current.CancellationToken);
             }
             else
             {

@@ -61,7 +61,7 @@ public sealed class SignalInterruptTests
         Assert.True(signals.WaitForAtLeast(1), "the SIGWINCH handler never ran");
 
         pipe.Put("hello"u8);
-        Cqe cqe = await waiter.Result.WaitAsync(RingKit.Generous, TestContext.Current.CancellationToken);
+        Cqe cqe = await waiter.Result.WaitAsync(Wait.Patience, TestContext.Current.CancellationToken);
         Assert.Equal(7UL, cqe.UserData);
         Assert.Equal(5, cqe.Res);
         ring.CqeSeen(cqe);
@@ -89,7 +89,7 @@ public sealed class SignalInterruptTests
         Assert.False(waiter.IsDone, "SubmitAndWait(1) returned before any completion was ready");
 
         pipe.Put("abc"u8);
-        (int submitted, uint ready) = await waiter.Result.WaitAsync(RingKit.Generous, TestContext.Current.CancellationToken);
+        (int submitted, uint ready) = await waiter.Result.WaitAsync(Wait.Patience, TestContext.Current.CancellationToken);
         Assert.Equal(1, submitted);
         Assert.True(ready >= 1, "SubmitAndWait(1) returned with no CQE ready");
         Dictionary<ulong, Cqe> cqes = RingKit.ReapByUserData(ring, 1);
@@ -119,7 +119,7 @@ public sealed class SignalInterruptTests
             return (got, cqe, Stopwatch.GetElapsedTime(start));
         });
         await waiter.SendSignals(5, TestContext.Current.CancellationToken);
-        (bool got, Cqe cqe, TimeSpan elapsed) = await waiter.Result.WaitAsync(RingKit.Generous, TestContext.Current.CancellationToken);
+        (bool got, Cqe cqe, TimeSpan elapsed) = await waiter.Result.WaitAsync(Wait.Patience, TestContext.Current.CancellationToken);
         Assert.False(got, $"a completion appeared from nowhere: {cqe}");
         Assert.True(elapsed >= timeout - TimeSpan.FromMilliseconds(20), $"TryWaitCqe gave up after {elapsed.TotalMilliseconds} ms of {timeout.TotalMilliseconds} ms");
 
@@ -141,7 +141,7 @@ public sealed class SignalInterruptTests
 
         public bool WaitForAtLeast(int n)
         {
-            return SpinWait.SpinUntil(() => Volatile.Read(ref _count) >= n, RingKit.Generous);
+            return SpinWait.SpinUntil(() => Volatile.Read(ref _count) >= n, Wait.Patience);
         }
 
         public void Dispose() => _registration.Dispose();
@@ -170,7 +170,7 @@ public sealed class SignalInterruptTests
         /// <summary>Sends <paramref name="count"/> signals 30 ms apart once the thread is (very likely) blocked.</summary>
         public async Task SendSignals(int count, CancellationToken token)
         {
-            int tid = await _tid.Task.WaitAsync(RingKit.Generous, token);
+            int tid = await _tid.Task.WaitAsync(Wait.Patience, token);
             for (int i = 0; i < count && !Result.IsCompleted; i++)
             {
                 await Task.Delay(30, token);
@@ -183,9 +183,9 @@ public sealed class SignalInterruptTests
         /// <summary>Signals the thread every 30 ms until its call returns; returns the call's result.</summary>
         public async Task<T> SignalUntilDone(CancellationToken token)
         {
-            int tid = await _tid.Task.WaitAsync(RingKit.Generous, token);
+            int tid = await _tid.Task.WaitAsync(Wait.Patience, token);
             var deadline = Stopwatch.StartNew();
-            while (!Result.IsCompleted && deadline.Elapsed < RingKit.Generous)
+            while (!Result.IsCompleted && deadline.Elapsed < Wait.Patience)
             {
                 await Task.Delay(30, token);
                 if (!Result.IsCompleted)
@@ -194,7 +194,7 @@ public sealed class SignalInterruptTests
                 }
             }
 
-            return await Result.WaitAsync(RingKit.Generous, token);
+            return await Result.WaitAsync(Wait.Patience, token);
         }
     }
 }

@@ -28,7 +28,7 @@ public sealed class SocketEngineDisposeFaultTests
         Kernel.RequireIoUring();
         var engine = new IoUringEngine();
         UringSocket listener = UringSocket.Listen(engine, SocketKit.AnyLoopback);
-        CancellationToken ct = SocketKit.Timeout();
+        CancellationToken ct = Wait.Timeout();
         Task<UringSocket> accepting = listener.AcceptAsync(ct).AsTask();
         using var client = new Socket(SocketType.Stream, ProtocolType.Tcp);
         await client.ConnectAsync(listener.LocalEndPoint!, ct);
@@ -84,7 +84,7 @@ public sealed class SocketZeroCopyAfterDisposeTests
         Kernel.RequireOp(Opcode.SendZc);
         var engine = new IoUringEngine();
         UringSocket listener = UringSocket.Listen(engine, SocketKit.AnyLoopback);
-        CancellationToken ct = SocketKit.Timeout();
+        CancellationToken ct = Wait.Timeout();
         Task<UringSocket> accepting = listener.AcceptAsync(ct).AsTask();
         using var client = new Socket(SocketType.Stream, ProtocolType.Tcp);
         await client.ConnectAsync(listener.LocalEndPoint!, ct);
@@ -97,7 +97,7 @@ public sealed class SocketZeroCopyAfterDisposeTests
         byte[] got = await SocketKit.ReceiveExactlyAsync(client, block.Length, ct).Within();
         Assert.Equal(block, got);
         // The count goes up when the kernel's notification arrives, which can be after the peer has the bytes.
-        Assert.True(SpinWait.SpinUntil(() => server.ZeroCopySends >= 1, SocketKit.Patience), "the first block was not sent zero-copy");
+        Assert.True(SpinWait.SpinUntil(() => server.ZeroCopySends >= 1, Wait.Patience), "the first block was not sent zero-copy");
 
         engine.Dispose();
 
@@ -134,7 +134,7 @@ public sealed class SocketUnixLargeWriteTests
         try
         {
             await using UringSocket listener = UringSocket.Listen(engine, new UnixDomainSocketEndPoint(path));
-            CancellationToken ct = SocketKit.Timeout();
+            CancellationToken ct = Wait.Timeout();
             Task<UringSocket> accepting = listener.AcceptAsync(ct).AsTask();
             using var client = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
             await client.ConnectAsync(new UnixDomainSocketEndPoint(path), ct);

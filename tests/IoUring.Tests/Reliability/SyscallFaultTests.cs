@@ -9,6 +9,7 @@ namespace IoUring.Tests.Reliability;
 /// call at entry, before doing anything. Each test injects only on one thread (its own, or an engine's loop), so tests
 /// running alongside are not affected; the tests of this class run one at a time (one injector at a time).
 /// </summary>
+[Collection(nameof(PinnedForeverCollection))]
 public sealed class SyscallFaultTests
 {
     [Fact]

@@ -42,7 +42,7 @@ public sealed class TwoThreadFaultTests
         Assert.False(ring.IsDisposed);
 
         pipe.Put("owner"u8);
-        Cqe cqe = await waiter.WaitAsync(RingKit.Generous, TestContext.Current.CancellationToken);
+        Cqe cqe = await waiter.WaitAsync(Wait.Patience, TestContext.Current.CancellationToken);
         Assert.Equal(1UL, cqe.UserData);
         Assert.Equal(5, cqe.Res);
 

@@ -108,7 +108,7 @@ public sealed class BatchTests
                     int got = ring.PeekBatchCqe(batch);
                     if (got == 0)
                     {
-                        _ = ring.WaitCqe(RingKit.Generous);
+                        _ = ring.WaitCqe(Wait.Patience);
                         continue;
                     }
 
@@ -127,7 +127,7 @@ public sealed class BatchTests
                     CompletionBatch ready = ring.ReadyCqes;
                     if (ready.Count == 0)
                     {
-                        _ = ring.WaitCqe(RingKit.Generous);
+                        _ = ring.WaitCqe(Wait.Patience);
                         continue;
                     }
 

@@ -30,7 +30,7 @@ public sealed class BatchedWaitTests
         ring.CqeSeen(ring.WaitCqe());
         Assert.Equal(0u, ring.WaitCqes(1, TimeSpan.FromMilliseconds(30), TimeSpan.FromMilliseconds(10))); // only the read is left: timeout
         pipe.Put([1]);
-        Assert.Equal(1u, ring.WaitCqes(1, RingKit.Generous, TimeSpan.Zero));
+        Assert.Equal(1u, ring.WaitCqes(1, Wait.Patience, TimeSpan.Zero));
         ring.CqeSeen(ring.WaitCqe());
     }
 

@@ -197,7 +197,7 @@ public sealed class ConcurrentMisuseTests
     private static void WaitUntilBlockedInside(Ring ring)
     {
         var clock = Stopwatch.StartNew();
-        while (clock.Elapsed < RingKit.Generous)
+        while (clock.Elapsed < Wait.Patience)
         {
             Thread.Sleep(10);
             if (Record.Exception(() => _ = ring.SqSpaceLeft) is InvalidOperationException)

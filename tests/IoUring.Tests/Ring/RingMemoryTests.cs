@@ -72,7 +72,7 @@ public sealed class RingMemoryTests
         ring.GetSqe().PrepNop();
         ring.GetSqe().PrepNop();
         Assert.Equal(3, ring.Submit());
-        _ = ring.WaitCqes(2, RingKit.Generous, TimeSpan.Zero); // both NOPs posted, not reaped
+        _ = ring.WaitCqes(2, Wait.Patience, TimeSpan.Zero); // both NOPs posted, not reaped
         try
         {
             ring.Resize(64, 256);

@@ -40,7 +40,7 @@ public sealed class SqPollTests
         for (int round = 0; round < 3; round++)
         {
             // Let the poller idle out: it sets IORING_SQ_NEED_WAKEUP and sleeps, so Submit must wake it.
-            long deadline = Environment.TickCount64 + (long)Generous.TotalMilliseconds;
+            long deadline = Environment.TickCount64 + (long)Wait.Patience.TotalMilliseconds;
             while (!ring.SqNeedsWakeup && Environment.TickCount64 < deadline)
             {
                 Thread.Sleep(10);
@@ -52,7 +52,7 @@ public sealed class SqPollTests
             sqe.PrepRead(fd, buffer, (ulong)(round % 2) * 4096);
             sqe.UserData = (ulong)round;
             _ = ring.Submit();
-            Cqe cqe = ring.WaitCqe(Generous);
+            Cqe cqe = ring.WaitCqe(Wait.Patience);
             ring.CqeSeen(cqe);
             Assert.Equal((ulong)round, cqe.UserData);
             Assert.Equal(4096, cqe.Res);

@@ -84,7 +84,7 @@ public sealed class ThreadAndSignalTests
             entered.Set();
             return Syscalls.Enter(ring.Fd, 0, 1, EnterFlags.GetEvents);
         });
-        Assert.True(entered.Wait(Generous, TestContext.Current.CancellationToken));
+        Assert.True(entered.Wait(Wait.Patience, TestContext.Current.CancellationToken));
 
         int sent = signals.KeepSignalling(tid, until: () => waiter.IsFinished);
         Assert.Equal(-Errno.EINTR, waiter.Join<int>());
@@ -92,7 +92,7 @@ public sealed class ThreadAndSignalTests
         Assert.Equal(0u, ring.CqReady);
 
         pipe.Put("x"u8);
-        Cqe cqe = ring.WaitCqe(Generous);
+        Cqe cqe = ring.WaitCqe(Wait.Patience);
         ring.CqeSeen(cqe);
         Assert.Equal(1, cqe.Res);
     }
@@ -151,7 +151,7 @@ public sealed class ThreadAndSignalTests
             Assert.Equal(0, ring.InFlight);
             return cqe;
         });
-        Assert.True(blocked.Wait(Generous, TestContext.Current.CancellationToken));
+        Assert.True(blocked.Wait(Wait.Patience, TestContext.Current.CancellationToken));
 
         // Interrupt the wait several times; it must keep waiting, because the read has not completed.
         for (int i = 0; i < 5; i++)
@@ -211,7 +211,7 @@ public sealed class ThreadAndSignalTests
         public int KeepSignalling(int tid, Func<bool> until)
         {
             int sent = 0;
-            long deadline = Environment.TickCount64 + (long)Generous.TotalMilliseconds;
+            long deadline = Environment.TickCount64 + (long)Wait.Patience.TotalMilliseconds;
             while (!until() && Environment.TickCount64 < deadline)
             {
                 Thread.Sleep(20);
@@ -226,7 +226,7 @@ public sealed class ThreadAndSignalTests
 
         public void WaitForHandled(int count)
         {
-            long deadline = Environment.TickCount64 + (long)Generous.TotalMilliseconds;
+            long deadline = Environment.TickCount64 + (long)Wait.Patience.TotalMilliseconds;
             while (Volatile.Read(ref _handled) < count && Environment.TickCount64 < deadline)
             {
                 Thread.Sleep(5);

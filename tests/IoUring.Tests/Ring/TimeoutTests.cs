@@ -19,7 +19,7 @@ public sealed class TimeoutTests
         Assert.Equal(7UL, cqe.UserData);
         Assert.Equal(-E.ETIME, cqe.Res);
         Assert.True(took >= TimeSpan.FromMilliseconds(140) || Wait.TimeScale > 1, $"fired after {took.TotalMilliseconds} ms");
-        Assert.True(took < Generous, $"fired after {took.TotalMilliseconds} ms");
+        Assert.True(took < Wait.Patience, $"fired after {took.TotalMilliseconds} ms");
         Assert.Equal(0, ring.InFlight);
     }
 
@@ -42,7 +42,7 @@ public sealed class TimeoutTests
         Assert.Equal(0, done[100].Res);
         Assert.Equal(0, done[1].Res);
         Assert.Equal(0, done[2].Res);
-        Assert.True(took < Generous, $"took {took.TotalMilliseconds} ms: the count did not end the 30 s timeout");
+        Assert.True(took < Wait.Patience, $"took {took.TotalMilliseconds} ms: the count did not end the 30 s timeout");
     }
 
     [Fact]
@@ -86,7 +86,7 @@ public sealed class TimeoutTests
         Assert.Equal(1UL, done[1].UserData);
         Assert.Equal(-E.ETIME, done[1].Res);
         Assert.True(took >= TimeSpan.FromMilliseconds(40) || Wait.TimeScale > 1, $"fired after {took.TotalMilliseconds} ms");
-        Assert.True(took < Generous, $"fired after {took.TotalMilliseconds} ms: the update did not shorten the 30 s timeout");
+        Assert.True(took < Wait.Patience, $"fired after {took.TotalMilliseconds} ms: the update did not shorten the 30 s timeout");
     }
 
     [Fact]
@@ -120,7 +120,7 @@ public sealed class TimeoutTests
         Assert.Equal(-E.ETIME, done[2].Res);
         // An emulated guest's clock (the kernel matrix) is not exact enough for the lower bound.
         Assert.True(took >= TimeSpan.FromMilliseconds(90) || Wait.TimeScale > 1, $"cancelled after {took.TotalMilliseconds} ms");
-        Assert.True(took < Generous, $"cancelled after {took.TotalMilliseconds} ms");
+        Assert.True(took < Wait.Patience, $"cancelled after {took.TotalMilliseconds} ms");
         Assert.All(buffer.Span.ToArray(), b => Assert.Equal(0xAA, b));
 
         // The cancelled read consumed nothing: what is written now is still all there.

@@ -16,11 +16,11 @@ public sealed class WaitTests
         TimeSpan took = Time(() => got = ring.TryWaitCqe(TimeSpan.FromMilliseconds(200), out _));
         Assert.False(got);
         Assert.True(took >= TimeSpan.FromMilliseconds(190) || Wait.TimeScale > 1, $"returned after {took.TotalMilliseconds} ms");
-        Assert.True(took < Generous, $"returned after {took.TotalMilliseconds} ms");
+        Assert.True(took < Wait.Patience, $"returned after {took.TotalMilliseconds} ms");
         Assert.Equal(1, ring.InFlight);
 
         pipe.Put("x"u8);
-        Assert.True(ring.TryWaitCqe(Generous, out Cqe cqe));
+        Assert.True(ring.TryWaitCqe(Wait.Patience, out Cqe cqe));
         Assert.Equal(1, cqe.Res);
         ring.CqeSeen(cqe);
     }
@@ -40,7 +40,7 @@ public sealed class WaitTests
         Assert.True(got);
         Assert.Equal(1UL, cqe.UserData);
         Assert.Equal(3, cqe.Res);
-        Assert.True(took < Generous, $"returned after {took.TotalMilliseconds} ms of a 30 s timeout");
+        Assert.True(took < Wait.Patience, $"returned after {took.TotalMilliseconds} ms of a 30 s timeout");
         ring.CqeSeen(cqe);
         Assert.Equal("hey"u8.ToArray(), buffer.Span[..3].ToArray());
         writer.Join();
@@ -213,7 +213,7 @@ public sealed class WaitTests
         for (int i = 0; i < 2; i++)
         {
             pipe.Put("p"u8);
-            Cqe cqe = ring.WaitCqe(Generous);
+            Cqe cqe = ring.WaitCqe(Wait.Patience);
             Assert.Equal(5UL, cqe.UserData);
             Assert.True((cqe.Res & 1) != 0, $"POLLIN expected, got {cqe.Res}");
             Assert.True(cqe.HasMore);

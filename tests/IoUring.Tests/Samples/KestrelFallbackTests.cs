@@ -80,7 +80,7 @@ public sealed partial class KestrelFallbackTests
     public void IOURING_DISABLE_turns_io_uring_off_for_the_whole_library_and_the_check_tool_says_so()
     {
         // Rings (and so engines, files, sockets) refuse before any system call; the checker reports it.
-        ProcessResult r = ChildProcess.Run(ChildProcess.DotnetHost(), [Capabilities.CheckTool.DllPath],
+        ProcessResult r = ChildProcess.Run(ChildProcess.DotnetHost(), [CheckTool.DllPath],
             environment: new Dictionary<string, string> { [IoUringSupport.DisableVariable] = "1" });
         Assert.True(r.ExitCode == 2, "expected exit code 2 (unavailable): " + r);
         Assert.StartsWith("io_uring is NOT available: DisabledByEnvironment.", r.StdOut, StringComparison.Ordinal);
@@ -88,7 +88,7 @@ public sealed partial class KestrelFallbackTests
         Assert.Contains("IOURING_DISABLE=1", r.StdOut, StringComparison.Ordinal);
 
         // 0 leaves io_uring on.
-        ProcessResult on = ChildProcess.Run(ChildProcess.DotnetHost(), [Capabilities.CheckTool.DllPath],
+        ProcessResult on = ChildProcess.Run(ChildProcess.DotnetHost(), [CheckTool.DllPath],
             environment: new Dictionary<string, string> { [IoUringSupport.DisableVariable] = "0" });
         Assert.True(on.ExitCode == 0, "IOURING_DISABLE=0 must leave io_uring on: " + on);
     }

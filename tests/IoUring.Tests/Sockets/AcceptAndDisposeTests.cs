@@ -21,7 +21,7 @@ public sealed class AcceptAndDisposeTests
         await using var engine = new IoUringEngine();
         await using UringSocket listener = UringSocket.Listen(engine, SocketKit.AnyLoopback,
             new UringSocketOptions { UseMultishotAccept = multishot, ListenBacklog = 1024, MaxQueuedAccepts = 64 });
-        CancellationToken ct = SocketKit.Timeout();
+        CancellationToken ct = Wait.Timeout();
 
         // Clients connect in a burst while the server accepts; more than MaxQueuedAccepts arrive before they are taken.
         var clients = new Socket[Count];
@@ -90,7 +90,7 @@ public sealed class AcceptAndDisposeTests
         cts.Cancel();
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => pending.AsTask().Within());
 
-        CancellationToken ct = SocketKit.Timeout();
+        CancellationToken ct = Wait.Timeout();
         using var client = new Socket(SocketType.Stream, ProtocolType.Tcp);
         await client.ConnectAsync(listener.LocalEndPoint!, ct);
         using UringSocket accepted = await listener.AcceptAsync(ct).AsTask().Within();
@@ -103,7 +103,7 @@ public sealed class AcceptAndDisposeTests
     public async Task Disposing_the_engine_with_connections_open_fails_their_reads_and_releases_every_descriptor(ContinuationMode mode)
     {
         Kernel.RequireIoUring();
-        CancellationToken ct = SocketKit.Timeout();
+        CancellationToken ct = Wait.Timeout();
         // Warm up whatever the runtime opens once (sockets engine, thread pool), then count.
         await RunOnceAsync(mode, connections: 2, ct);
         GC.Collect();

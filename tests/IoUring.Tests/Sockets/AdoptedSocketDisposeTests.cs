@@ -25,19 +25,19 @@ public sealed class AdoptedSocketDisposeTests
         UringSocket adopted = UringSocket.FromSocket(engine, client);
         UringConnection connection = adopted.CreateConnection(new UringConnectionOptions { UseMultishotReceive = multishot });
         peer.Send(TestData.Bytes(100, seed: 1));
-        ReadResult first = await connection.Input.ReadAtLeastAsync(100).AsTask().WaitAsync(RingKit.Generous);
+        ReadResult first = await connection.Input.ReadAtLeastAsync(100).AsTask().WaitAsync(Wait.Patience);
         connection.Input.AdvanceTo(first.Buffer.End);
 
         // The receive is in the kernel again. Before the fix it held its handle reference until the connection was
         // disposed, so this Dispose spun forever.
-        await Task.Run(adopted.Dispose).WaitAsync(RingKit.Generous);
+        await Task.Run(adopted.Dispose).WaitAsync(Wait.Patience);
         Assert.True(client.SafeHandle.IsClosed);
 
         // Disposing the socket disposed its connection (gracefully): the transport's end of the input is completed, so a
         // read ends at once (IsCompleted) rather than hanging; disposing the connection again is a no-op. The
         // application's own pipe ends stay the application's to complete (as with Kestrel's transports).
         await AssertInputEnded(connection);
-        await connection.DisposeAsync().AsTask().WaitAsync(RingKit.Generous);
+        await connection.DisposeAsync().AsTask().WaitAsync(Wait.Patience);
     }
 
     [Fact]
@@ -55,12 +55,12 @@ public sealed class AdoptedSocketDisposeTests
         peer.Send(data);
         await Wait.UntilAsync(() => connection.ReceivePauses > 0, "the receive paused");
 
-        await Task.Run(adopted.Dispose).WaitAsync(RingKit.Generous);
+        await Task.Run(adopted.Dispose).WaitAsync(Wait.Patience);
         Assert.True(client.SafeHandle.IsClosed);
 
         // The connection was disposed with its socket (the paused receive closed, unread input dropped): reading is refused.
         await AssertInputEnded(connection);
-        await connection.DisposeAsync().AsTask().WaitAsync(RingKit.Generous);
+        await connection.DisposeAsync().AsTask().WaitAsync(Wait.Patience);
     }
 
     /// <summary>A read of the input ends at once, with the stream completed (or failed by the reset it saw).</summary>
@@ -68,7 +68,7 @@ public sealed class AdoptedSocketDisposeTests
     {
         try
         {
-            ReadResult result = await connection.Input.ReadAsync().AsTask().WaitAsync(RingKit.Generous);
+            ReadResult result = await connection.Input.ReadAsync().AsTask().WaitAsync(Wait.Patience);
             Assert.True(result.IsCompleted, "the input did not end");
         }
         catch (IOException)

@@ -7,17 +7,16 @@ namespace IoUring.Tests.Sockets;
 
 public sealed class ConnectionBehaviourTests
 {
-    private static async Task<(UringConnection Server, Socket Client, UringSocket Listener, IoUringEngine Engine)> PairAsync(
-        UringConnectionOptions? options = null, ContinuationMode mode = ContinuationMode.ThreadPool)
+    private static async Task<LoopbackPair> PairAsync(UringConnectionOptions? options = null, ContinuationMode mode = ContinuationMode.ThreadPool)
     {
         var engine = new IoUringEngine(new IoUringEngineOptions { Continuations = mode });
         UringSocket listener = UringSocket.Listen(engine, SocketKit.AnyLoopback);
-        CancellationToken ct = SocketKit.Timeout();
+        CancellationToken ct = Wait.Timeout();
         Task<UringSocket> accepting = listener.AcceptAsync(ct).AsTask();
         var client = new Socket(SocketType.Stream, ProtocolType.Tcp);
         await client.ConnectAsync(listener.LocalEndPoint!, ct);
         UringConnection server = (await accepting.Within()).CreateConnection(options);
-        return (server, client, listener, engine);
+        return new LoopbackPair(server, client, listener, engine);
     }
 
     private static async Task<byte[]> ReadToEndAsync(PipeReader reader, CancellationToken ct)
@@ -45,142 +44,106 @@ public sealed class ConnectionBehaviourTests
     public async Task Half_close_the_peer_shuts_down_writing_and_still_receives_the_reply(ContinuationMode mode)
     {
         Kernel.RequireIoUring();
-        (UringConnection server, Socket client, UringSocket listener, IoUringEngine engine) = await PairAsync(mode: mode);
-        CancellationToken ct = SocketKit.Timeout();
-        try
-        {
-            byte[] request = SocketKit.Pattern(200_000, seed: 5);
-            await client.SendAsync(request, SocketFlags.None, ct);
-            client.Shutdown(SocketShutdown.Send);
+        await using LoopbackPair pair = await PairAsync(mode: mode);
+        (UringConnection server, Socket client, _, _) = pair;
+        CancellationToken ct = Wait.Timeout();
+        byte[] request = SocketKit.Pattern(200_000, seed: 5);
+        await client.SendAsync(request, SocketFlags.None, ct);
+        client.Shutdown(SocketShutdown.Send);
 
-            // The server reads to end of stream (the input completes without error), then answers.
-            byte[] got = await ReadToEndAsync(server.Input, ct).Within();
-            Assert.Equal(request, got);
-            byte[] reply = Encoding.ASCII.GetBytes($"got {got.Length} bytes");
-            await server.Output.WriteAsync(reply, ct);
-            await server.Output.CompleteAsync();
+        // The server reads to end of stream (the input completes without error), then answers.
+        byte[] got = await ReadToEndAsync(server.Input, ct).Within();
+        Assert.Equal(request, got);
+        byte[] reply = Encoding.ASCII.GetBytes($"got {got.Length} bytes");
+        await server.Output.WriteAsync(reply, ct);
+        await server.Output.CompleteAsync();
 
-            byte[] answer = await SocketKit.ReceiveExactlyAsync(client, reply.Length, ct).Within();
-            Assert.Equal(reply, answer);
-            Assert.Equal(0, await client.ReceiveAsync(new byte[1], SocketFlags.None, ct));
-        }
-        finally
-        {
-            await server.DisposeAsync();
-            client.Dispose();
-            await listener.DisposeAsync();
-            await engine.DisposeAsync();
-        }
+        byte[] answer = await SocketKit.ReceiveExactlyAsync(client, reply.Length, ct).Within();
+        Assert.Equal(reply, answer);
+        Assert.Equal(0, await client.ReceiveAsync(new byte[1], SocketFlags.None, ct));
     }
 
     [Fact]
     public async Task Closing_right_after_sending_is_graceful_the_peer_reads_everything_then_end_of_stream()
     {
         Kernel.RequireIoUring();
-        (UringConnection server, Socket client, UringSocket listener, IoUringEngine engine) = await PairAsync();
-        CancellationToken ct = SocketKit.Timeout();
-        try
+        await using LoopbackPair pair = await PairAsync();
+        (UringConnection server, Socket client, _, _) = pair;
+        CancellationToken ct = Wait.Timeout();
+        // More than the peer's receive buffer takes at once, and the peer does not read until the server is gone:
+        // an abortive close (RST) would throw the rest away.
+        byte[] data = SocketKit.Pattern(3 * 1024 * 1024, seed: 13);
+        Task writing = Task.Run(async () =>
         {
-            // More than the peer's receive buffer takes at once, and the peer does not read until the server is gone:
-            // an abortive close (RST) would throw the rest away.
-            byte[] data = SocketKit.Pattern(3 * 1024 * 1024, seed: 13);
-            Task writing = Task.Run(async () =>
-            {
-                await server.Output.WriteAsync(data, ct);
-                await server.Output.CompleteAsync();
-                await server.DisposeAsync();
-            }, ct);
-            await Task.Delay(100, ct);
-            byte[] got = await SocketKit.ReceiveExactlyAsync(client, data.Length, ct).Within();
-            Assert.Equal(data, got);
-            Assert.Equal(0, await client.ReceiveAsync(new byte[1], SocketFlags.None, ct));
-            await writing.Within();
-        }
-        finally
-        {
+            await server.Output.WriteAsync(data, ct);
+            await server.Output.CompleteAsync();
             await server.DisposeAsync();
-            client.Dispose();
-            await listener.DisposeAsync();
-            await engine.DisposeAsync();
-        }
+        }, ct);
+        await Task.Delay(100, ct);
+        byte[] got = await SocketKit.ReceiveExactlyAsync(client, data.Length, ct).Within();
+        Assert.Equal(data, got);
+        Assert.Equal(0, await client.ReceiveAsync(new byte[1], SocketFlags.None, ct));
+        await writing.Within();
     }
 
     [Fact]
     public async Task Completing_the_output_shuts_down_sending_while_receiving_goes_on()
     {
         Kernel.RequireIoUring();
-        (UringConnection server, Socket client, UringSocket listener, IoUringEngine engine) = await PairAsync();
-        CancellationToken ct = SocketKit.Timeout();
-        try
-        {
-            await server.Output.WriteAsync("bye"u8.ToArray(), ct);
-            await server.Output.CompleteAsync();
-            Assert.Equal("bye"u8.ToArray(), await SocketKit.ReceiveExactlyAsync(client, 3, ct).Within());
-            Assert.Equal(0, await client.ReceiveAsync(new byte[1], SocketFlags.None, ct));
+        await using LoopbackPair pair = await PairAsync();
+        (UringConnection server, Socket client, _, _) = pair;
+        CancellationToken ct = Wait.Timeout();
+        await server.Output.WriteAsync("bye"u8.ToArray(), ct);
+        await server.Output.CompleteAsync();
+        Assert.Equal("bye"u8.ToArray(), await SocketKit.ReceiveExactlyAsync(client, 3, ct).Within());
+        Assert.Equal(0, await client.ReceiveAsync(new byte[1], SocketFlags.None, ct));
 
-            // The other direction is still open.
-            await client.SendAsync("still here"u8.ToArray(), SocketFlags.None, ct);
-            client.Shutdown(SocketShutdown.Send);
-            Assert.Equal("still here"u8.ToArray(), await ReadToEndAsync(server.Input, ct).Within());
-        }
-        finally
-        {
-            await server.DisposeAsync();
-            client.Dispose();
-            await listener.DisposeAsync();
-            await engine.DisposeAsync();
-        }
+        // The other direction is still open.
+        await client.SendAsync("still here"u8.ToArray(), SocketFlags.None, ct);
+        client.Shutdown(SocketShutdown.Send);
+        Assert.Equal("still here"u8.ToArray(), await ReadToEndAsync(server.Input, ct).Within());
     }
 
     [Fact]
     public async Task A_peer_reset_fails_the_input_with_an_IOException_wrapping_ConnectionReset()
     {
         Kernel.RequireIoUring();
-        (UringConnection server, Socket client, UringSocket listener, IoUringEngine engine) = await PairAsync();
-        CancellationToken ct = SocketKit.Timeout();
-        try
+        await using LoopbackPair pair = await PairAsync();
+        (UringConnection server, Socket client, _, _) = pair;
+        CancellationToken ct = Wait.Timeout();
+        await client.SendAsync("partial"u8.ToArray(), SocketFlags.None, ct);
+        ReadResult first = await server.Input.ReadAsync(ct);
+        server.Input.AdvanceTo(first.Buffer.End);
+
+        // Linger 0: close sends RST instead of FIN.
+        client.LingerState = new LingerOption(true, 0);
+        client.Close();
+
+        IOException e = await Assert.ThrowsAsync<IOException>(async () =>
         {
-            await client.SendAsync("partial"u8.ToArray(), SocketFlags.None, ct);
-            ReadResult first = await server.Input.ReadAsync(ct);
-            server.Input.AdvanceTo(first.Buffer.End);
-
-            // Linger 0: close sends RST instead of FIN.
-            client.LingerState = new LingerOption(true, 0);
-            client.Close();
-
-            IOException e = await Assert.ThrowsAsync<IOException>(async () =>
+            while (true)
             {
-                while (true)
+                ReadResult r = await server.Input.ReadAsync(ct);
+                server.Input.AdvanceTo(r.Buffer.End);
+                if (r.IsCompleted)
                 {
-                    ReadResult r = await server.Input.ReadAsync(ct);
-                    server.Input.AdvanceTo(r.Buffer.End);
-                    if (r.IsCompleted)
-                    {
-                        return;
-                    }
+                    return;
                 }
-            }).Within();
-            UringSocketException inner = Assert.IsType<UringSocketException>(e.InnerException);
-            Assert.Equal(SocketError.ConnectionReset, inner.SocketErrorCode);
-            Assert.Equal(104, inner.Errno);
+            }
+        }).Within();
+        UringSocketException inner = Assert.IsType<UringSocketException>(e.InnerException);
+        Assert.Equal(SocketError.ConnectionReset, inner.SocketErrorCode);
+        Assert.Equal(104, inner.Errno);
 
-            // Sending to the reset connection fails too (EPIPE or ECONNRESET), as an IOException from the flush.
-            await Assert.ThrowsAnyAsync<IOException>(async () =>
-            {
-                for (int i = 0; i < 100; i++)
-                {
-                    await server.Output.WriteAsync(new byte[64 * 1024], ct);
-                    await Task.Delay(5, ct);
-                }
-            }).Within();
-        }
-        finally
+        // Sending to the reset connection fails too (EPIPE or ECONNRESET), as an IOException from the flush.
+        await Assert.ThrowsAnyAsync<IOException>(async () =>
         {
-            await server.DisposeAsync();
-            client.Dispose();
-            await listener.DisposeAsync();
-            await engine.DisposeAsync();
-        }
+            for (int i = 0; i < 100; i++)
+            {
+                await server.Output.WriteAsync(new byte[64 * 1024], ct);
+                await Task.Delay(5, ct);
+            }
+        }).Within();
     }
 
     [Fact]
@@ -222,7 +185,7 @@ public sealed class ConnectionBehaviourTests
         Kernel.RequireIoUring();
         await using var engine = new IoUringEngine();
         await using UringSocket listener = UringSocket.Listen(engine, SocketKit.AnyLoopback);
-        CancellationToken ct = SocketKit.Timeout();
+        CancellationToken ct = Wait.Timeout();
         Task<UringSocket> accepting = listener.AcceptAsync(ct).AsTask();
         var client = new Socket(SocketType.Stream, ProtocolType.Tcp);
         await client.ConnectAsync(listener.LocalEndPoint!, ct);
@@ -245,103 +208,85 @@ public sealed class ConnectionBehaviourTests
         Kernel.RequireIoUring();
         const int Pause = 256 * 1024;
         var options = new UringConnectionOptions { InputPauseThreshold = Pause, InputResumeThreshold = Pause / 2 };
-        (UringConnection server, Socket client, UringSocket listener, IoUringEngine engine) = await PairAsync(options);
-        CancellationToken ct = SocketKit.Timeout();
-        try
+        await using LoopbackPair pair = await PairAsync(options);
+        (UringConnection server, Socket client, _, _) = pair;
+        CancellationToken ct = Wait.Timeout();
+        const int Total = 64 * 1024 * 1024;
+        byte[] block = SocketKit.Pattern(1024 * 1024, seed: 11);
+        long sent = 0;
+        Task sending = Task.Run(async () =>
         {
-            const int Total = 64 * 1024 * 1024;
-            byte[] block = SocketKit.Pattern(1024 * 1024, seed: 11);
-            long sent = 0;
-            Task sending = Task.Run(async () =>
+            for (int i = 0; i < Total / block.Length; i++)
             {
-                for (int i = 0; i < Total / block.Length; i++)
-                {
-                    block[0] = (byte)i;
-                    await client.SendAsync(block, SocketFlags.None, ct);
-                    Interlocked.Add(ref sent, block.Length);
-                }
-
-                client.Shutdown(SocketShutdown.Send);
-            }, ct);
-
-            // Nobody reads: the sender stalls once the pipe, the kernel's socket buffers and TCP's window are full.
-            long last = -1;
-            while (Interlocked.Read(ref sent) != last)
-            {
-                last = Interlocked.Read(ref sent);
-                await Task.Delay(500, ct);
+                block[0] = (byte)i;
+                await client.SendAsync(block, SocketFlags.None, ct);
+                Interlocked.Add(ref sent, block.Length);
             }
 
-            Assert.False(sending.IsCompleted, "the whole 64 MiB went through without a reader");
-            Assert.True(server.ReceivePauses > 0, "receiving never paused");
-            // The connection holds at most the threshold plus what arrived before the cancel took effect (well under
-            // the socket's receive buffer); the rest waits in the kernel and at the sender.
-            long held = server.BytesReceived;
-            Assert.True(held < 16 * 1024 * 1024, $"the connection took {held} bytes with a {Pause}-byte threshold");
+            client.Shutdown(SocketShutdown.Send);
+        }, ct);
 
-            // Now read slowly-ish and verify every byte.
-            long offset = 0;
-            while (true)
+        // Nobody reads: the sender stalls once the pipe, the kernel's socket buffers and TCP's window are full.
+        long last = -1;
+        while (Interlocked.Read(ref sent) != last)
+        {
+            last = Interlocked.Read(ref sent);
+            await Task.Delay(500, ct);
+        }
+
+        Assert.False(sending.IsCompleted, "the whole 64 MiB went through without a reader");
+        Assert.True(server.ReceivePauses > 0, "receiving never paused");
+        // The connection holds at most the threshold plus what arrived before the cancel took effect (well under
+        // the socket's receive buffer); the rest waits in the kernel and at the sender.
+        long held = server.BytesReceived;
+        Assert.True(held < 16 * 1024 * 1024, $"the connection took {held} bytes with a {Pause}-byte threshold");
+
+        // Now read slowly-ish and verify every byte.
+        long offset = 0;
+        while (true)
+        {
+            ReadResult r = await server.Input.ReadAsync(ct);
+            foreach (ReadOnlyMemory<byte> segment in r.Buffer)
             {
-                ReadResult r = await server.Input.ReadAsync(ct);
-                foreach (ReadOnlyMemory<byte> segment in r.Buffer)
+                ReadOnlySpan<byte> span = segment.Span;
+                for (int k = 0; k < span.Length; k++, offset++)
                 {
-                    ReadOnlySpan<byte> span = segment.Span;
-                    for (int k = 0; k < span.Length; k++, offset++)
+                    int inBlock = (int)(offset % block.Length);
+                    byte expected = inBlock == 0 ? (byte)(offset / block.Length) : block[inBlock];
+                    if (span[k] != expected)
                     {
-                        int inBlock = (int)(offset % block.Length);
-                        byte expected = inBlock == 0 ? (byte)(offset / block.Length) : block[inBlock];
-                        if (span[k] != expected)
-                        {
-                            Assert.Fail($"byte {offset} is {span[k]}, expected {expected}");
-                        }
+                        Assert.Fail($"byte {offset} is {span[k]}, expected {expected}");
                     }
                 }
-
-                server.Input.AdvanceTo(r.Buffer.End);
-                if (r.IsCompleted)
-                {
-                    break;
-                }
             }
 
-            Assert.Equal(Total, offset);
-            await sending.Within();
+            server.Input.AdvanceTo(r.Buffer.End);
+            if (r.IsCompleted)
+            {
+                break;
+            }
         }
-        finally
-        {
-            await server.DisposeAsync();
-            client.Dispose();
-            await listener.DisposeAsync();
-            await engine.DisposeAsync();
-        }
+
+        Assert.Equal(Total, offset);
+        await sending.Within();
     }
 
     [Fact]
     public async Task Cancelling_a_pending_input_read_or_raw_receive_throws_OperationCanceled_and_the_connection_goes_on()
     {
         Kernel.RequireIoUring();
-        (UringConnection server, Socket client, UringSocket listener, IoUringEngine engine) = await PairAsync();
-        CancellationToken ct = SocketKit.Timeout();
-        try
-        {
-            using var cts = new CancellationTokenSource();
-            ValueTask<ReadResult> pending = server.Input.ReadAsync(cts.Token);
-            cts.Cancel();
-            await Assert.ThrowsAnyAsync<OperationCanceledException>(() => pending.AsTask().Within());
+        await using LoopbackPair pair = await PairAsync();
+        (UringConnection server, Socket client, _, _) = pair;
+        CancellationToken ct = Wait.Timeout();
+        using var cts = new CancellationTokenSource();
+        ValueTask<ReadResult> pending = server.Input.ReadAsync(cts.Token);
+        cts.Cancel();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => pending.AsTask().Within());
 
-            await client.SendAsync("after"u8.ToArray(), SocketFlags.None, ct);
-            ReadResult r = await server.Input.ReadAsync(ct);
-            Assert.Equal("after"u8.ToArray(), r.Buffer.ToArray());
-            server.Input.AdvanceTo(r.Buffer.End);
-        }
-        finally
-        {
-            await server.DisposeAsync();
-            client.Dispose();
-            await listener.DisposeAsync();
-            await engine.DisposeAsync();
-        }
+        await client.SendAsync("after"u8.ToArray(), SocketFlags.None, ct);
+        ReadResult r = await server.Input.ReadAsync(ct);
+        Assert.Equal("after"u8.ToArray(), r.Buffer.ToArray());
+        server.Input.AdvanceTo(r.Buffer.End);
 
         // A raw receive with nothing to read is cancelled in the kernel (ASYNC_CANCEL).
         await using var engine2 = new IoUringEngine();
@@ -365,31 +310,35 @@ public sealed class ConnectionBehaviourTests
     public async Task Disposing_a_connection_with_a_read_pending_completes_the_read_without_hanging()
     {
         Kernel.RequireIoUring();
-        (UringConnection server, Socket client, UringSocket listener, IoUringEngine engine) = await PairAsync();
-        CancellationToken ct = SocketKit.Timeout();
+        await using LoopbackPair pair = await PairAsync();
+        (UringConnection server, Socket client, _, _) = pair;
+        CancellationToken ct = Wait.Timeout();
+        ValueTask<ReadResult> pending = server.Input.ReadAsync(ct);
+        await server.DisposeAsync().AsTask().Within();
+        // The reader is completed by the dispose: the pending read ends (completed or with an error), never hangs.
         try
         {
-            ValueTask<ReadResult> pending = server.Input.ReadAsync(ct);
-            await server.DisposeAsync().AsTask().Within();
-            // The reader is completed by the dispose: the pending read ends (completed or with an error), never hangs.
-            try
-            {
-                ReadResult r = await pending.AsTask().Within();
-                Assert.True(r.IsCompleted || r.IsCanceled);
-            }
-            catch (InvalidOperationException)
-            {
-                // Reading from a completed reader.
-            }
-
-            // The peer sees the connection end.
-            Assert.Equal(0, await client.ReceiveAsync(new byte[1], SocketFlags.None, ct).AsTask().Within());
+            ReadResult r = await pending.AsTask().Within();
+            Assert.True(r.IsCompleted || r.IsCanceled);
         }
-        finally
+        catch (InvalidOperationException)
         {
-            client.Dispose();
-            await listener.DisposeAsync();
-            await engine.DisposeAsync();
+            // Reading from a completed reader.
+        }
+
+        // The peer sees the connection end.
+        Assert.Equal(0, await client.ReceiveAsync(new byte[1], SocketFlags.None, ct).AsTask().Within());
+    }
+
+    /// <summary>A connection accepted on its own engine and the plain socket at the other end; disposing closes all four.</summary>
+    private sealed record LoopbackPair(UringConnection Server, Socket Client, UringSocket Listener, IoUringEngine Engine) : IAsyncDisposable
+    {
+        public async ValueTask DisposeAsync()
+        {
+            await Server.DisposeAsync();
+            Client.Dispose();
+            await Listener.DisposeAsync();
+            await Engine.DisposeAsync();
         }
     }
 }
@@ -404,7 +353,7 @@ public sealed class DisposeUnderTrafficTests
         Kernel.RequireIoUring();
         await using var engine = new IoUringEngine(new IoUringEngineOptions { Continuations = mode });
         await using UringSocket listener = UringSocket.Listen(engine, SocketKit.AnyLoopback);
-        CancellationToken ct = SocketKit.Timeout();
+        CancellationToken ct = Wait.Timeout();
         const int Count = 16;
         var work = new List<Task>();
         for (int i = 0; i < Count; i++)

@@ -17,7 +17,7 @@ public sealed class ConnectionSchedulingTests
         Kernel.RequireIoUring();
         await using var engine = new IoUringEngine(new IoUringEngineOptions { Continuations = mode });
         await using UringSocket listener = UringSocket.Listen(engine, SocketKit.AnyLoopback);
-        CancellationToken ct = SocketKit.Timeout();
+        CancellationToken ct = Wait.Timeout();
         Task<UringSocket> accepting = listener.AcceptAsync(ct).AsTask();
         using var client = new Socket(SocketType.Stream, ProtocolType.Tcp);
         await client.ConnectAsync(listener.LocalEndPoint!, ct);

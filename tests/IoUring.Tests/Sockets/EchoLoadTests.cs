@@ -31,7 +31,7 @@ public sealed class EchoLoadTests
         };
         await using UringSocket listener = UringSocket.Listen(engine, SocketKit.AnyLoopback, socketOptions);
         Task<List<Task>> serving = SocketKit.ServeEchoAsync(listener, connectionOptions);
-        CancellationToken ct = SocketKit.Timeout();
+        CancellationToken ct = Wait.Timeout();
 
         const int Connections = 24;
         var clients = new Task[Connections];
@@ -74,7 +74,7 @@ public sealed class EchoLoadTests
         await using UringSocket listener = UringSocket.Listen(engine, SocketKit.AnyLoopback);
         var connections = new List<UringConnection>();
         Task<List<Task>> serving = SocketKit.ServeEchoAsync(listener, options, connections);
-        CancellationToken ct = SocketKit.Timeout();
+        CancellationToken ct = Wait.Timeout();
         var clients = new Task[4];
         for (int c = 0; c < clients.Length; c++)
         {
@@ -108,7 +108,7 @@ public sealed class EchoLoadTests
         Kernel.RequireIoUring();
         await using var engine = new IoUringEngine();
         await using UringSocket listener = UringSocket.Listen(engine, SocketKit.AnyLoopback);
-        CancellationToken ct = SocketKit.Timeout();
+        CancellationToken ct = Wait.Timeout();
         Task<UringSocket> accepting = listener.AcceptAsync(ct).AsTask();
         using var client = new Socket(SocketType.Stream, ProtocolType.Tcp);
         await client.ConnectAsync(listener.LocalEndPoint!, ct);
@@ -127,7 +127,7 @@ public sealed class EchoLoadTests
         Kernel.RequireOp(Opcode.SendZc);
         await using var engine = new IoUringEngine();
         await using UringSocket listener = UringSocket.Listen(engine, SocketKit.AnyLoopback);
-        CancellationToken ct = SocketKit.Timeout();
+        CancellationToken ct = Wait.Timeout();
         Task<UringSocket> accepting = listener.AcceptAsync(ct).AsTask();
         using var client = new Socket(SocketType.Stream, ProtocolType.Tcp);
         await client.ConnectAsync(listener.LocalEndPoint!, ct);

@@ -17,7 +17,7 @@ public sealed class EchoTests
         Task<List<Task>> serving = SocketKit.ServeEchoAsync(listener);
 
         using var client = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        CancellationToken ct = SocketKit.Timeout();
+        CancellationToken ct = Wait.Timeout();
         await client.ConnectAsync(listener.LocalEndPoint!, ct);
         byte[] data = SocketKit.Pattern(100_000, seed: 1);
         Task<byte[]> back = SocketKit.ReceiveExactlyAsync(client, data.Length, ct);
@@ -40,7 +40,7 @@ public sealed class EchoTests
         await using var engine = new IoUringEngine(new IoUringEngineOptions { Continuations = mode });
         await using UringSocket listener = UringSocket.Listen(engine, new IPEndPoint(IPAddress.IPv6Loopback, 0));
         Task<List<Task>> serving = SocketKit.ServeEchoAsync(listener);
-        CancellationToken ct = SocketKit.Timeout();
+        CancellationToken ct = Wait.Timeout();
 
         using UringSocket client = await UringSocket.ConnectAsync(engine, listener.LocalEndPoint!, cancellationToken: ct).AsTask().Within();
         Assert.Equal(AddressFamily.InterNetworkV6, client.RemoteEndPoint!.AddressFamily);
@@ -69,7 +69,7 @@ public sealed class EchoTests
         Kernel.RequireIoUring();
         await using var engine = new IoUringEngine();
         await using UringSocket listener = UringSocket.Listen(engine, SocketKit.AnyLoopback);
-        CancellationToken ct = SocketKit.Timeout();
+        CancellationToken ct = Wait.Timeout();
         Task<UringSocket> accepting = listener.AcceptAsync(ct).AsTask();
         UringSocket clientSocket = await UringSocket.ConnectAsync(engine, listener.LocalEndPoint!, cancellationToken: ct);
         UringSocket serverSocket = await accepting.Within();

@@ -32,7 +32,7 @@ public sealed class SocketAllocationTests
         Kernel.RequireIoUring();
         await using var engine = new IoUringEngine(new IoUringEngineOptions { Continuations = mode });
         await using UringSocket listener = UringSocket.Listen(engine, SocketKit.AnyLoopback);
-        CancellationToken ct = SocketKit.Timeout();
+        CancellationToken ct = Wait.Timeout();
         var options = new UringConnectionOptions { UseMultishotReceive = multishot };
         Task<UringSocket> accepting = listener.AcceptAsync(ct).AsTask();
         UringSocket clientSocket = await UringSocket.ConnectAsync(engine, listener.LocalEndPoint!, cancellationToken: ct);
@@ -123,7 +123,7 @@ public sealed class SocketAllocationTests
         const int WindowRequests = 20_000;
         await using var engine = new IoUringEngine(new IoUringEngineOptions { Continuations = mode });
         await using UringSocket listener = UringSocket.Listen(engine, SocketKit.AnyLoopback);
-        CancellationToken ct = SocketKit.Timeout();
+        CancellationToken ct = Wait.Timeout();
         var servers = new List<UringConnection>(Connections);
         var clients = new List<UringConnection>(Connections);
         var echoes = new List<Task>(Connections);
@@ -192,7 +192,7 @@ public sealed class SocketAllocationTests
         string? failure = null;
         var measure = new Thread(() =>
         {
-            long deadline = Environment.TickCount64 + (long)(SocketKit.Patience.TotalMilliseconds * 3);
+            long deadline = Environment.TickCount64 + (long)(Wait.Patience.TotalMilliseconds * 3);
             bool Reach(long target)
             {
                 while (Interlocked.Read(ref completed) < target)

@@ -20,7 +20,7 @@ public sealed class SocketApiTests
         }
 
         UringSocketException e = await Assert.ThrowsAsync<UringSocketException>(
-            () => UringSocket.ConnectAsync(engine, new IPEndPoint(IPAddress.Loopback, port), cancellationToken: SocketKit.Timeout()).AsTask().Within());
+            () => UringSocket.ConnectAsync(engine, new IPEndPoint(IPAddress.Loopback, port), cancellationToken: Wait.Timeout()).AsTask().Within());
         Assert.Equal(SocketError.ConnectionRefused, e.SocketErrorCode);
         Assert.Equal(111, e.Errno);
         Assert.Contains("ECONNREFUSED", e.Message, StringComparison.Ordinal);
@@ -79,7 +79,7 @@ public sealed class SocketApiTests
         await using (listener)
         {
             int port = ((IPEndPoint)listener.LocalEndPoint!).Port;
-            CancellationToken ct = SocketKit.Timeout();
+            CancellationToken ct = Wait.Timeout();
             Task<UringSocket> accepting = listener.AcceptAsync(ct).AsTask();
             using UringSocket client = await UringSocket.ConnectAsync(engine, new IPEndPoint(IPAddress.Loopback, port), cancellationToken: ct);
             using UringSocket server = await accepting.Within();
@@ -101,7 +101,7 @@ public sealed class SocketApiTests
             await using var engine = new IoUringEngine();
             await using UringSocket listener = UringSocket.Listen(engine, new UnixDomainSocketEndPoint(path));
             Task<List<Task>> serving = SocketKit.ServeEchoAsync(listener);
-            CancellationToken ct = SocketKit.Timeout();
+            CancellationToken ct = Wait.Timeout();
             using UringSocket client = await UringSocket.ConnectAsync(engine, new UnixDomainSocketEndPoint(path), cancellationToken: ct);
             byte[] data = SocketKit.Pattern(500_000, seed: 21);
             Task sending = client.SendAsync(data, ct).AsTask();
@@ -138,7 +138,7 @@ public sealed class SocketApiTests
         await using UringSocket listener = UringSocket.FromSocket(engine, plainListener);
         Assert.True(listener.IsListening);
 
-        CancellationToken ct = SocketKit.Timeout();
+        CancellationToken ct = Wait.Timeout();
         Task<UringSocket> accepting = listener.AcceptAsync(ct).AsTask();
         var plainClient = new Socket(SocketType.Stream, ProtocolType.Tcp);
         await plainClient.ConnectAsync(listener.LocalEndPoint!, ct);

@@ -82,7 +82,7 @@ public sealed class SocketLifetimeTests
         Kernel.RequireIoUring();
         await using var engine = new IoUringEngine();
         await using UringSocket listener = UringSocket.Listen(engine, SocketKit.AnyLoopback);
-        CancellationToken ct = SocketKit.Timeout();
+        CancellationToken ct = Wait.Timeout();
         using var client = new Socket(SocketType.Stream, ProtocolType.Tcp);
         Task<UringSocket> accepted = listener.AcceptAsync(ct).AsTask();
         await client.ConnectAsync(listener.LocalEndPoint!, ct);

@@ -19,7 +19,7 @@ public sealed class StreamShortWriteTests
         using (b)
         {
             byte[] data = SocketKit.Pattern(4 * 1024 * 1024, seed: 31);
-            CancellationToken ct = SocketKit.Timeout();
+            CancellationToken ct = Wait.Timeout();
             Task<byte[]> reading = SocketKit.ReceiveExactlyAsync(b, data.Length, ct);
             // One write far larger than the socket buffer: the kernel writes part of it, the engine sends the rest.
             await engine.WriteAsync(a.SafeHandle, data, -1, ct).AsTask().Within();

@@ -1,4 +1,4 @@
-// The tests' own requests are bounded by RingKit.Generous; the test runner's token adds nothing here.
+// The tests' own requests are bounded by Wait.Patience; the test runner's token adds nothing here.
 #pragma warning disable xUnit1051
 using System.Diagnostics;
 using System.Net;
@@ -28,7 +28,7 @@ public sealed class UdpSocketTests
         var buffer = new byte[2048];
         ValueTask<SocketReceiveFromResult> pending = server.ReceiveFromAsync(buffer);
         Assert.Equal(5, await client.SendToAsync(new byte[] { 1, 2, 3, 4, 5 }, serverEndPoint));
-        SocketReceiveFromResult got = await pending.AsTask().WaitAsync(RingKit.Generous);
+        SocketReceiveFromResult got = await pending.AsTask().WaitAsync(Wait.Patience);
         Assert.Equal(5, got.ReceivedBytes);
         Assert.Equal([1, 2, 3, 4, 5], buffer[..5]);
         Assert.Equal(clientEndPoint, got.RemoteEndPoint);
@@ -37,7 +37,7 @@ public sealed class UdpSocketTests
         var from = new SocketAddress(address.AddressFamily);
         Task<int> back = client.ReceiveFromAsync(buffer, from).AsTask();
         Assert.Equal(3, await server.SendToAsync(new byte[] { 7, 8, 9 }, got.RemoteEndPoint.Serialize()));
-        Assert.Equal(3, await back.WaitAsync(RingKit.Generous));
+        Assert.Equal(3, await back.WaitAsync(Wait.Patience));
         Assert.Equal(serverEndPoint, new IPEndPoint(address.AddressFamily == AddressFamily.InterNetwork ? IPAddress.Any : IPAddress.IPv6Any, 0).Create(from));
         Assert.Equal(0, engine.OperationsInFlight);
     }
@@ -58,14 +58,14 @@ public sealed class UdpSocketTests
         var buffer = new byte[65536];
         for (int i = 1; i <= 3; i++)
         {
-            SocketReceiveFromResult r = await socket.ReceiveFromAsync(buffer).AsTask().WaitAsync(RingKit.Generous);
+            SocketReceiveFromResult r = await socket.ReceiveFromAsync(buffer).AsTask().WaitAsync(Wait.Patience);
             Assert.Equal(i * 100, r.ReceivedBytes);
             Assert.Equal(TestData.Bytes(i * 100, seed: i), buffer[..r.ReceivedBytes]);
             Assert.Equal(peer.Client.LocalEndPoint, r.RemoteEndPoint);
         }
 
         await socket.SendToAsync(new byte[] { 42 }, (IPEndPoint)peer.Client.LocalEndPoint!);
-        UdpReceiveResult reply = await peer.ReceiveAsync().WaitAsync(RingKit.Generous);
+        UdpReceiveResult reply = await peer.ReceiveAsync().WaitAsync(Wait.Patience);
         Assert.Equal([42], reply.Buffer);
         Assert.Equal(target, reply.RemoteEndPoint);
     }
@@ -87,17 +87,17 @@ public sealed class UdpSocketTests
         var buffer = new byte[64];
         Task<int> receive = a.ReceiveAsync(buffer).AsTask();
         Assert.Equal(4, await b.SendAsync(new byte[] { 1, 2, 3, 4 }));
-        Assert.Equal(4, await receive.WaitAsync(RingKit.Generous));
+        Assert.Equal(4, await receive.WaitAsync(Wait.Patience));
 
         // An empty datagram is a datagram.
         Task<int> empty = b.ReceiveAsync(buffer).AsTask();
         Assert.Equal(0, await a.SendAsync(ReadOnlyMemory<byte>.Empty));
-        Assert.Equal(0, await empty.WaitAsync(RingKit.Generous));
+        Assert.Equal(0, await empty.WaitAsync(Wait.Patience));
 
         // A connected socket hears ICMP port unreachable: its peer went away.
         a.Dispose();
         await b.SendAsync(new byte[] { 5 });
-        UringSocketException e = await Assert.ThrowsAsync<UringSocketException>(async () => await b.ReceiveAsync(buffer).AsTask().WaitAsync(RingKit.Generous));
+        UringSocketException e = await Assert.ThrowsAsync<UringSocketException>(async () => await b.ReceiveAsync(buffer).AsTask().WaitAsync(Wait.Patience));
         Assert.Equal(SocketError.ConnectionRefused, e.SocketErrorCode);
     }
 
@@ -114,8 +114,8 @@ public sealed class UdpSocketTests
         await Wait.UntilAsync(() => engine.OperationsInFlight == 2, "both receives are in the kernel");
 
         socket.Dispose();
-        await Assert.ThrowsAsync<ObjectDisposedException>(() => first.WaitAsync(RingKit.Generous));
-        await Assert.ThrowsAsync<ObjectDisposedException>(() => second.WaitAsync(RingKit.Generous));
+        await Assert.ThrowsAsync<ObjectDisposedException>(() => first.WaitAsync(Wait.Patience));
+        await Assert.ThrowsAsync<ObjectDisposedException>(() => second.WaitAsync(Wait.Patience));
         Assert.Equal(0, engine.OperationsInFlight);
         await Assert.ThrowsAsync<ObjectDisposedException>(async () => await socket.ReceiveFromAsync(buffer));
         await Assert.ThrowsAsync<ObjectDisposedException>(async () => await socket.SendToAsync(buffer, new IPEndPoint(IPAddress.Loopback, 9)));
@@ -132,12 +132,12 @@ public sealed class UdpSocketTests
         Task<SocketReceiveFromResult> receive = socket.ReceiveFromAsync(new byte[64], cts.Token).AsTask();
         await Wait.UntilAsync(() => engine.OperationsInFlight == 1, "the receive is in the kernel");
         cts.Cancel();
-        OperationCanceledException e = await Assert.ThrowsAnyAsync<OperationCanceledException>(() => receive.WaitAsync(RingKit.Generous));
+        OperationCanceledException e = await Assert.ThrowsAnyAsync<OperationCanceledException>(() => receive.WaitAsync(Wait.Patience));
         Assert.Equal(cts.Token, e.CancellationToken);
 
         using var peer = UringUdpSocket.Create(engine);
         await peer.SendToAsync(new byte[] { 1 }, socket.LocalEndPoint!);
-        Assert.Equal(1, (await socket.ReceiveFromAsync(new byte[8]).AsTask().WaitAsync(RingKit.Generous)).ReceivedBytes);
+        Assert.Equal(1, (await socket.ReceiveFromAsync(new byte[8]).AsTask().WaitAsync(Wait.Patience)).ReceivedBytes);
     }
 
     [Fact]
@@ -166,7 +166,7 @@ public sealed class UdpSocketTests
         using var v4 = UringUdpSocket.Bind(engine, new IPEndPoint(IPAddress.Loopback, 0));
         Task<SocketReceiveFromResult> receive = socket.ReceiveFromAsync(new byte[8]).AsTask();
         await v4.SendToAsync(new byte[] { 3 }, new IPEndPoint(IPAddress.Loopback, port));
-        SocketReceiveFromResult r = await receive.WaitAsync(RingKit.Generous);
+        SocketReceiveFromResult r = await receive.WaitAsync(Wait.Patience);
         var from = (IPEndPoint)r.RemoteEndPoint;
         Assert.True(from.Address.IsIPv4MappedToIPv6);
         Assert.Equal(v4.LocalEndPoint, new IPEndPoint(from.Address.MapToIPv4(), from.Port));

@@ -32,7 +32,7 @@ internal sealed class Background
 
     public object? Join()
     {
-        Assert.True(_thread.Join(RingKit.Generous * 2), "the background thread did not finish");
+        Assert.True(_thread.Join(Wait.Patience * 2), "the background thread did not finish");
         if (_done.IsFaulted)
         {
             Exception failure = _done.Exception!.InnerException!;

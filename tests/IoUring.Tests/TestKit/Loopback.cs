@@ -27,8 +27,8 @@ internal static class Loopback
         return (client, server);
     }
 
-    /// <summary><see cref="RingKit.Generous"/> in milliseconds, for <see cref="Socket.ReceiveTimeout"/>.</summary>
-    public static int ReceiveTimeoutMs => (int)RingKit.Generous.TotalMilliseconds;
+    /// <summary><see cref="Wait.Patience"/> in milliseconds, for <see cref="Socket.ReceiveTimeout"/>.</summary>
+    public static int ReceiveTimeoutMs => (int)Wait.Patience.TotalMilliseconds;
 
     /// <summary>A <c>struct sockaddr_in</c> for <paramref name="endPoint"/> in pinned memory.</summary>
     public static Pinned<byte> SockAddr(IPEndPoint endPoint)

@@ -5,16 +5,13 @@ namespace IoUring.Tests;
 /// <summary>Submitting and reaping on a <see cref="Ring"/> with generous bounds, so a missing CQE fails a test instead of hanging it.</summary>
 internal static class RingKit
 {
-    /// <summary>Bound for "promptly" and "eventually" on a loaded 2-core machine: far above any honest latency, far below a hang.</summary>
-    public static readonly TimeSpan Generous = Wait.Scaled(TimeSpan.FromSeconds(10));
-
     /// <summary>A descriptor number above any fd limit: certainly not open, and never reused by another thread.</summary>
     public const int BadFd = 1 << 29;
 
     /// <summary>Waits (boundedly) for the next CQE, marks it seen and returns it.</summary>
     public static Cqe Next(Ring ring)
     {
-        Assert.True(ring.TryWaitCqe(Generous, out Cqe cqe), $"No completion arrived within {Generous}.");
+        Assert.True(ring.TryWaitCqe(Wait.Patience, out Cqe cqe), $"No completion arrived within {Wait.Patience}.");
         ring.CqeSeen(cqe);
         return cqe;
     }

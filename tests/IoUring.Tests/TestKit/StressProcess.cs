@@ -1,3 +1,5 @@
+using System.Globalization;
+
 namespace IoUring.Tests;
 
 /// <summary>
@@ -14,6 +16,32 @@ internal static class StressProcess
 
     /// <summary>Runs the runner with <paramref name="args"/> under the dotnet host.</summary>
     public static ProcessResult RunStress(IEnumerable<string> args, TimeSpan timeout) => ChildProcess.Run(ChildProcess.DotnetHost(), [Dll, .. args], timeout);
+
+    /// <summary>
+    /// A short seeded fuzz run of <paramref name="layer"/> (ring, async or sockets) in a child process, so a crash or a
+    /// hang fails the test with the fuzzer's output instead of taking the test host down; it must report PASSED.
+    /// </summary>
+    public static void AssertFuzzPasses(string layer, int seed, int iterations, int seconds)
+    {
+        Kernel.RequireIoUring();
+        ProcessResult r = RunStress(
+            ["fuzz", "--layer", layer, "--seed", seed.ToString(CultureInfo.InvariantCulture), "--iterations", iterations.ToString(CultureInfo.InvariantCulture), "--seconds", seconds.ToString(CultureInfo.InvariantCulture)],
+            TimeSpan.FromMinutes(4));
+        Assert.True(r.ExitCode == 0, r.ToString());
+        Assert.Contains("fuzz: PASSED", r.StdOut, StringComparison.Ordinal);
+    }
+
+    /// <summary>A short seeded soak of <paramref name="driver"/> (ring, async or sockets) in a child process; it must pass with no failure.</summary>
+    public static void AssertSoakPasses(string driver, int seconds, int files)
+    {
+        Kernel.RequireIoUring();
+        ProcessResult r = RunStress(
+            ["--driver", driver, "--seconds", seconds.ToString(CultureInfo.InvariantCulture), "--files", files.ToString(CultureInfo.InvariantCulture), "--seed", "3", "--file-mb", "1"],
+            TimeSpan.FromMinutes(3));
+        Assert.True(r.ExitCode == 0, r.ToString());
+        Assert.Contains($"soak ({driver}): PASSED", r.StdOut, StringComparison.Ordinal);
+        Assert.Contains("failures: 0", r.StdOut, StringComparison.Ordinal);
+    }
 
     private static string LocateOrBuild()
     {

@@ -12,19 +12,36 @@ internal static class Wait
     public static int TimeScale { get; } =
         int.TryParse(Environment.GetEnvironmentVariable("IOURING_TEST_TIME_SCALE"), out int scale) && scale > 1 ? scale : 1;
 
+    /// <summary>
+    /// The tests' one bound on anything they wait for that should happen (a completion, a wake-up, a peer's bytes):
+    /// generous, because the machine is shared and noisy, and scaled by <see cref="TimeScale"/>. A test that waits on
+    /// something known to be slower (a drain under fault injection, thousands of hand-offs) waits a multiple of it.
+    /// </summary>
+    public static readonly TimeSpan Patience = Scaled(TimeSpan.FromSeconds(20));
+
     /// <summary><paramref name="time"/> times <see cref="TimeScale"/>.</summary>
     public static TimeSpan Scaled(TimeSpan time) => time * TimeScale;
 
-    /// <summary>Polls <paramref name="condition"/> until it holds; fails after a generous bound (the machine is shared and noisy).</summary>
-    public static async Task UntilAsync(Func<bool> condition, string what, int timeoutMs = 20_000)
+    /// <summary>The test's token, also cancelled after <see cref="Patience"/>.</summary>
+    public static CancellationToken Timeout() =>
+        CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken, new CancellationTokenSource(Patience).Token).Token;
+
+    /// <summary>Waits for <paramref name="task"/> within <see cref="Patience"/>.</summary>
+    public static Task Within(this Task task) => task.WaitAsync(Patience, TestContext.Current.CancellationToken);
+
+    /// <summary>Waits for <paramref name="task"/> within <see cref="Patience"/>.</summary>
+    public static Task<T> Within<T>(this Task<T> task) => task.WaitAsync(Patience, TestContext.Current.CancellationToken);
+
+    /// <summary>Polls <paramref name="condition"/> until it holds; fails after <see cref="Patience"/> (or <paramref name="timeoutMs"/>, scaled).</summary>
+    public static async Task UntilAsync(Func<bool> condition, string what, int? timeoutMs = null)
     {
         var sw = Stopwatch.StartNew();
-        timeoutMs *= TimeScale;
+        long bound = timeoutMs is int ms ? (long)ms * TimeScale : (long)Patience.TotalMilliseconds;
         while (!condition())
         {
-            if (sw.ElapsedMilliseconds > timeoutMs)
+            if (sw.ElapsedMilliseconds > bound)
             {
-                Assert.Fail($"Timed out after {timeoutMs} ms waiting until {what}.");
+                Assert.Fail($"Timed out after {bound} ms waiting until {what}.");
             }
 
             await Task.Delay(1);

@@ -3,7 +3,7 @@ using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.RegularExpressions;
 
-namespace IoUring.Tests.Samples;
+namespace IoUring.Tests;
 
 /// <summary>
 /// A sample server from <c>samples/</c> run as a child process with <c>--port 0 --control stdin</c>: started, its

@@ -1,6 +1,6 @@
 namespace IoUring.Tests.Async;
 
-public sealed class DisposeTests
+public sealed class EngineDisposeTests
 {
     [Theory]
     [InlineData(false)]

@@ -1,7 +1,7 @@
 namespace IoUring.Tests.RingTests;
 
 /// <summary>Misuse of the Ring gets a clear exception, never a read of unmapped memory or a corrupted ring.</summary>
-public sealed class MisuseTests
+public sealed class RingMisuseTests
 {
     [Fact]
     public void Every_ring_state_read_after_Dispose_throws_ObjectDisposedException()

@@ -3,7 +3,7 @@ using static IoUring.Tests.RingKit;
 namespace IoUring.Tests.RingTests;
 
 /// <summary>Dispose cancels and drains what is in flight, so the kernel never touches the caller's memory afterwards.</summary>
-public sealed class DisposeTests
+public sealed class RingDisposeTests
 {
     [Fact]
     public void Dispose_with_a_blocked_read_returns_promptly_and_the_buffer_is_never_written_afterwards()
@@ -19,7 +19,7 @@ public sealed class DisposeTests
         Assert.Equal(1, ring.InFlight);
 
         TimeSpan took = Time(ring.Dispose);
-        Assert.True(took < Generous, $"Dispose took {took.TotalMilliseconds} ms");
+        Assert.True(took < Wait.Patience, $"Dispose took {took.TotalMilliseconds} ms");
         Assert.True(ring.IsDisposed);
 
         // Data written now has no reader in the kernel any more: it stays in the pipe, the buffer stays untouched.
@@ -54,7 +54,7 @@ public sealed class DisposeTests
         ring.GetSqe().PrepNop();
 
         TimeSpan took = Time(ring.Dispose);
-        Assert.True(took < Generous, $"Dispose took {took.TotalMilliseconds} ms");
+        Assert.True(took < Wait.Patience, $"Dispose took {took.TotalMilliseconds} ms");
         Assert.True(ring.IsDisposed);
     }
 

@@ -6,7 +6,7 @@ namespace IoUring.Tests.Reliability;
 /// Misuse that the fuzzer found mishandled, each now a clear exception or the documented behaviour. One test per
 /// finding, so that each fix stays fixed.
 /// </summary>
-public sealed class MisuseTests
+public sealed class FuzzFindingsTests
 {
     [Fact]
     public void SubmitAndWait_for_more_CQEs_than_the_CQ_holds_throws_instead_of_hanging()

@@ -6,7 +6,7 @@ using Microsoft.Win32.SafeHandles;
 namespace IoUring.Tests.Async;
 
 /// <summary>The engine's registered buffers: fixed-buffer reads and writes, renting, giving back, and teardown.</summary>
-public sealed class RegisteredBufferTests
+public sealed class EngineRegisteredBufferTests
 {
     private static IoUringEngine Engine(int count = 4, int size = 8192) =>
         new(new IoUringEngineOptions { RegisteredBufferCount = count, RegisteredBufferSize = size });
@@ -94,7 +94,7 @@ public sealed class RegisteredBufferTests
         // Still held by the kernel's request: nobody can rent it and get bytes written under them.
         Assert.Equal(1, engine.AvailableRegisteredBuffers);
         pipe.Put([1, 2, 3]);
-        Assert.Equal(3, await read.WaitAsync(RingKit.Generous));
+        Assert.Equal(3, await read.WaitAsync(Wait.Patience));
         Assert.Equal(2, engine.AvailableRegisteredBuffers);
         Assert.Equal(1, engine.FixedBufferRequests);
     }

@@ -3,53 +3,24 @@ using System.IO.Pipelines;
 using System.Net;
 using System.Net.Sockets;
 
-namespace IoUring.Tests.Sockets;
+namespace IoUring.Tests;
 
-/// <summary>Helpers for the socket tests: an echo loop, loopback endpoints, patterned data, bounded waits.</summary>
+/// <summary>Helpers for the socket tests: an echo loop, loopback endpoints, patterned data (bounded waits: <see cref="Wait"/>).</summary>
 internal static class SocketKit
 {
-    /// <summary>A generous bound for anything a test waits on (the machine is shared and noisy).</summary>
-    public static readonly TimeSpan Patience = Wait.Scaled(TimeSpan.FromSeconds(20));
-
     public static IPEndPoint AnyLoopback => new(IPAddress.Loopback, 0);
-
-    public static CancellationToken Timeout() =>
-        CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken, new CancellationTokenSource(Patience).Token).Token;
-
-    /// <summary>Waits for <paramref name="task"/> within <see cref="Patience"/>.</summary>
-    public static Task Within(this Task task) => task.WaitAsync(Patience, TestContext.Current.CancellationToken);
-
-    /// <summary>Waits for <paramref name="task"/> within <see cref="Patience"/>.</summary>
-    public static Task<T> Within<T>(this Task<T> task) => task.WaitAsync(Patience, TestContext.Current.CancellationToken);
 
     /// <summary>Echoes everything it reads until the peer ends the stream, then completes its output (half-close).</summary>
     public static async Task EchoAsync(UringConnection connection)
     {
-        PipeReader input = connection.Input;
-        PipeWriter output = connection.Output;
         try
         {
-            while (true)
-            {
-                ReadResult result = await input.ReadAsync();
-                ReadOnlySequence<byte> buffer = result.Buffer;
-                foreach (ReadOnlyMemory<byte> segment in buffer)
-                {
-                    output.Write(segment.Span);
-                }
-
-                input.AdvanceTo(buffer.End);
-                FlushResult flush = await output.FlushAsync();
-                if (result.IsCompleted || flush.IsCompleted)
-                {
-                    break;
-                }
-            }
+            await IoUring.Samples.PipeEcho.CopyAsync(connection.Input, connection.Output);
         }
         finally
         {
-            await output.CompleteAsync();
-            await input.CompleteAsync();
+            await connection.Output.CompleteAsync();
+            await connection.Input.CompleteAsync();
         }
     }
 

@@ -1,4 +1,4 @@
-namespace IoUring.Tests.Capabilities;
+namespace IoUring.Tests;
 
 /// <summary>Runs the IoUring.Check tool (copied next to the tests by the project reference) in a child process.</summary>
 internal static class CheckTool

@@ -1,6 +1,6 @@
 using System.Globalization;
 
-namespace IoUring.Tests.Interop;
+namespace IoUring.Tests;
 
 /// <summary>The parsed output of <c>native/abi_dump.c</c>: what the C compiler sees in the system's uapi headers.</summary>
 internal sealed class AbiDump
