@@ -208,7 +208,7 @@ public sealed class UringConnection : IDuplexPipe, IAsyncDisposable, IDisposable
         {
             _gather.Clear();
             error = e is OperationCanceledException or ObjectDisposedException ? e : SocketErrors.ForTransport(e, reading: false);
-            if (!_options.PeerResetFailsOutput && e is UringSocketException { Errno: Interop.Errno.ECONNRESET or Interop.Errno.EPIPE or SocketErrors.ECONNABORTED })
+            if (!_options.PeerResetFailsOutput && e is UringSocketException { Errno: Interop.Errno.ECONNRESET or Interop.Errno.EPIPE or Interop.Errno.ECONNABORTED })
             {
                 // The peer has gone: end the output quietly (Kestrel's socket transport does the same); ConnectionClosed
                 // reports it, and the application's writes after it go nowhere instead of throwing.

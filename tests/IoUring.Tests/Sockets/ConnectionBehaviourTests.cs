@@ -152,31 +152,22 @@ public sealed class ConnectionBehaviourTests
         // Kestrel's socket transport semantics (the io_uring Kestrel transport sets it): the handler's writes go
         // nowhere once the peer has gone, and the request is aborted through ConnectionClosed, not by a write error.
         Kernel.RequireIoUring();
-        (UringConnection server, Socket client, UringSocket listener, IoUringEngine engine) = await PairAsync(new UringConnectionOptions { PeerResetFailsOutput = false });
-        CancellationToken ct = SocketKit.Timeout();
-        try
+        await using LoopbackPair pair = await PairAsync(new UringConnectionOptions { PeerResetFailsOutput = false });
+        (UringConnection server, Socket client, _, _) = pair;
+        CancellationToken ct = Wait.Timeout();
+        client.LingerState = new LingerOption(true, 0);
+        client.Close(); // RST
+        bool completed = false;
+        for (int i = 0; i < 200 && !completed; i++)
         {
-            client.LingerState = new LingerOption(true, 0);
-            client.Close(); // RST
-            bool completed = false;
-            for (int i = 0; i < 200 && !completed; i++)
-            {
-                FlushResult r = await server.Output.WriteAsync(new byte[64 * 1024], ct); // never throws here
-                completed = r.IsCompleted;
-                await Task.Delay(5, ct);
-            }
+            FlushResult r = await server.Output.WriteAsync(new byte[64 * 1024], ct); // never throws here
+            completed = r.IsCompleted;
+            await Task.Delay(5, ct);
+        }
 
-            Assert.True(completed, "the output never completed after the peer's reset");
-            await Task.Delay(-1, server.ConnectionClosed).ContinueWith(static _ => { }, TaskScheduler.Default).Within();
-            Assert.True(server.ConnectionClosed.IsCancellationRequested);
-        }
-        finally
-        {
-            await server.DisposeAsync();
-            client.Dispose();
-            await listener.DisposeAsync();
-            await engine.DisposeAsync();
-        }
+        Assert.True(completed, "the output never completed after the peer's reset");
+        await Task.Delay(-1, server.ConnectionClosed).ContinueWith(static _ => { }, TaskScheduler.Default).Within();
+        Assert.True(server.ConnectionClosed.IsCancellationRequested);
     }
 
     [Fact]
