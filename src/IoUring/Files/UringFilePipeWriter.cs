@@ -1,5 +1,4 @@
 using System.IO.Pipelines;
-using System.Runtime.CompilerServices;
 
 namespace IoUring;
 
@@ -308,17 +307,14 @@ internal sealed class UringFilePipeWriter : PipeWriter
     }
 
     /// <summary>A buffer being filled by the producer or written to the file.</summary>
-    private sealed class Chunk
+    private sealed class Chunk : BackgroundWrite
     {
         private readonly UringFilePipeWriter _owner;
-        private readonly Action _onCompleted;
-        private ConfiguredValueTaskAwaitable.ConfiguredValueTaskAwaiter _awaiter;
 
         public Chunk(UringFilePipeWriter owner, int size)
         {
             _owner = owner;
             Buffer = GC.AllocateUninitializedArray<byte>(size, pinned: true);
-            _onCompleted = OnCompleted;
         }
 
         public byte[] Buffer { get; }
@@ -327,44 +323,8 @@ internal sealed class UringFilePipeWriter : PipeWriter
 
         public Chunk? NextFree { get; set; }
 
-        public void StartWrite(UringFile file, long offset)
-        {
-            ValueTask write;
-            try
-            {
-                write = file.WriteAsync(Buffer.AsMemory(0, Written), offset);
-            }
-            catch (Exception e)
-            {
-                _owner.OnWriteCompleted(this, e);
-                return;
-            }
+        public void StartWrite(UringFile file, long offset) => StartWrite(file, Buffer.AsMemory(0, Written), offset);
 
-            _awaiter = write.ConfigureAwait(false).GetAwaiter();
-            if (_awaiter.IsCompleted)
-            {
-                OnCompleted();
-            }
-            else
-            {
-                _awaiter.UnsafeOnCompleted(_onCompleted);
-            }
-        }
-
-        private void OnCompleted()
-        {
-            Exception? error = null;
-            try
-            {
-                _awaiter.GetResult();
-            }
-            catch (Exception e)
-            {
-                error = e;
-            }
-
-            _awaiter = default;
-            _owner.OnWriteCompleted(this, error);
-        }
+        protected override void OnWriteEnded(Exception? error) => _owner.OnWriteCompleted(this, error);
     }
 }

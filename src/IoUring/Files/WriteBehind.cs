@@ -373,17 +373,14 @@ internal sealed class WriteBehind
     }
 
     /// <summary>One buffer and its write.</summary>
-    private sealed class Slot
+    private sealed class Slot : BackgroundWrite
     {
         private readonly WriteBehind _owner;
-        private readonly Action _onCompleted;
-        private ConfiguredValueTaskAwaitable.ConfiguredValueTaskAwaiter _awaiter;
 
         public Slot(WriteBehind owner, int size)
         {
             _owner = owner;
             Buffer = new NativeBuffer(size);
-            _onCompleted = OnCompleted;
         }
 
         public NativeBuffer Buffer { get; }
@@ -392,44 +389,8 @@ internal sealed class WriteBehind
 
         public int Filled { get; set; }
 
-        public void Start(UringFile file)
-        {
-            ValueTask write;
-            try
-            {
-                write = file.WriteAsync(Buffer.Memory[..Filled], Offset);
-            }
-            catch (Exception e)
-            {
-                _owner.OnWritten(this, e);
-                return;
-            }
+        public void Start(UringFile file) => StartWrite(file, Buffer.Memory[..Filled], Offset);
 
-            _awaiter = write.ConfigureAwait(false).GetAwaiter();
-            if (_awaiter.IsCompleted)
-            {
-                OnCompleted();
-            }
-            else
-            {
-                _awaiter.UnsafeOnCompleted(_onCompleted);
-            }
-        }
-
-        private void OnCompleted()
-        {
-            Exception? error = null;
-            try
-            {
-                _awaiter.GetResult();
-            }
-            catch (Exception e)
-            {
-                error = e;
-            }
-
-            _awaiter = default;
-            _owner.OnWritten(this, error);
-        }
+        protected override void OnWriteEnded(Exception? error) => _owner.OnWritten(this, error);
     }
 }

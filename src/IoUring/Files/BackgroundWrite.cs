@@ -1,0 +1,63 @@
+using System.Runtime.CompilerServices;
+
+namespace IoUring;
+
+/// <summary>
+/// One file write started without awaiting it, whose end (success or the exception) is reported to
+/// <see cref="OnWriteEnded"/> without allocating: the buffers of <see cref="WriteBehind"/> and of
+/// <see cref="UringFilePipeWriter"/> are each one of these, reused for every write.
+/// </summary>
+internal abstract class BackgroundWrite
+{
+    /// <summary>The cached continuation (<see cref="OnCompleted"/>), so registering it allocates nothing.</summary>
+    private readonly Action _onCompleted;
+
+    /// <summary>The write in flight, while there is one.</summary>
+    private ConfiguredValueTaskAwaitable.ConfiguredValueTaskAwaiter _awaiter;
+
+    protected BackgroundWrite() => _onCompleted = OnCompleted;
+
+    /// <summary>Writes <paramref name="data"/> at <paramref name="offset"/>; its end goes to <see cref="OnWriteEnded"/> (a refusal too).</summary>
+    protected void StartWrite(UringFile file, ReadOnlyMemory<byte> data, long offset)
+    {
+        ValueTask write;
+        try
+        {
+            write = file.WriteAsync(data, offset);
+        }
+        catch (Exception e)
+        {
+            OnWriteEnded(e);
+            return;
+        }
+
+        _awaiter = write.ConfigureAwait(false).GetAwaiter();
+        if (_awaiter.IsCompleted)
+        {
+            OnCompleted();
+        }
+        else
+        {
+            _awaiter.UnsafeOnCompleted(_onCompleted);
+        }
+    }
+
+    /// <summary>The write ended: <paramref name="error"/> is null when every byte was written.</summary>
+    protected abstract void OnWriteEnded(Exception? error);
+
+    private void OnCompleted()
+    {
+        Exception? error = null;
+        try
+        {
+            _awaiter.GetResult();
+        }
+        catch (Exception e)
+        {
+            error = e;
+        }
+
+        _awaiter = default;
+        OnWriteEnded(error);
+    }
+}
