@@ -1,5 +1,7 @@
 using Microsoft.Win32.SafeHandles;
 
+using static IoUring.Tests.BclFailures;
+
 namespace IoUring.Tests.Files;
 
 /// <summary>
@@ -303,70 +305,4 @@ public sealed class BclParityTests : IDisposable
     }
 
     // ---- the comparison ----
-
-    /// <summary>
-    /// The library threw what .NET threw: the same type, except that where .NET throws a plain <see cref="IOException"/>
-    /// the library may throw <see cref="IoUringException"/> (an <see cref="IOException"/> that also carries the errno,
-    /// with the same HResult); the same parameter name, file name and, unless <paramref name="compareMessage"/> is false
-    /// (where .NET's text is the C library's, or names a type), the same message.
-    /// </summary>
-    private static void SameFailure(Exception dotnet, Exception library, bool compareMessage = true)
-    {
-        if (dotnet.GetType() == typeof(IOException))
-        {
-            Assert.True(library.GetType() == typeof(IOException) || library is IoUringException, $".NET threw IOException ({dotnet.Message}); the library threw {library.GetType()}: {library.Message}");
-            Assert.Equal(dotnet.HResult, library.HResult);
-        }
-        else
-        {
-            Assert.True(dotnet.GetType() == library.GetType(), $".NET threw {dotnet.GetType()}: {dotnet.Message}{Environment.NewLine}the library threw {library.GetType()}: {library}");
-        }
-
-        if (dotnet is ArgumentException a)
-        {
-            Assert.Equal(a.ParamName, ((ArgumentException)library).ParamName);
-        }
-
-        if (dotnet is FileNotFoundException f)
-        {
-            Assert.Equal(f.FileName, ((FileNotFoundException)library).FileName);
-        }
-
-        if (compareMessage)
-        {
-            Assert.Equal(dotnet.Message, library.Message);
-        }
-    }
-
-    private static async Task<Exception> Catch(Func<Task> action)
-    {
-        try
-        {
-            await action();
-        }
-        catch (Exception e)
-        {
-            return e;
-        }
-
-        throw new Xunit.Sdk.XunitException("expected an exception, none was thrown");
-    }
-
-    private static Task<Exception> Catch<T>(Func<ValueTask<T>> action) => Catch(() => action().AsTask());
-
-    private static Task<Exception> Catch(Func<ValueTask> action) => Catch(() => action().AsTask());
-
-    private static Exception Catch(Action action)
-    {
-        try
-        {
-            action();
-        }
-        catch (Exception e)
-        {
-            return e;
-        }
-
-        throw new Xunit.Sdk.XunitException("expected an exception, none was thrown");
-    }
 }

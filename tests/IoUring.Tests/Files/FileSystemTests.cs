@@ -1,5 +1,7 @@
 using System.Runtime.Versioning;
 
+using static IoUring.Tests.BclFailures;
+
 namespace IoUring.Tests.Files;
 
 /// <summary>
@@ -189,64 +191,8 @@ public sealed class FileSystemTests : IDisposable
     }
 
     private static async Task Same(Action dotnet, Func<ValueTask> library, bool compareMessage = true) =>
-        Same(Catch(dotnet), await Catch(() => library().AsTask()), compareMessage);
+        SameFailure(Catch(dotnet), await Catch(() => library().AsTask()), compareMessage);
 
     private static async Task Same(Action dotnet, Func<Task> library, bool compareMessage = true) =>
-        Same(Catch(dotnet), await Catch(library), compareMessage);
-
-    private static void Same(Exception dotnet, Exception library, bool compareMessage)
-    {
-        if (dotnet.GetType() == typeof(IOException))
-        {
-            Assert.True(library.GetType() == typeof(IOException) || library is IoUringException, $".NET threw IOException ({dotnet.Message}); the library threw {library.GetType()}: {library}");
-            Assert.Equal(dotnet.HResult, library.HResult);
-        }
-        else
-        {
-            Assert.True(dotnet.GetType() == library.GetType(), $".NET threw {dotnet.GetType()}: {dotnet.Message}{Environment.NewLine}the library threw {library.GetType()}: {library}");
-        }
-
-        if (dotnet is ArgumentException a)
-        {
-            Assert.Equal(a.ParamName, ((ArgumentException)library).ParamName);
-        }
-
-        if (dotnet is FileNotFoundException f)
-        {
-            Assert.Equal(f.FileName, ((FileNotFoundException)library).FileName);
-        }
-
-        if (compareMessage)
-        {
-            Assert.Equal(dotnet.Message, library.Message);
-        }
-    }
-
-    private static async Task<Exception> Catch(Func<Task> action)
-    {
-        try
-        {
-            await action();
-        }
-        catch (Exception e)
-        {
-            return e;
-        }
-
-        throw new Xunit.Sdk.XunitException("expected an exception, none was thrown");
-    }
-
-    private static Exception Catch(Action action)
-    {
-        try
-        {
-            action();
-        }
-        catch (Exception e)
-        {
-            return e;
-        }
-
-        throw new Xunit.Sdk.XunitException("expected an exception, none was thrown");
-    }
+        SameFailure(Catch(dotnet), await Catch(library), compareMessage);
 }
