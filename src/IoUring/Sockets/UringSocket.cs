@@ -1,8 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
-using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
-using IoUring.Interop;
 
 namespace IoUring;
 
