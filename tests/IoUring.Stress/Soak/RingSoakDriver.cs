@@ -350,21 +350,32 @@ public sealed class RingSoakDriver : ISoakDriver
         return (useFixed ? file : _files.Fd(file), useFixed);
     }
 
-    private bool IssueRead(Kind kind)
+    /// <summary>A new op of <paramref name="kind"/> with a file range it may use and a free buffer (a registered one when <paramref name="fixedBuffer"/>), or null when there is none.</summary>
+    private Op? NewOpWithSlot(Kind kind, bool write, bool fixedBuffer)
     {
-        Stack<Slot> pool = kind == Kind.ReadFixed ? _fixed : _plain;
+        Stack<Slot> pool = fixedBuffer ? _fixed : _plain;
         if (pool.Count == 0)
         {
-            return false;
+            return null;
         }
 
         Op op = NewOp(kind);
-        if (!PickRange(op, write: false))
+        if (!PickRange(op, write))
+        {
+            return null;
+        }
+
+        op.Slot = pool.Pop();
+        return op;
+    }
+
+    private bool IssueRead(Kind kind)
+    {
+        if (NewOpWithSlot(kind, write: false, fixedBuffer: kind == Kind.ReadFixed) is not Op op)
         {
             return false;
         }
 
-        op.Slot = pool.Pop();
         ArmCanary(op);
         (int fd, bool fixedFile) = FileRef(op.File);
         ref Sqe sqe = ref _ring.GetSqe();
@@ -407,29 +418,22 @@ public sealed class RingSoakDriver : ISoakDriver
 
     private bool IssueWrite(Kind kind)
     {
-        Stack<Slot> pool = kind == Kind.WriteFixed ? _fixed : _plain;
-        if (pool.Count == 0)
+        if (NewOpWithSlot(kind, write: true, fixedBuffer: kind == Kind.WriteFixed) is not Op op)
         {
             return false;
         }
 
-        Op op = NewOp(kind);
-        if (!PickRange(op, write: true))
-        {
-            return false;
-        }
-
-        op.Slot = pool.Pop();
-        _rng.NextBytes(op.Slot.Buffer.Span[..op.Length]);
+        Slot slot = op.Slot!;
+        _rng.NextBytes(slot.Buffer.Span[..op.Length]);
         (int fd, bool fixedFile) = FileRef(op.File);
         ref Sqe sqe = ref _ring.GetSqe();
         if (kind == Kind.WriteFixed)
         {
-            sqe.PrepWriteFixed(fd, op.Slot.Buffer.Address, (uint)op.Length, (ulong)op.Offset, (ushort)op.Slot.FixedIndex);
+            sqe.PrepWriteFixed(fd, slot.Buffer.Address, (uint)op.Length, (ulong)op.Offset, (ushort)slot.FixedIndex);
         }
         else
         {
-            sqe.PrepWrite(fd, op.Slot.Buffer.Address, (uint)op.Length, (ulong)op.Offset);
+            sqe.PrepWrite(fd, slot.Buffer.Address, (uint)op.Length, (ulong)op.Offset);
         }
 
         if (fixedFile)

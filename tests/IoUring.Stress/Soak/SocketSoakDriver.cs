@@ -344,38 +344,35 @@ public sealed class SocketSoakDriver : ISoakDriver
         }
 
         var parts = new List<string>();
-        for (Type? t = receive.GetType(); t is not null && t != typeof(object); t = t.BaseType)
+        AddScalarFields(receive, parts);
+        object? zc = typeof(UringConnection).GetField("_zeroCopy", all)?.GetValue(c);
+        if (zc is not null)
         {
-            foreach (System.Reflection.FieldInfo f in t.GetFields(all | System.Reflection.BindingFlags.DeclaredOnly))
+            parts.Add("zc:");
+            AddScalarFields(zc, parts);
+        }
+
+        object? sending = typeof(UringConnection).GetField("_sending", all)?.GetValue(c);
+        parts.Add($"sending={(sending as Task)?.Status}");
+        return string.Join(",", parts);
+    }
+
+    /// <summary>Adds <c>name=value</c> for every scalar field (bool, int, long, enum, null) of <paramref name="o"/>, base types included.</summary>
+    private static void AddScalarFields(object o, List<string> parts)
+    {
+        const System.Reflection.BindingFlags declared = System.Reflection.BindingFlags.Instance | System.Reflection.BindingFlags.NonPublic
+            | System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.DeclaredOnly;
+        for (Type? t = o.GetType(); t is not null && t != typeof(object); t = t.BaseType)
+        {
+            foreach (System.Reflection.FieldInfo f in t.GetFields(declared))
             {
-                object? v = f.GetValue(receive);
+                object? v = f.GetValue(o);
                 if (v is bool or int or long or Enum or null)
                 {
                     parts.Add($"{f.Name}={v}");
                 }
             }
         }
-
-        object? zc = typeof(UringConnection).GetField("_zeroCopy", all)?.GetValue(c);
-        if (zc is not null)
-        {
-            parts.Add("zc:");
-            for (Type? t = zc.GetType(); t is not null && t != typeof(object); t = t.BaseType)
-            {
-                foreach (System.Reflection.FieldInfo f in t.GetFields(all | System.Reflection.BindingFlags.DeclaredOnly))
-                {
-                    object? v = f.GetValue(zc);
-                    if (v is bool or int or long or Enum or null)
-                    {
-                        parts.Add($"{f.Name}={v}");
-                    }
-                }
-            }
-        }
-
-        object? sending = typeof(UringConnection).GetField("_sending", all)?.GetValue(c);
-        parts.Add($"sending={(sending as Task)?.Status}");
-        return string.Join(",", parts);
     }
 
     private static uint Fnv(ReadOnlySpan<byte> data)
