@@ -306,6 +306,30 @@ public sealed class BufferRing : IDisposable, IRingResource
         }
     }
 
+    /// <summary>The native memory of the buffers (a <see cref="System.Buffers.MemoryManager{T}"/> over all of them, in buffer-id order).</summary>
+    internal NativeMemoryBlock BufferMemory => _buffers;
+
+    /// <summary>
+    /// Unregisters the group and frees its memory now (the buffers' block once nothing pins it), whatever else the ring has
+    /// in flight: for an owner that knows no request of this group is still in the kernel (its last CQE came).
+    /// </summary>
+    internal void DisposeOutOfKernel()
+    {
+        if (_unregistered)
+        {
+            return;
+        }
+
+        _unregistered = true;
+        if (!_ring.IsDisposed)
+        {
+            _ = RegisterCalls.UnregisterPbufRing(_ring.Handle, GroupId);
+            _ring.ForgetBufferRing(this);
+            _ringMemory.Free();
+            _buffers.Free();
+        }
+    }
+
     void IRingResource.ReleaseAfterRingClosed(bool drained)
     {
         _unregistered = true;
