@@ -23,7 +23,6 @@ internal sealed class UdpMultishotReceive : MultishotOperation
     private static int s_nextGroup = FirstGroup;
 
     private readonly UringUdpReceiver _receiver;
-    private readonly SafeHandle _handle;
     private readonly int _fd;
     private readonly UdpReceiverOptions _options;
 
@@ -32,8 +31,8 @@ internal sealed class UdpMultishotReceive : MultishotOperation
 
     private readonly TaskCompletionSource _closed = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    /// <summary>A handle reference is held: only while a request is in the kernel.</summary>
-    private bool _handleRefHeld;
+    /// <summary>The socket's handle reference, held only while a request is in the kernel.</summary>
+    private InKernelHandleRef _handleRef;
 
     /// <summary>A datagram came: an EINVAL after that is not "multishot unsupported".</summary>
     private bool _gotData;
@@ -48,7 +47,7 @@ internal sealed class UdpMultishotReceive : MultishotOperation
         : base(receiver.Socket.Engine)
     {
         _receiver = receiver;
-        _handle = handle;
+        _handleRef = new InKernelHandleRef(handle);
         _fd = (int)handle.DangerousGetHandle();
         _options = options;
         _message = new NativeMemoryBlock(64, 64, typeof(UringUdpReceiver));
@@ -86,20 +85,10 @@ internal sealed class UdpMultishotReceive : MultishotOperation
             }
         }
 
-        if (!_handleRefHeld)
+        if (!_handleRef.TryAcquire(out ObjectDisposedException? closed))
         {
-            bool added = false;
-            try
-            {
-                _handle.DangerousAddRef(ref added);
-            }
-            catch (ObjectDisposedException e)
-            {
-                Fail(e);
-                return false;
-            }
-
-            _handleRefHeld = added;
+            Fail(closed);
+            return false;
         }
 
         // MSG_TRUNC: the header's payload length is the datagram's full length even when the buffer cut it (as recv(2) does).
@@ -292,12 +281,5 @@ internal sealed class UdpMultishotReceive : MultishotOperation
         _closed.TrySetResult();
     }
 
-    private void ReleaseHandleRef()
-    {
-        if (_handleRefHeld)
-        {
-            _handleRefHeld = false;
-            _handle.DangerousRelease();
-        }
-    }
+    private void ReleaseHandleRef() => _handleRef.Release();
 }
