@@ -9,12 +9,15 @@
 # it tests. Per run: DIR/<layer>-<seed>.log (the fuzzer's report) and a line in DIR/results.tsv
 # (layer, seed, exit code, wall seconds, iterations, first failure). A run still going after --timeout seconds is
 # killed and counted as a hang (the fuzzers' own watchdogs fire after 90 s without progress, so this is a backstop).
+# While the file $QUIET (default /work/QUIET) exists nothing starts: the build and every run first wait for it to go
+# (a run already going finishes; the lead measures benchmarks in those windows and a sweep must not disturb them).
 # Exit code: 0 when every run passed, 1 otherwise.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 
 seeds="1-100"; layers="ring,async,sockets"; iterations=40000; seconds=60; jobs=2; limit=400
 out="TestResults/sweep-$(date +%Y%m%d-%H%M%S)"; build=1
+quiet="${QUIET:-/work/QUIET}"
 while [ $# -gt 0 ]; do
   case "$1" in
     --seeds) seeds="$2"; shift 2 ;;
@@ -32,8 +35,20 @@ done
 first="${seeds%-*}"; last="${seeds#*-}"
 case "$first$last" in *[!0-9]*|"") echo "sweep: --seeds needs a range like 1-100, got '$seeds'" >&2; exit 2 ;; esac
 
+# Waits while the quiet-window file exists (checked before every command the sweep starts).
+wait_quiet() {
+  local said=0
+  while [ -e "$quiet" ]; do
+    [ "$said" -eq 1 ] || { echo "sweep: $quiet exists, pausing $(date -u +%H:%M:%S)" >&2; said=1; }
+    sleep 15
+  done
+  [ "$said" -eq 0 ] || echo "sweep: $quiet gone, resuming $(date -u +%H:%M:%S)" >&2
+}
+export -f wait_quiet
+
 mkdir -p "$out"
 if [ "$build" -eq 1 ]; then
+  wait_quiet
   nice -n 19 dotnet build tests/IoUring.Stress -c Release -warnaserror -v quiet -nologo >"$out/build.log" 2>&1 \
     || { cat "$out/build.log"; echo "sweep: build failed" >&2; exit 2; }
 fi
@@ -47,6 +62,7 @@ run_one() {
   local layer="$1" seed="$2"
   local log="$out/$layer-$seed.log" start end rc secs its first
   local repro="dotnet run -c Release --project tests/IoUring.Stress -- fuzz --layer $layer --seed $seed --iterations $iterations --seconds $seconds"
+  wait_quiet
   start=$(date +%s.%N)
   timeout -k 10 "$limit" nice -n 19 dotnet "$out/bin/IoUring.Stress.dll" fuzz --layer "$layer" --seed "$seed" \
     --iterations "$iterations" --seconds "$seconds" >"$log" 2>&1
@@ -62,7 +78,7 @@ run_one() {
   fi
 }
 export -f run_one
-export out iterations seconds limit
+export out iterations seconds limit quiet
 
 started=$(date +%s)
 for seed in $(seq "$first" "$last"); do

@@ -286,7 +286,20 @@ public sealed class BufferRing : IDisposable, IRingResource
     /// Unregisters the group. The memory is freed now when the ring has nothing in flight, otherwise when the ring is
     /// disposed (a request may still be writing into a buffer it picked).
     /// </summary>
-    public void Dispose()
+    public void Dispose() => Unregister(outOfKernel: false);
+
+    /// <summary>The native memory of the buffers (a <see cref="System.Buffers.MemoryManager{T}"/> over all of them, in buffer-id order).</summary>
+    internal NativeMemoryBlock BufferMemory => _buffers;
+
+    /// <summary>
+    /// Unregisters the group and frees its memory now (the buffers' block once nothing pins it), whatever else the ring has
+    /// in flight: for an owner that knows no request of this group is still in the kernel (its last CQE came).
+    /// </summary>
+    internal void DisposeOutOfKernel() => Unregister(outOfKernel: true);
+
+    /// <summary>Unregisters the group; frees the memory now when no request can still write into it.</summary>
+    /// <param name="outOfKernel">The owner knows no request of this group is in the kernel (otherwise only an idle ring proves it).</param>
+    private void Unregister(bool outOfKernel)
     {
         if (_unregistered)
         {
@@ -297,7 +310,7 @@ public sealed class BufferRing : IDisposable, IRingResource
         if (!_ring.IsDisposed)
         {
             _ = RegisterCalls.UnregisterPbufRing(_ring.Handle, GroupId);
-            if (_ring.InFlight == 0)
+            if (outOfKernel || _ring.InFlight == 0)
             {
                 _ring.ForgetBufferRing(this);
                 _ringMemory.Free();

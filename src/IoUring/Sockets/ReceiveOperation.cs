@@ -50,7 +50,6 @@ internal sealed class ReceiveOperation : MultishotOperation
     private static readonly bool s_kernelHasBufferRing = Probe.Current.IsSupported(Opcode.Socket); // 5.19, like PBUF_RING
     private static readonly bool s_kernelHasMultishotRecv = Probe.Current.IsSupported(Opcode.SendZc); // 6.0, like RECV_MULTISHOT
 
-    private readonly SafeHandle _handle;
     private readonly int _fd;
     private readonly PipeWriter _writer;
     private readonly UringConnectionOptions _options;
@@ -59,7 +58,8 @@ internal sealed class ReceiveOperation : MultishotOperation
     private Mode _mode;
     private NativeBuffer? _ownBuffer;
     private BufferRing? _ring;
-    private bool _handleRefHeld;
+    /// <summary>The socket's handle reference, held only while a request is in the kernel.</summary>
+    private InKernelHandleRef _handleRef;
 
     // Loop state.
     private ValueTask<FlushResult> _pendingFlush;
@@ -86,7 +86,7 @@ internal sealed class ReceiveOperation : MultishotOperation
         _onEnded = onEnded;
         _options = options;
         _onFlushCompleted = () => Poke();
-        _handle = handle;
+        _handleRef = new InKernelHandleRef(handle);
         _fd = (int)handle.DangerousGetHandle();
         _mode = !options.UseBufferRing || !s_kernelHasBufferRing ? Mode.SingleOwnBuffer
             : options.UseMultishotReceive && s_kernelHasMultishotRecv ? Mode.MultishotRing
@@ -121,21 +121,11 @@ internal sealed class ReceiveOperation : MultishotOperation
         // A handle reference only while a request is in the kernel (taken here, let go at its last CQE): a paused or
         // ended receive holds none, so closing the socket (an adopted Socket's Dispose waits for every reference)
         // never waits for the connection to be disposed.
-        if (!_handleRefHeld)
+        if (!_handleRef.TryAcquire(out ObjectDisposedException? closed))
         {
-            bool added = false;
-            try
-            {
-                _handle.DangerousAddRef(ref added);
-            }
-            catch (ObjectDisposedException e)
-            {
-                _endError = e;
-                End();
-                return false;
-            }
-
-            _handleRefHeld = added;
+            _endError = closed;
+            End();
+            return false;
         }
 
         if (_mode != Mode.SingleOwnBuffer && _ring is null)
@@ -391,12 +381,5 @@ internal sealed class ReceiveOperation : MultishotOperation
         _closed.TrySetResult();
     }
 
-    private void ReleaseHandleRef()
-    {
-        if (_handleRefHeld)
-        {
-            _handleRefHeld = false;
-            _handle.DangerousRelease();
-        }
-    }
+    private void ReleaseHandleRef() => _handleRef.Release();
 }

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using IoUring.Interop;
 
 namespace IoUring;
@@ -83,6 +84,9 @@ public sealed class UringUdpSocket : IDisposable
     }
 
     private bool IsDisposed => Volatile.Read(ref _disposed) != 0;
+
+    /// <summary>The descriptor's handle (tests watch it close).</summary>
+    internal SafeHandle Handle => _handle;
 
     /// <summary>A UDP socket bound to <paramref name="localEndPoint"/>, on the default engine for the calling thread's core.</summary>
     /// <param name="localEndPoint">An IPv4 or IPv6 <see cref="IPEndPoint"/>; port 0 picks a free port (read it from <see cref="LocalEndPoint"/>).</param>
@@ -257,6 +261,28 @@ public sealed class UringUdpSocket : IDisposable
     /// <exception cref="UringSocketException">For example <see cref="SocketError.ConnectionRefused"/>: the peer's port was unreachable.</exception>
     public ValueTask<int> ReceiveAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) =>
         ReceiveCoreAsync(buffer, null, cancellationToken);
+
+    /// <summary>
+    /// Starts a standing receive: one multishot <c>recvmsg</c> (Linux 6.0; liburing <c>io_uring_prep_recvmsg_multishot</c>)
+    /// over a provided-buffer ring of its own, which delivers every datagram with its sender until it is disposed, with no
+    /// system call and no allocation per datagram. Read it with <see cref="UringUdpReceiver.ReadAllAsync"/> or
+    /// <see cref="UringUdpReceiver.ReceiveAsync"/>. For a server that handles a steady stream of datagrams this is much
+    /// cheaper than one <see cref="ReceiveFromAsync(Memory{byte}, CancellationToken)"/> per datagram.
+    /// </summary>
+    /// <param name="options">Buffer count and size (how many datagrams may wait, how large each may be), or null for <see cref="UdpReceiverOptions.Default"/>.</param>
+    /// <returns>The receiver, already armed; dispose it to stop receiving (disposing the socket stops it too).</returns>
+    /// <exception cref="ArgumentOutOfRangeException">An option is out of range.</exception>
+    /// <exception cref="ObjectDisposedException">The socket is disposed.</exception>
+    /// <remarks>
+    /// Single-shot receives (<see cref="ReceiveFromAsync(Memory{byte}, CancellationToken)"/>) and a receiver on the same socket
+    /// compete for datagrams: each datagram goes to one of them. The receiver ignores <see cref="ReceiveTimeout"/>; pass a
+    /// token to its calls instead.
+    /// </remarks>
+    public UringUdpReceiver StartReceiving(UdpReceiverOptions? options = null)
+    {
+        ObjectDisposedException.ThrowIf(IsDisposed, this);
+        return new UringUdpReceiver(this, _handle, options ?? UdpReceiverOptions.Default, _closed.Token);
+    }
 
     /// <summary>
     /// Closes the socket: pending requests are cancelled in the kernel (<c>IORING_OP_ASYNC_CANCEL</c>) and fail with
