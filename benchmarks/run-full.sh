@@ -15,8 +15,11 @@ dotnet build benchmarks/IoUring.Benchmarks -c Release -warnaserror -v quiet -nol
 
 results=$(mktemp)
 trap 'rm -f "$results"' EXIT
+# A failed row (the runner says which, and why) makes compare exit non-zero; the table, the JSON and the chart are
+# still written, with the failure noted under the table, and this script then exits non-zero too.
+compare_rc=0
 dotnet run -c Release --no-build --project benchmarks/IoUring.Benchmarks -- compare "$@" \
-  --json docs/benchmarks.json --markdown "$results"
+  --json docs/benchmarks.json --markdown "$results" || compare_rc=$?
 dotnet run -c Release --no-build --project benchmarks/IoUring.Benchmarks -- chart \
   --json docs/benchmarks.json --svg docs/benchmarks.svg
 
@@ -28,3 +31,4 @@ awk -v results="$results" '
 ' docs/benchmarks.md > docs/benchmarks.md.new
 mv docs/benchmarks.md.new docs/benchmarks.md
 echo "run-full: updated docs/benchmarks.md, docs/benchmarks.json, docs/benchmarks.svg" >&2
+exit "$compare_rc"

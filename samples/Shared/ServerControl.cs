@@ -52,6 +52,11 @@ internal static class ServerControl
                     Console.Out.WriteLine(Stats());
                     Console.Out.Flush();
                 }
+                else if (line.Trim() == "diag")
+                {
+                    Console.Out.WriteLine(Diagnostics());
+                    Console.Out.Flush();
+                }
             }
 
             stop.Cancel();
@@ -74,6 +79,44 @@ internal static class ServerControl
         long cpu = ((u.UserSec + u.SysSec) * 1_000_000) + u.UserUsec + u.SysUsec;
         return string.Create(CultureInfo.InvariantCulture,
             $"stats requests={requests} allocated={allocated} cpu_us={cpu} vcsw={u.Nvcsw} ivcsw={u.Nivcsw}");
+    }
+
+    /// <summary>
+    /// <c>diag name{tags}=value ...</c>: every observable instrument of the <c>IoUring</c> meter read now (operations
+    /// in flight, hand-offs, connections accepted and active, per engine), for the runner to print when a run goes wrong.
+    /// </summary>
+    public static string Diagnostics()
+    {
+        var values = new List<string>();
+        using var listener = new System.Diagnostics.Metrics.MeterListener();
+        listener.InstrumentPublished = static (instrument, l) =>
+        {
+            if (instrument.Meter.Name == "IoUring")
+            {
+                l.EnableMeasurementEvents(instrument);
+            }
+        };
+        void Record<T>(System.Diagnostics.Metrics.Instrument instrument, T value, ReadOnlySpan<KeyValuePair<string, object?>> tags)
+        {
+            var sb = new System.Text.StringBuilder(instrument.Name);
+            foreach (KeyValuePair<string, object?> tag in tags)
+            {
+                sb.Append(CultureInfo.InvariantCulture, $"{(sb.Length == instrument.Name.Length ? "{" : ",")}{tag.Key}={tag.Value}");
+            }
+
+            sb.Append(sb.Length == instrument.Name.Length ? "=" : "}=").Append(CultureInfo.InvariantCulture, $"{value}");
+            lock (values)
+            {
+                values.Add(sb.ToString());
+            }
+        }
+
+        listener.SetMeasurementEventCallback<long>((i, v, t, _) => Record(i, v, t));
+        listener.SetMeasurementEventCallback<int>((i, v, t, _) => Record(i, v, t));
+        listener.SetMeasurementEventCallback<double>((i, v, t, _) => Record(i, v, t));
+        listener.Start();
+        listener.RecordObservableInstruments();
+        return "diag " + string.Join(' ', values);
     }
 
     [StructLayout(LayoutKind.Sequential)]

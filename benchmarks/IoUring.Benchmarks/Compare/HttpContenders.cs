@@ -102,7 +102,8 @@ internal static partial class HttpContenders
         WrkResult w = measured.GetAwaiter().GetResult();
         if (w.Requests == 0)
         {
-            throw new InvalidOperationException($"wrk completed no request: {w.Summary}");
+            // Intermittent stalls must leave evidence: whether the server answers now, its queues, threads and meter.
+            throw new InvalidOperationException($"wrk completed no request: {w.Summary}{(w.SocketErrors > 0 ? $" (socket errors: {w.SocketErrorsText})" : string.Empty)}{Environment.NewLine}{ServerDiagnosis.Gather(server)}");
         }
 
         if (w.Non2xx > 0)
@@ -159,6 +160,9 @@ internal sealed partial class ServerProcess : IDisposable
     }
 
     public int Port { get; }
+
+    /// <summary>The server's process id.</summary>
+    public int Pid => _process.Id;
 
     public static ServerProcess Start(string dll, string[] args, IReadOnlyDictionary<string, string>? environment = null)
     {
@@ -241,6 +245,29 @@ internal sealed partial class ServerProcess : IDisposable
 
         long G(int i) => long.Parse(m.Groups[i].Value, CultureInfo.InvariantCulture);
         return new ServerSample(G(1), G(2), G(4), G(5), user + system, user);
+    }
+
+    /// <summary>The server's answer to <c>diag</c>: its <c>IoUring</c> meter's observable instruments now.</summary>
+    public string Diagnostics()
+    {
+        _process.StandardInput.WriteLine("diag");
+        _process.StandardInput.Flush();
+        var deadline = Stopwatch.StartNew();
+        while (deadline.Elapsed < TimeSpan.FromSeconds(10))
+        {
+            Task<string?> read = _process.StandardOutput.ReadLineAsync();
+            if (!read.Wait(TimeSpan.FromSeconds(10)) || read.Result is not string line)
+            {
+                break;
+            }
+
+            if (line.StartsWith("diag", StringComparison.Ordinal))
+            {
+                return line;
+            }
+        }
+
+        throw new TimeoutException("the server did not answer 'diag'");
     }
 
     /// <summary>Threads of the server process now.</summary>

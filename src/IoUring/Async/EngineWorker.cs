@@ -34,6 +34,15 @@ internal sealed class EngineWorker
     /// <summary>Released once per assignment.</summary>
     private readonly SemaphoreSlim _signal = new(0);
 
+    /// <summary>
+    /// True for a worker started with its engine (<see cref="StartFresh"/>), whose first assignment comes without a
+    /// signal. A worker from <see cref="Acquire"/> always waits for its signal first, even when <see cref="TakeOver"/>
+    /// has set <see cref="_engine"/> before the thread ran: skipping that wait would leave the release counted, the
+    /// worker's next idle wait would return at once without work, and the thread would end while still on the idle
+    /// stack, so a later hand-off would give a ring to a thread that no longer exists.
+    /// </summary>
+    private readonly bool _startsAssigned;
+
     /// <summary>The engine to run next and how (set before <see cref="_signal"/> is released).</summary>
     private IoUringEngine? _engine;
     private bool _takeOver;
@@ -47,9 +56,10 @@ internal sealed class EngineWorker
     /// <summary>Where the monitor reads the stat file into (monitor only).</summary>
     private readonly byte[] _statBuffer = new byte[512];
 
-    private EngineWorker(string name)
+    private EngineWorker(string name, bool startsAssigned)
     {
         _thread = new Thread(ThreadMain) { IsBackground = true, Name = name };
+        _startsAssigned = startsAssigned;
     }
 
     /// <summary>Workers alive now (diagnostics and tests).</summary>
@@ -62,7 +72,7 @@ internal sealed class EngineWorker
     /// <exception cref="OutOfMemoryException">No thread could be created.</exception>
     public static void StartFresh(IoUringEngine engine, string name)
     {
-        var worker = new EngineWorker(name) { _engine = engine, _takeOver = false };
+        var worker = new EngineWorker(name, startsAssigned: true) { _engine = engine, _takeOver = false };
         Interlocked.Increment(ref s_live);
         try
         {
@@ -98,7 +108,7 @@ internal sealed class EngineWorker
             return null;
         }
 
-        var worker = new EngineWorker("io_uring engine (hand-off)");
+        var worker = new EngineWorker("io_uring engine (hand-off)", startsAssigned: false);
         try
         {
             worker._thread.UnsafeStart();
@@ -150,10 +160,17 @@ internal sealed class EngineWorker
         return close >= 0 && close + 2 < text.Length && text[close + 2] == (byte)'R';
     }
 
+    /// <summary>
+    /// Tests only: run first on every new worker thread (to delay it, so that the race between a hand-off and the start
+    /// of the worker made for it goes the way the test needs). Null in production: one load per thread start.
+    /// </summary>
+    internal static Action? ThreadStartingForTests;
+
     private void ThreadMain()
     {
+        Volatile.Read(ref ThreadStartingForTests)?.Invoke();
         Volatile.Write(ref _statPath, System.Text.Encoding.ASCII.GetBytes($"/proc/self/task/{Libc.GetTid()}/stat\0"));
-        if (_engine is null && !WaitForWork())
+        if (!_startsAssigned && !WaitForWork())
         {
             Interlocked.Decrement(ref s_live);
             return;
@@ -210,7 +227,39 @@ internal sealed class EngineWorker
             _signal.Wait();
         }
 
-        return _engine is not null;
+        if (_engine is null)
+        {
+            // Released without work (Release found enough workers idle): this thread ends, so it must not stay on the
+            // idle stack, where a hand-off could pick it.
+            lock (s_gate)
+            {
+                _ = RemoveFromIdle();
+            }
+
+            return false;
+        }
+
+        return true;
+    }
+
+    /// <summary>
+    /// True when every idle worker's thread is alive (tests): a worker on the idle stack whose thread has ended would
+    /// swallow the next hand-off, and its engine would never run again.
+    /// </summary>
+    internal static bool IdleWorkersAlive()
+    {
+        lock (s_gate)
+        {
+            for (EngineWorker? w = s_idle; w is not null; w = w._nextIdle)
+            {
+                if (!w._thread.IsAlive)
+                {
+                    return false;
+                }
+            }
+
+            return true;
+        }
     }
 
     /// <summary>Unlinks this worker from the idle stack (under <see cref="s_gate"/>); false when it is not on it.</summary>

@@ -84,6 +84,8 @@ public sealed class AsyncFuzzer : FuzzHarness
 
         _pipeRead = new SafeFileHandle(r, ownsHandle: true);
         _pipeWrite = new SafeFileHandle(w, ownsHandle: true);
+        Result.NameOwnFd(r, "the fuzzer's pipe");
+        Result.NameOwnFd(w, "the fuzzer's pipe");
         _closed = File.OpenHandle(Path.Combine(_dir, "f0"));
         _closed.Dispose();
     }

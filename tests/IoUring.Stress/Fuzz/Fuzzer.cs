@@ -53,11 +53,35 @@ public sealed class FuzzResult
     /// <summary>The descriptors opened during the run and still open at its end (<see cref="ProcessStats.NewFds"/>).</summary>
     public List<string> Leaked { get; private set; } = [];
 
+    /// <summary>What the fuzzer's own descriptors pointed to when it opened them ("pipe:[123]" to "the pool's pipe, fds 35/36").</summary>
+    private readonly Dictionary<string, string> _ownTargets = new(StringComparer.Ordinal);
+
+    /// <summary>
+    /// Remembers what <paramref name="fd"/>, a descriptor the fuzzer itself opened and closes at its end, points to, so
+    /// a leak report tells it from the code under test's (a pipe pair left open at the end of ring seed 36 could have
+    /// been the pool's pipe or a new one that reused its numbers).
+    /// </summary>
+    public void NameOwnFd(int fd, string name)
+    {
+        if (ProcessStats.FdTargets().TryGetValue(fd, out string? target))
+        {
+            _ownTargets[target] = _ownTargets.TryGetValue(target, out string? known) ? $"{known} and {fd}" : $"{name}, opened as fd {fd}";
+        }
+    }
+
     /// <summary>Counts the open descriptors at the end of a run and names the ones opened during it.</summary>
     public void RecordFdsAfter()
     {
         FdsAfter = ProcessStats.OpenFds();
         Leaked = FdsAfter > FdsBefore ? ProcessStats.NewFds(_fdTargetsBefore) : [];
+        for (int i = 0; i < Leaked.Count; i++)
+        {
+            string target = Leaked[i].Split(" -> ", 2)[^1].Split(' ')[0];
+            if (_ownTargets.TryGetValue(target, out string? name))
+            {
+                Leaked[i] += $" (the fuzzer's own: {name})";
+            }
+        }
     }
 
     public string ToText()
@@ -136,6 +160,8 @@ public sealed class Fuzzer : FuzzHarness
         Result.RecordFdsBefore();
         Result.PinnedForeverBefore = ProcessStats.PinnedForeverObjects();
         _pool = new FuzzPool(seed);
+        Result.NameOwnFd(_pool.PipeRead, "the pool's pipe");
+        Result.NameOwnFd(_pool.PipeWrite, "the pool's pipe");
         _rescue = new Rescue();
     }
 
