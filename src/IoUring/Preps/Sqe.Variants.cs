@@ -24,7 +24,7 @@ public partial struct Sqe
 
     /// <summary>
     /// <c>madvise(address, length, advice)</c> with a 64-bit length (liburing <c>io_uring_prep_madvise64</c>; the kernel
-    /// reads it from <c>off</c>, same change and release as <see cref="PrepFadvise64"/>).
+    /// reads it from <c>off</c> since 6.11, the same change as <see cref="PrepFadvise64"/>).
     /// </summary>
     /// <param name="address">Start address (page-aligned).</param>
     /// <param name="length">Bytes; not 0.</param>
@@ -37,8 +37,8 @@ public partial struct Sqe
 
     /// <summary>
     /// Sets the destination of a send prepared with <see cref="PrepSendZc"/>, <see cref="PrepSendZcFixed"/> or
-    /// <see cref="PrepSend"/> (<c>sendto</c> semantics, for unconnected datagram sockets; 6.0; liburing
-    /// <c>io_uring_prep_send_set_addr</c>). Call it after the prep.
+    /// <see cref="PrepSend"/> (<c>sendto</c> semantics, for unconnected datagram sockets; Linux 6.0;
+    /// liburing <c>io_uring_prep_send_set_addr</c>). Call it after the prep.
     /// </summary>
     /// <param name="address">A native <c>sockaddr</c>, valid until the CQE (the kernel copies it at issue).</param>
     /// <param name="addressLength">Its length.</param>
@@ -49,8 +49,8 @@ public partial struct Sqe
     }
 
     /// <summary>
-    /// Zero-copy <c>sendmsg</c> whose iovecs lie inside registered buffer <paramref name="bufIndex"/> (liburing
-    /// <c>io_uring_prep_sendmsg_zc_fixed</c>; vectored registered buffers came in 6.15): completes like
+    /// Zero-copy <c>sendmsg</c> whose iovecs lie inside registered buffer <paramref name="bufIndex"/>
+    /// (liburing <c>io_uring_prep_sendmsg_zc_fixed</c>; vectored registered buffers came in 6.15): completes like
     /// <see cref="PrepSendMsgZc"/>, without pinning the pages per request.
     /// </summary>
     /// <param name="fd">Socket.</param>
@@ -66,8 +66,8 @@ public partial struct Sqe
 
     /// <summary>
     /// Discards (<c>BLKDISCARD</c>) <paramref name="length"/> bytes at <paramref name="offset"/> of a block device opened for
-    /// writing, asynchronously (<c>IORING_OP_URING_CMD</c> with <c>BLOCK_URING_CMD_DISCARD</c>, 6.12; liburing
-    /// <c>io_uring_prep_cmd_discard</c>). Both must be multiples of the device's logical block size; a regular file
+    /// writing, asynchronously (<c>IORING_OP_URING_CMD</c> with <c>BLOCK_URING_CMD_DISCARD</c>, 6.12;
+    /// liburing <c>io_uring_prep_cmd_discard</c>). Both must be multiples of the device's logical block size; a regular file
     /// completes it with <c>-ENOTTY</c>.
     /// </summary>
     /// <param name="fd">The block device.</param>
