@@ -39,6 +39,10 @@ internal static class EngineMonitor
             {
                 s_thread = new Thread(ThreadMain) { IsBackground = true, Name = "io_uring monitor" };
                 s_thread.UnsafeStart();
+
+                // One idle worker from the start (the last idle one never expires): a hand-off then neither waits for a
+                // thread to start nor allocates one.
+                EngineWorker.PrestartIdle();
             }
             else if (wasEmpty)
             {

@@ -8,7 +8,8 @@ namespace IoUring;
 /// worker when the owner is stuck in one continuation, and the old worker, once that continuation returns, goes idle
 /// here to serve the next hand-off (as Go keeps idle threads for processors handed off during system calls).
 /// </summary>
-/// <remarks>Idle workers wait on a semaphore of their own and leave after <see cref="IdleLifetime"/> unused.</remarks>
+/// <remarks>Idle workers wait on a semaphore of their own and leave after <see cref="IdleLifetime"/> unused, but for the
+/// last one, which stays for the next hand-off.</remarks>
 internal sealed class EngineWorker
 {
     /// <summary>Idle workers kept at most; a worker going idle beyond that ends.</summary>
@@ -17,7 +18,10 @@ internal sealed class EngineWorker
     /// <summary>Workers alive at most (running, blocked in a continuation, or idle); no hand-off beyond that.</summary>
     internal const int MaxLive = 1024;
 
-    /// <summary>How long an idle worker waits for work before it ends.</summary>
+    /// <summary>Idle workers that never expire: the next hand-off finds a thread waiting, and allocates nothing.</summary>
+    private const int MinIdle = 1;
+
+    /// <summary>How long an idle worker beyond <see cref="MinIdle"/> waits for work before it ends.</summary>
     private static readonly TimeSpan IdleLifetime = TimeSpan.FromSeconds(30);
 
     private static readonly object s_gate = new();
@@ -122,6 +126,20 @@ internal sealed class EngineWorker
         return worker;
     }
 
+    /// <summary>Starts a worker and puts it on the idle stack, unless one is idle already (no-op when no thread can be made).</summary>
+    public static void PrestartIdle()
+    {
+        lock (s_gate)
+        {
+            if (s_idleCount > 0)
+            {
+                return;
+            }
+        }
+
+        Acquire()?.Release();
+    }
+
     /// <summary>Has the worker take over <paramref name="engine"/>, whose ring the caller has just taken from its owner.</summary>
     public void TakeOver(IoUringEngine engine)
     {
@@ -213,18 +231,19 @@ internal sealed class EngineWorker
     /// <summary>Waits for an assignment; false when the idle lifetime ran out (the worker then ends) or it was released without work.</summary>
     private bool WaitForWork()
     {
-        if (!_signal.Wait(IdleLifetime))
+        while (!_signal.Wait(IdleLifetime))
         {
             lock (s_gate)
             {
-                if (RemoveFromIdle())
+                // The last idle worker stays; beyond it, a worker unused for IdleLifetime ends.
+                if (s_idleCount > MinIdle && RemoveFromIdle())
                 {
                     return false;
                 }
             }
 
-            // Taken off the stack by Acquire at the last moment: its signal is coming.
-            _signal.Wait();
+            // Kept as the last idle worker, or taken off the stack by Acquire at the last moment (its signal is
+            // coming): wait again.
         }
 
         if (_engine is null)
