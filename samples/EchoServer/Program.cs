@@ -1,5 +1,4 @@
 using System.Net;
-using System.Net.Sockets;
 using IoUring;
 using IoUring.Samples;
 
@@ -31,29 +30,7 @@ Console.CancelKeyPress += (_, e) =>
 await using var engine = new IoUringEngine();
 await using UringSocket listener = UringSocket.Listen(engine, new IPEndPoint(address, port));
 Console.WriteLine($"echo server listening on {listener.LocalEndPoint} (Ctrl+C to stop)");
-while (!stop.IsCancellationRequested)
-{
-    UringSocket client;
-    try
-    {
-        client = await listener.AcceptAsync(stop.Token);
-    }
-    catch (OperationCanceledException)
-    {
-        break;
-    }
-    catch (SocketException e) when (e.SocketErrorCode is SocketError.ConnectionAborted or SocketError.ConnectionReset)
-    {
-        continue;
-    }
-    catch (SocketException e) when (e.SocketErrorCode == SocketError.TooManyOpenSockets)
-    {
-        // Out of descriptors: the listener pauses (backing off up to 250 ms) before accepting again; keep serving.
-        continue;
-    }
-
-    _ = EchoAsync(client.CreateConnection());
-}
+await AcceptLoop.RunAsync(ct => listener.AcceptAsync(ct), static client => _ = EchoAsync(client.CreateConnection()), stop.Token);
 
 return 0;
 

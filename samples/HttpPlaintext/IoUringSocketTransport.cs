@@ -1,8 +1,8 @@
 using System.Buffers;
 using System.IO.Pipelines;
 using System.Net;
-using System.Net.Sockets;
 using IoUring;
+using IoUring.Samples;
 
 namespace HttpPlaintext;
 
@@ -45,33 +45,11 @@ internal sealed class IoUringSocketTransport : IPipeTransport
         }
     }
 
-    public async Task RunAsync(Func<IDuplexPipe, Task> onConnection, CancellationToken stop)
-    {
-        while (!stop.IsCancellationRequested)
-        {
-            UringSocket socket;
-            try
-            {
-                socket = await _listener.AcceptAsync(_engines.Next(), stop);
-            }
-            catch (OperationCanceledException)
-            {
-                break;
-            }
-            catch (SocketException e) when (e.SocketErrorCode is SocketError.ConnectionAborted or SocketError.ConnectionReset)
-            {
-                continue;
-            }
-
-            catch (SocketException e) when (e.SocketErrorCode == SocketError.TooManyOpenSockets)
-            {
-                // Out of descriptors: the listener pauses (backing off up to 250 ms) before accepting again; keep going.
-                continue;
-            }
-
-            _ = ServeAsync(socket.CreateConnection(_connectionOptions), onConnection);
-        }
-    }
+    public Task RunAsync(Func<IDuplexPipe, Task> onConnection, CancellationToken stop) =>
+        AcceptLoop.RunAsync(
+            ct => _listener.AcceptAsync(_engines.Next(), ct),
+            socket => _ = ServeAsync(socket.CreateConnection(_connectionOptions), onConnection),
+            stop);
 
     private static async Task ServeAsync(UringConnection connection, Func<IDuplexPipe, Task> onConnection)
     {

@@ -15,6 +15,14 @@ namespace IoUring.AspNetCore.Tests;
 /// </summary>
 public sealed class AbortAndHalfCloseTests
 {
+    /// <summary>The aborted connection was released, and the server still answers a new one ("still here" at /).</summary>
+    private static async Task AssertReleasedAndStillServingAsync(KestrelHost host)
+    {
+        await KestrelHost.UntilAsync(() => host.OpenConnections == 0, "the aborted connection was released");
+        using HttpClient http = host.Client();
+        Assert.Equal("still here", await http.GetStringAsync(new Uri("/", UriKind.Relative), TestContext.Current.CancellationToken));
+    }
+
     /// <summary>Closes with RST at once (SO_LINGER 0), as a client that crashed or gave up.</summary>
     private static void Reset(Socket socket)
     {
@@ -69,10 +77,7 @@ public sealed class AbortAndHalfCloseTests
         Assert.True(error is IOException or OperationCanceledException or Microsoft.AspNetCore.Connections.ConnectionResetException or BadHttpRequestException, error.ToString());
         Assert.True(aborted, "RequestAborted fired");
         Assert.InRange(read, 1, 256 * 1024);
-        await KestrelHost.UntilAsync(() => host.OpenConnections == 0, "the aborted connection was released");
-
-        using HttpClient http = host.Client();
-        Assert.Equal("still here", await http.GetStringAsync(new Uri("/", UriKind.Relative), TestContext.Current.CancellationToken));
+        await AssertReleasedAndStillServingAsync(host);
     }
 
     [Theory]
@@ -124,10 +129,7 @@ public sealed class AbortAndHalfCloseTests
         Assert.True(aborted, $"RequestAborted fired (error: {error})");
         Assert.True(error is null or OperationCanceledException or IOException or Microsoft.AspNetCore.Connections.ConnectionAbortedException, error?.ToString());
         Assert.True(written >= 1024 * 1024 - (64 * 1024), $"the handler wrote {written} bytes");
-        await KestrelHost.UntilAsync(() => host.OpenConnections == 0, "the aborted connection was released");
-
-        using HttpClient http = host.Client();
-        Assert.Equal("still here", await http.GetStringAsync(new Uri("/", UriKind.Relative), TestContext.Current.CancellationToken));
+        await AssertReleasedAndStillServingAsync(host);
     }
 
     [Theory]

@@ -13,19 +13,19 @@ internal sealed record ToolResult(int ExitCode, string Output, TimeSpan Elapsed,
 /// <summary>Runs child processes with a time limit, killing the whole tree when it passes.</summary>
 internal static class Tool
 {
-    /// <summary>Runs <paramref name="file"/> and waits for it.</summary>
+    /// <summary>
+    /// How to start <paramref name="file"/> as a quiet child: output and error redirected, no shell, the .NET CLI's
+    /// telemetry, logo and first-run text off, and <paramref name="environment"/> added. (The tests' child processes
+    /// start the same way.)
+    /// </summary>
     /// <param name="file">The program.</param>
     /// <param name="args">Its arguments.</param>
-    /// <param name="workingDirectory">Where it runs.</param>
-    /// <param name="limit">How long it may run.</param>
     /// <param name="environment">Extra environment variables.</param>
-    /// <param name="check">Throw when it fails or times out.</param>
-    /// <returns>What happened.</returns>
-    public static ToolResult Run(string file, IEnumerable<string> args, string workingDirectory, TimeSpan limit, IReadOnlyDictionary<string, string>? environment = null, bool check = true)
+    /// <returns>The start info.</returns>
+    public static ProcessStartInfo StartInfo(string file, IEnumerable<string> args, IReadOnlyDictionary<string, string>? environment = null)
     {
         var info = new ProcessStartInfo(file)
         {
-            WorkingDirectory = workingDirectory,
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
@@ -38,13 +38,26 @@ internal static class Tool
         info.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
         info.Environment["DOTNET_NOLOGO"] = "1";
         info.Environment["DOTNET_SKIP_FIRST_TIME_EXPERIENCE"] = "1";
-        if (environment is not null)
+        foreach ((string name, string value) in environment ?? new Dictionary<string, string>())
         {
-            foreach ((string k, string v) in environment)
-            {
-                info.Environment[k] = v;
-            }
+            info.Environment[name] = value;
         }
+
+        return info;
+    }
+
+    /// <summary>Runs <paramref name="file"/> and waits for it.</summary>
+    /// <param name="file">The program.</param>
+    /// <param name="args">Its arguments.</param>
+    /// <param name="workingDirectory">Where it runs.</param>
+    /// <param name="limit">How long it may run.</param>
+    /// <param name="environment">Extra environment variables.</param>
+    /// <param name="check">Throw when it fails or times out.</param>
+    /// <returns>What happened.</returns>
+    public static ToolResult Run(string file, IEnumerable<string> args, string workingDirectory, TimeSpan limit, IReadOnlyDictionary<string, string>? environment = null, bool check = true)
+    {
+        ProcessStartInfo info = StartInfo(file, args, environment);
+        info.WorkingDirectory = workingDirectory;
 
         var output = new StringBuilder();
         var sw = Stopwatch.StartNew();

@@ -24,6 +24,37 @@ internal static class MachineInfo
     /// <summary>The filesystem and block device holding <paramref name="path"/>, from /proc/self/mountinfo and /sys.</summary>
     public static (string Description, bool IsTmpfs) Storage(string path)
     {
+        (string? best, string[]? bestFields) = MountOf(path);
+        if (bestFields is null)
+        {
+            return ("unknown filesystem", false);
+        }
+
+        int dash = Array.IndexOf(bestFields, "-");
+        string fsType = dash > 0 && dash + 1 < bestFields.Length ? bestFields[dash + 1] : "?";
+        string source = dash > 0 && dash + 2 < bestFields.Length ? bestFields[dash + 2] : "?";
+        string majMin = bestFields[2];
+        string device = DescribeDevice(majMin);
+        return ($"{fsType} on {source} ({device}), mounted at {best}", fsType is "tmpfs" or "ramfs");
+    }
+
+    /// <summary>
+    /// The <c>/sys/dev/block/MAJ:MIN/stat</c> file of the block device (or partition) under <paramref name="path"/>, or
+    /// null (tmpfs, overlay, no sysfs).
+    /// </summary>
+    public static string? BlockStatFile(string path)
+    {
+        string? majMin = MountOf(path).Fields?[2];
+        string? stat = majMin is null ? null : $"/sys/dev/block/{majMin}/stat";
+        return stat is not null && File.Exists(stat) ? stat : null;
+    }
+
+    /// <summary>
+    /// The mount holding <paramref name="path"/>: the longest mount point of /proc/self/mountinfo above it, with the
+    /// line's fields (2: MAJ:MIN; after "-": filesystem type and source), or nulls when there is none.
+    /// </summary>
+    private static (string? MountPoint, string[]? Fields) MountOf(string path)
+    {
         string full = Path.GetFullPath(path);
         string? best = null;
         string[]? bestFields = null;
@@ -44,46 +75,7 @@ internal static class MachineInfo
             }
         }
 
-        if (bestFields is null)
-        {
-            return ("unknown filesystem", false);
-        }
-
-        int dash = Array.IndexOf(bestFields, "-");
-        string fsType = dash > 0 && dash + 1 < bestFields.Length ? bestFields[dash + 1] : "?";
-        string source = dash > 0 && dash + 2 < bestFields.Length ? bestFields[dash + 2] : "?";
-        string majMin = bestFields[2];
-        string device = DescribeDevice(majMin);
-        return ($"{fsType} on {source} ({device}), mounted at {best}", fsType is "tmpfs" or "ramfs");
-    }
-
-    /// <summary>
-    /// The <c>/sys/dev/block/MAJ:MIN/stat</c> file of the block device (or partition) under <paramref name="path"/>, or
-    /// null (tmpfs, overlay, no sysfs).
-    /// </summary>
-    public static string? BlockStatFile(string path)
-    {
-        string full = Path.GetFullPath(path);
-        string? best = null, majMin = null;
-        foreach (string line in (TryRead("/proc/self/mountinfo") ?? string.Empty).Split('\n', StringSplitOptions.RemoveEmptyEntries))
-        {
-            string[] f = line.Split(' ');
-            if (f.Length < 10)
-            {
-                continue;
-            }
-
-            string mountPoint = f[4].Replace("\\040", " ", StringComparison.Ordinal);
-            bool under = full == mountPoint || full.StartsWith(mountPoint.TrimEnd('/') + "/", StringComparison.Ordinal);
-            if (under && (best is null || mountPoint.Length >= best.Length))
-            {
-                best = mountPoint;
-                majMin = f[2];
-            }
-        }
-
-        string? stat = majMin is null ? null : $"/sys/dev/block/{majMin}/stat";
-        return stat is not null && File.Exists(stat) ? stat : null;
+        return (best, bestFields);
     }
 
     private static string DescribeDevice(string majMin)

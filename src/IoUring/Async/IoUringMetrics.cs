@@ -250,27 +250,15 @@ public static class IoUringMetrics
         var names = new string[EngineCounters.KindCount];
         for (int i = 0; i < names.Length; i++)
         {
-            names[i] = (OpKind)i switch
+            // The error messages' syscall names (IoErrors.Name), except where a tag must tell kinds apart that
+            // share a syscall; kinds the meter has no tag for count as "other".
+            var kind = (OpKind)i;
+            names[i] = kind switch
             {
-                OpKind.Nop => "nop",
-                OpKind.Read => "read",
-                OpKind.Write => "write",
-                OpKind.ReadV => "readv",
-                OpKind.WriteV => "writev",
-                OpKind.Fsync => "fsync",
-                OpKind.Fallocate => "fallocate",
-                OpKind.Ftruncate => "ftruncate",
-                OpKind.OpenAt => "openat",
-                OpKind.Close => "close",
-                OpKind.Statx => "statx",
                 OpKind.InstallFixedFile => "files_update_install",
                 OpKind.RemoveFixedFile => "files_update_remove",
-                OpKind.Connect => "connect",
-                OpKind.Send => "send",
-                OpKind.Recv => "recv",
-                OpKind.Shutdown => "shutdown",
-                OpKind.Accept => "accept",
                 OpKind.SendV => "sendv",
+                <= OpKind.Statx or (>= OpKind.Connect and <= OpKind.Accept) => IoErrors.Name(kind),
                 _ => "other",
             };
         }

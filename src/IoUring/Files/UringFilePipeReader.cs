@@ -54,8 +54,7 @@ internal sealed class UringFilePipeReader : PipeReader
     private bool _completed;
     private bool _cancelNext;
 
-    private readonly PipeWaiter<ReadResult> _waiter = new();
-    private bool _waiting;
+    private readonly PipeWaiter<ReadResult> _waiter;
 
     /// <summary>Completed by the last read to finish after <see cref="Complete"/>; what <see cref="CompleteAsync"/> awaits.</summary>
     private TaskCompletionSource? _drained;
@@ -63,6 +62,7 @@ internal sealed class UringFilePipeReader : PipeReader
     public UringFilePipeReader(UringFile file, UringPipeReaderOptions options)
     {
         _file = file;
+        _waiter = new PipeWaiter<ReadResult>(_lock);
         _segmentSize = options.SegmentSize;
         _readsInFlight = options.ReadsInFlight;
         _maxSegments = options.EffectiveMaxSegments;
@@ -120,7 +120,7 @@ internal sealed class UringFilePipeReader : PipeReader
         lock (_lock)
         {
             ThrowIfCompleted();
-            if (_waiting)
+            if (_waiter.IsPending)
             {
                 throw new InvalidOperationException("ReadAsync is already pending: a PipeReader serves one read at a time.");
             }
@@ -141,8 +141,7 @@ internal sealed class UringFilePipeReader : PipeReader
                 return new ValueTask<ReadResult>(new ReadResult(Buffer(), isCanceled: false, isCompleted: IsEnd()));
             }
 
-            _waiting = true;
-            return _waiter.Start(cancellationToken, static s => ((UringFilePipeReader)s!).OnWaitCancelled(), this);
+            return _waiter.Start(cancellationToken);
         }
     }
 
@@ -154,7 +153,7 @@ internal sealed class UringFilePipeReader : PipeReader
         lock (_lock)
         {
             ThrowIfCompleted();
-            if (_waiting)
+            if (_waiter.IsPending)
             {
                 throw new InvalidOperationException("AdvanceTo cannot be called while ReadAsync is pending.");
             }
@@ -210,9 +209,8 @@ internal sealed class UringFilePipeReader : PipeReader
         ReadResult result = default;
         lock (_lock)
         {
-            if (_waiting)
+            if (_waiter.TryTake())
             {
-                _waiting = false;
                 result = new ReadResult(Buffer(), isCanceled: true, isCompleted: false);
                 signal = true;
             }
@@ -399,17 +397,17 @@ internal sealed class UringFilePipeReader : PipeReader
                 TopUp(ref toIssue);
             }
 
-            if (_waiting && !_completed)
+            if (_waiter.IsPending && !_completed)
             {
                 if (_error is not null)
                 {
-                    _waiting = false;
+                    _ = _waiter.TryTake();
                     signalError = _error;
                     signal = true;
                 }
                 else if (HasResult())
                 {
-                    _waiting = false;
+                    _ = _waiter.TryTake();
                     result = new ReadResult(Buffer(), isCanceled: false, isCompleted: IsEnd());
                     signal = true;
                 }
@@ -447,21 +445,6 @@ internal sealed class UringFilePipeReader : PipeReader
             _lastVisible = next;
             _visibleEnd = next.FileOffset + next.Filled;
             next = next.QueueNext;
-        }
-    }
-
-    private void OnWaitCancelled()
-    {
-        bool signal;
-        lock (_lock)
-        {
-            signal = _waiting;
-            _waiting = false;
-        }
-
-        if (signal)
-        {
-            _waiter.SetCanceled();
         }
     }
 

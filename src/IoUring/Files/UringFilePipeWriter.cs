@@ -22,10 +22,10 @@ internal sealed class UringFilePipeWriter : PipeWriter
     private Exception? _error;
     private bool _completed;
 
-    private readonly PipeWaiter<FlushResult> _waiter = new();
+    private readonly PipeWaiter<FlushResult> _waiter;
 
-    /// <summary>What the pending waiter waits for: in-flight writes at most this many (-1: none waiting).</summary>
-    private int _waitFor = -1;
+    /// <summary>What the pending waiter waits for: in-flight writes at most this many.</summary>
+    private int _waitFor;
 
     /// <summary>The pending waiter ends at the first write error (flush) rather than when the writes are done (complete).</summary>
     private bool _waitStopsOnError;
@@ -34,6 +34,7 @@ internal sealed class UringFilePipeWriter : PipeWriter
     public UringFilePipeWriter(UringFile file, UringPipeWriterOptions options)
     {
         _file = file;
+        _waiter = new PipeWaiter<FlushResult>(_lock);
         _segmentSize = options.SegmentSize;
         _writesInFlight = options.WritesInFlight;
         _leaveOpen = options.LeaveOpen;
@@ -101,12 +102,8 @@ internal sealed class UringFilePipeWriter : PipeWriter
         bool signal = false;
         lock (_lock)
         {
-            if (_waitFor >= 0)
-            {
-                _waitFor = -1;
-                signal = true;
-            }
-            else
+            signal = _waiter.TryTake();
+            if (!signal)
             {
                 _cancelNext = true;
             }
@@ -226,10 +223,9 @@ internal sealed class UringFilePipeWriter : PipeWriter
                 _error ??= error;
             }
 
-            if (_waitFor >= 0 && (_inFlight <= _waitFor || (_error is not null && _waitStopsOnError)))
+            if (_waiter.IsPending && (_inFlight <= _waitFor || (_error is not null && _waitStopsOnError)))
             {
-                _waitFor = -1;
-                signal = true;
+                signal = _waiter.TryTake();
             }
         }
 
@@ -272,29 +268,14 @@ internal sealed class UringFilePipeWriter : PipeWriter
                 return new ValueTask<FlushResult>(new FlushResult(isCanceled: false, isCompleted: false));
             }
 
-            if (_waitFor >= 0)
+            if (_waiter.IsPending)
             {
                 throw new InvalidOperationException("FlushAsync is already pending: a PipeWriter serves one flush at a time.");
             }
 
             _waitFor = atMost;
             _waitStopsOnError = stopOnError;
-            return _waiter.Start(cancellationToken, static s => ((UringFilePipeWriter)s!).OnWaitCancelled(), this);
-        }
-    }
-
-    private void OnWaitCancelled()
-    {
-        bool signal;
-        lock (_lock)
-        {
-            signal = _waitFor >= 0;
-            _waitFor = -1;
-        }
-
-        if (signal)
-        {
-            _waiter.SetCanceled();
+            return _waiter.Start(cancellationToken);
         }
     }
 

@@ -28,7 +28,7 @@ internal sealed class WriteBehind
 
     private readonly UringFile _file;
     private readonly Lock _lock = new();
-    private readonly PipeWaiter<bool> _waiter = new();
+    private readonly PipeWaiter<bool> _waiter;
 
     /// <summary>Free buffers (guarded by <see cref="_lock"/>).</summary>
     private readonly Stack<Slot> _free = new(Slots);
@@ -42,8 +42,8 @@ internal sealed class WriteBehind
     /// <summary>Writes in the kernel (guarded by <see cref="_lock"/>).</summary>
     private int _inFlight;
 
-    /// <summary>What the pending waiter waits for: writes in flight at most this many, or -1 (none waiting).</summary>
-    private int _waitFor = -1;
+    /// <summary>What the pending waiter waits for: writes in flight at most this many.</summary>
+    private int _waitFor;
 
     /// <summary>The first write failure not reported yet.</summary>
     private Exception? _error;
@@ -53,7 +53,11 @@ internal sealed class WriteBehind
 
     private bool _disposed;
 
-    public WriteBehind(UringFile file) => _file = file;
+    public WriteBehind(UringFile file)
+    {
+        _file = file;
+        _waiter = new PipeWaiter<bool>(_lock);
+    }
 
     /// <summary>True when nothing is buffered or in flight and no failure waits to be reported.</summary>
     public bool IsIdle
@@ -240,22 +244,7 @@ internal sealed class WriteBehind
             }
 
             _waitFor = atMost;
-            return _waiter.Start(cancellationToken, static s => ((WriteBehind)s!).OnWaitCancelled(), this);
-        }
-    }
-
-    private void OnWaitCancelled()
-    {
-        bool signal;
-        lock (_lock)
-        {
-            signal = _waitFor >= 0;
-            _waitFor = -1;
-        }
-
-        if (signal)
-        {
-            _waiter.SetCanceled();
+            return _waiter.Start(cancellationToken);
         }
     }
 
@@ -359,10 +348,9 @@ internal sealed class WriteBehind
                 _free.Push(s);
             }
 
-            if (_waitFor >= 0 && (_inFlight <= _waitFor || _error is not null))
+            if (_waiter.IsPending && (_inFlight <= _waitFor || _error is not null))
             {
-                _waitFor = -1;
-                signal = true;
+                signal = _waiter.TryTake();
             }
         }
 

@@ -32,27 +32,13 @@ public sealed class AsyncSoakDriver : ISoakDriver
 {
     private const byte Canary = 0xA5;
     private const int CanaryTail = 64;
-    private static readonly TimeSpan HangLimit = TimeSpan.FromSeconds(60);
 
     private readonly Lock _gate = new();
     private SoakFiles _files = null!;
     private SoakStats _stats = null!;
     private SoakConfig _config = null!;
-    private static readonly bool Trace = Environment.GetEnvironmentVariable("IOURING_SOAK_TRACE") == "1";
     private long _progress;
-    private string _phase = "starting";
-
-    private string Phase
-    {
-        set
-        {
-            _phase = value;
-            if (Trace)
-            {
-                Console.Error.WriteLine($"[{DateTime.Now:HH:mm:ss.fff}] {value}");
-            }
-        }
-    }
+    private readonly SoakPhase _phase = new();
 
     public string Name => "async";
 
@@ -84,7 +70,7 @@ public sealed class AsyncSoakDriver : ISoakDriver
         // Parallel loads System.Diagnostics.Tracing lazily; do it now (also during the soak's warm-up) so that its
         // descriptors are open before the report counts them.
         Parallel.For(0, 2, _ => { });
-        using var watchdog = new Watchdog(() => Interlocked.Read(ref _progress), HangLimit, () => $"async soak: no progress for {HangLimit.TotalSeconds} s in {_phase}");
+        using var watchdog = new Watchdog(() => Interlocked.Read(ref _progress), SoakPhase.HangLimit, () => $"async soak: no progress for {SoakPhase.HangLimit.TotalSeconds} s in {_phase}");
         GC.Collect();
         GC.WaitForPendingFinalizers();
         GC.Collect();
@@ -129,7 +115,7 @@ public sealed class AsyncSoakDriver : ISoakDriver
             MaxPooledOperations = rng.Next(2) == 0 ? 16 : 1024,
             ThreadName = $"soak engine c{cycle}",
         };
-        Phase = $"cycle {cycle} ({mode}, {engines} engines, queue {queue}): setup";
+        _phase.Text = $"cycle {cycle} ({mode}, {engines} engines, queue {queue}): setup";
         Event($"cycle {mode}");
         var group = new IoUringEngineGroup(engines, options);
         var ctx = new Cycle(cycle, group, mode);
@@ -139,7 +125,7 @@ public sealed class AsyncSoakDriver : ISoakDriver
         }
 
         int workers = Math.Max(2, _config.MaxInFlight / 2);
-        Phase = $"cycle {cycle} ({mode}, {engines} engines, queue {queue}): {workers} workers running";
+        _phase.Text = $"cycle {cycle} ({mode}, {engines} engines, queue {queue}): {workers} workers running";
         Task[] tasks = new Task[workers];
         var all = new Worker[workers];
         for (int w = 0; w < workers; w++)
@@ -154,7 +140,7 @@ public sealed class AsyncSoakDriver : ISoakDriver
         while (clock.Elapsed.TotalSeconds < seconds && _stats.FailureCount == 0 && !tasks.All(t => t.IsCompleted))
         {
             Thread.Sleep(20);
-            if (Trace && clock.ElapsedMilliseconds / 2000 > traced)
+            if (SoakPhase.Trace && clock.ElapsedMilliseconds / 2000 > traced)
             {
                 traced = clock.ElapsedMilliseconds / 2000;
                 Console.Error.WriteLine($"  progress {Interlocked.Read(ref _progress)}; workers: {string.Join(" | ", all.Select(w => w.Current))}");
@@ -162,7 +148,7 @@ public sealed class AsyncSoakDriver : ISoakDriver
         }
 
         // Dispose the engines with operations in flight.
-        Phase = $"cycle {cycle} ({mode}): disposing the engines under load";
+        _phase.Text = $"cycle {cycle} ({mode}): disposing the engines under load";
         Volatile.Write(ref ctx.Stopping, 1);
         int how = rng.Next(4);
         if (mode == ContinuationMode.Inline && how == 0)
@@ -196,11 +182,11 @@ public sealed class AsyncSoakDriver : ISoakDriver
             Event("group Dispose under load");
         }
 
-        Phase = $"cycle {cycle} ({mode}): waiting for the workers";
-        if (!Task.WaitAll(tasks, Trace ? TimeSpan.FromSeconds(5) : HangLimit))
+        _phase.Text = $"cycle {cycle} ({mode}): waiting for the workers";
+        if (!Task.WaitAll(tasks, SoakPhase.Trace ? TimeSpan.FromSeconds(5) : SoakPhase.HangLimit))
         {
             string stuck = string.Join("; ", all.Where((_, i) => !tasks[i].IsCompleted).Select(w => w.Current));
-            Fail($"cycle {cycle}: {tasks.Count(t => !t.IsCompleted)} workers still running {HangLimit.TotalSeconds} s after the engines were disposed, in: {stuck}");
+            Fail($"cycle {cycle}: {tasks.Count(t => !t.IsCompleted)} workers still running {SoakPhase.HangLimit.TotalSeconds} s after the engines were disposed, in: {stuck}");
             return 0;
         }
 
@@ -1170,7 +1156,7 @@ public sealed class AsyncSoakDriver : ISoakDriver
             // The write has ended: closing the write end gives the drainer EOF after the last byte.
             writeEnd.Dispose();
             Current = "PipeWriteRace: joining the drainer";
-            if (!drainer.Join(HangLimit))
+            if (!drainer.Join(SoakPhase.HangLimit))
             {
                 _d.Fail("PipeWriteRace: the drainer did not see EOF after the write ended");
                 return;

@@ -34,7 +34,6 @@ public sealed class RingSoakDriver : ISoakDriver
 {
     private const byte Canary = 0xC3;
     private const int CanaryTail = 64;
-    private static readonly TimeSpan HangLimit = TimeSpan.FromSeconds(60);
 
     private readonly Dictionary<ulong, Op> _inFlight = [];
     private readonly Stack<Slot> _plain = new();
@@ -84,7 +83,7 @@ public sealed class RingSoakDriver : ISoakDriver
         _nextUserData = 1;
         var slots = new List<Slot>();
         long registeredBytes = 0;
-        using var watchdog = new Watchdog(() => Interlocked.Read(ref _progress), HangLimit, () => $"soak: no progress for {HangLimit.TotalSeconds} s with {_inFlight.Count} requests in flight");
+        using var watchdog = new Watchdog(() => Interlocked.Read(ref _progress), SoakPhase.HangLimit, () => $"soak: no progress for {SoakPhase.HangLimit.TotalSeconds} s with {_inFlight.Count} requests in flight");
         _ring = new Ring(config.Entries, new RingOptions { CqEntries = config.Entries });
         try
         {
@@ -198,9 +197,9 @@ public sealed class RingSoakDriver : ISoakDriver
             _stats.Event("CQ overflow backlog seen");
         }
 
-        if (!_ring.TryWaitCqe(HangLimit, out Cqe first))
+        if (!_ring.TryWaitCqe(SoakPhase.HangLimit, out Cqe first))
         {
-            _stats.Fail($"no completion within {HangLimit.TotalSeconds} s with {_inFlight.Count} requests in flight");
+            _stats.Fail($"no completion within {SoakPhase.HangLimit.TotalSeconds} s with {_inFlight.Count} requests in flight");
             return;
         }
 
@@ -296,6 +295,18 @@ public sealed class RingSoakDriver : ISoakDriver
         _stats.Op(op.Kind.ToString());
     }
 
+    /// <summary>Marks the SQE as naming a registered file when <paramref name="fixedFile"/>, tracks the op; true (issued).</summary>
+    private bool Track(Op op, ref Sqe sqe, bool fixedFile)
+    {
+        if (fixedFile)
+        {
+            sqe.Flags |= SqeFlags.FixedFile;
+        }
+
+        Track(op, ref sqe);
+        return true;
+    }
+
     private int RandomLength()
     {
         int max = _config.MaxOpBytes;
@@ -350,32 +361,37 @@ public sealed class RingSoakDriver : ISoakDriver
         return (useFixed ? file : _files.Fd(file), useFixed);
     }
 
-    private bool IssueRead(Kind kind)
+    /// <summary>A new op of <paramref name="kind"/> with a file range it may use and a free buffer (a registered one when <paramref name="fixedBuffer"/>), or null when there is none.</summary>
+    private Op? NewOpWithSlot(Kind kind, bool write, bool fixedBuffer)
     {
-        Stack<Slot> pool = kind == Kind.ReadFixed ? _fixed : _plain;
+        Stack<Slot> pool = fixedBuffer ? _fixed : _plain;
         if (pool.Count == 0)
         {
-            return false;
+            return null;
         }
 
         Op op = NewOp(kind);
-        if (!PickRange(op, write: false))
+        if (!PickRange(op, write))
+        {
+            return null;
+        }
+
+        op.Slot = pool.Pop();
+        return op;
+    }
+
+    private bool IssueRead(Kind kind)
+    {
+        if (NewOpWithSlot(kind, write: false, fixedBuffer: kind == Kind.ReadFixed) is not Op op)
         {
             return false;
         }
 
-        op.Slot = pool.Pop();
         ArmCanary(op);
         (int fd, bool fixedFile) = FileRef(op.File);
         ref Sqe sqe = ref _ring.GetSqe();
         PrepReadInto(ref sqe, op, fd);
-        if (fixedFile)
-        {
-            sqe.Flags |= SqeFlags.FixedFile;
-        }
-
-        Track(op, ref sqe);
-        return true;
+        return Track(op, ref sqe, fixedFile: fixedFile);
     }
 
     private void PrepReadInto(ref Sqe sqe, Op op, int fd)
@@ -407,38 +423,25 @@ public sealed class RingSoakDriver : ISoakDriver
 
     private bool IssueWrite(Kind kind)
     {
-        Stack<Slot> pool = kind == Kind.WriteFixed ? _fixed : _plain;
-        if (pool.Count == 0)
+        if (NewOpWithSlot(kind, write: true, fixedBuffer: kind == Kind.WriteFixed) is not Op op)
         {
             return false;
         }
 
-        Op op = NewOp(kind);
-        if (!PickRange(op, write: true))
-        {
-            return false;
-        }
-
-        op.Slot = pool.Pop();
-        _rng.NextBytes(op.Slot.Buffer.Span[..op.Length]);
+        Slot slot = op.Slot!;
+        _rng.NextBytes(slot.Buffer.Span[..op.Length]);
         (int fd, bool fixedFile) = FileRef(op.File);
         ref Sqe sqe = ref _ring.GetSqe();
         if (kind == Kind.WriteFixed)
         {
-            sqe.PrepWriteFixed(fd, op.Slot.Buffer.Address, (uint)op.Length, (ulong)op.Offset, (ushort)op.Slot.FixedIndex);
+            sqe.PrepWriteFixed(fd, slot.Buffer.Address, (uint)op.Length, (ulong)op.Offset, (ushort)slot.FixedIndex);
         }
         else
         {
-            sqe.PrepWrite(fd, op.Slot.Buffer.Address, (uint)op.Length, (ulong)op.Offset);
+            sqe.PrepWrite(fd, slot.Buffer.Address, (uint)op.Length, (ulong)op.Offset);
         }
 
-        if (fixedFile)
-        {
-            sqe.Flags |= SqeFlags.FixedFile;
-        }
-
-        Track(op, ref sqe);
-        return true;
+        return Track(op, ref sqe, fixedFile: fixedFile);
     }
 
     private bool IssueSync(Kind kind)
@@ -448,13 +451,7 @@ public sealed class RingSoakDriver : ISoakDriver
         (int fd, bool fixedFile) = FileRef(op.File);
         ref Sqe sqe = ref _ring.GetSqe();
         sqe.PrepFsync(fd, kind == Kind.Fdatasync ? FsyncFlags.DataSync : FsyncFlags.None);
-        if (fixedFile)
-        {
-            sqe.Flags |= SqeFlags.FixedFile;
-        }
-
-        Track(op, ref sqe);
-        return true;
+        return Track(op, ref sqe, fixedFile: fixedFile);
     }
 
     private bool IssueSimple(Kind kind)

@@ -170,22 +170,10 @@ public sealed class SoakReport
         w.WriteNumber("bytesWritten", Stats.BytesWritten);
         w.WriteNumber("bytesVerified", Stats.BytesVerified);
         w.WriteNumber("failures", Stats.FailureCount);
-        w.WriteStartArray("failureMessages");
-        foreach (string f in Stats.Failures)
-        {
-            w.WriteStringValue(f);
-        }
-
-        w.WriteEndArray();
+        WriteStrings(w, "failureMessages", Stats.Failures);
         w.WriteNumber("fdsBefore", FdsBefore);
         w.WriteNumber("fdsAfter", FdsAfter);
-        w.WriteStartArray("leakedFds");
-        foreach (string f in LeakedFds)
-        {
-            w.WriteStringValue(f);
-        }
-
-        w.WriteEndArray();
+        WriteStrings(w, "leakedFds", LeakedFds);
         w.WriteNumber("pinnedForeverBefore", PinnedForeverBefore);
         w.WriteNumber("pinnedForeverAfter", PinnedForeverAfter);
         w.WriteNumber("registeredBytesDuringRun", RegisteredBytesDuringRun);
@@ -197,14 +185,19 @@ public sealed class SoakReport
         w.WriteNumber("gen0Collections", Gen0Collections);
         w.WriteNumber("gen2Collections", Gen2Collections);
         w.WriteNumber("peakRssBytes", PeakRssBytes);
-        w.WriteStartArray("fileSha256");
-        foreach (string d in FileSha256)
+        WriteStrings(w, "fileSha256", FileSha256);
+        w.WriteEndObject();
+    }
+
+    private static void WriteStrings(Utf8JsonWriter w, string name, IEnumerable<string> values)
+    {
+        w.WriteStartArray(name);
+        foreach (string value in values)
         {
-            w.WriteStringValue(d);
+            w.WriteStringValue(value);
         }
 
         w.WriteEndArray();
-        w.WriteEndObject();
     }
 
     private static void WriteMap(Utf8JsonWriter w, string name, SortedDictionary<string, long> map)

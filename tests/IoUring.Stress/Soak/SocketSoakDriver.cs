@@ -32,7 +32,6 @@ public sealed class SocketSoakDriver : ISoakDriver
 {
     private const int HeaderBytes = 16;
     private const int PreambleBytes = 8;
-    private static readonly TimeSpan HangLimit = TimeSpan.FromSeconds(60);
     private static readonly byte[] Pattern = MakePattern();
 
     private readonly Lock _gate = new();
@@ -41,21 +40,7 @@ public sealed class SocketSoakDriver : ISoakDriver
     private long _progress;
     private long _abandonedZeroCopy;
     private long _abandonedZeroCopyOps;
-    private static readonly bool Trace = Environment.GetEnvironmentVariable("IOURING_SOAK_TRACE") == "1";
-    private string _phaseText = "starting";
-
-    private string _phase
-    {
-        get => _phaseText;
-        set
-        {
-            _phaseText = value;
-            if (Trace)
-            {
-                Console.Error.WriteLine($"[{DateTime.Now:HH:mm:ss.fff}] {value}");
-            }
-        }
-    }
+    private readonly SoakPhase _phase = new();
 
     public string Name => "sockets";
 
@@ -98,7 +83,7 @@ public sealed class SocketSoakDriver : ISoakDriver
         }
 
         _ = System.Reflection.Assembly.Load("System.Runtime.Intrinsics");
-        using var watchdog = new Watchdog(() => Interlocked.Read(ref _progress), HangLimit, () => $"sockets soak: no progress for {HangLimit.TotalSeconds} s in {_phase}");
+        using var watchdog = new Watchdog(() => Interlocked.Read(ref _progress), SoakPhase.HangLimit, () => $"sockets soak: no progress for {SoakPhase.HangLimit.TotalSeconds} s in {_phase}");
         GC.Collect();
         GC.WaitForPendingFinalizers();
         GC.Collect();
@@ -162,7 +147,7 @@ public sealed class SocketSoakDriver : ISoakDriver
             UseMultishotAccept = rng.Next(3) != 0,
             MaxQueuedAccepts = rng.Next(2) == 0 ? 256 : rng.Next(1, 8),
         };
-        _phase = $"cycle {cycle} ({mode}, {engines} engines, {listenAt.AddressFamily}, multishot accept {listenOptions.UseMultishotAccept}): running";
+        _phase.Text = $"cycle {cycle} ({mode}, {engines} engines, {listenAt.AddressFamily}, multishot accept {listenOptions.UseMultishotAccept}): running";
         Event($"cycle {mode}");
         Event($"listener {listenAt.AddressFamily}");
         UringSocket listener = UringSocket.Listen(group.Next(), listenAt, listenOptions);
@@ -189,7 +174,7 @@ public sealed class SocketSoakDriver : ISoakDriver
         }
 
         // Dispose the engines with connections open and transfers running.
-        _phase = $"cycle {cycle} ({mode}): disposing the engines with connections open";
+        _phase.Text = $"cycle {cycle} ({mode}): disposing the engines with connections open";
         Volatile.Write(ref ctx.Stopping, 1);
         Event($"engines disposed with {Volatile.Read(ref ctx.Open)} connection ends open", 1);
         int pinnedForeverBefore = ProcessStats.PinnedForeverObjects();
@@ -203,18 +188,18 @@ public sealed class SocketSoakDriver : ISoakDriver
         }
 
         ctx.StopAccepting.Cancel();
-        _phase = $"cycle {cycle} ({mode}): waiting for clients and server handlers";
+        _phase.Text = $"cycle {cycle} ({mode}): waiting for clients and server handlers";
         Task all = Task.WhenAll(tasks.Append(acceptLoop));
-        if (!all.Wait(HangLimit / 2))
+        if (!all.Wait(SoakPhase.HangLimit / 2))
         {
-            Fail($"cycle {cycle}: tasks still running {HangLimit.TotalSeconds} s after the engines were disposed ({tasks.Count(t => !t.IsCompleted)} clients, accept loop done: {acceptLoop.IsCompleted}); ends: {ctx.Stuck()}");
+            Fail($"cycle {cycle}: tasks still running {SoakPhase.HangLimit.TotalSeconds} s after the engines were disposed ({tasks.Count(t => !t.IsCompleted)} clients, accept loop done: {acceptLoop.IsCompleted}); ends: {ctx.Stuck()}");
             return;
         }
 
         Task handlers = Task.WhenAll(ctx.Handlers.ToArray());
-        if (!handlers.Wait(HangLimit / 4))
+        if (!handlers.Wait(SoakPhase.HangLimit / 4))
         {
-            Fail($"cycle {cycle}: server handlers still running {HangLimit.TotalSeconds} s after the engines were disposed; ends: {ctx.Stuck()}");
+            Fail($"cycle {cycle}: server handlers still running {SoakPhase.HangLimit.TotalSeconds} s after the engines were disposed; ends: {ctx.Stuck()}");
             return;
         }
 
@@ -344,38 +329,35 @@ public sealed class SocketSoakDriver : ISoakDriver
         }
 
         var parts = new List<string>();
-        for (Type? t = receive.GetType(); t is not null && t != typeof(object); t = t.BaseType)
+        AddScalarFields(receive, parts);
+        object? zc = typeof(UringConnection).GetField("_zeroCopy", all)?.GetValue(c);
+        if (zc is not null)
         {
-            foreach (System.Reflection.FieldInfo f in t.GetFields(all | System.Reflection.BindingFlags.DeclaredOnly))
+            parts.Add("zc:");
+            AddScalarFields(zc, parts);
+        }
+
+        object? sending = typeof(UringConnection).GetField("_sending", all)?.GetValue(c);
+        parts.Add($"sending={(sending as Task)?.Status}");
+        return string.Join(",", parts);
+    }
+
+    /// <summary>Adds <c>name=value</c> for every scalar field (bool, int, long, enum, null) of <paramref name="o"/>, base types included.</summary>
+    private static void AddScalarFields(object o, List<string> parts)
+    {
+        const System.Reflection.BindingFlags declared = System.Reflection.BindingFlags.Instance | System.Reflection.BindingFlags.NonPublic
+            | System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.DeclaredOnly;
+        for (Type? t = o.GetType(); t is not null && t != typeof(object); t = t.BaseType)
+        {
+            foreach (System.Reflection.FieldInfo f in t.GetFields(declared))
             {
-                object? v = f.GetValue(receive);
+                object? v = f.GetValue(o);
                 if (v is bool or int or long or Enum or null)
                 {
                     parts.Add($"{f.Name}={v}");
                 }
             }
         }
-
-        object? zc = typeof(UringConnection).GetField("_zeroCopy", all)?.GetValue(c);
-        if (zc is not null)
-        {
-            parts.Add("zc:");
-            for (Type? t = zc.GetType(); t is not null && t != typeof(object); t = t.BaseType)
-            {
-                foreach (System.Reflection.FieldInfo f in t.GetFields(all | System.Reflection.BindingFlags.DeclaredOnly))
-                {
-                    object? v = f.GetValue(zc);
-                    if (v is bool or int or long or Enum or null)
-                    {
-                        parts.Add($"{f.Name}={v}");
-                    }
-                }
-            }
-        }
-
-        object? sending = typeof(UringConnection).GetField("_sending", all)?.GetValue(c);
-        parts.Add($"sending={(sending as Task)?.Status}");
-        return string.Join(",", parts);
     }
 
     private static uint Fnv(ReadOnlySpan<byte> data)

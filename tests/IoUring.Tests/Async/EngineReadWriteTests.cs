@@ -129,6 +129,21 @@ public sealed class EngineReadWriteTests
         Assert.Equal(expected, back);
     }
 
+    /// <summary>Reads <paramref name="count"/> bytes from the pipe through the engine, at most <paramref name="chunkSize"/> per read.</summary>
+    private static async Task<byte[]> ReadPipeAsync(IoUringEngine engine, TestPipe pipe, int count, int chunkSize)
+    {
+        var received = new MemoryStream();
+        var chunk = new byte[chunkSize];
+        while (received.Length < count)
+        {
+            int n = await engine.ReadAsync(pipe.Read, chunk, -1);
+            Assert.True(n > 0, $"end of stream after {received.Length} of {count} bytes");
+            received.Write(chunk, 0, n);
+        }
+
+        return received.ToArray();
+    }
+
     [Fact]
     public async Task A_write_larger_than_the_pipe_buffer_is_completed_across_short_writes()
     {
@@ -139,17 +154,9 @@ public sealed class EngineReadWriteTests
 
         // The kernel accepts at most the pipe's 64 KiB per write, so the engine must resubmit the rest.
         Task write = engine.WriteAsync(pipe.Write, data, -1).AsTask();
-        var received = new MemoryStream();
-        var chunk = new byte[100_000];
-        while (received.Length < data.Length)
-        {
-            int n = await engine.ReadAsync(pipe.Read, chunk, -1);
-            Assert.True(n > 0);
-            received.Write(chunk, 0, n);
-        }
-
+        byte[] received = await ReadPipeAsync(engine, pipe, data.Length, chunkSize: 100_000);
         await write;
-        Assert.Equal(data, received.ToArray());
+        Assert.Equal(data, received);
     }
 
     [Fact]
@@ -163,16 +170,9 @@ public sealed class EngineReadWriteTests
         byte[] expected = parts.SelectMany(p => p.ToArray()).ToArray();
 
         Task write = engine.WriteAsync(pipe.Write, parts, -1).AsTask();
-        var received = new MemoryStream();
-        var chunk = new byte[30_000];
-        while (received.Length < expected.Length)
-        {
-            int n = await engine.ReadAsync(pipe.Read, chunk, -1);
-            received.Write(chunk, 0, n);
-        }
-
+        byte[] received = await ReadPipeAsync(engine, pipe, expected.Length, chunkSize: 30_000);
         await write;
-        Assert.Equal(expected, received.ToArray());
+        Assert.Equal(expected, received);
     }
 
     [Fact]

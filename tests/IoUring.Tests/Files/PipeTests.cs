@@ -28,32 +28,13 @@ public sealed class PipeTests
         using UringFile file = UringFile.Open(engine, temp.Path, FileMode.Open);
         PipeReader reader = UringFilePipe.CreateReader(file, new UringPipeReaderOptions { SegmentSize = segment, ReadsInFlight = inFlight });
 
-        byte[] got = await ReadAll(reader);
+        byte[] got = await PipeKit.ReadToEndAsync(reader);
         Assert.Equal(length, got.Length);
         Assert.True(got.AsSpan().SequenceEqual(temp.Content), "the streamed bytes differ from the file");
         await reader.CompleteAsync();
         // Reads issued past the end of the file (its length is not known ahead) may still be in the kernel when the
         // end is seen; they drain and are dropped.
         await Wait.UntilAsync(() => engine.OperationsInFlight == 0, "the reads past the end drained");
-    }
-
-    private static async Task<byte[]> ReadAll(PipeReader reader)
-    {
-        var all = new MemoryStream();
-        while (true)
-        {
-            ReadResult r = await reader.ReadAsync();
-            foreach (ReadOnlyMemory<byte> m in r.Buffer)
-            {
-                all.Write(m.Span);
-            }
-
-            reader.AdvanceTo(r.Buffer.End);
-            if (r.IsCompleted)
-            {
-                return all.ToArray();
-            }
-        }
     }
 
     [Fact]
@@ -105,15 +86,15 @@ public sealed class PipeTests
         using UringFile file = UringFile.Open(engine, temp.Path, FileMode.Open);
 
         PipeReader reader = UringFilePipe.CreateReader(file, new UringPipeReaderOptions { SegmentSize = 3000, StartOffset = 12_345, Length = 50_000 });
-        Assert.Equal(temp.Content.AsSpan(12_345, 50_000).ToArray(), await ReadAll(reader));
+        Assert.Equal(temp.Content.AsSpan(12_345, 50_000).ToArray(), await PipeKit.ReadToEndAsync(reader));
         reader.Complete();
 
         PipeReader tail = UringFilePipe.CreateReader(file, new UringPipeReaderOptions { StartOffset = 99_000, Length = 5_000 });
-        Assert.Equal(temp.Content.AsSpan(99_000).ToArray(), await ReadAll(tail));
+        Assert.Equal(temp.Content.AsSpan(99_000).ToArray(), await PipeKit.ReadToEndAsync(tail));
         tail.Complete();
 
         PipeReader empty = UringFilePipe.CreateReader(file, new UringPipeReaderOptions { StartOffset = 200_000 });
-        Assert.Empty(await ReadAll(empty));
+        Assert.Empty(await PipeKit.ReadToEndAsync(empty));
         empty.Complete();
     }
 

@@ -527,24 +527,9 @@ public sealed class SequentialTests
         using var temp = new TempFile(Length, seed: 23);
         using UringFile file = UringFile.Open(temp.Path);
         PipeReader reader = UringFilePipe.CreateReader(file);
-        var got = new MemoryStream();
-        while (true)
-        {
-            ReadResult r = await reader.ReadAsync(TestContext.Current.CancellationToken);
-            foreach (ReadOnlyMemory<byte> m in r.Buffer)
-            {
-                got.Write(m.Span);
-            }
-
-            reader.AdvanceTo(r.Buffer.End);
-            if (r.IsCompleted)
-            {
-                break;
-            }
-        }
-
+        byte[] got = await PipeKit.ReadToEndAsync(reader, TestContext.Current.CancellationToken);
         await reader.CompleteAsync();
-        Assert.True(got.ToArray().AsSpan().SequenceEqual(temp.Content), "the bytes differ");
+        Assert.True(got.AsSpan().SequenceEqual(temp.Content), "the bytes differ");
     }
 
     // ------------------------------------------------------------------------------------------------------------

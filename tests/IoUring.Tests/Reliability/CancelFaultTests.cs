@@ -40,9 +40,7 @@ public sealed class CancelFaultTests
         buffer.Span.Fill(0x42);
         using var ring = new Ring(8);
 
-        ref Sqe read = ref ring.GetSqe();
-        read.PrepRead(pipe.ReadFd, buffer, ulong.MaxValue);
-        read.UserData = 1;
+        ring.GetSqe().PrepPipeRead(pipe.ReadFd, buffer, 1);
         ring.Submit();
 
         ref Sqe first = ref ring.GetSqe();
@@ -73,9 +71,7 @@ public sealed class CancelFaultTests
         using var buffer = new NativeBuffer(64);
         using var ring = new Ring(8);
 
-        ref Sqe read = ref ring.GetSqe();
-        read.PrepRead(pipe.ReadFd, buffer, ulong.MaxValue);
-        read.UserData = 1;
+        ring.GetSqe().PrepPipeRead(pipe.ReadFd, buffer, 1);
         foreach (ulong unknown in new ulong[] { 0, 2, ulong.MaxValue - 5 })
         {
             ref Sqe cancel = ref ring.GetSqe();

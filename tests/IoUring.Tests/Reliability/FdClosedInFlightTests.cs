@@ -76,9 +76,7 @@ public sealed class FdClosedInFlightTests
         buffer.Span.Fill(0x77);
         using var pipe = new TestPipe();
 
-        ref Sqe read = ref ring.GetSqe();
-        read.PrepRead(pipe.ReadFd, buffer, ulong.MaxValue);
-        read.UserData = 1;
+        ring.GetSqe().PrepPipeRead(pipe.ReadFd, buffer, 1);
         ring.Submit();
         pipe.CloseReadEnd();
         RingKit.AssertNoCompletion(ring, TimeSpan.FromMilliseconds(50));

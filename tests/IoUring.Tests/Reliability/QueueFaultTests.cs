@@ -133,9 +133,7 @@ public sealed class QueueFaultTests
         Assert.Equal(new ulong[] { 0, 1, 2, 3 }, cqes.Keys.Order());
 
         // The ring is fully usable again.
-        ref Sqe read = ref ring.GetSqe();
-        read.PrepRead(pipe.ReadFd, buffer, ulong.MaxValue);
-        read.UserData = 9;
+        ring.GetSqe().PrepPipeRead(pipe.ReadFd, buffer, 9);
         Assert.Equal(1, ring.Submit());
         pipe.Put("ok"u8);
         Assert.Equal(2, RingKit.ReapByUserData(ring, 1)[9].Res);

@@ -7,6 +7,15 @@ namespace IoUring.Tests.Reliability;
 /// </summary>
 public sealed class RegisteredFilesUpdateTests
 {
+    /// <summary>Submits a read of registered file 0 (a pipe: no offset) into <paramref name="buffer"/>.</summary>
+    private static void SubmitFixedPipeRead(Ring ring, NativeBuffer buffer, ulong userData)
+    {
+        ref Sqe read = ref ring.GetSqe();
+        read.PrepPipeRead(0, buffer, userData);
+        read.Flags |= SqeFlags.FixedFile;
+        Assert.Equal(1, ring.Submit());
+    }
+
     [Fact]
     public void Clearing_a_slot_while_a_fixed_read_is_in_flight_leaves_that_read_on_its_file()
     {
@@ -17,20 +26,12 @@ public sealed class RegisteredFilesUpdateTests
         using var ring = new Ring(8);
         ring.RegisterFiles([pipe.ReadFd]);
 
-        ref Sqe read = ref ring.GetSqe();
-        read.PrepRead(0, buffer, ulong.MaxValue);
-        read.Flags |= SqeFlags.FixedFile;
-        read.UserData = 1;
-        ring.Submit();
+        SubmitFixedPipeRead(ring, buffer, userData: 1);
         RingKit.AssertNoCompletion(ring, TimeSpan.FromMilliseconds(30));
 
         Assert.Equal(1, ring.UpdateRegisteredFiles(0, [-1]));
 
-        ref Sqe after = ref ring.GetSqe();
-        after.PrepRead(0, second, ulong.MaxValue);
-        after.Flags |= SqeFlags.FixedFile;
-        after.UserData = 2;
-        ring.Submit();
+        SubmitFixedPipeRead(ring, second, userData: 2);
         Assert.Equal(-E.EBADF, RingKit.ReapByUserData(ring, 1)[2].Res);
 
         pipe.Put("still mine"u8);
@@ -51,11 +52,7 @@ public sealed class RegisteredFilesUpdateTests
         using var ring = new Ring(8);
         ring.RegisterFiles([oldPipe.ReadFd]);
 
-        ref Sqe inFlight = ref ring.GetSqe();
-        inFlight.PrepRead(0, oldBuffer, ulong.MaxValue);
-        inFlight.Flags |= SqeFlags.FixedFile;
-        inFlight.UserData = 1;
-        ring.Submit();
+        SubmitFixedPipeRead(ring, oldBuffer, userData: 1);
         RingKit.AssertNoCompletion(ring, TimeSpan.FromMilliseconds(30));
 
         Assert.Equal(1, ring.UpdateRegisteredFiles(0, [newPipe.ReadFd]));
@@ -64,11 +61,7 @@ public sealed class RegisteredFilesUpdateTests
         newPipe.Put("new"u8);
         RingKit.AssertNoCompletion(ring, TimeSpan.FromMilliseconds(50));
 
-        ref Sqe fresh = ref ring.GetSqe();
-        fresh.PrepRead(0, newBuffer, ulong.MaxValue);
-        fresh.Flags |= SqeFlags.FixedFile;
-        fresh.UserData = 2;
-        ring.Submit();
+        SubmitFixedPipeRead(ring, newBuffer, userData: 2);
         Cqe newCqe = RingKit.ReapByUserData(ring, 1)[2];
         Assert.Equal(3, newCqe.Res);
         Assert.Equal("new"u8.ToArray(), newBuffer.Span[..3].ToArray());
@@ -89,11 +82,7 @@ public sealed class RegisteredFilesUpdateTests
         using var ring = new Ring(8);
         ring.RegisterFiles([pipe.ReadFd]);
 
-        ref Sqe read = ref ring.GetSqe();
-        read.PrepRead(0, buffer, ulong.MaxValue);
-        read.Flags |= SqeFlags.FixedFile;
-        read.UserData = 1;
-        ring.Submit();
+        SubmitFixedPipeRead(ring, buffer, userData: 1);
         RingKit.AssertNoCompletion(ring, TimeSpan.FromMilliseconds(30));
 
         Task unregister = Background.RunAsync(() =>

@@ -107,17 +107,13 @@ public sealed class ShortReadEofTests
         using var ring = new Ring(2);
         pipe.Put("ten bytes!"u8);
 
-        ref Sqe s1 = ref ring.GetSqe();
-        s1.PrepRead(pipe.ReadFd, buffer, ulong.MaxValue);
-        s1.UserData = 1;
+        ring.GetSqe().PrepPipeRead(pipe.ReadFd, buffer, 1);
         ring.Submit();
         Assert.Equal(10, RingKit.ReapByUserData(ring, 1)[1].Res);
         Assert.Equal("ten bytes!"u8.ToArray(), buffer.Span[..10].ToArray());
 
         pipe.CloseWriteEnd();
-        ref Sqe s2 = ref ring.GetSqe();
-        s2.PrepRead(pipe.ReadFd, buffer, ulong.MaxValue);
-        s2.UserData = 2;
+        ring.GetSqe().PrepPipeRead(pipe.ReadFd, buffer, 2);
         ring.Submit();
         Assert.Equal(0, RingKit.ReapByUserData(ring, 1)[2].Res);
         RingKit.AssertQuiet(ring);

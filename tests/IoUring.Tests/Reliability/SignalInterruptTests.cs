@@ -25,13 +25,8 @@ public sealed class SignalInterruptTests
     {
         Kernel.RequireIoUring();
         using var signals = new SignalCounter();
-        using var pipe = new TestPipe();
-        using var buffer = new NativeBuffer(64);
-        using var ring = new Ring(4);
-        ref Sqe read = ref ring.GetSqe();
-        read.PrepRead(pipe.ReadFd, buffer, ulong.MaxValue);
-        read.UserData = 1;
-        ring.Submit();
+        using var blocked = new BlockedPipeRead(userData: 1);
+        (TestPipe pipe, _, Ring ring) = blocked;
 
         var waiter = Block(() => Syscalls.Enter(ring.Fd, 0, 1, EnterFlags.GetEvents));
         int ret = await waiter.SignalUntilDone(TestContext.Current.CancellationToken);
@@ -47,13 +42,8 @@ public sealed class SignalInterruptTests
     {
         Kernel.RequireIoUring();
         using var signals = new SignalCounter();
-        using var pipe = new TestPipe();
-        using var buffer = new NativeBuffer(64);
-        using var ring = new Ring(4);
-        ref Sqe read = ref ring.GetSqe();
-        read.PrepRead(pipe.ReadFd, buffer, ulong.MaxValue);
-        read.UserData = 7;
-        ring.Submit();
+        using var blocked = new BlockedPipeRead(userData: 7);
+        (TestPipe pipe, _, Ring ring) = blocked;
 
         var waiter = Block(() => ring.WaitCqe());
         await waiter.SendSignals(5, TestContext.Current.CancellationToken);
@@ -80,9 +70,7 @@ public sealed class SignalInterruptTests
         // Prepared on the thread that submits it: a ring moves between threads only between batches.
         var waiter = Block(() =>
         {
-            ref Sqe read = ref ring.GetSqe();
-            read.PrepRead(pipe.ReadFd, buffer, ulong.MaxValue);
-            read.UserData = 9;
+            ring.GetSqe().PrepPipeRead(pipe.ReadFd, buffer, 9);
             return (Submitted: ring.SubmitAndWait(1), Ready: ring.CqReady);
         });
         await waiter.SendSignals(5, TestContext.Current.CancellationToken);
@@ -103,13 +91,8 @@ public sealed class SignalInterruptTests
     {
         Kernel.RequireIoUring();
         using var signals = new SignalCounter();
-        using var pipe = new TestPipe();
-        using var buffer = new NativeBuffer(64);
-        using var ring = new Ring(4);
-        ref Sqe read = ref ring.GetSqe();
-        read.PrepRead(pipe.ReadFd, buffer, ulong.MaxValue);
-        read.UserData = 1;
-        ring.Submit();
+        using var blocked = new BlockedPipeRead(userData: 1);
+        (TestPipe pipe, _, Ring ring) = blocked;
 
         var timeout = TimeSpan.FromMilliseconds(600);
         var waiter = Block(() =>

@@ -29,10 +29,8 @@ public sealed class SocketEngineDisposeFaultTests
         var engine = new IoUringEngine();
         UringSocket listener = UringSocket.Listen(engine, SocketKit.AnyLoopback);
         CancellationToken ct = Wait.Timeout();
-        Task<UringSocket> accepting = listener.AcceptAsync(ct).AsTask();
         using var client = new Socket(SocketType.Stream, ProtocolType.Tcp);
-        await client.ConnectAsync(listener.LocalEndPoint!, ct);
-        UringSocket accepted = await accepting.Within();
+        UringSocket accepted = await SocketKit.AcceptFromAsync(listener, client, ct);
         UringConnection server = accepted.CreateConnection(new UringConnectionOptions
         {
             UseMultishotReceive = multishot,
@@ -85,10 +83,8 @@ public sealed class SocketZeroCopyAfterDisposeTests
         var engine = new IoUringEngine();
         UringSocket listener = UringSocket.Listen(engine, SocketKit.AnyLoopback);
         CancellationToken ct = Wait.Timeout();
-        Task<UringSocket> accepting = listener.AcceptAsync(ct).AsTask();
         using var client = new Socket(SocketType.Stream, ProtocolType.Tcp);
-        await client.ConnectAsync(listener.LocalEndPoint!, ct);
-        UringSocket accepted = await accepting.Within();
+        UringSocket accepted = await SocketKit.AcceptFromAsync(listener, client, ct);
         UringConnection server = accepted.CreateConnection(new UringConnectionOptions { ZeroCopySendThreshold = 1024 });
 
         // One zero-copy send that completes, so the sender has been through the engine once.

@@ -16,9 +16,7 @@ public sealed class TimeoutFaultTests
         using var buffer = new NativeBuffer(64);
         using var ring = new Ring(8);
 
-        ref Sqe read = ref ring.GetSqe();
-        read.PrepRead(pipe.ReadFd, buffer, ulong.MaxValue);
-        read.UserData = 1;
+        ring.GetSqe().PrepPipeRead(pipe.ReadFd, buffer, 1);
         ref Sqe timer = ref ring.PrepTimeout(TimeSpan.FromMilliseconds(20));
         timer.UserData = 2;
         ring.Submit();

@@ -15,9 +15,7 @@ public sealed class TwoThreadFaultTests
         using var pipe = new TestPipe();
         using var buffer = new NativeBuffer(64);
         using var ring = new Ring(4);
-        ref Sqe read = ref ring.GetSqe();
-        read.PrepRead(pipe.ReadFd, buffer, ulong.MaxValue);
-        read.UserData = 1;
+        ring.GetSqe().PrepPipeRead(pipe.ReadFd, buffer, 1);
         ring.Submit();
         uint sqPendingBefore = ring.SqPending;
 

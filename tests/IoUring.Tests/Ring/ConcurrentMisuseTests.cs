@@ -180,14 +180,7 @@ public sealed class ConcurrentMisuseTests
     {
         Kernel.RequireIoUring();
         using var ring = new Ring(4);
-        int submitted = await Task.Run(
-            () =>
-            {
-                ring.GetSqe().PrepNop();
-                return ring.Submit();
-            },
-            TestContext.Current.CancellationToken);
-        Assert.Equal(1, submitted);
+        Assert.Equal(1, await RingKit.SubmitNopOnThreadPoolAsync(ring));
         Cqe cqe = await Task.Run(ring.WaitCqe, TestContext.Current.CancellationToken);
         ring.CqeSeen(cqe);
         Assert.Equal(0, ring.InFlight);

@@ -128,8 +128,8 @@ public sealed class HttpFramingTests
         await good.ConnectAsync(endPoint, Ct);
         const string body = "GET /nope HTTP/1.1\r\nHost: a\r\n\r\n";
         await good.SendAsync(Encoding.ASCII.GetBytes($"GET / HTTP/1.1\r\nHost: a\r\nContent-Length: {body.Length}\r\n\r\n{body}{Get}"), SocketFlags.None, Ct);
-        string answers = await ReadAsync(good, text => Count(text, "HTTP/1.1 ") >= 2 && text.EndsWith("Hello, World!", StringComparison.Ordinal));
-        Assert.Equal(2, Count(answers, "HTTP/1.1 200 OK"));
+        string answers = await HttpText.ReadUntilAsync(good, text => HttpText.Count(text, "HTTP/1.1 ") >= 2 && text.EndsWith("Hello, World!", StringComparison.Ordinal));
+        Assert.Equal(2, HttpText.Count(answers, "HTTP/1.1 200 OK"));
         Assert.DoesNotContain("404", answers, StringComparison.Ordinal);
 
         // A second connection sends half a head and stops: 408 and closed after about the header timeout.
@@ -142,11 +142,11 @@ public sealed class HttpFramingTests
         using (var third = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp))
         {
             await third.ConnectAsync(endPoint, Ct);
-            string refused = await ReadToEndAsync(third);
+            string refused = await HttpText.ReadToEndAsync(third);
             Assert.StartsWith("HTTP/1.1 503 Service Unavailable", refused, StringComparison.Ordinal);
         }
 
-        string timedOut = await ReadToEndAsync(slow);
+        string timedOut = await HttpText.ReadToEndAsync(slow);
         Assert.StartsWith("HTTP/1.1 408 Request Timeout", timedOut, StringComparison.Ordinal);
         Assert.InRange(started.Elapsed, TimeSpan.FromSeconds(0.5), TimeSpan.FromSeconds(30));
 
@@ -154,7 +154,7 @@ public sealed class HttpFramingTests
         using var again = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
         await again.ConnectAsync(endPoint, Ct);
         await again.SendAsync(Encoding.ASCII.GetBytes(Get), SocketFlags.None, Ct);
-        Assert.StartsWith("HTTP/1.1 200 OK", await ReadAsync(again, text => text.EndsWith("Hello, World!", StringComparison.Ordinal)), StringComparison.Ordinal);
+        Assert.StartsWith("HTTP/1.1 200 OK", await HttpText.ReadUntilAsync(again, text => text.EndsWith("Hello, World!", StringComparison.Ordinal)), StringComparison.Ordinal);
         await server.StopAsync();
     }
 
@@ -185,47 +185,5 @@ public sealed class HttpFramingTests
         }
 
         return (statuses, close);
-    }
-
-    private static async Task<string> ReadAsync(Socket socket, Func<string, bool> done)
-    {
-        var received = new StringBuilder();
-        byte[] buffer = new byte[4096];
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(Ct);
-        timeout.CancelAfter(TimeSpan.FromSeconds(60));
-        while (!done(received.ToString()))
-        {
-            int n = await socket.ReceiveAsync(buffer, SocketFlags.None, timeout.Token);
-            Assert.True(n > 0, "the server closed the connection early; received so far:\n" + received);
-            received.Append(Encoding.ASCII.GetString(buffer, 0, n));
-        }
-
-        return received.ToString();
-    }
-
-    private static async Task<string> ReadToEndAsync(Socket socket)
-    {
-        var received = new StringBuilder();
-        byte[] buffer = new byte[4096];
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(Ct);
-        timeout.CancelAfter(TimeSpan.FromSeconds(60));
-        int n;
-        while ((n = await socket.ReceiveAsync(buffer, SocketFlags.None, timeout.Token)) > 0)
-        {
-            received.Append(Encoding.ASCII.GetString(buffer, 0, n));
-        }
-
-        return received.ToString();
-    }
-
-    private static int Count(string text, string value)
-    {
-        int count = 0;
-        for (int i = text.IndexOf(value, StringComparison.Ordinal); i >= 0; i = text.IndexOf(value, i + value.Length, StringComparison.Ordinal))
-        {
-            count++;
-        }
-
-        return count;
     }
 }

@@ -44,12 +44,12 @@ public sealed class SampleServerTests
         await socket.SendAsync(pipelined, SocketFlags.None, Ct);
         await Task.Delay(50, Ct);
         await socket.SendAsync("st: a\r\n\r\n"u8.ToArray(), SocketFlags.None, Ct);
-        string responses = await ReadUntilAsync(socket, text => CountOf(text, "HTTP/1.1 ") == 3 && text.EndsWith("Hello, World!", StringComparison.Ordinal));
+        string responses = await HttpText.ReadUntilAsync(socket, text => HttpText.Count(text, "HTTP/1.1 ") == 3 && text.EndsWith("Hello, World!", StringComparison.Ordinal));
         int first = responses.IndexOf("HTTP/1.1 200 OK", StringComparison.Ordinal);
         int second = responses.IndexOf("HTTP/1.1 404 Not Found", StringComparison.Ordinal);
         int third = responses.LastIndexOf("HTTP/1.1 200 OK", StringComparison.Ordinal);
         Assert.True(first == 0 && second > first && third > second, responses);
-        Assert.Equal(2, CountOf(responses, "Hello, World!"));
+        Assert.Equal(2, HttpText.Count(responses, "Hello, World!"));
 
         string stats = await server.StatsAsync();
         Assert.Contains("requests=", stats, StringComparison.Ordinal);
@@ -82,32 +82,5 @@ public sealed class SampleServerTests
 
         // Stopping the host unbinds the listener and closes kept-alive connections: the process exits cleanly.
         await server.StopAsync();
-    }
-
-    private static async Task<string> ReadUntilAsync(Socket socket, Func<string, bool> done)
-    {
-        var received = new StringBuilder();
-        byte[] buffer = new byte[4096];
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(Ct);
-        timeout.CancelAfter(TimeSpan.FromSeconds(60));
-        while (!done(received.ToString()))
-        {
-            int n = await socket.ReceiveAsync(buffer, SocketFlags.None, timeout.Token);
-            Assert.True(n > 0, "the server closed the connection early; received so far:\n" + received);
-            received.Append(Encoding.ASCII.GetString(buffer, 0, n));
-        }
-
-        return received.ToString();
-    }
-
-    private static int CountOf(string text, string value)
-    {
-        int count = 0;
-        for (int i = text.IndexOf(value, StringComparison.Ordinal); i >= 0; i = text.IndexOf(value, i + value.Length, StringComparison.Ordinal))
-        {
-            count++;
-        }
-
-        return count;
     }
 }

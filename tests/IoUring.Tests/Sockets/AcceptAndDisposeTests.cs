@@ -138,11 +138,9 @@ public sealed class AcceptAndDisposeTests
         var reads = new List<Task<ReadResult>>();
         for (int i = 0; i < connections; i++)
         {
-            Task<UringSocket> accepting = listener.AcceptAsync(ct).AsTask();
             var client = new Socket(SocketType.Stream, ProtocolType.Tcp);
-            await client.ConnectAsync(listener.LocalEndPoint!, ct);
             clients.Add(client);
-            UringConnection server = (await accepting.Within()).CreateConnection();
+            UringConnection server = (await SocketKit.AcceptFromAsync(listener, client, ct)).CreateConnection();
             servers.Add(server);
             reads.Add(server.Input.ReadAsync(ct).AsTask());
         }

@@ -12,30 +12,9 @@ public sealed class ConnectionBehaviourTests
         var engine = new IoUringEngine(new IoUringEngineOptions { Continuations = mode });
         UringSocket listener = UringSocket.Listen(engine, SocketKit.AnyLoopback);
         CancellationToken ct = Wait.Timeout();
-        Task<UringSocket> accepting = listener.AcceptAsync(ct).AsTask();
         var client = new Socket(SocketType.Stream, ProtocolType.Tcp);
-        await client.ConnectAsync(listener.LocalEndPoint!, ct);
-        UringConnection server = (await accepting.Within()).CreateConnection(options);
+        UringConnection server = (await SocketKit.AcceptFromAsync(listener, client, ct)).CreateConnection(options);
         return new LoopbackPair(server, client, listener, engine);
-    }
-
-    private static async Task<byte[]> ReadToEndAsync(PipeReader reader, CancellationToken ct)
-    {
-        var all = new MemoryStream();
-        while (true)
-        {
-            ReadResult r = await reader.ReadAsync(ct);
-            foreach (ReadOnlyMemory<byte> s in r.Buffer)
-            {
-                all.Write(s.Span);
-            }
-
-            reader.AdvanceTo(r.Buffer.End);
-            if (r.IsCompleted)
-            {
-                return all.ToArray();
-            }
-        }
     }
 
     [Theory]
@@ -52,7 +31,7 @@ public sealed class ConnectionBehaviourTests
         client.Shutdown(SocketShutdown.Send);
 
         // The server reads to end of stream (the input completes without error), then answers.
-        byte[] got = await ReadToEndAsync(server.Input, ct).Within();
+        byte[] got = await PipeKit.ReadToEndAsync(server.Input, ct).Within();
         Assert.Equal(request, got);
         byte[] reply = Encoding.ASCII.GetBytes($"got {got.Length} bytes");
         await server.Output.WriteAsync(reply, ct);
@@ -101,7 +80,7 @@ public sealed class ConnectionBehaviourTests
         // The other direction is still open.
         await client.SendAsync("still here"u8.ToArray(), SocketFlags.None, ct);
         client.Shutdown(SocketShutdown.Send);
-        Assert.Equal("still here"u8.ToArray(), await ReadToEndAsync(server.Input, ct).Within());
+        Assert.Equal("still here"u8.ToArray(), await PipeKit.ReadToEndAsync(server.Input, ct).Within());
     }
 
     [Fact]
@@ -177,10 +156,8 @@ public sealed class ConnectionBehaviourTests
         await using var engine = new IoUringEngine();
         await using UringSocket listener = UringSocket.Listen(engine, SocketKit.AnyLoopback);
         CancellationToken ct = Wait.Timeout();
-        Task<UringSocket> accepting = listener.AcceptAsync(ct).AsTask();
         var client = new Socket(SocketType.Stream, ProtocolType.Tcp);
-        await client.ConnectAsync(listener.LocalEndPoint!, ct);
-        using UringSocket server = await accepting.Within();
+        using UringSocket server = await SocketKit.AcceptFromAsync(listener, client, ct);
         client.LingerState = new LingerOption(true, 0);
         client.Close();
 
@@ -377,10 +354,8 @@ public sealed class DisposeUnderTrafficTests
         for (int i = 0; i < Count; i++)
         {
             int n = i;
-            Task<UringSocket> accepting = listener.AcceptAsync(ct).AsTask();
             var client = new Socket(SocketType.Stream, ProtocolType.Tcp);
-            await client.ConnectAsync(listener.LocalEndPoint!, ct);
-            UringConnection server = (await accepting.Within()).CreateConnection();
+            UringConnection server = (await SocketKit.AcceptFromAsync(listener, client, ct)).CreateConnection();
             Task echo = SocketKit.EchoAsync(server);
 
             // The client streams and reads until the connection ends under it.

@@ -18,11 +18,9 @@ public sealed class ConnectionSchedulingTests
         await using var engine = new IoUringEngine(new IoUringEngineOptions { Continuations = mode });
         await using UringSocket listener = UringSocket.Listen(engine, SocketKit.AnyLoopback);
         CancellationToken ct = Wait.Timeout();
-        Task<UringSocket> accepting = listener.AcceptAsync(ct).AsTask();
         using var client = new Socket(SocketType.Stream, ProtocolType.Tcp);
-        await client.ConnectAsync(listener.LocalEndPoint!, ct);
         var options = new UringConnectionOptions { OutputPauseThreshold = 64 * 1024, OutputResumeThreshold = 32 * 1024, ZeroCopySendThreshold = 0 };
-        await using UringConnection server = (await accepting.Within()).CreateConnection(options);
+        await using UringConnection server = (await SocketKit.AcceptFromAsync(listener, client, ct)).CreateConnection(options);
         bool onPool = mode == ContinuationMode.ThreadPool;
 
         // A read released by a receive (the loop flushes the input pipe).

@@ -109,10 +109,8 @@ public sealed class EchoLoadTests
         await using var engine = new IoUringEngine();
         await using UringSocket listener = UringSocket.Listen(engine, SocketKit.AnyLoopback);
         CancellationToken ct = Wait.Timeout();
-        Task<UringSocket> accepting = listener.AcceptAsync(ct).AsTask();
         using var client = new Socket(SocketType.Stream, ProtocolType.Tcp);
-        await client.ConnectAsync(listener.LocalEndPoint!, ct);
-        await using UringConnection server = (await accepting.Within()).CreateConnection();
+        await using UringConnection server = (await SocketKit.AcceptFromAsync(listener, client, ct)).CreateConnection();
 
         // This machine's kernel (6.x) has all of them; on older kernels the fallbacks are chosen instead.
         bool modern = Probe.Current.IsSupported(Opcode.SendZc);
@@ -128,10 +126,8 @@ public sealed class EchoLoadTests
         await using var engine = new IoUringEngine();
         await using UringSocket listener = UringSocket.Listen(engine, SocketKit.AnyLoopback);
         CancellationToken ct = Wait.Timeout();
-        Task<UringSocket> accepting = listener.AcceptAsync(ct).AsTask();
         using var client = new Socket(SocketType.Stream, ProtocolType.Tcp);
-        await client.ConnectAsync(listener.LocalEndPoint!, ct);
-        await using UringConnection server = (await accepting.Within()).CreateConnection();
+        await using UringConnection server = (await SocketKit.AcceptFromAsync(listener, client, ct)).CreateConnection();
 
         byte[] data = SocketKit.Pattern(4 * 1024 * 1024, seed: 9);
         Task<byte[]> back = SocketKit.ReceiveExactlyAsync(client, data.Length, ct);

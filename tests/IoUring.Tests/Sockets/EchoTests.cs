@@ -44,19 +44,7 @@ public sealed class EchoTests
 
         using UringSocket client = await UringSocket.ConnectAsync(engine, listener.LocalEndPoint!, cancellationToken: ct).AsTask().Within();
         Assert.Equal(AddressFamily.InterNetworkV6, client.RemoteEndPoint!.AddressFamily);
-        byte[] data = SocketKit.Pattern(300_000, seed: 2);
-        Task send = client.SendAsync(data, ct).AsTask();
-        var back = new byte[data.Length];
-        int got = 0;
-        while (got < back.Length)
-        {
-            int n = await client.ReceiveAsync(back.AsMemory(got), ct).AsTask().Within();
-            Assert.NotEqual(0, n);
-            got += n;
-        }
-
-        await send.Within();
-        Assert.Equal(data, back);
+        await SocketKit.AssertEchoesAsync(client, SocketKit.Pattern(300_000, seed: 2), ct);
         await client.ShutdownAsync(SocketShutdown.Send).AsTask().Within();
         Assert.Equal(0, await client.ReceiveAsync(new byte[16], ct).AsTask().Within());
         await listener.DisposeAsync();

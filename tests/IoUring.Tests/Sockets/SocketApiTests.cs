@@ -103,19 +103,7 @@ public sealed class SocketApiTests
             Task<List<Task>> serving = SocketKit.ServeEchoAsync(listener);
             CancellationToken ct = Wait.Timeout();
             using UringSocket client = await UringSocket.ConnectAsync(engine, new UnixDomainSocketEndPoint(path), cancellationToken: ct);
-            byte[] data = SocketKit.Pattern(500_000, seed: 21);
-            Task sending = client.SendAsync(data, ct).AsTask();
-            var back = new byte[data.Length];
-            int got = 0;
-            while (got < back.Length)
-            {
-                int n = await client.ReceiveAsync(back.AsMemory(got), ct).AsTask().Within();
-                Assert.NotEqual(0, n);
-                got += n;
-            }
-
-            await sending.Within();
-            Assert.Equal(data, back);
+            await SocketKit.AssertEchoesAsync(client, SocketKit.Pattern(500_000, seed: 21), ct);
             await client.ShutdownAsync(SocketShutdown.Send);
             Assert.Equal(0, await client.ReceiveAsync(new byte[1], ct).AsTask().Within());
             await listener.DisposeAsync();
@@ -139,10 +127,8 @@ public sealed class SocketApiTests
         Assert.True(listener.IsListening);
 
         CancellationToken ct = Wait.Timeout();
-        Task<UringSocket> accepting = listener.AcceptAsync(ct).AsTask();
         var plainClient = new Socket(SocketType.Stream, ProtocolType.Tcp);
-        await plainClient.ConnectAsync(listener.LocalEndPoint!, ct);
-        using UringSocket server = await accepting.Within();
+        using UringSocket server = await SocketKit.AcceptFromAsync(listener, plainClient, ct);
 
         // Adopt the client side through its SafeSocketHandle.
         using UringSocket client = UringSocket.FromHandle(engine, plainClient.SafeHandle);

@@ -1,13 +1,13 @@
 namespace IoUring.Tests;
 
 /// <summary>
-/// A ring with one read in flight: user data 1 reads a <see cref="TestPipe"/> into a 16-byte buffer and blocks until
+/// A ring with one read in flight: user data 1 (or the one given) reads a <see cref="TestPipe"/> into a 16-byte buffer and blocks until
 /// the test writes. Disposal runs in the order of separate <c>using</c>s: the ring (cancelling and draining the
 /// read), then the buffer, then the pipe.
 /// </summary>
 internal sealed class BlockedPipeRead : IDisposable
 {
-    public BlockedPipeRead(byte? fill = null, RingOptions? options = null)
+    public BlockedPipeRead(byte? fill = null, RingOptions? options = null, ulong userData = 1)
     {
         Pipe = new TestPipe();
         Buffer = new NativeBuffer(16);
@@ -17,7 +17,7 @@ internal sealed class BlockedPipeRead : IDisposable
         }
 
         Ring = new Ring(4, options);
-        Ring.GetSqe().PrepPipeRead(Pipe.ReadFd, Buffer, 1);
+        Ring.GetSqe().PrepPipeRead(Pipe.ReadFd, Buffer, userData);
         Assert.Equal(1, Ring.Submit());
     }
 

@@ -12,23 +12,7 @@ internal static class ChildProcess
     /// </summary>
     public static ProcessResult Run(string fileName, IEnumerable<string> args, TimeSpan? timeout = null, IReadOnlyDictionary<string, string>? environment = null)
     {
-        var psi = new ProcessStartInfo(fileName)
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        foreach (string a in args)
-        {
-            psi.ArgumentList.Add(a);
-        }
-
-        psi.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
-        psi.Environment["DOTNET_NOLOGO"] = "1";
-        foreach ((string name, string value) in environment ?? new Dictionary<string, string>())
-        {
-            psi.Environment[name] = value;
-        }
+        ProcessStartInfo psi = IoUring.DocSnippets.Tool.StartInfo(fileName, args, environment);
 
         using var p = Process.Start(psi) ?? throw new InvalidOperationException($"Could not start {fileName}.");
         Task<string> stdout = p.StandardOutput.ReadToEndAsync();

@@ -83,6 +83,16 @@ internal static class RingKit
         return Stopwatch.GetElapsedTime(start);
     }
 
+    /// <summary>Prepares and submits a nop on a thread-pool thread (the ring moves there between batches); returns what Submit returned.</summary>
+    public static Task<int> SubmitNopOnThreadPoolAsync(Ring ring) =>
+        Task.Run(
+            () =>
+            {
+                ring.GetSqe().PrepNop();
+                return ring.Submit();
+            },
+            TestContext.Current.CancellationToken);
+
     /// <summary>Preps a read of <paramref name="buffer"/>'s whole length from a pipe (offset -1: pipes have no position).</summary>
     public static void PrepPipeRead(this ref Sqe sqe, int fd, NativeBuffer buffer, ulong userData)
     {

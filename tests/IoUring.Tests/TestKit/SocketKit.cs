@@ -80,6 +80,37 @@ internal static class SocketKit
         return data;
     }
 
+    /// <summary>
+    /// Sends <paramref name="data"/> through a <see cref="UringSocket"/> to an echo server while receiving the echo
+    /// concurrently (so neither side's buffers fill up), and asserts that every byte came back in order.
+    /// </summary>
+    public static async Task AssertEchoesAsync(UringSocket client, byte[] data, CancellationToken cancellationToken)
+    {
+        Task sending = client.SendAsync(data, cancellationToken).AsTask();
+        var back = new byte[data.Length];
+        int got = 0;
+        while (got < back.Length)
+        {
+            int n = await client.ReceiveAsync(back.AsMemory(got), cancellationToken).AsTask().Within();
+            Assert.NotEqual(0, n);
+            got += n;
+        }
+
+        await sending.Within();
+        Assert.Equal(data, back);
+    }
+
+    /// <summary>
+    /// Connects <paramref name="client"/> (a plain socket) to <paramref name="listener"/> and returns the accepted
+    /// socket; the accept is started first, so the connection is the one it returns.
+    /// </summary>
+    public static async Task<UringSocket> AcceptFromAsync(UringSocket listener, Socket client, CancellationToken cancellationToken)
+    {
+        Task<UringSocket> accepting = listener.AcceptAsync(cancellationToken).AsTask();
+        await client.ConnectAsync(listener.LocalEndPoint!, cancellationToken);
+        return await accepting.Within();
+    }
+
     /// <summary>Open descriptors of this process.</summary>
     public static int OpenFds() => Directory.GetFiles("/proc/self/fd").Length;
 }

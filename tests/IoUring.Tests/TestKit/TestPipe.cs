@@ -32,6 +32,21 @@ internal sealed class TestPipe : IDisposable
     /// <summary>Writes synchronously to the pipe (the data must fit in its buffer).</summary>
     public void Put(ReadOnlySpan<byte> data) => Assert.Equal(data.Length, Libc.Write(WriteFd, data));
 
+    /// <summary>
+    /// Proves that no request reads this pipe any more (its ring was disposed or the read cancelled): writes 64 bytes,
+    /// waits a little, and asserts that <paramref name="canary"/> (the gone read's buffer, filled with
+    /// <paramref name="fill"/>) is untouched and the bytes are still in the pipe.
+    /// </summary>
+    public void AssertNobodyReads(NativeBuffer canary, byte fill)
+    {
+        byte[] late = new byte[64];
+        Array.Fill(late, (byte)0x11);
+        Put(late);
+        Thread.Sleep(50);
+        Assert.True(TestData.AllEqual(canary.Span, fill), "the kernel wrote into a cancelled read's buffer after the call returned");
+        Assert.Equal(late, ReadAvailable());
+    }
+
     /// <summary>Reads what is queued in the pipe without blocking: polls (up to 200 ms), then read(2). Empty when nothing came.</summary>
     public byte[] ReadAvailable(int max = 65536)
     {

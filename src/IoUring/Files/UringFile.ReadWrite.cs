@@ -1,0 +1,154 @@
+using IoUring.Interop;
+using Microsoft.Win32.SafeHandles;
+
+namespace IoUring;
+
+// I/O and metadata: positional reads and writes (single, with a deadline, vectored), flush, preallocate, length, stat, stream.
+public sealed partial class UringFile
+{
+    /// <summary>Reads into <paramref name="buffer"/> from <paramref name="fileOffset"/>, like <see cref="RandomAccess.ReadAsync(SafeFileHandle, Memory{byte}, long, CancellationToken)"/>.</summary>
+    /// <param name="buffer">Where to read to; pinned until the read completes.</param>
+    /// <param name="fileOffset">The file offset.</param>
+    /// <param name="cancellationToken">Cancels the read.</param>
+    /// <returns>The bytes read: fewer than asked near the end of the file, 0 at or past it.</returns>
+    public ValueTask<int> ReadAsync(Memory<byte> buffer, long fileOffset, CancellationToken cancellationToken = default)
+    {
+        FileChecks.ValidateOffset(fileOffset);
+        ThrowIfClosed();
+        return Target(out int slot).ReadAsync(_handle, buffer, fileOffset, this, cancellationToken, slot);
+    }
+
+    /// <summary>Writes all of <paramref name="buffer"/> at <paramref name="fileOffset"/>, like <see cref="RandomAccess.WriteAsync(SafeFileHandle, ReadOnlyMemory{byte}, long, CancellationToken)"/>.</summary>
+    /// <param name="buffer">What to write; pinned until the write completes.</param>
+    /// <param name="fileOffset">The file offset.</param>
+    /// <param name="cancellationToken">Cancels the write.</param>
+    /// <returns>A task that completes when every byte is written.</returns>
+    public ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, long fileOffset, CancellationToken cancellationToken = default)
+    {
+        FileChecks.ValidateOffset(fileOffset);
+        ThrowIfClosed();
+        return Target(out int slot).WriteAsync(_handle, buffer, fileOffset, this, cancellationToken, slot);
+    }
+
+    /// <summary>
+    /// Like <see cref="ReadAsync(Memory{byte}, long, CancellationToken)"/>, with a deadline the kernel enforces: the read
+    /// is linked to an <c>IORING_OP_LINK_TIMEOUT</c> and cancelled when <paramref name="timeout"/> passes first (useful on
+    /// FIFOs, character devices and network file systems; a regular file read the kernel is already copying finishes).
+    /// </summary>
+    /// <param name="buffer">Where to read to; pinned until the read completes.</param>
+    /// <param name="fileOffset">The file offset.</param>
+    /// <param name="timeout">How long the read may take; <see cref="Timeout.InfiniteTimeSpan"/> for no limit.</param>
+    /// <param name="cancellationToken">Cancels the read.</param>
+    /// <returns>The bytes read.</returns>
+    /// <exception cref="TimeoutException">The timeout passed first; the read was cancelled.</exception>
+    public ValueTask<int> ReadAsync(Memory<byte> buffer, long fileOffset, TimeSpan timeout, CancellationToken cancellationToken = default)
+    {
+        FileChecks.ValidateOffset(fileOffset);
+        RequestDeadline deadline = RequestDeadline.After(timeout);
+        ThrowIfClosed();
+        return Target(out int slot).ReadAsync(_handle, buffer, fileOffset, this, cancellationToken, slot, deadline);
+    }
+
+    /// <summary>Like <see cref="WriteAsync(ReadOnlyMemory{byte}, long, CancellationToken)"/>, with a kernel-side deadline (<c>IORING_OP_LINK_TIMEOUT</c>) shared by the write and its resubmissions.</summary>
+    /// <param name="buffer">What to write; pinned until the write completes.</param>
+    /// <param name="fileOffset">The file offset.</param>
+    /// <param name="timeout">How long the write may take; <see cref="Timeout.InfiniteTimeSpan"/> for no limit.</param>
+    /// <param name="cancellationToken">Cancels the write.</param>
+    /// <returns>A task that completes when every byte is written.</returns>
+    /// <exception cref="TimeoutException">The timeout passed first; bytes already written stay written.</exception>
+    public ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, long fileOffset, TimeSpan timeout, CancellationToken cancellationToken = default)
+    {
+        FileChecks.ValidateOffset(fileOffset);
+        RequestDeadline deadline = RequestDeadline.After(timeout);
+        ThrowIfClosed();
+        return Target(out int slot).WriteAsync(_handle, buffer, fileOffset, this, cancellationToken, slot, deadline);
+    }
+
+    /// <summary>Reads into several buffers in order from <paramref name="fileOffset"/> (<c>preadv</c>).</summary>
+    /// <param name="buffers">The buffers, at most <see cref="IoUringEngine.MaxIoVecs"/>.</param>
+    /// <param name="fileOffset">The file offset.</param>
+    /// <param name="cancellationToken">Cancels the read.</param>
+    /// <returns>The total bytes read.</returns>
+    public ValueTask<long> ReadAsync(IReadOnlyList<Memory<byte>> buffers, long fileOffset, CancellationToken cancellationToken = default)
+    {
+        FileChecks.ValidateOffset(fileOffset);
+        ThrowIfClosed();
+        return Target(out int slot).ReadAsync(_handle, buffers, fileOffset, this, cancellationToken, slot);
+    }
+
+    /// <summary>Writes several buffers in order at <paramref name="fileOffset"/> (<c>pwritev</c>, repeated after short writes).</summary>
+    /// <param name="buffers">The buffers, at most <see cref="IoUringEngine.MaxIoVecs"/>.</param>
+    /// <param name="fileOffset">The file offset.</param>
+    /// <param name="cancellationToken">Cancels the write.</param>
+    /// <returns>A task that completes when every byte is written.</returns>
+    public ValueTask WriteAsync(IReadOnlyList<ReadOnlyMemory<byte>> buffers, long fileOffset, CancellationToken cancellationToken = default)
+    {
+        FileChecks.ValidateOffset(fileOffset);
+        ThrowIfClosed();
+        return Target(out int slot).WriteAsync(_handle, buffers, fileOffset, this, cancellationToken, slot);
+    }
+
+    /// <summary>Advises the kernel about a range (<c>posix_fadvise</c> through the ring); for the streams' read-ahead.</summary>
+    internal ValueTask AdviseAsync(long offset, uint length, int advice)
+    {
+        ThrowIfClosed();
+        return Target(out int slot).AdviseAsync(_handle, offset, length, advice, this, CancellationToken.None, slot);
+    }
+
+    /// <summary>Makes written data durable: <c>fsync</c>, or <c>fdatasync</c> with <paramref name="dataOnly"/>.</summary>
+    /// <param name="dataOnly">Skip metadata not needed to read the data back.</param>
+    /// <param name="cancellationToken">Cancels the wait.</param>
+    /// <returns>A task that completes when the data is on the device.</returns>
+    public ValueTask FlushAsync(bool dataOnly = false, CancellationToken cancellationToken = default)
+    {
+        ThrowIfClosed();
+        return Target(out int slot).FlushAsync(_handle, dataOnly, this, cancellationToken, slot);
+    }
+
+    /// <summary>Allocates disk space for a range (<c>fallocate</c>), so later writes there cannot fail with <c>ENOSPC</c>.</summary>
+    /// <param name="offset">Start of the range.</param>
+    /// <param name="length">Length of the range.</param>
+    /// <param name="keepSize">True to leave the file's length unchanged; false to extend it to the end of the range.</param>
+    /// <param name="cancellationToken">Cancels the wait.</param>
+    /// <returns>A task that completes when the space is allocated.</returns>
+    public ValueTask PreallocateAsync(long offset, long length, bool keepSize = false, CancellationToken cancellationToken = default)
+    {
+        ThrowIfClosed();
+        return Target(out int slot).AllocateAsync(_handle, offset, length, keepSize, this, cancellationToken, slot);
+    }
+
+    /// <summary>Sets the file's length (<c>ftruncate</c>).</summary>
+    /// <param name="length">The new length.</param>
+    /// <param name="cancellationToken">Cancels the wait.</param>
+    /// <returns>A task that completes when the length is set.</returns>
+    public ValueTask SetLengthAsync(long length, CancellationToken cancellationToken = default)
+    {
+        ThrowIfClosed();
+        return Target(out int slot).SetLengthAsync(_handle, length, this, cancellationToken, slot);
+    }
+
+    /// <summary>Reads the file's metadata (<c>statx</c>).</summary>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    /// <returns>The metadata.</returns>
+    public ValueTask<Statx> StatAsync(CancellationToken cancellationToken = default)
+    {
+        ThrowIfClosed();
+        return (_engine ?? _group!.Current).StatAsync(_handle, cancellationToken);
+    }
+
+    /// <summary>The file's length, read with <c>statx</c> through the engine.</summary>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    /// <returns>The length in bytes.</returns>
+    public async ValueTask<long> GetLengthAsync(CancellationToken cancellationToken = default) =>
+        (long)(await StatAsync(cancellationToken).ConfigureAwait(false)).FileSize;
+
+    /// <summary>A <see cref="Stream"/> over the file with its own position, whose async methods use the engine.</summary>
+    /// <param name="position">The stream's starting position.</param>
+    /// <param name="leaveOpen">False to dispose the file when the stream is disposed.</param>
+    /// <returns>The stream.</returns>
+    public Stream AsStream(long position = 0, bool leaveOpen = true)
+    {
+        ThrowIfClosed();
+        return new UringFileStream(this, position, leaveOpen);
+    }
+}
