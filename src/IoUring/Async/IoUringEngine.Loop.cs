@@ -84,8 +84,7 @@ public sealed partial class IoUringEngine
 
         if (_options.HandsOff)
         {
-            // The list the first hand-off moves the unstarted continuations into, made now: a hand-off allocates
-            // nothing (later ones reuse the list the previous owner leaves behind).
+            // Made now, so a hand-off allocates nothing (later ones reuse the list the old owner leaves behind).
             _spareReady = new ReadyList(64);
             EngineMonitor.Register(this);
         }
