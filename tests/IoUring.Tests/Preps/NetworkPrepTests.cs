@@ -305,7 +305,7 @@ public sealed class NetworkPrepTests
         }
     }
 
-    private static void AssertZeroCopyPair(Cqe[] cqes, ulong userData, int bytes)
+    internal static void AssertZeroCopyPair(Cqe[] cqes, ulong userData, int bytes)
     {
         Assert.All(cqes, c => Assert.Equal(userData, c.UserData));
         Assert.Equal(bytes, cqes[0].Res);
