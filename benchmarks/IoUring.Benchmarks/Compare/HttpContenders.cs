@@ -222,52 +222,38 @@ internal sealed partial class ServerProcess : IDisposable
     public ServerSample Sample()
     {
         (long user, long system) = ProcCpu(_process.Id);
-        _process.StandardInput.WriteLine("stats");
-        _process.StandardInput.Flush();
-        var deadline = Stopwatch.StartNew();
-        Match m;
-        do
-        {
-            // Skip anything else the server printed (a log line) up to its answer.
-            Task<string?> read = _process.StandardOutput.ReadLineAsync();
-            if (!read.Wait(TimeSpan.FromSeconds(30)) || read.Result is not string line)
-            {
-                throw new TimeoutException("the server did not answer 'stats'");
-            }
-
-            m = StatsRegex().Match(line);
-        }
-        while (!m.Success && deadline.Elapsed < TimeSpan.FromSeconds(30));
-        if (!m.Success)
-        {
-            throw new TimeoutException("the server did not answer 'stats'");
-        }
-
+        Match m = StatsRegex().Match(Ask("stats", static line => StatsRegex().IsMatch(line), TimeSpan.FromSeconds(30)));
         long G(int i) => long.Parse(m.Groups[i].Value, CultureInfo.InvariantCulture);
         return new ServerSample(G(1), G(2), G(4), G(5), user + system, user);
     }
 
     /// <summary>The server's answer to <c>diag</c>: its <c>IoUring</c> meter's observable instruments now.</summary>
-    public string Diagnostics()
+    public string Diagnostics() => Ask("diag", static line => line.StartsWith("diag", StringComparison.Ordinal), TimeSpan.FromSeconds(10));
+
+    /// <summary>
+    /// Sends <paramref name="command"/> on the control channel and returns the first line <paramref name="isAnswer"/>
+    /// accepts, skipping anything else the server printed (a log line); throws when none comes within <paramref name="patience"/>.
+    /// </summary>
+    private string Ask(string command, Func<string, bool> isAnswer, TimeSpan patience)
     {
-        _process.StandardInput.WriteLine("diag");
+        _process.StandardInput.WriteLine(command);
         _process.StandardInput.Flush();
         var deadline = Stopwatch.StartNew();
-        while (deadline.Elapsed < TimeSpan.FromSeconds(10))
+        while (deadline.Elapsed < patience)
         {
             Task<string?> read = _process.StandardOutput.ReadLineAsync();
-            if (!read.Wait(TimeSpan.FromSeconds(10)) || read.Result is not string line)
+            if (!read.Wait(patience) || read.Result is not string line)
             {
                 break;
             }
 
-            if (line.StartsWith("diag", StringComparison.Ordinal))
+            if (isAnswer(line))
             {
                 return line;
             }
         }
 
-        throw new TimeoutException("the server did not answer 'diag'");
+        throw new TimeoutException($"the server did not answer '{command}'");
     }
 
     /// <summary>Threads of the server process now.</summary>
@@ -286,11 +272,8 @@ internal sealed partial class ServerProcess : IDisposable
     /// <summary>utime and stime (fields 14 and 15) of /proc/PID/stat, in clock ticks, all threads included.</summary>
     public static (long User, long System) ProcCpu(int pid)
     {
-        string stat = File.ReadAllText($"/proc/{pid}/stat");
-        // The command name (field 2) is in parentheses and may hold spaces: count fields after the last ')'.
-        string[] f = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
-        // f[0] is field 3 (state), so field N is f[N - 3].
-        return (long.Parse(f[11], CultureInfo.InvariantCulture), long.Parse(f[12], CultureInfo.InvariantCulture));
+        ProcStat stat = ProcStat.Read($"/proc/{pid}/stat");
+        return (stat.User, stat.System);
     }
 
     public void Dispose()
@@ -341,6 +324,21 @@ internal sealed partial class ServerProcess : IDisposable
 
     [GeneratedRegex(@"^stats requests=(\d+) allocated=(\d+) cpu_us=(\d+) vcsw=(\d+) ivcsw=(\d+)")]
     private static partial Regex StatsRegex();
+}
+
+/// <summary>The fields of a <c>/proc/PID/stat</c> (or <c>/proc/PID/task/TID/stat</c>) line the runner reads.</summary>
+internal readonly record struct ProcStat(string Name, char State, long User, long System)
+{
+    public static ProcStat Read(string path)
+    {
+        string stat = File.ReadAllText(path);
+        // The command name (field 2) is in parentheses and may hold spaces and parentheses: fields resume after the last ')'.
+        int close = stat.LastIndexOf(')');
+        string name = stat[(stat.IndexOf('(', StringComparison.Ordinal) + 1)..close];
+        string[] f = stat[(close + 2)..].Split(' ');
+        // f[0] is field 3 (state), so field N is f[N - 3]: utime is field 14, stime 15 (clock ticks).
+        return new ProcStat(name, f[0][0], long.Parse(f[11], CultureInfo.InvariantCulture), long.Parse(f[12], CultureInfo.InvariantCulture));
+    }
 }
 
 /// <summary>What wrk reported for one run.</summary>

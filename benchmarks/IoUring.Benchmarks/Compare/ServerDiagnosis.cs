@@ -94,13 +94,8 @@ internal static class ServerDiagnosis
             var parts = new List<string>();
             foreach (string task in Directory.GetDirectories($"/proc/{pid}/task"))
             {
-                string stat = File.ReadAllText(Path.Combine(task, "stat"));
-                int open = stat.IndexOf('(', StringComparison.Ordinal);
-                int close = stat.LastIndexOf(')');
-                string name = stat[(open + 1)..close];
-                string[] f = stat[(close + 2)..].Split(' ');
-                long ticks = long.Parse(f[11], CultureInfo.InvariantCulture) + long.Parse(f[12], CultureInfo.InvariantCulture);
-                parts.Add(string.Create(CultureInfo.InvariantCulture, $"{name}:{f[0]}:{ticks}"));
+                ProcStat stat = ProcStat.Read(Path.Combine(task, "stat"));
+                parts.Add(string.Create(CultureInfo.InvariantCulture, $"{stat.Name}:{stat.State}:{stat.User + stat.System}"));
             }
 
             return string.Join(' ', parts);
