@@ -491,9 +491,17 @@ public sealed partial class IoUringEngine
             Counters.CqOverflow = _ring.CqOverflow;
         }
 
+        CompletionFaultInjector? faults = CompletionFaults.Injector;
         foreach (ref readonly Cqe cqe in batch)
         {
-            OnCqe(cqe.UserData, cqe.Res, cqe.Flags);
+            if (faults is null)
+            {
+                OnCqe(cqe.UserData, cqe.Res, cqe.Flags);
+            }
+            else
+            {
+                OnCqeInjected(faults, cqe);
+            }
         }
 
         _ring.CqAdvance(count);

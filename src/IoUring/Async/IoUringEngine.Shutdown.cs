@@ -181,6 +181,7 @@ public sealed partial class IoUringEngine
             {
                 CompletionBatch batch = _ring.ReadyCqes;
                 uint count = batch.Count;
+                CompletionFaultInjector? faults = CompletionFaults.Injector;
                 foreach (ref readonly Cqe cqe in batch)
                 {
                     if (cqe.UserData == CancelAnyTag)
@@ -190,9 +191,13 @@ public sealed partial class IoUringEngine
                         // Kernels before 5.19 know no IORING_ASYNC_CANCEL_ANY: cancel one by one instead.
                         perOp |= cqe.Res == -Errno.EINVAL;
                     }
-                    else
+                    else if (faults is null)
                     {
                         OnCqe(cqe.UserData, cqe.Res, cqe.Flags);
+                    }
+                    else
+                    {
+                        OnCqeInjected(faults, cqe);
                     }
                 }
 

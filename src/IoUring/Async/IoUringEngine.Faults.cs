@@ -1,0 +1,35 @@
+namespace IoUring;
+
+// The test hook on the reaping path (CompletionFaults): only reached while a test has installed an injector.
+public sealed partial class IoUringEngine
+{
+    /// <summary>Shows <paramref name="cqe"/> to <paramref name="faults"/>, then hands it on as rewritten, or swallows it.</summary>
+    private void OnCqeInjected(CompletionFaultInjector faults, in Cqe cqe)
+    {
+        int res = cqe.Res;
+        CqeFlags flags = cqe.Flags;
+        if (faults(this, RequestOf(cqe.UserData), cqe.UserData, ref res, ref flags))
+        {
+            OnCqe(cqe.UserData, res, flags);
+        }
+    }
+
+    /// <summary>The ordinary or multishot request a CQE's user data names, or null (an internal tag, or unknown).</summary>
+    private object? RequestOf(ulong userData)
+    {
+        int slot = (int)(uint)userData;
+        if (userData < MultishotBit)
+        {
+            IoOperation? op = (uint)slot < (uint)_operations.Capacity ? _operations.At(slot) : null;
+            return op is not null && op.UserData == userData ? op : null;
+        }
+
+        if (userData >= FirstInternalTag)
+        {
+            return null;
+        }
+
+        MultishotOperation? multishot = (uint)slot < (uint)_multishotSlots.Length ? _multishotSlots[slot] : null;
+        return multishot is not null && multishot.UserData == userData ? multishot : null;
+    }
+}
