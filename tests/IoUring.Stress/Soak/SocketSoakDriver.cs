@@ -28,21 +28,19 @@ namespace IoUring.Stress.Soak;
 /// else is a failure. Every cycle ends by disposing the engines with connections open; every task must then finish
 /// within a minute (no hang). The soak command checks descriptors and pinned memory before and after.</para>
 /// </remarks>
-public sealed class SocketSoakDriver : ISoakDriver
+public sealed class SocketSoakDriver : EngineSoakDriver
 {
     private const int HeaderBytes = 16;
     private const int PreambleBytes = 8;
     private static readonly byte[] Pattern = MakePattern();
 
-    private readonly Lock _gate = new();
-    private SoakStats _stats = null!;
-    private SoakConfig _config = null!;
-    private long _progress;
     private long _abandonedZeroCopy;
     private long _abandonedZeroCopyOps;
-    private readonly SoakPhase _phase = new();
 
-    public string Name => "sockets";
+    public override string Name => "sockets";
+
+    /// <summary>An abandoned zero-copy send keeps its buffer pinned for good, by design (see <see cref="RunCycle"/>).</summary>
+    protected override long PinnedByDesign => _abandonedZeroCopyOps;
 
     private enum Ending
     {
@@ -66,11 +64,10 @@ public sealed class SocketSoakDriver : ISoakDriver
         return p;
     }
 
-    public SoakDriverResult Run(SoakFiles files, SoakStats stats, SoakConfig config)
+    public override SoakDriverResult Run(SoakFiles files, SoakStats stats, SoakConfig config)
     {
         _stats = stats;
         _config = config;
-        var rng = new Random(config.Seed);
 
         // Load lazily opened runtime files now, before the soak command counts descriptors.
         try
@@ -83,36 +80,11 @@ public sealed class SocketSoakDriver : ISoakDriver
         }
 
         _ = System.Reflection.Assembly.Load("System.Runtime.Intrinsics");
-        using var watchdog = new Watchdog(() => Interlocked.Read(ref _progress), SoakPhase.HangLimit, () => $"sockets soak: no progress for {SoakPhase.HangLimit.TotalSeconds} s in {_phase}");
-        GC.Collect();
-        GC.WaitForPendingFinalizers();
-        GC.Collect();
-        long pinnedBefore = GC.GetGCMemoryInfo(GCKind.Any).PinnedObjectsCount;
-        var clock = Stopwatch.StartNew();
-        int cycle = 0;
-        while (clock.Elapsed.TotalSeconds < config.Seconds && stats.FailureCount == 0)
-        {
-            double left = config.Seconds - clock.Elapsed.TotalSeconds;
-            RunCycle(cycle++, Math.Min(left, 1 + (rng.NextDouble() * 2)), rng);
-        }
-
-        GC.Collect();
-        GC.WaitForPendingFinalizers();
-        GC.Collect();
-        long pinnedAfter = GC.GetGCMemoryInfo(GCKind.Any).PinnedObjectsCount;
-        Event("cycles", cycle);
-        Event($"GC pinned objects before the first cycle: {pinnedBefore}");
-        Event($"GC pinned objects after the last cycle: {pinnedAfter}");
-        // An abandoned zero-copy send keeps its buffer pinned for good, by design (see RunCycle).
-        if (pinnedAfter > pinnedBefore + 8 + _abandonedZeroCopyOps)
-        {
-            Fail($"pinned objects grew from {pinnedBefore} to {pinnedAfter}: buffers stay pinned after their operations ended");
-        }
-
+        _ = RunCycles(new Random(config.Seed), extraSeconds: 2);
         return new SoakDriverResult(0, 0, 0) { ExpectedPinnedForever = (int)_abandonedZeroCopy };
     }
 
-    private void RunCycle(int cycle, double seconds, Random rng)
+    protected override long RunCycle(int cycle, double seconds, Random rng)
     {
         ContinuationMode mode = cycle % 2 == 0 ? ContinuationMode.ThreadPool : ContinuationMode.Inline;
         int engines = rng.Next(1, 4);
@@ -193,14 +165,14 @@ public sealed class SocketSoakDriver : ISoakDriver
         if (!all.Wait(SoakPhase.HangLimit / 2))
         {
             Fail($"cycle {cycle}: tasks still running {SoakPhase.HangLimit.TotalSeconds} s after the engines were disposed ({tasks.Count(t => !t.IsCompleted)} clients, accept loop done: {acceptLoop.IsCompleted}); ends: {ctx.Stuck()}");
-            return;
+            return 0;
         }
 
         Task handlers = Task.WhenAll(ctx.Handlers.ToArray());
         if (!handlers.Wait(SoakPhase.HangLimit / 4))
         {
             Fail($"cycle {cycle}: server handlers still running {SoakPhase.HangLimit.TotalSeconds} s after the engines were disposed; ends: {ctx.Stuck()}");
-            return;
+            return 0;
         }
 
         foreach (Task t in tasks.Append(acceptLoop).Concat(ctx.Handlers).Where(t => t.IsFaulted))
@@ -244,6 +216,7 @@ public sealed class SocketSoakDriver : ISoakDriver
 
         ctx.StopAccepting.Dispose();
         Interlocked.Increment(ref _progress);
+        return 0;
     }
 
     // ---- shared counters ----
@@ -256,22 +229,6 @@ public sealed class SocketSoakDriver : ISoakDriver
         }
 
         Interlocked.Increment(ref _progress);
-    }
-
-    private void Event(string name, long by = 1)
-    {
-        lock (_gate)
-        {
-            _stats.Event(name, by);
-        }
-    }
-
-    private void Fail(string message)
-    {
-        lock (_gate)
-        {
-            _stats.Fail(message);
-        }
     }
 
     private void Verified(long bytes)

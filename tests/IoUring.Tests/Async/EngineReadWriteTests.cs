@@ -2,10 +2,8 @@ namespace IoUring.Tests.Async;
 
 public sealed class EngineReadWriteTests
 {
-    public static TheoryData<ContinuationMode> Modes => new() { ContinuationMode.ThreadPool, ContinuationMode.Inline };
-
     [Theory]
-    [MemberData(nameof(Modes))]
+    [MemberData(nameof(EngineModes.Both), MemberType = typeof(EngineModes))]
     public async Task Reads_return_the_file_bytes_and_stop_short_at_the_end(ContinuationMode mode)
     {
         Kernel.RequireIoUring();
@@ -40,7 +38,7 @@ public sealed class EngineReadWriteTests
     }
 
     [Theory]
-    [MemberData(nameof(Modes))]
+    [MemberData(nameof(EngineModes.Both), MemberType = typeof(EngineModes))]
     public async Task Many_tasks_reading_and_writing_random_offsets_see_exactly_the_bytes_they_expect(ContinuationMode mode)
     {
         Kernel.RequireIoUring();

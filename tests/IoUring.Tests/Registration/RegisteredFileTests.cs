@@ -6,9 +6,7 @@ public sealed class RegisteredFileTests
 {
     private static Cqe ReadFixedFile(Ring ring, int slot, Pinned<byte> into)
     {
-        ref Sqe sqe = ref ring.GetSqe();
-        sqe.PrepRead(slot, into.Address, into.ByteLength, 0);
-        sqe.Flags |= SqeFlags.FixedFile;
+        ring.NextSqe(0, SqeFlags.FixedFile).PrepRead(slot, into.Address, into.ByteLength, 0);
         return RingKit.Run(ring);
     }
 

@@ -10,9 +10,7 @@ public sealed class RegisteredFilesUpdateTests
     /// <summary>Submits a read of registered file 0 (a pipe: no offset) into <paramref name="buffer"/>.</summary>
     private static void SubmitFixedPipeRead(Ring ring, NativeBuffer buffer, ulong userData)
     {
-        ref Sqe read = ref ring.GetSqe();
-        read.PrepPipeRead(0, buffer, userData);
-        read.Flags |= SqeFlags.FixedFile;
+        ring.NextSqe(0, SqeFlags.FixedFile).PrepPipeRead(0, buffer, userData);
         Assert.Equal(1, ring.Submit());
     }
 
