@@ -344,6 +344,33 @@ public sealed class SocketSoakDriver : EngineSoakDriver
 
         public virtual string Details => string.Empty;
 
+        /// <summary>A connection's state for a hang report (the pipe and stream ends).</summary>
+        protected static string ConnectionDetails(UringConnection c) =>
+            $" [multishot {c.UsesMultishotReceive}, ring {c.UsesBufferRing}, pauses {c.ReceivePauses}, shortages {c.ReceiveBufferShortages}, in {c.BytesReceived}, out {c.BytesSent}, engine disposing {c.Socket.Engine.IsDisposing} in flight {c.Socket.Engine.OperationsInFlight} abandoned {c.Socket.Engine.AbandonedOperations}; {Internals(c)}]";
+
+        /// <summary>Runs one read with <see cref="Doing"/> naming it until it returns.</summary>
+        protected async ValueTask<int> TrackedAsync(string what, Func<ValueTask<int>> io)
+        {
+            Doing = what;
+            int n = await io().ConfigureAwait(false);
+            Doing = "idle";
+            return n;
+        }
+
+        /// <summary>Runs one write (then, if given, a flush) with <see cref="Doing"/> naming each step until it returns.</summary>
+        protected async ValueTask TrackedAsync(string what, Func<ValueTask> io, string? flush = null, Func<Task>? flushIo = null)
+        {
+            Doing = what;
+            await io().ConfigureAwait(false);
+            if (flushIo is not null)
+            {
+                Doing = flush!;
+                await flushIo().ConfigureAwait(false);
+            }
+
+            Doing = "idle";
+        }
+
         public abstract ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken token);
 
         public abstract ValueTask WriteAsync(ReadOnlyMemory<byte> data, CancellationToken token);
@@ -427,7 +454,7 @@ public sealed class SocketSoakDriver : EngineSoakDriver
 
         public override void Abort() => c.Abort();
 
-        public override string Details => $" [multishot {c.UsesMultishotReceive}, ring {c.UsesBufferRing}, pauses {c.ReceivePauses}, shortages {c.ReceiveBufferShortages}, in {c.BytesReceived}, out {c.BytesSent}, engine disposing {c.Socket.Engine.IsDisposing} in flight {c.Socket.Engine.OperationsInFlight} abandoned {c.Socket.Engine.AbandonedOperations}; {Internals(c)}]";
+        public override string Details => ConnectionDetails(c);
 
         public override ValueTask DisposeAsync() => c.DisposeAsync();
     }
@@ -438,28 +465,17 @@ public sealed class SocketSoakDriver : EngineSoakDriver
 
         public override string Kind => "stream";
 
-        public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken token)
-        {
-            Doing = "stream read";
-            int n = await _s.ReadAsync(buffer, token).ConfigureAwait(false);
-            Doing = "idle";
-            return n;
-        }
+        public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken token) =>
+            TrackedAsync("stream read", () => _s.ReadAsync(buffer, token));
 
-        public override async ValueTask WriteAsync(ReadOnlyMemory<byte> data, CancellationToken token)
-        {
-            Doing = "stream write";
-            await _s.WriteAsync(data, token).ConfigureAwait(false);
-            Doing = "stream flush";
-            await _s.FlushAsync(token).ConfigureAwait(false);
-            Doing = "idle";
-        }
+        public override ValueTask WriteAsync(ReadOnlyMemory<byte> data, CancellationToken token) =>
+            TrackedAsync("stream write", () => _s.WriteAsync(data, token), "stream flush", () => _s.FlushAsync(token));
 
         public override async ValueTask HalfCloseAsync() => await c.Output.CompleteAsync().ConfigureAwait(false);
 
         public override void Abort() => c.Abort();
 
-        public override string Details => $" [multishot {c.UsesMultishotReceive}, ring {c.UsesBufferRing}, pauses {c.ReceivePauses}, shortages {c.ReceiveBufferShortages}, in {c.BytesReceived}, out {c.BytesSent}, engine disposing {c.Socket.Engine.IsDisposing} in flight {c.Socket.Engine.OperationsInFlight} abandoned {c.Socket.Engine.AbandonedOperations}; {Internals(c)}]";
+        public override string Details => ConnectionDetails(c);
 
         public override async ValueTask DisposeAsync()
         {
@@ -472,20 +488,11 @@ public sealed class SocketSoakDriver : EngineSoakDriver
     {
         public override string Kind => adopted is null ? "raw" : "raw FromSocket";
 
-        public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken token)
-        {
-            Doing = "raw receive";
-            int n = await s.ReceiveAsync(buffer, token).ConfigureAwait(false);
-            Doing = "idle";
-            return n;
-        }
+        public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken token) =>
+            TrackedAsync("raw receive", () => s.ReceiveAsync(buffer, token));
 
-        public override async ValueTask WriteAsync(ReadOnlyMemory<byte> data, CancellationToken token)
-        {
-            Doing = "raw send";
-            await s.SendAsync(data, token).ConfigureAwait(false);
-            Doing = "idle";
-        }
+        public override ValueTask WriteAsync(ReadOnlyMemory<byte> data, CancellationToken token) =>
+            TrackedAsync("raw send", () => s.SendAsync(data, token));
 
         public override ValueTask HalfCloseAsync() => s.ShutdownAsync(SocketShutdown.Send);
 

@@ -10,6 +10,13 @@ public sealed class RegisteredFileTests
         return RingKit.Run(ring);
     }
 
+    /// <summary>A fixed read of slot <paramref name="slot"/> into <paramref name="buf"/> (its length) returns all of <paramref name="file"/>.</summary>
+    private static void AssertSlotReads(Ring ring, int slot, Pinned<byte> buf, TempFile file)
+    {
+        Assert.Equal(file.Content.Length, ReadFixedFile(ring, slot, buf).Res);
+        Assert.Equal(file.Content, buf.Array);
+    }
+
     [Fact]
     public void Registered_files_are_used_by_index_and_outlive_the_callers_fds()
     {
@@ -25,10 +32,8 @@ public sealed class RegisteredFileTests
 
         // Our handles are closed; the table holds its own references.
         var buf = new Pinned<byte>(100);
-        Assert.Equal(100, ReadFixedFile(ring, 2, buf).Res);
-        Assert.Equal(b.Content, buf.Array);
-        Assert.Equal(100, ReadFixedFile(ring, 0, buf).Res);
-        Assert.Equal(a.Content, buf.Array);
+        AssertSlotReads(ring, 2, buf, b);
+        AssertSlotReads(ring, 0, buf, a);
         Assert.Equal(-E.EBADF, ReadFixedFile(ring, 1, buf).Res);
         Assert.Equal(-E.EBADF, ReadFixedFile(ring, 3, buf).Res); // beyond the table
         Pinned.KeepAlive(buf);
@@ -49,10 +54,8 @@ public sealed class RegisteredFileTests
 
         Assert.Equal(3, ring.UpdateRegisteredFiles(0, [fb, SqeConstants.RegisterFilesSkip, -1]));
         var buf = new Pinned<byte>(64);
-        Assert.Equal(64, ReadFixedFile(ring, 0, buf).Res);
-        Assert.Equal(b.Content, buf.Array);
-        Assert.Equal(64, ReadFixedFile(ring, 1, buf).Res);
-        Assert.Equal(a.Content, buf.Array);
+        AssertSlotReads(ring, 0, buf, b);
+        AssertSlotReads(ring, 1, buf, a);
         Assert.Equal(-E.EBADF, ReadFixedFile(ring, 2, buf).Res);
 
         Assert.Throws<IoUringException>(() => ring.UpdateRegisteredFiles(2, [fa, fa]));
@@ -71,8 +74,7 @@ public sealed class RegisteredFileTests
         var buf = new Pinned<byte>(32);
         Assert.Equal(-E.EBADF, ReadFixedFile(ring, 10, buf).Res);
         Assert.Equal(1, ring.UpdateRegisteredFiles(10, [(int)h.DangerousGetHandle()]));
-        Assert.Equal(32, ReadFixedFile(ring, 10, buf).Res);
-        Assert.Equal(f.Content, buf.Array);
+        AssertSlotReads(ring, 10, buf, f);
     }
 
     [Fact]
