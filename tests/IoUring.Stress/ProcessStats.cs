@@ -46,10 +46,36 @@ public static class ProcessStats
     /// is rendered with line numbers, System.Net.NameResolution.dll at the first DNS lookup, the epoll instance of the
     /// first async System.Net socket operation): those are not leaks of the code under test.
     /// </summary>
-    public static List<string> NewFds(SortedDictionary<int, string> before) => [.. FdTargets()
+    /// <remarks>
+    /// A descriptor counts only if it stays open (pointing to the same thing) for <see cref="LeakSettle"/>: every
+    /// managed thread creates a pipe pair when it starts (CoreCLR's start handshake: the new thread waits on it for
+    /// its creator's go, then closes both ends), and under load the thread pool may be starting a worker at the very
+    /// moment of the check. Such a pair closes within milliseconds once the thread runs; a leak stays.
+    /// </remarks>
+    public static List<string> NewFds(SortedDictionary<int, string> before)
+    {
+        Dictionary<int, string> lingering = NewFdMap(before);
+        long deadline = Environment.TickCount64 + (long)LeakSettle.TotalMilliseconds;
+        while (lingering.Count > 0 && Environment.TickCount64 < deadline)
+        {
+            Thread.Sleep(20);
+            Dictionary<int, string> now = NewFdMap(before);
+            lingering = lingering
+                .Where(kv => now.TryGetValue(kv.Key, out string? target) && target == kv.Value)
+                .ToDictionary(kv => kv.Key, kv => kv.Value);
+        }
+
+        return [.. lingering.OrderBy(kv => kv.Key).Select(kv => $"{kv.Key} -> {kv.Value}{DescribeSocket(kv.Value)}")];
+    }
+
+    /// <summary>How long a new descriptor must stay open after a run to count as leaked (see <see cref="NewFds"/>).</summary>
+    public static readonly TimeSpan LeakSettle = TimeSpan.FromSeconds(2);
+
+    /// <summary>The descriptors open now that were not open (or pointed elsewhere) in <paramref name="before"/>, the runtime's own aside.</summary>
+    private static Dictionary<int, string> NewFdMap(SortedDictionary<int, string> before) => FdTargets()
         .Where(kv => !before.TryGetValue(kv.Key, out string? was) || was != kv.Value)
         .Where(kv => !IsRuntimeOwn(kv.Value))
-        .Select(kv => $"{kv.Key} -> {kv.Value}{DescribeSocket(kv.Value)}")];
+        .ToDictionary(kv => kv.Key, kv => kv.Value);
 
     /// <summary>
     /// A descriptor the runtime opens for itself on first use and keeps for the life of the process: assembly and

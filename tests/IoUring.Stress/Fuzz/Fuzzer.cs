@@ -72,8 +72,10 @@ public sealed class FuzzResult
     /// <summary>Counts the open descriptors at the end of a run and names the ones opened during it.</summary>
     public void RecordFdsAfter()
     {
+        // New descriptors must outlast ProcessStats.LeakSettle to count (a thread starting now holds a pipe pair for
+        // a moment); the count is taken after that wait.
+        Leaked = ProcessStats.OpenFds() > FdsBefore ? ProcessStats.NewFds(_fdTargetsBefore) : [];
         FdsAfter = ProcessStats.OpenFds();
-        Leaked = FdsAfter > FdsBefore ? ProcessStats.NewFds(_fdTargetsBefore) : [];
         for (int i = 0; i < Leaked.Count; i++)
         {
             string target = Leaked[i].Split(" -> ", 2)[^1].Split(' ')[0];

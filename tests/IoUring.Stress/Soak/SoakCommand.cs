@@ -78,8 +78,8 @@ public static class SoakCommand
         double elapsed = clock.Elapsed.TotalSeconds;
         GC.Collect();
         GC.WaitForPendingFinalizers();
-        int fdsAfter = ProcessStats.OpenFds();
         List<string> leaked = ProcessStats.NewFds(fdMapBefore);
+        int fdsAfter = ProcessStats.OpenFds();
         GCMemoryInfo gc = GC.GetGCMemoryInfo();
         return new SoakReport
         {
