@@ -144,21 +144,8 @@ internal sealed class CompletionDispatch : IThreadPoolWorkItem
     /// <summary>Adds a request to the unpublished list (running thread only). Full fence (the CAS), for the park check that follows.</summary>
     internal void Push(IoOperation op)
     {
-        IoOperation? head = Volatile.Read(ref _localHead);
-        while (true)
-        {
-            op.NextSubmit = head;
-            IoOperation? seen = Interlocked.CompareExchange(ref _localHead, op, head);
-            if (ReferenceEquals(seen, head))
-            {
-                break;
-            }
-
-            // The loop took the list meanwhile: start a new one.
-            head = seen;
-        }
-
-        if (head is null)
+        // When the loop took the list meanwhile, the push starts a new one (the head it lands on is null).
+        if (IntrusiveStack.Push(ref _localHead, op, ref op.NextSubmit) is null)
         {
             _localOldest = op;
         }

@@ -71,21 +71,7 @@ public sealed partial class IoUringEngine
         return d;
     }
 
-    internal void ReturnDispatch(CompletionDispatch dispatch)
-    {
-        CompletionDispatch? head = Volatile.Read(ref _freeDispatches);
-        while (true)
-        {
-            dispatch.NextFree = head;
-            CompletionDispatch? seen = Interlocked.CompareExchange(ref _freeDispatches, dispatch, head);
-            if (ReferenceEquals(seen, head))
-            {
-                return;
-            }
-
-            head = seen;
-        }
-    }
+    internal void ReturnDispatch(CompletionDispatch dispatch) => _ = IntrusiveStack.Push(ref _freeDispatches, dispatch, ref dispatch.NextFree);
 
     /// <summary>
     /// Hands the gathered completions to the thread pool as one work item, or, when the batch queued by an earlier reap

@@ -19,6 +19,14 @@ public partial struct Sqe
         Off = offset;
     }
 
+    /// <summary>The fields of a request on a registered buffer: <see cref="PrepRw"/>, the buffer's index and the <c>RWF_*</c> flags.</summary>
+    private void PrepRwFixed(Opcode op, int fd, ulong addr, uint len, ulong offset, ushort bufIndex, ReadWriteFlags rwFlags)
+    {
+        PrepRw(op, fd, addr, len, offset);
+        BufIndex = bufIndex;
+        RwFlags = (int)rwFlags;
+    }
+
     /// <summary>A no-op that completes with 0. (liburing <c>io_uring_prep_nop</c>; Linux 5.1.)</summary>
     public void PrepNop() => Opcode = Opcode.Nop;
 
@@ -122,9 +130,7 @@ public partial struct Sqe
     /// <param name="rwFlags"><c>RWF_*</c> flags.</param>
     public void PrepReadFixed(int fd, nint buffer, uint length, ulong offset, ushort bufIndex, ReadWriteFlags rwFlags = ReadWriteFlags.None)
     {
-        PrepRw(Opcode.ReadFixed, fd, (ulong)buffer, length, offset);
-        BufIndex = bufIndex;
-        RwFlags = (int)rwFlags;
+        PrepRwFixed(Opcode.ReadFixed, fd, (ulong)buffer, length, offset, bufIndex, rwFlags);
     }
 
     /// <summary>Write from registered buffer <paramref name="bufIndex"/>; <paramref name="buffer"/> must lie inside it. (liburing <c>io_uring_prep_write_fixed</c>; Linux 5.1.)</summary>
@@ -136,9 +142,7 @@ public partial struct Sqe
     /// <param name="rwFlags"><c>RWF_*</c> flags.</param>
     public void PrepWriteFixed(int fd, nint buffer, uint length, ulong offset, ushort bufIndex, ReadWriteFlags rwFlags = ReadWriteFlags.None)
     {
-        PrepRw(Opcode.WriteFixed, fd, (ulong)buffer, length, offset);
-        BufIndex = bufIndex;
-        RwFlags = (int)rwFlags;
+        PrepRwFixed(Opcode.WriteFixed, fd, (ulong)buffer, length, offset, bufIndex, rwFlags);
     }
 
     /// <summary>
@@ -153,9 +157,7 @@ public partial struct Sqe
     /// <param name="rwFlags"><c>RWF_*</c> flags.</param>
     public void PrepReadvFixed(int fd, nint iovecs, uint count, ulong offset, ushort bufIndex, ReadWriteFlags rwFlags = ReadWriteFlags.None)
     {
-        PrepRw(Opcode.ReadvFixed, fd, (ulong)iovecs, count, offset);
-        BufIndex = bufIndex;
-        RwFlags = (int)rwFlags;
+        PrepRwFixed(Opcode.ReadvFixed, fd, (ulong)iovecs, count, offset, bufIndex, rwFlags);
     }
 
     /// <summary>
@@ -170,9 +172,7 @@ public partial struct Sqe
     /// <param name="rwFlags"><c>RWF_*</c> flags.</param>
     public void PrepWritevFixed(int fd, nint iovecs, uint count, ulong offset, ushort bufIndex, ReadWriteFlags rwFlags = ReadWriteFlags.None)
     {
-        PrepRw(Opcode.WritevFixed, fd, (ulong)iovecs, count, offset);
-        BufIndex = bufIndex;
-        RwFlags = (int)rwFlags;
+        PrepRwFixed(Opcode.WritevFixed, fd, (ulong)iovecs, count, offset, bufIndex, rwFlags);
     }
 
     /// <summary><c>fsync</c>, or <c>fdatasync</c> with <see cref="FsyncFlags.DataSync"/>; optionally limited to a byte range. (liburing <c>io_uring_prep_fsync</c>; Linux 5.1.)</summary>

@@ -1,3 +1,4 @@
+using System.Runtime.ExceptionServices;
 using System.Runtime.InteropServices;
 using System.Threading.Channels;
 using IoUring.Interop;
@@ -19,7 +20,10 @@ internal sealed class AcceptOperation : MultishotOperation
     private readonly Channel<int> _accepted = Channel.CreateUnbounded<int>(new UnboundedChannelOptions { SingleWriter = true });
     private readonly TaskCompletionSource _closed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private bool _multishot;
-    private bool _handleRefHeld;
+
+    /// <summary>The reference on the listener's handle, held from construction until <see cref="Release"/>.</summary>
+    private InKernelHandleRef _handleRef;
+
     private bool _acceptedAny;
     private int _queued;
 
@@ -34,10 +38,13 @@ internal sealed class AcceptOperation : MultishotOperation
     public AcceptOperation(IoUringEngine engine, SafeHandle handle, UringSocketOptions options)
         : base(engine)
     {
-        bool added = false;
-        handle.DangerousAddRef(ref added);
+        _handleRef = new InKernelHandleRef(handle);
+        if (!_handleRef.TryAcquire(out ObjectDisposedException? closed))
+        {
+            ExceptionDispatchInfo.Throw(closed);
+        }
+
         _handle = handle;
-        _handleRefHeld = true;
         _fd = (int)handle.DangerousGetHandle();
         _maxQueued = options.MaxQueuedAccepts;
         _multishot = options.UseMultishotAccept && s_kernelHasMultishotAccept;
@@ -192,12 +199,7 @@ internal sealed class AcceptOperation : MultishotOperation
     {
         // Also when the kernel still holds the request (the engine stopped first): the request holds the kernel's own
         // reference on the file, and an adopted Socket's Dispose spins until every reference on the handle is released.
-        if (_handleRefHeld)
-        {
-            _handleRefHeld = false;
-            _handle.DangerousRelease();
-        }
-
+        _handleRef.Release();
         _closed.TrySetResult();
     }
 }

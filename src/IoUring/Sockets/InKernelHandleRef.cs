@@ -5,9 +5,10 @@ namespace IoUring;
 
 /// <summary>
 /// A reference on a socket's <see cref="SafeHandle"/> that a long-lived request holds only while it is in the kernel:
-/// taken when the request is armed, let go at its last CQE. A paused or ended request then holds none, so closing the
+/// taken when the request is armed (an accept: when it is made), let go at its last CQE. A paused or ended request then holds none, so closing the
 /// socket (an adopted <see cref="System.Net.Sockets.Socket"/>'s <c>Dispose</c> waits for every reference) never waits
-/// for the request's owner to be disposed. Loop thread only; a mutable struct kept in a field.
+/// for the request's owner to be disposed. The receive operations, zero-copy sends and accepts hold theirs this way.
+/// Loop thread only (or before the request is first queued); a mutable struct kept in a field.
 /// </summary>
 /// <param name="handle">The socket's handle.</param>
 internal struct InKernelHandleRef(SafeHandle handle)

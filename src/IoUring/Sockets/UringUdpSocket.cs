@@ -308,13 +308,9 @@ public sealed class UringUdpSocket : IDisposable
         {
             return await Engine.SendDatagramAsync(_handle, datagram, address, token, deadline).ConfigureAwait(false);
         }
-        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested && IsDisposed)
+        catch (OperationCanceledException) when (CancelOutcome(cancellationToken) is Exception outcome)
         {
-            throw Disposed();
-        }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-        {
-            throw new OperationCanceledException(cancellationToken);
+            throw outcome;
         }
         finally
         {
@@ -337,19 +333,25 @@ public sealed class UringUdpSocket : IDisposable
 
             return (int)result;
         }
-        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested && IsDisposed)
+        catch (OperationCanceledException) when (CancelOutcome(cancellationToken) is Exception outcome)
         {
-            throw Disposed();
-        }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-        {
-            throw new OperationCanceledException(cancellationToken);
+            throw outcome;
         }
         finally
         {
             linked?.Dispose();
         }
     }
+
+    /// <summary>
+    /// What a request that ended in <see cref="OperationCanceledException"/> throws: the caller's own cancellation when
+    /// its token was cancelled, <see cref="ObjectDisposedException"/> when the socket's dispose cancelled it, or null
+    /// (the exception goes on as it is).
+    /// </summary>
+    private Exception? CancelOutcome(CancellationToken cancellationToken) =>
+        cancellationToken.IsCancellationRequested ? new OperationCanceledException(cancellationToken)
+        : IsDisposed ? Disposed()
+        : null;
 
     /// <summary>
     /// The token a request carries: the socket's own (cancelled at dispose), linked with the caller's when it has one

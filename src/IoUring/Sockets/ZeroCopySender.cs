@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Runtime.ExceptionServices;
 using System.Runtime.InteropServices;
 using System.Threading.Tasks.Sources;
 using IoUring.Interop;
@@ -18,7 +19,9 @@ internal sealed class ZeroCopySender : MultishotOperation, IValueTaskSource<long
     private ManualResetValueTaskSourceCore<long> _core;
     private MemoryHandle _pin;
     private bool _pinned;
-    private bool _handleRefHeld;
+
+    /// <summary>The reference on the socket's handle, held while a send is in the kernel (a short send's rest takes it again).</summary>
+    private InKernelHandleRef _handleRef;
     private nint _address;
     private int _length;
     private int _sent;
@@ -33,6 +36,7 @@ internal sealed class ZeroCopySender : MultishotOperation, IValueTaskSource<long
         : base(engine)
     {
         _handle = handle;
+        _handleRef = new InKernelHandleRef(handle);
         // The result is published with the engine's completions (ScheduleWithCompletions), never in the middle of the
         // ring work that reaped the notification: the awaiter's continuation runs where continuations run.
         _core.RunContinuationsAsynchronously = false;
@@ -51,18 +55,12 @@ internal sealed class ZeroCopySender : MultishotOperation, IValueTaskSource<long
         _length = data.Length;
         _sent = 0;
         _errno = 0;
-        bool added = false;
-        try
-        {
-            _handle.DangerousAddRef(ref added);
-        }
-        catch (ObjectDisposedException)
+        if (!_handleRef.TryAcquire(out ObjectDisposedException? closed))
         {
             Unpin();
-            throw;
+            ExceptionDispatchInfo.Throw(closed);
         }
 
-        _handleRefHeld = added;
         short version = _core.Version;
         Volatile.Write(ref _stopClaimed, 0);
         if (!RequestArm())
@@ -83,22 +81,13 @@ internal sealed class ZeroCopySender : MultishotOperation, IValueTaskSource<long
             return false;
         }
 
-        if (!_handleRefHeld)
+        // Held already for the first request of a send; the rest of a short send takes it again (its earlier result
+        // CQE let go of it).
+        if (!_handleRef.TryAcquire(out _))
         {
-            // The rest of a short send: its earlier result CQE let go of the reference.
-            bool added = false;
-            try
-            {
-                _handle.DangerousAddRef(ref added);
-            }
-            catch (ObjectDisposedException)
-            {
-                StopFromLoop();
-                Finish(-Errno.EBADF);
-                return false;
-            }
-
-            _handleRefHeld = added;
+            StopFromLoop();
+            Finish(-Errno.EBADF);
+            return false;
         }
 
         sqe.PrepSendZc((int)_handle.DangerousGetHandle(), _address + _sent, (uint)(_length - _sent), IoUringEngine.MsgWaitAll | IoUringEngine.MsgNoSignal);
@@ -167,14 +156,7 @@ internal sealed class ZeroCopySender : MultishotOperation, IValueTaskSource<long
         }
     }
 
-    private void ReleaseHandleRef()
-    {
-        if (_handleRefHeld)
-        {
-            _handleRefHeld = false;
-            _handle.DangerousRelease();
-        }
-    }
+    private void ReleaseHandleRef() => _handleRef.Release();
 
     private void Unpin()
     {

@@ -181,26 +181,7 @@ public sealed class AsyncFuzzer : FuzzHarness
     }
 
     /// <summary>A token: none, cancelled already, or cancelled by a timer. Pipe I/O always gets a timer so it cannot wait forever.</summary>
-    private CancellationToken Token(bool mustEnd)
-    {
-        int r = _rng.Next(mustEnd ? 2 : 6);
-        if (r == 0)
-        {
-            var c = new CancellationTokenSource();
-            c.Cancel();
-            _owned.Add(c);
-            return c.Token;
-        }
-
-        if (r == 1)
-        {
-            var c = new CancellationTokenSource(TimeSpan.FromMilliseconds(_rng.Next(0, 30)));
-            _owned.Add(c);
-            return c.Token;
-        }
-
-        return CancellationToken.None;
-    }
+    private CancellationToken Token(bool mustEnd) => RandomToken(_rng, _owned, mustEnd ? 2 : 6, maxTimerMs: 30);
 
     private string PathArg() => _rng.Next(14) switch
     {

@@ -68,6 +68,34 @@ public abstract class FuzzHarness : IDisposable
     protected virtual string TraceDetail => string.Empty;
 
     /// <summary>
+    /// A token for a fuzzed call, one of <paramref name="choices"/> equally likely outcomes: cancelled before the call,
+    /// cancelled by a timer of 0 to <paramref name="maxTimerMs"/> ms, or (the other choices) none. Two choices give a
+    /// token that always ends the call (for calls that could otherwise wait forever).
+    /// </summary>
+    /// <param name="rng">The fuzzer's random source.</param>
+    /// <param name="owned">Where the token's source goes, to be disposed at the end of the run.</param>
+    /// <param name="choices">How many outcomes to draw from (at least 2).</param>
+    /// <param name="maxTimerMs">The longest timer, exclusive.</param>
+    /// <returns>The token.</returns>
+    protected static CancellationToken RandomToken(Random rng, List<IDisposable> owned, int choices, int maxTimerMs)
+    {
+        int r = rng.Next(choices);
+        if (r > 1)
+        {
+            return default;
+        }
+
+        var c = r == 0 ? new CancellationTokenSource() : new CancellationTokenSource(TimeSpan.FromMilliseconds(rng.Next(0, maxTimerMs)));
+        if (r == 0)
+        {
+            c.Cancel();
+        }
+
+        owned.Add(c);
+        return c.Token;
+    }
+
+    /// <summary>
     /// Runs up to <paramref name="iterations"/> random steps (or until <paramref name="maxSeconds"/> pass) under a
     /// watchdog that reports a step making no progress for 90 s, then tears down what the steps made.
     /// </summary>

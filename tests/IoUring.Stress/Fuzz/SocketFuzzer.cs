@@ -122,26 +122,7 @@ public sealed class SocketFuzzer : FuzzHarness
     // ---- random arguments ----
 
     /// <summary>A token: none, cancelled before the call, or a short timer (always a timer when the call could wait for a peer).</summary>
-    private CancellationToken Token(bool mustEnd)
-    {
-        int r = _rng.Next(mustEnd ? 2 : 4);
-        if (r == 0)
-        {
-            var c = new CancellationTokenSource();
-            c.Cancel();
-            _owned.Add(c);
-            return c.Token;
-        }
-
-        if (r == 1)
-        {
-            var c = new CancellationTokenSource(TimeSpan.FromMilliseconds(_rng.Next(0, 40)));
-            _owned.Add(c);
-            return c.Token;
-        }
-
-        return default;
-    }
+    private CancellationToken Token(bool mustEnd) => RandomToken(_rng, _owned, mustEnd ? 2 : 4, maxTimerMs: 40);
 
     private int Size() => _rng.Next(10) switch
     {

@@ -28,19 +28,14 @@ namespace IoUring.Stress.Soak;
 /// the pipe, or throws and leaves all of it in the pipe. After each cycle every engine must report nothing in flight,
 /// nothing abandoned and no fault.</para>
 /// </remarks>
-public sealed class AsyncSoakDriver : ISoakDriver
+public sealed class AsyncSoakDriver : EngineSoakDriver
 {
     private const byte Canary = 0xA5;
     private const int CanaryTail = 64;
 
-    private readonly Lock _gate = new();
     private SoakFiles _files = null!;
-    private SoakStats _stats = null!;
-    private SoakConfig _config = null!;
-    private long _progress;
-    private readonly SoakPhase _phase = new();
 
-    public string Name => "async";
+    public override string Name => "async";
 
     private enum CancelMode
     {
@@ -59,48 +54,21 @@ public sealed class AsyncSoakDriver : ISoakDriver
         Failed,
     }
 
-    public SoakDriverResult Run(SoakFiles files, SoakStats stats, SoakConfig config)
+    public override SoakDriverResult Run(SoakFiles files, SoakStats stats, SoakConfig config)
     {
         _files = files;
         _stats = stats;
         _config = config;
-        var rng = new Random(config.Seed);
-        long leftInFlight = 0;
 
         // Parallel loads System.Diagnostics.Tracing lazily; do it now (also during the soak's warm-up) so that its
         // descriptors are open before the report counts them.
         Parallel.For(0, 2, _ => { });
-        using var watchdog = new Watchdog(() => Interlocked.Read(ref _progress), SoakPhase.HangLimit, () => $"async soak: no progress for {SoakPhase.HangLimit.TotalSeconds} s in {_phase}");
-        GC.Collect();
-        GC.WaitForPendingFinalizers();
-        GC.Collect();
-        long pinnedBefore = GC.GetGCMemoryInfo(GCKind.Any).PinnedObjectsCount;
-        var clock = Stopwatch.StartNew();
-        int cycle = 0;
-        while (clock.Elapsed.TotalSeconds < config.Seconds && stats.FailureCount == 0)
-        {
-            double left = config.Seconds - clock.Elapsed.TotalSeconds;
-            double seconds = Math.Min(left, 1 + (rng.NextDouble() * 3));
-            leftInFlight += RunCycle(cycle++, seconds, rng);
-        }
-
-        GC.Collect();
-        GC.WaitForPendingFinalizers();
-        GC.Collect();
-        long pinnedAfter = GC.GetGCMemoryInfo(GCKind.Any).PinnedObjectsCount;
-        Event("cycles", cycle);
-        Event($"GC pinned objects before the first cycle: {pinnedBefore}", 1);
-        Event($"GC pinned objects after the last cycle: {pinnedAfter}", 1);
-        if (pinnedAfter > pinnedBefore + 8)
-        {
-            Fail($"pinned objects grew from {pinnedBefore} to {pinnedAfter}: buffers stay pinned after their operations ended");
-        }
-
+        long leftInFlight = RunCycles(new Random(config.Seed), extraSeconds: 3);
         return new SoakDriverResult(leftInFlight, 0, 0);
     }
 
     /// <summary>One cycle: a new engine group, shared files, workers, then the engines disposed under load. Returns the operations left in flight.</summary>
-    private long RunCycle(int cycle, double seconds, Random rng)
+    protected override long RunCycle(int cycle, double seconds, Random rng)
     {
         ContinuationMode mode = cycle % 2 == 0 ? ContinuationMode.ThreadPool : ContinuationMode.Inline;
         int engines = rng.Next(1, 4);
@@ -287,14 +255,6 @@ public sealed class AsyncSoakDriver : ISoakDriver
         }
     }
 
-    private void Event(string name, long by = 1)
-    {
-        lock (_gate)
-        {
-            _stats.Event(name, by);
-        }
-    }
-
     private void Error(string kind, Exception e)
     {
         string key = e is IoUringException io ? $"{kind} {IoUringException.ErrnoName(io.Errno)}" : $"{kind} {e.GetType().Name}";
@@ -302,14 +262,6 @@ public sealed class AsyncSoakDriver : ISoakDriver
         {
             _stats.ResultsByErrno.TryGetValue(key, out long v);
             _stats.ResultsByErrno[key] = v + 1;
-        }
-    }
-
-    private void Fail(string message)
-    {
-        lock (_gate)
-        {
-            _stats.Fail(message);
         }
     }
 

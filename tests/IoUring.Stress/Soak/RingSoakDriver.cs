@@ -503,12 +503,19 @@ public sealed class RingSoakDriver : ISoakDriver
     private void IssueRemoveOf(Op timer)
     {
         _longTimers.Remove(timer);
-        Op remove = NewOp(Kind.TimeoutRemove);
-        remove.Target = timer;
-        timer.CancelRequested = true;
+        Op remove = NewStopOf(Kind.TimeoutRemove, timer);
         ref Sqe sqe = ref _ring.GetSqe();
         sqe.PrepTimeoutRemove(timer.UserData);
         Track(remove, ref sqe);
+    }
+
+    /// <summary>A new op of <paramref name="kind"/> (a cancel or a timeout removal) aimed at <paramref name="target"/>, which is marked as asked to stop.</summary>
+    private Op NewStopOf(Kind kind, Op target)
+    {
+        Op op = NewOp(kind);
+        op.Target = target;
+        target.CancelRequested = true;
+        return op;
     }
 
     private bool IssueCancel()
@@ -529,9 +536,7 @@ public sealed class RingSoakDriver : ISoakDriver
             return false;
         }
 
-        Op cancel = NewOp(Kind.Cancel);
-        cancel.Target = target;
-        target.CancelRequested = true;
+        Op cancel = NewStopOf(Kind.Cancel, target);
         ref Sqe sqe = ref _ring.GetSqe();
         sqe.PrepCancel(target.UserData);
         Track(cancel, ref sqe);
@@ -563,14 +568,8 @@ public sealed class RingSoakDriver : ISoakDriver
         ArmCanary(read);
 
         (int fd, bool fixedFile) = FileRef(write.File);
-        ref Sqe w = ref _ring.GetSqe();
-        w.PrepWrite(fd, write.Slot.Buffer.Address, (uint)write.Length, (ulong)write.Offset);
-        w.Flags |= SqeFlags.IoLink | (fixedFile ? SqeFlags.FixedFile : SqeFlags.None);
-        Track(write, ref w);
-        ref Sqe r = ref _ring.GetSqe();
-        r.PrepRead(fd, read.Slot.Buffer.Address, (uint)read.Length, (ulong)read.Offset);
-        r.Flags |= fixedFile ? SqeFlags.FixedFile : SqeFlags.None;
-        Track(read, ref r);
+        IssueOnSlot(write, fd, fixedFile, SqeFlags.IoLink);
+        IssueOnSlot(read, fd, fixedFile, SqeFlags.None);
         return true;
     }
 
@@ -593,12 +592,30 @@ public sealed class RingSoakDriver : ISoakDriver
         read.Slot = _plain.Pop();
         ArmCanary(read);
         (int fd, bool fixedFile) = FileRef(read.File);
-        ref Sqe r = ref _ring.GetSqe();
-        r.PrepRead(fd, read.Slot.Buffer.Address, (uint)read.Length, (ulong)read.Offset);
-        r.Flags |= SqeFlags.IoLink | (fixedFile ? SqeFlags.FixedFile : SqeFlags.None);
-        Track(read, ref r);
+        IssueOnSlot(read, fd, fixedFile, SqeFlags.IoLink);
         Track(timeout, ref _ring.PrepLinkTimeout(TimeSpan.FromTicks(_rng.Next(0, 30) * 100)));
         return true;
+    }
+
+    /// <summary>
+    /// Preps the plain read or write (by the op's kind) of the op's range through its slot's buffer, on
+    /// descriptor <paramref name="fd"/> (a registered-file index when <paramref name="fixedFile"/>), with
+    /// <paramref name="link"/>, and tracks it.
+    /// </summary>
+    private void IssueOnSlot(Op op, int fd, bool fixedFile, SqeFlags link)
+    {
+        ref Sqe sqe = ref _ring.GetSqe();
+        if (op.Kind == Kind.ChainWrite)
+        {
+            sqe.PrepWrite(fd, op.Slot!.Buffer.Address, (uint)op.Length, (ulong)op.Offset);
+        }
+        else
+        {
+            sqe.PrepRead(fd, op.Slot!.Buffer.Address, (uint)op.Length, (ulong)op.Offset);
+        }
+
+        sqe.Flags |= link | (fixedFile ? SqeFlags.FixedFile : SqeFlags.None);
+        Track(op, ref sqe);
     }
 
     private static void ArmCanary(Op op)

@@ -4,7 +4,7 @@ namespace IoUring.Stress.Soak;
 /// What a soak driver is doing now, for its hang reports; with <c>IOURING_SOAK_TRACE=1</c> every change is printed to
 /// standard error with the time. Also the drivers' one bound on anything that should finish.
 /// </summary>
-internal sealed class SoakPhase
+public sealed class SoakPhase
 {
     /// <summary>How long a driver waits for progress, or for its tasks after the engines were disposed, before it reports a hang.</summary>
     public static readonly TimeSpan HangLimit = TimeSpan.FromSeconds(60);

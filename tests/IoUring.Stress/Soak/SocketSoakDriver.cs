@@ -28,21 +28,19 @@ namespace IoUring.Stress.Soak;
 /// else is a failure. Every cycle ends by disposing the engines with connections open; every task must then finish
 /// within a minute (no hang). The soak command checks descriptors and pinned memory before and after.</para>
 /// </remarks>
-public sealed class SocketSoakDriver : ISoakDriver
+public sealed class SocketSoakDriver : EngineSoakDriver
 {
     private const int HeaderBytes = 16;
     private const int PreambleBytes = 8;
     private static readonly byte[] Pattern = MakePattern();
 
-    private readonly Lock _gate = new();
-    private SoakStats _stats = null!;
-    private SoakConfig _config = null!;
-    private long _progress;
     private long _abandonedZeroCopy;
     private long _abandonedZeroCopyOps;
-    private readonly SoakPhase _phase = new();
 
-    public string Name => "sockets";
+    public override string Name => "sockets";
+
+    /// <summary>An abandoned zero-copy send keeps its buffer pinned for good, by design (see <see cref="RunCycle"/>).</summary>
+    protected override long PinnedByDesign => _abandonedZeroCopyOps;
 
     private enum Ending
     {
@@ -66,11 +64,10 @@ public sealed class SocketSoakDriver : ISoakDriver
         return p;
     }
 
-    public SoakDriverResult Run(SoakFiles files, SoakStats stats, SoakConfig config)
+    public override SoakDriverResult Run(SoakFiles files, SoakStats stats, SoakConfig config)
     {
         _stats = stats;
         _config = config;
-        var rng = new Random(config.Seed);
 
         // Load lazily opened runtime files now, before the soak command counts descriptors.
         try
@@ -83,36 +80,11 @@ public sealed class SocketSoakDriver : ISoakDriver
         }
 
         _ = System.Reflection.Assembly.Load("System.Runtime.Intrinsics");
-        using var watchdog = new Watchdog(() => Interlocked.Read(ref _progress), SoakPhase.HangLimit, () => $"sockets soak: no progress for {SoakPhase.HangLimit.TotalSeconds} s in {_phase}");
-        GC.Collect();
-        GC.WaitForPendingFinalizers();
-        GC.Collect();
-        long pinnedBefore = GC.GetGCMemoryInfo(GCKind.Any).PinnedObjectsCount;
-        var clock = Stopwatch.StartNew();
-        int cycle = 0;
-        while (clock.Elapsed.TotalSeconds < config.Seconds && stats.FailureCount == 0)
-        {
-            double left = config.Seconds - clock.Elapsed.TotalSeconds;
-            RunCycle(cycle++, Math.Min(left, 1 + (rng.NextDouble() * 2)), rng);
-        }
-
-        GC.Collect();
-        GC.WaitForPendingFinalizers();
-        GC.Collect();
-        long pinnedAfter = GC.GetGCMemoryInfo(GCKind.Any).PinnedObjectsCount;
-        Event("cycles", cycle);
-        Event($"GC pinned objects before the first cycle: {pinnedBefore}");
-        Event($"GC pinned objects after the last cycle: {pinnedAfter}");
-        // An abandoned zero-copy send keeps its buffer pinned for good, by design (see RunCycle).
-        if (pinnedAfter > pinnedBefore + 8 + _abandonedZeroCopyOps)
-        {
-            Fail($"pinned objects grew from {pinnedBefore} to {pinnedAfter}: buffers stay pinned after their operations ended");
-        }
-
+        _ = RunCycles(new Random(config.Seed), extraSeconds: 2);
         return new SoakDriverResult(0, 0, 0) { ExpectedPinnedForever = (int)_abandonedZeroCopy };
     }
 
-    private void RunCycle(int cycle, double seconds, Random rng)
+    protected override long RunCycle(int cycle, double seconds, Random rng)
     {
         ContinuationMode mode = cycle % 2 == 0 ? ContinuationMode.ThreadPool : ContinuationMode.Inline;
         int engines = rng.Next(1, 4);
@@ -193,14 +165,14 @@ public sealed class SocketSoakDriver : ISoakDriver
         if (!all.Wait(SoakPhase.HangLimit / 2))
         {
             Fail($"cycle {cycle}: tasks still running {SoakPhase.HangLimit.TotalSeconds} s after the engines were disposed ({tasks.Count(t => !t.IsCompleted)} clients, accept loop done: {acceptLoop.IsCompleted}); ends: {ctx.Stuck()}");
-            return;
+            return 0;
         }
 
         Task handlers = Task.WhenAll(ctx.Handlers.ToArray());
         if (!handlers.Wait(SoakPhase.HangLimit / 4))
         {
             Fail($"cycle {cycle}: server handlers still running {SoakPhase.HangLimit.TotalSeconds} s after the engines were disposed; ends: {ctx.Stuck()}");
-            return;
+            return 0;
         }
 
         foreach (Task t in tasks.Append(acceptLoop).Concat(ctx.Handlers).Where(t => t.IsFaulted))
@@ -244,6 +216,7 @@ public sealed class SocketSoakDriver : ISoakDriver
 
         ctx.StopAccepting.Dispose();
         Interlocked.Increment(ref _progress);
+        return 0;
     }
 
     // ---- shared counters ----
@@ -256,22 +229,6 @@ public sealed class SocketSoakDriver : ISoakDriver
         }
 
         Interlocked.Increment(ref _progress);
-    }
-
-    private void Event(string name, long by = 1)
-    {
-        lock (_gate)
-        {
-            _stats.Event(name, by);
-        }
-    }
-
-    private void Fail(string message)
-    {
-        lock (_gate)
-        {
-            _stats.Fail(message);
-        }
     }
 
     private void Verified(long bytes)
@@ -387,6 +344,33 @@ public sealed class SocketSoakDriver : ISoakDriver
 
         public virtual string Details => string.Empty;
 
+        /// <summary>A connection's state for a hang report (the pipe and stream ends).</summary>
+        protected static string ConnectionDetails(UringConnection c) =>
+            $" [multishot {c.UsesMultishotReceive}, ring {c.UsesBufferRing}, pauses {c.ReceivePauses}, shortages {c.ReceiveBufferShortages}, in {c.BytesReceived}, out {c.BytesSent}, engine disposing {c.Socket.Engine.IsDisposing} in flight {c.Socket.Engine.OperationsInFlight} abandoned {c.Socket.Engine.AbandonedOperations}; {Internals(c)}]";
+
+        /// <summary>Runs one read with <see cref="Doing"/> naming it until it returns.</summary>
+        protected async ValueTask<int> TrackedAsync(string what, Func<ValueTask<int>> io)
+        {
+            Doing = what;
+            int n = await io().ConfigureAwait(false);
+            Doing = "idle";
+            return n;
+        }
+
+        /// <summary>Runs one write (then, if given, a flush) with <see cref="Doing"/> naming each step until it returns.</summary>
+        protected async ValueTask TrackedAsync(string what, Func<ValueTask> io, string? flush = null, Func<Task>? flushIo = null)
+        {
+            Doing = what;
+            await io().ConfigureAwait(false);
+            if (flushIo is not null)
+            {
+                Doing = flush!;
+                await flushIo().ConfigureAwait(false);
+            }
+
+            Doing = "idle";
+        }
+
         public abstract ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken token);
 
         public abstract ValueTask WriteAsync(ReadOnlyMemory<byte> data, CancellationToken token);
@@ -470,7 +454,7 @@ public sealed class SocketSoakDriver : ISoakDriver
 
         public override void Abort() => c.Abort();
 
-        public override string Details => $" [multishot {c.UsesMultishotReceive}, ring {c.UsesBufferRing}, pauses {c.ReceivePauses}, shortages {c.ReceiveBufferShortages}, in {c.BytesReceived}, out {c.BytesSent}, engine disposing {c.Socket.Engine.IsDisposing} in flight {c.Socket.Engine.OperationsInFlight} abandoned {c.Socket.Engine.AbandonedOperations}; {Internals(c)}]";
+        public override string Details => ConnectionDetails(c);
 
         public override ValueTask DisposeAsync() => c.DisposeAsync();
     }
@@ -481,28 +465,17 @@ public sealed class SocketSoakDriver : ISoakDriver
 
         public override string Kind => "stream";
 
-        public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken token)
-        {
-            Doing = "stream read";
-            int n = await _s.ReadAsync(buffer, token).ConfigureAwait(false);
-            Doing = "idle";
-            return n;
-        }
+        public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken token) =>
+            TrackedAsync("stream read", () => _s.ReadAsync(buffer, token));
 
-        public override async ValueTask WriteAsync(ReadOnlyMemory<byte> data, CancellationToken token)
-        {
-            Doing = "stream write";
-            await _s.WriteAsync(data, token).ConfigureAwait(false);
-            Doing = "stream flush";
-            await _s.FlushAsync(token).ConfigureAwait(false);
-            Doing = "idle";
-        }
+        public override ValueTask WriteAsync(ReadOnlyMemory<byte> data, CancellationToken token) =>
+            TrackedAsync("stream write", () => _s.WriteAsync(data, token), "stream flush", () => _s.FlushAsync(token));
 
         public override async ValueTask HalfCloseAsync() => await c.Output.CompleteAsync().ConfigureAwait(false);
 
         public override void Abort() => c.Abort();
 
-        public override string Details => $" [multishot {c.UsesMultishotReceive}, ring {c.UsesBufferRing}, pauses {c.ReceivePauses}, shortages {c.ReceiveBufferShortages}, in {c.BytesReceived}, out {c.BytesSent}, engine disposing {c.Socket.Engine.IsDisposing} in flight {c.Socket.Engine.OperationsInFlight} abandoned {c.Socket.Engine.AbandonedOperations}; {Internals(c)}]";
+        public override string Details => ConnectionDetails(c);
 
         public override async ValueTask DisposeAsync()
         {
@@ -515,20 +488,11 @@ public sealed class SocketSoakDriver : ISoakDriver
     {
         public override string Kind => adopted is null ? "raw" : "raw FromSocket";
 
-        public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken token)
-        {
-            Doing = "raw receive";
-            int n = await s.ReceiveAsync(buffer, token).ConfigureAwait(false);
-            Doing = "idle";
-            return n;
-        }
+        public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken token) =>
+            TrackedAsync("raw receive", () => s.ReceiveAsync(buffer, token));
 
-        public override async ValueTask WriteAsync(ReadOnlyMemory<byte> data, CancellationToken token)
-        {
-            Doing = "raw send";
-            await s.SendAsync(data, token).ConfigureAwait(false);
-            Doing = "idle";
-        }
+        public override ValueTask WriteAsync(ReadOnlyMemory<byte> data, CancellationToken token) =>
+            TrackedAsync("raw send", () => s.SendAsync(data, token));
 
         public override ValueTask HalfCloseAsync() => s.ShutdownAsync(SocketShutdown.Send);
 

@@ -98,10 +98,8 @@ public sealed class AllocationTests
         }
     }
 
-    public static TheoryData<ContinuationMode> Modes => new() { ContinuationMode.ThreadPool, ContinuationMode.Inline };
-
     [Theory]
-    [MemberData(nameof(Modes))]
+    [MemberData(nameof(EngineModes.Both), MemberType = typeof(EngineModes))]
     public async Task An_awaited_read_allocates_nothing_in_steady_state(ContinuationMode mode)
     {
         Kernel.RequireIoUring();
@@ -129,7 +127,7 @@ public sealed class AllocationTests
     }
 
     [Theory]
-    [MemberData(nameof(Modes))]
+    [MemberData(nameof(EngineModes.Both), MemberType = typeof(EngineModes))]
     public async Task A_read_with_a_deadline_allocates_nothing_in_steady_state(ContinuationMode mode)
     {
         // The linked timeout rides in the ring's scratch memory and its CQE is only counted: no timer object, no allocation.
@@ -160,7 +158,7 @@ public sealed class AllocationTests
     }
 
     [Theory]
-    [MemberData(nameof(Modes))]
+    [MemberData(nameof(EngineModes.Both), MemberType = typeof(EngineModes))]
     public async Task Awaited_writes_and_reads_through_UringFile_allocate_nothing_in_steady_state(ContinuationMode mode)
     {
         Kernel.RequireIoUring();

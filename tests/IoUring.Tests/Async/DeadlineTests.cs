@@ -10,10 +10,8 @@ namespace IoUring.Tests.Async;
 /// </summary>
 public sealed class DeadlineTests
 {
-    public static TheoryData<ContinuationMode> Modes => new() { ContinuationMode.ThreadPool, ContinuationMode.Inline };
-
     [Theory]
-    [MemberData(nameof(Modes))]
+    [MemberData(nameof(EngineModes.Both), MemberType = typeof(EngineModes))]
     public async Task A_read_past_its_deadline_fails_with_TimeoutException_and_the_kernel_never_writes_its_buffer(ContinuationMode mode)
     {
         Kernel.RequireOp(Opcode.LinkTimeout);

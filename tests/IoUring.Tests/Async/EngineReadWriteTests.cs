@@ -2,10 +2,8 @@ namespace IoUring.Tests.Async;
 
 public sealed class EngineReadWriteTests
 {
-    public static TheoryData<ContinuationMode> Modes => new() { ContinuationMode.ThreadPool, ContinuationMode.Inline };
-
     [Theory]
-    [MemberData(nameof(Modes))]
+    [MemberData(nameof(EngineModes.Both), MemberType = typeof(EngineModes))]
     public async Task Reads_return_the_file_bytes_and_stop_short_at_the_end(ContinuationMode mode)
     {
         Kernel.RequireIoUring();
@@ -40,7 +38,7 @@ public sealed class EngineReadWriteTests
     }
 
     [Theory]
-    [MemberData(nameof(Modes))]
+    [MemberData(nameof(EngineModes.Both), MemberType = typeof(EngineModes))]
     public async Task Many_tasks_reading_and_writing_random_offsets_see_exactly_the_bytes_they_expect(ContinuationMode mode)
     {
         Kernel.RequireIoUring();
@@ -129,6 +127,18 @@ public sealed class EngineReadWriteTests
         Assert.Equal(expected, back);
     }
 
+    /// <summary>
+    /// Reads <paramref name="expected"/>'s length from the pipe through the engine (at most <paramref name="chunkSize"/>
+    /// per read) while <paramref name="write"/> fills it, then asserts the write completed and the bytes are
+    /// <paramref name="expected"/>.
+    /// </summary>
+    private static async Task AssertPipeCarriesAsync(IoUringEngine engine, TestPipe pipe, Task write, byte[] expected, int chunkSize)
+    {
+        byte[] received = await ReadPipeAsync(engine, pipe, expected.Length, chunkSize);
+        await write;
+        Assert.Equal(expected, received);
+    }
+
     /// <summary>Reads <paramref name="count"/> bytes from the pipe through the engine, at most <paramref name="chunkSize"/> per read.</summary>
     private static async Task<byte[]> ReadPipeAsync(IoUringEngine engine, TestPipe pipe, int count, int chunkSize)
     {
@@ -153,10 +163,7 @@ public sealed class EngineReadWriteTests
         byte[] data = TestData.Bytes(1 << 20, 11);
 
         // The kernel accepts at most the pipe's 64 KiB per write, so the engine must resubmit the rest.
-        Task write = engine.WriteAsync(pipe.Write, data, -1).AsTask();
-        byte[] received = await ReadPipeAsync(engine, pipe, data.Length, chunkSize: 100_000);
-        await write;
-        Assert.Equal(data, received);
+        await AssertPipeCarriesAsync(engine, pipe, engine.WriteAsync(pipe.Write, data, -1).AsTask(), data, chunkSize: 100_000);
     }
 
     [Fact]
@@ -169,10 +176,7 @@ public sealed class EngineReadWriteTests
         ReadOnlyMemory<byte>[] parts = Enumerable.Range(0, 7).Select(i => (ReadOnlyMemory<byte>)TestData.Bytes(rnd, 50_000 + (i * 7)).AsMemory()).ToArray();
         byte[] expected = parts.SelectMany(p => p.ToArray()).ToArray();
 
-        Task write = engine.WriteAsync(pipe.Write, parts, -1).AsTask();
-        byte[] received = await ReadPipeAsync(engine, pipe, expected.Length, chunkSize: 30_000);
-        await write;
-        Assert.Equal(expected, received);
+        await AssertPipeCarriesAsync(engine, pipe, engine.WriteAsync(pipe.Write, parts, -1).AsTask(), expected, chunkSize: 30_000);
     }
 
     [Fact]

@@ -13,10 +13,7 @@ public sealed class ErrorTests
         using var engine = new IoUringEngine();
         UnauthorizedAccessException denied = await Assert.ThrowsAsync<UnauthorizedAccessException>(async () => await engine.ReadAsync(handle, new byte[10], 0));
         Assert.Equal($"Access to the path '{file.Path}' is denied.", denied.Message);
-        IoUringException e = Assert.IsType<IoUringException>(denied.InnerException);
-        Assert.Equal(9, e.Errno);
-        Assert.Contains("EBADF", e.Message, StringComparison.Ordinal);
-        Assert.Contains("not opened for reading", e.Message, StringComparison.Ordinal);
+        BclFailures.AssertErrnoInside(denied, 9, "EBADF", "not opened for reading");
     }
 
     [Fact]
@@ -27,9 +24,7 @@ public sealed class ErrorTests
         using var handle = file.Open(FileAccess.Read);
         using var engine = new IoUringEngine();
         UnauthorizedAccessException denied = await Assert.ThrowsAsync<UnauthorizedAccessException>(async () => await engine.WriteAsync(handle, new byte[10], 0));
-        IoUringException e = Assert.IsType<IoUringException>(denied.InnerException);
-        Assert.Equal(9, e.Errno);
-        Assert.Contains("not opened for writing", e.Message, StringComparison.Ordinal);
+        BclFailures.AssertErrnoInside(denied, 9, "not opened for writing");
     }
 
     [Fact]
@@ -40,9 +35,7 @@ public sealed class ErrorTests
         string path = Path.Combine(Path.GetTempPath(), $"missing-{Guid.NewGuid():N}");
         FileNotFoundException e = await Assert.ThrowsAsync<FileNotFoundException>(async () => await engine.OpenAsync(path, 0));
         Assert.Equal(path, e.FileName);
-        IoUringException inner = Assert.IsType<IoUringException>(e.InnerException);
-        Assert.Equal(2, inner.Errno);
-        Assert.Contains("ENOENT", inner.Message, StringComparison.Ordinal);
+        BclFailures.AssertErrnoInside(e, 2, "ENOENT");
     }
 
     [Fact]
@@ -77,9 +70,7 @@ public sealed class ErrorTests
         using var engine = new IoUringEngine();
         UnauthorizedAccessException denied = await Assert.ThrowsAsync<UnauthorizedAccessException>(async () =>
             await UringFile.OpenAsync(engine, Path.GetTempPath(), FileMode.Open, FileAccess.Write));
-        IoUringException e = Assert.IsType<IoUringException>(denied.InnerException);
-        Assert.Equal(21, e.Errno);
-        Assert.Contains("EISDIR", e.Message, StringComparison.Ordinal);
+        IoUringException e = BclFailures.AssertErrnoInside(denied, 21, "EISDIR");
         Assert.Contains("directory", e.Message, StringComparison.OrdinalIgnoreCase);
     }
 

@@ -16,9 +16,7 @@ public sealed class LimitsTests
     public void Accepting_at_RLIMIT_NOFILE_exhaustion_keeps_connections_working_does_not_spin_and_resumes_within_a_second()
     {
         Kernel.RequireIoUring();
-        ProcessResult r = StressProcess.RunStress(["accept-emfile", "--pending", "4", "--watch-ms", "2000"], TimeSpan.FromMinutes(3));
-        JsonElement o = Json(r);
-        Assert.True(r.ExitCode == 0, r.ToString());
+        (ProcessResult r, JsonElement o) = RunProbe(["accept-emfile", "--pending", "4", "--watch-ms", "2000"], TimeSpan.FromMinutes(3));
 
         // While exhausted: the accept loop got TooManyOpenSockets a few times (backing off up to 250 ms), not thousands.
         Assert.InRange(o.GetProperty("acceptErrors").GetInt64(), 1, 200);
@@ -34,9 +32,7 @@ public sealed class LimitsTests
     public void Ten_thousand_concurrent_loopback_connections_echo_every_byte_and_leak_no_descriptor()
     {
         Kernel.RequireIoUring();
-        ProcessResult r = StressProcess.RunStress(["connections", "--count", "10000", "--rounds", "2"], TimeSpan.FromMinutes(8));
-        JsonElement o = Json(r);
-        Assert.True(r.ExitCode == 0, r.ToString());
+        (_, JsonElement o) = RunProbe(["connections", "--count", "10000", "--rounds", "2"], TimeSpan.FromMinutes(8));
         Assert.Equal(10_000, o.GetProperty("peakOpen").GetInt32());
         Assert.Equal(o.GetProperty("fdsBefore").GetInt32(), o.GetProperty("fdsAfter").GetInt32());
     }
@@ -100,6 +96,15 @@ public sealed class LimitsTests
         }
 
         return map;
+    }
+
+    /// <summary>Runs a probe of tests/IoUring.Stress; returns its result and its JSON line (the probe must exit with 0).</summary>
+    private static (ProcessResult Result, JsonElement Json) RunProbe(string[] args, TimeSpan timeout)
+    {
+        ProcessResult r = StressProcess.RunStress(args, timeout);
+        JsonElement o = Json(r);
+        Assert.True(r.ExitCode == 0, r.ToString());
+        return (r, o);
     }
 
     private static JsonElement Json(ProcessResult r)

@@ -55,9 +55,7 @@ public sealed class BufferPrepTests
         using (var ring = new Ring(8))
         using (BufferRing br = ring.SetupBufferRing(groupId: 2, entries: 4, bufferSize: 128))
         {
-            ref Sqe sqe = ref ring.GetSqe();
-            sqe.PrepRecvMultishot(client.Fd(), br.GroupId);
-            sqe.UserData = 77;
+            ring.NextSqe(77).PrepRecvMultishot(client.Fd(), br.GroupId);
             Assert.Equal(1, ring.Submit());
 
             // Ten messages through four buffers: each one is waited for (so TCP cannot merge them), checked, and recycled.
@@ -96,9 +94,7 @@ public sealed class BufferPrepTests
         using (var ring = new Ring(8))
         using (BufferRing br = ring.SetupBufferRing(groupId: 4, entries: 2, bufferSize: 64))
         {
-            ref Sqe sqe = ref ring.GetSqe();
-            sqe.PrepRecvMultishot(client.Fd(), br.GroupId);
-            sqe.UserData = 1;
+            ring.NextSqe(1).PrepRecvMultishot(client.Fd(), br.GroupId);
             Assert.Equal(1, ring.Submit());
 
             for (int i = 0; i < 2; i++)

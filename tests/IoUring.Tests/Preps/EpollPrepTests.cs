@@ -20,9 +20,7 @@ public sealed class EpollPrepTests
             ring.PrepEpollCtl(ep, pipe.ReadFd, EpollOp.Add, EpollEvents.In, 0xFEED_BEEF_0000_0077).UserData = 1;
             Assert.Equal(0, RingKit.Run(ring).Res);
 
-            ref Sqe wait = ref ring.GetSqe();
-            wait.PrepEpollWait(ep, events);
-            wait.UserData = 2;
+            ring.NextSqe(2).PrepEpollWait(ep, events);
             Assert.Equal(1, ring.Submit());
             Assert.True(RingKit.Quiet(ring), "epoll_wait completed before the pipe had data.");
 

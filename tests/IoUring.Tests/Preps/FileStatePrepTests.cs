@@ -23,21 +23,10 @@ public sealed class FileStatePrepTests
         using var ring = new Ring(8);
         var data = new Pinned<byte>(TestData.Bytes(8192, 1));
 
-        ref Sqe write = ref ring.GetSqe();
-        write.PrepWrite(fd, data.Address, data.ByteLength, 0);
-        write.Flags |= SqeFlags.IoLink;
-        write.UserData = 1;
-        ref Sqe fsync = ref ring.GetSqe();
-        fsync.PrepFsync(fd);
-        fsync.Flags |= SqeFlags.IoLink;
-        fsync.UserData = 2;
-        ref Sqe fdatasync = ref ring.GetSqe();
-        fdatasync.PrepFsync(fd, FsyncFlags.DataSync);
-        fdatasync.Flags |= SqeFlags.IoLink;
-        fdatasync.UserData = 3;
-        ref Sqe ranged = ref ring.GetSqe();
-        ranged.PrepFsync(fd, FsyncFlags.DataSync, offset: 4096, length: 4096);
-        ranged.UserData = 4;
+        ring.NextSqe(1, SqeFlags.IoLink).PrepWrite(fd, data.Address, data.ByteLength, 0);
+        ring.NextSqe(2, SqeFlags.IoLink).PrepFsync(fd);
+        ring.NextSqe(3, SqeFlags.IoLink).PrepFsync(fd, FsyncFlags.DataSync);
+        ring.NextSqe(4).PrepFsync(fd, FsyncFlags.DataSync, offset: 4096, length: 4096);
         Cqe[] cqes = RingKit.RunMany(ring, 4);
 
         Assert.Equal(8192, cqes.With(1).Res);
@@ -67,12 +56,8 @@ public sealed class FileStatePrepTests
         int fd = (int)handle.DangerousGetHandle();
         using var ring = new Ring(4);
 
-        ref Sqe ok = ref ring.GetSqe();
-        ok.PrepSyncFileRange(fd, 8192, 4096, SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE | SYNC_FILE_RANGE_WAIT_AFTER);
-        ok.UserData = 1;
-        ref Sqe bad = ref ring.GetSqe();
-        bad.PrepSyncFileRange(fd, 8192, 4096, 0x80);
-        bad.UserData = 2;
+        ring.NextSqe(1).PrepSyncFileRange(fd, 8192, 4096, SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE | SYNC_FILE_RANGE_WAIT_AFTER);
+        ring.NextSqe(2).PrepSyncFileRange(fd, 8192, 4096, 0x80);
         Cqe[] cqes = RingKit.RunMany(ring, 2);
 
         Assert.Equal(0, cqes.With(1).Res);
@@ -134,15 +119,9 @@ public sealed class FileStatePrepTests
         using var handle = file.Open();
         int fd = (int)handle.DangerousGetHandle();
         using var ring = new Ring(4);
-        ref Sqe sequential = ref ring.GetSqe();
-        sequential.PrepFadvise(fd, 0, 8192, POSIX_FADV_SEQUENTIAL);
-        sequential.UserData = 1;
-        ref Sqe dontneed = ref ring.GetSqe();
-        dontneed.PrepFadvise(fd, 4096, 0, POSIX_FADV_DONTNEED);
-        dontneed.UserData = 2;
-        ref Sqe bad = ref ring.GetSqe();
-        bad.PrepFadvise(fd, 0, 0, 99);
-        bad.UserData = 3;
+        ring.NextSqe(1).PrepFadvise(fd, 0, 8192, POSIX_FADV_SEQUENTIAL);
+        ring.NextSqe(2).PrepFadvise(fd, 4096, 0, POSIX_FADV_DONTNEED);
+        ring.NextSqe(3).PrepFadvise(fd, 0, 0, 99);
         Cqe[] cqes = RingKit.RunMany(ring, 3);
 
         Assert.Equal(0, cqes.With(1).Res);
@@ -159,13 +138,9 @@ public sealed class FileStatePrepTests
         buf.Span.Fill(0xAA);
         using var ring = new Ring(4);
 
-        ref Sqe willneed = ref ring.GetSqe();
-        willneed.PrepMadvise(buf.Address, (uint)buf.Length, MADV_WILLNEED);
-        willneed.UserData = 1;
+        ring.NextSqe(1).PrepMadvise(buf.Address, (uint)buf.Length, MADV_WILLNEED);
         // Private anonymous pages read back as zero after MADV_DONTNEED: only the middle page is dropped.
-        ref Sqe dontneed = ref ring.GetSqe();
-        dontneed.PrepMadvise(buf.Address + page, (uint)page, MADV_DONTNEED);
-        dontneed.UserData = 2;
+        ring.NextSqe(2).PrepMadvise(buf.Address + page, (uint)page, MADV_DONTNEED);
         Cqe[] cqes = RingKit.RunMany(ring, 2);
 
         Assert.Equal(0, cqes.With(1).Res);

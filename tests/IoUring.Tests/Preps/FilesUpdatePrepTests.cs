@@ -18,13 +18,9 @@ public sealed class FilesUpdatePrepTests
 
             var data = new Pinned<byte>("slot"u8);
             var got = new Pinned<byte>(4);
-            ref Sqe write = ref ring.GetSqe();
-            write.PrepWrite(2, data.Address, 4, 0);
-            write.Flags |= SqeFlags.FixedFile;
+            ring.NextSqe(0, SqeFlags.FixedFile).PrepWrite(2, data.Address, 4, 0);
             Assert.Equal(4, RingKit.Run(ring).Res);
-            ref Sqe read = ref ring.GetSqe();
-            read.PrepRead(1, got.Address, 4, 0);
-            read.Flags |= SqeFlags.FixedFile;
+            ring.NextSqe(0, SqeFlags.FixedFile).PrepRead(1, got.Address, 4, 0);
             Assert.Equal(4, RingKit.Run(ring).Res);
             Assert.Equal(data.Array, got.Array);
 
@@ -32,9 +28,7 @@ public sealed class FilesUpdatePrepTests
             var clear = new Pinned<int>([-1]);
             ring.GetSqe().PrepFilesUpdate(clear.Address, 1, offset: 2);
             Assert.Equal(1, RingKit.Run(ring).Res);
-            ref Sqe dead = ref ring.GetSqe();
-            dead.PrepWrite(2, data.Address, 4, 0);
-            dead.Flags |= SqeFlags.FixedFile;
+            ring.NextSqe(0, SqeFlags.FixedFile).PrepWrite(2, data.Address, 4, 0);
             Assert.Equal(-E.EBADF, RingKit.Run(ring).Res);
             Pinned.KeepAlive(fds, data, got, clear);
         }
@@ -61,9 +55,7 @@ public sealed class FilesUpdatePrepTests
             Assert.NotEqual(fds[0], fds[1]);
 
             var data = new Pinned<byte>([1, 2]);
-            ref Sqe write = ref ring.GetSqe();
-            write.PrepWrite(fds[1], data.Address, 2, 0);
-            write.Flags |= SqeFlags.FixedFile;
+            ring.NextSqe(0, SqeFlags.FixedFile).PrepWrite(fds[1], data.Address, 2, 0);
             Assert.Equal(2, RingKit.Run(ring).Res);
             byte[] got = new byte[2];
             Assert.Equal(2, IoUring.Interop.Libc.Read(r, got));

@@ -19,9 +19,7 @@ public sealed class FutexPrepTests
         Assert.Equal(1, ring.Submit());
         Assert.True(RingKit.Quiet(ring), "The futex wait completed without a wake.");
 
-        ref Sqe wake = ref ring.GetSqe();
-        wake.PrepFutexWake(word.Address, 1, SqeConstants.FutexBitsetMatchAny, U32Private);
-        wake.UserData = 2;
+        ring.NextSqe(2).PrepFutexWake(word.Address, 1, SqeConstants.FutexBitsetMatchAny, U32Private);
         Cqe[] cqes = RingKit.RunMany(ring, 2);
         Assert.Equal(1, cqes.With(2).Res);
         Assert.Equal(0, cqes.With(1).Res);
@@ -36,12 +34,8 @@ public sealed class FutexPrepTests
         var word = new Pinned<int>([5]);
         using var ring = new Ring(4);
 
-        ref Sqe wait = ref ring.GetSqe();
-        wait.PrepFutexWait(word.Address, 4, SqeConstants.FutexBitsetMatchAny, U32Private);
-        wait.UserData = 1;
-        ref Sqe wake = ref ring.GetSqe();
-        wake.PrepFutexWake(word.Address, 10, SqeConstants.FutexBitsetMatchAny, U32Private);
-        wake.UserData = 2;
+        ring.NextSqe(1).PrepFutexWait(word.Address, 4, SqeConstants.FutexBitsetMatchAny, U32Private);
+        ring.NextSqe(2).PrepFutexWake(word.Address, 10, SqeConstants.FutexBitsetMatchAny, U32Private);
         Cqe[] cqes = RingKit.RunMany(ring, 2);
         Assert.Equal(-E.EAGAIN, cqes.With(1).Res);
         Assert.Equal(0, cqes.With(2).Res);

@@ -10,9 +10,7 @@ public sealed class MsgRingPrepTests
         using var source = new Ring(4);
         using var target = new Ring(4) { ExpectExternalCompletions = true };
 
-        ref Sqe sqe = ref source.GetSqe();
-        sqe.PrepMsgRing(target.Fd, 1234, 0xABCDEF);
-        sqe.UserData = 1;
+        source.NextSqe(1).PrepMsgRing(target.Fd, 1234, 0xABCDEF);
         Cqe sent = RingKit.Run(source);
         Assert.Equal(1UL, sent.UserData);
         Assert.Equal(0, sent.Res);
@@ -83,9 +81,7 @@ public sealed class MsgRingPrepTests
             Assert.Equal(0, arrived.Res);
 
             var data = new Pinned<byte>("passed"u8);
-            ref Sqe write = ref target.GetSqe();
-            write.PrepWrite(2, data.Address, 6, 0);
-            write.Flags |= SqeFlags.FixedFile;
+            target.NextSqe(0, SqeFlags.FixedFile).PrepWrite(2, data.Address, 6, 0);
             Assert.Equal(6, RingKit.Run(target).Res);
             byte[] got = new byte[6];
             Assert.Equal(6, IoUring.Interop.Libc.Read(r, got));

@@ -111,9 +111,7 @@ public sealed class NetworkPrepTests
         var clients = new List<Socket>();
         try
         {
-            ref Sqe sqe = ref ring.GetSqe();
-            sqe.PrepMultishotAccept(listener.Fd(), Posix.SOCK_CLOEXEC);
-            sqe.UserData = 7;
+            ring.NextSqe(7).PrepMultishotAccept(listener.Fd(), Posix.SOCK_CLOEXEC);
             Assert.Equal(1, ring.Submit());
 
             for (int i = 0; i < 3; i++)
@@ -134,9 +132,7 @@ public sealed class NetworkPrepTests
             }
 
             Assert.Equal(3, accepted.Distinct().Count());
-            ref Sqe cancel = ref ring.GetSqe();
-            cancel.PrepCancel(7);
-            cancel.UserData = 8;
+            ring.NextSqe(8).PrepCancel(7);
             Cqe[] cqes = RingKit.RunMany(ring, 2);
             Assert.Equal(0, cqes.With(8).Res);
             Assert.Equal(-E.ECANCELED, cqes.With(7).Res);
@@ -166,9 +162,7 @@ public sealed class NetworkPrepTests
 
         client.Send("direct"u8);
         var buf = new Pinned<byte>(6);
-        ref Sqe recv = ref ring.GetSqe();
-        recv.PrepRecv(3, buf.Address, 6, 0x100);
-        recv.Flags |= SqeFlags.FixedFile;
+        ring.NextSqe(0, SqeFlags.FixedFile).PrepRecv(3, buf.Address, 6, 0x100);
         Assert.Equal(6, RingKit.Run(ring).Res);
         Assert.Equal("direct"u8.ToArray(), buf.Array);
 
@@ -188,9 +182,7 @@ public sealed class NetworkPrepTests
         var clients = new List<Socket>();
         try
         {
-            ref Sqe sqe = ref ring.GetSqe();
-            sqe.PrepMultishotAcceptDirect(listener.Fd(), 0);
-            sqe.UserData = 9;
+            ring.NextSqe(9).PrepMultishotAcceptDirect(listener.Fd(), 0);
             Assert.Equal(1, ring.Submit());
 
             var slots = new List<int>();
@@ -208,10 +200,7 @@ public sealed class NetworkPrepTests
             Assert.NotEqual(slots[0], slots[1]);
             clients[1].Send([42]);
             var one = new Pinned<byte>(1);
-            ref Sqe recv = ref ring.GetSqe();
-            recv.PrepRecv(slots[1], one.Address, 1);
-            recv.Flags |= SqeFlags.FixedFile;
-            recv.UserData = 10;
+            ring.NextSqe(10, SqeFlags.FixedFile).PrepRecv(slots[1], one.Address, 1);
             Cqe got = RingKit.Run(ring);
             Assert.Equal(10UL, got.UserData);
             Assert.Equal(1, got.Res);
@@ -265,9 +254,7 @@ public sealed class NetworkPrepTests
         {
             using var buf = new NativeBuffer(8192);
             TestData.Bytes(8192, 3).CopyTo(buf.Span);
-            ref Sqe sqe = ref ring.GetSqe();
-            sqe.PrepSendZc(client.Fd(), buf.Address, 8192);
-            sqe.UserData = 5;
+            ring.NextSqe(5).PrepSendZc(client.Fd(), buf.Address, 8192);
             AssertZeroCopyPair(RingKit.RunMany(ring, 2), 5, 8192);
             Assert.Equal(0, ring.InFlight);
             Assert.Equal(buf.Span.ToArray(), server.ReceiveExactly(8192));
@@ -288,17 +275,13 @@ public sealed class NetworkPrepTests
             TestData.Bytes(4096, 4).CopyTo(buf.Span);
             ring.RegisterBuffers([buf.Memory]);
 
-            ref Sqe fixedSend = ref ring.GetSqe();
-            fixedSend.PrepSendZcFixed(client.Fd(), buf.Address + 100, 1000, bufIndex: 0);
-            fixedSend.UserData = 6;
+            ring.NextSqe(6).PrepSendZcFixed(client.Fd(), buf.Address + 100, 1000, bufIndex: 0);
             AssertZeroCopyPair(RingKit.RunMany(ring, 2), 6, 1000);
             Assert.Equal(buf.Span.Slice(100, 1000).ToArray(), server.ReceiveExactly(1000));
 
             var iov = new Pinned<IoVec>([new IoVec(buf.Address, 10), new IoVec(buf.Address + 2000, 20)]);
             var msg = new Pinned<MsgHdr>([new MsgHdr { Iov = iov.Address, IovLength = 2 }]);
-            ref Sqe sendmsg = ref ring.GetSqe();
-            sendmsg.PrepSendMsgZc(client.Fd(), msg.Address);
-            sendmsg.UserData = 7;
+            ring.NextSqe(7).PrepSendMsgZc(client.Fd(), msg.Address);
             AssertZeroCopyPair(RingKit.RunMany(ring, 2), 7, 30);
             Assert.Equal([.. buf.Span[..10], .. buf.Span.Slice(2000, 20)], server.ReceiveExactly(30));
             Pinned.KeepAlive(iov, msg);
@@ -372,17 +355,13 @@ public sealed class NetworkPrepTests
         Assert.InRange(slot, 0, 3);
 
         var sa = Loopback.SockAddr(listener.EndPoint());
-        ref Sqe connect = ref ring.GetSqe();
-        connect.PrepConnect(slot, sa.Address, sa.ByteLength);
-        connect.Flags |= SqeFlags.FixedFile;
+        ring.NextSqe(0, SqeFlags.FixedFile).PrepConnect(slot, sa.Address, sa.ByteLength);
         Assert.Equal(0, RingKit.Run(ring).Res);
         using Socket server = listener.Accept();
         server.ReceiveTimeout = Loopback.ReceiveTimeoutMs;
 
         var data = new Pinned<byte>("fixed"u8);
-        ref Sqe send = ref ring.GetSqe();
-        send.PrepSend(slot, data.Address, 5);
-        send.Flags |= SqeFlags.FixedFile;
+        ring.NextSqe(0, SqeFlags.FixedFile).PrepSend(slot, data.Address, 5);
         Assert.Equal(5, RingKit.Run(ring).Res);
         Assert.Equal("fixed"u8.ToArray(), server.ReceiveExactly(5));
 

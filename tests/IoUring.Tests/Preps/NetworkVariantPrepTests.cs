@@ -147,9 +147,7 @@ public sealed class NetworkVariantPrepTests
 
             // The passed descriptor works in the target: write through slot 2, read from the pipe.
             var one = new Pinned<byte>([7]);
-            ref Sqe write = ref target.GetSqe();
-            write.PrepWrite(2, one.Address, 1, ulong.MaxValue);
-            write.Flags |= SqeFlags.FixedFile;
+            target.NextSqe(0, SqeFlags.FixedFile).PrepWrite(2, one.Address, 1, ulong.MaxValue);
             Assert.Equal(1, RingKit.Run(target).Res);
             Span<byte> b = stackalloc byte[1];
             Assert.Equal(1, IoUring.Interop.Libc.Read(r, b));

@@ -87,12 +87,8 @@ public sealed class PathPrepTests : IDisposable
         var missing = Pinned.Utf8Z(P("missing"));
         using var ring = new Ring(4);
 
-        ref Sqe create = ref ring.GetSqe();
-        create.PrepOpenAt(Sqe.AtFdCwd, created.Address, Posix.O_WRONLY | Posix.O_CREAT | Posix.O_EXCL | Posix.O_CLOEXEC, 0b110_000_000);
-        create.UserData = 1;
-        ref Sqe absent = ref ring.GetSqe();
-        absent.PrepOpenAt(Sqe.AtFdCwd, missing.Address, Posix.O_RDONLY | Posix.O_CLOEXEC, 0);
-        absent.UserData = 2;
+        ring.NextSqe(1).PrepOpenAt(Sqe.AtFdCwd, created.Address, Posix.O_WRONLY | Posix.O_CREAT | Posix.O_EXCL | Posix.O_CLOEXEC, 0b110_000_000);
+        ring.NextSqe(2).PrepOpenAt(Sqe.AtFdCwd, missing.Address, Posix.O_RDONLY | Posix.O_CLOEXEC, 0);
         Cqe[] cqes = RingKit.RunMany(ring, 2);
 
         Assert.True(cqes.With(1).Res >= 0, cqes.With(1).ToString());
@@ -230,9 +226,7 @@ public sealed class PathPrepTests : IDisposable
             Assert.Equal(0, IoUring.Interop.Libc.Read(r, new byte[1]));
 
             var one = new Pinned<byte>(1);
-            ref Sqe write = ref ring.GetSqe();
-            write.PrepWrite(1, one.Address, 1, 0);
-            write.Flags |= SqeFlags.FixedFile;
+            ring.NextSqe(0, SqeFlags.FixedFile).PrepWrite(1, one.Address, 1, 0);
             Assert.Equal(-E.EBADF, RingKit.Run(ring).Res);
             Pinned.KeepAlive(one);
         }
@@ -253,12 +247,8 @@ public sealed class PathPrepTests : IDisposable
         var st = new Pinned<Statx>(2);
         using var ring = new Ring(4);
 
-        ref Sqe a = ref ring.GetSqe();
-        a.PrepStatx(Sqe.AtFdCwd, filePath.Address, 0, STATX_BASIC_STATS, st.AddressOf(0));
-        a.UserData = 1;
-        ref Sqe b = ref ring.GetSqe();
-        b.PrepStatx(Sqe.AtFdCwd, dirPath.Address, 0, STATX_TYPE | STATX_MODE, st.AddressOf(1));
-        b.UserData = 2;
+        ring.NextSqe(1).PrepStatx(Sqe.AtFdCwd, filePath.Address, 0, STATX_BASIC_STATS, st.AddressOf(0));
+        ring.NextSqe(2).PrepStatx(Sqe.AtFdCwd, dirPath.Address, 0, STATX_TYPE | STATX_MODE, st.AddressOf(1));
         Cqe[] cqes = RingKit.RunMany(ring, 2);
 
         Assert.Equal(0, cqes.With(1).Res);
@@ -437,13 +427,9 @@ public sealed class PathPrepTests : IDisposable
         Assert.InRange(fds[1], 0, 3);
         Assert.NotEqual(fds[0], fds[1]);
 
-        ref Sqe write = ref ring.GetSqe();
-        write.PrepWrite(fds[1], data.Address, 6, 0);
-        write.Flags |= SqeFlags.FixedFile;
+        ring.NextSqe(0, SqeFlags.FixedFile).PrepWrite(fds[1], data.Address, 6, 0);
         Assert.Equal(6, RingKit.Run(ring).Res);
-        ref Sqe read = ref ring.GetSqe();
-        read.PrepRead(fds[0], got.Address, 6, 0);
-        read.Flags |= SqeFlags.FixedFile;
+        ring.NextSqe(0, SqeFlags.FixedFile).PrepRead(fds[0], got.Address, 6, 0);
         Assert.Equal(6, RingKit.Run(ring).Res);
         Assert.Equal(data.Array, got.Array);
         Pinned.KeepAlive(fds);

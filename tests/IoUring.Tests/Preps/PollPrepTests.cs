@@ -11,9 +11,7 @@ public sealed class PollPrepTests
         using var ring = new Ring(4);
         try
         {
-            ref Sqe sqe = ref ring.GetSqe();
-            sqe.PrepPollAdd(r, Posix.POLLIN);
-            sqe.UserData = 11;
+            ring.NextSqe(11).PrepPollAdd(r, Posix.POLLIN);
             Assert.Equal(1, ring.Submit());
             Assert.True(RingKit.Quiet(ring), "The poll completed before the pipe had data.");
 
@@ -38,9 +36,7 @@ public sealed class PollPrepTests
         using var ring = new Ring(4);
         try
         {
-            ref Sqe sqe = ref ring.GetSqe();
-            sqe.PrepPollMultishot(r, Posix.POLLIN);
-            sqe.UserData = 21;
+            ring.NextSqe(21).PrepPollMultishot(r, Posix.POLLIN);
             Assert.Equal(1, ring.Submit());
 
             byte[] sink = new byte[16];
@@ -54,9 +50,7 @@ public sealed class PollPrepTests
                 Assert.Equal(1, IoUring.Interop.Libc.Read(r, sink)); // drain, so the next write is a new edge
             }
 
-            ref Sqe remove = ref ring.GetSqe();
-            remove.PrepPollRemove(21);
-            remove.UserData = 22;
+            ring.NextSqe(22).PrepPollRemove(21);
             Cqe[] cqes = RingKit.RunMany(ring, 2);
             Assert.Equal(0, cqes.With(22).Res);
             Cqe final = cqes.With(21);
@@ -88,15 +82,11 @@ public sealed class PollPrepTests
         try
         {
             // A pipe's write end never reports POLLIN, so this poll stays armed until updated.
-            ref Sqe sqe = ref ring.GetSqe();
-            sqe.PrepPollAdd(w, Posix.POLLIN);
-            sqe.UserData = 31;
+            ring.NextSqe(31).PrepPollAdd(w, Posix.POLLIN);
             Assert.Equal(1, ring.Submit());
             Assert.True(RingKit.Quiet(ring));
 
-            ref Sqe update = ref ring.GetSqe();
-            update.PrepPollUpdate(31, 32, Posix.POLLOUT, PollFlags.UpdateEvents | PollFlags.UpdateUserData);
-            update.UserData = 33;
+            ring.NextSqe(33).PrepPollUpdate(31, 32, Posix.POLLOUT, PollFlags.UpdateEvents | PollFlags.UpdateUserData);
             Cqe[] cqes = RingKit.RunMany(ring, 2);
 
             Assert.Equal(0, cqes.With(33).Res);

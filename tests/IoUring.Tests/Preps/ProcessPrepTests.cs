@@ -48,9 +48,7 @@ public sealed class ProcessPrepTests
         Assert.Equal(1, ring.Submit());
         Assert.True(RingKit.Quiet(ring), "futex_waitv completed without a wake.");
 
-        ref Sqe wake = ref ring.GetSqe();
-        wake.PrepFutexWake(words.AddressOf(2), 1, SqeConstants.FutexBitsetMatchAny, U32Private);
-        wake.UserData = 2;
+        ring.NextSqe(2).PrepFutexWake(words.AddressOf(2), 1, SqeConstants.FutexBitsetMatchAny, U32Private);
         Cqe[] cqes = RingKit.RunMany(ring, 2);
         Assert.Equal(1, cqes.With(2).Res);
         Assert.Equal(2, cqes.With(1).Res);

@@ -9,9 +9,7 @@ public sealed class ReadWritePrepTests
     {
         Kernel.RequireOp(Opcode.Nop);
         using var ring = new Ring(4);
-        ref Sqe sqe = ref ring.GetSqe();
-        sqe.PrepNop();
-        sqe.UserData = 0xFEED;
+        ring.NextSqe(0xFEED).PrepNop();
         Cqe cqe = RingKit.Run(ring);
         Assert.Equal(0, cqe.Res);
         Assert.Equal(0xFEEDUL, cqe.UserData);
@@ -174,9 +172,7 @@ public sealed class ReadWritePrepTests
         (int r, int w) = Fds.Pipe(Posix.O_CLOEXEC | Posix.O_NONBLOCK);
         try
         {
-            ref Sqe sqe = ref ring.GetSqe();
-            sqe.PrepReadMultishot(r, br.GroupId);
-            sqe.UserData = 5;
+            ring.NextSqe(5).PrepReadMultishot(r, br.GroupId);
             Assert.Equal(1, ring.Submit());
 
             // Five chunks through a two-buffer ring: each CQE is checked and its buffer recycled before the next write.

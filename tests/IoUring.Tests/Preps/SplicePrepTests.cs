@@ -17,13 +17,8 @@ public sealed class SplicePrepTests
             using (var ring = new Ring(4))
             {
                 // 3000 bytes from offset 1000 of the source into the pipe, then out of the pipe at offset 500 of the target.
-                ref Sqe a = ref ring.GetSqe();
-                a.PrepSplice((int)src.DangerousGetHandle(), 1000, w, -1, 3000);
-                a.Flags |= SqeFlags.IoLink;
-                a.UserData = 1;
-                ref Sqe b = ref ring.GetSqe();
-                b.PrepSplice(r, -1, (int)dst.DangerousGetHandle(), 500, 3000);
-                b.UserData = 2;
+                ring.NextSqe(1, SqeFlags.IoLink).PrepSplice((int)src.DangerousGetHandle(), 1000, w, -1, 3000);
+                ring.NextSqe(2).PrepSplice(r, -1, (int)dst.DangerousGetHandle(), 500, 3000);
                 Cqe[] cqes = RingKit.RunMany(ring, 2);
                 Assert.Equal(3000, cqes.With(1).Res);
                 Assert.Equal(3000, cqes.With(2).Res);

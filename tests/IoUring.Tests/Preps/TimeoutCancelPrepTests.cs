@@ -22,12 +22,8 @@ public sealed class TimeoutCancelPrepTests
         Kernel.RequireOp(Opcode.Timeout);
         using var ring = new Ring(4);
         var ts = new Pinned<KernelTimespec>([KernelTimespec.FromTimeSpan(Long)]);
-        ref Sqe timeout = ref ring.GetSqe();
-        timeout.PrepTimeout(ts.Address, count: 1, TimeoutFlags.None);
-        timeout.UserData = 1;
-        ref Sqe nop = ref ring.GetSqe();
-        nop.PrepNop();
-        nop.UserData = 2;
+        ring.NextSqe(1).PrepTimeout(ts.Address, count: 1, TimeoutFlags.None);
+        ring.NextSqe(2).PrepNop();
         Cqe[] cqes = RingKit.RunMany(ring, 2);
 
         Assert.Equal(0, cqes.With(2).Res);
@@ -43,9 +39,7 @@ public sealed class TimeoutCancelPrepTests
         ring.PrepTimeout(Long).UserData = 1;
         Assert.Equal(1, ring.Submit());
 
-        ref Sqe remove = ref ring.GetSqe();
-        remove.PrepTimeoutRemove(1);
-        remove.UserData = 2;
+        ring.NextSqe(2).PrepTimeoutRemove(1);
         Cqe[] cqes = RingKit.RunMany(ring, 2);
         Assert.Equal(0, cqes.With(2).Res);
         Assert.Equal(-E.ECANCELED, cqes.With(1).Res);
@@ -62,9 +56,7 @@ public sealed class TimeoutCancelPrepTests
 
         ring.PrepTimeoutUpdate(1, TimeSpan.FromMilliseconds(1)).UserData = 11;
         var ts = new Pinned<KernelTimespec>([KernelTimespec.FromTimeSpan(TimeSpan.FromMilliseconds(1))]);
-        ref Sqe raw = ref ring.GetSqe();
-        raw.PrepTimeoutUpdate(2, ts.Address);
-        raw.UserData = 12;
+        ring.NextSqe(12).PrepTimeoutUpdate(2, ts.Address);
         Cqe[] cqes = RingKit.RunMany(ring, 4);
 
         Assert.Equal(0, cqes.With(11).Res);
@@ -83,10 +75,7 @@ public sealed class TimeoutCancelPrepTests
         var buf = new Pinned<byte>(8);
         try
         {
-            ref Sqe read = ref ring.GetSqe();
-            read.PrepRead(r, buf.Address, 8, 0);
-            read.Flags |= SqeFlags.IoLink;
-            read.UserData = 1;
+            ring.NextSqe(1, SqeFlags.IoLink).PrepRead(r, buf.Address, 8, 0);
             ring.PrepLinkTimeout(TimeSpan.FromMilliseconds(5)).UserData = 2;
             Cqe[] cqes = RingKit.RunMany(ring, 2);
 
@@ -106,13 +95,8 @@ public sealed class TimeoutCancelPrepTests
         Kernel.RequireOp(Opcode.LinkTimeout);
         using var ring = new Ring(4);
         var ts = new Pinned<KernelTimespec>([KernelTimespec.FromTimeSpan(Long)]);
-        ref Sqe nop = ref ring.GetSqe();
-        nop.PrepNop();
-        nop.Flags |= SqeFlags.IoLink;
-        nop.UserData = 1;
-        ref Sqe lt = ref ring.GetSqe();
-        lt.PrepLinkTimeout(ts.Address);
-        lt.UserData = 2;
+        ring.NextSqe(1, SqeFlags.IoLink).PrepNop();
+        ring.NextSqe(2).PrepLinkTimeout(ts.Address);
         Cqe[] cqes = RingKit.RunMany(ring, 2);
 
         Assert.Equal(0, cqes.With(1).Res);
@@ -130,17 +114,11 @@ public sealed class TimeoutCancelPrepTests
         var b = new Pinned<byte>(4);
         try
         {
-            ref Sqe ra = ref ring.GetSqe();
-            ra.PrepRead(r, a.Address, 4, 0);
-            ra.UserData = 1;
-            ref Sqe rb = ref ring.GetSqe();
-            rb.PrepRead(r, b.Address, 4, 0);
-            rb.UserData = 2;
+            ring.NextSqe(1).PrepRead(r, a.Address, 4, 0);
+            ring.NextSqe(2).PrepRead(r, b.Address, 4, 0);
             Assert.Equal(2, ring.Submit());
 
-            ref Sqe cancel = ref ring.GetSqe();
-            cancel.PrepCancel(1);
-            cancel.UserData = 3;
+            ring.NextSqe(3).PrepCancel(1);
             Cqe[] cqes = RingKit.RunMany(ring, 2);
             Assert.Equal(0, cqes.With(3).Res);
             Assert.Equal(-E.ECANCELED, cqes.With(1).Res);
@@ -179,19 +157,13 @@ public sealed class TimeoutCancelPrepTests
         {
             for (int i = 0; i < 2; i++)
             {
-                ref Sqe sqe = ref ring.GetSqe();
-                sqe.PrepRead(r1, buf.AddressOf(i * 4), 4, 0);
-                sqe.UserData = (ulong)(10 + i);
+                ring.NextSqe((ulong)(10 + i)).PrepRead(r1, buf.AddressOf(i * 4), 4, 0);
             }
 
-            ref Sqe onOther = ref ring.GetSqe();
-            onOther.PrepRead(r2, buf.AddressOf(8), 4, 0);
-            onOther.UserData = 20;
+            ring.NextSqe(20).PrepRead(r2, buf.AddressOf(8), 4, 0);
             Assert.Equal(3, ring.Submit());
 
-            ref Sqe cancel = ref ring.GetSqe();
-            cancel.PrepCancelFd(r1, AsyncCancelFlags.All);
-            cancel.UserData = 30;
+            ring.NextSqe(30).PrepCancelFd(r1, AsyncCancelFlags.All);
             Cqe[] cqes = RingKit.RunMany(ring, 3);
             Assert.Equal(2, cqes.With(30).Res);
             Assert.Equal(-E.ECANCELED, cqes.With(10).Res);
@@ -218,18 +190,12 @@ public sealed class TimeoutCancelPrepTests
         var buf = new Pinned<byte>(4);
         try
         {
-            ref Sqe read = ref ring.GetSqe();
-            read.PrepRead(r, buf.Address, 4, 0);
-            read.UserData = 1;
+            ring.NextSqe(1).PrepRead(r, buf.Address, 4, 0);
             ring.PrepTimeout(Long).UserData = 2;
-            ref Sqe poll = ref ring.GetSqe();
-            poll.PrepPollAdd(r, Posix.POLLIN);
-            poll.UserData = 3;
+            ring.NextSqe(3).PrepPollAdd(r, Posix.POLLIN);
             Assert.Equal(3, ring.Submit());
 
-            ref Sqe cancel = ref ring.GetSqe();
-            cancel.PrepCancelAny();
-            cancel.UserData = 4;
+            ring.NextSqe(4).PrepCancelAny();
             Cqe[] cqes = RingKit.RunMany(ring, 4);
             Assert.Equal(3, cqes.With(4).Res);
             Assert.All(cqes.Where(c => c.UserData != 4), c => Assert.Equal(-E.ECANCELED, c.Res));

@@ -16,8 +16,7 @@ public sealed class XattrPrepTests
         var read = new Pinned<byte>(64);
         using var ring = new Ring(4);
 
-        ref Sqe set = ref ring.GetSqe();
-        set.PrepFSetXattr(fd, name.Address, value.Address, value.ByteLength, XattrFlags.Create);
+        ring.GetSqe().PrepFSetXattr(fd, name.Address, value.Address, value.ByteLength, XattrFlags.Create);
         Assert.Equal(0, RingKit.Run(ring).Res);
 
         ring.GetSqe().PrepFGetXattr(fd, name.Address, 0, 0);

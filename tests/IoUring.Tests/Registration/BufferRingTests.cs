@@ -96,8 +96,7 @@ public sealed class BufferRingTests
         {
             var ring = new Ring(4);
             BufferRing br = ring.SetupBufferRing(3, 2, 64);
-            ref Sqe sqe = ref ring.GetSqe();
-            sqe.PrepRecvMultishot(client.Fd(), br.GroupId);
+            ring.GetSqe().PrepRecvMultishot(client.Fd(), br.GroupId);
             Assert.Equal(1, ring.Submit());
 
             br.Dispose();

@@ -6,10 +6,15 @@ public sealed class RegisteredFileTests
 {
     private static Cqe ReadFixedFile(Ring ring, int slot, Pinned<byte> into)
     {
-        ref Sqe sqe = ref ring.GetSqe();
-        sqe.PrepRead(slot, into.Address, into.ByteLength, 0);
-        sqe.Flags |= SqeFlags.FixedFile;
+        ring.NextSqe(0, SqeFlags.FixedFile).PrepRead(slot, into.Address, into.ByteLength, 0);
         return RingKit.Run(ring);
+    }
+
+    /// <summary>A fixed read of slot <paramref name="slot"/> into <paramref name="buf"/> (its length) returns all of <paramref name="file"/>.</summary>
+    private static void AssertSlotReads(Ring ring, int slot, Pinned<byte> buf, TempFile file)
+    {
+        Assert.Equal(file.Content.Length, ReadFixedFile(ring, slot, buf).Res);
+        Assert.Equal(file.Content, buf.Array);
     }
 
     [Fact]
@@ -27,10 +32,8 @@ public sealed class RegisteredFileTests
 
         // Our handles are closed; the table holds its own references.
         var buf = new Pinned<byte>(100);
-        Assert.Equal(100, ReadFixedFile(ring, 2, buf).Res);
-        Assert.Equal(b.Content, buf.Array);
-        Assert.Equal(100, ReadFixedFile(ring, 0, buf).Res);
-        Assert.Equal(a.Content, buf.Array);
+        AssertSlotReads(ring, 2, buf, b);
+        AssertSlotReads(ring, 0, buf, a);
         Assert.Equal(-E.EBADF, ReadFixedFile(ring, 1, buf).Res);
         Assert.Equal(-E.EBADF, ReadFixedFile(ring, 3, buf).Res); // beyond the table
         Pinned.KeepAlive(buf);
@@ -51,10 +54,8 @@ public sealed class RegisteredFileTests
 
         Assert.Equal(3, ring.UpdateRegisteredFiles(0, [fb, SqeConstants.RegisterFilesSkip, -1]));
         var buf = new Pinned<byte>(64);
-        Assert.Equal(64, ReadFixedFile(ring, 0, buf).Res);
-        Assert.Equal(b.Content, buf.Array);
-        Assert.Equal(64, ReadFixedFile(ring, 1, buf).Res);
-        Assert.Equal(a.Content, buf.Array);
+        AssertSlotReads(ring, 0, buf, b);
+        AssertSlotReads(ring, 1, buf, a);
         Assert.Equal(-E.EBADF, ReadFixedFile(ring, 2, buf).Res);
 
         Assert.Throws<IoUringException>(() => ring.UpdateRegisteredFiles(2, [fa, fa]));
@@ -73,8 +74,7 @@ public sealed class RegisteredFileTests
         var buf = new Pinned<byte>(32);
         Assert.Equal(-E.EBADF, ReadFixedFile(ring, 10, buf).Res);
         Assert.Equal(1, ring.UpdateRegisteredFiles(10, [(int)h.DangerousGetHandle()]));
-        Assert.Equal(32, ReadFixedFile(ring, 10, buf).Res);
-        Assert.Equal(f.Content, buf.Array);
+        AssertSlotReads(ring, 10, buf, f);
     }
 
     [Fact]

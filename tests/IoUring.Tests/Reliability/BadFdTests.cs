@@ -17,15 +17,9 @@ public sealed class BadFdTests
         ref Sqe read = ref ring.GetSqe();
         read.PrepRead(RingKit.BadFd, buffer, 0);
         read.UserData = 1;
-        ref Sqe write = ref ring.GetSqe();
-        write.PrepWrite(RingKit.BadFd, buffer, 0);
-        write.UserData = 2;
-        ref Sqe fsync = ref ring.GetSqe();
-        fsync.PrepFsync(RingKit.BadFd);
-        fsync.UserData = 3;
-        ref Sqe minusOne = ref ring.GetSqe();
-        minusOne.PrepRead(-1, buffer, 0);
-        minusOne.UserData = 4;
+        ring.NextSqe(2).PrepWrite(RingKit.BadFd, buffer, 0);
+        ring.NextSqe(3).PrepFsync(RingKit.BadFd);
+        ring.NextSqe(4).PrepRead(-1, buffer, 0);
 
         Assert.Equal(4, ring.Submit());
         Dictionary<ulong, Cqe> cqes = RingKit.ReapByUserData(ring, 4);
@@ -50,15 +44,9 @@ public sealed class BadFdTests
         using var bad = new NativeBuffer(4096);
         using var ring = new Ring(8);
 
-        ref Sqe s1 = ref ring.GetSqe();
-        s1.PrepRead(fd, a, 0);
-        s1.UserData = 1;
-        ref Sqe s2 = ref ring.GetSqe();
-        s2.PrepRead(RingKit.BadFd, bad, 0);
-        s2.UserData = 2;
-        ref Sqe s3 = ref ring.GetSqe();
-        s3.PrepRead(fd, b, 4096);
-        s3.UserData = 3;
+        ring.NextSqe(1).PrepRead(fd, a, 0);
+        ring.NextSqe(2).PrepRead(RingKit.BadFd, bad, 0);
+        ring.NextSqe(3).PrepRead(fd, b, 4096);
 
         Assert.Equal(3, ring.Submit());
         Dictionary<ulong, Cqe> cqes = RingKit.ReapByUserData(ring, 3);
@@ -79,12 +67,8 @@ public sealed class BadFdTests
         using var buffer = new NativeBuffer(64);
         using var ring = new Ring(4);
 
-        ref Sqe read = ref ring.GetSqe();
-        read.PrepRead(pipe.WriteFd, buffer, ulong.MaxValue);
-        read.UserData = 1;
-        ref Sqe write = ref ring.GetSqe();
-        write.PrepWrite(pipe.ReadFd, buffer, ulong.MaxValue);
-        write.UserData = 2;
+        ring.NextSqe(1).PrepRead(pipe.WriteFd, buffer, ulong.MaxValue);
+        ring.NextSqe(2).PrepWrite(pipe.ReadFd, buffer, ulong.MaxValue);
 
         Assert.Equal(2, ring.Submit());
         Dictionary<ulong, Cqe> cqes = RingKit.ReapByUserData(ring, 2);
@@ -103,9 +87,7 @@ public sealed class BadFdTests
         int dirFd = Fds.OpenAt(ring, Path.GetTempPath(), Posix.O_RDONLY | Posix.O_DIRECTORY);
         try
         {
-            ref Sqe read = ref ring.GetSqe();
-            read.PrepRead(dirFd, buffer, 0);
-            read.UserData = 1;
+            ring.NextSqe(1).PrepRead(dirFd, buffer, 0);
             ring.Submit();
             Assert.Equal(-E.EISDIR, RingKit.ReapByUserData(ring, 1)[1].Res);
         }
@@ -124,10 +106,7 @@ public sealed class BadFdTests
         using var ring = new Ring(4);
 
         // No table registered at all.
-        ref Sqe noTable = ref ring.GetSqe();
-        noTable.PrepRead(0, buffer, ulong.MaxValue);
-        noTable.Flags |= SqeFlags.FixedFile;
-        noTable.UserData = 1;
+        ring.NextSqe(1, SqeFlags.FixedFile).PrepRead(0, buffer, ulong.MaxValue);
         ring.Submit();
         Assert.Equal(-E.EBADF, RingKit.ReapByUserData(ring, 1)[1].Res);
 
@@ -135,10 +114,7 @@ public sealed class BadFdTests
         ring.RegisterFiles([pipe.ReadFd, -1]);
         foreach ((int index, ulong ud) in new[] { (2, 2UL), (1 << 20, 3UL), (1, 4UL) })
         {
-            ref Sqe sqe = ref ring.GetSqe();
-            sqe.PrepRead(index, buffer, ulong.MaxValue);
-            sqe.Flags |= SqeFlags.FixedFile;
-            sqe.UserData = ud;
+            ring.NextSqe(ud, SqeFlags.FixedFile).PrepRead(index, buffer, ulong.MaxValue);
         }
 
         Assert.Equal(3, ring.Submit());

@@ -54,9 +54,7 @@ public sealed class BufferLifetimeTests
         // The docs' order: the ring first, so `using` disposes the buffer first, with the read still in flight.
         using var ring = new Ring(4);
         using var buffer = new NativeBuffer(4096);
-        ref Sqe sqe = ref ring.GetSqe();
-        sqe.PrepRead(pipe.ReadFd, buffer, offset: ulong.MaxValue);
-        sqe.UserData = 9;
+        ring.NextSqe(9).PrepRead(pipe.ReadFd, buffer, offset: ulong.MaxValue);
         Assert.Equal(1, ring.Submit());
         return buffer.Block;
     }
@@ -68,8 +66,7 @@ public sealed class BufferLifetimeTests
         using var pipe = new TestPipe();
         var ring = new Ring(4);
         var buffer = new NativeBuffer(64);
-        ref Sqe sqe = ref ring.GetSqe();
-        sqe.PrepWrite(pipe.WriteFd, buffer, offset: ulong.MaxValue);
+        ring.GetSqe().PrepWrite(pipe.WriteFd, buffer, offset: ulong.MaxValue);
         buffer.Dispose();
         Assert.False(buffer.Block.IsReleased);
 

@@ -16,15 +16,11 @@ public sealed class CancelFaultTests
         using var buffer = new NativeBuffer(4096);
         using var ring = new Ring(4);
 
-        ref Sqe read = ref ring.GetSqe();
-        read.PrepRead((int)handle.DangerousGetHandle(), buffer, 0);
-        read.UserData = 1;
+        ring.NextSqe(1).PrepRead((int)handle.DangerousGetHandle(), buffer, 0);
         ring.Submit();
         Assert.Equal(4096, RingKit.ReapByUserData(ring, 1)[1].Res);
 
-        ref Sqe cancel = ref ring.GetSqe();
-        cancel.PrepCancel(1);
-        cancel.UserData = 2;
+        ring.NextSqe(2).PrepCancel(1);
         ring.Submit();
         Assert.Equal(-E.ENOENT, RingKit.ReapByUserData(ring, 1)[2].Res);
         Assert.True(buffer.Span.SequenceEqual(file.Content));
@@ -43,17 +39,13 @@ public sealed class CancelFaultTests
         ring.GetSqe().PrepPipeRead(pipe.ReadFd, buffer, 1);
         ring.Submit();
 
-        ref Sqe first = ref ring.GetSqe();
-        first.PrepCancel(1);
-        first.UserData = 2;
+        ring.NextSqe(2).PrepCancel(1);
         ring.Submit();
         Dictionary<ulong, Cqe> cqes = RingKit.ReapByUserData(ring, 2);
         Assert.Equal(-E.ECANCELED, cqes[1].Res);
         Assert.Equal(0, cqes[2].Res);
 
-        ref Sqe second = ref ring.GetSqe();
-        second.PrepCancel(1);
-        second.UserData = 3;
+        ring.NextSqe(3).PrepCancel(1);
         ring.Submit();
         Assert.Equal(-E.ENOENT, RingKit.ReapByUserData(ring, 1)[3].Res);
 
@@ -74,9 +66,7 @@ public sealed class CancelFaultTests
         ring.GetSqe().PrepPipeRead(pipe.ReadFd, buffer, 1);
         foreach (ulong unknown in new ulong[] { 0, 2, ulong.MaxValue - 5 })
         {
-            ref Sqe cancel = ref ring.GetSqe();
-            cancel.PrepCancel(unknown);
-            cancel.UserData = 100 + (unknown % 50);
+            ring.NextSqe(100 + (unknown % 50)).PrepCancel(unknown);
         }
 
         Assert.Equal(4, ring.Submit());

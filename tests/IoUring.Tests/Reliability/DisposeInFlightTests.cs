@@ -54,8 +54,7 @@ public sealed class DisposeInFlightTests
         canary.Span.Fill(0xC5);
 
         var ring = new Ring(4);
-        ref Sqe read = ref ring.GetSqe();
-        read.PrepRead(pipe.ReadFd, canary, ulong.MaxValue);
+        ring.GetSqe().PrepRead(pipe.ReadFd, canary, ulong.MaxValue);
         Assert.Equal(1u, ring.SqPending);
         ring.Dispose();
 
@@ -172,8 +171,7 @@ public sealed class DisposeInFlightTests
         foreach (TimeSpan timeout in new[] { Timeout.InfiniteTimeSpan, TimeSpan.MaxValue })
         {
             var ring = new Ring(4, new RingOptions { DisposeDrainTimeout = timeout });
-            ref Sqe read = ref ring.GetSqe();
-            read.PrepRead(pipe.ReadFd, canary, ulong.MaxValue);
+            ring.GetSqe().PrepRead(pipe.ReadFd, canary, ulong.MaxValue);
             ring.Submit();
             ring.Dispose();
             Assert.Equal(0, ring.InFlight);
@@ -222,12 +220,8 @@ public sealed class DisposeInFlightTests
         }
 
         // The registration pins the array, so the address taken above stays valid while it is registered.
-        ref Sqe r1 = ref ring.GetSqe();
-        r1.PrepReadFixed(a.ReadFd, address, 4096, ulong.MaxValue, 0);
-        r1.UserData = 1;
-        ref Sqe r2 = ref ring.GetSqe();
-        r2.PrepReadFixed(b.ReadFd, address + 4096, 4096, ulong.MaxValue, 0);
-        r2.UserData = 2;
+        ring.NextSqe(1).PrepReadFixed(a.ReadFd, address, 4096, ulong.MaxValue, 0);
+        ring.NextSqe(2).PrepReadFixed(b.ReadFd, address + 4096, 4096, ulong.MaxValue, 0);
         Assert.Equal(2, ring.Submit());
         RingKit.AssertNoCompletion(ring, TimeSpan.FromMilliseconds(30));
 

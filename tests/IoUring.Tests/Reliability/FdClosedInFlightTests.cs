@@ -105,9 +105,7 @@ public sealed class FdClosedInFlightTests
         ring.Submit();
         pipe.CloseReadEnd();
 
-        ref Sqe cancel = ref ring.GetSqe();
-        cancel.PrepCancel(1);
-        cancel.UserData = 2;
+        ring.NextSqe(2).PrepCancel(1);
         ring.Submit();
         Dictionary<ulong, Cqe> cqes = RingKit.ReapByUserData(ring, 2);
         Assert.Equal(-E.ECANCELED, cqes[1].Res);

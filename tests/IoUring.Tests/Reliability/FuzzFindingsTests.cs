@@ -41,9 +41,7 @@ public sealed class FuzzFindingsTests
         Assert.False(ring.TryPeekCqe(out _));
 
         // The ring still works normally afterwards.
-        ref Sqe nop = ref ring.GetSqe();
-        nop.PrepNop();
-        nop.UserData = 5;
+        ring.NextSqe(5).PrepNop();
         ring.Submit();
         Assert.Equal(5UL, RingKit.ReapByUserData(ring, 1).Keys.Single());
         RingKit.AssertQuiet(ring);
@@ -54,8 +52,7 @@ public sealed class FuzzFindingsTests
     {
         Kernel.RequireIoUring();
         using var ring = new Ring(4);
-        ref Sqe timer = ref ring.PrepTimeout(TimeSpan.FromMilliseconds(100));
-        timer.UserData = 1;
+        ring.PrepTimeout(TimeSpan.FromMilliseconds(100)).UserData = 1;
         ring.Submit();
 
         long start = Stopwatch.GetTimestamp();

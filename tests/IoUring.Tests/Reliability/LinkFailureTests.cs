@@ -20,21 +20,10 @@ public sealed class LinkFailureTests
         readBack.Span.Fill(0xCD);
         using var ring = new Ring(8);
 
-        ref Sqe head = ref ring.GetSqe();
-        head.PrepRead(RingKit.BadFd, readBack, 0);
-        head.Flags |= SqeFlags.IoLink;
-        head.UserData = 1;
-        ref Sqe write = ref ring.GetSqe();
-        write.PrepWrite(fd, data, 0);
-        write.Flags |= SqeFlags.IoLink;
-        write.UserData = 2;
-        ref Sqe fsync = ref ring.GetSqe();
-        fsync.PrepFsync(fd);
-        fsync.Flags |= SqeFlags.IoLink;
-        fsync.UserData = 3;
-        ref Sqe read = ref ring.GetSqe();
-        read.PrepRead(fd, readBack, 0);
-        read.UserData = 4;
+        ring.NextSqe(1, SqeFlags.IoLink).PrepRead(RingKit.BadFd, readBack, 0);
+        ring.NextSqe(2, SqeFlags.IoLink).PrepWrite(fd, data, 0);
+        ring.NextSqe(3, SqeFlags.IoLink).PrepFsync(fd);
+        ring.NextSqe(4).PrepRead(fd, readBack, 0);
 
         Assert.Equal(4, ring.Submit());
         Dictionary<ulong, Cqe> cqes = RingKit.ReapByUserData(ring, 4);
@@ -59,10 +48,7 @@ public sealed class LinkFailureTests
         using var readBack = new NativeBuffer(4096);
         using var ring = new Ring(8);
 
-        ref Sqe head = ref ring.GetSqe();
-        head.PrepRead(RingKit.BadFd, readBack, 0);
-        head.Flags |= SqeFlags.IoHardLink;
-        head.UserData = 1;
+        ring.NextSqe(1, SqeFlags.IoHardLink).PrepRead(RingKit.BadFd, readBack, 0);
         ref Sqe write = ref ring.GetSqe();
         write.PrepWrite(fd, data, 0);
         write.Flags |= SqeFlags.IoHardLink;
@@ -87,12 +73,8 @@ public sealed class LinkFailureTests
         using var buffer = new NativeBuffer(64);
         using var ring = new Ring(8);
 
-        ref Sqe head = ref ring.GetSqe();
-        head.PrepRead(RingKit.BadFd, buffer, 0);
-        head.Flags |= SqeFlags.IoLink;
-        head.UserData = 1;
-        ref Sqe timeout = ref ring.PrepLinkTimeout(TimeSpan.FromMilliseconds(100));
-        timeout.UserData = 2;
+        ring.NextSqe(1, SqeFlags.IoLink).PrepRead(RingKit.BadFd, buffer, 0);
+        ring.PrepLinkTimeout(TimeSpan.FromMilliseconds(100)).UserData = 2;
 
         Assert.Equal(2, ring.Submit());
         Dictionary<ulong, Cqe> cqes = RingKit.ReapByUserData(ring, 2);

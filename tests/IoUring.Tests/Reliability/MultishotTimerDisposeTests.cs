@@ -70,10 +70,8 @@ public sealed class MultishotTimerDisposeTests
         using var canary = new NativeBuffer(256);
         canary.Span.Fill(0xC5);
         var ring = new Ring(8, Options(flavour));
-        ref Sqe timer = ref ring.PrepTimeout(TimeSpan.FromTicks(10), count: 0, TimeoutFlags.Multishot);
-        timer.UserData = 7;
-        ref Sqe read = ref ring.GetSqe();
-        read.PrepPipeRead(pipe.ReadFd, canary, userData: 8);
+        ring.PrepTimeout(TimeSpan.FromTicks(10), count: 0, TimeoutFlags.Multishot).UserData = 7;
+        ring.GetSqe().PrepPipeRead(pipe.ReadFd, canary, userData: 8);
         ring.Submit();
         Assert.Equal(2, ring.InFlight);
 
@@ -90,8 +88,7 @@ public sealed class MultishotTimerDisposeTests
     {
         Kernel.RequireIoUring();
         var ring = new Ring(8, new RingOptions { DisposeDrainTimeout = LongDrain });
-        ref Sqe timer = ref ring.PrepTimeout(TimeSpan.FromSeconds(10), count: 0, TimeoutFlags.Multishot);
-        timer.UserData = 7;
+        ring.PrepTimeout(TimeSpan.FromSeconds(10), count: 0, TimeoutFlags.Multishot).UserData = 7;
         ring.Submit();
 
         TimeSpan took = RingKit.Time(ring.Dispose);

@@ -23,9 +23,7 @@ public sealed class QueueFaultTests
             {
                 pipeList.Add(new TestPipe());
                 buffers.Add(new NativeBuffer(64));
-                ref Sqe read = ref ring.GetSqe();
-                read.PrepRead(pipeList[i].ReadFd, buffers[i], ulong.MaxValue);
-                read.UserData = (ulong)i;
+                ring.NextSqe((ulong)i).PrepRead(pipeList[i].ReadFd, buffers[i], ulong.MaxValue);
             }
 
             Assert.Equal(pipes, ring.Submit());
@@ -35,9 +33,7 @@ public sealed class QueueFaultTests
             {
                 for (int i = 0; i < 8; i++)
                 {
-                    ref Sqe nop = ref ring.GetSqe();
-                    nop.PrepNop();
-                    nop.UserData = 1000UL + (ulong)((round * 8) + i);
+                    ring.NextSqe(1000UL + (ulong)((round * 8) + i)).PrepNop();
                 }
 
                 Assert.Equal(8, ring.Submit());
@@ -93,9 +89,7 @@ public sealed class QueueFaultTests
             for (int i = 0; i < perRound; i++)
             {
                 int index = (r * perRound) + i;
-                ref Sqe read = ref ring.GetSqe();
-                read.PrepRead(fd, buffer.Address + (index * chunk), chunk, (ulong)(index * chunk));
-                read.UserData = (ulong)index;
+                ring.NextSqe((ulong)index).PrepRead(fd, buffer.Address + (index * chunk), chunk, (ulong)(index * chunk));
             }
 
             Assert.Equal(perRound, ring.Submit());
@@ -118,9 +112,7 @@ public sealed class QueueFaultTests
 
         for (int i = 0; i < 4; i++)
         {
-            ref Sqe nop = ref ring.GetSqe();
-            nop.PrepNop();
-            nop.UserData = (ulong)i;
+            ring.NextSqe((ulong)i).PrepNop();
         }
 
         SubmissionQueueFullException full = Assert.Throws<SubmissionQueueFullException>(() => ring.GetSqe());

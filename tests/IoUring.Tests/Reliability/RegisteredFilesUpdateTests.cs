@@ -7,12 +7,17 @@ namespace IoUring.Tests.Reliability;
 /// </summary>
 public sealed class RegisteredFilesUpdateTests
 {
+    /// <summary>The next CQE is the read <paramref name="userData"/>'s, and it read exactly <paramref name="expected"/> into <paramref name="buffer"/>.</summary>
+    private static void AssertReadCompletes(Ring ring, ulong userData, NativeBuffer buffer, ReadOnlySpan<byte> expected)
+    {
+        Assert.Equal(expected.Length, RingKit.ReapByUserData(ring, 1)[userData].Res);
+        Assert.Equal(expected.ToArray(), buffer.Span[..expected.Length].ToArray());
+    }
+
     /// <summary>Submits a read of registered file 0 (a pipe: no offset) into <paramref name="buffer"/>.</summary>
     private static void SubmitFixedPipeRead(Ring ring, NativeBuffer buffer, ulong userData)
     {
-        ref Sqe read = ref ring.GetSqe();
-        read.PrepPipeRead(0, buffer, userData);
-        read.Flags |= SqeFlags.FixedFile;
+        ring.NextSqe(0, SqeFlags.FixedFile).PrepPipeRead(0, buffer, userData);
         Assert.Equal(1, ring.Submit());
     }
 
@@ -35,9 +40,7 @@ public sealed class RegisteredFilesUpdateTests
         Assert.Equal(-E.EBADF, RingKit.ReapByUserData(ring, 1)[2].Res);
 
         pipe.Put("still mine"u8);
-        Cqe cqe = RingKit.ReapByUserData(ring, 1)[1];
-        Assert.Equal(10, cqe.Res);
-        Assert.Equal("still mine"u8.ToArray(), buffer.Span[..10].ToArray());
+        AssertReadCompletes(ring, 1, buffer, "still mine"u8);
         RingKit.AssertQuiet(ring);
     }
 
@@ -62,14 +65,10 @@ public sealed class RegisteredFilesUpdateTests
         RingKit.AssertNoCompletion(ring, TimeSpan.FromMilliseconds(50));
 
         SubmitFixedPipeRead(ring, newBuffer, userData: 2);
-        Cqe newCqe = RingKit.ReapByUserData(ring, 1)[2];
-        Assert.Equal(3, newCqe.Res);
-        Assert.Equal("new"u8.ToArray(), newBuffer.Span[..3].ToArray());
+        AssertReadCompletes(ring, 2, newBuffer, "new"u8);
 
         oldPipe.Put("old"u8);
-        Cqe oldCqe = RingKit.ReapByUserData(ring, 1)[1];
-        Assert.Equal(3, oldCqe.Res);
-        Assert.Equal("old"u8.ToArray(), oldBuffer.Span[..3].ToArray());
+        AssertReadCompletes(ring, 1, oldBuffer, "old"u8);
         RingKit.AssertQuiet(ring);
     }
 
@@ -110,8 +109,7 @@ public sealed class RegisteredFilesUpdateTests
             }
         }
 
-        Assert.Equal(4, RingKit.ReapByUserData(ring, 1)[1].Res);
-        Assert.Equal("done"u8.ToArray(), buffer.Span[..4].ToArray());
+        AssertReadCompletes(ring, 1, buffer, "done"u8);
         RingKit.AssertQuiet(ring);
     }
 

@@ -26,15 +26,9 @@ public sealed class ShortReadEofTests
         straddle.Span.Fill(0xEE);
         using var ring = new Ring(4);
 
-        ref Sqe s1 = ref ring.GetSqe();
-        s1.PrepRead(fd, atEof, FileLength);
-        s1.UserData = 1;
-        ref Sqe s2 = ref ring.GetSqe();
-        s2.PrepRead(fd, pastEof, 1UL << 40);
-        s2.UserData = 2;
-        ref Sqe s3 = ref ring.GetSqe();
-        s3.PrepRead(fd, straddle, 900);
-        s3.UserData = 3;
+        ring.NextSqe(1).PrepRead(fd, atEof, FileLength);
+        ring.NextSqe(2).PrepRead(fd, pastEof, 1UL << 40);
+        ring.NextSqe(3).PrepRead(fd, straddle, 900);
         Assert.Equal(3, ring.Submit());
 
         Dictionary<ulong, Cqe> cqes = RingKit.ReapByUserData(ring, 3);
@@ -64,9 +58,7 @@ public sealed class ShortReadEofTests
         vec[1] = new IoVec(second.Address, (nuint)second.Length);
         using var ring = new Ring(2);
 
-        ref Sqe sqe = ref ring.GetSqe();
-        sqe.PrepReadv((int)handle.DangerousGetHandle(), iovecs.Address, 2, 950);
-        sqe.UserData = 1;
+        ring.NextSqe(1).PrepReadv((int)handle.DangerousGetHandle(), iovecs.Address, 2, 950);
         ring.Submit();
 
         Assert.Equal(50, RingKit.ReapByUserData(ring, 1)[1].Res);
@@ -87,9 +79,7 @@ public sealed class ShortReadEofTests
         ring.RegisterBuffers([registered]);
         using MemoryHandleScope pin = new(registered);
 
-        ref Sqe sqe = ref ring.GetSqe();
-        sqe.PrepReadFixed((int)handle.DangerousGetHandle(), pin.Address + 100, 4096, 700, 0);
-        sqe.UserData = 1;
+        ring.NextSqe(1).PrepReadFixed((int)handle.DangerousGetHandle(), pin.Address + 100, 4096, 700, 0);
         ring.Submit();
 
         Assert.Equal(300, RingKit.ReapByUserData(ring, 1)[1].Res);

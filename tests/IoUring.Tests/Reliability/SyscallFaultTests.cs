@@ -244,9 +244,7 @@ public sealed class SyscallFaultTests
     {
         for (int i = 0; i < count; i++)
         {
-            ref Sqe sqe = ref ring.GetSqe();
-            sqe.PrepNop();
-            sqe.UserData = (ulong)(100 + i);
+            ring.NextSqe((ulong)(100 + i)).PrepNop();
         }
     }
 

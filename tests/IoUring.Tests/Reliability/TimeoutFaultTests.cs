@@ -17,19 +17,15 @@ public sealed class TimeoutFaultTests
         using var ring = new Ring(8);
 
         ring.GetSqe().PrepPipeRead(pipe.ReadFd, buffer, 1);
-        ref Sqe timer = ref ring.PrepTimeout(TimeSpan.FromMilliseconds(20));
-        timer.UserData = 2;
+        ring.PrepTimeout(TimeSpan.FromMilliseconds(20)).UserData = 2;
         ring.Submit();
 
         Assert.Equal(-E.ETIME, RingKit.ReapByUserData(ring, 1)[2].Res);
         Assert.Equal(1, ring.InFlight);
 
         // Removing or updating it now finds nothing.
-        ref Sqe remove = ref ring.GetSqe();
-        remove.PrepTimeoutRemove(2);
-        remove.UserData = 3;
-        ref Sqe update = ref ring.PrepTimeoutUpdate(2, TimeSpan.FromSeconds(1));
-        update.UserData = 4;
+        ring.NextSqe(3).PrepTimeoutRemove(2);
+        ring.PrepTimeoutUpdate(2, TimeSpan.FromSeconds(1)).UserData = 4;
         ring.Submit();
         Dictionary<ulong, Cqe> cqes = RingKit.ReapByUserData(ring, 2);
         Assert.Equal(-E.ENOENT, cqes[3].Res);
@@ -45,13 +41,10 @@ public sealed class TimeoutFaultTests
     {
         Kernel.RequireIoUring();
         using var ring = new Ring(8);
-        ref Sqe timer = ref ring.PrepTimeout(TimeSpan.FromSeconds(30));
-        timer.UserData = 1;
+        ring.PrepTimeout(TimeSpan.FromSeconds(30)).UserData = 1;
         ring.Submit();
 
-        ref Sqe remove = ref ring.GetSqe();
-        remove.PrepTimeoutRemove(1);
-        remove.UserData = 2;
+        ring.NextSqe(2).PrepTimeoutRemove(1);
         ring.Submit();
         Dictionary<ulong, Cqe> cqes = RingKit.ReapByUserData(ring, 2);
         Assert.Equal(-E.ECANCELED, cqes[1].Res);
@@ -71,12 +64,8 @@ public sealed class TimeoutFaultTests
         buffer.Span.Fill(0x99);
         using var ring = new Ring(8);
 
-        ref Sqe read = ref ring.GetSqe();
-        read.PrepRead(pipe.ReadFd, buffer, ulong.MaxValue);
-        read.Flags |= SqeFlags.IoLink;
-        read.UserData = 1;
-        ref Sqe timeout = ref ring.PrepLinkTimeout(TimeSpan.FromMilliseconds(20));
-        timeout.UserData = 2;
+        ring.NextSqe(1, SqeFlags.IoLink).PrepRead(pipe.ReadFd, buffer, ulong.MaxValue);
+        ring.PrepLinkTimeout(TimeSpan.FromMilliseconds(20)).UserData = 2;
         ring.Submit();
 
         Dictionary<ulong, Cqe> cqes = RingKit.ReapByUserData(ring, 2);
@@ -97,16 +86,13 @@ public sealed class TimeoutFaultTests
         using var ring = new Ring(64);
         for (int i = 0; i < n; i++)
         {
-            ref Sqe t = ref ring.PrepTimeout(TimeSpan.FromMilliseconds(i % 2 == 0 ? 10 : 30_000));
-            t.UserData = (ulong)i;
+            ring.PrepTimeout(TimeSpan.FromMilliseconds(i % 2 == 0 ? 10 : 30_000)).UserData = (ulong)i;
         }
 
         ring.Submit();
         for (int i = 1; i < n; i += 2)
         {
-            ref Sqe r = ref ring.GetSqe();
-            r.PrepTimeoutRemove((ulong)i);
-            r.UserData = 1000UL + (ulong)i;
+            ring.NextSqe(1000UL + (ulong)i).PrepTimeoutRemove((ulong)i);
         }
 
         ring.Submit();

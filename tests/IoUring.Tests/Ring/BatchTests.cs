@@ -36,9 +36,7 @@ public sealed class BatchTests
 
         for (int i = 0; i < n; i++)
         {
-            ref Sqe sqe = ref ring.GetSqe();
-            sqe.PrepNop();
-            sqe.UserData = Tag | (uint)i;
+            ring.NextSqe(Tag | (uint)i).PrepNop();
         }
 
         Assert.Equal((uint)n, ring.SqPending);
@@ -71,9 +69,7 @@ public sealed class BatchTests
             int round = Math.Min(32, n - next);
             for (int i = 0; i < round; i++)
             {
-                ref Sqe sqe = ref ring.GetSqe();
-                sqe.PrepNop();
-                sqe.UserData = Tag | (uint)next++;
+                ring.NextSqe(Tag | (uint)next++).PrepNop();
             }
 
             Assert.Equal(round, ring.Submit());

@@ -13,9 +13,7 @@ public sealed class CancelTests
         (TestPipe pipe, NativeBuffer buffer, Ring ring) = blocked;
         AssertNoCompletion(ring, TimeSpan.FromMilliseconds(20));
 
-        ref Sqe cancel = ref ring.GetSqe();
-        cancel.PrepCancel(1);
-        cancel.UserData = 2;
+        ring.NextSqe(2).PrepCancel(1);
         Assert.Equal(1, ring.Submit());
         Dictionary<ulong, Cqe> done = ReapByUserData(ring, 2);
         Assert.Equal(-E.ECANCELED, done[1].Res);
@@ -32,9 +30,7 @@ public sealed class CancelTests
     {
         Kernel.RequireIoUring();
         using var ring = new Ring(4);
-        ref Sqe cancel = ref ring.GetSqe();
-        cancel.PrepCancel(424242);
-        cancel.UserData = 2;
+        ring.NextSqe(2).PrepCancel(424242);
         Assert.Equal(1, ring.Submit());
         Cqe cqe = Reap(ring, 1)[0];
         Assert.Equal(2UL, cqe.UserData);
@@ -47,17 +43,13 @@ public sealed class CancelTests
         Kernel.RequireIoUring();
         using var blocked = new BlockedPipeRead();
         (TestPipe pipe, NativeBuffer buffer, Ring ring) = blocked;
-        ref Sqe first = ref ring.GetSqe();
-        first.PrepCancel(1);
-        first.UserData = 2;
+        ring.NextSqe(2).PrepCancel(1);
         Assert.Equal(1, ring.Submit());
         Dictionary<ulong, Cqe> done = ReapByUserData(ring, 2);
         Assert.Equal(-E.ECANCELED, done[1].Res);
         Assert.Equal(0, done[2].Res);
 
-        ref Sqe second = ref ring.GetSqe();
-        second.PrepCancel(1);
-        second.UserData = 3;
+        ring.NextSqe(3).PrepCancel(1);
         Assert.Equal(1, ring.Submit());
         Assert.Equal(-E.ENOENT, Reap(ring, 1)[0].Res);
         Assert.Equal(0, ring.InFlight);
@@ -71,9 +63,7 @@ public sealed class CancelTests
         (TestPipe pipe, NativeBuffer buffer, Ring ring) = blocked;
         for (ulong ud = 2; ud <= 3; ud++)
         {
-            ref Sqe cancel = ref ring.GetSqe();
-            cancel.PrepCancel(1);
-            cancel.UserData = ud;
+            ring.NextSqe(ud).PrepCancel(1);
         }
 
         // Within one submission the poll-armed read is only marked for cancellation (task work finishes it at the
@@ -92,15 +82,11 @@ public sealed class CancelTests
     {
         Kernel.RequireIoUring();
         using var ring = new Ring(4);
-        ref Sqe nop = ref ring.GetSqe();
-        nop.PrepNop();
-        nop.UserData = 1;
+        ring.NextSqe(1).PrepNop();
         Assert.Equal(1, ring.Submit());
         Assert.Equal(0, Reap(ring, 1)[0].Res);
 
-        ref Sqe cancel = ref ring.GetSqe();
-        cancel.PrepCancel(1);
-        cancel.UserData = 2;
+        ring.NextSqe(2).PrepCancel(1);
         Assert.Equal(1, ring.Submit());
         Assert.Equal(-E.ENOENT, Reap(ring, 1)[0].Res);
     }
@@ -117,9 +103,7 @@ public sealed class CancelTests
         ring.GetSqe().PrepPipeRead(pipe.ReadFd, a, 5);
         ring.GetSqe().PrepPipeRead(pipe.ReadFd, b, 5);
         Assert.Equal(2, ring.Submit());
-        ref Sqe cancel = ref ring.GetSqe();
-        cancel.PrepCancel(5, AsyncCancelFlags.All);
-        cancel.UserData = 6;
+        ring.NextSqe(6).PrepCancel(5, AsyncCancelFlags.All);
         Assert.Equal(1, ring.Submit());
 
         Cqe[] done = Reap(ring, 3);
@@ -143,9 +127,7 @@ public sealed class CancelTests
         ring.GetSqe().PrepPipeRead(other.ReadFd, b3, 3);
         Assert.Equal(3, ring.Submit());
 
-        ref Sqe cancel = ref ring.GetSqe();
-        cancel.PrepCancelFd(target.ReadFd, AsyncCancelFlags.All);
-        cancel.UserData = 10;
+        ring.NextSqe(10).PrepCancelFd(target.ReadFd, AsyncCancelFlags.All);
         Assert.Equal(1, ring.Submit());
 
         Dictionary<ulong, Cqe> done = ReapByUserData(ring, 3);
@@ -175,9 +157,7 @@ public sealed class CancelTests
         ring.GetSqe().PrepPipeRead(pipe.ReadFd, b1, 1);
         ring.GetSqe().PrepPipeRead(pipe.ReadFd, b2, 2);
         Assert.Equal(2, ring.Submit());
-        ref Sqe cancel = ref ring.GetSqe();
-        cancel.PrepCancelFd(pipe.ReadFd);
-        cancel.UserData = 10;
+        ring.NextSqe(10).PrepCancelFd(pipe.ReadFd);
         Assert.Equal(1, ring.Submit());
 
         Dictionary<ulong, Cqe> done = ReapByUserData(ring, 2);
@@ -211,9 +191,7 @@ public sealed class CancelTests
             ring.PrepTimeout(TimeSpan.FromSeconds(30)).UserData = 4;
             Assert.Equal(4, ring.Submit());
 
-            ref Sqe cancel = ref ring.GetSqe();
-            cancel.PrepCancelAny();
-            cancel.UserData = 10;
+            ring.NextSqe(10).PrepCancelAny();
             Assert.Equal(1, ring.Submit());
 
             Dictionary<ulong, Cqe> done = ReapByUserData(ring, 5);

@@ -79,9 +79,7 @@ public sealed class ConcurrentMisuseTests
     {
         Kernel.RequireIoUring();
         using var ring = new Ring(4);
-        ref Sqe mine = ref ring.GetSqe();
-        mine.PrepNop();
-        mine.UserData = 1;
+        ring.NextSqe(1).PrepNop();
 
         Exception? other = Background.Run(() => Record.Exception(() => ring.GetSqe().PrepNop())).Join<Exception?>();
 
@@ -113,9 +111,7 @@ public sealed class ConcurrentMisuseTests
             {
                 while (!stop.IsCancellationRequested)
                 {
-                    ref Sqe sqe = ref ring.GetSqe();
-                    sqe.PrepNop();
-                    sqe.UserData = ++next;
+                    ring.NextSqe(++next).PrepNop();
                     written[next] = true;
                     _ = ring.Submit();
                     while (ring.TryPeekCqe(out Cqe cqe))

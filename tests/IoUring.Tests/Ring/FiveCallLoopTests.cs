@@ -12,9 +12,7 @@ public sealed class FiveCallLoopTests
         using var buffer = new NativeBuffer(4096);
         using var ring = new Ring(8);
 
-        ref Sqe sqe = ref ring.GetSqe();
-        sqe.PrepRead(fd, buffer, offset: 4096);
-        sqe.UserData = 42;
+        ring.NextSqe(42).PrepRead(fd, buffer, offset: 4096);
         Assert.Equal(1, ring.Submit());
         Cqe cqe = ring.WaitCqe();
         ring.CqeSeen(cqe);
@@ -60,9 +58,7 @@ public sealed class FiveCallLoopTests
 
         for (ulong i = 1; i <= 2; i++)
         {
-            ref Sqe sqe = ref ring.GetSqe();
-            sqe.PrepNop();
-            sqe.UserData = i;
+            ring.NextSqe(i).PrepNop();
         }
 
         ring.SubmitAndWait(2);

@@ -12,20 +12,10 @@ public sealed class LinkTests
         using var ring = new Ring(8);
         using var buffer = new NativeBuffer(64);
 
-        ref Sqe head = ref ring.GetSqe();
-        head.PrepRead(BadFd, buffer.Address, 64, 0);
-        head.Flags = SqeFlags.IoLink;
-        head.UserData = 1;
-        ref Sqe middle = ref ring.GetSqe();
-        middle.PrepNop();
-        middle.Flags = SqeFlags.IoLink;
-        middle.UserData = 2;
-        ref Sqe last = ref ring.GetSqe();
-        last.PrepNop();
-        last.UserData = 3;
-        ref Sqe unlinked = ref ring.GetSqe();
-        unlinked.PrepNop();
-        unlinked.UserData = 4;
+        ring.NextSqe(1, SqeFlags.IoLink).PrepRead(BadFd, buffer.Address, 64, 0);
+        ring.NextSqe(2, SqeFlags.IoLink).PrepNop();
+        ring.NextSqe(3).PrepNop();
+        ring.NextSqe(4).PrepNop();
 
         Assert.Equal(4, ring.Submit());
         Dictionary<ulong, Cqe> done = ReapByUserData(ring, 4);
@@ -43,13 +33,8 @@ public sealed class LinkTests
         using var ring = new Ring(8);
         using var buffer = new NativeBuffer(64);
 
-        ref Sqe head = ref ring.GetSqe();
-        head.PrepRead(BadFd, buffer.Address, 64, 0);
-        head.Flags = SqeFlags.IoHardLink;
-        head.UserData = 1;
-        ref Sqe next = ref ring.GetSqe();
-        next.PrepNop();
-        next.UserData = 2;
+        ring.NextSqe(1, SqeFlags.IoHardLink).PrepRead(BadFd, buffer.Address, 64, 0);
+        ring.NextSqe(2).PrepNop();
 
         Assert.Equal(2, ring.Submit());
         Cqe[] done = Reap(ring, 2);
@@ -70,10 +55,7 @@ public sealed class LinkTests
         using var ring = new Ring(4);
 
         // The read is submitted before the write ever runs; the link makes it wait.
-        ref Sqe write = ref ring.GetSqe();
-        write.PrepWrite(pipe.WriteFd, source.Address, 5, ulong.MaxValue);
-        write.Flags = SqeFlags.IoLink;
-        write.UserData = 1;
+        ring.NextSqe(1, SqeFlags.IoLink).PrepWrite(pipe.WriteFd, source.Address, 5, ulong.MaxValue);
         ring.GetSqe().PrepPipeRead(pipe.ReadFd, target, 2);
 
         Assert.Equal(2, ring.Submit());
@@ -135,13 +117,8 @@ public sealed class LinkTests
         using var ring = new Ring(4);
 
         // Asking for 4096 bytes of a 100-byte file completes short, which the kernel treats as a failed link.
-        ref Sqe read = ref ring.GetSqe();
-        read.PrepRead(fd, buffer, 0);
-        read.Flags = SqeFlags.IoLink;
-        read.UserData = 1;
-        ref Sqe nop = ref ring.GetSqe();
-        nop.PrepNop();
-        nop.UserData = 2;
+        ring.NextSqe(1, SqeFlags.IoLink).PrepRead(fd, buffer, 0);
+        ring.NextSqe(2).PrepNop();
 
         Assert.Equal(2, ring.Submit());
         Cqe[] done = Reap(ring, 2);

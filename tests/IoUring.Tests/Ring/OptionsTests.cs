@@ -66,9 +66,7 @@ public sealed class OptionsTests
         for (int round = 0; round < 3; round++)
         {
             buffer.Span.Clear();
-            ref Sqe sqe = ref ring.GetSqe();
-            sqe.PrepRead(fd, buffer, (ulong)round * 4096);
-            sqe.UserData = 0x5000 + (ulong)round;
+            ring.NextSqe(0x5000 + (ulong)round).PrepRead(fd, buffer, (ulong)round * 4096);
             int submitted = ring.Submit();
             if (!ring.SetupFlags.HasFlag(SetupFlags.SqPoll))
             {

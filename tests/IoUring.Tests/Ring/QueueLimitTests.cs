@@ -16,9 +16,7 @@ public sealed class QueueLimitTests
             Assert.Equal(i, ring.SqPending);
             Assert.Equal(i, ring.SqReady);
             Assert.Equal(8 - i, ring.SqSpaceLeft);
-            ref Sqe sqe = ref ring.GetSqe();
-            sqe.PrepNop();
-            sqe.UserData = 100 + i;
+            ring.NextSqe(100 + i).PrepNop();
         }
 
         Assert.Equal(0u, ring.SqSpaceLeft);
@@ -40,9 +38,7 @@ public sealed class QueueLimitTests
         // The slots are back: a second full round fits.
         for (uint i = 0; i < 8; i++)
         {
-            ref Sqe sqe = ref ring.GetSqe();
-            sqe.PrepNop();
-            sqe.UserData = 200 + i;
+            ring.NextSqe(200 + i).PrepNop();
         }
 
         Assert.Equal(8, ring.Submit());
@@ -84,9 +80,7 @@ public sealed class QueueLimitTests
         {
             for (int i = 0; i < 16; i++)
             {
-                ref Sqe sqe = ref ring.GetSqe();
-                sqe.PrepNop();
-                sqe.UserData = (ulong)total++;
+                ring.NextSqe((ulong)total++).PrepNop();
             }
 
             // Round 0 fills the CQ; every later round is submitted while completions wait in the overflow backlog.
@@ -127,9 +121,7 @@ public sealed class QueueLimitTests
         {
             for (int i = 0; i < 8; i++)
             {
-                ref Sqe sqe = ref ring.GetSqe();
-                sqe.PrepNop();
-                sqe.UserData = (ulong)((r * 8) + i);
+                ring.NextSqe((ulong)((r * 8) + i)).PrepNop();
             }
 
             Assert.Equal(8, ring.Submit());

@@ -23,22 +23,14 @@ public sealed class RegistrationTests
         byte[] fresh = new byte[4096];
         new Random(99).NextBytes(fresh);
         fresh.CopyTo(native.Span[4096..]);
-        ref Sqe write = ref ring.GetSqe();
-        write.PrepWriteFixed(fd, native.Address + 4096, 4096, 4096, bufIndex: 0);
-        write.Flags = SqeFlags.IoLink;
-        write.UserData = 1;
+        ring.NextSqe(1, SqeFlags.IoLink).PrepWriteFixed(fd, native.Address + 4096, 4096, 4096, bufIndex: 0);
 
         // Then read the whole file: the first half into the managed (pinned by registration) buffer, the second half
         // into the start of the native one.
         using System.Buffers.MemoryHandle pin = managed.AsMemory().Pin();
         nint managedAddress = Addresses.Of(pin);
-        ref Sqe read1 = ref ring.GetSqe();
-        read1.PrepReadFixed(fd, managedAddress, 4096, 0, bufIndex: 1);
-        read1.Flags = SqeFlags.IoLink;
-        read1.UserData = 2;
-        ref Sqe read2 = ref ring.GetSqe();
-        read2.PrepReadFixed(fd, native.Address, 4096, 4096, bufIndex: 0);
-        read2.UserData = 3;
+        ring.NextSqe(2, SqeFlags.IoLink).PrepReadFixed(fd, managedAddress, 4096, 0, bufIndex: 1);
+        ring.NextSqe(3).PrepReadFixed(fd, native.Address, 4096, 4096, bufIndex: 0);
 
         Assert.Equal(3, ring.Submit());
         Cqe[] done = Reap(ring, 3);
@@ -65,12 +57,8 @@ public sealed class RegistrationTests
         using var ring = new Ring(4);
         ring.RegisterBuffers([registered.Memory]);
 
-        ref Sqe wrongAddress = ref ring.GetSqe();
-        wrongAddress.PrepReadFixed(fd, outside.Address, 4096, 0, bufIndex: 0);
-        wrongAddress.UserData = 1;
-        ref Sqe wrongIndex = ref ring.GetSqe();
-        wrongIndex.PrepReadFixed(fd, registered.Address, 4096, 0, bufIndex: 5);
-        wrongIndex.UserData = 2;
+        ring.NextSqe(1).PrepReadFixed(fd, outside.Address, 4096, 0, bufIndex: 0);
+        ring.NextSqe(2).PrepReadFixed(fd, registered.Address, 4096, 0, bufIndex: 5);
 
         // 6.18 checks the buffer when the read is issued: both are submitted and fail in their CQEs. Older kernels
         // (seen on 6.12) check it at submission, where the failing SQE ends the batch: submit the rest again.
@@ -127,9 +115,7 @@ public sealed class RegistrationTests
         }
 
         // A slot past the table is EBADF.
-        ref Sqe bad = ref ring.GetSqe();
-        bad.PrepRead(7, buffer, 0);
-        bad.Flags = SqeFlags.FixedFile;
+        ring.NextSqe(0, SqeFlags.FixedFile).PrepRead(7, buffer, 0);
         Assert.Equal(1, ring.Submit());
         Assert.Equal(-E.EBADF, Reap(ring, 1)[0].Res);
 
@@ -149,18 +135,13 @@ public sealed class RegistrationTests
         ring.RegisterFiles([pipe.ReadFd]);
 
         // A read on slot 0 (the pipe) blocks.
-        ref Sqe blocked = ref ring.GetSqe();
-        blocked.PrepPipeRead(0, pipeBuffer, 1);
-        blocked.Flags = SqeFlags.FixedFile;
+        ring.NextSqe(0, SqeFlags.FixedFile).PrepPipeRead(0, pipeBuffer, 1);
         Assert.Equal(1, ring.Submit());
         AssertNoCompletion(ring, TimeSpan.FromMilliseconds(20));
 
         // Point slot 0 at the file while that read is in flight.
         Assert.Equal(1, ring.UpdateRegisteredFiles(0, [(int)handle.DangerousGetHandle()]));
-        ref Sqe fromFile = ref ring.GetSqe();
-        fromFile.PrepRead(0, fileBuffer, 0);
-        fromFile.Flags = SqeFlags.FixedFile;
-        fromFile.UserData = 2;
+        ring.NextSqe(2, SqeFlags.FixedFile).PrepRead(0, fileBuffer, 0);
         Assert.Equal(1, ring.Submit());
         Cqe fileRead = Reap(ring, 1)[0];
         Assert.Equal(2UL, fileRead.UserData);
@@ -185,25 +166,19 @@ public sealed class RegistrationTests
         using var ring = new Ring(4);
         ring.RegisterFilesSparse(4);
 
-        ref Sqe empty = ref ring.GetSqe();
-        empty.PrepRead(2, buffer, 0);
-        empty.Flags = SqeFlags.FixedFile;
+        ring.NextSqe(0, SqeFlags.FixedFile).PrepRead(2, buffer, 0);
         Assert.Equal(1, ring.Submit());
         Assert.Equal(-E.EBADF, Reap(ring, 1)[0].Res);
 
         Assert.Equal(1, ring.UpdateRegisteredFiles(2, [(int)handle.DangerousGetHandle()]));
-        ref Sqe filled = ref ring.GetSqe();
-        filled.PrepRead(2, buffer, 0);
-        filled.Flags = SqeFlags.FixedFile;
+        ring.NextSqe(0, SqeFlags.FixedFile).PrepRead(2, buffer, 0);
         Assert.Equal(1, ring.Submit());
         Assert.Equal(4096, Reap(ring, 1)[0].Res);
         Assert.Equal(file.Content, buffer.Span.ToArray());
 
         // Clearing the slot empties it again.
         Assert.Equal(1, ring.UpdateRegisteredFiles(2, [-1]));
-        ref Sqe cleared = ref ring.GetSqe();
-        cleared.PrepRead(2, buffer, 0);
-        cleared.Flags = SqeFlags.FixedFile;
+        ring.NextSqe(0, SqeFlags.FixedFile).PrepRead(2, buffer, 0);
         Assert.Equal(1, ring.Submit());
         Assert.Equal(-E.EBADF, Reap(ring, 1)[0].Res);
     }
@@ -290,9 +265,7 @@ public sealed class RegistrationTests
             }
 
             // A request forced to the io-wq workers (IOSQE_ASYNC) completes there and signals.
-            ref Sqe forced = ref ring.GetSqe();
-            forced.PrepNop();
-            forced.Flags = SqeFlags.Async;
+            ring.NextSqe(0, SqeFlags.Async).PrepNop();
             Assert.Equal(1, ring.Submit());
             ring.CqeSeen(ring.WaitCqe());
             Assert.Equal(1, Libc.EventFdRead(efd));

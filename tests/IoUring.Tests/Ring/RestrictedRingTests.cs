@@ -37,9 +37,7 @@ public sealed class RestrictedRingTests
         drained.Flags |= SqeFlags.IoDrain; // a flag not allowed
         Assert.Equal(-E.EACCES, RingKit.Run(ring).Res);
 
-        ref Sqe linked = ref ring.GetSqe();
-        linked.PrepNop();
-        linked.Flags |= SqeFlags.IoLink;
+        ring.NextSqe(0, SqeFlags.IoLink).PrepNop();
         ring.GetSqe().PrepNop();
         Assert.All(RingKit.RunMany(ring, 2), c => Assert.Equal(0, c.Res));
 

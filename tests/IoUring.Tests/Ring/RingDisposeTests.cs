@@ -41,13 +41,8 @@ public sealed class RingDisposeTests
         ring.GetSqe().PrepPipeRead(pipe.ReadFd, b1, 1);
         ring.GetSqe().PrepPipeRead(other.ReadFd, b2, 2);
         ring.PrepTimeout(TimeSpan.FromSeconds(60)).UserData = 3;
-        ref Sqe poll = ref ring.GetSqe();
-        poll.PrepPollMultishot(other.ReadFd, 1);
-        poll.UserData = 4;
-        ref Sqe linked = ref ring.GetSqe();
-        linked.PrepPollAdd(pipe.ReadFd, 1);
-        linked.Flags = SqeFlags.IoLink;
-        linked.UserData = 5;
+        ring.NextSqe(4).PrepPollMultishot(other.ReadFd, 1);
+        ring.NextSqe(5, SqeFlags.IoLink).PrepPollAdd(pipe.ReadFd, 1);
         ring.GetSqe().PrepNop();
         Assert.Equal(6, ring.Submit());
         // Prepared but never submitted: simply abandoned.

@@ -17,9 +17,7 @@ public sealed class RingMemoryTests
         {
             for (ulong i = 0; i < 64; i++)
             {
-                ref Sqe sqe = ref ring.GetSqe();
-                sqe.PrepRead((int)handle.DangerousGetHandle(), buffer.Address + (nint)(i * 64), 64, i * 64);
-                sqe.UserData = i;
+                ring.NextSqe(i).PrepRead((int)handle.DangerousGetHandle(), buffer.Address + (nint)(i * 64), 64, i * 64);
             }
 
             Dictionary<ulong, Cqe> cqes = RingKit.ReapByUserData(ring, 0 + Submit(ring, 64));
@@ -90,9 +88,7 @@ public sealed class RingMemoryTests
         ring.CqAdvance(2);
         for (ulong i = 0; i < 40; i++)
         {
-            ref Sqe sqe = ref ring.GetSqe();
-            sqe.PrepNop();
-            sqe.UserData = 100 + i;
+            ring.NextSqe(100 + i).PrepNop();
         }
 
         Assert.Equal(40, RingKit.ReapByUserData(ring, 0 + Submit(ring, 40)).Count);

@@ -16,9 +16,7 @@ public sealed class SqPollTests
         Assert.True((ring.SetupFlags & SetupFlags.SqPoll) != 0);
         for (int i = 0; i < 500; i++)
         {
-            ref Sqe nop = ref ring.GetSqe();
-            nop.PrepNop();
-            nop.UserData = (ulong)i;
+            ring.NextSqe((ulong)i).PrepNop();
             _ = ring.SubmitAndWait(1);
             Cqe cqe = ring.WaitCqe();
             Assert.Equal((ulong)i, cqe.UserData);
@@ -48,9 +46,7 @@ public sealed class SqPollTests
 
             Assert.True(ring.SqNeedsWakeup, "the SQPOLL thread never went to sleep");
             buffer.Span.Clear();
-            ref Sqe sqe = ref ring.GetSqe();
-            sqe.PrepRead(fd, buffer, (ulong)(round % 2) * 4096);
-            sqe.UserData = (ulong)round;
+            ring.NextSqe((ulong)round).PrepRead(fd, buffer, (ulong)(round % 2) * 4096);
             _ = ring.Submit();
             Cqe cqe = ring.WaitCqe(Wait.Patience);
             ring.CqeSeen(cqe);

@@ -13,9 +13,7 @@ public sealed class ThreadOwnershipTests
         using var buffer = new NativeBuffer(16);
         try
         {
-            ref Sqe sqe = ref ring.GetSqe();
-            sqe.PrepRead(readFd, buffer, 0);
-            sqe.UserData = 7;
+            ring.NextSqe(7).PrepRead(readFd, buffer, 0);
             ring.Submit();
 
             using var waiting = new ManualResetEventSlim();

@@ -31,9 +31,7 @@ public sealed class TimeoutTests
         ring.PrepTimeout(TimeSpan.FromSeconds(30), count: 2).UserData = 100;
         for (ulong i = 1; i <= 2; i++)
         {
-            ref Sqe nop = ref ring.GetSqe();
-            nop.PrepNop();
-            nop.UserData = i;
+            ring.NextSqe(i).PrepNop();
         }
 
         Assert.Equal(3, ring.Submit());
@@ -52,9 +50,7 @@ public sealed class TimeoutTests
         using var ring = new Ring(4);
         ring.PrepTimeout(TimeSpan.FromSeconds(30)).UserData = 1;
         Assert.Equal(1, ring.Submit());
-        ref Sqe remove = ref ring.GetSqe();
-        remove.PrepTimeoutRemove(1);
-        remove.UserData = 2;
+        ring.NextSqe(2).PrepTimeoutRemove(1);
         Assert.Equal(1, ring.Submit());
 
         Dictionary<ulong, Cqe> done = ReapByUserData(ring, 2);
@@ -62,9 +58,7 @@ public sealed class TimeoutTests
         Assert.Equal(0, done[2].Res);
 
         // Removing it again finds nothing.
-        ref Sqe again = ref ring.GetSqe();
-        again.PrepTimeoutRemove(1);
-        again.UserData = 3;
+        ring.NextSqe(3).PrepTimeoutRemove(1);
         Assert.Equal(1, ring.Submit());
         Assert.Equal(-E.ENOENT, Reap(ring, 1)[0].Res);
     }
@@ -137,9 +131,7 @@ public sealed class TimeoutTests
         using var ring = new Ring(4);
         pipe.Put("data"u8);
 
-        ref Sqe read = ref ring.GetSqe();
-        read.PrepPipeRead(pipe.ReadFd, buffer, 1);
-        read.Flags = SqeFlags.IoLink;
+        ring.NextSqe(0, SqeFlags.IoLink).PrepPipeRead(pipe.ReadFd, buffer, 1);
         ring.PrepLinkTimeout(TimeSpan.FromSeconds(30)).UserData = 2;
         Assert.Equal(2, ring.Submit());
 

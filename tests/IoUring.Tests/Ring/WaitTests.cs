@@ -59,9 +59,7 @@ public sealed class WaitTests
         Assert.True(took < TimeSpan.FromSeconds(1), $"a peek took {took.TotalMilliseconds} ms");
 
         // A zero wait does not submit either: the NOP stays queued until Submit.
-        ref Sqe nop = ref ring.GetSqe();
-        nop.PrepNop();
-        nop.UserData = 2;
+        ring.NextSqe(2).PrepNop();
         Assert.False(ring.TryWaitCqe(TimeSpan.Zero, out _));
         Assert.Equal(1u, ring.SqPending);
         Assert.Equal(1, ring.Submit());
@@ -178,9 +176,7 @@ public sealed class WaitTests
         Background send = Background.Run(() =>
         {
             Thread.Sleep(50);
-            ref Sqe msg = ref sender.GetSqe();
-            msg.PrepMsgRing(target.Fd, 1234, 0xFEED);
-            msg.UserData = 1;
+            sender.NextSqe(1).PrepMsgRing(target.Fd, 1234, 0xFEED);
             Assert.Equal(1, sender.Submit());
             Cqe sent = sender.WaitCqe();
             sender.CqeSeen(sent);
@@ -205,9 +201,7 @@ public sealed class WaitTests
         Kernel.RequireIoUring();
         using var pipe = new TestPipe();
         using var ring = new Ring(4);
-        ref Sqe poll = ref ring.GetSqe();
-        poll.PrepPollMultishot(pipe.ReadFd, 1);
-        poll.UserData = 5;
+        ring.NextSqe(5).PrepPollMultishot(pipe.ReadFd, 1);
         Assert.Equal(1, ring.Submit());
 
         for (int i = 0; i < 2; i++)
@@ -224,9 +218,7 @@ public sealed class WaitTests
         // Still in flight, so a blocking wait is legitimate (it times out instead of being refused).
         Assert.False(ring.TryWaitCqe(TimeSpan.FromMilliseconds(20), out _));
 
-        ref Sqe remove = ref ring.GetSqe();
-        remove.PrepPollRemove(5);
-        remove.UserData = 6;
+        ring.NextSqe(6).PrepPollRemove(5);
         Assert.Equal(1, ring.Submit());
         Dictionary<ulong, Cqe> done = ReapByUserData(ring, 2);
         Assert.Equal(-E.ECANCELED, done[5].Res);

@@ -7,8 +7,10 @@ namespace IoUring.Tests.Sockets;
 
 public sealed class ConnectionBehaviourTests
 {
+    /// <summary>A connection on a fresh engine and its plain-socket client (skips the test without io_uring).</summary>
     private static async Task<LoopbackPair> PairAsync(UringConnectionOptions? options = null, ContinuationMode mode = ContinuationMode.ThreadPool)
     {
+        Kernel.RequireIoUring();
         var engine = new IoUringEngine(new IoUringEngineOptions { Continuations = mode });
         UringSocket listener = UringSocket.Listen(engine, SocketKit.AnyLoopback);
         CancellationToken ct = Wait.Timeout();
@@ -22,7 +24,6 @@ public sealed class ConnectionBehaviourTests
     [InlineData(ContinuationMode.Inline)]
     public async Task Half_close_the_peer_shuts_down_writing_and_still_receives_the_reply(ContinuationMode mode)
     {
-        Kernel.RequireIoUring();
         await using LoopbackPair pair = await PairAsync(mode: mode);
         (UringConnection server, Socket client, _, _) = pair;
         CancellationToken ct = Wait.Timeout();
@@ -45,7 +46,6 @@ public sealed class ConnectionBehaviourTests
     [Fact]
     public async Task Closing_right_after_sending_is_graceful_the_peer_reads_everything_then_end_of_stream()
     {
-        Kernel.RequireIoUring();
         await using LoopbackPair pair = await PairAsync();
         (UringConnection server, Socket client, _, _) = pair;
         CancellationToken ct = Wait.Timeout();
@@ -68,7 +68,6 @@ public sealed class ConnectionBehaviourTests
     [Fact]
     public async Task Completing_the_output_shuts_down_sending_while_receiving_goes_on()
     {
-        Kernel.RequireIoUring();
         await using LoopbackPair pair = await PairAsync();
         (UringConnection server, Socket client, _, _) = pair;
         CancellationToken ct = Wait.Timeout();
@@ -86,7 +85,6 @@ public sealed class ConnectionBehaviourTests
     [Fact]
     public async Task A_peer_reset_fails_the_input_with_an_IOException_wrapping_ConnectionReset()
     {
-        Kernel.RequireIoUring();
         await using LoopbackPair pair = await PairAsync();
         (UringConnection server, Socket client, _, _) = pair;
         CancellationToken ct = Wait.Timeout();
@@ -130,7 +128,6 @@ public sealed class ConnectionBehaviourTests
     {
         // Kestrel's socket transport semantics (the io_uring Kestrel transport sets it): the handler's writes go
         // nowhere once the peer has gone, and the request is aborted through ConnectionClosed, not by a write error.
-        Kernel.RequireIoUring();
         await using LoopbackPair pair = await PairAsync(new UringConnectionOptions { PeerResetFailsOutput = false });
         (UringConnection server, Socket client, _, _) = pair;
         CancellationToken ct = Wait.Timeout();
@@ -242,7 +239,6 @@ public sealed class ConnectionBehaviourTests
     [Fact]
     public async Task Cancelling_a_pending_input_read_or_raw_receive_throws_OperationCanceled_and_the_connection_goes_on()
     {
-        Kernel.RequireIoUring();
         await using LoopbackPair pair = await PairAsync();
         (UringConnection server, Socket client, _, _) = pair;
         CancellationToken ct = Wait.Timeout();
@@ -277,7 +273,6 @@ public sealed class ConnectionBehaviourTests
     [Fact]
     public async Task Disposing_a_connection_with_a_read_pending_completes_the_read_without_hanging()
     {
-        Kernel.RequireIoUring();
         await using LoopbackPair pair = await PairAsync();
         (UringConnection server, Socket client, _, _) = pair;
         CancellationToken ct = Wait.Timeout();

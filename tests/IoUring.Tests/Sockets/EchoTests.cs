@@ -5,10 +5,8 @@ namespace IoUring.Tests.Sockets;
 
 public sealed class EchoTests
 {
-    public static TheoryData<ContinuationMode> Modes => new() { ContinuationMode.ThreadPool, ContinuationMode.Inline };
-
     [Theory]
-    [MemberData(nameof(Modes))]
+    [MemberData(nameof(EngineModes.Both), MemberType = typeof(EngineModes))]
     public async Task A_plain_socket_client_gets_its_bytes_back_through_a_connection(ContinuationMode mode)
     {
         Kernel.RequireIoUring();
@@ -33,7 +31,7 @@ public sealed class EchoTests
     }
 
     [Theory]
-    [MemberData(nameof(Modes))]
+    [MemberData(nameof(EngineModes.Both), MemberType = typeof(EngineModes))]
     public async Task A_UringSocket_client_connects_sends_and_receives_through_the_engine(ContinuationMode mode)
     {
         Kernel.RequireIoUring();

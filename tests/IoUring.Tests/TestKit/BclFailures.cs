@@ -71,4 +71,20 @@ internal static class BclFailures
 
         throw new Xunit.Sdk.XunitException("expected an exception, none was thrown");
     }
+
+    /// <summary>
+    /// The errno behind a .NET-shaped failure: <paramref name="outer"/>'s inner exception is an
+    /// <see cref="IoUringException"/> with <paramref name="errno"/>, whose message contains each of <paramref name="texts"/>.
+    /// </summary>
+    public static IoUringException AssertErrnoInside(Exception outer, int errno, params string[] texts)
+    {
+        IoUringException inner = Assert.IsType<IoUringException>(outer.InnerException);
+        Assert.Equal(errno, inner.Errno);
+        foreach (string text in texts)
+        {
+            Assert.Contains(text, inner.Message, StringComparison.Ordinal);
+        }
+
+        return inner;
+    }
 }

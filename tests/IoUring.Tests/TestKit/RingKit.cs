@@ -8,6 +8,19 @@ internal static class RingKit
     /// <summary>A descriptor number above any fd limit: certainly not open, and never reused by another thread.</summary>
     public const int BadFd = 1 << 29;
 
+    /// <summary>
+    /// The next SQE with its user data (and flags) set, for one prep call on it: <c>ring.NextSqe(1).PrepNop();</c>.
+    /// The prep helpers set only their opcode's fields (they add flags they need with <c>|=</c>), so setting these first
+    /// is the same as setting them after.
+    /// </summary>
+    public static ref Sqe NextSqe(this Ring ring, ulong userData, SqeFlags flags = SqeFlags.None)
+    {
+        ref Sqe sqe = ref ring.GetSqe();
+        sqe.UserData = userData;
+        sqe.Flags = flags;
+        return ref sqe;
+    }
+
     /// <summary>Waits (boundedly) for the next CQE, marks it seen and returns it.</summary>
     public static Cqe Next(Ring ring)
     {
