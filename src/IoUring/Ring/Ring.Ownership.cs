@@ -15,19 +15,32 @@ public sealed partial class Ring
     /// sequential hand-over (across an <c>await</c>) works while use from a second thread during a call of the first,
     /// or between its <c>GetSqe</c> and <c>Submit</c>, throws.
     /// </summary>
+    /// <remarks>
+    /// One compare covers both checks: <see cref="Dispose"/> sets the owner to <see cref="NoOwner"/>, which no thread's
+    /// id equals, so a disposed ring always takes the slow path, which throws there.
+    /// </remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private void ThrowIfDisposed()
+    {
+        if (Environment.CurrentManagedThreadId != _ownerThread)
+        {
+            NotOwnerOrDisposed();
+        }
+    }
+
+    /// <summary>The owner id of a disposed ring: managed thread ids start at 1.</summary>
+    private const int NoOwner = 0;
+
+    /// <summary>The slow path of <see cref="ThrowIfDisposed"/>: the ring is disposed, or another thread calls.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void NotOwnerOrDisposed()
     {
         if (_disposed)
         {
             ThrowDisposed();
         }
 
-        int me = Environment.CurrentManagedThreadId;
-        if (me != _ownerThread)
-        {
-            TakeOwnership(me);
-        }
+        TakeOwnership(Environment.CurrentManagedThreadId);
     }
 
     /// <summary>The dispose check alone, for the per-CQE reads of a <see cref="CompletionBatch"/> (checked when the batch was taken).</summary>
@@ -52,7 +65,6 @@ public sealed partial class Ring
     /// caught at the first call that lands inside the other's batch; the CQ range checks catch the rest before a
     /// completion that was not posted could be handed out.
     /// </summary>
-    [MethodImpl(MethodImplOptions.NoInlining)]
     private void TakeOwnership(int me)
     {
         CheckNotBusyElsewhere(me);
@@ -74,6 +86,11 @@ public sealed partial class Ring
     /// </summary>
     internal void ClaimOwnership()
     {
+        if (_disposed)
+        {
+            ThrowDisposed();
+        }
+
         int me = Environment.CurrentManagedThreadId;
         CheckNotBusyElsewhere(me);
         _ownerThread = me;

@@ -262,6 +262,8 @@ public sealed partial class Ring : IDisposable
         bool drained = DrainInFlight(_drainTimeout);
         Unpublish(this);
         _disposed = true;
+        // Every later call, from this thread too, now fails the owner compare and throws ObjectDisposedException.
+        _ownerThread = NoOwner;
         if (_registeredIndex >= 0)
         {
             // The registration lives in the registering thread's table. From any other thread the same index names

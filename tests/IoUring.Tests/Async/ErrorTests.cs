@@ -4,26 +4,32 @@ namespace IoUring.Tests.Async;
 
 public sealed class ErrorTests
 {
-    [Fact]
-    public async Task Reading_a_write_only_file_handle_throws_UnauthorizedAccessException_with_EBADF_inside()
+    /// <summary>
+    /// Runs <paramref name="io"/> through an engine on a handle opened only for <paramref name="access"/>; it must throw
+    /// <see cref="UnauthorizedAccessException"/> with EBADF inside. Returns it and the file's path.
+    /// </summary>
+    private static async Task<(UnauthorizedAccessException Denied, string Path)> DeniedAsync(FileAccess access, Func<IoUringEngine, SafeFileHandle, Task> io)
     {
         Kernel.RequireIoUring();
         using var file = new TempFile(100);
-        using var handle = file.Open(FileAccess.Write);
+        using var handle = file.Open(access);
         using var engine = new IoUringEngine();
-        UnauthorizedAccessException denied = await Assert.ThrowsAsync<UnauthorizedAccessException>(async () => await engine.ReadAsync(handle, new byte[10], 0));
-        Assert.Equal($"Access to the path '{file.Path}' is denied.", denied.Message);
+        UnauthorizedAccessException denied = await Assert.ThrowsAsync<UnauthorizedAccessException>(() => io(engine, handle));
+        return (denied, file.Path);
+    }
+
+    [Fact]
+    public async Task Reading_a_write_only_file_handle_throws_UnauthorizedAccessException_with_EBADF_inside()
+    {
+        (UnauthorizedAccessException denied, string path) = await DeniedAsync(FileAccess.Write, static async (engine, handle) => await engine.ReadAsync(handle, new byte[10], 0));
+        Assert.Equal($"Access to the path '{path}' is denied.", denied.Message);
         BclFailures.AssertErrnoInside(denied, 9, "EBADF", "not opened for reading");
     }
 
     [Fact]
     public async Task Writing_a_read_only_file_handle_throws_UnauthorizedAccessException_with_EBADF_inside()
     {
-        Kernel.RequireIoUring();
-        using var file = new TempFile(100);
-        using var handle = file.Open(FileAccess.Read);
-        using var engine = new IoUringEngine();
-        UnauthorizedAccessException denied = await Assert.ThrowsAsync<UnauthorizedAccessException>(async () => await engine.WriteAsync(handle, new byte[10], 0));
+        (UnauthorizedAccessException denied, _) = await DeniedAsync(FileAccess.Read, static async (engine, handle) => await engine.WriteAsync(handle, new byte[10], 0));
         BclFailures.AssertErrnoInside(denied, 9, "not opened for writing");
     }
 

@@ -2,6 +2,9 @@ using System.Diagnostics;
 
 namespace IoUring.Tests;
 
+/// <summary>A prep call on an SQE the caller got (for helpers that choose the SQE and its user data).</summary>
+internal delegate void SqePrep(ref Sqe sqe);
+
 /// <summary>Submitting and reaping on a <see cref="Ring"/> with generous bounds, so a missing CQE fails a test instead of hanging it.</summary>
 internal static class RingKit
 {
@@ -19,6 +22,24 @@ internal static class RingKit
         sqe.UserData = userData;
         sqe.Flags = flags;
         return ref sqe;
+    }
+
+    /// <summary>
+    /// Stops request 1 (in flight) twice with <paramref name="prepStop"/> (a cancel or a timeout removal aimed at user
+    /// data 1), first as user data 2, then as 3: the first stop ends request 1 with ECANCELED and succeeds; the second
+    /// finds nothing (ENOENT).
+    /// </summary>
+    public static void AssertStopsOnlyOnce(Ring ring, SqePrep prepStop)
+    {
+        prepStop(ref ring.NextSqe(2));
+        Assert.Equal(1, ring.Submit());
+        Dictionary<ulong, Cqe> done = ReapByUserData(ring, 2);
+        Assert.Equal(-E.ECANCELED, done[1].Res);
+        Assert.Equal(0, done[2].Res);
+
+        prepStop(ref ring.NextSqe(3));
+        Assert.Equal(1, ring.Submit());
+        Assert.Equal(-E.ENOENT, Reap(ring, 1)[0].Res);
     }
 
     /// <summary>Waits (boundedly) for the next CQE, marks it seen and returns it.</summary>
