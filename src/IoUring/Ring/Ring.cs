@@ -245,7 +245,10 @@ public sealed partial class Ring : IDisposable
     /// the kernel's cancel looks for it only while its timer is armed. The drain recognises its CQEs (<c>-ETIME</c>
     /// with <see cref="CqeFlags.More"/>) and, once every request still in flight is such a timer that kept firing
     /// through a whole cancel round (100 ms), closes the ring without waiting for the timeout: a timer references no
-    /// memory of yours, and closing the ring makes the kernel kill it.
+    /// memory of yours, and closing the ring makes the kernel kill it. When other requests are left beside such a
+    /// timer (a request linked behind it is not even started until the timer ends), the drain stops reaping until the
+    /// completion queue is full: the kernel then ends every multishot request, the timer included, with a final CQE,
+    /// which releases (or fails) what was linked behind it, and the drain cancels and reaps the rest as usual.
     /// </remarks>
     /// <exception cref="InvalidOperationException">Another thread is blocked inside this ring (for example in <see cref="WaitCqe()"/>).</exception>
     public void Dispose()
@@ -308,104 +311,6 @@ public sealed partial class Ring : IDisposable
     /// <summary>Detaches a resource its owner released early (after unregistering it from the kernel).</summary>
     internal void RemoveResource(IRingResource resource) => _resources.Remove(resource);
 
-    private bool DrainInFlight(TimeSpan timeout)
-    {
-        if (_inFlight <= 0 && _sqeTail == _sqeHead)
-        {
-            return true;
-        }
-
-        try
-        {
-            // Requests prepared but never submitted are simply abandoned: the kernel never saw them.
-            _sqeTail = _sqeHead;
-            if (_inFlight <= 0)
-            {
-                return true;
-            }
-
-            // Cancel everything (5.19+: ANY|ALL; older kernels answer -EINVAL and we just wait), and again every
-            // 100 ms: a request can start after a cancel passed (one released by a drain or a link), and a slow
-            // kernel may not have reached the cancel yet.
-            long deadline = DeadlineAfter(timeout);
-            long recancel = Stopwatch.Frequency / 10;
-            long nextCancel = 0;
-            int rounds = 0;
-            var timerStreams = new TimerStreams();
-            while (_inFlight > 0)
-            {
-                long now = Stopwatch.GetTimestamp();
-                if (now >= deadline)
-                {
-                    return false;
-                }
-
-                if (now >= nextCancel)
-                {
-                    if (rounds > 0 && timerStreams.Count >= _inFlight)
-                    {
-                        // Everything still in flight is a multishot timeout that kept firing through a whole round
-                        // after a cancel: see TimerStreams. It holds no memory of ours, so closing the ring is safe.
-                        _inFlight = 0;
-                        return true;
-                    }
-
-                    SubmitCancelEverything();
-                    timerStreams.Clear();
-                    rounds++;
-                    nextCancel = now + recancel;
-                }
-
-                long slice = Math.Min(deadline, nextCancel) - now;
-                if (TryWaitCqe(TimeSpan.FromSeconds(Math.Max(1.0, slice) / Stopwatch.Frequency), out Cqe cqe))
-                {
-                    timerStreams.Note(cqe);
-                    CqeSeen(cqe);
-                }
-            }
-
-            return true;
-        }
-        catch (IoUringException)
-        {
-            return false;
-        }
-        catch (NotSupportedException)
-        {
-            // No timed wait before 5.11: we cannot prove the kernel is done, so pinned memory stays pinned.
-            return false;
-        }
-    }
-
-    /// <summary>
-    /// The user data of multishot timeouts seen firing during one round of the dispose drain. A multishot timeout
-    /// with a short period (<c>IORING_TIMEOUT_MULTISHOT</c>, no repeat count) cannot be cancelled reliably: the kernel
-    /// takes it off its timeout list when the timer fires and puts it back only when the task work that posts the
-    /// CQE re-arms it (io_timeout_fn / io_timeout_complete), and ASYNC_CANCEL and TIMEOUT_REMOVE look only at that
-    /// list, so with a period shorter than the time between two io_uring_enter calls the cancel nearly always
-    /// misses it (-ENOENT) and the timer fires forever. Its CQEs are recognisable (<c>-ETIME</c> with
-    /// <see cref="CqeFlags.More"/>: no other request posts that), and it references no user memory once submitted
-    /// (the kernel copied its timespec at prep), so once every request still in flight is such a stream the drain
-    /// ends and the ring is closed; the kernel's ring teardown kills the timer.
-    /// </summary>
-    private sealed class TimerStreams
-    {
-        private readonly HashSet<ulong> _userData = [];
-
-        /// <summary>How many distinct multishot timeouts fired since <see cref="Clear"/>.</summary>
-        public int Count => _userData.Count;
-
-        public void Note(in Cqe cqe)
-        {
-            if (cqe.Res == -Errno.ETIME && (cqe.Flags & CqeFlags.More) != 0)
-            {
-                _ = _userData.Add(cqe.UserData);
-            }
-        }
-
-        public void Clear() => _userData.Clear();
-    }
-
     /// <summary>
     /// The fd and flags for io_uring_enter. A registered ring fd is an index into the registering thread's own table
     /// (the kernel keeps it in that task's io_uring context), so on any other thread it would name nothing, or a
@@ -436,45 +341,6 @@ public sealed partial class Ring : IDisposable
         {
             throw new InvalidOperationException(
                 $"This ring was created with RingOptions.RegisteredFdOnly on managed thread {_registeredThreadId}: it has no file descriptor, only an index in that thread's registered-ring table, so managed thread {Environment.CurrentManagedThreadId} cannot use it.");
-        }
-    }
-
-    /// <summary>
-    /// Queues an ASYNC_CANCEL(ANY|ALL) and submits until the kernel has consumed the whole SQ. One Submit is not
-    /// enough: after a partial submit the SQ still holds published SQEs, the cancel sits behind them, and the kernel
-    /// stops each batch at the first SQE that fails to start.
-    /// </summary>
-    private void SubmitCancelEverything()
-    {
-        try
-        {
-            for (int round = 0; round <= _sqEntries && SqSpaceLeft == 0; round++)
-            {
-                _ = Submit();
-            }
-
-            if (SqSpaceLeft > 0)
-            {
-                // IORING_OP_ASYNC_CANCEL with ANY | ALL, what Sqe.PrepCancelAny prepares: written field by field because
-                // the ring core sits below the Preps layer. The SQE comes zeroed from GetSqe.
-                ref Sqe sqe = ref GetSqe();
-                sqe.Opcode = Opcode.AsyncCancel;
-                sqe.Fd = -1;
-                sqe.CancelFlags = AsyncCancelFlags.Any | AsyncCancelFlags.All;
-                sqe.UserData = ulong.MaxValue;
-            }
-
-            for (int round = 0; round <= _sqEntries && SqReady > 0; round++)
-            {
-                if (Submit() == 0 && !_sqPoll)
-                {
-                    break;
-                }
-            }
-        }
-        catch (IoUringException)
-        {
-            // EBUSY/EAGAIN: completions are backed up. Reaping below makes room; the next round submits again.
         }
     }
 

@@ -367,6 +367,31 @@ public sealed class SocketFuzzer : FuzzHarness
         }
     }
 
+    /// <summary>
+    /// System.Net's blocking connect of a socket to adopt, bounded. The fuzz listener may have a backlog of 1 and
+    /// connections nobody accepted: its accept queue is full, the kernel drops the SYN and the client retries it for
+    /// about two minutes (tcp_syn_retries), which the watchdog reported as a hang in <c>FromSocket (connected)</c>
+    /// (sockets seed 77: the connect in SYN-SENT to a listener with backlog 1 and 2 connections queued). After 3 s the
+    /// socket is disposed, which aborts the connect, and nothing is adopted. The blocking socket stays blocking (an
+    /// async connect would move it to the runtime's epoll engine, a different thing to adopt).
+    /// </summary>
+    /// <returns>True when connected; a failed connect throws its <see cref="SocketException"/> as before.</returns>
+    private bool ConnectBlocking(Socket s, EndPoint ep)
+    {
+        Task connect = Task.Run(() => s.Connect(ep));
+        var done = (IAsyncResult)connect;
+        if (!done.AsyncWaitHandle.WaitOne(TimeSpan.FromSeconds(3)))
+        {
+            Count("harness", "blocking connect to a full accept queue given up after 3 s");
+            s.Dispose();
+            _ = done.AsyncWaitHandle.WaitOne(TimeSpan.FromSeconds(10));
+            return false;
+        }
+
+        connect.GetAwaiter().GetResult();
+        return true;
+    }
+
     private void Adopt()
     {
         switch (_rng.Next(8))
@@ -430,8 +455,10 @@ public sealed class SocketFuzzer : FuzzHarness
                 UringSocket? u = null;
                 Call("FromSocket (connected)", () =>
                 {
-                    s.Connect(new IPEndPoint(IPAddress.Loopback, ListenerPort()));
-                    u = UringSocket.FromSocket(EngineArg(), s, SocketOptions());
+                    if (ConnectBlocking(s, new IPEndPoint(IPAddress.Loopback, ListenerPort())))
+                    {
+                        u = UringSocket.FromSocket(EngineArg(), s, SocketOptions());
+                    }
                 });
                 if (u is null)
                 {

@@ -28,6 +28,21 @@ public sealed class MultishotTimerDisposeTests
         return data;
     }
 
+    /// <summary>
+    /// Disposes <paramref name="ring"/> (its drain timeout is <see cref="LongDrain"/>) and asserts the drain ended
+    /// promptly with nothing left: no request in flight, the pipe read whose buffer is <paramref name="canary"/>
+    /// (filled with 0xC5) gone without writing it, nothing pinned for ever.
+    /// </summary>
+    private static void DisposePromptlyAndDrained(Ring ring, TestPipe pipe, NativeBuffer canary, int pinnedBefore)
+    {
+        TimeSpan took = RingKit.Time(ring.Dispose);
+
+        Assert.True(took < TimeSpan.FromSeconds(5), $"Dispose took {took} with a {LongDrain} drain timeout and left {ring.InFlight} requests undrained");
+        Assert.Equal(0, ring.InFlight);
+        pipe.AssertNobodyReads(canary, 0xC5);
+        Assert.Equal(pinnedBefore, PinnedForever.Count);
+    }
+
     private static RingOptions Options(string flavour) => flavour switch
     {
         "coop" => new RingOptions { DisposeDrainTimeout = LongDrain, CoopTaskRun = true, TaskRunFlag = true },
@@ -75,12 +90,111 @@ public sealed class MultishotTimerDisposeTests
         ring.Submit();
         Assert.Equal(2, ring.InFlight);
 
-        TimeSpan took = RingKit.Time(ring.Dispose);
+        DisposePromptlyAndDrained(ring, pipe, canary, pinnedBefore);
+    }
 
-        Assert.True(took < TimeSpan.FromSeconds(5), $"Dispose took {took}");
-        Assert.Equal(0, ring.InFlight);
+    /// <summary>The link kinds a request can hang behind a timer with, with and without IORING_TIMEOUT_ETIME_SUCCESS.</summary>
+    public static TheoryData<string, SqeFlags, bool> LinkedFlavours()
+    {
+        var data = new TheoryData<string, SqeFlags, bool>();
+        foreach (string flavour in new[] { "plain", "coop", "defer" })
+        {
+            data.Add(flavour, SqeFlags.IoLink, false); // the timer's -ETIME fails the link: the read gets -ECANCELED
+            data.Add(flavour, SqeFlags.IoLink, true); // ETIME_SUCCESS: the read is issued, then cancelled
+            data.Add(flavour, SqeFlags.IoHardLink, false); // a hard link issues the read whatever the timer's result
+        }
+
+        return data;
+    }
+
+    /// <summary>
+    /// Issue 16, Ring fuzz seed 61: a request linked behind a short multishot timeout is not issued until the timer
+    /// completes for good, and no cancel can find it meanwhile (only its link head knows it); the timer never completes
+    /// by itself and outruns every cancel, so Dispose waited its whole 30 s and left 2 requests undrained (the
+    /// uncancellable-timer rule applied only when every request left was such a timer). Now the drain lets the CQ
+    /// fill, the kernel ends the timer (a multishot post that finds no room completes it), and the linked read is
+    /// failed or issued and cancelled: drained, its buffer never written, nothing pinned for ever.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(LinkedFlavours))]
+    public void A_read_linked_behind_an_uncancellable_timer_is_released_cancelled_and_drained_before_Dispose_returns(string flavour, SqeFlags link, bool etimeSuccess)
+    {
+        Kernel.RequireIoUring();
+        int pinnedBefore = PinnedForever.Count;
+        using var pipe = new TestPipe();
+        using var canary = new NativeBuffer(256);
+        canary.Span.Fill(0xC5);
+        byte[] registered = new byte[4096];
+        var ring = new Ring(8, Options(flavour));
+        ring.RegisterBuffers([registered]);
+        TimeoutFlags flags = TimeoutFlags.Multishot | (etimeSuccess ? TimeoutFlags.EtimeSuccess : TimeoutFlags.None);
+        ref Sqe timer = ref ring.PrepTimeout(TimeSpan.FromTicks(10), count: 0, flags);
+        timer.UserData = 7;
+        timer.Flags |= link;
+        ring.GetSqe().PrepPipeRead(pipe.ReadFd, canary, userData: 8);
+        ring.Submit();
+        Cqe first = RingKit.Next(ring);
+        Assert.Equal(7ul, first.UserData);
+        Assert.True(first.HasMore, "the timer fires and stays armed");
+        Assert.Equal(2, ring.InFlight);
+
+        DisposePromptlyAndDrained(ring, pipe, canary, pinnedBefore);
+    }
+
+    /// <summary>
+    /// Issue 16, Ring fuzz seed 59: the same link on a DEFER_TASKRUN ring whose DisposeDrainTimeout is infinite made
+    /// Dispose reap the timer's CQEs for ever (the fuzzer's watchdog killed the process after 90 s). The ring is used
+    /// on a thread of its own (DEFER_TASKRUN needs SINGLE_ISSUER: only the creating thread may enter it), so a hang
+    /// fails the test instead of blocking it.
+    /// </summary>
+    [Fact]
+    public void Dispose_with_an_infinite_drain_timeout_returns_when_a_request_waits_behind_an_uncancellable_timer()
+    {
+        Kernel.RequireIoUring();
+        int pinnedBefore = PinnedForever.Count;
+        using var pipe = new TestPipe();
+
+        // Not disposed by the test when Dispose hangs: the read may still be in the kernel then.
+        var canary = new NativeBuffer(256);
+        canary.Span.Fill(0xC5);
+        Ring? ring = null;
+        Exception? failure = null;
+        var disposed = new ManualResetEventSlim();
+        var owner = new Thread(() =>
+        {
+            try
+            {
+                ring = new Ring(8, new RingOptions { DisposeDrainTimeout = Timeout.InfiniteTimeSpan, SingleIssuer = true, DeferTaskRun = true });
+                ref Sqe timer = ref ring.PrepTimeout(TimeSpan.Zero, count: 0, TimeoutFlags.Multishot | TimeoutFlags.EtimeSuccess);
+                timer.UserData = 7;
+                timer.Flags |= SqeFlags.IoLink;
+                ring.GetSqe().PrepPipeRead(pipe.ReadFd, canary, userData: 8);
+                ring.Submit();
+                Assert.True(RingKit.Next(ring).HasMore, "the timer fires and stays armed");
+                ring.Dispose();
+            }
+            catch (Exception e)
+            {
+                failure = e;
+            }
+            finally
+            {
+                disposed.Set();
+            }
+        })
+        {
+            IsBackground = true,
+            Name = "seed 59 ring",
+        };
+        owner.Start();
+
+        Assert.True(disposed.Wait(TimeSpan.FromSeconds(10), TestContext.Current.CancellationToken), "Dispose with an infinite drain timeout did not return within 10 s");
+        Assert.Null(failure);
+        Assert.Equal(0, ring!.InFlight);
         pipe.AssertNobodyReads(canary, 0xC5);
         Assert.Equal(pinnedBefore, PinnedForever.Count);
+        canary.Dispose();
+        disposed.Dispose();
     }
 
     [Fact]
