@@ -67,8 +67,8 @@ public partial struct Sqe
     /// <summary>
     /// Discards (<c>BLKDISCARD</c>) <paramref name="length"/> bytes at <paramref name="offset"/> of a block device opened for
     /// writing, asynchronously (<c>IORING_OP_URING_CMD</c> with <c>BLOCK_URING_CMD_DISCARD</c>, 6.12;
-    /// liburing <c>io_uring_prep_cmd_discard</c>). Both must be multiples of the device's logical block size; a regular file
-    /// completes it with <c>-ENOTTY</c>.
+    /// liburing <c>io_uring_prep_cmd_discard</c>). Both must be multiples of the device's logical block size; a regular file,
+    /// or a block device before 6.12, completes it with <c>-EOPNOTSUPP</c>.
     /// </summary>
     /// <param name="fd">The block device.</param>
     /// <param name="offset">Byte offset.</param>

@@ -36,9 +36,10 @@ public sealed partial class Ring
     /// <summary>
     /// Registers <paramref name="buffers"/> with a tag each (<c>IORING_REGISTER_BUFFERS2</c>, 5.13; liburing
     /// <c>io_uring_register_buffers_tags</c>). When a tagged buffer leaves the table (replaced by
-    /// <see cref="UpdateRegisteredBuffers"/> or unregistered) and no request uses it any more, the kernel posts a CQE
-    /// whose <see cref="Cqe.UserData"/> is its tag and whose result is 0; a tag of 0 posts nothing. Those CQEs come on
-    /// their own: <see cref="InFlight"/> does not count them.
+    /// <see cref="UpdateRegisteredBuffers"/>, or unregistered on 6.13+) and no request uses it any more, the kernel posts a
+    /// CQE whose <see cref="Cqe.UserData"/> is its tag and whose result is 0; a tag of 0 posts nothing. Those CQEs come on
+    /// their own: <see cref="InFlight"/> does not count them. Before 6.13 unregistering posts no tags: it waits until no
+    /// request uses the table, so its return says the buffers are free.
     /// </summary>
     /// <param name="buffers">The buffers.</param>
     /// <param name="tags">One tag per buffer.</param>

@@ -9,11 +9,11 @@ namespace IoUring.Tests.Async;
 /// </summary>
 public sealed class HandOffTests
 {
-    /// <summary>How long a blocking continuation blocks.</summary>
-    private static readonly TimeSpan Block = TimeSpan.FromSeconds(2);
+    /// <summary>How long a blocking continuation blocks (scaled, like everything timed here, by <see cref="Wait.TimeScale"/>: under emulation the work between the clocks is slower, the ratios stay).</summary>
+    private static readonly TimeSpan Block = Wait.Scaled(TimeSpan.FromSeconds(2));
 
     /// <summary>What "not delayed" means here: far below <see cref="Block"/>, far above a hand-off (a millisecond or two).</summary>
-    private static readonly TimeSpan NotDelayed = TimeSpan.FromMilliseconds(700);
+    private static readonly TimeSpan NotDelayed = Wait.Scaled(TimeSpan.FromMilliseconds(700));
 
     [Fact]
     public async Task A_continuation_that_sleeps_does_not_delay_the_engines_other_reads()
@@ -43,7 +43,7 @@ public sealed class HandOffTests
 
             Thread.Sleep(Block);
         });
-        Assert.True(sleeping.Wait(TimeSpan.FromSeconds(30)), "the continuation never ran on the engine's thread");
+        Assert.True(sleeping.Wait(Wait.Scaled(TimeSpan.FromSeconds(30))), "the continuation never ran on the engine's thread");
         Assert.False(sleeper.IsFaulted, sleeper.Exception?.ToString());
         var clock = Stopwatch.StartNew();
 
@@ -88,7 +88,7 @@ public sealed class HandOffTests
             }
 
             return got;
-        }).WaitAsync(TimeSpan.FromSeconds(60));
+        }).WaitAsync(Wait.Scaled(TimeSpan.FromSeconds(60)));
 
         Assert.All(results, n => Assert.Equal(4096, n));
         Assert.True(engine.HandOffs >= 1);
@@ -102,7 +102,7 @@ public sealed class HandOffTests
         using var handle = file.Open();
         using var engine = new IoUringEngine();
         const int Blockers = 12;
-        TimeSpan nap = TimeSpan.FromMilliseconds(400);
+        TimeSpan nap = Wait.Scaled(TimeSpan.FromMilliseconds(400));
 
         var clock = Stopwatch.StartNew();
         Task[] blockers = [.. Enumerable.Range(0, Blockers).Select(i => Task.Run(async () =>
@@ -113,10 +113,10 @@ public sealed class HandOffTests
             Thread.Sleep(nap);
             Assert.Equal(4096, await engine.ReadAsync(handle, buffer, i * 4096L));
         }))];
-        await Task.WhenAll(blockers).WaitAsync(TimeSpan.FromSeconds(60));
+        await Task.WhenAll(blockers).WaitAsync(Wait.Scaled(TimeSpan.FromSeconds(60)));
 
-        // One after another they would take Blockers x nap (4.8 s); handed off, they overlap.
-        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(3), $"{Blockers} blocking continuations took {clock.Elapsed.TotalMilliseconds:F0} ms");
+        // One after another they would take Blockers x nap (4.8 s unscaled); handed off, they overlap.
+        Assert.True(clock.Elapsed < Wait.Scaled(TimeSpan.FromSeconds(3)), $"{Blockers} blocking continuations took {clock.Elapsed.TotalMilliseconds:F0} ms");
     }
 
     [Fact]
@@ -130,7 +130,7 @@ public sealed class HandOffTests
             Assert.True(engine.IsOnLoopThread);
             engine.Dispose();
             return engine.DisposeAsync().IsCompleted;
-        }).WaitAsync(TimeSpan.FromSeconds(60));
+        }).WaitAsync(Wait.Scaled(TimeSpan.FromSeconds(60)));
 
         Assert.True(stoppedWhenDisposeReturned, "Dispose returned before the engine had stopped");
         Assert.Throws<ObjectDisposedException>(() => engine.NopAsync());

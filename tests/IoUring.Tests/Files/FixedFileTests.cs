@@ -11,7 +11,7 @@ public sealed class FixedFileTests
         using IoUringEngine engine = EngineWithFixedFiles();
 
         Assert.Equal(1024, engine.FixedFileSlots);
-        using var temp = new TempFile(64 * 1024, seed: 7);
+        using var temp = new TempFile(64 * 1024, seed: 7, shortName: true);
         UringFile file = UringFile.FromHandle(engine, temp.Open(FileAccess.ReadWrite), FileAccess.ReadWrite, ownsHandle: true);
         await WaitSettled(file);
         int slot = file.FixedFileSlot;
@@ -51,7 +51,7 @@ public sealed class FixedFileTests
     {
         using IoUringEngine engine = EngineWithFixedFiles(4);
 
-        using var temp = new TempFile(4096, seed: 15);
+        using var temp = new TempFile(4096, seed: 15, shortName: true);
         using Microsoft.Win32.SafeHandles.SafeFileHandle handle = temp.Open();
         var buffer = new byte[4096];
 
@@ -71,7 +71,7 @@ public sealed class FixedFileTests
         Kernel.RequireOp(Opcode.OpenAt);
         using IoUringEngine engine = EngineWithFixedFiles(2);
 
-        using var temp = new TempFile(8192, seed: 9);
+        using var temp = new TempFile(8192, seed: 9, shortName: true);
         var back = new byte[8192];
         for (int i = 0; i < 12; i++)
         {
@@ -104,7 +104,7 @@ public sealed class FixedFileTests
     {
         using IoUringEngine engine = EngineWithFixedFiles(2);
 
-        using var temp = new TempFile(4096, seed: 10);
+        using var temp = new TempFile(4096, seed: 10, shortName: true);
         var files = new List<UringFile>();
         try
         {
@@ -152,7 +152,7 @@ public sealed class FixedFileTests
     {
         Kernel.RequireIoUring();
         using var group = new IoUringEngineGroup(2);
-        using var temp = new TempFile(4096, seed: 11);
+        using var temp = new TempFile(4096, seed: 11, shortName: true);
         UringFile file = UringFile.FromHandle(group, temp.Open(), FileAccess.Read, ownsHandle: true);
         await WaitUntil(() => file.FixedFileSettled, "the file's fixed-slot installs never completed");
         Assert.All(group.Engines, e => Assert.True(file.FixedFileSlotOn(e) >= 0, $"no slot on engine {e.Id}"));
@@ -181,7 +181,7 @@ public sealed class FixedFileTests
         Kernel.RequireIoUring();
         using var engine = new IoUringEngine(new IoUringEngineOptions { FixedFileSlots = 0 });
         Assert.Equal(0, engine.FixedFileSlots);
-        using var temp = new TempFile(4096, seed: 12);
+        using var temp = new TempFile(4096, seed: 12, shortName: true);
         await using UringFile file = UringFile.FromHandle(engine, temp.Open(), FileAccess.Read, ownsHandle: true);
         var buffer = new byte[4096];
         Assert.Equal(4096, await file.ReadAsync(buffer, 0));
@@ -196,7 +196,7 @@ public sealed class FixedFileTests
     {
         Kernel.RequireIoUring();
         var engine = new IoUringEngine(new IoUringEngineOptions { Continuations = mode });
-        using var temp = new TempFile(64 * 1024, seed: 13);
+        using var temp = new TempFile(64 * 1024, seed: 13, shortName: true);
         var files = new List<UringFile>();
         for (int i = 0; i < 8; i++)
         {
@@ -254,7 +254,7 @@ public sealed class FixedFileTests
     {
         using IoUringEngine engine = EngineWithFixedFiles(1);
 
-        using var temp = new TempFile(256 * 1024, seed: 14);
+        using var temp = new TempFile(256 * 1024, seed: 14, shortName: true);
         for (int round = 0; round < 20; round++)
         {
             UringFile file = UringFile.FromHandle(engine, temp.Open(), FileAccess.Read, ownsHandle: true);
@@ -379,7 +379,7 @@ public sealed class FixedFileTests
 
             listed++;
 
-            // Newer kernels print the path; 6.1 prints only the name (the dentry's d_iname).
+            // Newer kernels print the path; 6.1 prints only the name (the dentry's d_iname: hence the tests' short names).
             string shown = line[(colon + 1)..].Trim();
             if (shown == path || shown == Path.GetFileName(path))
             {

@@ -22,7 +22,9 @@ public sealed class UringCmdPrepTests
             Assert.True(SpinUntil(() => server.Available == 5), "the 5 bytes did not arrive");
 
             ring.GetSqe().PrepSocketCommand(SocketCommand.InQueue, server.Fd());
-            Assert.Equal(5, RingKit.Run(ring).Res);
+            int res = RingKit.Run(ring).Res;
+            RequireSocketCommands(res);
+            Assert.Equal(5, res);
             ring.GetSqe().PrepSocketCommand(SocketCommand.OutQueue, client.Fd());
             Assert.True(RingKit.Run(ring).Res >= 0);
 
@@ -39,6 +41,10 @@ public sealed class UringCmdPrepTests
             Pinned.KeepAlive(value);
         }
     }
+
+    /// <summary>Socket commands came in 6.7: before, a socket has no uring_cmd handler and refuses with EOPNOTSUPP.</summary>
+    private static void RequireSocketCommands(int res) =>
+        Kernel.RequireRefusalMeansOldKernel(res == -E.EOPNOTSUPP, 6, 7, "socket uring_cmd (SOCKET_URING_OP_SIOCINQ, GETSOCKOPT, ...)");
 
     [Fact]
     public void A_uring_cmd_on_a_regular_file_is_refused_with_EOPNOTSUPP()
@@ -108,6 +114,7 @@ public sealed class UringCmdPrepTests
             }
 
             Dictionary<ulong, Cqe> cqes = RingKit.ReapByUserData(ring, 0 + RunAndCount(ring, 6));
+            RequireSocketCommands(cqes[100].Res);
             for (ulong i = 0; i < 6; i++)
             {
                 Assert.Equal(i % 2 == 0 ? 3 : 0, cqes[100 + i].Res);
@@ -128,7 +135,10 @@ public sealed class UringCmdPrepTests
         int fd = (int)fuse.DangerousGetHandle();
         using var small = new Ring(4);
         small.GetSqe().PrepUringCmd(fd, 0);
-        Assert.Equal(-E.EINVAL, RingKit.Run(small).Res); // fuse refuses a 64-byte SQE: it reads its command from sqe->cmd
+        int res = RingKit.Run(small).Res;
+        // Before 6.14 /dev/fuse has no uring_cmd handler at all: EOPNOTSUPP whatever the SQE size.
+        Kernel.RequireRefusalMeansOldKernel(res == -E.EOPNOTSUPP, 6, 14, "fuse-over-io_uring (FUSE_IO_URING uring_cmd on /dev/fuse)");
+        Assert.Equal(-E.EINVAL, res); // fuse refuses a 64-byte SQE: it reads its command from sqe->cmd
 
         using var big = new Ring(4, new RingOptions { Sqe128 = true });
         big.GetSqe128().Sqe.PrepUringCmd(fd, 0);

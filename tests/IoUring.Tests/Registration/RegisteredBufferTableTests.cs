@@ -45,9 +45,17 @@ public sealed class RegisteredBufferTableTests
         Assert.Equal(0, tagA.Res);
 
         ring.UnregisterBuffers();
+        Assert.Equal(0, ring.RegisteredBufferCount);
+        if (!Kernel.AtLeast(6, 13))
+        {
+            // Before 6.13's resource-table rework, unregistering unmaps the table after waiting for the requests that
+            // use it (a quiesce) and posts no tags: the call's return is the sign that the buffers are free.
+            Assert.False(ring.TryPeekCqe(out Cqe early), $"a CQE after unregistering on {IoUringSupport.KernelRelease()}: {early.UserData:X}");
+            return;
+        }
+
         Dictionary<ulong, Cqe> tags = RingKit.ReapByUserData(ring, 2);
         Assert.True(tags.ContainsKey(0xB2) && tags.ContainsKey(0xC3), string.Join(", ", tags.Keys));
-        Assert.Equal(0, ring.RegisteredBufferCount);
     }
 
     [Fact]
