@@ -1,8 +1,24 @@
+using System.Runtime.CompilerServices;
+
 namespace IoUring;
 
 // The test hook on the reaping path (CompletionFaults): only reached while a test has installed an injector.
 public sealed partial class IoUringEngine
 {
+    /// <summary>Hands a reaped CQE on: to <see cref="OnCqe"/>, or through <paramref name="faults"/> while a test has installed one.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void Deliver(CompletionFaultInjector? faults, in Cqe cqe)
+    {
+        if (faults is null)
+        {
+            OnCqe(cqe.UserData, cqe.Res, cqe.Flags);
+        }
+        else
+        {
+            OnCqeInjected(faults, cqe);
+        }
+    }
+
     /// <summary>Shows <paramref name="cqe"/> to <paramref name="faults"/>, then hands it on as rewritten, or swallows it.</summary>
     private void OnCqeInjected(CompletionFaultInjector faults, in Cqe cqe)
     {

@@ -494,14 +494,7 @@ public sealed partial class IoUringEngine
         CompletionFaultInjector? faults = CompletionFaults.Injector;
         foreach (ref readonly Cqe cqe in batch)
         {
-            if (faults is null)
-            {
-                OnCqe(cqe.UserData, cqe.Res, cqe.Flags);
-            }
-            else
-            {
-                OnCqeInjected(faults, cqe);
-            }
+            Deliver(faults, cqe);
         }
 
         _ring.CqAdvance(count);

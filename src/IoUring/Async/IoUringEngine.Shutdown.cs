@@ -191,14 +191,7 @@ public sealed partial class IoUringEngine
                         // Kernels before 5.19 know no IORING_ASYNC_CANCEL_ANY: cancel one by one instead.
                         perOp |= cqe.Res == -Errno.EINVAL;
                     }
-                    else if (faults is null)
-                    {
-                        OnCqe(cqe.UserData, cqe.Res, cqe.Flags);
-                    }
-                    else
-                    {
-                        OnCqeInjected(faults, cqe);
-                    }
+                    else Deliver(faults, cqe);
                 }
 
                 _ring.CqAdvance(count);
