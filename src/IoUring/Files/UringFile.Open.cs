@@ -191,7 +191,7 @@ public sealed partial class UringFile
         return OpenAsync(group, path, new FileStreamOptions { Mode = mode, Access = access }, cancellationToken);
     }
 
-
+    /// <summary>Opens a file with <c>IORING_OP_OPENAT</c> for I/O through the group's engine for each caller's core.</summary>
     /// <param name="group">The engines.</param>
     /// <param name="path">The path.</param>
     /// <param name="options">See <see cref="OpenAsync(IoUringEngine, string, FileStreamOptions, CancellationToken)"/>.</param>
