@@ -21,7 +21,20 @@ public sealed partial class IoUringEngine
         }
 
         _deferred.MoveTo(_ready);
-        return RunReady();
+        if (!RunReady())
+        {
+            return false;
+        }
+
+        if (_deferred.HasAny)
+        {
+            // Callbacks the phase's continuations released (a send loop resumed by their flushes): run them now, in a
+            // second phase, so the requests they make join this pass's submission instead of waiting a pass.
+            _deferred.MoveTo(_ready);
+            return RunReady();
+        }
+
+        return true;
     }
 
     /// <summary>
@@ -90,6 +103,23 @@ public sealed partial class IoUringEngine
         }
 
         ThreadPool.UnsafeQueueUserWorkItem(callback, state, preferLocal: false);
+    }
+
+    /// <summary>
+    /// Runs <paramref name="callback"/> after the current continuation phase when called inside one on this engine's
+    /// thread (with the callbacks deferred from it, before the pass submits), and at once anywhere else: the output
+    /// pipe's send loop, so that several flushes of one phase make one send (see <see cref="PhaseEndScheduler"/>).
+    /// </summary>
+    internal void ScheduleAfterPhase(Action<object?> callback, object? state)
+    {
+        if (t_loopEngine == this && !_stopping && !_dispatchToPool && ReadyList.RunningOnThisThread && _deferred.TryAdd(callback, state))
+        {
+            // An old owner finishing a continuation after a hand-off: the new owner may be parked.
+            _submissions.WakeIfParked();
+            return;
+        }
+
+        callback(state);
     }
 
     /// <summary>Callbacks scheduled from inside continuations, for the next continuation phase.</summary>

@@ -26,6 +26,11 @@ public sealed partial class IoUringEngine
     /// <summary>The pipe scheduler that runs continuations with the engine's completions (see <see cref="CompletionBatchScheduler"/>).</summary>
     internal System.IO.Pipelines.PipeScheduler CompletionScheduler => _completionScheduler ??= new CompletionBatchScheduler(this);
 
+    private PhaseEndScheduler? _phaseEndScheduler;
+
+    /// <summary>The pipe scheduler of a connection's send loop (see <see cref="PhaseEndScheduler"/>).</summary>
+    internal System.IO.Pipelines.PipeScheduler PhaseEndScheduler => _phaseEndScheduler ??= new PhaseEndScheduler(this);
+
     /// <summary>A socket request: a handle, one buffer or several, flags, a socket address.</summary>
     private readonly record struct SocketRequest(SafeHandle Handle, ReadOnlyMemory<byte> Buffer, IReadOnlyList<ReadOnlyMemory<byte>>? Buffers, int Flags, bool CompleteOnLoop);
 

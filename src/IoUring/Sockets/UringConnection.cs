@@ -62,12 +62,13 @@ public sealed class UringConnection : IDuplexPipe, IAsyncDisposable, IDisposable
             resumeWriterThreshold: options.InputResumeThreshold,
             useSynchronizationContext: false));
 
-        // Output: read by the send loop, which only turns data into send requests, so its continuations run where they
-        // are released: on the application's thread when it flushes, with the engine's completions when a send
-        // completes. The application's flush continuation (after back-pressure) runs with the engine's completions too.
+        // Output: read by the send loop, which only turns data into send requests. A flush inside a continuation on the
+        // engine's thread resumes it after that continuation phase, so the phase's flushes go out as one send; a flush on
+        // any other thread resumes it there at once. A send completing resumes it with the engine's completions. The
+        // application's flush continuation (after back-pressure) runs with the engine's completions too.
         _output = new Pipe(new PipeOptions(
             pool,
-            readerScheduler: PipeScheduler.Inline,
+            readerScheduler: engine.PhaseEndScheduler,
             writerScheduler: engine.CompletionScheduler,
             pauseWriterThreshold: options.OutputPauseThreshold,
             resumeWriterThreshold: options.OutputResumeThreshold,
