@@ -56,4 +56,62 @@ public sealed class ConnectionSchedulingTests
 
         Assert.Equal(!onPool, await writing.Within());
     }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Flushes_of_one_continuation_on_the_loop_go_out_as_one_send(bool handOff)
+    {
+        Kernel.RequireIoUring();
+        // Kestrel answers a request with two flushes (headers and first chunk, then the terminating chunk) from one
+        // continuation: the send loop resumes after the continuation phase and sends both with one request.
+        await using var engine = new IoUringEngine(new IoUringEngineOptions
+        {
+            Continuations = ContinuationMode.Inline,
+            HandOffAfter = handOff ? IoUringEngineOptions.DefaultHandOffAfter : Timeout.InfiniteTimeSpan,
+        });
+        await using UringSocket listener = UringSocket.Listen(engine, SocketKit.AnyLoopback);
+        CancellationToken ct = Wait.Timeout();
+        using var client = new Socket(SocketType.Stream, ProtocolType.Tcp);
+        await using UringConnection server = (await SocketKit.AcceptFromAsync(listener, client, ct)).CreateConnection(UringConnectionOptions.Default);
+
+        Task<(bool OnLoop, long Sends)> answering = Task.Run(async () =>
+        {
+            System.IO.Pipelines.ReadResult r = await server.Input.ReadAsync(ct).ConfigureAwait(false);
+            server.Input.AdvanceTo(r.Buffer.End);
+            // Here, in a continuation on the loop: two writes, two flushes.
+            bool onLoop = engine.IsOnLoopThread;
+            long before = Sends(engine);
+            await server.Output.WriteAsync("first part "u8.ToArray(), ct).ConfigureAwait(false);
+            await server.Output.WriteAsync("second part"u8.ToArray(), ct).ConfigureAwait(false);
+            return (onLoop, before);
+        }, ct);
+        await Task.Delay(50, ct);
+        _ = await client.SendAsync("go"u8.ToArray(), SocketFlags.None, ct);
+        (bool onLoop, long sendsBefore) = await answering.Within();
+
+        var expected = "first part second part"u8.ToArray();
+        var received = new byte[expected.Length];
+        int got = 0;
+        while (got < received.Length)
+        {
+            int n = await client.ReceiveAsync(received.AsMemory(got), SocketFlags.None, ct);
+            Assert.True(n > 0, "the peer closed early");
+            got += n;
+        }
+
+        Assert.Equal(expected, received);
+        // A hand-off (a loaded machine descheduling the continuation) moves the rest of it off the loop, where a flush
+        // sends at once; only a continuation that ran on the loop makes the one-send promise.
+        if (onLoop && engine.HandOffs == 0)
+        {
+            // Every byte counted as sent means every send has completed: the count is final.
+            await Wait.UntilAsync(() => server.BytesSent == expected.Length, "the sends complete");
+            Assert.Equal(sendsBefore + 1, Sends(engine));
+        }
+    }
+
+    private static long Sends(IoUringEngine engine) =>
+        Volatile.Read(ref engine.Counters.Completed[((int)OpKind.Send * EngineCounters.OutcomeCount) + EngineCounters.Success])
+        + Volatile.Read(ref engine.Counters.Completed[((int)OpKind.SendV * EngineCounters.OutcomeCount) + EngineCounters.Success]);
 }
