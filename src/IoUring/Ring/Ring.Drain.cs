@@ -112,21 +112,16 @@ public sealed partial class Ring
         uint entries = _cq.Entries;
         uint lastReady = uint.MaxValue;
         long lastGrowth = 0;
-        bool filled = false;
+        uint before = CqReady;
+        if (!IsCqOverflowPending && before + 1 < entries)
+        {
+            SubmitNops(entries - 1 - before);
+        }
+
         while (!IsCqOverflowPending)
         {
             long now = Stopwatch.GetTimestamp();
             uint ready = CqReady;
-            if (!filled)
-            {
-                filled = true;
-                if (ready + 1 < entries)
-                {
-                    SubmitNops(entries - 1 - ready);
-                    continue;
-                }
-            }
-
             if (ready != lastReady)
             {
                 lastReady = ready;
@@ -187,12 +182,9 @@ public sealed partial class Ring
                 }
 
                 count -= batch;
-                for (int round = 0; round <= _sqEntries && SqReady > 0; round++)
+                if (!SubmitQueued())
                 {
-                    if (Submit() == 0 && !_sqPoll)
-                    {
-                        return;
-                    }
+                    return;
                 }
             }
         }
@@ -200,6 +192,23 @@ public sealed partial class Ring
         {
             // Completions are backed up: whatever was submitted counts; the drain goes on from there.
         }
+    }
+
+    /// <summary>
+    /// Submits until the kernel has consumed every queued SQE (a submit may take only part of them), at most one round
+    /// per SQ entry. Returns false when a submit took nothing (without SQPOLL): the rest stays queued for a later round.
+    /// </summary>
+    private bool SubmitQueued()
+    {
+        for (int round = 0; round <= _sqEntries && SqReady > 0; round++)
+        {
+            if (Submit() == 0 && !_sqPoll)
+            {
+                return false;
+            }
+        }
+
+        return true;
     }
 
     /// <summary>
@@ -257,13 +266,7 @@ public sealed partial class Ring
                 sqe.UserData = ulong.MaxValue;
             }
 
-            for (int round = 0; round <= _sqEntries && SqReady > 0; round++)
-            {
-                if (Submit() == 0 && !_sqPoll)
-                {
-                    break;
-                }
-            }
+            _ = SubmitQueued();
         }
         catch (IoUringException)
         {
