@@ -151,8 +151,7 @@ public sealed class CompletionFaultSocketTests
                 closedBeforeNotification ??= rig.Server.ConnectionClosed.IsCancellationRequested;
             }
 
-            bool send = c.Kind is OpKind.Send or OpKind.SendV || c.Request is ZeroCopySender && (c.Flags & CqeFlags.Notif) == 0;
-            return send && c.Res > 0 && chosen++ == 0 && Fail(c, E.ECONNRESET);
+            return IsSendResult(c) && c.Res > 0 && chosen++ == 0 && Fail(c, E.ECONNRESET);
         });
         PipeWriter output = rig.Server.Output;
         Exception? error = null;
@@ -191,7 +190,7 @@ public sealed class CompletionFaultSocketTests
         }
 
         // No send after the failed one.
-        Assert.Equal(1, inject.Seen(static c => c.Kind is OpKind.Send or OpKind.SendV || c.Request is ZeroCopySender && (c.Flags & CqeFlags.Notif) == 0));
+        Assert.Equal(1, inject.Seen(IsSendResult));
         await rig.DisposeAndAssertDrainedAsync();
     }
 
