@@ -548,6 +548,13 @@ public sealed partial class IoUringEngine
             return;
         }
 
+        if (res == 0 && op.Kind == OpKind.Send && op.Template.Len != 0)
+        {
+            // A stream send of a non-empty buffer blocks or fails; it does not complete with 0 bytes. An error, as a
+            // write's 0 is above, so that no caller's loop sends the same bytes again forever.
+            res = -Errno.EIO;
+        }
+
         CompleteOp(op, res);
     }
 }

@@ -191,7 +191,10 @@ public sealed partial class IoUringEngine
                         // Kernels before 5.19 know no IORING_ASYNC_CANCEL_ANY: cancel one by one instead.
                         perOp |= cqe.Res == -Errno.EINVAL;
                     }
-                    else Deliver(faults, cqe);
+                    else
+                    {
+                        Deliver(faults, cqe);
+                    }
                 }
 
                 _ring.CqAdvance(count);

@@ -100,6 +100,10 @@ public sealed partial class Ring
     /// (io_timeout_complete). That final completion issues the requests linked behind it, or fails them with
     /// <c>-ECANCELED</c> (without <c>IORING_TIMEOUT_ETIME_SUCCESS</c> the timer's <c>-ETIME</c> counts as a failure):
     /// either way they complete normally, and the drain reaps them (and flushes the overflow list) as usual.
+    /// The CQ is first filled to one short of full with NOPs: left to the timers, a large CQ fills at their pace (Ring
+    /// fuzz seed 9 of the final sweep: a timer firing every ~20 ms had posted 4,320 CQEs into an 8,192-entry CQ after
+    /// 90 s, and the watchdog called the dispose a hang). The last slot is left to the timers, so the CQE that finds no
+    /// room is a timer's own post, which ends it; a NOP overflowing instead would not.
     /// Returns when the overflow list holds something, at the deadline, or when the CQ stopped growing for a round
     /// (nothing is firing any more).
     /// </summary>
@@ -108,6 +112,12 @@ public sealed partial class Ring
         uint entries = _cq.Entries;
         uint lastReady = uint.MaxValue;
         long lastGrowth = 0;
+        uint before = CqReady;
+        if (!IsCqOverflowPending && before + 1 < entries)
+        {
+            SubmitNops(entries - 1 - before);
+        }
+
         while (!IsCqOverflowPending)
         {
             long now = Stopwatch.GetTimestamp();
@@ -145,6 +155,60 @@ public sealed partial class Ring
                 }
             }
         }
+    }
+
+    /// <summary>
+    /// Submits <paramref name="count"/> NOPs (as many per <c>io_uring_enter</c> as the SQ holds), each of which posts
+    /// one CQE. The SQEs are written field by field, as in <see cref="SubmitCancelEverything"/>: a zeroed SQE is a NOP.
+    /// Stops early if the kernel pushes back (<c>EBUSY</c>/<c>EAGAIN</c>): the drain's next round tries again.
+    /// </summary>
+    private void SubmitNops(uint count)
+    {
+        try
+        {
+            while (count > 0)
+            {
+                uint batch = Math.Min(count, SqSpaceLeft);
+                if (batch == 0)
+                {
+                    return;
+                }
+
+                for (uint i = 0; i < batch; i++)
+                {
+                    ref Sqe sqe = ref GetSqe();
+                    sqe.Opcode = Opcode.Nop;
+                    sqe.UserData = ulong.MaxValue;
+                }
+
+                count -= batch;
+                if (!SubmitQueued())
+                {
+                    return;
+                }
+            }
+        }
+        catch (IoUringException)
+        {
+            // Completions are backed up: whatever was submitted counts; the drain goes on from there.
+        }
+    }
+
+    /// <summary>
+    /// Submits until the kernel has consumed every queued SQE (a submit may take only part of them), at most one round
+    /// per SQ entry. Returns false when a submit took nothing (without SQPOLL): the rest stays queued for a later round.
+    /// </summary>
+    private bool SubmitQueued()
+    {
+        for (int round = 0; round <= _sqEntries && SqReady > 0; round++)
+        {
+            if (Submit() == 0 && !_sqPoll)
+            {
+                return false;
+            }
+        }
+
+        return true;
     }
 
     /// <summary>
@@ -202,13 +266,7 @@ public sealed partial class Ring
                 sqe.UserData = ulong.MaxValue;
             }
 
-            for (int round = 0; round <= _sqEntries && SqReady > 0; round++)
-            {
-                if (Submit() == 0 && !_sqPoll)
-                {
-                    break;
-                }
-            }
+            _ = SubmitQueued();
         }
         catch (IoUringException)
         {
