@@ -4,8 +4,9 @@ using Microsoft.Win32.SafeHandles;
 namespace IoUring.Tests.Files;
 
 /// <summary>
-/// Issue 14: the stream with read-ahead keeps FileStream's semantics (every byte checked against the file or against a
-/// FileStream doing the same steps), the file pipe reader drains its reads on CompleteAsync, and the file copy.
+/// Issue 14: the stream (page-cache fast path, ring reads, write-behind) keeps FileStream's semantics (every byte
+/// checked against the file or against a FileStream doing the same steps), the file pipe reader drains its reads on
+/// CompleteAsync, and the file copy.
 /// </summary>
 public sealed class SequentialTests
 {
@@ -67,7 +68,7 @@ public sealed class SequentialTests
             int op = rng.Next(10);
             if (op < 5)
             {
-                // Mostly sequential runs of reads of varying sizes (the read-ahead's case), sync and async.
+                // Mostly sequential runs of reads of varying sizes, sync and async.
                 int size = rng.Next(4) switch { 0 => rng.Next(1, 100), 1 => 4096, 2 => 65_536, _ => rng.Next(1, a.Length) };
                 bool sync = rng.Next(4) == 0;
                 int na = sync ? stream.Read(a, 0, size) : await stream.ReadAsync(a.AsMemory(0, size), TestContext.Current.CancellationToken);
@@ -139,7 +140,7 @@ public sealed class SequentialTests
             got.Write(buffer, 0, n);
         }
 
-        // At the end (with read-ahead advised past it), another writer appends: the next reads see the new bytes.
+        // At the end (with the kernel's read-ahead past it), another writer appends: the next reads see the new bytes.
         await using (var appender = new FileStream(temp.Path, FileMode.Append, FileAccess.Write, FileShare.ReadWrite))
         {
             appender.Write(more);
@@ -171,7 +172,7 @@ public sealed class SequentialTests
             got.Write(buffer, 0, n);
         }
 
-        // Half a megabyte read; cut the file at 1 MiB + 3 (inside the range already advised ahead).
+        // Half a megabyte read; cut the file at 1 MiB + 3 (inside the range already read ahead and cached).
         const int Cut = (1024 * 1024) + 3;
         using (SafeFileHandle w = File.OpenHandle(temp.Path, FileMode.Open, FileAccess.Write, FileShare.ReadWrite))
         {
@@ -306,7 +307,7 @@ public sealed class SequentialTests
 
             _ = await reader.WaitAsync(TimeSpan.FromSeconds(30), TestContext.Current.CancellationToken);
             Assert.True(file.IsClosed);
-            await Wait.UntilAsync(() => group.Engines.All(e => e.OperationsInFlight == 0), "every read and advice drained");
+            await Wait.UntilAsync(() => group.Engines.All(e => e.OperationsInFlight == 0), "every read drained");
         }
     }
 
