@@ -4,8 +4,8 @@ namespace IoUring;
 
 /// <summary>
 /// One file write started without awaiting it, whose end (success or the exception) is reported to
-/// <see cref="OnWriteEnded"/> without allocating: the buffers of <see cref="WriteBehind"/> and of
-/// <see cref="UringFilePipeWriter"/> are each one of these, reused for every write.
+/// <see cref="OnWriteEnded"/> without allocating: each buffer of <see cref="WriteBehind"/>, and the one gather write of
+/// <see cref="UringFilePipeWriter"/>, is one of these, reused for every write.
 /// </summary>
 internal abstract class BackgroundWrite
 {
@@ -31,6 +31,32 @@ internal abstract class BackgroundWrite
             return;
         }
 
+        Track(write);
+    }
+
+    /// <summary>
+    /// Writes <paramref name="data"/> in order from <paramref name="offset"/> as one gather write (<c>WRITEV</c>); its
+    /// end goes to <see cref="OnWriteEnded"/>. The list and its buffers must not change until then.
+    /// </summary>
+    protected void StartWrite(UringFile file, IReadOnlyList<ReadOnlyMemory<byte>> data, long offset)
+    {
+        ValueTask write;
+        try
+        {
+            write = file.WriteAsync(data, offset);
+        }
+        catch (Exception e)
+        {
+            OnWriteEnded(e);
+            return;
+        }
+
+        Track(write);
+    }
+
+    /// <summary>Reports the end of <paramref name="write"/> to <see cref="OnWriteEnded"/>, now or when it completes.</summary>
+    private void Track(ValueTask write)
+    {
         _awaiter = write.ConfigureAwait(false).GetAwaiter();
         if (_awaiter.IsCompleted)
         {
