@@ -186,6 +186,13 @@ public sealed class UringConnection : IDuplexPipe, IAsyncDisposable, IDisposable
                         _gather.Clear();
                     }
 
+                    if (sent == 0)
+                    {
+                        // No progress on a non-empty buffer (a stream send blocks or fails, it does not return 0):
+                        // an error, as a write that returns 0 is, instead of asking again forever.
+                        throw new UringSocketException(Interop.Errno.EIO, "send");
+                    }
+
                     Interlocked.Add(ref _bytesSent, sent);
                     buffer = buffer.Slice(sent);
                 }

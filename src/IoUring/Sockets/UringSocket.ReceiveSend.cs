@@ -67,6 +67,12 @@ public sealed partial class UringSocket
         while (!buffer.IsEmpty)
         {
             int sent = await Engine.SendSocketAsync(_handle, buffer, cancellationToken, deadline: deadline).ConfigureAwait(false);
+            if (sent == 0)
+            {
+                // No progress on a non-empty buffer: an error (see UringConnection's send loop), not a retry forever.
+                throw new UringSocketException(Interop.Errno.EIO, "send");
+            }
+
             buffer = buffer[sent..];
         }
     }

@@ -99,10 +99,15 @@ internal sealed class ZeroCopySender : MultishotOperation, IValueTaskSource<long
         if ((flags & CqeFlags.Notif) == 0)
         {
             // The result CQE.
-            if (res >= 0)
+            if (res > 0)
             {
                 _sent += res;
                 Engine.Counters.ZeroCopyBytesSent += res;
+            }
+            else if (res == 0)
+            {
+                // No progress on the unsent rest: an error rather than the same request again, forever.
+                _errno = Errno.EIO;
             }
             else if (res != -Errno.EINTR && res != -Errno.EAGAIN)
             {

@@ -281,6 +281,75 @@ public sealed class CompletionFaultSocketTests
         Assert.Equal(pinned, PinnedForever.Count);
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task A_connection_send_that_makes_no_progress_fails_the_output_with_EIO_instead_of_asking_again_forever(bool zeroCopy)
+    {
+        Kernel.RequireOp(zeroCopy ? Opcode.SendZc : Opcode.Send);
+        await using var rig = await ConnectionRig.StartAsync(new UringConnectionOptions { ZeroCopySendThreshold = zeroCopy ? 1024 : 0 });
+        int chosen = 0;
+        using var inject = CompletionInjection.On(rig.Engine, c => IsSendResult(c) && c.Res > 0 && chosen++ == 0 && NoProgress(c));
+        PipeWriter output = rig.Server.Output;
+        Exception? error = null;
+        for (int i = 0; i < 200 && error is null; i++)
+        {
+            try
+            {
+                await output.WriteAsync(new byte[4096]);
+            }
+            catch (Exception ex)
+            {
+                error = ex;
+            }
+
+            await Task.Delay(5);
+        }
+
+        Assert.Equal(1, inject.Injected);
+        IOException io = Assert.IsType<IOException>(error);
+        Assert.Equal(E.EIO, Assert.IsType<UringSocketException>(io.InnerException).Errno);
+
+        // The failed send was the last one: nothing was asked again.
+        Assert.Equal(1, inject.Seen(IsSendResult));
+        await rig.DisposeAndAssertDrainedAsync();
+    }
+
+    [Fact]
+    public async Task UringSocket_SendAsync_that_makes_no_progress_throws_EIO_instead_of_asking_again_forever()
+    {
+        Kernel.RequireOp(Opcode.Send);
+        int pinned = PinnedForever.Count;
+        var engine = new IoUringEngine();
+        UringSocket listener = UringSocket.Listen(engine, SocketKit.AnyLoopback);
+        using var client = new Socket(SocketType.Stream, ProtocolType.Tcp);
+        UringSocket server = await SocketKit.AcceptFromAsync(listener, client, Wait.Timeout());
+        using (var inject = CompletionInjection.On(engine, static c => c.Kind is OpKind.Send && c.Res > 0 && NoProgress(c)))
+        {
+            UringSocketException e = await Assert.ThrowsAsync<UringSocketException>(() => server.SendAsync(new byte[100]).AsTask()).Within();
+            Assert.Equal(E.EIO, e.Errno);
+            Assert.Equal(1, inject.Injected);
+            Assert.Equal(1, inject.Seen(static c => c.Kind is OpKind.Send));
+        }
+
+        await server.DisposeAsync();
+        await listener.DisposeAsync();
+        engine.Dispose();
+        Assert.Equal(0, engine.AbandonedOperations);
+        Assert.Equal(pinned, PinnedForever.Count);
+    }
+
+    /// <summary>The result CQE of a send (plain, gather or zero-copy; not a zero-copy notification).</summary>
+    private static bool IsSendResult(ReapedCqe c) =>
+        c.Kind is OpKind.Send or OpKind.SendV || c.Request is ZeroCopySender && (c.Flags & CqeFlags.Notif) == 0;
+
+    /// <summary>Rewrites a send's count into 0 bytes sent (the bytes the kernel did send still reach the peer).</summary>
+    private static bool NoProgress(ReapedCqe cqe)
+    {
+        cqe.Res = 0;
+        return true;
+    }
+
     /// <summary>Ends the request at this CQE (<see cref="EndHere"/>), or right after it with <paramref name="errno"/>.</summary>
     private static bool End(ReapedCqe cqe, int errno)
     {
