@@ -24,9 +24,9 @@ public static class UringFilePipe
 
     /// <summary>
     /// A <see cref="PipeWriter"/> that writes sequentially from <see cref="UringPipeWriterOptions.StartOffset"/>. Each full
-    /// segment is handed over for writing as soon as it is complete while the producer keeps going: one write is in
-    /// flight at a time, and the segments handed over meanwhile go out together as the next one (a gather write in file
-    /// order). <see cref="PipeWriter.FlushAsync(CancellationToken)"/> hands over the partial segment and waits only while
+    /// segment is handed over for writing as soon as it is complete while the producer keeps going: at most two writes
+    /// are in flight, and the segments handed over while both are busy go out together as the next one (a gather write
+    /// in file order). <see cref="PipeWriter.FlushAsync(CancellationToken)"/> hands over the partial segment and waits only while
     /// more than <see cref="UringPipeWriterOptions.WritesInFlight"/> segments are not written yet (back-pressure), and
     /// <see cref="PipeWriter.CompleteAsync(Exception?)"/> waits for all of them and reports a failed write.
     /// </summary>

@@ -8,10 +8,11 @@ namespace IoUring;
 /// every write and reports the first failure.
 /// </summary>
 /// <remarks>
-/// One write is in flight at a time, and the segments handed over meanwhile are written together by the next one, as a
-/// single gather write (<c>WRITEV</c>) in file order. Writes to one file run one after another in the kernel anyway
-/// (a buffered write that cannot complete inline, as on ext4, goes to an io-wq worker that serialises writes per
-/// file), so this keeps the same data moving with a fraction of the requests, completions and wake-ups.
+/// At most two writes are in flight, and the segments handed over while both are busy are written together by the
+/// next one, as a single gather write (<c>WRITEV</c>) in file order. Writes to one file run one after another in the
+/// kernel anyway (a buffered write that cannot complete inline, as on ext4, goes to an io-wq worker that serialises
+/// writes per file), so more requests in flight buy no parallelism, only requests, completions and wake-ups; the
+/// second one keeps the worker from waiting for the engine between two writes.
 /// </remarks>
 internal sealed class UringFilePipeWriter : PipeWriter
 {
@@ -31,14 +32,14 @@ internal sealed class UringFilePipeWriter : PipeWriter
     /// <summary>Full segments waiting for the write in flight to end, in file order (guarded by <see cref="_lock"/>).</summary>
     private readonly Queue<Chunk> _queued = new();
 
-    /// <summary>The write in flight (one at a time) and the segments it carries.</summary>
-    private readonly GatherWrite _write;
-
-    /// <summary>True while <see cref="_write"/> is in flight (guarded by <see cref="_lock"/>).</summary>
-    private bool _writing;
+    /// <summary>The two writes that may be in flight, each with the segments it carries.</summary>
+    private readonly GatherWrite[] _writes;
 
     /// <summary>Write requests issued so far (each carrying one or more segments); for tests.</summary>
-    internal int WritesIssued { get; private set; }
+    private int _writesIssued;
+
+    /// <summary>Write requests issued so far (each carrying one or more segments); for tests.</summary>
+    internal int WritesIssued => Volatile.Read(ref _writesIssued);
     private Exception? _error;
     private bool _completed;
 
@@ -55,7 +56,7 @@ internal sealed class UringFilePipeWriter : PipeWriter
     {
         _file = file;
         _waiter = new PipeWaiter<FlushResult>(_lock);
-        _write = new GatherWrite(this);
+        _writes = [new GatherWrite(this), new GatherWrite(this)];
         _segmentSize = options.SegmentSize;
         _writesInFlight = options.WritesInFlight;
         _leaveOpen = options.LeaveOpen;
@@ -209,29 +210,32 @@ internal sealed class UringFilePipeWriter : PipeWriter
 
         c.Offset = _nextOffset;
         _nextOffset += c.Written;
-        bool start;
+        GatherWrite? start = null;
         lock (_lock)
         {
             _inFlight++;
             _queued.Enqueue(c);
-            start = !_writing;
-            if (start)
+            foreach (GatherWrite w in _writes)
             {
-                _writing = true;
-                _write.Take(_queued);
+                if (!w.Busy)
+                {
+                    w.Take(_queued);
+                    start = w;
+                    break;
+                }
             }
         }
 
-        if (start)
+        if (start is not null)
         {
-            StartWrite();
+            StartWrite(start);
         }
     }
 
-    private void StartWrite()
+    private void StartWrite(GatherWrite write)
     {
-        WritesIssued++;
-        _write.Start(_file);
+        Interlocked.Increment(ref _writesIssued);
+        write.Start(_file);
     }
 
     private void Return(Chunk c)
@@ -254,15 +258,15 @@ internal sealed class UringFilePipeWriter : PipeWriter
         _free = c;
     }
 
-    /// <summary>The write in flight ended: its segments are free; the segments queued meanwhile go out as the next one.</summary>
-    private void OnWriteCompleted(Exception? error)
+    /// <summary><paramref name="write"/> ended: its segments are free; the segments queued meanwhile go out as its next write.</summary>
+    private void OnWriteCompleted(GatherWrite write, Exception? error)
     {
         bool signal = false;
         bool next = false;
         lock (_lock)
         {
-            _inFlight -= _write.Count;
-            _write.Release(this);
+            _inFlight -= write.Count;
+            write.Release(this);
             if (error is not null)
             {
                 _error ??= error;
@@ -271,12 +275,8 @@ internal sealed class UringFilePipeWriter : PipeWriter
             if (_queued.Count > 0)
             {
                 // Written even after a failure, as separate writes would have been; CompleteAsync reports the failure.
-                _write.Take(_queued);
+                write.Take(_queued);
                 next = true;
-            }
-            else
-            {
-                _writing = false;
             }
 
             if (_waiter.IsPending && (_inFlight <= _waitFor || (_error is not null && _waitStopsOnError)))
@@ -287,7 +287,7 @@ internal sealed class UringFilePipeWriter : PipeWriter
 
         if (next)
         {
-            StartWrite();
+            StartWrite(write);
         }
 
         if (signal)
@@ -361,7 +361,7 @@ internal sealed class UringFilePipeWriter : PipeWriter
         public Chunk? NextFree { get; set; }
     }
 
-    /// <summary>The writer's one write in flight: the queued segments, contiguous in the file, written together.</summary>
+    /// <summary>One of the writer's writes: queued segments, contiguous in the file, written together.</summary>
     private sealed class GatherWrite(UringFilePipeWriter owner) : BackgroundWrite
     {
         private readonly List<Chunk> _chunks = [];
@@ -371,6 +371,9 @@ internal sealed class UringFilePipeWriter : PipeWriter
 
         /// <summary>The segments in the write.</summary>
         public int Count => _chunks.Count;
+
+        /// <summary>True from <see cref="Take"/> until <see cref="Release"/> (under the owner's lock).</summary>
+        public bool Busy => _chunks.Count > 0;
 
         /// <summary>Takes the queued segments (at most one request's worth of iovecs) into this write. Under the owner's lock.</summary>
         public void Take(Queue<Chunk> queued)
@@ -409,6 +412,6 @@ internal sealed class UringFilePipeWriter : PipeWriter
             _data.Clear();
         }
 
-        protected override void OnWriteEnded(Exception? error) => owner.OnWriteCompleted(error);
+        protected override void OnWriteEnded(Exception? error) => owner.OnWriteCompleted(this, error);
     }
 }
