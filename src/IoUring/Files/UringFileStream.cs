@@ -172,7 +172,18 @@ internal sealed class UringFileStream : Stream
         int done = Math.Max(cached, 0);
         PartlyCachedReads += done > 0 ? 1 : 0;
         RingReads++;
-        ValueTask<int> read = _file.ReadAsync(buffer[done..], position + done, cancellationToken);
+        ValueTask<int> read;
+        try
+        {
+            read = _file.ReadAsync(buffer[done..], position + done, cancellationToken);
+        }
+        catch (Exception e) when (done > 0 && IsReadFailure(e))
+        {
+            // The cached part is in the caller's buffer: return it (see AwaitReadAsync).
+            _position = position + done;
+            return new ValueTask<int>(done);
+        }
+
         if (read.IsCompletedSuccessfully)
         {
             int n = done + read.Result;
@@ -187,10 +198,25 @@ internal sealed class UringFileStream : Stream
     private async ValueTask<int> AwaitReadAsync(ValueTask<int> read, long position, int done)
     {
         // A read that found part of the range cached returns it with the rest (or only it, at the end of the file).
-        int n = done + await read.ConfigureAwait(false);
+        int n;
+        try
+        {
+            n = done + await read.ConfigureAwait(false);
+        }
+        catch (Exception e) when (done > 0 && IsReadFailure(e))
+        {
+            // The ring's part was cancelled or failed after the cached part had been copied into the caller's buffer:
+            // that part is returned as a short read, as read(2) returns what it read before an error, so a read that
+            // throws has never changed the buffer. The next read meets the cancellation or the error again.
+            n = done;
+        }
+
         _position = position + n;
         return n;
     }
+
+    /// <summary>What a read through the ring throws when it is cancelled, the file or engine closes, or the kernel fails it.</summary>
+    private static bool IsReadFailure(Exception e) => e is OperationCanceledException or ObjectDisposedException or IOException or UnauthorizedAccessException;
 
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<int> DrainThenReadAsync(Memory<byte> buffer, CancellationToken cancellationToken)
