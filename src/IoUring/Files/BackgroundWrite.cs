@@ -18,32 +18,23 @@ internal abstract class BackgroundWrite
     protected BackgroundWrite() => _onCompleted = OnCompleted;
 
     /// <summary>Writes <paramref name="data"/> at <paramref name="offset"/>; its end goes to <see cref="OnWriteEnded"/> (a refusal too).</summary>
-    protected void StartWrite(UringFile file, ReadOnlyMemory<byte> data, long offset)
-    {
-        ValueTask write;
-        try
-        {
-            write = file.WriteAsync(data, offset);
-        }
-        catch (Exception e)
-        {
-            OnWriteEnded(e);
-            return;
-        }
-
-        Track(write);
-    }
+    protected void StartWrite(UringFile file, ReadOnlyMemory<byte> data, long offset) =>
+        Start(file, data, offset, static (f, d, o) => f.WriteAsync(d, o));
 
     /// <summary>
     /// Writes <paramref name="data"/> in order from <paramref name="offset"/> as one gather write (<c>WRITEV</c>); its
     /// end goes to <see cref="OnWriteEnded"/>. The list and its buffers must not change until then.
     /// </summary>
-    protected void StartWrite(UringFile file, IReadOnlyList<ReadOnlyMemory<byte>> data, long offset)
+    protected void StartWrite(UringFile file, IReadOnlyList<ReadOnlyMemory<byte>> data, long offset) =>
+        Start(file, data, offset, static (f, d, o) => f.WriteAsync(d, o));
+
+    /// <summary>Starts <paramref name="write"/> and reports its end (or its refusal) to <see cref="OnWriteEnded"/>, now or when it completes.</summary>
+    private void Start<T>(UringFile file, T data, long offset, Func<UringFile, T, long, ValueTask> write)
     {
-        ValueTask write;
+        ValueTask pending;
         try
         {
-            write = file.WriteAsync(data, offset);
+            pending = write(file, data, offset);
         }
         catch (Exception e)
         {
@@ -51,13 +42,7 @@ internal abstract class BackgroundWrite
             return;
         }
 
-        Track(write);
-    }
-
-    /// <summary>Reports the end of <paramref name="write"/> to <see cref="OnWriteEnded"/>, now or when it completes.</summary>
-    private void Track(ValueTask write)
-    {
-        _awaiter = write.ConfigureAwait(false).GetAwaiter();
+        _awaiter = pending.ConfigureAwait(false).GetAwaiter();
         if (_awaiter.IsCompleted)
         {
             OnCompleted();

@@ -124,64 +124,8 @@ public sealed class CachedReadTests
         Assert.True(uring.RingReads > 0);
     }
 
-    [Fact]
-    public async Task Disposing_the_stream_during_cold_reads_leaves_the_callers_buffer_alone_afterwards()
-    {
-        Kernel.RequireIoUring();
-        using var temp = new TempFile(16 * 1024 * 1024, seed: 21);
-        using var group = new IoUringEngineGroup(2);
-        for (int round = 0; round < 6; round++)
-        {
-            _ = Evict(temp.Path);
-            UringFile file = UringFile.Open(group, temp.Path, FileMode.Open);
-            Stream stream = file.AsStream(leaveOpen: false);
-            byte[] buffer = new byte[1_000_000];
-            using var started = new SemaphoreSlim(0);
-            Task<long> reader = Task.Run(async () =>
-            {
-                long total = 0;
-                int n;
-                try
-                {
-                    while ((n = await stream.ReadAsync(buffer)) > 0)
-                    {
-                        Assert.True(buffer.AsSpan(0, n).SequenceEqual(temp.Content.AsSpan((int)total, n)), "the bytes differ");
-                        total += n;
-                        if (total == 2_000_000)
-                        {
-                            started.Release();
-                        }
-                    }
-                }
-                catch (ObjectDisposedException)
-                {
-                    // Disposed between two reads, or under a ring read (the engine cancels it).
-                }
-
-                return total;
-            });
-            await started.WaitAsync(TestContext.Current.CancellationToken);
-            if (round % 2 == 0)
-            {
-                await stream.DisposeAsync();
-            }
-            else
-            {
-                stream.Dispose();
-            }
-
-            _ = await reader.Within();
-            Assert.True(file.IsClosed);
-
-            // The reader has seen its last read end: nothing may write into its buffer any more.
-            buffer.AsSpan().Fill(0xA5);
-            await Wait.UntilAsync(() => group.Engines.All(e => e.OperationsInFlight == 0), "every read drained");
-            Assert.True(buffer.AsSpan().IndexOfAnyExcept((byte)0xA5) < 0, "the buffer was written after the stream was disposed");
-        }
-    }
-
     /// <summary>Writes the file's dirty pages and drops it from the page cache; true when cachestat shows it gone (or cannot tell).</summary>
-    private static bool Evict(string path)
+    internal static bool Evict(string path)
     {
         using var fs = new FileStream(path, FileMode.Open, FileAccess.ReadWrite, FileShare.ReadWrite);
         fs.Flush(flushToDisk: true);

@@ -260,20 +260,28 @@ public sealed class SequentialTests
         Assert.True(got.AsSpan().SequenceEqual(temp.Content), "the bytes differ");
     }
 
-    [Fact]
-    public async Task Disposing_the_stream_during_reads_fails_them_cleanly_and_drains_every_request()
+    [Theory]
+    [InlineData(false, 65_536, 20)]
+    [InlineData(true, 1_000_000, 6)]
+    public async Task Disposing_the_stream_during_reads_fails_them_cleanly_and_leaves_the_buffer_alone(bool cold, int bufferSize, int rounds)
     {
         Kernel.RequireIoUring();
         using var temp = new TempFile(16 * 1024 * 1024, seed: 19);
         using var group = new IoUringEngineGroup(2);
-        for (int round = 0; round < 20; round++)
+        for (int round = 0; round < rounds; round++)
         {
+            if (cold)
+            {
+                // Evicted: the reads go through the ring (the cached ones are copied on the reader's thread).
+                _ = CachedReadTests.Evict(temp.Path);
+            }
+
             UringFile file = UringFile.Open(group, temp.Path, FileMode.Open);
             Stream stream = file.AsStream(leaveOpen: false);
+            byte[] buffer = new byte[bufferSize];
             using var started = new SemaphoreSlim(0);
             Task<long> reader = Task.Run(async () =>
             {
-                byte[] buffer = new byte[65_536];
                 long total = 0;
                 int n;
                 try
@@ -282,7 +290,7 @@ public sealed class SequentialTests
                     {
                         Assert.True(buffer.AsSpan(0, n).SequenceEqual(temp.Content.AsSpan((int)total, n)), "the bytes differ");
                         total += n;
-                        if (total == 4 * 65_536)
+                        if (total == 2L * bufferSize)
                         {
                             started.Release();
                         }
@@ -290,7 +298,7 @@ public sealed class SequentialTests
                 }
                 catch (ObjectDisposedException)
                 {
-                    // The stream (or its file) was disposed between two reads: what FileStream does too.
+                    // The stream (or its file) was disposed between two reads or under a ring read: what FileStream does too.
                 }
 
                 return total;
@@ -307,7 +315,11 @@ public sealed class SequentialTests
 
             _ = await reader.WaitAsync(TimeSpan.FromSeconds(30), TestContext.Current.CancellationToken);
             Assert.True(file.IsClosed);
+
+            // The reader has seen its last read end: nothing may write into its buffer any more.
+            buffer.AsSpan().Fill(0xA5);
             await Wait.UntilAsync(() => group.Engines.All(e => e.OperationsInFlight == 0), "every read drained");
+            Assert.True(buffer.AsSpan().IndexOfAnyExcept((byte)0xA5) < 0, "the buffer was written after the stream was disposed");
         }
     }
 
