@@ -197,6 +197,47 @@ public sealed class MultishotTimerDisposeTests
         disposed.Dispose();
     }
 
+    /// <summary>
+    /// Ring fuzz seed 9 of the final sweep (issue 16): a multishot timeout with a period of ~20 ms, issued after the
+    /// drain's first cancel had passed (here: hard-linked behind a read that cancel fails), fires during the round,
+    /// and a read waits linked behind it. The drain ends such a timer by letting the CQ fill, and it used to wait for
+    /// the timer itself to fill it: 8,192 entries at one CQE per 20 ms is nearly three minutes (the fuzzer's watchdog
+    /// called it a hang). Now the drain fills the CQ with NOPs to one short of full and the timer ends within two of
+    /// its periods.
+    /// </summary>
+    [Theory]
+    [InlineData("plain")]
+    [InlineData("defer")]
+    public void A_slow_timer_issued_after_the_first_cancel_with_a_read_behind_it_is_ended_quickly_on_a_large_CQ(string flavour)
+    {
+        Kernel.RequireIoUring();
+        int pinnedBefore = PinnedForever.Count;
+        using var pipe = new TestPipe();
+        using var head = new NativeBuffer(256);
+        using var canary = new NativeBuffer(256);
+        head.Span.Fill(0xC5);
+        canary.Span.Fill(0xC5);
+        var ring = new Ring(4096, Options(flavour));
+        Assert.Equal(8192u, ring.CqEntries);
+        ref Sqe first = ref ring.GetSqe();
+        first.PrepPipeRead(pipe.ReadFd, head, userData: 6);
+        first.Flags |= SqeFlags.IoHardLink;
+        ref Sqe timer = ref ring.PrepTimeout(TimeSpan.FromMilliseconds(20), count: 0, TimeoutFlags.Multishot | TimeoutFlags.EtimeSuccess);
+        timer.UserData = 7;
+        timer.Flags |= SqeFlags.IoLink;
+        ring.GetSqe().PrepPipeRead(pipe.ReadFd, canary, userData: 8);
+        ring.Submit();
+        Assert.Equal(3, ring.InFlight);
+
+        TimeSpan took = RingKit.Time(ring.Dispose);
+
+        Assert.True(took < TimeSpan.FromSeconds(5), $"Dispose took {took} with a {LongDrain} drain timeout and left {ring.InFlight} requests undrained");
+        Assert.Equal(0, ring.InFlight);
+        pipe.AssertNobodyReads(head, 0xC5);
+        pipe.AssertNobodyReads(canary, 0xC5);
+        Assert.Equal(pinnedBefore, PinnedForever.Count);
+    }
+
     [Fact]
     public void A_multishot_timeout_with_a_long_period_is_cancelled_normally_by_Dispose()
     {
