@@ -4,8 +4,8 @@ namespace IoUring;
 
 /// <summary>
 /// One file write started without awaiting it, whose end (success or the exception) is reported to
-/// <see cref="OnWriteEnded"/> without allocating: the buffers of <see cref="WriteBehind"/> and of
-/// <see cref="UringFilePipeWriter"/> are each one of these, reused for every write.
+/// <see cref="OnWriteEnded"/> without allocating: each buffer of <see cref="WriteBehind"/>, and the one gather write of
+/// <see cref="UringFilePipeWriter"/>, is one of these, reused for every write.
 /// </summary>
 internal abstract class BackgroundWrite
 {
@@ -18,12 +18,23 @@ internal abstract class BackgroundWrite
     protected BackgroundWrite() => _onCompleted = OnCompleted;
 
     /// <summary>Writes <paramref name="data"/> at <paramref name="offset"/>; its end goes to <see cref="OnWriteEnded"/> (a refusal too).</summary>
-    protected void StartWrite(UringFile file, ReadOnlyMemory<byte> data, long offset)
+    protected void StartWrite(UringFile file, ReadOnlyMemory<byte> data, long offset) =>
+        Start(file, data, offset, static (f, d, o) => f.WriteAsync(d, o));
+
+    /// <summary>
+    /// Writes <paramref name="data"/> in order from <paramref name="offset"/> as one gather write (<c>WRITEV</c>); its
+    /// end goes to <see cref="OnWriteEnded"/>. The list and its buffers must not change until then.
+    /// </summary>
+    protected void StartWrite(UringFile file, IReadOnlyList<ReadOnlyMemory<byte>> data, long offset) =>
+        Start(file, data, offset, static (f, d, o) => f.WriteAsync(d, o));
+
+    /// <summary>Starts <paramref name="write"/> and reports its end (or its refusal) to <see cref="OnWriteEnded"/>, now or when it completes.</summary>
+    private void Start<T>(UringFile file, T data, long offset, Func<UringFile, T, long, ValueTask> write)
     {
-        ValueTask write;
+        ValueTask pending;
         try
         {
-            write = file.WriteAsync(data, offset);
+            pending = write(file, data, offset);
         }
         catch (Exception e)
         {
@@ -31,7 +42,7 @@ internal abstract class BackgroundWrite
             return;
         }
 
-        _awaiter = write.ConfigureAwait(false).GetAwaiter();
+        _awaiter = pending.ConfigureAwait(false).GetAwaiter();
         if (_awaiter.IsCompleted)
         {
             OnCompleted();

@@ -88,13 +88,6 @@ public sealed partial class UringFile
         return Target(out int slot).WriteAsync(_handle, buffers, fileOffset, this, cancellationToken, slot);
     }
 
-    /// <summary>Advises the kernel about a range (<c>posix_fadvise</c> through the ring); for the streams' read-ahead.</summary>
-    internal ValueTask AdviseAsync(long offset, uint length, int advice)
-    {
-        ThrowIfClosed();
-        return Target(out int slot).AdviseAsync(_handle, offset, length, advice, this, CancellationToken.None, slot);
-    }
-
     /// <summary>Makes written data durable: <c>fsync</c>, or <c>fdatasync</c> with <paramref name="dataOnly"/>.</summary>
     /// <param name="dataOnly">Skip metadata not needed to read the data back.</param>
     /// <param name="cancellationToken">Cancels the wait.</param>

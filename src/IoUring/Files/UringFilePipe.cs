@@ -24,9 +24,10 @@ public static class UringFilePipe
 
     /// <summary>
     /// A <see cref="PipeWriter"/> that writes sequentially from <see cref="UringPipeWriterOptions.StartOffset"/>. Each full
-    /// segment is written as soon as it is complete, so several writes are in flight while the producer keeps going;
-    /// <see cref="PipeWriter.FlushAsync(CancellationToken)"/> writes the partial segment and waits only while more than
-    /// <see cref="UringPipeWriterOptions.WritesInFlight"/> writes are pending (back-pressure), and
+    /// segment is handed over for writing as soon as it is complete while the producer keeps going: at most two writes
+    /// are in flight, and the segments handed over while both are busy go out together as the next one (a gather write
+    /// in file order). <see cref="PipeWriter.FlushAsync(CancellationToken)"/> hands over the partial segment and waits only while
+    /// more than <see cref="UringPipeWriterOptions.WritesInFlight"/> segments are not written yet (back-pressure), and
     /// <see cref="PipeWriter.CompleteAsync(Exception?)"/> waits for all of them and reports a failed write.
     /// </summary>
     /// <param name="file">The file to write; opened for writing.</param>
@@ -100,10 +101,10 @@ public sealed class UringPipeReaderOptions
 /// <summary>Options of <see cref="UringFilePipe.CreateWriter"/>.</summary>
 public sealed class UringPipeWriterOptions
 {
-    /// <summary>Bytes per segment (and so per write, unless a flush writes a partial one). Default 64 KiB.</summary>
+    /// <summary>Bytes per segment (a flush hands over a partial one). Default 64 KiB.</summary>
     public int SegmentSize { get; init; } = 64 * 1024;
 
-    /// <summary>Writes allowed in flight before <see cref="PipeWriter.FlushAsync(CancellationToken)"/> waits. Default 4.</summary>
+    /// <summary>Segments handed over and not yet written before <see cref="PipeWriter.FlushAsync(CancellationToken)"/> waits. Default 4.</summary>
     public int WritesInFlight { get; init; } = 4;
 
     /// <summary>The file offset of the first byte written. Default 0.</summary>

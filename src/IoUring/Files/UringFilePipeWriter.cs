@@ -3,10 +3,17 @@ using System.IO.Pipelines;
 namespace IoUring;
 
 /// <summary>
-/// A <see cref="PipeWriter"/> that writes a file sequentially: full segments are written at once (several in flight),
-/// <see cref="FlushAsync"/> writes the partial one and applies back-pressure, <see cref="CompleteAsync"/> waits for
+/// A <see cref="PipeWriter"/> that writes a file sequentially: full segments are handed over for writing at once,
+/// <see cref="FlushAsync"/> hands over the partial one and applies back-pressure, <see cref="CompleteAsync"/> waits for
 /// every write and reports the first failure.
 /// </summary>
+/// <remarks>
+/// At most two writes are in flight, and the segments handed over while both are busy are written together by the
+/// next one, as a single gather write (<c>WRITEV</c>) in file order. Writes to one file run one after another in the
+/// kernel anyway (a buffered write that cannot complete inline, as on ext4, goes to an io-wq worker that serialises
+/// writes per file), so more requests in flight buy no parallelism, only requests, completions and wake-ups; the
+/// second one keeps the worker from waiting for the engine between two writes.
+/// </remarks>
 internal sealed class UringFilePipeWriter : PipeWriter
 {
     private readonly UringFile _file;
@@ -18,7 +25,21 @@ internal sealed class UringFilePipeWriter : PipeWriter
     private Chunk? _current;
     private Chunk? _free;
     private long _nextOffset;
+
+    /// <summary>Segments handed over and not written yet: queued, or in the write in flight (guarded by <see cref="_lock"/>).</summary>
     private int _inFlight;
+
+    /// <summary>Full segments waiting for the write in flight to end, in file order (guarded by <see cref="_lock"/>).</summary>
+    private readonly Queue<Chunk> _queued = new();
+
+    /// <summary>The two writes that may be in flight, each with the segments it carries.</summary>
+    private readonly GatherWrite[] _writes;
+
+    /// <summary>Write requests issued so far (each carrying one or more segments); for tests.</summary>
+    private int _writesIssued;
+
+    /// <summary>Write requests issued so far (each carrying one or more segments); for tests.</summary>
+    internal int WritesIssued => Volatile.Read(ref _writesIssued);
     private Exception? _error;
     private bool _completed;
 
@@ -35,6 +56,7 @@ internal sealed class UringFilePipeWriter : PipeWriter
     {
         _file = file;
         _waiter = new PipeWaiter<FlushResult>(_lock);
+        _writes = [new GatherWrite(this), new GatherWrite(this)];
         _segmentSize = options.SegmentSize;
         _writesInFlight = options.WritesInFlight;
         _leaveOpen = options.LeaveOpen;
@@ -169,11 +191,11 @@ internal sealed class UringFilePipeWriter : PipeWriter
                 }
             }
 
-            return new Chunk(this, _segmentSize);
+            return new Chunk(_segmentSize);
         }
 
         // A larger request than a segment gets a one-off buffer of its own.
-        return new Chunk(this, need);
+        return new Chunk(need);
     }
 
     private void SubmitCurrent()
@@ -186,17 +208,45 @@ internal sealed class UringFilePipeWriter : PipeWriter
             return;
         }
 
-        long offset = _nextOffset;
+        c.Offset = _nextOffset;
         _nextOffset += c.Written;
+        GatherWrite? start = null;
         lock (_lock)
         {
             _inFlight++;
+            _queued.Enqueue(c);
+            foreach (GatherWrite w in _writes)
+            {
+                if (!w.Busy)
+                {
+                    w.Take(_queued);
+                    start = w;
+                    break;
+                }
+            }
         }
 
-        c.StartWrite(_file, offset);
+        if (start is not null)
+        {
+            StartWrite(start);
+        }
+    }
+
+    private void StartWrite(GatherWrite write)
+    {
+        Interlocked.Increment(ref _writesIssued);
+        write.Start(_file);
     }
 
     private void Return(Chunk c)
+    {
+        lock (_lock)
+        {
+            ReturnLocked(c);
+        }
+    }
+
+    private void ReturnLocked(Chunk c)
     {
         if (c.Buffer.Length != _segmentSize)
         {
@@ -204,29 +254,40 @@ internal sealed class UringFilePipeWriter : PipeWriter
         }
 
         c.Written = 0;
-        lock (_lock)
-        {
-            c.NextFree = _free;
-            _free = c;
-        }
+        c.NextFree = _free;
+        _free = c;
     }
 
-    private void OnWriteCompleted(Chunk c, Exception? error)
+    /// <summary><paramref name="write"/> ended: its segments are free; the segments queued meanwhile go out as its next write.</summary>
+    private void OnWriteCompleted(GatherWrite write, Exception? error)
     {
-        Return(c);
         bool signal = false;
+        bool next = false;
         lock (_lock)
         {
-            _inFlight--;
+            _inFlight -= write.Count;
+            write.Release(this);
             if (error is not null)
             {
                 _error ??= error;
+            }
+
+            if (_queued.Count > 0)
+            {
+                // Written even after a failure, as separate writes would have been; CompleteAsync reports the failure.
+                write.Take(_queued);
+                next = true;
             }
 
             if (_waiter.IsPending && (_inFlight <= _waitFor || (_error is not null && _waitStopsOnError)))
             {
                 signal = _waiter.TryTake();
             }
+        }
+
+        if (next)
+        {
+            StartWrite(write);
         }
 
         if (signal)
@@ -287,25 +348,70 @@ internal sealed class UringFilePipeWriter : PipeWriter
         }
     }
 
-    /// <summary>A buffer being filled by the producer or written to the file.</summary>
-    private sealed class Chunk : BackgroundWrite
+    /// <summary>A buffer being filled by the producer, queued, or being written to the file.</summary>
+    private sealed class Chunk(int size)
     {
-        private readonly UringFilePipeWriter _owner;
-
-        public Chunk(UringFilePipeWriter owner, int size)
-        {
-            _owner = owner;
-            Buffer = GC.AllocateUninitializedArray<byte>(size, pinned: true);
-        }
-
-        public byte[] Buffer { get; }
+        public byte[] Buffer { get; } = GC.AllocateUninitializedArray<byte>(size, pinned: true);
 
         public int Written { get; set; }
 
+        /// <summary>Where the chunk goes in the file (set when it is handed over).</summary>
+        public long Offset { get; set; }
+
         public Chunk? NextFree { get; set; }
+    }
 
-        public void StartWrite(UringFile file, long offset) => StartWrite(file, Buffer.AsMemory(0, Written), offset);
+    /// <summary>One of the writer's writes: queued segments, contiguous in the file, written together.</summary>
+    private sealed class GatherWrite(UringFilePipeWriter owner) : BackgroundWrite
+    {
+        private readonly List<Chunk> _chunks = [];
 
-        protected override void OnWriteEnded(Exception? error) => _owner.OnWriteCompleted(this, error);
+        /// <summary>The chunks' filled parts, the gather list of the write (unchanged while it is in flight).</summary>
+        private readonly List<ReadOnlyMemory<byte>> _data = [];
+
+        /// <summary>The segments in the write.</summary>
+        public int Count => _chunks.Count;
+
+        /// <summary>True from <see cref="Take"/> until <see cref="Release"/> (under the owner's lock).</summary>
+        public bool Busy => _chunks.Count > 0;
+
+        /// <summary>Takes the queued segments (at most one request's worth of iovecs) into this write. Under the owner's lock.</summary>
+        public void Take(Queue<Chunk> queued)
+        {
+            while (queued.Count > 0 && _chunks.Count < IoUringEngine.MaxIoVecs)
+            {
+                Chunk c = queued.Dequeue();
+                _chunks.Add(c);
+                _data.Add(c.Buffer.AsMemory(0, c.Written));
+            }
+        }
+
+        /// <summary>Starts the write of the segments taken.</summary>
+        public void Start(UringFile file)
+        {
+            long offset = _chunks[0].Offset;
+            if (_chunks.Count == 1)
+            {
+                StartWrite(file, _data[0], offset);
+            }
+            else
+            {
+                StartWrite(file, _data, offset);
+            }
+        }
+
+        /// <summary>Gives the written segments back for reuse. Under the owner's lock.</summary>
+        public void Release(UringFilePipeWriter writer)
+        {
+            foreach (Chunk c in _chunks)
+            {
+                writer.ReturnLocked(c);
+            }
+
+            _chunks.Clear();
+            _data.Clear();
+        }
+
+        protected override void OnWriteEnded(Exception? error) => owner.OnWriteCompleted(this, error);
     }
 }

@@ -9,8 +9,10 @@ namespace IoUring;
 /// over one file for concurrent sequential access.
 /// </summary>
 /// <remarks>
-/// <para>Sequential reads are read ahead in the kernel (<see cref="ReadAhead"/>): each read still lands directly in the
-/// caller's buffer and sees the file as it is at that moment.</para>
+/// <para>Reads land directly in the caller's buffer and see the file as it is at that moment. An asynchronous read first
+/// copies what the page cache holds without waiting (<see cref="CachedRead"/>: one <c>preadv2(RWF_NOWAIT)</c> on the
+/// calling thread, completing synchronously) and sends only the rest through the ring; sequential reads are read ahead
+/// by the kernel's own read-ahead, which both paths trigger.</para>
 /// <para>Asynchronous writes are written behind the caller (<see cref="WriteBehind"/>): copied into a few native
 /// buffers and written from there while the caller goes on. Everything accepted is written and waited for before a
 /// read, a length query, <c>SetLength</c>, a synchronous write, <c>Flush</c>/<c>FlushAsync</c> and dispose; a failed
@@ -20,7 +22,16 @@ internal sealed class UringFileStream : Stream
 {
     private readonly UringFile _file;
     private readonly bool _leaveOpen;
-    private readonly ReadAhead _readAhead;
+    private readonly CachedRead _cachedRead = new();
+
+    /// <summary>Asynchronous reads served wholly from the page cache on the calling thread; for tests.</summary>
+    internal long CachedReads { get; private set; }
+
+    /// <summary>Asynchronous reads that found only their first part cached and read the rest through the ring; for tests.</summary>
+    internal long PartlyCachedReads { get; private set; }
+
+    /// <summary>Asynchronous reads that went (wholly or partly) through the ring; for tests.</summary>
+    internal long RingReads { get; private set; }
 
     /// <summary>Made by the first asynchronous write.</summary>
     private WriteBehind? _writeBehind;
@@ -33,7 +44,6 @@ internal sealed class UringFileStream : Stream
         _file = file;
         _position = position;
         _leaveOpen = leaveOpen;
-        _readAhead = new ReadAhead(file, position);
     }
 
     public override bool CanRead => !_disposed && (_file.Access & FileAccess.Read) != 0;
@@ -112,11 +122,8 @@ internal sealed class UringFileStream : Stream
         ThrowIfDisposed();
         ThrowIfNotReadable();
         _writeBehind?.Drain();
-        long position = _position;
-        _readAhead.BeforeRead(position, buffer.Length);
-        int n = RandomAccess.Read(_file.Handle, buffer, position);
-        _readAhead.AfterRead(position, n);
-        _position = position + n;
+        int n = RandomAccess.Read(_file.Handle, buffer, _position);
+        _position += n;
         return n;
     }
 
@@ -151,27 +158,65 @@ internal sealed class UringFileStream : Stream
         }
 
         long position = _position;
-        _readAhead.BeforeRead(position, buffer.Length);
-        ValueTask<int> read = _file.ReadAsync(buffer, position, cancellationToken);
+
+        // What the page cache holds is copied at once on this thread; only the rest goes through the ring.
+        int cached = cancellationToken.IsCancellationRequested ? -1 : _cachedRead.TryRead(_file, buffer.Span, position);
+        if (cached == buffer.Length || cached == 0)
+        {
+            // All of it, or the end of the file.
+            CachedReads++;
+            _position = position + cached;
+            return new ValueTask<int>(cached);
+        }
+
+        int done = Math.Max(cached, 0);
+        PartlyCachedReads += done > 0 ? 1 : 0;
+        RingReads++;
+        ValueTask<int> read;
+        try
+        {
+            read = _file.ReadAsync(buffer[done..], position + done, cancellationToken);
+        }
+        catch (Exception e) when (done > 0 && IsReadFailure(e))
+        {
+            // The cached part is in the caller's buffer: return it (see AwaitReadAsync).
+            _position = position + done;
+            return new ValueTask<int>(done);
+        }
+
         if (read.IsCompletedSuccessfully)
         {
-            int n = read.Result;
-            _readAhead.AfterRead(position, n);
+            int n = done + read.Result;
             _position = position + n;
             return new ValueTask<int>(n);
         }
 
-        return AwaitReadAsync(read, position);
+        return AwaitReadAsync(read, position, done);
     }
 
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-    private async ValueTask<int> AwaitReadAsync(ValueTask<int> read, long position)
+    private async ValueTask<int> AwaitReadAsync(ValueTask<int> read, long position, int done)
     {
-        int n = await read.ConfigureAwait(false);
-        _readAhead.AfterRead(position, n);
+        // A read that found part of the range cached returns it with the rest (or only it, at the end of the file).
+        int n;
+        try
+        {
+            n = done + await read.ConfigureAwait(false);
+        }
+        catch (Exception e) when (done > 0 && IsReadFailure(e))
+        {
+            // The ring's part was cancelled or failed after the cached part had been copied into the caller's buffer:
+            // that part is returned as a short read, as read(2) returns what it read before an error, so a read that
+            // throws has never changed the buffer. The next read meets the cancellation or the error again.
+            n = done;
+        }
+
         _position = position + n;
         return n;
     }
+
+    /// <summary>What a read through the ring throws when it is cancelled, the file or engine closes, or the kernel fails it.</summary>
+    private static bool IsReadFailure(Exception e) => e is OperationCanceledException or ObjectDisposedException or IOException or UnauthorizedAccessException;
 
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<int> DrainThenReadAsync(Memory<byte> buffer, CancellationToken cancellationToken)

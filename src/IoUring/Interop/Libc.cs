@@ -48,6 +48,12 @@ internal static unsafe partial class Libc
     [LibraryImport(Lib, EntryPoint = "pread", SetLastError = true)]
     private static partial nint PReadRaw(int fd, void* buf, nuint count, long offset);
 
+    [LibraryImport(Lib, EntryPoint = "preadv2", SetLastError = true)]
+    private static partial nint PReadV2Raw(int fd, IoVec* iov, int iovcnt, long offset, int flags);
+
+    [LibraryImport(Lib, EntryPoint = "fcntl", SetLastError = true)]
+    private static partial int FcntlRaw(int fd, int cmd, nint arg);
+
     [LibraryImport(Lib, EntryPoint = "getrusage", SetLastError = true)]
     private static partial int GetRUsageRaw(int who, RUsage* usage);
 
@@ -183,6 +189,39 @@ internal static unsafe partial class Libc
             nint n = PReadRaw(fd, p, (nuint)buffer.Length, offset);
             return n < 0 ? -Marshal.GetLastPInvokeError() : n;
         }
+    }
+
+    /// <summary><c>F_GETFL</c>: the open file's status flags (<c>O_DIRECT</c>, <c>O_NONBLOCK</c>, the access mode).</summary>
+    public const int F_GETFL = 3;
+
+    /// <summary><c>RWF_NOWAIT</c> (4.14 for reads): fail with <c>-EAGAIN</c> rather than wait for I/O.</summary>
+    public const int RWF_NOWAIT = 0x8;
+
+    /// <summary>
+    /// <c>preadv2(fd, {buffer}, 1, offset, RWF_NOWAIT)</c>: copies what the page cache already holds from
+    /// <paramref name="offset"/> without waiting for the device. Returns the bytes read (fewer than asked when only part
+    /// is cached or the file ends; 0 at or past the end), or <c>-errno</c>: <c>-EAGAIN</c> when nothing is cached (the
+    /// kernel starts its read-ahead there), <c>-EOPNOTSUPP</c> where the file type has no non-blocking read.
+    /// Never use it on an <c>O_DIRECT</c> descriptor: there the read goes to the device and waits for it.
+    /// </summary>
+    public static long PReadNoWait(int fd, Span<byte> buffer, long offset)
+    {
+        // SAFETY: the span is pinned by fixed for the duration of the synchronous call; the one iovec lives on this
+        // stack frame and describes exactly the span, so the kernel writes nowhere else.
+        fixed (byte* p = buffer)
+        {
+            var iov = new IoVec((nint)p, (nuint)buffer.Length);
+            nint n = PReadV2Raw(fd, &iov, 1, offset, RWF_NOWAIT);
+            return n < 0 ? -Marshal.GetLastPInvokeError() : n;
+        }
+    }
+
+    /// <summary><c>fcntl(fd, F_GETFL)</c>: the descriptor's status flags, or <c>-errno</c>.</summary>
+    public static int GetStatusFlags(int fd)
+    {
+        // SAFETY: F_GETFL reads no argument; the third one is a zero the kernel ignores.
+        int flags = FcntlRaw(fd, F_GETFL, 0);
+        return flags < 0 ? -Marshal.GetLastPInvokeError() : flags;
     }
 
     /// <summary>

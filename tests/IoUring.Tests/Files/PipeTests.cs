@@ -223,6 +223,38 @@ public sealed class PipeTests
         Assert.Equal(0, engine.OperationsInFlight);
     }
 
+    [Theory]
+    [InlineData(ContinuationMode.ThreadPool)]
+    [InlineData(ContinuationMode.Inline)]
+    public async Task Segments_handed_over_during_a_write_go_out_together_in_file_order(ContinuationMode mode)
+    {
+        Kernel.RequireIoUring();
+        using var engine = new IoUringEngine(new IoUringEngineOptions { Continuations = mode });
+        using var temp = new TempFile(0);
+        const int Segment = 1000, Segments = 3000;
+        byte[] data = TestData.Bytes(Segment * Segments, 31);
+        using UringFile file = UringFile.Open(engine, temp.Path, FileMode.Open, FileAccess.Write);
+        var writer = (UringFilePipeWriter)UringFilePipe.CreateWriter(file, new UringPipeWriterOptions { SegmentSize = Segment });
+
+        // Full segments are handed over as they fill, without a flush: while one write is in flight the next ones queue
+        // and leave together, as one gather write (up to IOV_MAX segments), each at its place in the file.
+        int at = 0;
+        for (int i = 0; at < data.Length; i++)
+        {
+            // Now and then a piece larger than a segment, which gets a one-off buffer of its own.
+            int n = Math.Min(i % 700 == 699 ? (5 * Segment) / 2 : Segment, data.Length - at);
+            data.AsSpan(at, n).CopyTo(writer.GetSpan(n));
+            writer.Advance(n);
+            at += n;
+        }
+
+        await writer.CompleteAsync();
+        Assert.Equal(data, File.ReadAllBytes(temp.Path));
+        Assert.True(writer.WritesIssued < Segments, $"{writer.WritesIssued} writes for {Segments} segments: nothing was gathered");
+        Assert.True(writer.WritesIssued >= Segments / IoUringEngine.MaxIoVecs);
+        Assert.Equal(0, engine.OperationsInFlight);
+    }
+
     [Fact]
     public async Task The_writer_can_start_at_an_offset_and_a_large_GetMemory_gets_a_large_buffer()
     {

@@ -4,8 +4,9 @@ using Microsoft.Win32.SafeHandles;
 namespace IoUring.Tests.Files;
 
 /// <summary>
-/// Issue 14: the stream with read-ahead keeps FileStream's semantics (every byte checked against the file or against a
-/// FileStream doing the same steps), the file pipe reader drains its reads on CompleteAsync, and the file copy.
+/// Issue 14: the stream (page-cache fast path, ring reads, write-behind) keeps FileStream's semantics (every byte
+/// checked against the file or against a FileStream doing the same steps), the file pipe reader drains its reads on
+/// CompleteAsync, and the file copy.
 /// </summary>
 public sealed class SequentialTests
 {
@@ -67,7 +68,7 @@ public sealed class SequentialTests
             int op = rng.Next(10);
             if (op < 5)
             {
-                // Mostly sequential runs of reads of varying sizes (the read-ahead's case), sync and async.
+                // Mostly sequential runs of reads of varying sizes, sync and async.
                 int size = rng.Next(4) switch { 0 => rng.Next(1, 100), 1 => 4096, 2 => 65_536, _ => rng.Next(1, a.Length) };
                 bool sync = rng.Next(4) == 0;
                 int na = sync ? stream.Read(a, 0, size) : await stream.ReadAsync(a.AsMemory(0, size), TestContext.Current.CancellationToken);
@@ -139,7 +140,7 @@ public sealed class SequentialTests
             got.Write(buffer, 0, n);
         }
 
-        // At the end (with read-ahead advised past it), another writer appends: the next reads see the new bytes.
+        // At the end (with the kernel's read-ahead past it), another writer appends: the next reads see the new bytes.
         await using (var appender = new FileStream(temp.Path, FileMode.Append, FileAccess.Write, FileShare.ReadWrite))
         {
             appender.Write(more);
@@ -171,7 +172,7 @@ public sealed class SequentialTests
             got.Write(buffer, 0, n);
         }
 
-        // Half a megabyte read; cut the file at 1 MiB + 3 (inside the range already advised ahead).
+        // Half a megabyte read; cut the file at 1 MiB + 3 (inside the range already read ahead and cached).
         const int Cut = (1024 * 1024) + 3;
         using (SafeFileHandle w = File.OpenHandle(temp.Path, FileMode.Open, FileAccess.Write, FileShare.ReadWrite))
         {
@@ -259,20 +260,28 @@ public sealed class SequentialTests
         Assert.True(got.AsSpan().SequenceEqual(temp.Content), "the bytes differ");
     }
 
-    [Fact]
-    public async Task Disposing_the_stream_during_reads_fails_them_cleanly_and_drains_every_request()
+    [Theory]
+    [InlineData(false, 65_536, 20)]
+    [InlineData(true, 1_000_000, 6)]
+    public async Task Disposing_the_stream_during_reads_fails_them_cleanly_and_leaves_the_buffer_alone(bool cold, int bufferSize, int rounds)
     {
         Kernel.RequireIoUring();
         using var temp = new TempFile(16 * 1024 * 1024, seed: 19);
         using var group = new IoUringEngineGroup(2);
-        for (int round = 0; round < 20; round++)
+        for (int round = 0; round < rounds; round++)
         {
+            if (cold)
+            {
+                // Evicted: the reads go through the ring (the cached ones are copied on the reader's thread).
+                _ = CachedReadTests.Evict(temp.Path);
+            }
+
             UringFile file = UringFile.Open(group, temp.Path, FileMode.Open);
             Stream stream = file.AsStream(leaveOpen: false);
+            byte[] buffer = new byte[bufferSize];
             using var started = new SemaphoreSlim(0);
             Task<long> reader = Task.Run(async () =>
             {
-                byte[] buffer = new byte[65_536];
                 long total = 0;
                 int n;
                 try
@@ -281,7 +290,7 @@ public sealed class SequentialTests
                     {
                         Assert.True(buffer.AsSpan(0, n).SequenceEqual(temp.Content.AsSpan((int)total, n)), "the bytes differ");
                         total += n;
-                        if (total == 4 * 65_536)
+                        if (total == 2L * bufferSize)
                         {
                             started.Release();
                         }
@@ -289,7 +298,7 @@ public sealed class SequentialTests
                 }
                 catch (ObjectDisposedException)
                 {
-                    // The stream (or its file) was disposed between two reads: what FileStream does too.
+                    // The stream (or its file) was disposed between two reads or under a ring read: what FileStream does too.
                 }
 
                 return total;
@@ -306,7 +315,11 @@ public sealed class SequentialTests
 
             _ = await reader.WaitAsync(TimeSpan.FromSeconds(30), TestContext.Current.CancellationToken);
             Assert.True(file.IsClosed);
-            await Wait.UntilAsync(() => group.Engines.All(e => e.OperationsInFlight == 0), "every read and advice drained");
+
+            // The reader has seen its last read end: nothing may write into its buffer any more.
+            buffer.AsSpan().Fill(0xA5);
+            await Wait.UntilAsync(() => group.Engines.All(e => e.OperationsInFlight == 0), "every read drained");
+            Assert.True(buffer.AsSpan().IndexOfAnyExcept((byte)0xA5) < 0, "the buffer was written after the stream was disposed");
         }
     }
 
