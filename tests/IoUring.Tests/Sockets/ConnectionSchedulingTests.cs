@@ -112,6 +112,6 @@ public sealed class ConnectionSchedulingTests
     }
 
     private static long Sends(IoUringEngine engine) =>
-        Volatile.Read(ref engine.Counters.Completed[((int)OpKind.Send * EngineCounters.OutcomeCount) + EngineCounters.Success])
-        + Volatile.Read(ref engine.Counters.Completed[((int)OpKind.SendV * EngineCounters.OutcomeCount) + EngineCounters.Success]);
+        Volatile.Read(ref engine.Counters.Completed[EngineCounters.CompletedIndex((int)OpKind.Send, EngineCounters.Outcome.Success)])
+        + Volatile.Read(ref engine.Counters.Completed[EngineCounters.CompletedIndex((int)OpKind.SendV, EngineCounters.Outcome.Success)]);
 }
