@@ -10,8 +10,7 @@ namespace IoUring.Tests.Sockets;
 public sealed class ConnectionSchedulingTests
 {
     [Theory]
-    [InlineData(ContinuationMode.ThreadPool)]
-    [InlineData(ContinuationMode.Inline)]
+    [MemberData(nameof(EngineModes.Both), MemberType = typeof(EngineModes))]
     public async Task Read_and_back_pressured_flush_continuations_run_where_the_mode_says(ContinuationMode mode)
     {
         Kernel.RequireIoUring();
