@@ -62,6 +62,9 @@ internal sealed class EngineCounters
     /// <summary>Bytes sent by zero-copy sends, which are not single-shot operations (owner).</summary>
     public long ZeroCopyBytesSent;
 
+    /// <summary>File reads served from the page cache on the loop thread without a request (owner; see IoUringEngine.InlineReads.cs).</summary>
+    public long InlineReads;
+
     /// <summary>Connections (<see cref="UringConnection"/>) created on the engine and not yet disposed (any thread, atomics).</summary>
     public long ConnectionsActive;
 
