@@ -68,22 +68,14 @@ internal static class Loopback
     }
 }
 
-/// <summary>The two ends of a loopback TCP connection (<see cref="Loopback.TcpPair"/>); disposing closes both.</summary>
-internal sealed class TcpSockets(Socket client, Socket server) : IDisposable
+/// <summary>
+/// The two ends of a loopback TCP connection (<see cref="Loopback.TcpPair"/>); disposing closes both. A test that
+/// deconstructs it, <c>(Socket client, Socket server) = Loopback.TcpPair();</c>, owns both ends itself.
+/// </summary>
+/// <param name="Client">The end that connected.</param>
+/// <param name="Server">The end the listener accepted.</param>
+internal sealed record TcpSockets(Socket Client, Socket Server) : IDisposable
 {
-    /// <summary>The end that connected.</summary>
-    public Socket Client { get; } = client;
-
-    /// <summary>The end the listener accepted.</summary>
-    public Socket Server { get; } = server;
-
-    /// <summary>For <c>(Socket client, Socket server) = Loopback.TcpPair();</c>: the caller then owns both ends.</summary>
-    public void Deconstruct(out Socket client, out Socket server)
-    {
-        client = Client;
-        server = Server;
-    }
-
     public void Dispose()
     {
         Client.Dispose();
