@@ -284,9 +284,7 @@ public sealed class NetworkPrepTests
     public void Sendto_delivers_a_datagram_to_the_given_address()
     {
         Kernel.RequireOp(Opcode.Send);
-        using var receiver = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
-        receiver.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-        receiver.ReceiveTimeout = Loopback.ReceiveTimeoutMs;
+        using Socket receiver = Loopback.Udp();
         using var ring = new Ring(4);
         int fd = NewSocket(ring, Posix.SOCK_DGRAM);
         using var closeAtEnd = Fds.CloseAtEnd(fd);

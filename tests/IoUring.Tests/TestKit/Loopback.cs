@@ -16,6 +16,17 @@ internal static class Loopback
     }
 
     /// <summary>
+    /// A .NET UDP socket bound to 127.0.0.1 with an ephemeral port, with a receive timeout so a missing datagram fails
+    /// instead of hanging.
+    /// </summary>
+    public static Socket Udp()
+    {
+        var s = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp) { ReceiveTimeout = ReceiveTimeoutMs };
+        s.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        return s;
+    }
+
+    /// <summary>
     /// A connected pair of .NET TCP sockets, with receive timeouts so a missing byte fails instead of hanging. A test
     /// that keeps both ends writes <c>using var tcp = Loopback.TcpPair();</c>; one that hands an end over (to
     /// <see cref="UringSocket.FromSocket"/>) deconstructs it and disposes the other end itself.
