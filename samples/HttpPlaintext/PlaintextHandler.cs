@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.IO.Pipelines;
+using System.Text;
 using IoUring.Samples;
 
 namespace HttpPlaintext;
@@ -14,6 +15,27 @@ namespace HttpPlaintext;
 /// </summary>
 internal static class PlaintextHandler
 {
+    /// <summary>405: a method other than GET and HEAD.</summary>
+    private static readonly byte[] s_notAllowedHead = RefusalHead("405 Method Not Allowed", "Allow: GET, HEAD\r\n");
+
+    /// <summary>400: a request that cannot be framed safely.</summary>
+    private static readonly byte[] s_badRequestHead = RefusalHead("400 Bad Request");
+
+    /// <summary>408: a request head that did not arrive in time.</summary>
+    private static readonly byte[] s_timeoutHead = RefusalHead("408 Request Timeout");
+
+    /// <summary>413: a body above the limit.</summary>
+    private static readonly byte[] s_tooLargeBodyHead = RefusalHead("413 Content Too Large");
+
+    /// <summary>431: a head above the limit.</summary>
+    private static readonly byte[] s_tooLargeHead = RefusalHead("431 Request Header Fields Too Large");
+
+    /// <summary>503: the governor's connection cap is reached.</summary>
+    private static readonly byte[] s_unavailableHead = RefusalHead("503 Service Unavailable");
+
+    /// <summary>505: an HTTP version other than 1.0 and 1.1.</summary>
+    private static readonly byte[] s_badVersionHead = RefusalHead("505 HTTP Version Not Supported");
+
     private static ReadOnlySpan<byte> OkHead => "HTTP/1.1 200 OK\r\nServer: IoUring\r\nContent-Type: text/plain\r\nContent-Length: 13\r\nDate: "u8;
 
     private static ReadOnlySpan<byte> OkTail => "\r\n\r\nHello, World!"u8;
@@ -23,20 +45,6 @@ internal static class PlaintextHandler
     private static ReadOnlySpan<byte> CloseTail => "\r\nConnection: close\r\n\r\n"u8;
 
     private static ReadOnlySpan<byte> NotFoundHead => "HTTP/1.1 404 Not Found\r\nServer: IoUring\r\nContent-Length: 0\r\nDate: "u8;
-
-    private static ReadOnlySpan<byte> NotAllowedHead => "HTTP/1.1 405 Method Not Allowed\r\nServer: IoUring\r\nAllow: GET, HEAD\r\nContent-Length: 0\r\nConnection: close\r\nDate: "u8;
-
-    private static ReadOnlySpan<byte> BadRequestHead => "HTTP/1.1 400 Bad Request\r\nServer: IoUring\r\nContent-Length: 0\r\nConnection: close\r\nDate: "u8;
-
-    private static ReadOnlySpan<byte> TimeoutHead => "HTTP/1.1 408 Request Timeout\r\nServer: IoUring\r\nContent-Length: 0\r\nConnection: close\r\nDate: "u8;
-
-    private static ReadOnlySpan<byte> TooLargeBodyHead => "HTTP/1.1 413 Content Too Large\r\nServer: IoUring\r\nContent-Length: 0\r\nConnection: close\r\nDate: "u8;
-
-    private static ReadOnlySpan<byte> TooLargeHead => "HTTP/1.1 431 Request Header Fields Too Large\r\nServer: IoUring\r\nContent-Length: 0\r\nConnection: close\r\nDate: "u8;
-
-    private static ReadOnlySpan<byte> UnavailableHead => "HTTP/1.1 503 Service Unavailable\r\nServer: IoUring\r\nContent-Length: 0\r\nConnection: close\r\nDate: "u8;
-
-    private static ReadOnlySpan<byte> BadVersionHead => "HTTP/1.1 505 HTTP Version Not Supported\r\nServer: IoUring\r\nContent-Length: 0\r\nConnection: close\r\nDate: "u8;
 
     /// <summary>Serves one connection until the peer closes it, the transport fails, a request is refused or a deadline passes.</summary>
     public static async Task RunAsync(IDuplexPipe connection, ConnectionGovernor governor)
@@ -48,7 +56,7 @@ internal static class PlaintextHandler
         {
             if (tracked is null)
             {
-                Write(output, UnavailableHead, HeadOkTail);
+                Write(output, s_unavailableHead, HeadOkTail);
                 await output.FlushAsync();
                 return;
             }
@@ -72,7 +80,7 @@ internal static class PlaintextHandler
                     // The heartbeat ended the wait: a request under way gets 408, an idle connection just closes.
                     if (state.RequestStart >= 0)
                     {
-                        Write(output, TimeoutHead, HeadOkTail);
+                        Write(output, s_timeoutHead, HeadOkTail);
                         await output.FlushAsync();
                     }
 
@@ -163,10 +171,10 @@ internal static class PlaintextHandler
             {
                 Write(output, head.Status switch
                 {
-                    413 => TooLargeBodyHead,
-                    431 => TooLargeHead,
-                    505 => BadVersionHead,
-                    _ => BadRequestHead,
+                    413 => s_tooLargeBodyHead,
+                    431 => s_tooLargeHead,
+                    505 => s_badVersionHead,
+                    _ => s_badRequestHead,
                 }, HeadOkTail);
                 return (answered, true);
             }
@@ -181,7 +189,7 @@ internal static class PlaintextHandler
             switch (head.Target)
             {
                 case RequestTarget.NotAllowed:
-                    Write(output, NotAllowedHead, HeadOkTail);
+                    Write(output, s_notAllowedHead, HeadOkTail);
                     return (answered, true);
                 case RequestTarget.Plaintext when head.Close:
                     Write(output, OkHead, CloseTail);
@@ -214,4 +222,11 @@ internal static class PlaintextHandler
         tail.CopyTo(span[(head.Length + DateHeader.Length)..]);
         output.Advance(length);
     }
+
+    /// <summary>
+    /// The head of a refusal up to the <c>Date</c> value: the status line, <paramref name="extraHeaders"/>, and the headers
+    /// every refusal shares (no body; <c>Connection: close</c>, since the request stream cannot be trusted after it).
+    /// </summary>
+    private static byte[] RefusalHead(string status, string extraHeaders = "") =>
+        Encoding.ASCII.GetBytes($"HTTP/1.1 {status}\r\nServer: IoUring\r\n{extraHeaders}Content-Length: 0\r\nConnection: close\r\nDate: ");
 }

@@ -73,7 +73,7 @@ internal sealed class AsyncContender : AsyncWorkers
     protected override int ThreadsInUse => _engines.Length + (_mode == ContinuationMode.ThreadPool ? PoolThreadsSeen : 0);
 
     /// <summary>Every engine's <c>io_uring_enter</c> calls plus the eventfd writes that woke a parked loop.</summary>
-    protected override long? SyscallsSoFar => _engines.Sum(e => e.EnterCalls + e.Wakeups);
+    protected override long? SyscallsSoFar => _engines.Sum(e => e.EnterCalls + e.Wakeups + e.InlineReads);
 
     protected override async Task WorkLoopAsync(int worker)
     {
@@ -135,7 +135,7 @@ internal sealed class DefaultContender : AsyncWorkers
     /// <summary>The default engines' threads, plus any thread-pool threads the run used.</summary>
     protected override int ThreadsInUse => IoUringEngineGroup.Default.Count + PoolThreadsSeen;
 
-    protected override long? SyscallsSoFar => IoUringEngineGroup.Default.Engines.Sum(e => e.EnterCalls + e.Wakeups);
+    protected override long? SyscallsSoFar => IoUringEngineGroup.Default.Engines.Sum(e => e.EnterCalls + e.Wakeups + e.InlineReads);
 
     protected override async Task WorkLoopAsync(int worker)
     {

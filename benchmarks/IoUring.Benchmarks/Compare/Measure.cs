@@ -29,25 +29,12 @@ internal struct SplitMix64
 }
 
 /// <summary>Process-wide counters at one instant: time, CPU and context switches of the process, bytes allocated.</summary>
-internal readonly struct Snapshot
+/// <param name="Timestamp">The <see cref="Stopwatch"/> timestamp.</param>
+/// <param name="Usage">The process's <c>getrusage(RUSAGE_SELF)</c>.</param>
+/// <param name="Allocated">Managed bytes the whole process allocated so far.</param>
+/// <param name="ThreadAllocated">Bytes allocated by the calling thread (the one that runs a single-thread contender's loop).</param>
+internal readonly record struct Snapshot(long Timestamp, RUsage Usage, long Allocated, long ThreadAllocated)
 {
-    private Snapshot(long timestamp, RUsage usage, long allocated, long threadAllocated)
-    {
-        Timestamp = timestamp;
-        Usage = usage;
-        Allocated = allocated;
-        ThreadAllocated = threadAllocated;
-    }
-
-    public long Timestamp { get; }
-
-    public RUsage Usage { get; }
-
-    public long Allocated { get; }
-
-    /// <summary>Bytes allocated by the calling thread (the one that runs a single-thread contender's loop).</summary>
-    public long ThreadAllocated { get; }
-
     /// <summary>Reads allocations first and the clock last, so the window holds none of the snapshot's own work.</summary>
     public static Snapshot Begin()
     {

@@ -5,38 +5,40 @@ using System.Text.Json;
 
 namespace IoUring.Benchmarks.Compare;
 
-/// <summary>Medians of one row over its rounds.</summary>
-internal sealed record Summary(Row Row)
+/// <summary>Medians of one row over its rounds; the per-op figures divide by <see cref="RunResult.OpsForCosts"/>.</summary>
+/// <param name="Row">The row's runs.</param>
+/// <param name="Threads">Threads the contender ran on.</param>
+/// <param name="OpsPerSec">Median throughput.</param>
+/// <param name="OpsMin">Slowest round's throughput.</param>
+/// <param name="OpsMax">Fastest round's throughput.</param>
+/// <param name="CpuUsPerOp">Process CPU microseconds per op.</param>
+/// <param name="CtxPerOp">Context switches (voluntary and not) per op.</param>
+/// <param name="SyscallsPerOp">System calls per op, where known.</param>
+/// <param name="BytesPerOp">Managed bytes allocated per op, where measured.</param>
+/// <param name="MaxBytesPerOp">The worst round's bytes per op, where measured.</param>
+/// <param name="HitRatio">Page-cache hit ratio, where measured.</param>
+/// <param name="MaxThreadAllocated">The most bytes the measuring thread allocated in a round.</param>
+/// <param name="P99Ms">http: wrk's 99th percentile latency in milliseconds.</param>
+internal sealed record Summary(
+    Row Row,
+    int Threads,
+    double OpsPerSec,
+    double OpsMin,
+    double OpsMax,
+    double CpuUsPerOp,
+    double CtxPerOp,
+    double? SyscallsPerOp,
+    double? BytesPerOp,
+    double? MaxBytesPerOp,
+    double? HitRatio,
+    long MaxThreadAllocated,
+    double? P99Ms)
 {
     public string Scenario => Row.Scenario;
 
     public string Contender => Row.Contender;
 
     public int Qd => Row.Qd;
-
-    public int Threads { get; init; }
-
-    public double OpsPerSec { get; init; }
-
-    public double OpsMin { get; init; }
-
-    public double OpsMax { get; init; }
-
-    public double CpuUsPerOp { get; init; }
-
-    public double CtxPerOp { get; init; }
-
-    public double? SyscallsPerOp { get; init; }
-
-    public double? BytesPerOp { get; init; }
-
-    public double? MaxBytesPerOp { get; init; }
-
-    public double? HitRatio { get; init; }
-
-    public long MaxThreadAllocated { get; init; }
-
-    public double? P99Ms { get; init; }
 
     public double NsPerOp => 1e9 / OpsPerSec;
 
@@ -49,21 +51,20 @@ internal sealed record Summary(Row Row)
             return v.Length == 0 ? null : Median(v);
         }
 
-        return new Summary(row)
-        {
-            Threads = (int)Median([.. runs.Select(r => (double)r.Threads)]),
-            OpsPerSec = Median([.. runs.Select(r => r.OpsPerSecond)]),
-            OpsMin = runs.Min(r => r.OpsPerSecond),
-            OpsMax = runs.Max(r => r.OpsPerSecond),
-            CpuUsPerOp = Median([.. runs.Select(r => r.CpuMicroseconds / (double)r.OpsForCosts)]),
-            CtxPerOp = Median([.. runs.Select(r => (r.VoluntarySwitches + r.InvoluntarySwitches) / (double)r.OpsForCosts)]),
-            SyscallsPerOp = MedianOrNull(runs.Select(r => r.Syscalls / r.OpsForCosts)),
-            BytesPerOp = MedianOrNull(runs.Select(r => r.AllocatedBytes / r.OpsForCosts)),
-            MaxBytesPerOp = runs.Any(r => r.AllocatedBytes.HasValue) ? runs.Max(r => r.AllocatedBytes / r.OpsForCosts) : null,
-            P99Ms = MedianOrNull(runs.Select(r => r.P99Milliseconds)),
-            MaxThreadAllocated = runs.Max(r => r.ThreadAllocatedBytes),
-            HitRatio = MedianOrNull(runs.Select(r => r.Misses is long m ? Math.Max(0, 1 - ((double)m / Math.Max(1, r.Ops))) : (double?)null)),
-        };
+        return new Summary(
+            row,
+            Threads: (int)Median([.. runs.Select(r => (double)r.Threads)]),
+            OpsPerSec: Median([.. runs.Select(r => r.OpsPerSecond)]),
+            OpsMin: runs.Min(r => r.OpsPerSecond),
+            OpsMax: runs.Max(r => r.OpsPerSecond),
+            CpuUsPerOp: Median([.. runs.Select(r => r.CpuMicroseconds / (double)r.OpsForCosts)]),
+            CtxPerOp: Median([.. runs.Select(r => (r.VoluntarySwitches + r.InvoluntarySwitches) / (double)r.OpsForCosts)]),
+            SyscallsPerOp: MedianOrNull(runs.Select(r => r.Syscalls / r.OpsForCosts)),
+            BytesPerOp: MedianOrNull(runs.Select(r => r.AllocatedBytes / r.OpsForCosts)),
+            MaxBytesPerOp: runs.Any(r => r.AllocatedBytes.HasValue) ? runs.Max(r => r.AllocatedBytes / r.OpsForCosts) : null,
+            P99Ms: MedianOrNull(runs.Select(r => r.P99Milliseconds)),
+            MaxThreadAllocated: runs.Max(r => r.ThreadAllocatedBytes),
+            HitRatio: MedianOrNull(runs.Select(r => r.Misses is long m ? Math.Max(0, 1 - ((double)m / Math.Max(1, r.Ops))) : (double?)null)));
     }
 
     public static double Median(double[] values)
@@ -216,7 +217,7 @@ internal sealed partial class Report
         }
 
         sb.AppendLine();
-        sb.AppendLine("Columns: medians over the rounds. ns/op = 1e9 / ops/s (throughput, not latency). CPU µs/op = user + system time of the whole process (getrusage RUSAGE_SELF; fio: its own report) / ops. ctx sw/op = voluntary + involuntary context switches / ops. syscalls/op: `io_uring_enter` calls counted in the loop (managed ring: the Ring's internal counter; C twin: counted beside each `io_uring_submit_and_wait`); one `pread` per op by construction for pread, pread-pool, randomaccess-async and fio-psync (their futex wake-ups show up as context switches); — for fio-io_uring, which does not report it. B alloc/op = `GC.GetTotalAllocatedBytes(true)` delta / ops (0 by construction for the C twin; — for fio). cache hits (cold) = 1 − misses / reads, misses being the pages that became resident (cachestat; single-thread contenders) or the pages the device read in the window (threaded contenders, whose concurrent reads can race an eviction between its cachestat calls); hot runs start with every page cached.");
+        sb.AppendLine("Columns: medians over the rounds. ns/op = 1e9 / ops/s (throughput, not latency). CPU µs/op = user + system time of the whole process (getrusage RUSAGE_SELF; fio: its own report) / ops. ctx sw/op = voluntary + involuntary context switches / ops. syscalls/op: `io_uring_enter` calls counted in the loop (managed ring: the Ring's internal counter; C twin: counted beside each `io_uring_submit_and_wait`; the library's async contenders: the engines' `io_uring_enter` calls, eventfd wake-ups and the `preadv2` calls that served a read from the page cache on the loop thread, a miss of which, at most one in 17 reads of uncached data, is not counted); one `pread` per op by construction for pread, pread-pool, randomaccess-async and fio-psync (their futex wake-ups show up as context switches); — for fio-io_uring, which does not report it. B alloc/op = `GC.GetTotalAllocatedBytes(true)` delta / ops (0 by construction for the C twin; — for fio). cache hits (cold) = 1 − misses / reads, misses being the pages that became resident (cachestat; single-thread contenders) or the pages the device read in the window (threaded contenders, whose concurrent reads can race an eviction between its cachestat calls); hot runs start with every page cached.");
         if (http)
         {
             sb.AppendLine();

@@ -13,10 +13,20 @@ namespace IoUring;
 /// </summary>
 internal sealed class EngineCounters
 {
-    /// <summary>Outcomes of an operation, the second index of <see cref="Completed"/>.</summary>
-    internal const int Success = 0;
-    internal const int Error = 1;
-    internal const int Canceled = 2;
+    /// <summary>How an operation ended: the second index of <see cref="Completed"/> (see <see cref="CompletedIndex"/>).</summary>
+    internal enum Outcome
+    {
+        /// <summary>A result of zero or more.</summary>
+        Success,
+
+        /// <summary>A negative errno other than <c>ECANCELED</c>.</summary>
+        Error,
+
+        /// <summary><c>ECANCELED</c>.</summary>
+        Canceled,
+    }
+
+    /// <summary>Number of <see cref="Outcome"/> values.</summary>
     internal const int OutcomeCount = 3;
 
     /// <summary>Errnos counted one by one (1 to 133 are Linux's); anything above lands in the last slot.</summary>
@@ -25,7 +35,7 @@ internal sealed class EngineCounters
     /// <summary>Number of <see cref="OpKind"/> values.</summary>
     internal static readonly int KindCount = Enum.GetValues<OpKind>().Length;
 
-    /// <summary>Completed single-shot operations by <c>kind * OutcomeCount + outcome</c> (owner).</summary>
+    /// <summary>Completed single-shot operations by kind and outcome, at <see cref="CompletedIndex"/> (owner).</summary>
     public readonly long[] Completed = new long[KindCount * OutcomeCount];
 
     /// <summary>Bytes moved by successful transfers (read, write, send, receive and their vectored forms) by kind (owner).</summary>
@@ -52,6 +62,9 @@ internal sealed class EngineCounters
     /// <summary>Bytes sent by zero-copy sends, which are not single-shot operations (owner).</summary>
     public long ZeroCopyBytesSent;
 
+    /// <summary>File reads served from the page cache on the loop thread without a request (owner; see IoUringEngine.InlineReads.cs).</summary>
+    public long InlineReads;
+
     /// <summary>Connections (<see cref="UringConnection"/>) created on the engine and not yet disposed (any thread, atomics).</summary>
     public long ConnectionsActive;
 
@@ -64,6 +77,10 @@ internal sealed class EngineCounters
     /// <summary>Timestamp at which the loop parked, or 0 while it is not parked (owner).</summary>
     public long ParkedSince;
 
+    /// <summary>The slot in <see cref="Completed"/> of operations of <paramref name="kind"/> that ended with <paramref name="outcome"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static int CompletedIndex(int kind, Outcome outcome) => (kind * OutcomeCount) + (int)outcome;
+
     /// <summary>True for the kinds whose result is a byte count (see <see cref="Bytes"/>).</summary>
     private static readonly bool[] s_transfers = BuildTransfers();
 
@@ -74,7 +91,7 @@ internal sealed class EngineCounters
         int k = (int)kind;
         if (result >= 0)
         {
-            Completed[k * OutcomeCount]++;
+            Completed[CompletedIndex(k, Outcome.Success)]++;
             if (s_transfers[k])
             {
                 Bytes[k] += result;
@@ -93,7 +110,7 @@ internal sealed class EngineCounters
     private void CountFailure(int kind, long result)
     {
         int errno = (int)Math.Min(-result, ErrnoSlots - 1);
-        Completed[(kind * OutcomeCount) + (errno == Errno.ECANCELED ? Canceled : Error)]++;
+        Completed[CompletedIndex(kind, errno == Errno.ECANCELED ? Outcome.Canceled : Outcome.Error)]++;
         Errors[errno]++;
     }
 

@@ -116,8 +116,10 @@ public sealed partial class IoUringEngine
 
         long ring = Volatile.Read(ref _phase);
         Debug.Assert((ring & 1) == 0, "The owner enters its continuation phase from its ring phase.");
+        OpenInlineReads(ready.Count);
         Volatile.Write(ref _phase, ring | 1);
         ready.Run();
+        _inlineReads = 0;
         if (Interlocked.CompareExchange(ref _phase, ring, ring | 1) != (ring | 1))
         {
             // Handed off: the list is the monitor's to empty, then ours to give back for the next hand-off.

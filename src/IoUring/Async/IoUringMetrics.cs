@@ -178,7 +178,7 @@ public static class IoUringMetrics
         {
             for (int outcome = 0; outcome < EngineCounters.OutcomeCount; outcome++)
             {
-                long n = Volatile.Read(ref completed[(kind * EngineCounters.OutcomeCount) + outcome]);
+                long n = Volatile.Read(ref completed[EngineCounters.CompletedIndex(kind, (EngineCounters.Outcome)outcome)]);
                 if (n != 0)
                 {
                     list.Add(new Measurement<long>(n, With(e.MetricTags, Tag("iouring.operation.kind", KindNames[kind]), Tag("iouring.operation.outcome", OutcomeNames[outcome]))));

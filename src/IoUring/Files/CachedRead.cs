@@ -11,9 +11,10 @@ namespace IoUring;
 /// and the read goes through the ring as before.
 /// </summary>
 /// <remarks>
-/// Off for <c>O_DIRECT</c> descriptors (a non-blocking direct read still waits for the device) and, after the first
-/// refusal, for files whose type has no non-blocking read (<c>-EOPNOTSUPP</c>) or no offsets (<c>-ESPIPE</c>).
-/// Not thread-safe: one per stream, used by one operation at a time as the stream is.
+/// <para>Off for <c>O_DIRECT</c> descriptors (a non-blocking direct read still waits for the device) and, after the first
+/// refusal, for files whose type has no non-blocking read (<c>-EOPNOTSUPP</c>) or no offsets (<c>-ESPIPE</c>).</para>
+/// <para>A stream uses one at a time, as it does its operations. <see cref="UringFile"/>'s random reads share one between
+/// threads: its two fields are hints whose racy updates can only send a read to the ring, never lose one.</para>
 /// </remarks>
 internal sealed class CachedRead
 {
@@ -21,8 +22,18 @@ internal sealed class CachedRead
     private const int On = 1;
     private const int Off = -1;
 
+    /// <summary>Attempts to skip after one found nothing cached (0: try every read).</summary>
+    private readonly int _missBackoff;
+
     /// <summary>Whether the fast path is used: decided on the first read.</summary>
     private int _state;
+
+    /// <summary>Attempts still to skip since the last miss: random reads of data that is not cached then pay the extra system call once in <see cref="_missBackoff"/> reads.</summary>
+    private int _skip;
+
+    /// <summary>A fast path that tries every read (a stream's sequential reads), or skips <paramref name="missBackoff"/> attempts after each miss.</summary>
+    /// <param name="missBackoff">Attempts to skip after a read found nothing cached.</param>
+    public CachedRead(int missBackoff = 0) => _missBackoff = missBackoff;
 
     /// <summary>
     /// Copies what the page cache holds of <paramref name="buffer"/>'s length at <paramref name="position"/> into it.
@@ -34,6 +45,12 @@ internal sealed class CachedRead
     {
         if (_state == Off || buffer.IsEmpty || file.IsClosed)
         {
+            return -1;
+        }
+
+        if (_skip > 0)
+        {
+            _skip--;
             return -1;
         }
 
@@ -58,7 +75,11 @@ internal sealed class CachedRead
                 return (int)n;
             }
 
-            if (n is not (-Errno.EAGAIN or -Errno.EINTR))
+            if (n == -Errno.EAGAIN)
+            {
+                _skip = _missBackoff;
+            }
+            else if (n != -Errno.EINTR)
             {
                 // EOPNOTSUPP, ESPIPE, EINVAL, EBADF...: the ring path reads or reports it from now on.
                 _state = Off;

@@ -50,6 +50,13 @@ public sealed partial class UringFile : IDisposable, IAsyncDisposable, IOperatio
     /// <summary>Install requests whose completion has not arrived yet.</summary>
     private int _installsPending;
 
+    /// <summary>
+    /// The page-cache fast path of <see cref="ReadAsync(Memory{byte}, long, CancellationToken)"/> on an idle engine's loop
+    /// thread (see IoUringEngine.InlineReads.cs); after a miss it sits out 16 reads, so reads of data that is not cached
+    /// rarely pay its extra system call.
+    /// </summary>
+    private readonly CachedRead _cachedRead = new(missBackoff: 16);
+
     private UringFile(IoUringEngine? engine, IoUringEngineGroup? group, SafeFileHandle handle, bool ownsHandle, FileAccess access, string? path)
     {
         _engine = engine;

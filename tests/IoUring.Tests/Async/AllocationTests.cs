@@ -102,10 +102,9 @@ public sealed class AllocationTests
     [MemberData(nameof(EngineModes.Both), MemberType = typeof(EngineModes))]
     public async Task An_awaited_read_allocates_nothing_in_steady_state(ContinuationMode mode)
     {
-        Kernel.RequireIoUring();
         using var file = new TempFile(64 * 4096, seed: 41);
         using SafeFileHandle handle = file.Open();
-        using var engine = new IoUringEngine(new IoUringEngineOptions { Continuations = mode });
+        using var engine = EngineModes.NewEngine(mode);
         var buffer = new byte[4096];
 
         List<long> windows = await Task.Run(async () =>
@@ -134,7 +133,7 @@ public sealed class AllocationTests
         Kernel.RequireOp(Opcode.LinkTimeout);
         using var file = new TempFile(64 * 4096, seed: 44);
         using SafeFileHandle handle = file.Open();
-        using var engine = new IoUringEngine(new IoUringEngineOptions { Continuations = mode });
+        using var engine = EngineModes.NewEngine(mode);
         var buffer = new byte[4096];
         TimeSpan timeout = TimeSpan.FromSeconds(30);
 
@@ -161,9 +160,8 @@ public sealed class AllocationTests
     [MemberData(nameof(EngineModes.Both), MemberType = typeof(EngineModes))]
     public async Task Awaited_writes_and_reads_through_UringFile_allocate_nothing_in_steady_state(ContinuationMode mode)
     {
-        Kernel.RequireIoUring();
         using var temp = new TempFile(64 * 4096, seed: 42);
-        using var engine = new IoUringEngine(new IoUringEngineOptions { Continuations = mode });
+        using var engine = EngineModes.NewEngine(mode);
         using UringFile file = UringFile.Open(engine, temp.Path, FileMode.Open, FileAccess.ReadWrite, FileShare.ReadWrite);
         var data = new byte[4096];
         var back = new byte[4096];
@@ -243,10 +241,9 @@ public sealed class AllocationTests
     [InlineData(128, ContinuationMode.Inline)]
     public async Task Many_concurrent_awaited_reads_allocate_nothing_in_steady_state(int taskCount, ContinuationMode mode)
     {
-        Kernel.RequireIoUring();
         using var temp = new TempFile(64 * 4096, seed: 45);
         using SafeFileHandle handle = temp.Open();
-        using var engine = new IoUringEngine(new IoUringEngineOptions { Continuations = mode });
+        using var engine = EngineModes.NewEngine(mode);
         int perTask = Measured / taskCount;
         var windows = new List<long>();
 

@@ -23,12 +23,10 @@ public sealed class CancellationTests
     }
 
     [Theory]
-    [InlineData(ContinuationMode.ThreadPool)]
-    [InlineData(ContinuationMode.Inline)]
+    [MemberData(nameof(EngineModes.Both), MemberType = typeof(EngineModes))]
     public async Task Cancelling_a_pending_read_fails_it_and_the_kernel_never_writes_its_buffer_afterwards(ContinuationMode mode)
     {
-        Kernel.RequireIoUring();
-        using var engine = new IoUringEngine(new IoUringEngineOptions { Continuations = mode });
+        using var engine = EngineModes.NewEngine(mode);
         using var pipe = new TestPipe();
         using var cts = new CancellationTokenSource();
         var buffer = new byte[64];

@@ -15,7 +15,7 @@ public sealed class DeadlineTests
     public async Task A_read_past_its_deadline_fails_with_TimeoutException_and_the_kernel_never_writes_its_buffer(ContinuationMode mode)
     {
         Kernel.RequireOp(Opcode.LinkTimeout);
-        using var engine = new IoUringEngine(new IoUringEngineOptions { Continuations = mode });
+        using var engine = EngineModes.NewEngine(mode);
         using var pipe = new TestPipe();
         var buffer = new byte[64];
         buffer.AsSpan().Fill(0xAA);

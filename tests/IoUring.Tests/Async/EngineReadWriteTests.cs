@@ -6,10 +6,9 @@ public sealed class EngineReadWriteTests
     [MemberData(nameof(EngineModes.Both), MemberType = typeof(EngineModes))]
     public async Task Reads_return_the_file_bytes_and_stop_short_at_the_end(ContinuationMode mode)
     {
-        Kernel.RequireIoUring();
         using var file = new TempFile(10_000, seed: 3);
         using var handle = file.Open();
-        using var engine = new IoUringEngine(new IoUringEngineOptions { Continuations = mode });
+        using var engine = EngineModes.NewEngine(mode);
 
         var buffer = new byte[4096];
         Assert.Equal(4096, await engine.ReadAsync(handle, buffer, 1000));
@@ -41,8 +40,7 @@ public sealed class EngineReadWriteTests
     [MemberData(nameof(EngineModes.Both), MemberType = typeof(EngineModes))]
     public async Task Many_tasks_reading_and_writing_random_offsets_see_exactly_the_bytes_they_expect(ContinuationMode mode)
     {
-        Kernel.RequireIoUring();
-        using var engine = new IoUringEngine(new IoUringEngineOptions { Continuations = mode });
+        using var engine = EngineModes.NewEngine(mode);
         await RunRandomReadWrite((h, m, o) => engine.ReadAsync(h, m, o), (h, m, o) => engine.WriteAsync(h, m, o));
         Assert.Equal(0, engine.OperationsInFlight);
     }

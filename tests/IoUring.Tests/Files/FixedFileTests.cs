@@ -190,12 +190,10 @@ public sealed class FixedFileTests
     }
 
     [Theory]
-    [InlineData(ContinuationMode.ThreadPool)]
-    [InlineData(ContinuationMode.Inline)]
+    [MemberData(nameof(EngineModes.Both), MemberType = typeof(EngineModes))]
     public async Task Disposing_the_engine_with_files_in_its_table_loses_nothing(ContinuationMode mode)
     {
-        Kernel.RequireIoUring();
-        var engine = new IoUringEngine(new IoUringEngineOptions { Continuations = mode });
+        var engine = EngineModes.NewEngine(mode);
         using var temp = new TempFile(64 * 1024, seed: 13, shortName: true);
         var files = new List<UringFile>();
         for (int i = 0; i < 8; i++)

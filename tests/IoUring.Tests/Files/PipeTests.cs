@@ -22,8 +22,7 @@ public sealed class PipeTests
     [MemberData(nameof(Streams))]
     public async Task Streaming_a_file_through_the_PipeReader_yields_exactly_the_file(int length, int segment, int inFlight, ContinuationMode mode)
     {
-        Kernel.RequireIoUring();
-        using var engine = new IoUringEngine(new IoUringEngineOptions { Continuations = mode });
+        using var engine = EngineModes.NewEngine(mode);
         using var temp = new TempFile(length, seed: length);
         using UringFile file = UringFile.Open(engine, temp.Path, FileMode.Open);
         PipeReader reader = UringFilePipe.CreateReader(file, new UringPipeReaderOptions { SegmentSize = segment, ReadsInFlight = inFlight });
@@ -185,8 +184,7 @@ public sealed class PipeTests
     [MemberData(nameof(Writes))]
     public async Task Writing_through_the_PipeWriter_produces_exactly_the_data(int total, int chunk, int segment, ContinuationMode mode)
     {
-        Kernel.RequireIoUring();
-        using var engine = new IoUringEngine(new IoUringEngineOptions { Continuations = mode });
+        using var engine = EngineModes.NewEngine(mode);
         using var temp = new TempFile(0);
         byte[] data = TestData.Bytes(total, total);
         UringFile file = UringFile.Open(engine, temp.Path, FileMode.Open, FileAccess.Write);
@@ -224,12 +222,10 @@ public sealed class PipeTests
     }
 
     [Theory]
-    [InlineData(ContinuationMode.ThreadPool)]
-    [InlineData(ContinuationMode.Inline)]
+    [MemberData(nameof(EngineModes.Both), MemberType = typeof(EngineModes))]
     public async Task Segments_handed_over_during_a_write_go_out_together_in_file_order(ContinuationMode mode)
     {
-        Kernel.RequireIoUring();
-        using var engine = new IoUringEngine(new IoUringEngineOptions { Continuations = mode });
+        using var engine = EngineModes.NewEngine(mode);
         using var temp = new TempFile(0);
         const int Segment = 1000, Segments = 3000;
         byte[] data = TestData.Bytes(Segment * Segments, 31);

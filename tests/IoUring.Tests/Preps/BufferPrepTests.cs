@@ -10,105 +10,88 @@ public sealed class BufferPrepTests
     {
         Kernel.RequireOp(Opcode.ProvideBuffers);
         Kernel.RequireOp(Opcode.RemoveBuffers);
-        (Socket client, Socket server) = Loopback.TcpPair();
-        using (client)
-        using (server)
-        using (var ring = new Ring(8))
-        {
-            const int size = 64;
-            var pool = new Pinned<byte>(4 * size);
-            ring.GetSqe().PrepProvideBuffers(pool.Address, size, 4, group: 7, firstId: 10);
-            Assert.Equal(0, RingKit.Run(ring).Res);
+        using var tcp = Loopback.TcpPair();
+        using var ring = new Ring(8);
+        const int size = 64;
+        var pool = new Pinned<byte>(4 * size);
+        ring.GetSqe().PrepProvideBuffers(pool.Address, size, 4, group: 7, firstId: 10);
+        Assert.Equal(0, RingKit.Run(ring).Res);
 
-            server.Send("picked"u8);
-            ref Sqe recv = ref ring.GetSqe();
-            recv.PrepRecv(client.Fd(), 0, size);
-            recv.Flags |= SqeFlags.BufferSelect;
-            recv.BufGroup = 7;
-            Cqe cqe = RingKit.Run(ring);
-            Assert.Equal(6, cqe.Res);
-            Assert.True(cqe.HasBuffer, cqe.ToString());
-            Assert.InRange(cqe.BufferId, (ushort)10, (ushort)13);
-            Assert.Equal("picked"u8.ToArray(), pool.Span.Slice((cqe.BufferId - 10) * size, 6).ToArray());
+        tcp.Server.Send("picked"u8);
+        ref Sqe recv = ref ring.GetSqe();
+        recv.PrepRecv(tcp.Client.Fd(), 0, size);
+        recv.Flags |= SqeFlags.BufferSelect;
+        recv.BufGroup = 7;
+        Cqe cqe = RingKit.Run(ring);
+        Assert.Equal(6, cqe.Res);
+        Assert.True(cqe.HasBuffer, cqe.ToString());
+        Assert.InRange(cqe.BufferId, (ushort)10, (ushort)13);
+        Assert.Equal("picked"u8.ToArray(), pool.Span.Slice((cqe.BufferId - 10) * size, 6).ToArray());
 
-            // Three buffers are left; asking to remove up to 10 removes exactly those.
-            ring.GetSqe().PrepRemoveBuffers(10, group: 7);
-            Assert.Equal(3, RingKit.Run(ring).Res);
+        // Three buffers are left; asking to remove up to 10 removes exactly those.
+        ring.GetSqe().PrepRemoveBuffers(10, group: 7);
+        Assert.Equal(3, RingKit.Run(ring).Res);
 
-            server.Send("x"u8);
-            ref Sqe empty = ref ring.GetSqe();
-            empty.PrepRecv(client.Fd(), 0, size);
-            empty.Flags |= SqeFlags.BufferSelect;
-            empty.BufGroup = 7;
-            Assert.Equal(-E.ENOBUFS, RingKit.Run(ring).Res);
-            Pinned.KeepAlive(pool);
-        }
+        tcp.Server.Send("x"u8);
+        ref Sqe empty = ref ring.GetSqe();
+        empty.PrepRecv(tcp.Client.Fd(), 0, size);
+        empty.Flags |= SqeFlags.BufferSelect;
+        empty.BufGroup = 7;
+        Assert.Equal(-E.ENOBUFS, RingKit.Run(ring).Res);
+        Pinned.KeepAlive(pool);
     }
 
     [Fact]
     public void Multishot_recv_with_a_buffer_ring_delivers_messages_and_recycled_buffers_are_reused()
     {
         Kernel.RequireOp(Opcode.Recv);
-        (Socket client, Socket server) = Loopback.TcpPair();
-        using (client)
-        using (server)
-        using (var ring = new Ring(8))
-        using (BufferRing br = ring.SetupBufferRing(groupId: 2, entries: 4, bufferSize: 128))
+        using var tcp = Loopback.TcpPair();
+        using var ring = new Ring(8);
+        using BufferRing br = ring.SetupBufferRing(groupId: 2, entries: 4, bufferSize: 128);
+        ring.NextSqe(77).PrepRecvMultishot(tcp.Client.Fd(), br.GroupId);
+        Assert.Equal(1, ring.Submit());
+
+        // Ten messages through four buffers: each one is waited for (so TCP cannot merge them), checked, and recycled.
+        var seen = new HashSet<ushort>();
+        for (int i = 0; i < 10; i++)
         {
-            ring.NextSqe(77).PrepRecvMultishot(client.Fd(), br.GroupId);
-            Assert.Equal(1, ring.Submit());
-
-            // Ten messages through four buffers: each one is waited for (so TCP cannot merge them), checked, and recycled.
-            var seen = new HashSet<ushort>();
-            for (int i = 0; i < 10; i++)
-            {
-                byte[] msg = TestData.Bytes(20 + i, 50 + i);
-                server.Send(msg);
-                Cqe cqe = RingKit.Next(ring);
-                Assert.Equal(77UL, cqe.UserData);
-                Assert.True(cqe.HasMore, $"message {i}: {cqe}");
-                Assert.True(cqe.HasBuffer, $"message {i}: {cqe}");
-                Assert.InRange(cqe.BufferId, (ushort)0, (ushort)3);
-                Assert.Equal(msg, br.GetData(cqe).ToArray());
-                seen.Add(cqe.BufferId);
-                br.Recycle(cqe.BufferId);
-            }
-
-            Assert.Equal(4, seen.Count); // all four buffers went round, some more than once
-
-            server.Shutdown(SocketShutdown.Send);
-            Cqe end = RingKit.Next(ring);
-            Assert.Equal(0, end.Res);
-            Assert.False(end.HasMore);
-            Assert.Equal(0, ring.InFlight);
+            byte[] msg = TestData.Bytes(20 + i, 50 + i);
+            tcp.Server.Send(msg);
+            Cqe cqe = RingKit.Next(ring);
+            Assert.Equal(77UL, cqe.UserData);
+            Assert.True(cqe.HasMore, $"message {i}: {cqe}");
+            Assert.True(cqe.HasBuffer, $"message {i}: {cqe}");
+            Assert.InRange(cqe.BufferId, (ushort)0, (ushort)3);
+            Assert.Equal(msg, br.GetData(cqe).ToArray());
+            seen.Add(cqe.BufferId);
+            br.Recycle(cqe.BufferId);
         }
+
+        Assert.Equal(4, seen.Count); // all four buffers went round, some more than once
+
+        tcp.Server.Shutdown(SocketShutdown.Send);
+        RingKit.AssertMultishotEnded(ring, RingKit.Next(ring), 0);
     }
 
     [Fact]
     public void Multishot_recv_stops_with_ENOBUFS_when_buffers_are_not_recycled()
     {
         Kernel.RequireOp(Opcode.Recv);
-        (Socket client, Socket server) = Loopback.TcpPair();
-        using (client)
-        using (server)
-        using (var ring = new Ring(8))
-        using (BufferRing br = ring.SetupBufferRing(groupId: 4, entries: 2, bufferSize: 64))
+        using var tcp = Loopback.TcpPair();
+        using var ring = new Ring(8);
+        using BufferRing br = ring.SetupBufferRing(groupId: 4, entries: 2, bufferSize: 64);
+        ring.NextSqe(1).PrepRecvMultishot(tcp.Client.Fd(), br.GroupId);
+        Assert.Equal(1, ring.Submit());
+
+        for (int i = 0; i < 2; i++)
         {
-            ring.NextSqe(1).PrepRecvMultishot(client.Fd(), br.GroupId);
-            Assert.Equal(1, ring.Submit());
-
-            for (int i = 0; i < 2; i++)
-            {
-                server.Send([(byte)i]);
-                Cqe cqe = RingKit.Next(ring);
-                Assert.True(cqe.HasMore);
-                Assert.Equal([(byte)i], br.GetData(cqe).ToArray());
-            }
-
-            server.Send([9]);
-            Cqe last = RingKit.Next(ring);
-            Assert.Equal(-E.ENOBUFS, last.Res);
-            Assert.False(last.HasMore);
+            tcp.Server.Send([(byte)i]);
+            Cqe cqe = RingKit.Next(ring);
+            Assert.True(cqe.HasMore);
+            Assert.Equal([(byte)i], br.GetData(cqe).ToArray());
         }
+
+        tcp.Server.Send([9]);
+        RingKit.AssertMultishotEnded(ring, RingKit.Next(ring), -E.ENOBUFS);
     }
 }

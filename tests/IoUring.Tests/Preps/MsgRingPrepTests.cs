@@ -49,57 +49,43 @@ public sealed class MsgRingPrepTests
     public void Msg_ring_to_a_non_ring_fd_fails_with_EBADFD()
     {
         Kernel.RequireOp(Opcode.MsgRing);
-        (int r, int w) = Fds.Pipe();
+        using var pipe = new TestPipe();
         using var ring = new Ring(4);
-        try
-        {
-            ring.GetSqe().PrepMsgRing(r, 1, 2);
-            Assert.Equal(-77, RingKit.Run(ring).Res);
-        }
-        finally
-        {
-            Fds.Close(r, w);
-        }
+        ring.GetSqe().PrepMsgRing(pipe.ReadFd, 1, 2);
+        Assert.Equal(-77, RingKit.Run(ring).Res);
     }
 
     [Fact]
     public void Msg_ring_passes_a_direct_descriptor_that_the_target_can_use()
     {
         Kernel.RequireOp(Opcode.MsgRing);
-        (int r, int w) = Fds.Pipe();
+        using var pipe = new TestPipe();
         using var source = new Ring(4);
         using var target = new Ring(4) { ExpectExternalCompletions = true };
-        try
-        {
-            source.RegisterFiles([w]);
-            target.RegisterFilesSparse(4);
+        source.RegisterFiles([pipe.WriteFd]);
+        target.RegisterFilesSparse(4);
 
-            source.GetSqe().PrepMsgRingFd(target.Fd, sourceFileIndex: 0, targetFileIndex: 2, targetUserData: 55);
-            Assert.Equal(0, RingKit.Run(source).Res);
-            Cqe arrived = RingKit.Next(target);
-            Assert.Equal(55UL, arrived.UserData);
-            Assert.Equal(0, arrived.Res);
+        source.GetSqe().PrepMsgRingFd(target.Fd, sourceFileIndex: 0, targetFileIndex: 2, targetUserData: 55);
+        Assert.Equal(0, RingKit.Run(source).Res);
+        Cqe arrived = RingKit.Next(target);
+        Assert.Equal(55UL, arrived.UserData);
+        Assert.Equal(0, arrived.Res);
 
-            var data = new Pinned<byte>("passed"u8);
-            target.NextSqe(0, SqeFlags.FixedFile).PrepWrite(2, data.Address, 6, 0);
-            Assert.Equal(6, RingKit.Run(target).Res);
-            byte[] got = new byte[6];
-            Assert.Equal(6, IoUring.Interop.Libc.Read(r, got));
-            Assert.Equal("passed"u8.ToArray(), got);
+        var data = new Pinned<byte>("passed"u8);
+        target.NextSqe(0, SqeFlags.FixedFile).PrepWrite(2, data.Address, 6, 0);
+        Assert.Equal(6, RingKit.Run(target).Res);
+        byte[] got = new byte[6];
+        Assert.Equal(6, IoUring.Interop.Libc.Read(pipe.ReadFd, got));
+        Assert.Equal("passed"u8.ToArray(), got);
 
-            // Into a slot the kernel picks, announced by both the sender's and the target's CQE result.
-            source.GetSqe().PrepMsgRingFd(target.Fd, 0, SqeConstants.FileIndexAlloc, 56);
-            int picked = RingKit.Run(source).Res;
-            Assert.InRange(picked, 0, 3);
-            Assert.NotEqual(2, picked);
-            Cqe alloc = RingKit.Next(target);
-            Assert.Equal(56UL, alloc.UserData);
-            Assert.Equal(picked, alloc.Res);
-            Pinned.KeepAlive(data);
-        }
-        finally
-        {
-            Fds.Close(r, w);
-        }
+        // Into a slot the kernel picks, announced by both the sender's and the target's CQE result.
+        source.GetSqe().PrepMsgRingFd(target.Fd, 0, SqeConstants.FileIndexAlloc, 56);
+        int picked = RingKit.Run(source).Res;
+        Assert.InRange(picked, 0, 3);
+        Assert.NotEqual(2, picked);
+        Cqe alloc = RingKit.Next(target);
+        Assert.Equal(56UL, alloc.UserData);
+        Assert.Equal(picked, alloc.Res);
+        Pinned.KeepAlive(data);
     }
 }

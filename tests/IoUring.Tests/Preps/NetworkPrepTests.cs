@@ -217,48 +217,40 @@ public sealed class NetworkPrepTests
     {
         Kernel.RequireOp(Opcode.SendMsg);
         Kernel.RequireOp(Opcode.RecvMsg);
-        (Socket client, Socket server) = Loopback.TcpPair();
-        using (client)
-        using (server)
-        using (var ring = new Ring(8))
-        {
-            var a = new Pinned<byte>("hello "u8);
-            var b = new Pinned<byte>("world"u8);
-            var sendIov = new Pinned<IoVec>([new IoVec(a.Address, a.ByteLength), new IoVec(b.Address, b.ByteLength)]);
-            var sendMsg = new Pinned<MsgHdr>([new MsgHdr { Iov = sendIov.Address, IovLength = 2 }]);
-            ring.GetSqe().PrepSendMsg(client.Fd(), sendMsg.Address);
-            Assert.Equal(11, RingKit.Run(ring).Res);
-            Assert.Equal("hello world"u8.ToArray(), server.ReceiveExactly(11));
+        using var tcp = Loopback.TcpPair();
+        using var ring = new Ring(8);
+        var a = new Pinned<byte>("hello "u8);
+        var b = new Pinned<byte>("world"u8);
+        var sendIov = new Pinned<IoVec>([new IoVec(a.Address, a.ByteLength), new IoVec(b.Address, b.ByteLength)]);
+        var sendMsg = new Pinned<MsgHdr>([new MsgHdr { Iov = sendIov.Address, IovLength = 2 }]);
+        ring.GetSqe().PrepSendMsg(tcp.Client.Fd(), sendMsg.Address);
+        Assert.Equal(11, RingKit.Run(ring).Res);
+        Assert.Equal("hello world"u8.ToArray(), tcp.Server.ReceiveExactly(11));
 
-            server.Send("0123456789"u8);
-            var x = new Pinned<byte>(4);
-            var y = new Pinned<byte>(6);
-            var recvIov = new Pinned<IoVec>([new IoVec(x.Address, 4), new IoVec(y.Address, 6)]);
-            var recvMsg = new Pinned<MsgHdr>([new MsgHdr { Iov = recvIov.Address, IovLength = 2 }]);
-            ring.GetSqe().PrepRecvMsg(client.Fd(), recvMsg.Address, 0x100 /* MSG_WAITALL */);
-            Assert.Equal(10, RingKit.Run(ring).Res);
-            Assert.Equal("0123"u8.ToArray(), x.Array);
-            Assert.Equal("456789"u8.ToArray(), y.Array);
-            Pinned.KeepAlive(a, b, sendIov, sendMsg, recvIov, recvMsg);
-        }
+        tcp.Server.Send("0123456789"u8);
+        var x = new Pinned<byte>(4);
+        var y = new Pinned<byte>(6);
+        var recvIov = new Pinned<IoVec>([new IoVec(x.Address, 4), new IoVec(y.Address, 6)]);
+        var recvMsg = new Pinned<MsgHdr>([new MsgHdr { Iov = recvIov.Address, IovLength = 2 }]);
+        ring.GetSqe().PrepRecvMsg(tcp.Client.Fd(), recvMsg.Address, 0x100 /* MSG_WAITALL */);
+        Assert.Equal(10, RingKit.Run(ring).Res);
+        Assert.Equal("0123"u8.ToArray(), x.Array);
+        Assert.Equal("456789"u8.ToArray(), y.Array);
+        Pinned.KeepAlive(a, b, sendIov, sendMsg, recvIov, recvMsg);
     }
 
     [Fact]
     public void Send_zc_posts_the_result_with_F_MORE_then_a_notification()
     {
         Kernel.RequireOp(Opcode.SendZc);
-        (Socket client, Socket server) = Loopback.TcpPair();
-        using (client)
-        using (server)
-        using (var ring = new Ring(8))
-        {
-            using var buf = new NativeBuffer(8192);
-            TestData.Bytes(8192, 3).CopyTo(buf.Span);
-            ring.NextSqe(5).PrepSendZc(client.Fd(), buf.Address, 8192);
-            AssertZeroCopyPair(RingKit.RunMany(ring, 2), 5, 8192);
-            Assert.Equal(0, ring.InFlight);
-            Assert.Equal(buf.Span.ToArray(), server.ReceiveExactly(8192));
-        }
+        using var tcp = Loopback.TcpPair();
+        using var ring = new Ring(8);
+        using var buf = new NativeBuffer(8192);
+        TestData.Bytes(8192, 3).CopyTo(buf.Span);
+        ring.NextSqe(5).PrepSendZc(tcp.Client.Fd(), buf.Address, 8192);
+        AssertZeroCopyPair(RingKit.RunMany(ring, 2), 5, 8192);
+        Assert.Equal(0, ring.InFlight);
+        Assert.Equal(buf.Span.ToArray(), tcp.Server.ReceiveExactly(8192));
     }
 
     [Fact]
@@ -266,26 +258,22 @@ public sealed class NetworkPrepTests
     {
         Kernel.RequireOp(Opcode.SendZc);
         Kernel.RequireOp(Opcode.SendMsgZc);
-        (Socket client, Socket server) = Loopback.TcpPair();
-        using (client)
-        using (server)
-        using (var ring = new Ring(8))
-        {
-            using var buf = new NativeBuffer(4096);
-            TestData.Bytes(4096, 4).CopyTo(buf.Span);
-            ring.RegisterBuffers([buf.Memory]);
+        using var tcp = Loopback.TcpPair();
+        using var ring = new Ring(8);
+        using var buf = new NativeBuffer(4096);
+        TestData.Bytes(4096, 4).CopyTo(buf.Span);
+        ring.RegisterBuffers([buf.Memory]);
 
-            ring.NextSqe(6).PrepSendZcFixed(client.Fd(), buf.Address + 100, 1000, bufIndex: 0);
-            AssertZeroCopyPair(RingKit.RunMany(ring, 2), 6, 1000);
-            Assert.Equal(buf.Span.Slice(100, 1000).ToArray(), server.ReceiveExactly(1000));
+        ring.NextSqe(6).PrepSendZcFixed(tcp.Client.Fd(), buf.Address + 100, 1000, bufIndex: 0);
+        AssertZeroCopyPair(RingKit.RunMany(ring, 2), 6, 1000);
+        Assert.Equal(buf.Span.Slice(100, 1000).ToArray(), tcp.Server.ReceiveExactly(1000));
 
-            var iov = new Pinned<IoVec>([new IoVec(buf.Address, 10), new IoVec(buf.Address + 2000, 20)]);
-            var msg = new Pinned<MsgHdr>([new MsgHdr { Iov = iov.Address, IovLength = 2 }]);
-            ring.NextSqe(7).PrepSendMsgZc(client.Fd(), msg.Address);
-            AssertZeroCopyPair(RingKit.RunMany(ring, 2), 7, 30);
-            Assert.Equal([.. buf.Span[..10], .. buf.Span.Slice(2000, 20)], server.ReceiveExactly(30));
-            Pinned.KeepAlive(iov, msg);
-        }
+        var iov = new Pinned<IoVec>([new IoVec(buf.Address, 10), new IoVec(buf.Address + 2000, 20)]);
+        var msg = new Pinned<MsgHdr>([new MsgHdr { Iov = iov.Address, IovLength = 2 }]);
+        ring.NextSqe(7).PrepSendMsgZc(tcp.Client.Fd(), msg.Address);
+        AssertZeroCopyPair(RingKit.RunMany(ring, 2), 7, 30);
+        Assert.Equal([.. buf.Span[..10], .. buf.Span.Slice(2000, 20)], tcp.Server.ReceiveExactly(30));
+        Pinned.KeepAlive(iov, msg);
     }
 
     internal static void AssertZeroCopyPair(Cqe[] cqes, ulong userData, int bytes)
@@ -330,15 +318,11 @@ public sealed class NetworkPrepTests
     public void Shutdown_of_the_write_side_makes_the_peer_read_end_of_stream()
     {
         Kernel.RequireOp(Opcode.Shutdown);
-        (Socket client, Socket server) = Loopback.TcpPair();
-        using (client)
-        using (server)
-        using (var ring = new Ring(4))
-        {
-            ring.GetSqe().PrepShutdown(client.Fd(), Posix.SHUT_WR);
-            Assert.Equal(0, RingKit.Run(ring).Res);
-            Assert.Equal(0, server.Receive(new byte[8]));
-        }
+        using var tcp = Loopback.TcpPair();
+        using var ring = new Ring(4);
+        ring.GetSqe().PrepShutdown(tcp.Client.Fd(), Posix.SHUT_WR);
+        Assert.Equal(0, RingKit.Run(ring).Res);
+        Assert.Equal(0, tcp.Server.Receive(new byte[8]));
     }
 
     [Fact]

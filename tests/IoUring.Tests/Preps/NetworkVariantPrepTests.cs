@@ -44,68 +44,60 @@ public sealed class NetworkVariantPrepTests
     public void Receive_bundle_fills_consecutive_buffers_in_one_completion()
     {
         Kernel.RequireOp(Opcode.Recv);
-        (Socket client, Socket server) = Loopback.TcpPair();
-        using (client)
-        using (server)
+        using var tcp = Loopback.TcpPair();
+        using var ring = new Ring(8);
+        RequireBundles(ring);
+        using BufferRing buffers = ring.SetupBufferRing(2, 8, 64);
+        byte[] data = TestData.Bytes(200, 3);
+        tcp.Client.Send(data);
+        Assert.True(SpinWait.SpinUntil(() => tcp.Server.Available == 200, Wait.Patience));
+
+        // The kernel may split the 200 bytes over several bundle CQEs; each one spans consecutive buffers.
+        var got = new List<byte>();
+        int mostBuffers = 0;
+        Span<ushort> ids = stackalloc ushort[8];
+        while (got.Count < 200)
         {
-            using var ring = new Ring(8);
-            RequireBundles(ring);
-            using BufferRing buffers = ring.SetupBufferRing(2, 8, 64);
-            byte[] data = TestData.Bytes(200, 3);
-            client.Send(data);
-            Assert.True(SpinWait.SpinUntil(() => server.Available == 200, Wait.Patience));
-
-            // The kernel may split the 200 bytes over several bundle CQEs; each one spans consecutive buffers.
-            var got = new List<byte>();
-            int mostBuffers = 0;
-            Span<ushort> ids = stackalloc ushort[8];
-            while (got.Count < 200)
+            ring.GetSqe().PrepRecvBundle(tcp.Server.Fd(), buffers.GroupId);
+            Cqe cqe = RingKit.Run(ring);
+            Assert.True(cqe.Res > 0 && cqe.HasBuffer, cqe.ToString());
+            int n = buffers.ConsumeBundle(cqe, ids);
+            Assert.Equal((cqe.Res + 63) / 64, n);
+            mostBuffers = Math.Max(mostBuffers, n);
+            for (int i = 0; i < n; i++)
             {
-                ring.GetSqe().PrepRecvBundle(server.Fd(), buffers.GroupId);
-                Cqe cqe = RingKit.Run(ring);
-                Assert.True(cqe.Res > 0 && cqe.HasBuffer, cqe.ToString());
-                int n = buffers.ConsumeBundle(cqe, ids);
-                Assert.Equal((cqe.Res + 63) / 64, n);
-                mostBuffers = Math.Max(mostBuffers, n);
-                for (int i = 0; i < n; i++)
-                {
-                    got.AddRange(buffers.GetBuffer(ids[i])[..Math.Min(64, cqe.Res - (i * 64))].ToArray());
-                    buffers.Recycle(ids[i]);
-                }
+                got.AddRange(buffers.GetBuffer(ids[i])[..Math.Min(64, cqe.Res - (i * 64))].ToArray());
+                buffers.Recycle(ids[i]);
             }
-
-            Assert.True(mostBuffers >= 2, "no completion used more than one buffer");
-            Assert.Equal(data, got.ToArray());
         }
+
+        Assert.True(mostBuffers >= 2, "no completion used more than one buffer");
+        Assert.Equal(data, got.ToArray());
     }
 
     [Fact]
     public void Send_bundle_sends_the_provided_buffers_in_order_in_one_request()
     {
         Kernel.RequireOp(Opcode.Send);
-        (Socket client, Socket server) = Loopback.TcpPair();
-        using (client)
-        using (server)
+        using var tcp = Loopback.TcpPair();
+        using var ring = new Ring(8);
+        RequireBundles(ring);
+        using BufferRing buffers = ring.SetupBufferRing(3, 4, 32, new BufferRingOptions { StartEmpty = true });
+        byte[][] parts = [TestData.Bytes(32, 1), TestData.Bytes(10, 2), TestData.Bytes(5, 3)];
+        for (ushort i = 0; i < parts.Length; i++)
         {
-            using var ring = new Ring(8);
-            RequireBundles(ring);
-            using BufferRing buffers = ring.SetupBufferRing(3, 4, 32, new BufferRingOptions { StartEmpty = true });
-            byte[][] parts = [TestData.Bytes(32, 1), TestData.Bytes(10, 2), TestData.Bytes(5, 3)];
-            for (ushort i = 0; i < parts.Length; i++)
-            {
-                parts[i].CopyTo(buffers.GetBuffer(i));
-                buffers.Provide(i, parts[i].Length);
-            }
-
-            ring.GetSqe().PrepSendBundle(client.Fd(), buffers.GroupId);
-            Cqe cqe = RingKit.Run(ring);
-            Assert.Equal(47, cqe.Res);
-            Assert.Equal((ushort)0, cqe.BufferId);
-            Span<ushort> ids = stackalloc ushort[4];
-            Assert.Equal(3, buffers.ConsumeBundle(cqe, ids));
-            Assert.Equal(parts.SelectMany(p => p).ToArray(), server.ReceiveExactly(47));
-            buffers.Provide(0, 1); // sent buffers are the application's again
+            parts[i].CopyTo(buffers.GetBuffer(i));
+            buffers.Provide(i, parts[i].Length);
         }
+
+        ring.GetSqe().PrepSendBundle(tcp.Client.Fd(), buffers.GroupId);
+        Cqe cqe = RingKit.Run(ring);
+        Assert.Equal(47, cqe.Res);
+        Assert.Equal((ushort)0, cqe.BufferId);
+        Span<ushort> ids = stackalloc ushort[4];
+        Assert.Equal(3, buffers.ConsumeBundle(cqe, ids));
+        Assert.Equal(parts.SelectMany(p => p).ToArray(), tcp.Server.ReceiveExactly(47));
+        buffers.Provide(0, 1); // sent buffers are the application's again
     }
 
     [Fact]
@@ -135,29 +127,22 @@ public sealed class NetworkVariantPrepTests
         source.RegisterFilesSparse(4);
         target.RegisterFilesSparse(4);
         target.SetFileAllocRange(2, 2);
-        (int r, int w) = Fds.Pipe();
-        try
-        {
-            source.UpdateRegisteredFiles(0, [w]);
-            source.GetSqe().PrepMsgRingFdAlloc(target.Fd, 0, 99);
-            Assert.Equal(2, RingKit.Run(source).Res);
-            Cqe got = RingKit.Next(target);
-            Assert.Equal(99UL, got.UserData);
-            Assert.Equal(2, got.Res);
+        using var pipe = new TestPipe();
+        source.UpdateRegisteredFiles(0, [pipe.WriteFd]);
+        source.GetSqe().PrepMsgRingFdAlloc(target.Fd, 0, 99);
+        Assert.Equal(2, RingKit.Run(source).Res);
+        Cqe got = RingKit.Next(target);
+        Assert.Equal(99UL, got.UserData);
+        Assert.Equal(2, got.Res);
 
-            // The passed descriptor works in the target: write through slot 2, read from the pipe.
-            var one = new Pinned<byte>([7]);
-            target.NextSqe(0, SqeFlags.FixedFile).PrepWrite(2, one.Address, 1, ulong.MaxValue);
-            Assert.Equal(1, RingKit.Run(target).Res);
-            Span<byte> b = stackalloc byte[1];
-            Assert.Equal(1, IoUring.Interop.Libc.Read(r, b));
-            Assert.Equal(7, b[0]);
-            Pinned.KeepAlive(one);
-        }
-        finally
-        {
-            Fds.Close(r, w);
-        }
+        // The passed descriptor works in the target: write through slot 2, read from the pipe.
+        var one = new Pinned<byte>([7]);
+        target.NextSqe(0, SqeFlags.FixedFile).PrepWrite(2, one.Address, 1, ulong.MaxValue);
+        Assert.Equal(1, RingKit.Run(target).Res);
+        Span<byte> b = stackalloc byte[1];
+        Assert.Equal(1, IoUring.Interop.Libc.Read(pipe.ReadFd, b));
+        Assert.Equal(7, b[0]);
+        Pinned.KeepAlive(one);
     }
 
     private static void RequireBundles(Ring ring)

@@ -193,47 +193,32 @@ public sealed class PathPrepTests : IDisposable
     public void Close_releases_the_file_so_the_pipe_reader_sees_end_of_file()
     {
         Kernel.RequireOp(Opcode.Close);
-        (int r, int w) = Fds.Pipe();
+        using var pipe = new TestPipe();
         using var ring = new Ring(4);
-        try
-        {
-            ring.GetSqe().PrepClose(w);
-            Assert.Equal(0, RingKit.Run(ring).Res);
-            w = -1;
-            // The only writer is gone: read returns 0 at once instead of blocking.
-            Assert.Equal(0, IoUring.Interop.Libc.Read(r, new byte[1]));
-        }
-        finally
-        {
-            Fds.Close(r, w);
-        }
+        ring.GetSqe().PrepClose(pipe.WriteFd);
+        Assert.Equal(0, RingKit.Run(ring).Res);
+        pipe.WriteEndClosedByRequest();
+        // The only writer is gone: read returns 0 at once instead of blocking.
+        Assert.Equal(0, IoUring.Interop.Libc.Read(pipe.ReadFd, new byte[1]));
     }
 
     [Fact]
     public void Close_direct_empties_the_slot_and_releases_the_file()
     {
         Kernel.RequireOp(Opcode.Close);
-        (int r, int w) = Fds.Pipe();
+        using var pipe = new TestPipe();
         using var ring = new Ring(4);
-        try
-        {
-            ring.RegisterFiles([-1, w]);
-            Fds.Close(w); // the table keeps its own reference
-            w = -1;
+        ring.RegisterFiles([-1, pipe.WriteFd]);
+        pipe.CloseWriteEnd(); // the table keeps its own reference
 
-            ring.GetSqe().PrepCloseDirect(1);
-            Assert.Equal(0, RingKit.Run(ring).Res);
-            Assert.Equal(0, IoUring.Interop.Libc.Read(r, new byte[1]));
+        ring.GetSqe().PrepCloseDirect(1);
+        Assert.Equal(0, RingKit.Run(ring).Res);
+        Assert.Equal(0, IoUring.Interop.Libc.Read(pipe.ReadFd, new byte[1]));
 
-            var one = new Pinned<byte>(1);
-            ring.NextSqe(0, SqeFlags.FixedFile).PrepWrite(1, one.Address, 1, 0);
-            Assert.Equal(-E.EBADF, RingKit.Run(ring).Res);
-            Pinned.KeepAlive(one);
-        }
-        finally
-        {
-            Fds.Close(r, w);
-        }
+        var one = new Pinned<byte>(1);
+        ring.NextSqe(0, SqeFlags.FixedFile).PrepWrite(1, one.Address, 1, 0);
+        Assert.Equal(-E.EBADF, RingKit.Run(ring).Res);
+        Pinned.KeepAlive(one);
     }
 
     [Fact]

@@ -7,24 +7,17 @@ public sealed class PollPrepTests
     public void Poll_add_completes_with_POLLIN_once_the_pipe_becomes_readable()
     {
         Kernel.RequireOp(Opcode.PollAdd);
-        (int r, int w) = Fds.Pipe();
+        using var pipe = new TestPipe();
         using var ring = new Ring(4);
-        try
-        {
-            ring.NextSqe(11).PrepPollAdd(r, Posix.POLLIN);
-            Assert.Equal(1, ring.Submit());
-            Assert.True(RingKit.Quiet(ring), "The poll completed before the pipe had data.");
+        ring.NextSqe(11).PrepPollAdd(pipe.ReadFd, Posix.POLLIN);
+        Assert.Equal(1, ring.Submit());
+        Assert.True(RingKit.Quiet(ring), "The poll completed before the pipe had data.");
 
-            Fds.WriteAll(w, [1]);
-            Cqe cqe = RingKit.Next(ring);
-            Assert.Equal(11UL, cqe.UserData);
-            Assert.Equal(Posix.POLLIN, (uint)cqe.Res & Posix.POLLIN);
-            Assert.False(cqe.HasMore);
-        }
-        finally
-        {
-            Fds.Close(r, w);
-        }
+        Fds.WriteAll(pipe.WriteFd, [1]);
+        Cqe cqe = RingKit.Next(ring);
+        Assert.Equal(11UL, cqe.UserData);
+        Assert.Equal(Posix.POLLIN, (uint)cqe.Res & Posix.POLLIN);
+        Assert.False(cqe.HasMore);
     }
 
     [Fact]
@@ -32,36 +25,26 @@ public sealed class PollPrepTests
     {
         Kernel.RequireOp(Opcode.PollAdd);
         Kernel.RequireOp(Opcode.PollRemove);
-        (int r, int w) = Fds.Pipe();
+        using var pipe = new TestPipe();
         using var ring = new Ring(4);
-        try
-        {
-            ring.NextSqe(21).PrepPollMultishot(r, Posix.POLLIN);
-            Assert.Equal(1, ring.Submit());
+        ring.NextSqe(21).PrepPollMultishot(pipe.ReadFd, Posix.POLLIN);
+        Assert.Equal(1, ring.Submit());
 
-            byte[] sink = new byte[16];
-            for (int i = 0; i < 3; i++)
-            {
-                Fds.WriteAll(w, [(byte)i]);
-                Cqe cqe = RingKit.Next(ring);
-                Assert.Equal(21UL, cqe.UserData);
-                Assert.True(cqe.HasMore, $"round {i}: {cqe}");
-                Assert.Equal(Posix.POLLIN, (uint)cqe.Res & Posix.POLLIN);
-                Assert.Equal(1, IoUring.Interop.Libc.Read(r, sink)); // drain, so the next write is a new edge
-            }
-
-            ring.NextSqe(22).PrepPollRemove(21);
-            Cqe[] cqes = RingKit.RunMany(ring, 2);
-            Assert.Equal(0, cqes.With(22).Res);
-            Cqe final = cqes.With(21);
-            Assert.Equal(-E.ECANCELED, final.Res);
-            Assert.False(final.HasMore);
-            Assert.Equal(0, ring.InFlight);
-        }
-        finally
+        byte[] sink = new byte[16];
+        for (int i = 0; i < 3; i++)
         {
-            Fds.Close(r, w);
+            Fds.WriteAll(pipe.WriteFd, [(byte)i]);
+            Cqe cqe = RingKit.Next(ring);
+            Assert.Equal(21UL, cqe.UserData);
+            Assert.True(cqe.HasMore, $"round {i}: {cqe}");
+            Assert.Equal(Posix.POLLIN, (uint)cqe.Res & Posix.POLLIN);
+            Assert.Equal(1, IoUring.Interop.Libc.Read(pipe.ReadFd, sink)); // drain, so the next write is a new edge
         }
+
+        ring.NextSqe(22).PrepPollRemove(21);
+        Cqe[] cqes = RingKit.RunMany(ring, 2);
+        Assert.Equal(0, cqes.With(22).Res);
+        RingKit.AssertMultishotEnded(ring, cqes.With(21), -E.ECANCELED);
     }
 
     [Fact]
@@ -77,26 +60,19 @@ public sealed class PollPrepTests
     public void Poll_update_changes_both_the_events_and_the_user_data()
     {
         Kernel.RequireOp(Opcode.PollRemove);
-        (int r, int w) = Fds.Pipe();
+        using var pipe = new TestPipe();
         using var ring = new Ring(4);
-        try
-        {
-            // A pipe's write end never reports POLLIN, so this poll stays armed until updated.
-            ring.NextSqe(31).PrepPollAdd(w, Posix.POLLIN);
-            Assert.Equal(1, ring.Submit());
-            Assert.True(RingKit.Quiet(ring));
+        // A pipe's write end never reports POLLIN, so this poll stays armed until updated.
+        ring.NextSqe(31).PrepPollAdd(pipe.WriteFd, Posix.POLLIN);
+        Assert.Equal(1, ring.Submit());
+        Assert.True(RingKit.Quiet(ring));
 
-            ring.NextSqe(33).PrepPollUpdate(31, 32, Posix.POLLOUT, PollFlags.UpdateEvents | PollFlags.UpdateUserData);
-            Cqe[] cqes = RingKit.RunMany(ring, 2);
+        ring.NextSqe(33).PrepPollUpdate(31, 32, Posix.POLLOUT, PollFlags.UpdateEvents | PollFlags.UpdateUserData);
+        Cqe[] cqes = RingKit.RunMany(ring, 2);
 
-            Assert.Equal(0, cqes.With(33).Res);
-            Cqe fired = cqes.With(32);
-            Assert.Equal(Posix.POLLOUT, (uint)fired.Res & Posix.POLLOUT);
-            Assert.DoesNotContain(cqes, c => c.UserData == 31);
-        }
-        finally
-        {
-            Fds.Close(r, w);
-        }
+        Assert.Equal(0, cqes.With(33).Res);
+        Cqe fired = cqes.With(32);
+        Assert.Equal(Posix.POLLOUT, (uint)fired.Res & Posix.POLLOUT);
+        Assert.DoesNotContain(cqes, c => c.UserData == 31);
     }
 }

@@ -169,36 +169,25 @@ public sealed class ReadWritePrepTests
         Kernel.RequireOp(Opcode.ReadMultishot);
         using var ring = new Ring(8);
         using BufferRing br = ring.SetupBufferRing(groupId: 3, entries: 2, bufferSize: 256);
-        (int r, int w) = Fds.Pipe(Posix.O_CLOEXEC | Posix.O_NONBLOCK);
-        try
-        {
-            ring.NextSqe(5).PrepReadMultishot(r, br.GroupId);
-            Assert.Equal(1, ring.Submit());
+        using var pipe = new TestPipe(Posix.O_CLOEXEC | Posix.O_NONBLOCK);
+        ring.NextSqe(5).PrepReadMultishot(pipe.ReadFd, br.GroupId);
+        Assert.Equal(1, ring.Submit());
 
-            // Five chunks through a two-buffer ring: each CQE is checked and its buffer recycled before the next write.
-            for (int i = 0; i < 5; i++)
-            {
-                byte[] chunk = TestData.Bytes(10 + i, 100 + i);
-                Fds.WriteAll(w, chunk);
-                Cqe cqe = RingKit.Next(ring);
-                Assert.Equal(5UL, cqe.UserData);
-                Assert.True(cqe.HasMore, $"chunk {i}: {cqe}");
-                Assert.True(cqe.HasBuffer, $"chunk {i}: {cqe}");
-                Assert.Equal(chunk, br.GetData(cqe).ToArray());
-                br.Recycle(cqe.BufferId);
-            }
-
-            Fds.Close(w);
-            w = -1;
-            Cqe last = RingKit.Next(ring);
-            Assert.Equal(0, last.Res);
-            Assert.False(last.HasMore);
-            Assert.Equal(0, ring.InFlight);
-        }
-        finally
+        // Five chunks through a two-buffer ring: each CQE is checked and its buffer recycled before the next write.
+        for (int i = 0; i < 5; i++)
         {
-            Fds.Close(r, w);
+            byte[] chunk = TestData.Bytes(10 + i, 100 + i);
+            Fds.WriteAll(pipe.WriteFd, chunk);
+            Cqe cqe = RingKit.Next(ring);
+            Assert.Equal(5UL, cqe.UserData);
+            Assert.True(cqe.HasMore, $"chunk {i}: {cqe}");
+            Assert.True(cqe.HasBuffer, $"chunk {i}: {cqe}");
+            Assert.Equal(chunk, br.GetData(cqe).ToArray());
+            br.Recycle(cqe.BufferId);
         }
+
+        pipe.CloseWriteEnd();
+        RingKit.AssertMultishotEnded(ring, RingKit.Next(ring), 0);
     }
 
     [Fact]

@@ -9,79 +9,58 @@ public sealed class SplicePrepTests
         Kernel.RequireOp(Opcode.Splice);
         using var source = new TempFile(16384, seed: 1);
         using var target = new TempFile(8192, seed: 2);
-        (int r, int w) = Fds.Pipe();
-        try
+        using var pipe = new TestPipe();
+        using (var src = source.Open())
+        using (var dst = target.Open(FileAccess.ReadWrite))
+        using (var ring = new Ring(4))
         {
-            using (var src = source.Open())
-            using (var dst = target.Open(FileAccess.ReadWrite))
-            using (var ring = new Ring(4))
-            {
-                // 3000 bytes from offset 1000 of the source into the pipe, then out of the pipe at offset 500 of the target.
-                ring.NextSqe(1, SqeFlags.IoLink).PrepSplice((int)src.DangerousGetHandle(), 1000, w, -1, 3000);
-                ring.NextSqe(2).PrepSplice(r, -1, (int)dst.DangerousGetHandle(), 500, 3000);
-                Cqe[] cqes = RingKit.RunMany(ring, 2);
-                Assert.Equal(3000, cqes.With(1).Res);
-                Assert.Equal(3000, cqes.With(2).Res);
-            }
+            // 3000 bytes from offset 1000 of the source into the pipe, then out of the pipe at offset 500 of the target.
+            ring.NextSqe(1, SqeFlags.IoLink).PrepSplice((int)src.DangerousGetHandle(), 1000, pipe.WriteFd, -1, 3000);
+            ring.NextSqe(2).PrepSplice(pipe.ReadFd, -1, (int)dst.DangerousGetHandle(), 500, 3000);
+            Cqe[] cqes = RingKit.RunMany(ring, 2);
+            Assert.Equal(3000, cqes.With(1).Res);
+            Assert.Equal(3000, cqes.With(2).Res);
+        }
 
-            byte[] expected = (byte[])target.Content.Clone();
-            source.Content.AsSpan(1000, 3000).CopyTo(expected.AsSpan(500));
-            Assert.Equal(expected, File.ReadAllBytes(target.Path));
-        }
-        finally
-        {
-            Fds.Close(r, w);
-        }
+        byte[] expected = (byte[])target.Content.Clone();
+        source.Content.AsSpan(1000, 3000).CopyTo(expected.AsSpan(500));
+        Assert.Equal(expected, File.ReadAllBytes(target.Path));
     }
 
     [Fact]
     public void Tee_duplicates_pipe_data_without_consuming_it()
     {
         Kernel.RequireOp(Opcode.Tee);
-        (int r1, int w1) = Fds.Pipe();
-        (int r2, int w2) = Fds.Pipe();
+        using var pipe1 = new TestPipe();
+        using var pipe2 = new TestPipe();
         using var ring = new Ring(4);
-        try
-        {
-            byte[] data = TestData.Bytes(700, 3);
-            Fds.WriteAll(w1, data);
+        byte[] data = TestData.Bytes(700, 3);
+        Fds.WriteAll(pipe1.WriteFd, data);
 
-            ring.GetSqe().PrepTee(r1, w2, 700);
-            Assert.Equal(700, RingKit.Run(ring).Res);
+        ring.GetSqe().PrepTee(pipe1.ReadFd, pipe2.WriteFd, 700);
+        Assert.Equal(700, RingKit.Run(ring).Res);
 
-            byte[] copy = new byte[700];
-            byte[] original = new byte[700];
-            Assert.Equal(700, IoUring.Interop.Libc.Read(r2, copy));
-            Assert.Equal(700, IoUring.Interop.Libc.Read(r1, original));
-            Assert.Equal(data, copy);
-            Assert.Equal(data, original);
-        }
-        finally
-        {
-            Fds.Close(r1, w1, r2, w2);
-        }
+        byte[] copy = new byte[700];
+        byte[] original = new byte[700];
+        Assert.Equal(700, IoUring.Interop.Libc.Read(pipe2.ReadFd, copy));
+        Assert.Equal(700, IoUring.Interop.Libc.Read(pipe1.ReadFd, original));
+        Assert.Equal(data, copy);
+        Assert.Equal(data, original);
     }
 
     [Fact]
     public void Splice_with_a_fixed_input_file()
     {
         Kernel.RequireOp(Opcode.Splice);
-        (int r, int w) = Fds.Pipe();
-        (int r2, int w2) = Fds.Pipe();
+        using var pipe1 = new TestPipe();
+        using var pipe2 = new TestPipe();
         using var ring = new Ring(4);
-        try
-        {
-            ring.RegisterFiles([r]);
-            Fds.WriteAll(w, "spliced"u8);
-            ring.GetSqe().PrepSplice(0, -1, w2, -1, 7, SqeConstants.SpliceFdInFixed);
-            Assert.Equal(7, RingKit.Run(ring).Res);
-            byte[] got = new byte[7];
-            Assert.Equal(7, IoUring.Interop.Libc.Read(r2, got));
-            Assert.Equal("spliced"u8.ToArray(), got);
-        }
-        finally
-        {
-            Fds.Close(r, w, r2, w2);
-        }
+        ring.RegisterFiles([pipe1.ReadFd]);
+        Fds.WriteAll(pipe1.WriteFd, "spliced"u8);
+        ring.GetSqe().PrepSplice(0, -1, pipe2.WriteFd, -1, 7, SqeConstants.SpliceFdInFixed);
+        Assert.Equal(7, RingKit.Run(ring).Res);
+        byte[] got = new byte[7];
+        Assert.Equal(7, IoUring.Interop.Libc.Read(pipe2.ReadFd, got));
+        Assert.Equal("spliced"u8.ToArray(), got);
     }
 }

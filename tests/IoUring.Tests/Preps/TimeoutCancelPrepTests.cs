@@ -70,22 +70,15 @@ public sealed class TimeoutCancelPrepTests
     public void A_linked_timeout_cancels_a_read_that_never_completes()
     {
         Kernel.RequireOp(Opcode.LinkTimeout);
-        (int r, int w) = Fds.Pipe();
+        using var pipe = new TestPipe();
         using var ring = new Ring(4);
         var buf = new Pinned<byte>(8);
-        try
-        {
-            ring.NextSqe(1, SqeFlags.IoLink).PrepRead(r, buf.Address, 8, 0);
-            ring.PrepLinkTimeout(TimeSpan.FromMilliseconds(5)).UserData = 2;
-            Cqe[] cqes = RingKit.RunMany(ring, 2);
+        ring.NextSqe(1, SqeFlags.IoLink).PrepRead(pipe.ReadFd, buf.Address, 8, 0);
+        ring.PrepLinkTimeout(TimeSpan.FromMilliseconds(5)).UserData = 2;
+        Cqe[] cqes = RingKit.RunMany(ring, 2);
 
-            Assert.Equal(-E.ECANCELED, cqes.With(1).Res);
-            Assert.Equal(-E.ETIME, cqes.With(2).Res);
-        }
-        finally
-        {
-            Fds.Close(r, w);
-        }
+        Assert.Equal(-E.ECANCELED, cqes.With(1).Res);
+        Assert.Equal(-E.ETIME, cqes.With(2).Res);
         Pinned.KeepAlive(buf);
     }
 
@@ -108,31 +101,24 @@ public sealed class TimeoutCancelPrepTests
     public void Cancel_by_user_data_cancels_that_request_only()
     {
         Kernel.RequireOp(Opcode.AsyncCancel);
-        (int r, int w) = Fds.Pipe();
+        using var pipe = new TestPipe();
         using var ring = new Ring(8);
         var a = new Pinned<byte>(4);
         var b = new Pinned<byte>(4);
-        try
-        {
-            ring.NextSqe(1).PrepRead(r, a.Address, 4, 0);
-            ring.NextSqe(2).PrepRead(r, b.Address, 4, 0);
-            Assert.Equal(2, ring.Submit());
+        ring.NextSqe(1).PrepRead(pipe.ReadFd, a.Address, 4, 0);
+        ring.NextSqe(2).PrepRead(pipe.ReadFd, b.Address, 4, 0);
+        Assert.Equal(2, ring.Submit());
 
-            ring.NextSqe(3).PrepCancel(1);
-            Cqe[] cqes = RingKit.RunMany(ring, 2);
-            Assert.Equal(0, cqes.With(3).Res);
-            Assert.Equal(-E.ECANCELED, cqes.With(1).Res);
+        ring.NextSqe(3).PrepCancel(1);
+        Cqe[] cqes = RingKit.RunMany(ring, 2);
+        Assert.Equal(0, cqes.With(3).Res);
+        Assert.Equal(-E.ECANCELED, cqes.With(1).Res);
 
-            // The other read is still armed and completes with data.
-            Fds.WriteAll(w, [1, 2, 3, 4]);
-            Cqe other = RingKit.Next(ring);
-            Assert.Equal(2UL, other.UserData);
-            Assert.Equal(4, other.Res);
-        }
-        finally
-        {
-            Fds.Close(r, w);
-        }
+        // The other read is still armed and completes with data.
+        Fds.WriteAll(pipe.WriteFd, [1, 2, 3, 4]);
+        Cqe other = RingKit.Next(ring);
+        Assert.Equal(2UL, other.UserData);
+        Assert.Equal(4, other.Res);
         Pinned.KeepAlive(a, b);
     }
 
@@ -149,35 +135,28 @@ public sealed class TimeoutCancelPrepTests
     public void Cancel_by_fd_with_ALL_cancels_every_request_on_that_fd_and_no_other()
     {
         Kernel.RequireOp(Opcode.AsyncCancel);
-        (int r1, int w1) = Fds.Pipe();
-        (int r2, int w2) = Fds.Pipe();
+        using var pipe1 = new TestPipe();
+        using var pipe2 = new TestPipe();
         using var ring = new Ring(8);
         var buf = new Pinned<byte>(12);
-        try
+        for (int i = 0; i < 2; i++)
         {
-            for (int i = 0; i < 2; i++)
-            {
-                ring.NextSqe((ulong)(10 + i)).PrepRead(r1, buf.AddressOf(i * 4), 4, 0);
-            }
-
-            ring.NextSqe(20).PrepRead(r2, buf.AddressOf(8), 4, 0);
-            Assert.Equal(3, ring.Submit());
-
-            ring.NextSqe(30).PrepCancelFd(r1, AsyncCancelFlags.All);
-            Cqe[] cqes = RingKit.RunMany(ring, 3);
-            Assert.Equal(2, cqes.With(30).Res);
-            Assert.Equal(-E.ECANCELED, cqes.With(10).Res);
-            Assert.Equal(-E.ECANCELED, cqes.With(11).Res);
-
-            Fds.WriteAll(w2, [5, 6, 7, 8]);
-            Cqe other = RingKit.Next(ring);
-            Assert.Equal(20UL, other.UserData);
-            Assert.Equal(4, other.Res);
+            ring.NextSqe((ulong)(10 + i)).PrepRead(pipe1.ReadFd, buf.AddressOf(i * 4), 4, 0);
         }
-        finally
-        {
-            Fds.Close(r1, w1, r2, w2);
-        }
+
+        ring.NextSqe(20).PrepRead(pipe2.ReadFd, buf.AddressOf(8), 4, 0);
+        Assert.Equal(3, ring.Submit());
+
+        ring.NextSqe(30).PrepCancelFd(pipe1.ReadFd, AsyncCancelFlags.All);
+        Cqe[] cqes = RingKit.RunMany(ring, 3);
+        Assert.Equal(2, cqes.With(30).Res);
+        Assert.Equal(-E.ECANCELED, cqes.With(10).Res);
+        Assert.Equal(-E.ECANCELED, cqes.With(11).Res);
+
+        Fds.WriteAll(pipe2.WriteFd, [5, 6, 7, 8]);
+        Cqe other = RingKit.Next(ring);
+        Assert.Equal(20UL, other.UserData);
+        Assert.Equal(4, other.Res);
         Pinned.KeepAlive(buf);
     }
 
@@ -185,26 +164,19 @@ public sealed class TimeoutCancelPrepTests
     public void Cancel_any_cancels_everything_in_flight()
     {
         Kernel.RequireOp(Opcode.AsyncCancel);
-        (int r, int w) = Fds.Pipe();
+        using var pipe = new TestPipe();
         using var ring = new Ring(8);
         var buf = new Pinned<byte>(4);
-        try
-        {
-            ring.NextSqe(1).PrepRead(r, buf.Address, 4, 0);
-            ring.PrepTimeout(Long).UserData = 2;
-            ring.NextSqe(3).PrepPollAdd(r, Posix.POLLIN);
-            Assert.Equal(3, ring.Submit());
+        ring.NextSqe(1).PrepRead(pipe.ReadFd, buf.Address, 4, 0);
+        ring.PrepTimeout(Long).UserData = 2;
+        ring.NextSqe(3).PrepPollAdd(pipe.ReadFd, Posix.POLLIN);
+        Assert.Equal(3, ring.Submit());
 
-            ring.NextSqe(4).PrepCancelAny();
-            Cqe[] cqes = RingKit.RunMany(ring, 4);
-            Assert.Equal(3, cqes.With(4).Res);
-            Assert.All(cqes.Where(c => c.UserData != 4), c => Assert.Equal(-E.ECANCELED, c.Res));
-            Assert.Equal(0, ring.InFlight);
-        }
-        finally
-        {
-            Fds.Close(r, w);
-        }
+        ring.NextSqe(4).PrepCancelAny();
+        Cqe[] cqes = RingKit.RunMany(ring, 4);
+        Assert.Equal(3, cqes.With(4).Res);
+        Assert.All(cqes.Where(c => c.UserData != 4), c => Assert.Equal(-E.ECANCELED, c.Res));
+        Assert.Equal(0, ring.InFlight);
         Pinned.KeepAlive(buf);
     }
 }

@@ -13,33 +13,29 @@ public sealed class UringCmdPrepTests
     public void Socket_commands_report_queued_bytes_and_get_and_set_socket_options()
     {
         Kernel.RequireOp(Opcode.UringCmd);
-        (Socket client, Socket server) = Loopback.TcpPair();
-        using (client)
-        using (server)
-        {
-            client.Send("hello"u8);
-            using var ring = new Ring(8);
-            Assert.True(SpinUntil(() => server.Available == 5), "the 5 bytes did not arrive");
+        using var tcp = Loopback.TcpPair();
+        tcp.Client.Send("hello"u8);
+        using var ring = new Ring(8);
+        Assert.True(SpinUntil(() => tcp.Server.Available == 5), "the 5 bytes did not arrive");
 
-            ring.GetSqe().PrepSocketCommand(SocketCommand.InQueue, server.Fd());
-            int res = RingKit.Run(ring).Res;
-            RequireSocketCommands(res);
-            Assert.Equal(5, res);
-            ring.GetSqe().PrepSocketCommand(SocketCommand.OutQueue, client.Fd());
-            Assert.True(RingKit.Run(ring).Res >= 0);
+        ring.GetSqe().PrepSocketCommand(SocketCommand.InQueue, tcp.Server.Fd());
+        int res = RingKit.Run(ring).Res;
+        RequireSocketCommands(res);
+        Assert.Equal(5, res);
+        ring.GetSqe().PrepSocketCommand(SocketCommand.OutQueue, tcp.Client.Fd());
+        Assert.True(RingKit.Run(ring).Res >= 0);
 
-            var value = new Pinned<int>(1);
-            ring.GetSqe().PrepGetSockOpt(server.Fd(), SolSocket, SoType, value.Address, sizeof(int));
-            Assert.Equal(sizeof(int), RingKit.Run(ring).Res);
-            Assert.Equal(Posix.SOCK_STREAM, value.Value);
+        var value = new Pinned<int>(1);
+        ring.GetSqe().PrepGetSockOpt(tcp.Server.Fd(), SolSocket, SoType, value.Address, sizeof(int));
+        Assert.Equal(sizeof(int), RingKit.Run(ring).Res);
+        Assert.Equal(Posix.SOCK_STREAM, value.Value);
 
-            Assert.False(server.GetSocketOption(SocketOptionLevel.Socket, SocketOptionName.KeepAlive) is int k && k != 0);
-            value.Value = 1;
-            ring.GetSqe().PrepSetSockOpt(server.Fd(), SolSocket, SoKeepAlive, value.Address, sizeof(int));
-            Assert.Equal(0, RingKit.Run(ring).Res);
-            Assert.NotEqual(0, (int)server.GetSocketOption(SocketOptionLevel.Socket, SocketOptionName.KeepAlive)!);
-            Pinned.KeepAlive(value);
-        }
+        Assert.False(tcp.Server.GetSocketOption(SocketOptionLevel.Socket, SocketOptionName.KeepAlive) is int k && k != 0);
+        value.Value = 1;
+        ring.GetSqe().PrepSetSockOpt(tcp.Server.Fd(), SolSocket, SoKeepAlive, value.Address, sizeof(int));
+        Assert.Equal(0, RingKit.Run(ring).Res);
+        Assert.NotEqual(0, (int)tcp.Server.GetSocketOption(SocketOptionLevel.Socket, SocketOptionName.KeepAlive)!);
+        Pinned.KeepAlive(value);
     }
 
     /// <summary>Socket commands came in 6.7: before, a socket has no uring_cmd handler and refuses with EOPNOTSUPP.</summary>
@@ -98,27 +94,23 @@ public sealed class UringCmdPrepTests
     public void The_kernel_walks_128_byte_entries_a_batch_of_socket_commands_completes_in_order()
     {
         Kernel.RequireOp(Opcode.UringCmd);
-        (Socket client, Socket server) = Loopback.TcpPair();
-        using (client)
-        using (server)
+        using var tcp = Loopback.TcpPair();
+        tcp.Client.Send(new byte[3]);
+        Assert.True(SpinUntil(() => tcp.Server.Available == 3), "the 3 bytes did not arrive");
+        using var ring = new Ring(8, new RingOptions { Sqe128 = true });
+        for (ulong i = 0; i < 6; i++)
         {
-            client.Send(new byte[3]);
-            Assert.True(SpinUntil(() => server.Available == 3), "the 3 bytes did not arrive");
-            using var ring = new Ring(8, new RingOptions { Sqe128 = true });
-            for (ulong i = 0; i < 6; i++)
-            {
-                ref Sqe128 e = ref ring.GetSqe128();
-                e.Sqe.PrepSocketCommand(SocketCommand.InQueue, i % 2 == 0 ? server.Fd() : client.Fd());
-                e.Sqe.UserData = 100 + i;
-                e.Command.Fill((byte)i); // garbage the socket command ignores
-            }
+            ref Sqe128 e = ref ring.GetSqe128();
+            e.Sqe.PrepSocketCommand(SocketCommand.InQueue, i % 2 == 0 ? tcp.Server.Fd() : tcp.Client.Fd());
+            e.Sqe.UserData = 100 + i;
+            e.Command.Fill((byte)i); // garbage the socket command ignores
+        }
 
-            Dictionary<ulong, Cqe> cqes = RingKit.ReapByUserData(ring, 0 + RunAndCount(ring, 6));
-            RequireSocketCommands(cqes[100].Res);
-            for (ulong i = 0; i < 6; i++)
-            {
-                Assert.Equal(i % 2 == 0 ? 3 : 0, cqes[100 + i].Res);
-            }
+        Dictionary<ulong, Cqe> cqes = RingKit.ReapByUserData(ring, 0 + RunAndCount(ring, 6));
+        RequireSocketCommands(cqes[100].Res);
+        for (ulong i = 0; i < 6; i++)
+        {
+            Assert.Equal(i % 2 == 0 ? 3 : 0, cqes[100 + i].Res);
         }
     }
 

@@ -90,20 +90,16 @@ public sealed class BufferRingTests
     public void Disposing_a_buffer_ring_with_a_receive_in_flight_keeps_its_memory_until_the_ring_is_disposed()
     {
         Kernel.RequireOp(Opcode.Recv);
-        (Socket client, Socket server) = Loopback.TcpPair();
-        using (client)
-        using (server)
-        {
-            var ring = new Ring(4);
-            BufferRing br = ring.SetupBufferRing(3, 2, 64);
-            ring.GetSqe().PrepRecvMultishot(client.Fd(), br.GroupId);
-            Assert.Equal(1, ring.Submit());
+        using var tcp = Loopback.TcpPair();
+        var ring = new Ring(4);
+        BufferRing br = ring.SetupBufferRing(3, 2, 64);
+        ring.GetSqe().PrepRecvMultishot(tcp.Client.Fd(), br.GroupId);
+        Assert.Equal(1, ring.Submit());
 
-            br.Dispose();
-            // The kernel may still hold a buffer it picked: the memory stays readable, not freed under it.
-            Assert.Equal(64, br.GetBuffer(0).Length);
-            ring.Dispose(); // cancels the receive, then frees
-            Assert.Throws<ObjectDisposedException>(() => br.GetBuffer(0));
-        }
+        br.Dispose();
+        // The kernel may still hold a buffer it picked: the memory stays readable, not freed under it.
+        Assert.Equal(64, br.GetBuffer(0).Length);
+        ring.Dispose(); // cancels the receive, then frees
+        Assert.Throws<ObjectDisposedException>(() => br.GetBuffer(0));
     }
 }

@@ -82,16 +82,9 @@ public sealed class EventFdAndProbeTests
     public void Registering_something_that_is_not_an_eventfd_fails()
     {
         Kernel.RequireIoUring();
-        (int r, int w) = Fds.Pipe();
-        try
-        {
-            using var ring = new Ring(4);
-            Assert.Throws<IoUringException>(() => ring.RegisterEventFd(r));
-        }
-        finally
-        {
-            Fds.Close(r, w);
-        }
+        using var pipe = new TestPipe();
+        using var ring = new Ring(4);
+        Assert.Throws<IoUringException>(() => ring.RegisterEventFd(pipe.ReadFd));
     }
 
     [Fact]

@@ -107,27 +107,20 @@ public sealed class RegisteredBufferTests
     public void Unregister_with_a_request_in_flight_keeps_the_pin_until_the_ring_is_disposed()
     {
         Kernel.RequireOp(Opcode.ReadFixed);
-        (int r, int w) = Fds.Pipe();
-        try
-        {
-            var ring = new Ring(4);
-            WeakReference weak = RegisterUnreferencedArray(ring);
-            ring.GetSqe().PrepReadFixed(r, AddressOf(weak), 16, 0, 0);
-            Assert.Equal(1, ring.Submit());
+        using var pipe = new TestPipe();
+        var ring = new Ring(4);
+        WeakReference weak = RegisterUnreferencedArray(ring);
+        ring.GetSqe().PrepReadFixed(pipe.ReadFd, AddressOf(weak), 16, 0, 0);
+        Assert.Equal(1, ring.Submit());
 
-            ring.UnregisterBuffers();
-            Assert.True(StillReachable(weak), "The pin was dropped while the kernel could still write into the array.");
+        ring.UnregisterBuffers();
+        Assert.True(StillReachable(weak), "The pin was dropped while the kernel could still write into the array.");
 
-            Fds.WriteAll(w, "late"u8);
-            Cqe cqe = RingKit.Next(ring);
-            Assert.Equal(4, cqe.Res);
-            ring.Dispose();
-            Assert.False(StillReachable(weak), "The deferred pin was not released by Dispose.");
-        }
-        finally
-        {
-            Fds.Close(r, w);
-        }
+        Fds.WriteAll(pipe.WriteFd, "late"u8);
+        Cqe cqe = RingKit.Next(ring);
+        Assert.Equal(4, cqe.Res);
+        ring.Dispose();
+        Assert.False(StillReachable(weak), "The deferred pin was not released by Dispose.");
     }
 
     [Fact]

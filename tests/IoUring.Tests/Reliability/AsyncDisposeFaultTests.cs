@@ -19,15 +19,14 @@ public sealed class AsyncDisposeFaultTests
     private static readonly TimeSpan Generous = Wait.Patience * 2;
 
     [Theory]
-    [InlineData(ContinuationMode.ThreadPool)]
-    [InlineData(ContinuationMode.Inline)]
+    [MemberData(nameof(EngineModes.Both), MemberType = typeof(EngineModes))]
     public async Task Disposing_while_a_big_pipe_write_advances_by_short_writes_completes_the_write(ContinuationMode mode)
     {
         Kernel.RequireIoUring();
         for (int round = 0; round < 12; round++)
         {
             using var pipe = new TestPipe();
-            var engine = new IoUringEngine(new IoUringEngineOptions { Continuations = mode });
+            var engine = EngineModes.NewEngine(mode);
             byte[] data = new byte[1 << 20];
             new Random(round).NextBytes(data);
             Task write = engine.WriteAsync(pipe.Write, data, -1).AsTask();
@@ -75,8 +74,7 @@ public sealed class AsyncDisposeFaultTests
     }
 
     [Theory]
-    [InlineData(ContinuationMode.ThreadPool)]
-    [InlineData(ContinuationMode.Inline)]
+    [MemberData(nameof(EngineModes.Both), MemberType = typeof(EngineModes))]
     public async Task Disposing_from_another_thread_while_continuations_issue_more_work_completes_every_operation_once(ContinuationMode mode)
     {
         Kernel.RequireIoUring();

@@ -13,13 +13,11 @@ public sealed class AsyncPipeFaultTests
     private static readonly TimeSpan Generous = Wait.Patience * 2;
 
     [Theory]
-    [InlineData(ContinuationMode.ThreadPool)]
-    [InlineData(ContinuationMode.Inline)]
+    [MemberData(nameof(EngineModes.Both), MemberType = typeof(EngineModes))]
     public async Task A_consumer_that_needs_more_than_MaxSegments_before_consuming_gets_it_instead_of_waiting_forever(ContinuationMode mode)
     {
-        Kernel.RequireIoUring();
         using var temp = new TempFile(256 * 1024, seed: 11);
-        using var engine = new IoUringEngine(new IoUringEngineOptions { Continuations = mode });
+        using var engine = EngineModes.NewEngine(mode);
         using UringFile file = UringFile.Open(engine, temp.Path, FileMode.Open);
 
         // 4 KiB segments, at most 4 held: 16 KiB. The consumer wants a 100 KiB "message" before it consumes anything.

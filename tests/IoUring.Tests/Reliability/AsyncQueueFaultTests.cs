@@ -19,8 +19,7 @@ public sealed class AsyncQueueFaultTests
     private static readonly TimeSpan Generous = Wait.Patience * 3;
 
     [Theory]
-    [InlineData(ContinuationMode.ThreadPool)]
-    [InlineData(ContinuationMode.Inline)]
+    [MemberData(nameof(EngineModes.Both), MemberType = typeof(EngineModes))]
     public async Task Thousands_of_operations_queued_behind_blocked_reads_on_a_tiny_queue_each_complete_exactly_once(ContinuationMode mode)
     {
         Kernel.RequireIoUring();
@@ -83,13 +82,11 @@ public sealed class AsyncQueueFaultTests
     }
 
     [Theory]
-    [InlineData(ContinuationMode.ThreadPool)]
-    [InlineData(ContinuationMode.Inline)]
+    [MemberData(nameof(EngineModes.Both), MemberType = typeof(EngineModes))]
     public async Task Timed_out_pipe_reads_racing_a_writer_lose_and_duplicate_nothing_and_never_write_their_buffers_later(ContinuationMode mode)
     {
-        Kernel.RequireIoUring();
         using var pipe = new TestPipe();
-        using var engine = new IoUringEngine(new IoUringEngineOptions { Continuations = mode });
+        using var engine = EngineModes.NewEngine(mode);
         const byte Canary = 0xDB;
         var received = new List<byte>();
         var cancelled = new List<byte[]>();

@@ -99,7 +99,9 @@ public sealed class CompletionFaultFileTests
         byte[] got = await PipeKit.ReadToEndAsync(reader, Wait.Timeout()).Within();
         await reader.CompleteAsync();
         Assert.Equal(temp.Content, got);
-        Assert.True(inject.Injected > 30, $"only {inject.Injected} short reads were injected");
+        // 64 segment reads, every other one through the ring made short; a read the pipe reader makes alone on the
+        // engine's thread may be served from the page cache on the spot (no request to shorten), hence not all 32.
+        Assert.True(inject.Injected > 16, $"only {inject.Injected} short reads were injected");
         await file.DisposeAsync();
         await AssertDrainsAsync(engine);
     }

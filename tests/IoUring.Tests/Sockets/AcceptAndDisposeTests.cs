@@ -98,8 +98,7 @@ public sealed class AcceptAndDisposeTests
     }
 
     [Theory]
-    [InlineData(ContinuationMode.ThreadPool)]
-    [InlineData(ContinuationMode.Inline)]
+    [MemberData(nameof(EngineModes.Both), MemberType = typeof(EngineModes))]
     public async Task Disposing_the_engine_with_connections_open_fails_their_reads_and_releases_every_descriptor(ContinuationMode mode)
     {
         Kernel.RequireIoUring();
@@ -131,7 +130,7 @@ public sealed class AcceptAndDisposeTests
 
     private static async Task RunOnceAsync(ContinuationMode mode, int connections, CancellationToken ct)
     {
-        var engine = new IoUringEngine(new IoUringEngineOptions { Continuations = mode });
+        var engine = EngineModes.NewEngine(mode);
         UringSocket listener = UringSocket.Listen(engine, SocketKit.AnyLoopback);
         var clients = new List<Socket>();
         var servers = new List<UringConnection>();

@@ -10,8 +10,7 @@ public sealed class ConnectionBehaviourTests
     /// <summary>A connection on a fresh engine and its plain-socket client (skips the test without io_uring).</summary>
     private static async Task<LoopbackPair> PairAsync(UringConnectionOptions? options = null, ContinuationMode mode = ContinuationMode.ThreadPool)
     {
-        Kernel.RequireIoUring();
-        var engine = new IoUringEngine(new IoUringEngineOptions { Continuations = mode });
+        var engine = EngineModes.NewEngine(mode);
         UringSocket listener = UringSocket.Listen(engine, SocketKit.AnyLoopback);
         CancellationToken ct = Wait.Timeout();
         var client = new Socket(SocketType.Stream, ProtocolType.Tcp);
@@ -20,8 +19,7 @@ public sealed class ConnectionBehaviourTests
     }
 
     [Theory]
-    [InlineData(ContinuationMode.ThreadPool)]
-    [InlineData(ContinuationMode.Inline)]
+    [MemberData(nameof(EngineModes.Both), MemberType = typeof(EngineModes))]
     public async Task Half_close_the_peer_shuts_down_writing_and_still_receives_the_reply(ContinuationMode mode)
     {
         await using LoopbackPair pair = await PairAsync(mode: mode);
@@ -336,12 +334,10 @@ public sealed class ConnectionBehaviourTests
 public sealed class DisposeUnderTrafficTests
 {
     [Theory]
-    [InlineData(ContinuationMode.ThreadPool)]
-    [InlineData(ContinuationMode.Inline)]
+    [MemberData(nameof(EngineModes.Both), MemberType = typeof(EngineModes))]
     public async Task Connections_disposed_or_aborted_while_data_flows_end_cleanly(ContinuationMode mode)
     {
-        Kernel.RequireIoUring();
-        await using var engine = new IoUringEngine(new IoUringEngineOptions { Continuations = mode });
+        await using var engine = EngineModes.NewEngine(mode);
         await using UringSocket listener = UringSocket.Listen(engine, SocketKit.AnyLoopback);
         CancellationToken ct = Wait.Timeout();
         const int Count = 16;

@@ -10,8 +10,7 @@ namespace IoUring.Tests.Sockets;
 public sealed class ConnectionSchedulingTests
 {
     [Theory]
-    [InlineData(ContinuationMode.ThreadPool)]
-    [InlineData(ContinuationMode.Inline)]
+    [MemberData(nameof(EngineModes.Both), MemberType = typeof(EngineModes))]
     public async Task Read_and_back_pressured_flush_continuations_run_where_the_mode_says(ContinuationMode mode)
     {
         Kernel.RequireIoUring();
@@ -112,6 +111,6 @@ public sealed class ConnectionSchedulingTests
     }
 
     private static long Sends(IoUringEngine engine) =>
-        Volatile.Read(ref engine.Counters.Completed[((int)OpKind.Send * EngineCounters.OutcomeCount) + EngineCounters.Success])
-        + Volatile.Read(ref engine.Counters.Completed[((int)OpKind.SendV * EngineCounters.OutcomeCount) + EngineCounters.Success]);
+        Volatile.Read(ref engine.Counters.Completed[EngineCounters.CompletedIndex((int)OpKind.Send, EngineCounters.Outcome.Success)])
+        + Volatile.Read(ref engine.Counters.Completed[EngineCounters.CompletedIndex((int)OpKind.SendV, EngineCounters.Outcome.Success)]);
 }

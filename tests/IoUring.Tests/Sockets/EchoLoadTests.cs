@@ -19,8 +19,7 @@ public sealed class EchoLoadTests
     [MemberData(nameof(Paths))]
     public async Task Many_concurrent_connections_echo_large_payloads_intact(ContinuationMode mode, bool multishotRecv, bool bufferRing, bool multishotAccept)
     {
-        Kernel.RequireIoUring();
-        await using var engine = new IoUringEngine(new IoUringEngineOptions { Continuations = mode });
+        await using var engine = EngineModes.NewEngine(mode);
         var socketOptions = new UringSocketOptions { UseMultishotAccept = multishotAccept };
         var connectionOptions = new UringConnectionOptions
         {

@@ -9,8 +9,7 @@ public sealed class EchoTests
     [MemberData(nameof(EngineModes.Both), MemberType = typeof(EngineModes))]
     public async Task A_plain_socket_client_gets_its_bytes_back_through_a_connection(ContinuationMode mode)
     {
-        Kernel.RequireIoUring();
-        await using var engine = new IoUringEngine(new IoUringEngineOptions { Continuations = mode });
+        await using var engine = EngineModes.NewEngine(mode);
         await using UringSocket listener = UringSocket.Listen(engine, SocketKit.AnyLoopback);
         Task<List<Task>> serving = SocketKit.ServeEchoAsync(listener);
 
@@ -34,8 +33,7 @@ public sealed class EchoTests
     [MemberData(nameof(EngineModes.Both), MemberType = typeof(EngineModes))]
     public async Task A_UringSocket_client_connects_sends_and_receives_through_the_engine(ContinuationMode mode)
     {
-        Kernel.RequireIoUring();
-        await using var engine = new IoUringEngine(new IoUringEngineOptions { Continuations = mode });
+        await using var engine = EngineModes.NewEngine(mode);
         await using UringSocket listener = UringSocket.Listen(engine, new IPEndPoint(IPAddress.IPv6Loopback, 0));
         Task<List<Task>> serving = SocketKit.ServeEchoAsync(listener);
         CancellationToken ct = Wait.Timeout();

@@ -65,8 +65,7 @@ public sealed class SocketAllocationTests
     [MemberData(nameof(Paths))]
     public async Task An_echoed_request_allocates_nothing_in_steady_state(ContinuationMode mode, bool multishot)
     {
-        Kernel.RequireIoUring();
-        await using var engine = new IoUringEngine(new IoUringEngineOptions { Continuations = mode });
+        await using var engine = EngineModes.NewEngine(mode);
         await using UringSocket listener = UringSocket.Listen(engine, SocketKit.AnyLoopback);
         CancellationToken ct = Wait.Timeout();
         var options = new UringConnectionOptions { UseMultishotReceive = multishot };
@@ -129,14 +128,12 @@ public sealed class SocketAllocationTests
     /// this allocates nothing in steady state; the shared array pool used to overflow here.
     /// </summary>
     [Theory]
-    [InlineData(ContinuationMode.ThreadPool)]
-    [InlineData(ContinuationMode.Inline)]
+    [MemberData(nameof(EngineModes.Both), MemberType = typeof(EngineModes))]
     public async Task Many_connections_echo_without_allocating_in_steady_state(ContinuationMode mode)
     {
-        Kernel.RequireIoUring();
         const int Connections = 64;
         const int WindowRequests = 20_000;
-        await using var engine = new IoUringEngine(new IoUringEngineOptions { Continuations = mode });
+        await using var engine = EngineModes.NewEngine(mode);
         await using UringSocket listener = UringSocket.Listen(engine, SocketKit.AnyLoopback);
         CancellationToken ct = Wait.Timeout();
         var servers = new List<UringConnection>(Connections);

@@ -2,16 +2,9 @@ using IoUring.Interop;
 
 namespace IoUring.Tests;
 
-/// <summary>Raw file descriptors: pipes, closing, writing, and opening paths the BCL will not open (directories).</summary>
+/// <summary>Raw file descriptors (pipes are <see cref="TestPipe"/>s): closing, writing, and opening paths the BCL will not open (directories).</summary>
 internal static class Fds
 {
-    /// <summary>pipe2(2) with <paramref name="flags"/>; the caller closes both ends (see <see cref="Close"/>).</summary>
-    public static (int Read, int Write) Pipe(int flags = Posix.O_CLOEXEC)
-    {
-        Assert.Equal(0, Libc.Pipe2(out int r, out int w, flags));
-        return (r, w);
-    }
-
     /// <summary>Closes every descriptor that is not negative, ignoring errors.</summary>
     public static void Close(params int[] fds)
     {

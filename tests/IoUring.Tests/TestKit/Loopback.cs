@@ -15,8 +15,12 @@ internal static class Loopback
         return s;
     }
 
-    /// <summary>A connected pair of .NET TCP sockets, with receive timeouts so a missing byte fails instead of hanging.</summary>
-    public static (Socket Client, Socket Server) TcpPair()
+    /// <summary>
+    /// A connected pair of .NET TCP sockets, with receive timeouts so a missing byte fails instead of hanging. A test
+    /// that keeps both ends writes <c>using var tcp = Loopback.TcpPair();</c>; one that hands an end over (to
+    /// <see cref="UringSocket.FromSocket"/>) deconstructs it and disposes the other end itself.
+    /// </summary>
+    public static TcpSockets TcpPair()
     {
         using Socket listener = Listener();
         var client = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
@@ -24,7 +28,7 @@ internal static class Loopback
         Socket server = listener.Accept();
         server.NoDelay = true;
         client.ReceiveTimeout = server.ReceiveTimeout = ReceiveTimeoutMs;
-        return (client, server);
+        return new TcpSockets(client, server);
     }
 
     /// <summary><see cref="Wait.Patience"/> in milliseconds, for <see cref="Socket.ReceiveTimeout"/>.</summary>
@@ -61,5 +65,28 @@ internal static class Loopback
         }
 
         return data;
+    }
+}
+
+/// <summary>The two ends of a loopback TCP connection (<see cref="Loopback.TcpPair"/>); disposing closes both.</summary>
+internal sealed class TcpSockets(Socket client, Socket server) : IDisposable
+{
+    /// <summary>The end that connected.</summary>
+    public Socket Client { get; } = client;
+
+    /// <summary>The end the listener accepted.</summary>
+    public Socket Server { get; } = server;
+
+    /// <summary>For <c>(Socket client, Socket server) = Loopback.TcpPair();</c>: the caller then owns both ends.</summary>
+    public void Deconstruct(out Socket client, out Socket server)
+    {
+        client = Client;
+        server = Server;
+    }
+
+    public void Dispose()
+    {
+        Client.Dispose();
+        Server.Dispose();
     }
 }

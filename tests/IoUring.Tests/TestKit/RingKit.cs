@@ -101,6 +101,17 @@ internal static class RingKit
         Assert.False(got, $"unexpected completion {cqe}");
     }
 
+    /// <summary>
+    /// Asserts that <paramref name="final"/> ends a multishot request: result <paramref name="res"/> (0 at end of
+    /// stream, or the errno that stopped it), no <c>IORING_CQE_F_MORE</c>, and nothing left in flight on the ring.
+    /// </summary>
+    public static void AssertMultishotEnded(Ring ring, Cqe final, int res)
+    {
+        Assert.Equal(res, final.Res);
+        Assert.False(final.HasMore, final.ToString());
+        Assert.Equal(0, ring.InFlight);
+    }
+
     /// <summary>Asserts the ring has nothing left: no CQE ready, nothing in flight.</summary>
     public static void AssertQuiet(Ring ring)
     {

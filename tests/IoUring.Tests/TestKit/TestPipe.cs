@@ -10,9 +10,10 @@ namespace IoUring.Tests;
 /// </summary>
 internal sealed class TestPipe : IDisposable
 {
-    public TestPipe()
+    /// <summary>Opens the pipe with pipe2(2) <paramref name="flags"/> (add <c>O_NONBLOCK</c> for reads that must not block).</summary>
+    public TestPipe(int flags = Libc.O_CLOEXEC)
     {
-        Assert.Equal(0, Libc.Pipe2(out int readFd, out int writeFd, Libc.O_CLOEXEC));
+        Assert.Equal(0, Libc.Pipe2(out int readFd, out int writeFd, flags));
         Read = new SafeFileHandle(readFd, ownsHandle: true);
         Write = new SafeFileHandle(writeFd, ownsHandle: true);
     }
@@ -70,6 +71,12 @@ internal sealed class TestPipe : IDisposable
 
     /// <summary>Closes the write end now: a reader then sees end of file.</summary>
     public void CloseWriteEnd() => Write.Dispose();
+
+    /// <summary>
+    /// The write end was closed by a request (<c>IORING_OP_CLOSE</c>): forgets it without closing its number again,
+    /// which by now may belong to another test's descriptor.
+    /// </summary>
+    public void WriteEndClosedByRequest() => Write.SetHandleAsInvalid();
 
     public void Dispose()
     {

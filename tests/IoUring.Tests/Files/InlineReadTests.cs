@@ -1,0 +1,199 @@
+using System.Diagnostics;
+using IoUring.Tests.Async;
+
+namespace IoUring.Tests.Files;
+
+/// <summary>
+/// <see cref="UringFile.ReadAsync(Memory{byte}, long, CancellationToken)"/> from a continuation running alone on its
+/// engine's thread serves page-cache hits on the spot (<c>preadv2(RWF_NOWAIT)</c>, completing synchronously) instead of
+/// a ring round trip; everything else goes through the ring. Every byte is checked, and the engine's count of such
+/// reads (<see cref="IoUringEngine.InlineReads"/>) shows which path each read took.
+/// </summary>
+public sealed class InlineReadTests
+{
+    private const int Block = 4096;
+
+    /// <summary>An inline engine that never hands its ring off: on a loaded machine a descheduled continuation would move it.</summary>
+    private static IoUringEngine NewEngine() => new(new IoUringEngineOptions { HandOffAfter = Timeout.InfiniteTimeSpan });
+
+    [Fact]
+    public async Task A_lone_continuation_reads_cached_data_on_the_spot_with_every_byte_right_and_yields_to_the_ring_every_32()
+    {
+        Kernel.RequireIoUring();
+        using IoUringEngine engine = NewEngine();
+        using var temp = new TempFile(256 * Block, seed: 7);
+        using UringFile file = UringFile.Open(engine, temp.Path, FileMode.Open);
+        const int Reads = 200;
+
+        (long inline, bool firstSynchronous) = await Task.Run(async () =>
+        {
+            await EngineReadWriteTests.ResumeOnLoopAsync(engine);
+            long before = engine.InlineReads;
+            byte[] buffer = new byte[Block];
+            var rng = new Random(3);
+            bool first = false;
+            for (int i = 0; i < Reads; i++)
+            {
+                long offset = rng.Next(256) * (long)Block;
+                ValueTask<int> read = file.ReadAsync(buffer, offset);
+                if (i == 0)
+                {
+                    first = read.IsCompletedSuccessfully;
+                }
+
+                Assert.Equal(Block, await read);
+                Assert.True(buffer.AsSpan().SequenceEqual(temp.Content.AsSpan((int)offset, Block)), $"read {i} at {offset}: the bytes differ");
+            }
+
+            return (engine.InlineReads - before, first);
+        });
+
+        // Just written, so cached: the first read is served on the spot, and so are most; every 33rd at the latest goes
+        // through the ring (the phase's budget of 32), whose completion starts a new phase with a new budget.
+        Assert.True(firstSynchronous, "the first read from the lone continuation went through the ring");
+        Assert.InRange(inline, Reads / 2, Reads - (Reads / 33));
+    }
+
+    [Fact]
+    public async Task Reads_from_another_thread_or_beside_another_request_go_through_the_ring()
+    {
+        Kernel.RequireIoUring();
+        using IoUringEngine engine = NewEngine();
+        using var temp = new TempFile(16 * Block, seed: 8);
+        using UringFile file = UringFile.Open(engine, temp.Path, FileMode.Open);
+        byte[] buffer = new byte[Block];
+
+        // A thread-pool thread: not the engine's.
+        long before = engine.InlineReads;
+        Assert.Equal(Block, await Task.Run(async () => await file.ReadAsync(buffer, 3 * Block)));
+        Assert.True(buffer.AsSpan().SequenceEqual(temp.Content.AsSpan(3 * Block, Block)));
+        Assert.Equal(before, engine.InlineReads);
+
+        // The engine's thread, but with a pipe read waiting in the kernel: the file read joins the ring's batch.
+        using var pipe = new TestPipe();
+        long during = await Task.Run(async () =>
+        {
+            await EngineReadWriteTests.ResumeOnLoopAsync(engine);
+            ValueTask<int> waiting = engine.ReadAsync(pipe.Read, new byte[1], -1);
+            await Wait.UntilAsync(() => engine.OperationsInFlight > 0, "the pipe read is in the kernel");
+            long start = engine.InlineReads;
+            Assert.Equal(Block, await file.ReadAsync(buffer, 5 * Block));
+            Assert.True(buffer.AsSpan().SequenceEqual(temp.Content.AsSpan(5 * Block, Block)));
+            long served = engine.InlineReads - start;
+            pipe.Put([1]);
+            Assert.Equal(1, await waiting);
+            return served;
+        });
+
+        Assert.Equal(0, during);
+    }
+
+    [Fact]
+    public async Task Data_that_is_not_cached_is_read_through_the_ring_with_every_byte_right()
+    {
+        Kernel.RequireIoUring();
+        using IoUringEngine engine = NewEngine();
+        using var temp = new TempFile(1024 * Block, seed: 9);
+        Assert.True(CachedReadTests.Evict(temp.Path), "the file's pages could not be evicted");
+        using UringFile file = UringFile.Open(engine, temp.Path, FileMode.Open, options: FileOptions.RandomAccess);
+
+        long inline = await Task.Run(async () =>
+        {
+            await EngineReadWriteTests.ResumeOnLoopAsync(engine);
+            long before = engine.InlineReads;
+            byte[] buffer = new byte[Block];
+            for (int i = 0; i < 64; i++)
+            {
+                // Far apart and never twice: each page is read from the device.
+                long offset = ((i * 16L) + 1) * Block;
+                Assert.Equal(Block, await file.ReadAsync(buffer, offset));
+                Assert.True(buffer.AsSpan().SequenceEqual(temp.Content.AsSpan((int)offset, Block)), $"read {i} at {offset}: the bytes differ");
+            }
+
+            return engine.InlineReads - before;
+        });
+
+        Assert.Equal(0, inline);
+    }
+
+    [Fact]
+    public async Task A_chain_of_cache_hits_does_not_hold_up_a_request_from_another_thread()
+    {
+        Kernel.RequireIoUring();
+        using IoUringEngine engine = NewEngine();
+        using var temp = new TempFile(64 * Block, seed: 10);
+        using UringFile file = UringFile.Open(engine, temp.Path, FileMode.Open);
+        using var pipe = new TestPipe();
+        using var stop = new CancellationTokenSource();
+        long chainReads = 0;
+        long inlineBefore = engine.InlineReads;
+
+        Task chain = Task.Run(async () =>
+        {
+            await EngineReadWriteTests.ResumeOnLoopAsync(engine);
+            byte[] buffer = new byte[Block];
+            long offset = 0;
+            while (!stop.IsCancellationRequested)
+            {
+                Assert.Equal(Block, await file.ReadAsync(buffer, offset));
+                offset = (offset + Block) % (64 * Block);
+                Volatile.Write(ref chainReads, chainReads + 1);
+            }
+        });
+
+        await Wait.UntilAsync(() => Volatile.Read(ref chainReads) > 1000, "the chain of reads is running");
+
+        // Another thread's request on the same engine completes while the chain keeps going.
+        var watch = Stopwatch.StartNew();
+        ValueTask<int> other = engine.ReadAsync(pipe.Read, new byte[1], -1);
+        pipe.Put([42]);
+        Assert.Equal(1, await other.AsTask().WaitAsync(TimeSpan.FromSeconds(5 * Wait.TimeScale)));
+        TimeSpan took = watch.Elapsed;
+        long chainAtEnd = Volatile.Read(ref chainReads);
+
+        await stop.CancelAsync();
+        await chain;
+        Assert.True(engine.InlineReads - inlineBefore > chainAtEnd / 2, $"the chain served only {engine.InlineReads - inlineBefore} of its {chainAtEnd} reads on the spot");
+        Assert.True(took < TimeSpan.FromSeconds(1 * Wait.TimeScale), $"the other thread's read took {took.TotalMilliseconds:F0} ms");
+        Assert.True(chainAtEnd > 1000);
+    }
+
+    [Fact]
+    public async Task A_cancelled_token_is_honoured_on_the_spot_path_too()
+    {
+        Kernel.RequireIoUring();
+        using IoUringEngine engine = NewEngine();
+        using var temp = new TempFile(4 * Block, seed: 11);
+        using UringFile file = UringFile.Open(engine, temp.Path, FileMode.Open);
+        using var cancelled = new CancellationTokenSource();
+        cancelled.Cancel();
+
+        await Task.Run(async () =>
+        {
+            await EngineReadWriteTests.ResumeOnLoopAsync(engine);
+            long before = engine.InlineReads;
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(async () => await file.ReadAsync(new byte[Block], 0, cancelled.Token));
+            Assert.Equal(before, engine.InlineReads);
+        });
+    }
+
+    [Fact]
+    public async Task Reads_at_and_past_the_end_of_the_file_return_what_is_there()
+    {
+        Kernel.RequireIoUring();
+        using IoUringEngine engine = NewEngine();
+        using var temp = new TempFile((2 * Block) + 100, seed: 12);
+        using UringFile file = UringFile.Open(engine, temp.Path, FileMode.Open);
+
+        await Task.Run(async () =>
+        {
+            await EngineReadWriteTests.ResumeOnLoopAsync(engine);
+            byte[] buffer = new byte[Block];
+            Assert.Equal(100, await file.ReadAsync(buffer, 2 * Block));
+            Assert.True(buffer.AsSpan(0, 100).SequenceEqual(temp.Content.AsSpan(2 * Block, 100)));
+            Assert.Equal(0, await file.ReadAsync(buffer, 3 * Block));
+            Assert.Equal(Block, await file.ReadAsync(buffer, Block));
+            Assert.True(buffer.AsSpan().SequenceEqual(temp.Content.AsSpan(Block, Block)));
+        });
+    }
+}
