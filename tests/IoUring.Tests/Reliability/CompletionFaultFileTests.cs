@@ -125,9 +125,10 @@ public sealed class CompletionFaultFileTests
             UringFile source = UringFile.Open(engine, temp.Path, FileMode.Open);
             UringFile destination = UringFile.Open(engine, copyPath, FileMode.CreateNew, FileAccess.ReadWrite);
 
-            // The stream reads the source through short reads; the pipe writer writes it through short writes.
+            // The stream reads the source through short reads; the pipe writer writes it through short writes (a
+            // one-segment pause threshold: each flush waits for its write, so the writer makes many small writes).
             Stream stream = source.AsStream();
-            PipeWriter writer = UringFilePipe.CreateWriter(destination, new UringPipeWriterOptions { SegmentSize = 8 * 1024 });
+            PipeWriter writer = UringFilePipe.CreateWriter(destination, new UringPipeWriterOptions { SegmentSize = 8 * 1024, PauseWriterThreshold = 8 * 1024 });
             var chunk = new byte[10_000];
             int read;
             long total = 0;
