@@ -25,10 +25,12 @@ public static class UringFilePipe
     /// <summary>
     /// A <see cref="PipeWriter"/> that writes sequentially from <see cref="UringPipeWriterOptions.StartOffset"/>. Each full
     /// segment is handed over for writing as soon as it is complete while the producer keeps going: at most two writes
-    /// are in flight, and the segments handed over while both are busy go out together as the next one (a gather write
-    /// in file order). <see cref="PipeWriter.FlushAsync(CancellationToken)"/> hands over the partial segment and waits only while
-    /// more than <see cref="UringPipeWriterOptions.WritesInFlight"/> segments are not written yet (back-pressure), and
-    /// <see cref="PipeWriter.CompleteAsync(Exception?)"/> waits for all of them and reports a failed write.
+    /// are in flight, and the segments handed over meanwhile go out together as the next one (a gather write in file
+    /// order), so small flushes reach the kernel as few large requests. <see cref="PipeWriter.FlushAsync(CancellationToken)"/>
+    /// hands over the partial segment and waits only while more than
+    /// <see cref="UringPipeWriterOptions.PauseWriterThreshold"/> bytes are handed over and not written yet (back-pressure,
+    /// as <see cref="System.IO.Pipelines.Pipe"/>'s pause threshold), and <see cref="PipeWriter.CompleteAsync(Exception?)"/>
+    /// waits for all of them and reports a failed write.
     /// </summary>
     /// <param name="file">The file to write; opened for writing.</param>
     /// <param name="options">Options, or null for defaults.</param>
@@ -104,14 +106,20 @@ public sealed class UringPipeWriterOptions
     /// <summary>Bytes per segment (a flush hands over a partial one). Default 64 KiB.</summary>
     public int SegmentSize { get; init; } = 64 * 1024;
 
-    /// <summary>Segments handed over and not yet written before <see cref="PipeWriter.FlushAsync(CancellationToken)"/> waits. Default 4.</summary>
-    public int WritesInFlight { get; init; } = 4;
+    /// <summary>
+    /// Bytes handed over and not yet written beyond which <see cref="PipeWriter.FlushAsync(CancellationToken)"/> waits
+    /// (until they are at most this many again): the bound on the memory the writer holds, besides the segment being
+    /// filled. 0 (default) for four segments or 1 MiB, whichever is more.
+    /// </summary>
+    public long PauseWriterThreshold { get; init; }
 
     /// <summary>The file offset of the first byte written. Default 0.</summary>
     public long StartOffset { get; init; }
 
     /// <summary>False to dispose the file when the writer is completed. Default true.</summary>
     public bool LeaveOpen { get; init; } = true;
+
+    internal long EffectivePauseWriterThreshold => PauseWriterThreshold > 0 ? PauseWriterThreshold : Math.Max(4L * SegmentSize, 1024 * 1024);
 
     internal void Validate()
     {
@@ -120,9 +128,9 @@ public sealed class UringPipeWriterOptions
             throw new ArgumentOutOfRangeException(nameof(SegmentSize), SegmentSize, "SegmentSize must be positive.");
         }
 
-        if (WritesInFlight <= 0)
+        if (PauseWriterThreshold < 0)
         {
-            throw new ArgumentOutOfRangeException(nameof(WritesInFlight), WritesInFlight, "WritesInFlight must be positive.");
+            throw new ArgumentOutOfRangeException(nameof(PauseWriterThreshold), PauseWriterThreshold, "PauseWriterThreshold must be 0 (default) or positive.");
         }
 
         if (StartOffset < 0)

@@ -4,21 +4,34 @@ namespace IoUring;
 
 /// <summary>
 /// A <see cref="PipeWriter"/> that writes a file sequentially: full segments are handed over for writing at once,
-/// <see cref="FlushAsync"/> hands over the partial one and applies back-pressure, <see cref="CompleteAsync"/> waits for
-/// every write and reports the first failure.
+/// <see cref="FlushAsync"/> hands over the partial one and applies back-pressure (it waits only while more than the
+/// pause threshold of bytes is not written yet), <see cref="CompleteAsync"/> waits for every write and reports the
+/// first failure.
 /// </summary>
 /// <remarks>
-/// At most two writes are in flight, and the segments handed over while both are busy are written together by the
-/// next one, as a single gather write (<c>WRITEV</c>) in file order. Writes to one file run one after another in the
-/// kernel anyway (a buffered write that cannot complete inline, as on ext4, goes to an io-wq worker that serialises
-/// writes per file), so more requests in flight buy no parallelism, only requests, completions and wake-ups; the
-/// second one keeps the worker from waiting for the engine between two writes.
+/// <para>At most two writes are in flight, and the segments handed over meanwhile are written together by the next one,
+/// as a single gather write (<c>WRITEV</c>) in file order. Writes to one file run one after another in the kernel
+/// anyway (a buffered write that cannot complete inline, as on ext4, goes to an io-wq worker that serialises writes
+/// per file), so more requests in flight buy no parallelism, only requests, completions and thread hops; the second one
+/// keeps the worker from waiting for the engine between two writes. It starts only once <see cref="MinGatherBytes"/>
+/// are queued (or when no write is in flight), so a producer flushing every 64 KiB still makes requests of hundreds of
+/// KiB rather than one per flush.</para>
+/// <para>Memory: the segment being filled plus at most the pause threshold (and the last flush's segments) handed over
+/// and not written; segments are reused.</para>
 /// </remarks>
 internal sealed class UringFilePipeWriter : PipeWriter
 {
     private readonly UringFile _file;
+    /// <summary>Bytes a write gathers at least before it starts while the other write is in flight.</summary>
+    private const long MinGatherBytes = 256 * 1024;
+
     private readonly int _segmentSize;
-    private readonly int _writesInFlight;
+
+    /// <summary>Bytes handed over and not written beyond which <see cref="FlushAsync"/> waits.</summary>
+    private readonly long _pauseThreshold;
+
+    /// <summary>Queued bytes that start a write while the other one is in flight (<see cref="MinGatherBytes"/>, or less under a small threshold).</summary>
+    private readonly long _gatherBytes;
     private readonly bool _leaveOpen;
     private readonly Lock _lock = new();
 
@@ -26,11 +39,14 @@ internal sealed class UringFilePipeWriter : PipeWriter
     private Chunk? _free;
     private long _nextOffset;
 
-    /// <summary>Segments handed over and not written yet: queued, or in the write in flight (guarded by <see cref="_lock"/>).</summary>
-    private int _inFlight;
+    /// <summary>Bytes handed over and not written yet: queued, or in a write in flight (guarded by <see cref="_lock"/>).</summary>
+    private long _unwritten;
 
-    /// <summary>Full segments waiting for the write in flight to end, in file order (guarded by <see cref="_lock"/>).</summary>
+    /// <summary>Segments handed over and waiting for a write, in file order (guarded by <see cref="_lock"/>).</summary>
     private readonly Queue<Chunk> _queued = new();
+
+    /// <summary>The bytes of <see cref="_queued"/> (guarded by <see cref="_lock"/>).</summary>
+    private long _queuedBytes;
 
     /// <summary>The two writes that may be in flight, each with the segments it carries.</summary>
     private readonly GatherWrite[] _writes;
@@ -40,13 +56,26 @@ internal sealed class UringFilePipeWriter : PipeWriter
 
     /// <summary>Write requests issued so far (each carrying one or more segments); for tests.</summary>
     internal int WritesIssued => Volatile.Read(ref _writesIssued);
+
+    /// <summary>Bytes handed over and not written yet; for tests.</summary>
+    internal long UnwrittenBytes
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _unwritten;
+            }
+        }
+    }
+
     private Exception? _error;
     private bool _completed;
 
     private readonly PipeWaiter<FlushResult> _waiter;
 
-    /// <summary>What the pending waiter waits for: in-flight writes at most this many.</summary>
-    private int _waitFor;
+    /// <summary>What the pending waiter waits for: unwritten bytes at most this many.</summary>
+    private long _waitFor;
 
     /// <summary>The pending waiter ends at the first write error (flush) rather than when the writes are done (complete).</summary>
     private bool _waitStopsOnError;
@@ -58,7 +87,8 @@ internal sealed class UringFilePipeWriter : PipeWriter
         _waiter = new PipeWaiter<FlushResult>(_lock);
         _writes = [new GatherWrite(this), new GatherWrite(this)];
         _segmentSize = options.SegmentSize;
-        _writesInFlight = options.WritesInFlight;
+        _pauseThreshold = options.EffectivePauseWriterThreshold;
+        _gatherBytes = Math.Max(1, Math.Min(MinGatherBytes, _pauseThreshold / 2));
         _leaveOpen = options.LeaveOpen;
         _nextOffset = options.StartOffset;
     }
@@ -116,7 +146,7 @@ internal sealed class UringFilePipeWriter : PipeWriter
             SubmitCurrent();
         }
 
-        return WaitForInFlight(_writesInFlight - 1, stopOnError: true, cancellationToken);
+        return WaitForUnwritten(_pauseThreshold, stopOnError: true, cancellationToken);
     }
 
     public override void CancelPendingFlush()
@@ -154,7 +184,7 @@ internal sealed class UringFilePipeWriter : PipeWriter
         try
         {
             // Every write the kernel holds finishes before the file may be closed and before a failure is reported.
-            _ = await WaitForInFlight(0, stopOnError: false, CancellationToken.None).ConfigureAwait(false);
+            _ = await WaitForUnwritten(0, stopOnError: false, CancellationToken.None).ConfigureAwait(false);
         }
         finally
         {
@@ -213,15 +243,20 @@ internal sealed class UringFilePipeWriter : PipeWriter
         GatherWrite? start = null;
         lock (_lock)
         {
-            _inFlight++;
+            _unwritten += c.Written;
             _queued.Enqueue(c);
-            foreach (GatherWrite w in _writes)
+            _queuedBytes += c.Written;
+            bool idle = !_writes[0].Busy && !_writes[1].Busy;
+            if (idle || _queuedBytes >= _gatherBytes)
             {
-                if (!w.Busy)
+                foreach (GatherWrite w in _writes)
                 {
-                    w.Take(_queued);
-                    start = w;
-                    break;
+                    if (!w.Busy)
+                    {
+                        TakeQueuedLocked(w);
+                        start = w;
+                        break;
+                    }
                 }
             }
         }
@@ -231,6 +266,9 @@ internal sealed class UringFilePipeWriter : PipeWriter
             StartWrite(start);
         }
     }
+
+    /// <summary>Moves the queued segments (up to one request's worth) into <paramref name="write"/>. Under the lock.</summary>
+    private void TakeQueuedLocked(GatherWrite write) => _queuedBytes -= write.Take(_queued);
 
     private void StartWrite(GatherWrite write)
     {
@@ -265,7 +303,7 @@ internal sealed class UringFilePipeWriter : PipeWriter
         bool next = false;
         lock (_lock)
         {
-            _inFlight -= write.Count;
+            _unwritten -= write.Bytes;
             write.Release(this);
             if (error is not null)
             {
@@ -275,11 +313,11 @@ internal sealed class UringFilePipeWriter : PipeWriter
             if (_queued.Count > 0)
             {
                 // Written even after a failure, as separate writes would have been; CompleteAsync reports the failure.
-                write.Take(_queued);
+                TakeQueuedLocked(write);
                 next = true;
             }
 
-            if (_waiter.IsPending && (_inFlight <= _waitFor || (_error is not null && _waitStopsOnError)))
+            if (_waiter.IsPending && (_unwritten <= _waitFor || (_error is not null && _waitStopsOnError)))
             {
                 signal = _waiter.TryTake();
             }
@@ -309,7 +347,7 @@ internal sealed class UringFilePipeWriter : PipeWriter
         }
     }
 
-    private ValueTask<FlushResult> WaitForInFlight(int atMost, bool stopOnError, CancellationToken cancellationToken)
+    private ValueTask<FlushResult> WaitForUnwritten(long atMost, bool stopOnError, CancellationToken cancellationToken)
     {
         lock (_lock)
         {
@@ -324,7 +362,7 @@ internal sealed class UringFilePipeWriter : PipeWriter
                 return ValueTask.FromException<FlushResult>(_error);
             }
 
-            if (_inFlight <= atMost)
+            if (_unwritten <= atMost)
             {
                 return new ValueTask<FlushResult>(new FlushResult(isCanceled: false, isCompleted: false));
             }
@@ -369,21 +407,26 @@ internal sealed class UringFilePipeWriter : PipeWriter
         /// <summary>The chunks' filled parts, the gather list of the write (unchanged while it is in flight).</summary>
         private readonly List<ReadOnlyMemory<byte>> _data = [];
 
-        /// <summary>The segments in the write.</summary>
-        public int Count => _chunks.Count;
+        /// <summary>The bytes in the write.</summary>
+        public long Bytes { get; private set; }
 
         /// <summary>True from <see cref="Take"/> until <see cref="Release"/> (under the owner's lock).</summary>
         public bool Busy => _chunks.Count > 0;
 
-        /// <summary>Takes the queued segments (at most one request's worth of iovecs) into this write. Under the owner's lock.</summary>
-        public void Take(Queue<Chunk> queued)
+        /// <summary>Takes the queued segments (at most one request's worth of iovecs) into this write and returns their bytes. Under the owner's lock.</summary>
+        public long Take(Queue<Chunk> queued)
         {
+            long taken = 0;
             while (queued.Count > 0 && _chunks.Count < IoUringEngine.MaxIoVecs)
             {
                 Chunk c = queued.Dequeue();
                 _chunks.Add(c);
                 _data.Add(c.Buffer.AsMemory(0, c.Written));
+                taken += c.Written;
             }
+
+            Bytes += taken;
+            return taken;
         }
 
         /// <summary>Starts the write of the segments taken.</summary>
@@ -410,6 +453,7 @@ internal sealed class UringFilePipeWriter : PipeWriter
 
             _chunks.Clear();
             _data.Clear();
+            Bytes = 0;
         }
 
         protected override void OnWriteEnded(Exception? error) => owner.OnWriteCompleted(this, error);

@@ -33,6 +33,9 @@ internal sealed class UringFileStream : Stream
     /// <summary>Asynchronous reads that went (wholly or partly) through the ring; for tests.</summary>
     internal long RingReads { get; private set; }
 
+    /// <summary>Write requests the write-behind issued (gathered buffers and direct writes); for tests.</summary>
+    internal int WritesIssued => _writeBehind?.WritesIssued ?? 0;
+
     /// <summary>Made by the first asynchronous write.</summary>
     private WriteBehind? _writeBehind;
     private long _position;

@@ -541,7 +541,7 @@ public sealed class AsyncFuzzer : FuzzHarness
         Call("UringPipeWriterOptions", () => UringFilePipe.CreateWriter(UringFile.FromHandle(Engine(), _files[0]), new UringPipeWriterOptions
         {
             SegmentSize = _rng.Next(3) == 0 ? -_rng.Next(0, 10) : _rng.Next(1, 1 << 16),
-            WritesInFlight = _rng.Next(-2, 6),
+            PauseWriterThreshold = _rng.Next(4) == 0 ? -_rng.Next(1, 5) : _rng.Next(0, 1 << 20),
             StartOffset = _rng.Next(4) == 0 ? -1 : _rng.Next(0, 1 << 17),
         }).Complete());
         Call("CreateReader(null)", () => UringFilePipe.CreateReader(null!));
@@ -839,7 +839,7 @@ public sealed class AsyncFuzzer : FuzzHarness
             Call("CreateWriter", () => _writer = UringFilePipe.CreateWriter(f, new UringPipeWriterOptions
             {
                 SegmentSize = _rng.Next(1, 1 << 15),
-                WritesInFlight = _rng.Next(1, 6),
+                PauseWriterThreshold = _rng.Next(0, 1 << 18),
                 StartOffset = _rng.Next(0, 1 << 17),
                 LeaveOpen = _rng.Next(2) == 0,
             }));

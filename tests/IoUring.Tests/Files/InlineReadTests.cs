@@ -196,4 +196,30 @@ public sealed class InlineReadTests
             Assert.True(buffer.AsSpan().SequenceEqual(temp.Content.AsSpan(Block, Block)));
         });
     }
+
+    [Fact]
+    public async Task A_range_whose_first_page_alone_is_cached_is_read_in_full_the_rest_through_the_ring()
+    {
+        Kernel.RequireIoUring();
+        using IoUringEngine engine = NewEngine();
+        using var temp = new TempFile(64 * Block, seed: 13);
+        Assert.True(CachedReadTests.Evict(temp.Path), "the file's pages could not be evicted");
+        using UringFile file = UringFile.Open(engine, temp.Path, FileMode.Open, options: FileOptions.RandomAccess);
+
+        // One page back in the cache (random-access advice: no read-ahead around it).
+        Assert.Equal(Block, RandomAccess.Read(file.Handle, new byte[Block], 8 * Block));
+
+        (int n, long inline) = await Task.Run(async () =>
+        {
+            await EngineReadWriteTests.ResumeOnLoopAsync(engine);
+            long before = engine.InlineReads;
+            byte[] buffer = new byte[4 * Block];
+            int read = await file.ReadAsync(buffer, 8 * Block);
+            Assert.True(buffer.AsSpan(0, read).SequenceEqual(temp.Content.AsSpan(8 * Block, read)), "the bytes differ");
+            return (read, engine.InlineReads - before);
+        });
+
+        Assert.Equal(4 * Block, n);
+        Assert.Equal(1, inline);
+    }
 }

@@ -184,7 +184,7 @@ public sealed class PipeTests
         using var temp = new TempFile(0);
         byte[] data = TestData.Bytes(total, total);
         UringFile file = UringFile.Open(engine, temp.Path, FileMode.Open, FileAccess.Write);
-        PipeWriter writer = UringFilePipe.CreateWriter(file, new UringPipeWriterOptions { SegmentSize = segment, WritesInFlight = 4, LeaveOpen = false });
+        PipeWriter writer = UringFilePipe.CreateWriter(file, new UringPipeWriterOptions { SegmentSize = segment, PauseWriterThreshold = 4L * segment, LeaveOpen = false });
 
         var rnd = new Random(1);
         for (int sent = 0; sent < total;)
@@ -245,6 +245,80 @@ public sealed class PipeTests
         Assert.True(writer.WritesIssued < Segments, $"{writer.WritesIssued} writes for {Segments} segments: nothing was gathered");
         Assert.True(writer.WritesIssued >= Segments / IoUringEngine.MaxIoVecs);
         Assert.Equal(0, engine.OperationsInFlight);
+    }
+
+    [Theory]
+    [InlineData(ContinuationMode.ThreadPool)]
+    [InlineData(ContinuationMode.Inline)]
+    public async Task FlushAsync_waits_only_beyond_the_pause_threshold_and_flushes_are_gathered(ContinuationMode mode)
+    {
+        Kernel.RequireIoUring();
+        using var engine = new IoUringEngine(new IoUringEngineOptions { Continuations = mode });
+        using var temp = new TempFile(0);
+        const int Chunk = 64 * 1024, Flushes = 96;
+        const long Threshold = 8L * 1024 * 1024;
+        byte[] data = TestData.Bytes(Chunk * Flushes * 2, 41);
+        using UringFile file = UringFile.Open(engine, temp.Path, FileMode.Open, FileAccess.Write);
+        var writer = (UringFilePipeWriter)UringFilePipe.CreateWriter(file, new UringPipeWriterOptions { SegmentSize = Chunk, PauseWriterThreshold = Threshold });
+
+        // 6 MiB flushed 64 KiB at a time, under the 8 MiB threshold: no flush waits for the file.
+        int at = 0;
+        for (int i = 0; i < Flushes; i++, at += Chunk)
+        {
+            data.AsSpan(at, Chunk).CopyTo(writer.GetSpan(Chunk));
+            writer.Advance(Chunk);
+            ValueTask<FlushResult> flush = writer.FlushAsync(TestContext.Current.CancellationToken);
+            Assert.True(flush.IsCompleted, $"flush {i} waited with {writer.UnwrittenBytes:N0} bytes unwritten");
+            Assert.False((await flush).IsCanceled);
+        }
+
+        // Flushes handed over while a write was in flight went out together.
+        Assert.True(writer.WritesIssued < Flushes, $"{writer.WritesIssued} writes for {Flushes} flushes: nothing was gathered");
+
+        // Past the threshold a flush returns only once at most the threshold is unwritten.
+        for (int i = 0; i < Flushes; i++, at += Chunk)
+        {
+            data.AsSpan(at, Chunk).CopyTo(writer.GetSpan(Chunk));
+            writer.Advance(Chunk);
+            _ = await writer.FlushAsync(TestContext.Current.CancellationToken);
+            Assert.True(writer.UnwrittenBytes <= Threshold, $"{writer.UnwrittenBytes:N0} bytes unwritten after a flush");
+        }
+
+        await writer.CompleteAsync();
+        Assert.Equal(0, writer.UnwrittenBytes);
+        Assert.Equal(data, File.ReadAllBytes(temp.Path));
+        Assert.Equal(0, engine.OperationsInFlight);
+    }
+
+    [Fact]
+    public async Task A_small_flush_queued_behind_a_write_in_flight_is_written_without_another_flush()
+    {
+        Kernel.RequireIoUring();
+        using var engine = new IoUringEngine();
+        using var temp = new TempFile(0);
+        byte[] data = TestData.Bytes(1024 * 1024 + 10, 43);
+        using UringFile file = UringFile.Open(engine, temp.Path, FileMode.Open, FileAccess.Write);
+        var writer = (UringFilePipeWriter)UringFilePipe.CreateWriter(file, new UringPipeWriterOptions { SegmentSize = 1024 * 1024 });
+
+        // The first flush starts a write; the 10 bytes after it are fewer than a write gathers, so they wait in the
+        // queue for that write to end, and then go out by themselves: the producer need not flush again.
+        await writer.WriteAsync(data.AsMemory(0, 1024 * 1024), TestContext.Current.CancellationToken);
+        await writer.WriteAsync(data.AsMemory(1024 * 1024), TestContext.Current.CancellationToken);
+        await Wait.UntilAsync(() => writer.UnwrittenBytes == 0, "every flushed byte written");
+        Assert.Equal(data, File.ReadAllBytes(temp.Path));
+        await writer.CompleteAsync();
+        Assert.Equal(0, engine.OperationsInFlight);
+    }
+
+    [Fact]
+    public void The_pause_threshold_defaults_to_four_segments_or_1_MiB_and_refuses_a_negative_value()
+    {
+        Assert.Equal(1024 * 1024, new UringPipeWriterOptions().EffectivePauseWriterThreshold);
+        Assert.Equal(4L * 1024 * 1024, new UringPipeWriterOptions { SegmentSize = 1024 * 1024 }.EffectivePauseWriterThreshold);
+        Assert.Equal(10, new UringPipeWriterOptions { PauseWriterThreshold = 10 }.EffectivePauseWriterThreshold);
+        using var temp = new TempFile(0);
+        using UringFile file = UringFile.Open(temp.Path, FileMode.Open, FileAccess.Write);
+        Assert.Throws<ArgumentOutOfRangeException>(() => UringFilePipe.CreateWriter(file, new UringPipeWriterOptions { PauseWriterThreshold = -1 }));
     }
 
     [Fact]

@@ -423,6 +423,98 @@ public sealed class SequentialTests
         }
     }
 
+    [Theory]
+    [InlineData(0, 64 * 1024)]
+    [InlineData(100, 64 * 1024)]
+    [InlineData(4096, 64 * 1024)]
+    [InlineData(5000, 80 * 1024)]
+    [InlineData(8192, 128 * 1024)]
+    [InlineData(65_536, 1024 * 1024)]
+    [InlineData(100_000, 1024 * 1024)]
+    [InlineData(int.MaxValue, 1024 * 1024)]
+    public void The_write_behind_buffers_hold_sixteen_first_writes_within_64_KiB_and_1_MiB(int firstWrite, int expected) =>
+        Assert.Equal(expected, WriteBehind.SlotSizeFor(firstWrite));
+
+    [Fact]
+    public async Task Sixty_four_KiB_writes_reach_the_kernel_as_one_MiB_requests()
+    {
+        Kernel.RequireIoUring();
+        const int Chunk = 64 * 1024;
+        const int Chunks = 64;
+        byte[] content = TestData.Bytes(Chunk * Chunks, seed: 64);
+        string path = TempFile.NewPath("write");
+        try
+        {
+            using UringFile file = UringFile.Open(path, FileMode.Create, FileAccess.Write);
+            var stream = (UringFileStream)file.AsStream();
+            await using (stream)
+            {
+                for (int i = 0; i < Chunks; i++)
+                {
+                    await stream.WriteAsync(content.AsMemory(i * Chunk, Chunk), TestContext.Current.CancellationToken);
+                }
+
+                await stream.FlushAsync(TestContext.Current.CancellationToken);
+                // 4 MiB in 1 MiB buffers: four requests, not sixty-four.
+                Assert.Equal(Chunks * Chunk / (1024 * 1024), stream.WritesIssued);
+            }
+
+            Assert.Equal(content, await File.ReadAllBytesAsync(path, TestContext.Current.CancellationToken));
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(3)]
+    public async Task Writes_of_mixed_sizes_gathered_and_direct_land_whole_and_in_order(int seed)
+    {
+        Kernel.RequireIoUring();
+        int[] sizes = [1, 100, 4096, 65_536, 300_000, 1024 * 1024, 1024 * 1024 + 1, 2_500_000];
+        var random = new Random(seed);
+        var lengths = new List<int> { seed == 1 ? 65_536 : sizes[random.Next(sizes.Length)] };
+        int total = lengths[0];
+        while (total < 24 * 1024 * 1024)
+        {
+            int n = sizes[random.Next(sizes.Length)];
+            lengths.Add(n);
+            total += n;
+        }
+
+        byte[] content = TestData.Bytes(total, seed: seed);
+        string path = TempFile.NewPath("write");
+        try
+        {
+            using UringFile file = UringFile.Open(path, FileMode.Create, FileAccess.ReadWrite);
+            await using (Stream stream = file.AsStream())
+            {
+                int at = 0;
+                byte[] scratch = new byte[2_500_000];
+                foreach (int n in lengths)
+                {
+                    // From a reused buffer, overwritten after each write: the stream must have copied it or written it.
+                    content.AsSpan(at, n).CopyTo(scratch);
+                    await stream.WriteAsync(scratch.AsMemory(0, n), TestContext.Current.CancellationToken);
+                    scratch.AsSpan(0, n).Fill(0xEE);
+                    at += n;
+                    Assert.Equal(at, stream.Position);
+                }
+
+                Assert.Equal(total, stream.Length);
+            }
+
+            Assert.Equal(content, await File.ReadAllBytesAsync(path, TestContext.Current.CancellationToken));
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
     [Fact]
     public async Task The_callers_buffer_can_be_reused_as_soon_as_WriteAsync_returns()
     {
