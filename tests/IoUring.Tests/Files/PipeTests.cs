@@ -248,12 +248,10 @@ public sealed class PipeTests
     }
 
     [Theory]
-    [InlineData(ContinuationMode.ThreadPool)]
-    [InlineData(ContinuationMode.Inline)]
+    [MemberData(nameof(EngineModes.Both), MemberType = typeof(EngineModes))]
     public async Task FlushAsync_waits_only_beyond_the_pause_threshold_and_flushes_are_gathered(ContinuationMode mode)
     {
-        Kernel.RequireIoUring();
-        using var engine = new IoUringEngine(new IoUringEngineOptions { Continuations = mode });
+        using var engine = EngineModes.NewEngine(mode);
         using var temp = new TempFile(0);
         const int Chunk = 64 * 1024, Flushes = 96;
         const long Threshold = 8L * 1024 * 1024;
