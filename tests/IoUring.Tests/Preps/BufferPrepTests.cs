@@ -18,11 +18,7 @@ public sealed class BufferPrepTests
         Assert.Equal(0, RingKit.Run(ring).Res);
 
         tcp.Server.Send("picked"u8);
-        ref Sqe recv = ref ring.GetSqe();
-        recv.PrepRecv(tcp.Client.Fd(), 0, size);
-        recv.Flags |= SqeFlags.BufferSelect;
-        recv.BufGroup = 7;
-        Cqe cqe = RingKit.Run(ring);
+        Cqe cqe = RunBufferSelectRecv(ring, tcp.Client.Fd(), size, group: 7);
         Assert.Equal(6, cqe.Res);
         Assert.True(cqe.HasBuffer, cqe.ToString());
         Assert.InRange(cqe.BufferId, (ushort)10, (ushort)13);
@@ -33,12 +29,18 @@ public sealed class BufferPrepTests
         Assert.Equal(3, RingKit.Run(ring).Res);
 
         tcp.Server.Send("x"u8);
-        ref Sqe empty = ref ring.GetSqe();
-        empty.PrepRecv(tcp.Client.Fd(), 0, size);
-        empty.Flags |= SqeFlags.BufferSelect;
-        empty.BufGroup = 7;
-        Assert.Equal(-E.ENOBUFS, RingKit.Run(ring).Res);
+        Assert.Equal(-E.ENOBUFS, RunBufferSelectRecv(ring, tcp.Client.Fd(), size, group: 7).Res);
         Pinned.KeepAlive(pool);
+    }
+
+    /// <summary>Runs a recv of up to <paramref name="size"/> bytes into a buffer the kernel picks from <paramref name="group"/>.</summary>
+    private static Cqe RunBufferSelectRecv(Ring ring, int fd, uint size, ushort group)
+    {
+        ref Sqe recv = ref ring.GetSqe();
+        recv.PrepRecv(fd, 0, size);
+        recv.Flags |= SqeFlags.BufferSelect;
+        recv.BufGroup = group;
+        return RingKit.Run(ring);
     }
 
     [Fact]
