@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using IoUring.Interop;
 using Microsoft.Win32.SafeHandles;
 
@@ -92,7 +93,7 @@ public sealed partial class UringFile
     public static UringFile Open(IoUringEngine engine, string path, FileMode mode, FileAccess access = FileAccess.Read, FileShare share = FileShare.Read, FileOptions options = FileOptions.None)
     {
         ArgumentNullException.ThrowIfNull(engine);
-        SafeFileHandle h = File.OpenHandle(path, mode, access, share, options);
+        SafeFileHandle h = OpenHandle(path, mode, access, share, options);
         return new UringFile(engine, null, h, ownsHandle: true, access, System.IO.Path.GetFullPath(path));
     }
 
@@ -115,7 +116,47 @@ public sealed partial class UringFile
             throw new ArgumentException("File.OpenHandle cannot apply UnixCreateMode; use OpenAsync, which passes it to openat.", nameof(options));
         }
 
-        return File.OpenHandle(path, options.Mode, options.Access, options.Share, options.Options, options.PreallocationSize);
+        return OpenHandle(path, options.Mode, options.Access, options.Share, options.Options, options.PreallocationSize);
+    }
+
+    /// <summary>
+    /// <see cref="File.OpenHandle"/>, plus what it leaves out on Linux: <c>O_DIRECT</c> for <c>(FileOptions)0x20000000</c>
+    /// (set right after the open with <c>fcntl(F_SETFL)</c>, which Linux allows for that flag), as
+    /// <see cref="OpenAsync(IoUringEngine, string, FileStreamOptions, CancellationToken)"/> passes it to <c>openat</c>.
+    /// </summary>
+    /// <exception cref="IOException">The file system has no direct I/O (procfs, for one); the handle is closed.</exception>
+    private static SafeFileHandle OpenHandle(string path, FileMode mode, FileAccess access, FileShare share, FileOptions options, long preallocationSize = 0)
+    {
+        SafeFileHandle h = File.OpenHandle(path, mode, access, share, options, preallocationSize);
+        if ((options & FileOpenFlags.NoBuffering) == 0)
+        {
+            return h;
+        }
+
+        bool added = false;
+        int errno = 0;
+        try
+        {
+            h.DangerousAddRef(ref added);
+            int fd = (int)h.DangerousGetHandle();
+            int flags = Libc.GetStatusFlags(fd);
+            errno = flags < 0 ? -flags : -Libc.SetStatusFlags(fd, flags | OpenFlags.ODirect);
+        }
+        finally
+        {
+            if (added)
+            {
+                h.DangerousRelease();
+            }
+        }
+
+        if (errno != 0)
+        {
+            h.Dispose();
+            throw new IOException($"'{path}' cannot be opened for direct I/O (O_DIRECT): {Marshal.GetPInvokeErrorMessage(errno)} (errno {errno}).", errno);
+        }
+
+        return h;
     }
 
     /// <summary>Opens a file on the calling thread, for I/O through the group's engine for each caller's core.</summary>
@@ -129,7 +170,7 @@ public sealed partial class UringFile
     public static UringFile Open(IoUringEngineGroup group, string path, FileMode mode, FileAccess access = FileAccess.Read, FileShare share = FileShare.Read, FileOptions options = FileOptions.None)
     {
         ArgumentNullException.ThrowIfNull(group);
-        SafeFileHandle h = File.OpenHandle(path, mode, access, share, options);
+        SafeFileHandle h = OpenHandle(path, mode, access, share, options);
         return new UringFile(null, group, h, ownsHandle: true, access, System.IO.Path.GetFullPath(path));
     }
 

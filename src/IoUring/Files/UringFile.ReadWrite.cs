@@ -10,7 +10,10 @@ public sealed partial class UringFile
     /// <param name="buffer">Where to read to; pinned until the read completes.</param>
     /// <param name="fileOffset">The file offset.</param>
     /// <param name="cancellationToken">Cancels the read.</param>
-    /// <returns>The bytes read: fewer than asked near the end of the file, 0 at or past it.</returns>
+    /// <returns>
+    /// The bytes read: fewer than asked near the end of the file, 0 at or past it, and (only when the page cache held the
+    /// first part of the range) the cached part alone when reading the rest was cancelled or failed.
+    /// </returns>
     /// <remarks>
     /// Called from a continuation running alone on its engine's thread (the engine has nothing else to do: a queue
     /// depth of one), a read of data the page cache holds is served on the spot with a non-blocking <c>preadv2</c>
@@ -23,14 +26,37 @@ public sealed partial class UringFile
         FileChecks.ValidateOffset(fileOffset);
         ThrowIfClosed();
         IoUringEngine engine = Target(out int slot);
-        if (!cancellationToken.IsCancellationRequested && engine.TryTakeInlineRead() && _cachedRead.TryRead(this, buffer.Span, fileOffset) is int n && n == buffer.Length)
+        if (!cancellationToken.IsCancellationRequested && engine.TryTakeInlineRead() && _cachedRead.TryRead(this, buffer.Span, fileOffset) is int n and >= 0)
         {
-            // All of it was cached (a shorter count may be a partly cached range, not the end of the file: the ring reads that).
             engine.CountInlineRead(n);
-            return new ValueTask<int>(n);
+
+            // All of it was cached, or the file ends there (0 only at the end); otherwise only the first pages were: the
+            // ring reads the rest.
+            return n == buffer.Length || n == 0
+                ? new ValueTask<int>(n)
+                : ReadRestAsync(engine, buffer, fileOffset, n, cancellationToken, slot);
         }
 
         return engine.ReadAsync(_handle, buffer, fileOffset, this, cancellationToken, slot);
+    }
+
+    /// <summary>
+    /// Reads the part of a read after its first <paramref name="cached"/> bytes, which came from the page cache on the
+    /// spot. If that part is cancelled or fails, the read returns the cached part (a short read, as
+    /// <see cref="RandomAccess.ReadAsync(SafeFileHandle, Memory{byte}, long, CancellationToken)"/> may return): the bytes
+    /// are in the caller's buffer, and an error comes back on the next read. Rare (a range only partly cached), so the
+    /// state machine this allocates does not matter.
+    /// </summary>
+    private async ValueTask<int> ReadRestAsync(IoUringEngine engine, Memory<byte> buffer, long fileOffset, int cached, CancellationToken cancellationToken, int slot)
+    {
+        try
+        {
+            return cached + await engine.ReadAsync(_handle, buffer[cached..], fileOffset + cached, this, cancellationToken, slot).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is OperationCanceledException or IOException or ObjectDisposedException)
+        {
+            return cached;
+        }
     }
 
     /// <summary>Writes all of <paramref name="buffer"/> at <paramref name="fileOffset"/>, like <see cref="RandomAccess.WriteAsync(SafeFileHandle, ReadOnlyMemory{byte}, long, CancellationToken)"/>.</summary>

@@ -194,6 +194,9 @@ internal static unsafe partial class Libc
     /// <summary><c>F_GETFL</c>: the open file's status flags (<c>O_DIRECT</c>, <c>O_NONBLOCK</c>, the access mode).</summary>
     public const int F_GETFL = 3;
 
+    /// <summary><c>F_SETFL</c>: sets the status flags Linux lets change on an open file (<c>O_APPEND</c>, <c>O_DIRECT</c>, <c>O_NOATIME</c>, <c>O_NONBLOCK</c>, <c>O_ASYNC</c>).</summary>
+    public const int F_SETFL = 4;
+
     /// <summary><c>RWF_NOWAIT</c> (4.14 for reads): fail with <c>-EAGAIN</c> rather than wait for I/O.</summary>
     public const int RWF_NOWAIT = 0x8;
 
@@ -222,6 +225,14 @@ internal static unsafe partial class Libc
         // SAFETY: F_GETFL reads no argument; the third one is a zero the kernel ignores.
         int flags = FcntlRaw(fd, F_GETFL, 0);
         return flags < 0 ? -Marshal.GetLastPInvokeError() : flags;
+    }
+
+    /// <summary><c>fcntl(fd, F_SETFL, flags)</c>: 0, or <c>-errno</c> (<c>-EINVAL</c> for <c>O_DIRECT</c> on a file system without direct I/O).</summary>
+    public static int SetStatusFlags(int fd, int flags)
+    {
+        // SAFETY: F_SETFL takes the flags by value; no memory is passed.
+        int r = FcntlRaw(fd, F_SETFL, flags);
+        return r < 0 ? -Marshal.GetLastPInvokeError() : 0;
     }
 
     /// <summary>

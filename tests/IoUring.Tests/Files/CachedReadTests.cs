@@ -105,7 +105,7 @@ public sealed class CachedReadTests
         Kernel.RequireIoUring();
         const int Length = 2 * 1024 * 1024;
         using var temp = new TempFile(Length, seed: 77);
-        // OpenAsync passes O_DIRECT to openat (File.OpenHandle, under UringFile.Open, does not on Linux).
+        // OpenAsync passes O_DIRECT to openat (UringFile.Open sets it after File.OpenHandle, which ignores it on Linux).
         using UringFile file = await UringFile.OpenAsync(temp.Path, new FileStreamOptions { Mode = FileMode.Open, Access = FileAccess.Read, Options = (FileOptions)0x20000000 }, TestContext.Current.CancellationToken);
         Assert.NotEqual(0, Libc.GetStatusFlags((int)file.Handle.DangerousGetHandle()) & OpenFlags.ODirect);
         await using Stream stream = file.AsStream();

@@ -16,36 +16,74 @@ public sealed class InlineReadTests
     /// <summary>An inline engine that never hands its ring off: on a loaded machine a descheduled continuation would move it.</summary>
     private static IoUringEngine NewEngine() => new(new IoUringEngineOptions { HandOffAfter = Timeout.InfiniteTimeSpan });
 
+    /// <summary>
+    /// What every test here starts from: an engine from <see cref="NewEngine"/>, a temporary file of
+    /// <c>length</c> bytes, and that file opened on the engine; <c>evicted</c> drops its pages from the page cache first
+    /// and opens it with random-access advice, so no read-ahead brings them back.
+    /// </summary>
+    private sealed class Setup : IDisposable
+    {
+        public Setup(int length, int seed, bool evicted = false)
+        {
+            Kernel.RequireIoUring();
+            Engine = NewEngine();
+            Temp = new TempFile(length, seed);
+            Assert.True(!evicted || CachedReadTests.Evict(Temp.Path), "the file's pages could not be evicted");
+            File = UringFile.Open(Engine, Temp.Path, FileMode.Open, options: evicted ? FileOptions.RandomAccess : FileOptions.None);
+        }
+
+        public IoUringEngine Engine { get; }
+
+        public TempFile Temp { get; }
+
+        public UringFile File { get; }
+
+        public void Dispose()
+        {
+            File.Dispose();
+            Engine.Dispose();
+            Temp.Dispose();
+        }
+    }
+
+    /// <summary>
+    /// Runs <paramref name="body"/> on <paramref name="engine"/>'s loop thread (reached through a real completion) and
+    /// returns how many reads the engine served on the spot meanwhile.
+    /// </summary>
+    private static Task<long> InlineReadsOnLoopAsync(IoUringEngine engine, Func<Task> body) => Task.Run(async () =>
+    {
+        await EngineReadWriteTests.ResumeOnLoopAsync(engine);
+        long before = engine.InlineReads;
+        await body();
+        return engine.InlineReads - before;
+    });
+
+    /// <summary>Reads <paramref name="buffer"/>'s length at <paramref name="offset"/> and checks the count and every byte against <paramref name="temp"/>.</summary>
+    private static async Task ReadAndCheckAsync(UringFile file, TempFile temp, byte[] buffer, long offset, ValueTask<int>? started = null)
+    {
+        Assert.Equal(buffer.Length, await (started ?? file.ReadAsync(buffer, offset)));
+        Assert.True(buffer.AsSpan().SequenceEqual(temp.Content.AsSpan((int)offset, buffer.Length)), $"the bytes read at {offset} differ");
+    }
+
     [Fact]
     public async Task A_lone_continuation_reads_cached_data_on_the_spot_with_every_byte_right_and_yields_to_the_ring_every_32()
     {
-        Kernel.RequireIoUring();
-        using IoUringEngine engine = NewEngine();
-        using var temp = new TempFile(256 * Block, seed: 7);
-        using UringFile file = UringFile.Open(engine, temp.Path, FileMode.Open);
+        using var setup = new Setup(256 * Block, seed: 7);
+        (IoUringEngine engine, TempFile temp, UringFile file) = (setup.Engine, setup.Temp, setup.File);
         const int Reads = 200;
 
-        (long inline, bool firstSynchronous) = await Task.Run(async () =>
+        bool firstSynchronous = false;
+        long inline = await InlineReadsOnLoopAsync(engine, async () =>
         {
-            await EngineReadWriteTests.ResumeOnLoopAsync(engine);
-            long before = engine.InlineReads;
             byte[] buffer = new byte[Block];
             var rng = new Random(3);
-            bool first = false;
             for (int i = 0; i < Reads; i++)
             {
                 long offset = rng.Next(256) * (long)Block;
                 ValueTask<int> read = file.ReadAsync(buffer, offset);
-                if (i == 0)
-                {
-                    first = read.IsCompletedSuccessfully;
-                }
-
-                Assert.Equal(Block, await read);
-                Assert.True(buffer.AsSpan().SequenceEqual(temp.Content.AsSpan((int)offset, Block)), $"read {i} at {offset}: the bytes differ");
+                firstSynchronous |= i == 0 && read.IsCompletedSuccessfully;
+                await ReadAndCheckAsync(file, temp, buffer, offset, read);
             }
-
-            return (engine.InlineReads - before, first);
         });
 
         // Just written, so cached: the first read is served on the spot, and so are most; every 33rd at the latest goes
@@ -57,60 +95,44 @@ public sealed class InlineReadTests
     [Fact]
     public async Task Reads_from_another_thread_or_beside_another_request_go_through_the_ring()
     {
-        Kernel.RequireIoUring();
-        using IoUringEngine engine = NewEngine();
-        using var temp = new TempFile(16 * Block, seed: 8);
-        using UringFile file = UringFile.Open(engine, temp.Path, FileMode.Open);
+        using var setup = new Setup(16 * Block, seed: 8);
+        (IoUringEngine engine, TempFile temp, UringFile file) = (setup.Engine, setup.Temp, setup.File);
         byte[] buffer = new byte[Block];
 
         // A thread-pool thread: not the engine's.
         long before = engine.InlineReads;
-        Assert.Equal(Block, await Task.Run(async () => await file.ReadAsync(buffer, 3 * Block)));
-        Assert.True(buffer.AsSpan().SequenceEqual(temp.Content.AsSpan(3 * Block, Block)));
+        await Task.Run(() => ReadAndCheckAsync(file, temp, buffer, 3 * Block));
         Assert.Equal(before, engine.InlineReads);
 
         // The engine's thread, but with a pipe read waiting in the kernel: the file read joins the ring's batch.
         using var pipe = new TestPipe();
-        long during = await Task.Run(async () =>
+        ValueTask<int> waiting = default;
+        long during = await InlineReadsOnLoopAsync(engine, async () =>
         {
-            await EngineReadWriteTests.ResumeOnLoopAsync(engine);
-            ValueTask<int> waiting = engine.ReadAsync(pipe.Read, new byte[1], -1);
+            waiting = engine.ReadAsync(pipe.Read, new byte[1], -1);
             await Wait.UntilAsync(() => engine.OperationsInFlight > 0, "the pipe read is in the kernel");
-            long start = engine.InlineReads;
-            Assert.Equal(Block, await file.ReadAsync(buffer, 5 * Block));
-            Assert.True(buffer.AsSpan().SequenceEqual(temp.Content.AsSpan(5 * Block, Block)));
-            long served = engine.InlineReads - start;
-            pipe.Put([1]);
-            Assert.Equal(1, await waiting);
-            return served;
+            await ReadAndCheckAsync(file, temp, buffer, 5 * Block);
         });
 
         Assert.Equal(0, during);
+        pipe.Put([1]);
+        Assert.Equal(1, await waiting);
     }
 
     [Fact]
     public async Task Data_that_is_not_cached_is_read_through_the_ring_with_every_byte_right()
     {
-        Kernel.RequireIoUring();
-        using IoUringEngine engine = NewEngine();
-        using var temp = new TempFile(1024 * Block, seed: 9);
-        Assert.True(CachedReadTests.Evict(temp.Path), "the file's pages could not be evicted");
-        using UringFile file = UringFile.Open(engine, temp.Path, FileMode.Open, options: FileOptions.RandomAccess);
+        using var setup = new Setup(1024 * Block, seed: 9, evicted: true);
+        (IoUringEngine engine, TempFile temp, UringFile file) = (setup.Engine, setup.Temp, setup.File);
 
-        long inline = await Task.Run(async () =>
+        long inline = await InlineReadsOnLoopAsync(engine, async () =>
         {
-            await EngineReadWriteTests.ResumeOnLoopAsync(engine);
-            long before = engine.InlineReads;
             byte[] buffer = new byte[Block];
             for (int i = 0; i < 64; i++)
             {
                 // Far apart and never twice: each page is read from the device.
-                long offset = ((i * 16L) + 1) * Block;
-                Assert.Equal(Block, await file.ReadAsync(buffer, offset));
-                Assert.True(buffer.AsSpan().SequenceEqual(temp.Content.AsSpan((int)offset, Block)), $"read {i} at {offset}: the bytes differ");
+                await ReadAndCheckAsync(file, temp, buffer, ((i * 16L) + 1) * Block);
             }
-
-            return engine.InlineReads - before;
         });
 
         Assert.Equal(0, inline);
@@ -119,10 +141,8 @@ public sealed class InlineReadTests
     [Fact]
     public async Task A_chain_of_cache_hits_does_not_hold_up_a_request_from_another_thread()
     {
-        Kernel.RequireIoUring();
-        using IoUringEngine engine = NewEngine();
-        using var temp = new TempFile(64 * Block, seed: 10);
-        using UringFile file = UringFile.Open(engine, temp.Path, FileMode.Open);
+        using var setup = new Setup(64 * Block, seed: 10);
+        (IoUringEngine engine, TempFile temp, UringFile file) = (setup.Engine, setup.Temp, setup.File);
         using var pipe = new TestPipe();
         using var stop = new CancellationTokenSource();
         long chainReads = 0;
@@ -161,39 +181,43 @@ public sealed class InlineReadTests
     [Fact]
     public async Task A_cancelled_token_is_honoured_on_the_spot_path_too()
     {
-        Kernel.RequireIoUring();
-        using IoUringEngine engine = NewEngine();
-        using var temp = new TempFile(4 * Block, seed: 11);
-        using UringFile file = UringFile.Open(engine, temp.Path, FileMode.Open);
+        using var setup = new Setup(4 * Block, seed: 11);
+        (IoUringEngine engine, TempFile temp, UringFile file) = (setup.Engine, setup.Temp, setup.File);
         using var cancelled = new CancellationTokenSource();
         cancelled.Cancel();
 
-        await Task.Run(async () =>
-        {
-            await EngineReadWriteTests.ResumeOnLoopAsync(engine);
-            long before = engine.InlineReads;
-            await Assert.ThrowsAnyAsync<OperationCanceledException>(async () => await file.ReadAsync(new byte[Block], 0, cancelled.Token));
-            Assert.Equal(before, engine.InlineReads);
-        });
+        long inline = await InlineReadsOnLoopAsync(engine, () =>
+            Assert.ThrowsAnyAsync<OperationCanceledException>(async () => await file.ReadAsync(new byte[Block], 0, cancelled.Token)));
+        Assert.Equal(0, inline);
     }
 
     [Fact]
     public async Task Reads_at_and_past_the_end_of_the_file_return_what_is_there()
     {
-        Kernel.RequireIoUring();
-        using IoUringEngine engine = NewEngine();
-        using var temp = new TempFile((2 * Block) + 100, seed: 12);
-        using UringFile file = UringFile.Open(engine, temp.Path, FileMode.Open);
+        using var setup = new Setup((2 * Block) + 100, seed: 12);
+        (IoUringEngine engine, TempFile temp, UringFile file) = (setup.Engine, setup.Temp, setup.File);
 
-        await Task.Run(async () =>
+        await InlineReadsOnLoopAsync(engine, async () =>
         {
-            await EngineReadWriteTests.ResumeOnLoopAsync(engine);
             byte[] buffer = new byte[Block];
             Assert.Equal(100, await file.ReadAsync(buffer, 2 * Block));
             Assert.True(buffer.AsSpan(0, 100).SequenceEqual(temp.Content.AsSpan(2 * Block, 100)));
             Assert.Equal(0, await file.ReadAsync(buffer, 3 * Block));
-            Assert.Equal(Block, await file.ReadAsync(buffer, Block));
-            Assert.True(buffer.AsSpan().SequenceEqual(temp.Content.AsSpan(Block, Block)));
+            await ReadAndCheckAsync(file, temp, buffer, Block);
         });
+    }
+
+    [Fact]
+    public async Task A_range_whose_first_page_alone_is_cached_is_read_in_full_the_rest_through_the_ring()
+    {
+        using var setup = new Setup(64 * Block, seed: 13, evicted: true);
+        (IoUringEngine engine, TempFile temp, UringFile file) = (setup.Engine, setup.Temp, setup.File);
+
+        // One page back in the cache (random-access advice: no read-ahead around it).
+        Assert.Equal(Block, RandomAccess.Read(file.Handle, new byte[Block], 8 * Block));
+
+        // Read in full: the cached page on the spot, the three others through the ring.
+        long inline = await InlineReadsOnLoopAsync(engine, () => ReadAndCheckAsync(file, temp, new byte[4 * Block], 8 * Block));
+        Assert.Equal(1, inline);
     }
 }

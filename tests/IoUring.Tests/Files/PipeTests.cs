@@ -39,10 +39,8 @@ public sealed class PipeTests
     [Fact]
     public async Task A_consumer_that_waits_for_more_data_before_consuming_gets_it_in_order()
     {
-        Kernel.RequireIoUring();
-        using var engine = new IoUringEngine();
-        using var temp = new TempFile(2_000_000, seed: 8);
-        using UringFile file = UringFile.Open(engine, temp.Path, FileMode.Open);
+        using var opened = new UringTempFile(2_000_000, seed: 8);
+        (TempFile temp, UringFile file) = opened;
         PipeReader reader = UringFilePipe.CreateReader(file, new UringPipeReaderOptions { SegmentSize = 4096, ReadsInFlight = 4, MaxSegments = 64 });
 
         // Parse 100,000-byte records: examine everything, consume only whole records.
@@ -79,10 +77,8 @@ public sealed class PipeTests
     [Fact]
     public async Task A_range_of_the_file_can_be_streamed()
     {
-        Kernel.RequireIoUring();
-        using var engine = new IoUringEngine();
-        using var temp = new TempFile(100_000, seed: 9);
-        using UringFile file = UringFile.Open(engine, temp.Path, FileMode.Open);
+        using var opened = new UringTempFile(100_000, seed: 9);
+        (TempFile temp, UringFile file) = opened;
 
         PipeReader reader = UringFilePipe.CreateReader(file, new UringPipeReaderOptions { SegmentSize = 3000, StartOffset = 12_345, Length = 50_000 });
         Assert.Equal(temp.Content.AsSpan(12_345, 50_000).ToArray(), await PipeKit.ReadToEndAsync(reader));
@@ -252,12 +248,10 @@ public sealed class PipeTests
     }
 
     [Theory]
-    [InlineData(ContinuationMode.ThreadPool)]
-    [InlineData(ContinuationMode.Inline)]
+    [MemberData(nameof(EngineModes.Both), MemberType = typeof(EngineModes))]
     public async Task FlushAsync_waits_only_beyond_the_pause_threshold_and_flushes_are_gathered(ContinuationMode mode)
     {
-        Kernel.RequireIoUring();
-        using var engine = new IoUringEngine(new IoUringEngineOptions { Continuations = mode });
+        using var engine = EngineModes.NewEngine(mode);
         using var temp = new TempFile(0);
         const int Chunk = 64 * 1024, Flushes = 96;
         const long Threshold = 8L * 1024 * 1024;
@@ -328,10 +322,8 @@ public sealed class PipeTests
     [Fact]
     public async Task The_writer_can_start_at_an_offset_and_a_large_GetMemory_gets_a_large_buffer()
     {
-        Kernel.RequireIoUring();
-        using var engine = new IoUringEngine();
-        using var temp = new TempFile(1000, seed: 12);
-        using UringFile file = UringFile.Open(engine, temp.Path, FileMode.Open, FileAccess.ReadWrite);
+        using var opened = new UringTempFile(1000, seed: 12, FileAccess.ReadWrite);
+        (TempFile temp, UringFile file) = opened;
         PipeWriter writer = UringFilePipe.CreateWriter(file, new UringPipeWriterOptions { SegmentSize = 100, StartOffset = 500 });
         Memory<byte> big = writer.GetMemory(10_000);
         Assert.True(big.Length >= 10_000);

@@ -118,10 +118,8 @@ public sealed class UringFileTests
     [Fact]
     public async Task Preallocate_and_set_length_change_the_file_as_asked()
     {
-        Kernel.RequireIoUring();
-        using var engine = new IoUringEngine();
-        using var temp = new TempFile(10, seed: 3);
-        using UringFile file = UringFile.Open(engine, temp.Path, FileMode.Open, FileAccess.ReadWrite);
+        using var opened = new UringTempFile(10, seed: 3, FileAccess.ReadWrite);
+        (TempFile temp, UringFile file) = opened;
 
         await file.PreallocateAsync(0, 64 * 1024, keepSize: true);
         Assert.Equal(10, file.Length);
@@ -211,10 +209,8 @@ public sealed class UringFileTests
     [Fact]
     public async Task The_stream_adapter_reads_writes_and_seeks_like_a_FileStream()
     {
-        Kernel.RequireIoUring();
-        using var engine = new IoUringEngine();
-        using var temp = new TempFile(300_000, seed: 5);
-        using UringFile file = UringFile.Open(engine, temp.Path, FileMode.Open, FileAccess.ReadWrite);
+        using var opened = new UringTempFile(300_000, seed: 5, FileAccess.ReadWrite);
+        (TempFile temp, UringFile file) = opened;
         await using Stream stream = file.AsStream();
         Assert.True(stream.CanRead && stream.CanWrite && stream.CanSeek);
         Assert.Equal(300_000, stream.Length);
@@ -249,10 +245,8 @@ public sealed class UringFileTests
     [Fact]
     public async Task A_read_only_stream_refuses_writes()
     {
-        Kernel.RequireIoUring();
-        using var engine = new IoUringEngine();
-        using var temp = new TempFile(100);
-        using UringFile file = UringFile.Open(engine, temp.Path, FileMode.Open);
+        using var opened = new UringTempFile(100);
+        UringFile file = opened.File;
         Stream stream = file.AsStream(leaveOpen: false);
         Assert.False(stream.CanWrite);
         await Assert.ThrowsAsync<NotSupportedException>(async () => await stream.WriteAsync(new byte[1]));

@@ -15,30 +15,24 @@ public sealed class EpollPrepTests
         using var pipe = new TestPipe();
         using var events = new EpollEventBuffer(4);
         using var ring = new Ring(4);
-        try
-        {
-            ring.PrepEpollCtl(ep, pipe.ReadFd, EpollOp.Add, EpollEvents.In, 0xFEED_BEEF_0000_0077).UserData = 1;
-            Assert.Equal(0, RingKit.Run(ring).Res);
+        using var closeAtEnd = Fds.CloseAtEnd(ep);
+        ring.PrepEpollCtl(ep, pipe.ReadFd, EpollOp.Add, EpollEvents.In, 0xFEED_BEEF_0000_0077).UserData = 1;
+        Assert.Equal(0, RingKit.Run(ring).Res);
 
-            ring.NextSqe(2).PrepEpollWait(ep, events);
-            Assert.Equal(1, ring.Submit());
-            Assert.True(RingKit.Quiet(ring), "epoll_wait completed before the pipe had data.");
+        ring.NextSqe(2).PrepEpollWait(ep, events);
+        Assert.Equal(1, ring.Submit());
+        Assert.True(RingKit.Quiet(ring), "epoll_wait completed before the pipe had data.");
 
-            pipe.Put([42]);
-            Cqe done = RingKit.Next(ring);
-            Assert.Equal(1, done.Res);
-            (EpollEvents ready, ulong data) = events.Get(0);
-            Assert.Equal(EpollEvents.In, ready);
-            Assert.Equal(0xFEED_BEEF_0000_0077UL, data);
+        pipe.Put([42]);
+        Cqe done = RingKit.Next(ring);
+        Assert.Equal(1, done.Res);
+        (EpollEvents ready, ulong data) = events.Get(0);
+        Assert.Equal(EpollEvents.In, ready);
+        Assert.Equal(0xFEED_BEEF_0000_0077UL, data);
 
-            ring.PrepEpollCtl(ep, pipe.ReadFd, EpollOp.Delete, EpollEvents.None, 0);
-            Assert.Equal(0, RingKit.Run(ring).Res);
-            ring.PrepEpollCtl(ep, pipe.ReadFd, EpollOp.Delete, EpollEvents.None, 0);
-            Assert.Equal(-E.ENOENT, RingKit.Run(ring).Res);
-        }
-        finally
-        {
-            Fds.Close(ep);
-        }
+        ring.PrepEpollCtl(ep, pipe.ReadFd, EpollOp.Delete, EpollEvents.None, 0);
+        Assert.Equal(0, RingKit.Run(ring).Res);
+        ring.PrepEpollCtl(ep, pipe.ReadFd, EpollOp.Delete, EpollEvents.None, 0);
+        Assert.Equal(-E.ENOENT, RingKit.Run(ring).Res);
     }
 }

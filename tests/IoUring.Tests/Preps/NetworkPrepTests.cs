@@ -74,31 +74,25 @@ public sealed class NetworkPrepTests
         using Socket listener = Loopback.Listener();
         using var ring = new Ring(8);
         int fd = NewSocket(ring);
-        try
-        {
-            var sa = Loopback.SockAddr(listener.EndPoint());
-            ring.GetSqe().PrepConnect(fd, sa.Address, sa.ByteLength);
-            Assert.Equal(0, RingKit.Run(ring).Res);
-            using Socket server = listener.Accept();
-            server.ReceiveTimeout = Loopback.ReceiveTimeoutMs;
+        using var closeAtEnd = Fds.CloseAtEnd(fd);
+        var sa = Loopback.SockAddr(listener.EndPoint());
+        ring.GetSqe().PrepConnect(fd, sa.Address, sa.ByteLength);
+        Assert.Equal(0, RingKit.Run(ring).Res);
+        using Socket server = listener.Accept();
+        server.ReceiveTimeout = Loopback.ReceiveTimeoutMs;
 
-            var outgoing = new Pinned<byte>(TestData.Bytes(1000, 1));
-            ring.GetSqe().PrepSend(fd, outgoing.Address, outgoing.ByteLength);
-            Assert.Equal(1000, RingKit.Run(ring).Res);
-            Assert.Equal(outgoing.Array, server.ReceiveExactly(1000));
+        var outgoing = new Pinned<byte>(TestData.Bytes(1000, 1));
+        ring.GetSqe().PrepSend(fd, outgoing.Address, outgoing.ByteLength);
+        Assert.Equal(1000, RingKit.Run(ring).Res);
+        Assert.Equal(outgoing.Array, server.ReceiveExactly(1000));
 
-            byte[] reply = TestData.Bytes(300, 2);
-            server.Send(reply);
-            var incoming = new Pinned<byte>(300);
-            ring.GetSqe().PrepRecv(fd, incoming.Address, incoming.ByteLength, msgFlags: 0x100 /* MSG_WAITALL */);
-            Assert.Equal(300, RingKit.Run(ring).Res);
-            Assert.Equal(reply, incoming.Array);
-            Pinned.KeepAlive(sa, outgoing);
-        }
-        finally
-        {
-            Fds.Close(fd);
-        }
+        byte[] reply = TestData.Bytes(300, 2);
+        server.Send(reply);
+        var incoming = new Pinned<byte>(300);
+        ring.GetSqe().PrepRecv(fd, incoming.Address, incoming.ByteLength, msgFlags: 0x100 /* MSG_WAITALL */);
+        Assert.Equal(300, RingKit.Run(ring).Res);
+        Assert.Equal(reply, incoming.Array);
+        Pinned.KeepAlive(sa, outgoing);
     }
 
     [Fact]
@@ -290,28 +284,20 @@ public sealed class NetworkPrepTests
     public void Sendto_delivers_a_datagram_to_the_given_address()
     {
         Kernel.RequireOp(Opcode.Send);
-        using var receiver = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
-        receiver.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-        receiver.ReceiveTimeout = Loopback.ReceiveTimeoutMs;
+        using Socket receiver = Loopback.Udp();
         using var ring = new Ring(4);
         int fd = NewSocket(ring, Posix.SOCK_DGRAM);
-        try
-        {
-            var data = new Pinned<byte>("datagram"u8);
-            var to = Loopback.SockAddr(receiver.EndPoint());
-            ring.GetSqe().PrepSendTo(fd, data.Address, data.ByteLength, to.Address, (ushort)to.ByteLength);
-            Assert.Equal(8, RingKit.Run(ring).Res);
+        using var closeAtEnd = Fds.CloseAtEnd(fd);
+        var data = new Pinned<byte>("datagram"u8);
+        var to = Loopback.SockAddr(receiver.EndPoint());
+        ring.GetSqe().PrepSendTo(fd, data.Address, data.ByteLength, to.Address, (ushort)to.ByteLength);
+        Assert.Equal(8, RingKit.Run(ring).Res);
 
-            byte[] got = new byte[64];
-            EndPoint from = new IPEndPoint(IPAddress.Any, 0);
-            int n = receiver.ReceiveFrom(got, ref from);
-            Assert.Equal("datagram"u8.ToArray(), got[..n]);
-            Pinned.KeepAlive(data, to);
-        }
-        finally
-        {
-            Fds.Close(fd);
-        }
+        byte[] got = new byte[64];
+        EndPoint from = new IPEndPoint(IPAddress.Any, 0);
+        int n = receiver.ReceiveFrom(got, ref from);
+        Assert.Equal("datagram"u8.ToArray(), got[..n]);
+        Pinned.KeepAlive(data, to);
     }
 
     [Fact]

@@ -11,10 +11,8 @@ public sealed class NetworkVariantPrepTests
     public void Multishot_recvmsg_delivers_each_datagram_with_its_source_address()
     {
         Kernel.RequireOp(Opcode.RecvMsg);
-        using var receiver = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
-        receiver.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-        using var sender = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
-        sender.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        using Socket receiver = Loopback.Udp();
+        using Socket sender = Loopback.Udp();
         using var ring = new Ring(8);
         using BufferRing buffers = ring.SetupBufferRing(1, 8, 256);
         var msg = new Pinned<MsgHdr>(1);

@@ -68,14 +68,8 @@ public sealed class PathPrepTests : IDisposable
         ring.GetSqe().PrepOpenAt(Sqe.AtFdCwd, path.Address, Posix.O_RDONLY | Posix.O_CLOEXEC, 0);
         int fd = RingKit.Run(ring).Res;
         Assert.True(fd >= 0, $"openat failed: {fd}");
-        try
-        {
-            Assert.Equal(content, ReadThroughRing(ring, fd, 777));
-        }
-        finally
-        {
-            Fds.Close(fd);
-        }
+        using var closeAtEnd = Fds.CloseAtEnd(fd);
+        Assert.Equal(content, ReadThroughRing(ring, fd, 777));
         Pinned.KeepAlive(path);
     }
 
@@ -111,18 +105,12 @@ public sealed class PathPrepTests : IDisposable
         ring.GetSqe().PrepOpenAt(Sqe.AtFdCwd, dir.Address, Posix.O_RDONLY | Posix.O_DIRECTORY | Posix.O_CLOEXEC, 0);
         int dirFd = RingKit.Run(ring).Res;
         Assert.True(dirFd >= 0, $"opening the directory failed: {dirFd}");
-        try
-        {
-            ring.GetSqe().PrepOpenAt(dirFd, rel.Address, Posix.O_RDONLY | Posix.O_CLOEXEC, 0);
-            int fd = RingKit.Run(ring).Res;
-            Assert.True(fd >= 0, $"openat(dirfd) failed: {fd}");
-            Assert.Equal(content, ReadThroughRing(ring, fd, 64));
-            Fds.Close(fd);
-        }
-        finally
-        {
-            Fds.Close(dirFd);
-        }
+        using var closeAtEnd = Fds.CloseAtEnd(dirFd);
+        ring.GetSqe().PrepOpenAt(dirFd, rel.Address, Posix.O_RDONLY | Posix.O_CLOEXEC, 0);
+        int fd = RingKit.Run(ring).Res;
+        Assert.True(fd >= 0, $"openat(dirfd) failed: {fd}");
+        Assert.Equal(content, ReadThroughRing(ring, fd, 64));
+        Fds.Close(fd);
         Pinned.KeepAlive(dir, rel);
     }
 
@@ -148,17 +136,11 @@ public sealed class PathPrepTests : IDisposable
         ring.GetSqe().PrepOpenAt(Sqe.AtFdCwd, dir.Address, Posix.O_RDONLY | Posix.O_DIRECTORY | Posix.O_CLOEXEC, 0);
         int dirFd = RingKit.Run(ring).Res;
         Assert.True(dirFd >= 0);
-        try
-        {
-            var how = new Pinned<OpenHow>([new OpenHow { Flags = Posix.O_RDONLY | Posix.O_CLOEXEC, Resolve = RESOLVE_BENEATH }]);
-            ring.GetSqe().PrepOpenAt2(dirFd, escape.Address, how.Address);
-            Assert.Equal(-E.EXDEV, RingKit.Run(ring).Res);
-            Pinned.KeepAlive(how);
-        }
-        finally
-        {
-            Fds.Close(dirFd);
-        }
+        using var closeAtEnd = Fds.CloseAtEnd(dirFd);
+        var how = new Pinned<OpenHow>([new OpenHow { Flags = Posix.O_RDONLY | Posix.O_CLOEXEC, Resolve = RESOLVE_BENEATH }]);
+        ring.GetSqe().PrepOpenAt2(dirFd, escape.Address, how.Address);
+        Assert.Equal(-E.EXDEV, RingKit.Run(ring).Res);
+        Pinned.KeepAlive(how);
         Pinned.KeepAlive(abs, dir, escape);
     }
 
@@ -302,32 +284,26 @@ public sealed class PathPrepTests : IDisposable
         ring.GetSqe().PrepOpenAt(Sqe.AtFdCwd, dir.Address, Posix.O_RDONLY | Posix.O_DIRECTORY | Posix.O_CLOEXEC, 0);
         int dirFd = RingKit.Run(ring).Res;
         Assert.True(dirFd >= 0);
-        try
-        {
-            ring.GetSqe().PrepMkdirAt(dirFd, sub.Address, 0b111_000_000);
-            Assert.Equal(0, RingKit.Run(ring).Res);
-            Assert.True(Directory.Exists(P("sub")));
-            Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute, File.GetUnixFileMode(P("sub")));
+        using var closeAtEnd = Fds.CloseAtEnd(dirFd);
+        ring.GetSqe().PrepMkdirAt(dirFd, sub.Address, 0b111_000_000);
+        Assert.Equal(0, RingKit.Run(ring).Res);
+        Assert.True(Directory.Exists(P("sub")));
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute, File.GetUnixFileMode(P("sub")));
 
-            ring.GetSqe().PrepMkdirAt(dirFd, sub.Address, 0b111_000_000);
-            Assert.Equal(-E.EEXIST, RingKit.Run(ring).Res);
+        ring.GetSqe().PrepMkdirAt(dirFd, sub.Address, 0b111_000_000);
+        Assert.Equal(-E.EEXIST, RingKit.Run(ring).Res);
 
-            ring.GetSqe().PrepUnlinkAt(dirFd, victim.Address);
-            Assert.Equal(0, RingKit.Run(ring).Res);
-            Assert.False(File.Exists(P("victim")));
+        ring.GetSqe().PrepUnlinkAt(dirFd, victim.Address);
+        Assert.Equal(0, RingKit.Run(ring).Res);
+        Assert.False(File.Exists(P("victim")));
 
-            // Without AT_REMOVEDIR a directory is not unlinked; with it, it is.
-            ring.GetSqe().PrepUnlinkAt(dirFd, sub.Address);
-            Assert.True(RingKit.Run(ring).IsError);
-            Assert.True(Directory.Exists(P("sub")));
-            ring.GetSqe().PrepUnlinkAt(dirFd, sub.Address, Posix.AT_REMOVEDIR);
-            Assert.Equal(0, RingKit.Run(ring).Res);
-            Assert.False(Directory.Exists(P("sub")));
-        }
-        finally
-        {
-            Fds.Close(dirFd);
-        }
+        // Without AT_REMOVEDIR a directory is not unlinked; with it, it is.
+        ring.GetSqe().PrepUnlinkAt(dirFd, sub.Address);
+        Assert.True(RingKit.Run(ring).IsError);
+        Assert.True(Directory.Exists(P("sub")));
+        ring.GetSqe().PrepUnlinkAt(dirFd, sub.Address, Posix.AT_REMOVEDIR);
+        Assert.Equal(0, RingKit.Run(ring).Res);
+        Assert.False(Directory.Exists(P("sub")));
         Pinned.KeepAlive(dir, victim);
     }
 
@@ -444,18 +420,12 @@ public sealed class PathPrepTests : IDisposable
         ring.GetSqe().PrepFixedFdInstall(1, SqeConstants.FixedFdNoCloexec);
         int inheritable = RingKit.Run(ring).Res;
         Assert.True(inheritable >= 0, $"fixed_fd_install (no cloexec) failed: {inheritable}");
-        try
-        {
-            byte[] got = new byte[20];
-            Assert.Equal(20, IoUring.Interop.Libc.Read(fd, got));
-            Assert.Equal(content, got);
-            Assert.True(IsCloseOnExec(fd));
-            Assert.False(IsCloseOnExec(inheritable));
-        }
-        finally
-        {
-            Fds.Close(fd, inheritable);
-        }
+        using var closeAtEnd = Fds.CloseAtEnd(fd, inheritable);
+        byte[] got = new byte[20];
+        Assert.Equal(20, IoUring.Interop.Libc.Read(fd, got));
+        Assert.Equal(content, got);
+        Assert.True(IsCloseOnExec(fd));
+        Assert.False(IsCloseOnExec(inheritable));
         Pinned.KeepAlive(path);
     }
 }

@@ -76,14 +76,9 @@ public sealed class ReadWritePrepTests
         Kernel.RequireOp(Opcode.Write);
         using var file = new TempFile(8192, seed: 4);
         byte[] data = TestData.Bytes(1000, 5);
-        using (var handle = file.Open(FileAccess.ReadWrite))
-        using (var ring = new Ring(4))
-        {
-            var buf = new Pinned<byte>(data);
-            ring.GetSqe().PrepWrite((int)handle.DangerousGetHandle(), buf.Address, buf.ByteLength, 4096);
-            Assert.Equal(1000, RingKit.Run(ring).Res);
-            Pinned.KeepAlive(buf);
-        }
+        var buf = new Pinned<byte>(data);
+        Assert.Equal(1000, RingKit.RunOnFile(file, (ref Sqe sqe, int fd) => sqe.PrepWrite(fd, buf.Address, buf.ByteLength, 4096)));
+        Pinned.KeepAlive(buf);
 
         byte[] expected = (byte[])file.Content.Clone();
         data.CopyTo(expected, 4096);
@@ -97,12 +92,7 @@ public sealed class ReadWritePrepTests
         using var file = new TempFile(0);
         using var buf = new NativeBuffer(4096);
         TestData.Bytes(4096, 6).CopyTo(buf.Span);
-        using (var handle = file.Open(FileAccess.ReadWrite))
-        using (var ring = new Ring(4))
-        {
-            ring.GetSqe().PrepWrite((int)handle.DangerousGetHandle(), buf, 0, ReadWriteFlags.DSync);
-            Assert.Equal(4096, RingKit.Run(ring).Res);
-        }
+        Assert.Equal(4096, RingKit.RunOnFile(file, (ref Sqe sqe, int fd) => sqe.PrepWrite(fd, buf, 0, ReadWriteFlags.DSync)));
 
         Assert.Equal(buf.Span.ToArray(), File.ReadAllBytes(file.Path));
     }
@@ -114,14 +104,9 @@ public sealed class ReadWritePrepTests
         Kernel.RequireOp(Opcode.Write);
         using var file = new TempFile(500, seed: 7);
         byte[] tail = TestData.Bytes(50, 8);
-        using (var handle = file.Open(FileAccess.ReadWrite))
-        using (var ring = new Ring(4))
-        {
-            var buf = new Pinned<byte>(tail);
-            ring.GetSqe().PrepWrite((int)handle.DangerousGetHandle(), buf.Address, buf.ByteLength, 0, ReadWriteFlags.Append);
-            Assert.Equal(50, RingKit.Run(ring).Res);
-            Pinned.KeepAlive(buf);
-        }
+        var buf = new Pinned<byte>(tail);
+        Assert.Equal(50, RingKit.RunOnFile(file, (ref Sqe sqe, int fd) => sqe.PrepWrite(fd, buf.Address, buf.ByteLength, 0, ReadWriteFlags.Append)));
+        Pinned.KeepAlive(buf);
 
         Assert.Equal([.. file.Content, .. tail], File.ReadAllBytes(file.Path));
     }
@@ -152,12 +137,7 @@ public sealed class ReadWritePrepTests
         var a = new Pinned<byte>(TestData.Bytes(7, 11));
         var b = new Pinned<byte>(TestData.Bytes(13, 12));
         var iov = new Pinned<IoVec>([new IoVec(a.Address, 7), new IoVec(b.Address, 13)]);
-        using (var handle = file.Open(FileAccess.ReadWrite))
-        using (var ring = new Ring(4))
-        {
-            ring.GetSqe().PrepWritev((int)handle.DangerousGetHandle(), iov.Address, 2, 0, ReadWriteFlags.Append | ReadWriteFlags.DSync);
-            Assert.Equal(20, RingKit.Run(ring).Res);
-        }
+        Assert.Equal(20, RingKit.RunOnFile(file, (ref Sqe sqe, int fd) => sqe.PrepWritev(fd, iov.Address, 2, 0, ReadWriteFlags.Append | ReadWriteFlags.DSync)));
 
         Assert.Equal([.. file.Content, .. a.Array, .. b.Array], File.ReadAllBytes(file.Path));
         Pinned.KeepAlive(iov);

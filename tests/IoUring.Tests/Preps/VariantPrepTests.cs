@@ -56,9 +56,7 @@ public sealed class VariantPrepTests
     public void A_zero_copy_send_with_a_destination_reaches_an_unconnected_datagram_peer()
     {
         Kernel.RequireOp(Opcode.SendZc);
-        using var receiver = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
-        receiver.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-        receiver.ReceiveTimeout = Loopback.ReceiveTimeoutMs;
+        using Socket receiver = Loopback.Udp();
         using var sender = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
         using var ring = new Ring(4);
         var data = new Pinned<byte>(TestData.Bytes(300, seed: 5));

@@ -23,34 +23,28 @@ public sealed class EventFdAndProbeTests
     {
         Kernel.RequireIoUring();
         int efd = NewEventFd();
-        try
-        {
-            using var ring = new Ring(4);
-            ring.RegisterEventFd(efd);
+        using var closeAtEnd = Fds.CloseAtEnd(efd);
+        using var ring = new Ring(4);
+        ring.RegisterEventFd(efd);
 
-            Nop(ring);
-            Assert.True(Libc.EventFdRead(efd) >= 1);
+        Nop(ring);
+        Assert.True(Libc.EventFdRead(efd) >= 1);
 
-            ring.EventFdEnabled = false;
-            Assert.False(ring.EventFdEnabled);
-            Nop(ring);
-            Assert.Equal(-E.EAGAIN, Libc.EventFdRead(efd));
+        ring.EventFdEnabled = false;
+        Assert.False(ring.EventFdEnabled);
+        Nop(ring);
+        Assert.Equal(-E.EAGAIN, Libc.EventFdRead(efd));
 
-            ring.EventFdEnabled = true;
-            Nop(ring);
-            Assert.True(Libc.EventFdRead(efd) >= 1);
+        ring.EventFdEnabled = true;
+        Nop(ring);
+        Assert.True(Libc.EventFdRead(efd) >= 1);
 
-            Assert.Equal(E.EBUSY, Assert.Throws<IoUringException>(() => ring.RegisterEventFd(efd)).Errno);
+        Assert.Equal(E.EBUSY, Assert.Throws<IoUringException>(() => ring.RegisterEventFd(efd)).Errno);
 
-            ring.UnregisterEventFd();
-            Nop(ring);
-            Assert.Equal(-E.EAGAIN, Libc.EventFdRead(efd));
-            Assert.Equal(E.ENXIO, Assert.Throws<IoUringException>(ring.UnregisterEventFd).Errno);
-        }
-        finally
-        {
-            Fds.Close(efd);
-        }
+        ring.UnregisterEventFd();
+        Nop(ring);
+        Assert.Equal(-E.EAGAIN, Libc.EventFdRead(efd));
+        Assert.Equal(E.ENXIO, Assert.Throws<IoUringException>(ring.UnregisterEventFd).Errno);
     }
 
     [Fact]
@@ -58,24 +52,18 @@ public sealed class EventFdAndProbeTests
     {
         Kernel.RequireIoUring();
         int efd = NewEventFd();
-        try
-        {
-            using var ring = new Ring(4);
-            ring.RegisterEventFd(efd, asyncOnly: true);
+        using var closeAtEnd = Fds.CloseAtEnd(efd);
+        using var ring = new Ring(4);
+        ring.RegisterEventFd(efd, asyncOnly: true);
 
-            Nop(ring); // completes inline during submit
-            Assert.Equal(-E.EAGAIN, Libc.EventFdRead(efd));
+        Nop(ring); // completes inline during submit
+        Assert.Equal(-E.EAGAIN, Libc.EventFdRead(efd));
 
-            ref Sqe sqe = ref ring.GetSqe();
-            sqe.PrepNop();
-            sqe.Flags |= SqeFlags.Async; // punted to an io-wq worker, which posts the CQE
-            Assert.Equal(0, RingKit.Run(ring).Res);
-            Assert.True(Libc.EventFdRead(efd) >= 1);
-        }
-        finally
-        {
-            Fds.Close(efd);
-        }
+        ref Sqe sqe = ref ring.GetSqe();
+        sqe.PrepNop();
+        sqe.Flags |= SqeFlags.Async; // punted to an io-wq worker, which posts the CQE
+        Assert.Equal(0, RingKit.Run(ring).Res);
+        Assert.True(Libc.EventFdRead(efd) >= 1);
     }
 
     [Fact]

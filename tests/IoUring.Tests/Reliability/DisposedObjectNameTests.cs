@@ -20,10 +20,8 @@ public sealed class DisposedObjectNameTests
     [Fact]
     public async Task A_disposed_file_stream_adapter_fails_like_a_disposed_FileStream()
     {
-        Kernel.RequireIoUring();
-        using var engine = new IoUringEngine();
-        using var temp = new TempFile(16);
-        using UringFile file = UringFile.Open(engine, temp.Path, FileMode.Open);
+        using var opened = new UringTempFile(16);
+        (TempFile temp, UringFile file) = opened;
         Stream stream = file.AsStream();
         await stream.DisposeAsync();
         var fs = new FileStream(temp.Path, FileMode.Open, FileAccess.Read);

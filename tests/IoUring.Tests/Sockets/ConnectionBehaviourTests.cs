@@ -8,21 +8,14 @@ namespace IoUring.Tests.Sockets;
 public sealed class ConnectionBehaviourTests
 {
     /// <summary>A connection on a fresh engine and its plain-socket client (skips the test without io_uring).</summary>
-    private static async Task<LoopbackPair> PairAsync(UringConnectionOptions? options = null, ContinuationMode mode = ContinuationMode.ThreadPool)
-    {
-        var engine = EngineModes.NewEngine(mode);
-        UringSocket listener = UringSocket.Listen(engine, SocketKit.AnyLoopback);
-        CancellationToken ct = Wait.Timeout();
-        var client = new Socket(SocketType.Stream, ProtocolType.Tcp);
-        UringConnection server = (await SocketKit.AcceptFromAsync(listener, client, ct)).CreateConnection(options);
-        return new LoopbackPair(server, client, listener, engine);
-    }
+    private static Task<LoopbackConnection> PairAsync(UringConnectionOptions? options = null, ContinuationMode mode = ContinuationMode.ThreadPool) =>
+        SocketKit.ConnectionPairAsync(EngineModes.NewEngine(mode), options);
 
     [Theory]
     [MemberData(nameof(EngineModes.Both), MemberType = typeof(EngineModes))]
     public async Task Half_close_the_peer_shuts_down_writing_and_still_receives_the_reply(ContinuationMode mode)
     {
-        await using LoopbackPair pair = await PairAsync(mode: mode);
+        await using LoopbackConnection pair = await PairAsync(mode: mode);
         (UringConnection server, Socket client, _, _) = pair;
         CancellationToken ct = Wait.Timeout();
         byte[] request = SocketKit.Pattern(200_000, seed: 5);
@@ -44,7 +37,7 @@ public sealed class ConnectionBehaviourTests
     [Fact]
     public async Task Closing_right_after_sending_is_graceful_the_peer_reads_everything_then_end_of_stream()
     {
-        await using LoopbackPair pair = await PairAsync();
+        await using LoopbackConnection pair = await PairAsync();
         (UringConnection server, Socket client, _, _) = pair;
         CancellationToken ct = Wait.Timeout();
         // More than the peer's receive buffer takes at once, and the peer does not read until the server is gone:
@@ -66,7 +59,7 @@ public sealed class ConnectionBehaviourTests
     [Fact]
     public async Task Completing_the_output_shuts_down_sending_while_receiving_goes_on()
     {
-        await using LoopbackPair pair = await PairAsync();
+        await using LoopbackConnection pair = await PairAsync();
         (UringConnection server, Socket client, _, _) = pair;
         CancellationToken ct = Wait.Timeout();
         await server.Output.WriteAsync("bye"u8.ToArray(), ct);
@@ -83,7 +76,7 @@ public sealed class ConnectionBehaviourTests
     [Fact]
     public async Task A_peer_reset_fails_the_input_with_an_IOException_wrapping_ConnectionReset()
     {
-        await using LoopbackPair pair = await PairAsync();
+        await using LoopbackConnection pair = await PairAsync();
         (UringConnection server, Socket client, _, _) = pair;
         CancellationToken ct = Wait.Timeout();
         await client.SendAsync("partial"u8.ToArray(), SocketFlags.None, ct);
@@ -126,7 +119,7 @@ public sealed class ConnectionBehaviourTests
     {
         // Kestrel's socket transport semantics (the io_uring Kestrel transport sets it): the handler's writes go
         // nowhere once the peer has gone, and the request is aborted through ConnectionClosed, not by a write error.
-        await using LoopbackPair pair = await PairAsync(new UringConnectionOptions { PeerResetFailsOutput = false });
+        await using LoopbackConnection pair = await PairAsync(new UringConnectionOptions { PeerResetFailsOutput = false });
         (UringConnection server, Socket client, _, _) = pair;
         CancellationToken ct = Wait.Timeout();
         client.LingerState = new LingerOption(true, 0);
@@ -171,7 +164,7 @@ public sealed class ConnectionBehaviourTests
         Kernel.RequireIoUring();
         const int Pause = 256 * 1024;
         var options = new UringConnectionOptions { InputPauseThreshold = Pause, InputResumeThreshold = Pause / 2 };
-        await using LoopbackPair pair = await PairAsync(options);
+        await using LoopbackConnection pair = await PairAsync(options);
         (UringConnection server, Socket client, _, _) = pair;
         CancellationToken ct = Wait.Timeout();
         const int Total = 64 * 1024 * 1024;
@@ -237,7 +230,7 @@ public sealed class ConnectionBehaviourTests
     [Fact]
     public async Task Cancelling_a_pending_input_read_or_raw_receive_throws_OperationCanceled_and_the_connection_goes_on()
     {
-        await using LoopbackPair pair = await PairAsync();
+        await using LoopbackConnection pair = await PairAsync();
         (UringConnection server, Socket client, _, _) = pair;
         CancellationToken ct = Wait.Timeout();
         using var cts = new CancellationTokenSource();
@@ -271,7 +264,7 @@ public sealed class ConnectionBehaviourTests
     [Fact]
     public async Task Disposing_a_connection_with_a_read_pending_completes_the_read_without_hanging()
     {
-        await using LoopbackPair pair = await PairAsync();
+        await using LoopbackConnection pair = await PairAsync();
         (UringConnection server, Socket client, _, _) = pair;
         CancellationToken ct = Wait.Timeout();
         ValueTask<ReadResult> pending = server.Input.ReadAsync(ct);
@@ -305,7 +298,7 @@ public sealed class ConnectionBehaviourTests
         Kernel.RequireIoUring();
         var options = new UringConnectionOptions { UseBufferRing = bufferRing, ReceiveBufferCount = 1, ReceiveBufferSize = int.MaxValue };
         long before = Environment.WorkingSet;
-        await using LoopbackPair pair = await PairAsync(options);
+        await using LoopbackConnection pair = await PairAsync(options);
         (UringConnection server, Socket client, _, _) = pair;
         CancellationToken ct = Wait.Timeout();
         await client.SendAsync(new byte[] { 1, 2, 3 }, SocketFlags.None, ct);
@@ -316,18 +309,6 @@ public sealed class ConnectionBehaviourTests
 
         long grown = Environment.WorkingSet - before;
         Assert.True(grown < 512L << 20, $"The process grew by {grown >> 20} MiB for a 2 GiB receive buffer that holds 3 bytes.");
-    }
-
-    /// <summary>A connection accepted on its own engine and the plain socket at the other end; disposing closes all four.</summary>
-    private sealed record LoopbackPair(UringConnection Server, Socket Client, UringSocket Listener, IoUringEngine Engine) : IAsyncDisposable
-    {
-        public async ValueTask DisposeAsync()
-        {
-            await Server.DisposeAsync();
-            Client.Dispose();
-            await Listener.DisposeAsync();
-            await Engine.DisposeAsync();
-        }
     }
 }
 

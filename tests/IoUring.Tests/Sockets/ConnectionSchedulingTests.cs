@@ -16,12 +16,11 @@ public sealed class ConnectionSchedulingTests
         Kernel.RequireIoUring();
         // No hand-off: a continuation descheduled past HandOffAfter on a loaded machine would find the ring moved to
         // another thread before its check (the hand-off has its own tests).
-        await using var engine = new IoUringEngine(new IoUringEngineOptions { Continuations = mode, HandOffAfter = Timeout.InfiniteTimeSpan });
-        await using UringSocket listener = UringSocket.Listen(engine, SocketKit.AnyLoopback);
-        CancellationToken ct = Wait.Timeout();
-        using var client = new Socket(SocketType.Stream, ProtocolType.Tcp);
+        var engine = new IoUringEngine(new IoUringEngineOptions { Continuations = mode, HandOffAfter = Timeout.InfiniteTimeSpan });
         var options = new UringConnectionOptions { OutputPauseThreshold = 64 * 1024, OutputResumeThreshold = 32 * 1024, ZeroCopySendThreshold = 0 };
-        await using UringConnection server = (await SocketKit.AcceptFromAsync(listener, client, ct)).CreateConnection(options);
+        await using LoopbackConnection pair = await SocketKit.ConnectionPairAsync(engine, options);
+        (UringConnection server, Socket client, _, _) = pair;
+        CancellationToken ct = Wait.Timeout();
         bool onPool = mode == ContinuationMode.ThreadPool;
 
         // A read released by a receive (the loop flushes the input pipe).
@@ -64,15 +63,14 @@ public sealed class ConnectionSchedulingTests
         Kernel.RequireIoUring();
         // Kestrel answers a request with two flushes (headers and first chunk, then the terminating chunk) from one
         // continuation: the send loop resumes after the continuation phase and sends both with one request.
-        await using var engine = new IoUringEngine(new IoUringEngineOptions
+        var engine = new IoUringEngine(new IoUringEngineOptions
         {
             Continuations = ContinuationMode.Inline,
             HandOffAfter = handOff ? IoUringEngineOptions.DefaultHandOffAfter : Timeout.InfiniteTimeSpan,
         });
-        await using UringSocket listener = UringSocket.Listen(engine, SocketKit.AnyLoopback);
+        await using LoopbackConnection pair = await SocketKit.ConnectionPairAsync(engine, UringConnectionOptions.Default);
+        (UringConnection server, Socket client, _, _) = pair;
         CancellationToken ct = Wait.Timeout();
-        using var client = new Socket(SocketType.Stream, ProtocolType.Tcp);
-        await using UringConnection server = (await SocketKit.AcceptFromAsync(listener, client, ct)).CreateConnection(UringConnectionOptions.Default);
 
         Task<(bool OnLoop, long Sends)> answering = Task.Run(async () =>
         {

@@ -104,12 +104,8 @@ public sealed class EchoLoadTests
     [Fact]
     public async Task The_kernel_paths_in_use_are_reported()
     {
-        Kernel.RequireIoUring();
-        await using var engine = new IoUringEngine();
-        await using UringSocket listener = UringSocket.Listen(engine, SocketKit.AnyLoopback);
-        CancellationToken ct = Wait.Timeout();
-        using var client = new Socket(SocketType.Stream, ProtocolType.Tcp);
-        await using UringConnection server = (await SocketKit.AcceptFromAsync(listener, client, ct)).CreateConnection();
+        await using LoopbackConnection pair = await SocketKit.ConnectionPairAsync(EngineModes.NewEngine(ContinuationMode.Inline));
+        (UringConnection server, _, UringSocket listener, _) = pair;
 
         // This machine's kernel (6.x) has all of them; on older kernels the fallbacks are chosen instead.
         bool modern = Probe.Current.IsSupported(Opcode.SendZc);
@@ -122,11 +118,9 @@ public sealed class EchoLoadTests
     public async Task A_large_contiguous_block_goes_out_zero_copy_and_arrives_intact()
     {
         Kernel.RequireOp(Opcode.SendZc);
-        await using var engine = new IoUringEngine();
-        await using UringSocket listener = UringSocket.Listen(engine, SocketKit.AnyLoopback);
+        await using LoopbackConnection pair = await SocketKit.ConnectionPairAsync(new IoUringEngine());
+        (UringConnection server, Socket client, _, _) = pair;
         CancellationToken ct = Wait.Timeout();
-        using var client = new Socket(SocketType.Stream, ProtocolType.Tcp);
-        await using UringConnection server = (await SocketKit.AcceptFromAsync(listener, client, ct)).CreateConnection();
 
         byte[] data = SocketKit.Pattern(4 * 1024 * 1024, seed: 9);
         Task<byte[]> back = SocketKit.ReceiveExactlyAsync(client, data.Length, ct);

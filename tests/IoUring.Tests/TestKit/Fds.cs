@@ -17,6 +17,12 @@ internal static class Fds
         }
     }
 
+    /// <summary>
+    /// Closes <paramref name="fds"/> when disposed: <c>using var closeAtEnd = Fds.CloseAtEnd(fd);</c> in place of a
+    /// try/finally around the rest of a test.
+    /// </summary>
+    public static FdsClosedAtEnd CloseAtEnd(params int[] fds) => new(fds);
+
     /// <summary>write(2) that must write all of <paramref name="data"/> at once.</summary>
     public static void WriteAll(int fd, ReadOnlySpan<byte> data) => Assert.Equal(data.Length, Libc.Write(fd, data));
 
@@ -30,4 +36,10 @@ internal static class Fds
         Assert.True(cqe.Res >= 0, $"openat({path}) failed: {cqe}");
         return cqe.Res;
     }
+}
+
+/// <summary>Descriptors a test closes when it ends, whatever way it ends (see <see cref="Fds.CloseAtEnd"/>).</summary>
+internal readonly struct FdsClosedAtEnd(int[] fds) : IDisposable
+{
+    public void Dispose() => Fds.Close(fds);
 }

@@ -16,6 +16,17 @@ internal static class Loopback
     }
 
     /// <summary>
+    /// A .NET UDP socket bound to 127.0.0.1 with an ephemeral port, with a receive timeout so a missing datagram fails
+    /// instead of hanging.
+    /// </summary>
+    public static Socket Udp()
+    {
+        var s = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp) { ReceiveTimeout = ReceiveTimeoutMs };
+        s.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        return s;
+    }
+
+    /// <summary>
     /// A connected pair of .NET TCP sockets, with receive timeouts so a missing byte fails instead of hanging. A test
     /// that keeps both ends writes <c>using var tcp = Loopback.TcpPair();</c>; one that hands an end over (to
     /// <see cref="UringSocket.FromSocket"/>) deconstructs it and disposes the other end itself.
@@ -68,22 +79,14 @@ internal static class Loopback
     }
 }
 
-/// <summary>The two ends of a loopback TCP connection (<see cref="Loopback.TcpPair"/>); disposing closes both.</summary>
-internal sealed class TcpSockets(Socket client, Socket server) : IDisposable
+/// <summary>
+/// The two ends of a loopback TCP connection (<see cref="Loopback.TcpPair"/>); disposing closes both. A test that
+/// deconstructs it, <c>(Socket client, Socket server) = Loopback.TcpPair();</c>, owns both ends itself.
+/// </summary>
+/// <param name="Client">The end that connected.</param>
+/// <param name="Server">The end the listener accepted.</param>
+internal sealed record TcpSockets(Socket Client, Socket Server) : IDisposable
 {
-    /// <summary>The end that connected.</summary>
-    public Socket Client { get; } = client;
-
-    /// <summary>The end the listener accepted.</summary>
-    public Socket Server { get; } = server;
-
-    /// <summary>For <c>(Socket client, Socket server) = Loopback.TcpPair();</c>: the caller then owns both ends.</summary>
-    public void Deconstruct(out Socket client, out Socket server)
-    {
-        client = Client;
-        server = Server;
-    }
-
     public void Dispose()
     {
         Client.Dispose();

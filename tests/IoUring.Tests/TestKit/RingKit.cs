@@ -5,6 +5,9 @@ namespace IoUring.Tests;
 /// <summary>A prep call on an SQE the caller got (for helpers that choose the SQE and its user data).</summary>
 internal delegate void SqePrep(ref Sqe sqe);
 
+/// <summary>A prep call on an SQE for a descriptor the helper opened (<see cref="RingKit.RunOnFile"/>).</summary>
+internal delegate void FdPrep(ref Sqe sqe, int fd);
+
 /// <summary>Submitting and reaping on a <see cref="Ring"/> with generous bounds, so a missing CQE fails a test instead of hanging it.</summary>
 internal static class RingKit
 {
@@ -55,6 +58,18 @@ internal static class RingKit
     {
         _ = ring.Submit();
         return Next(ring);
+    }
+
+    /// <summary>
+    /// Opens <paramref name="file"/> read-write, runs the one request <paramref name="prep"/> makes for its descriptor
+    /// on a fresh ring and returns the CQE's result. The descriptor is closed again, so the test can read the file back.
+    /// </summary>
+    public static int RunOnFile(TempFile file, FdPrep prep)
+    {
+        using var handle = file.Open(FileAccess.ReadWrite);
+        using var ring = new Ring(4);
+        prep(ref ring.GetSqe(), (int)handle.DangerousGetHandle());
+        return Run(ring).Res;
     }
 
     /// <summary>Submits what is prepared and collects <paramref name="count"/> CQEs, in arrival order.</summary>

@@ -111,6 +111,44 @@ internal static class SocketKit
         return await accepting.Within();
     }
 
+    /// <summary>
+    /// A <see cref="UringConnection"/> (made with <paramref name="options"/>) accepted on a fresh loopback listener of
+    /// <paramref name="engine"/>, and the plain socket client at its other end. The pair owns the engine: disposing it
+    /// closes the connection, the client, the listener and then the engine.
+    /// </summary>
+    public static async Task<LoopbackConnection> ConnectionPairAsync(IoUringEngine engine, UringConnectionOptions? options = null)
+    {
+        try
+        {
+            UringSocket listener = UringSocket.Listen(engine, AnyLoopback);
+            var client = new Socket(SocketType.Stream, ProtocolType.Tcp);
+            UringConnection server = (await AcceptFromAsync(listener, client, Wait.Timeout())).CreateConnection(options);
+            return new LoopbackConnection(server, client, listener, engine);
+        }
+        catch
+        {
+            await engine.DisposeAsync();
+            throw;
+        }
+    }
+
     /// <summary>Open descriptors of this process.</summary>
     public static int OpenFds() => Directory.GetFiles("/proc/self/fd").Length;
+}
+
+
+/// <summary>A connection, its plain-socket peer, its listener and its engine (<see cref="SocketKit.ConnectionPairAsync"/>).</summary>
+/// <param name="Server">The accepted end, as a connection.</param>
+/// <param name="Client">The plain socket that connected.</param>
+/// <param name="Listener">The listener that accepted it.</param>
+/// <param name="Engine">The engine all of it runs on.</param>
+internal sealed record LoopbackConnection(UringConnection Server, Socket Client, UringSocket Listener, IoUringEngine Engine) : IAsyncDisposable
+{
+    public async ValueTask DisposeAsync()
+    {
+        await Server.DisposeAsync();
+        Client.Dispose();
+        await Listener.DisposeAsync();
+        await Engine.DisposeAsync();
+    }
 }
