@@ -10,9 +10,9 @@ namespace IoUring;
 /// <c>SetLength</c>, <c>Flush</c>, a write that is not sequential, and dispose).
 /// </summary>
 /// <remarks>
-/// <para>The buffers are sized from the caller's first write: sixteen times it (rounded up to 4 KiB), at least 64 KiB,
-/// at most 1 MiB, so small sequential writes reach the kernel as few large requests; a write at least a buffer's size
-/// goes straight from the caller's buffer (awaited, no copy). Memory is bounded by <see cref="Slots"/> buffers
+/// <para>The buffers are sized from the caller's writes: sixteen times the largest so far (rounded up to 4 KiB), at
+/// least 64 KiB, at most 1 MiB, so small sequential writes reach the kernel as few large requests; a write at least a
+/// buffer's size goes straight from the caller's buffer (awaited, no copy). Memory is bounded by <see cref="Slots"/> buffers
 /// (4 MiB per stream at most), allocated as they are first needed.</para>
 /// <para>A failed write is reported by the next operation that writes or drains (as a buffered <see cref="FileStream"/>
 /// reports a failed flush), once; bytes after it may not have been written.</para>
@@ -44,7 +44,10 @@ internal sealed class WriteBehind
     /// <summary>The buffer being filled (caller's side only), with its file offset and fill.</summary>
     private Slot? _current;
 
+    /// <summary>The size of the buffers made from now on: it only grows, with the largest write seen (<see cref="SlotSizeFor"/>).</summary>
     private int _slotSize;
+
+    /// <summary>Buffers that exist (free, being filled or in flight; guarded by <see cref="_lock"/>).</summary>
     private int _created;
 
     /// <summary>Writes in the kernel (guarded by <see cref="_lock"/>).</summary>
@@ -93,9 +96,12 @@ internal sealed class WriteBehind
             return ValueTask.FromCanceled(cancellationToken);
         }
 
-        if (_slotSize == 0)
+        if (_slotSize < MaxSlotSize && data.Length > _slotSize / GatherFactor)
         {
-            _slotSize = SlotSizeFor(data.Length);
+            // The first write, or one larger than the buffers were made for (a small header before 64 KiB writes):
+            // buffers made from now on are sized for it, smaller free ones are dropped as they come up.
+            // At least doubling, so a stream whose writes creep up re-makes its buffers a few times at most.
+            _slotSize = _slotSize == 0 ? SlotSizeFor(data.Length) : Math.Max(SlotSizeFor(data.Length), Math.Min(2 * _slotSize, MaxSlotSize));
         }
 
         lock (_lock)
@@ -132,11 +138,11 @@ internal sealed class WriteBehind
     }
 
     /// <summary>
-    /// The buffer size for a stream whose first write is <paramref name="firstWrite"/> bytes: room for
-    /// <see cref="GatherFactor"/> such writes (rounded up to 4 KiB), at least 64 KiB, at most 1 MiB.
+    /// The buffer size for writes of <paramref name="write"/> bytes: room for <see cref="GatherFactor"/> of them
+    /// (rounded up to 4 KiB), at least 64 KiB, at most 1 MiB.
     /// </summary>
-    internal static int SlotSizeFor(int firstWrite) =>
-        (int)Math.Clamp(((long)firstWrite * GatherFactor + 4095L) & ~4095L, MinSlotSize, MaxSlotSize);
+    internal static int SlotSizeFor(int write) =>
+        (int)Math.Clamp(((long)write * GatherFactor + 4095L) & ~4095L, MinSlotSize, MaxSlotSize);
 
     /// <summary>Writes what is buffered, waits for every write in flight and reports a failure once.</summary>
     public ValueTask DrainAsync(CancellationToken cancellationToken = default)
@@ -229,13 +235,13 @@ internal sealed class WriteBehind
     private void CopyIn(ref ReadOnlyMemory<byte> data, ref long position)
     {
         Slot current = _current!;
-        int n = Math.Min(data.Length, _slotSize - current.Filled);
+        int n = Math.Min(data.Length, current.Buffer.Length - current.Filled);
         data.Span[..n].CopyTo(current.Buffer.Span[current.Filled..]);
         current.Filled += n;
         data = data[n..];
         position += n;
         _end = position;
-        if (current.Filled == _slotSize)
+        if (current.Filled == current.Buffer.Length)
         {
             IssueCurrent();
         }
@@ -301,9 +307,16 @@ internal sealed class WriteBehind
     {
         lock (_lock)
         {
-            if (_free.TryPop(out slot))
+            while (_free.TryPop(out slot))
             {
-                return true;
+                if (slot.Buffer.Length == _slotSize)
+                {
+                    return true;
+                }
+
+                // Made for smaller writes before the buffers grew: not in flight (it was free), so freed now.
+                slot.Buffer.Dispose();
+                _created--;
             }
 
             if (_created < Slots)

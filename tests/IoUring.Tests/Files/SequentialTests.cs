@@ -432,8 +432,8 @@ public sealed class SequentialTests
     [InlineData(65_536, 1024 * 1024)]
     [InlineData(100_000, 1024 * 1024)]
     [InlineData(int.MaxValue, 1024 * 1024)]
-    public void The_write_behind_buffers_hold_sixteen_first_writes_within_64_KiB_and_1_MiB(int firstWrite, int expected) =>
-        Assert.Equal(expected, WriteBehind.SlotSizeFor(firstWrite));
+    public void The_write_behind_buffers_hold_sixteen_writes_within_64_KiB_and_1_MiB(int write, int expected) =>
+        Assert.Equal(expected, WriteBehind.SlotSizeFor(write));
 
     [Fact]
     public async Task Sixty_four_KiB_writes_reach_the_kernel_as_one_MiB_requests()
@@ -457,6 +457,39 @@ public sealed class SequentialTests
                 await stream.FlushAsync(TestContext.Current.CancellationToken);
                 // 4 MiB in 1 MiB buffers: four requests, not sixty-four.
                 Assert.Equal(Chunks * Chunk / (1024 * 1024), stream.WritesIssued);
+            }
+
+            Assert.Equal(content, await File.ReadAllBytesAsync(path, TestContext.Current.CancellationToken));
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    [Fact]
+    public async Task A_small_first_write_does_not_keep_later_64_KiB_writes_in_small_requests()
+    {
+        Kernel.RequireIoUring();
+        const int Header = 100, Chunk = 64 * 1024, Chunks = 64;
+        byte[] content = TestData.Bytes(Header + (Chunk * Chunks), seed: 65);
+        string path = TempFile.NewPath("write");
+        try
+        {
+            using UringFile file = UringFile.Open(path, FileMode.Create, FileAccess.Write);
+            var stream = (UringFileStream)file.AsStream();
+            await using (stream)
+            {
+                // A header first (64 KiB buffers), then 64 KiB writes: the buffers grow to 1 MiB.
+                await stream.WriteAsync(content.AsMemory(0, Header), TestContext.Current.CancellationToken);
+                for (int i = 0; i < Chunks; i++)
+                {
+                    await stream.WriteAsync(content.AsMemory(Header + (i * Chunk), Chunk), TestContext.Current.CancellationToken);
+                }
+
+                await stream.FlushAsync(TestContext.Current.CancellationToken);
+                // 4 MiB + 100 bytes: the header's 64 KiB buffer, then 1 MiB buffers (not 64 requests of 64 KiB).
+                Assert.InRange(stream.WritesIssued, 5, 8);
             }
 
             Assert.Equal(content, await File.ReadAllBytesAsync(path, TestContext.Current.CancellationToken));
