@@ -20,7 +20,7 @@ public sealed partial class IoUringEngine
     /// The continuations of the current pass (owner). Replaced only at a hand-off, by the monitor, with a list holding the
     /// items the blocked owner had not started.
     /// </summary>
-    private ReadyList _ready = new(64);
+    private ReadyList _ready = new(1);
 
     /// <summary>A list left behind by an earlier hand-off, for the next one.</summary>
     private ReadyList? _spareReady;
@@ -185,7 +185,7 @@ public sealed partial class IoUringEngine
 
         // From here the monitor stands in for the owner: the old one can no longer leave its continuation phase as owner,
         // and its later claims on the list find nothing.
-        ReadyList rest = Interlocked.Exchange(ref _spareReady, null) ?? new ReadyList(64);
+        ReadyList rest = Interlocked.Exchange(ref _spareReady, null) ?? new ReadyList(_ready.Capacity);
         _ready.StealRest(rest);
         Volatile.Write(ref _ready, rest);
         int handOffs = Interlocked.Increment(ref _handOffs);

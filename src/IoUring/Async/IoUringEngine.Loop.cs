@@ -51,6 +51,9 @@ public sealed partial class IoUringEngine
     private int _wakeFd = -1;
     private bool _wakeArmed;
 
+    /// <summary>The largest continuation list made at start-up (32 KiB of arrays); a larger pass grows the list once.</summary>
+    private const int MaxPresizedReady = 1024;
+
     /// <summary>Set when shutdown starts: completions then go to the thread pool, never to a continuation phase.</summary>
     private bool _stopping;
 
@@ -82,10 +85,15 @@ public sealed partial class IoUringEngine
             return false;
         }
 
+        // The continuation lists hold a pass's completions: sized to the most ops the ring lets into the kernel (capped),
+        // so neither grows in a measurement window, not even the spare that a hand-off swaps in (growing a list of 64
+        // to 128 is 4,192 bytes).
+        int readyCapacity = Math.Min(_maxOpsInFlight + 4, MaxPresizedReady);
+        _ready = new ReadyList(readyCapacity);
         if (_options.HandsOff)
         {
             // Made now, so a hand-off allocates nothing (later ones reuse the list the old owner leaves behind).
-            _spareReady = new ReadyList(64);
+            _spareReady = new ReadyList(readyCapacity);
             EngineMonitor.Register(this);
         }
 

@@ -58,6 +58,9 @@ internal sealed class ReadyList
     /// <summary>Items added since the last <see cref="Reset"/>.</summary>
     public int Count => _count;
 
+    /// <summary>Items the list holds before it has to grow.</summary>
+    public int Capacity => _ops.Length;
+
     /// <summary>Items finished so far (read racily by the monitor).</summary>
     public int Progress => Volatile.Read(ref _progress);
 
