@@ -133,23 +133,10 @@ public sealed partial class UringFile
             return h;
         }
 
-        bool added = false;
-        int errno = 0;
-        try
-        {
-            h.DangerousAddRef(ref added);
-            int fd = (int)h.DangerousGetHandle();
-            int flags = Libc.GetStatusFlags(fd);
-            errno = flags < 0 ? -flags : -Libc.SetStatusFlags(fd, flags | OpenFlags.ODirect);
-        }
-        finally
-        {
-            if (added)
-            {
-                h.DangerousRelease();
-            }
-        }
-
+        // The handle was just opened here and nobody else holds it: its descriptor cannot be closed under the fcntl calls.
+        int fd = (int)h.DangerousGetHandle();
+        int flags = Libc.GetStatusFlags(fd);
+        int errno = flags < 0 ? -flags : -Libc.SetStatusFlags(fd, flags | OpenFlags.ODirect);
         if (errno != 0)
         {
             h.Dispose();

@@ -53,11 +53,14 @@ public sealed partial class UringFile
         {
             return cached + await engine.ReadAsync(_handle, buffer[cached..], fileOffset + cached, this, cancellationToken, slot).ConfigureAwait(false);
         }
-        catch (Exception e) when (e is OperationCanceledException or IOException or ObjectDisposedException)
+        catch (Exception e) when (IsReadFailure(e))
         {
             return cached;
         }
     }
+
+    /// <summary>What a read through the ring throws when it is cancelled, the file or engine closes, or the kernel fails it.</summary>
+    internal static bool IsReadFailure(Exception e) => e is OperationCanceledException or ObjectDisposedException or IOException or UnauthorizedAccessException;
 
     /// <summary>Writes all of <paramref name="buffer"/> at <paramref name="fileOffset"/>, like <see cref="RandomAccess.WriteAsync(SafeFileHandle, ReadOnlyMemory{byte}, long, CancellationToken)"/>.</summary>
     /// <param name="buffer">What to write; pinned until the write completes.</param>

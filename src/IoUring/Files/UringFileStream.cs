@@ -180,7 +180,7 @@ internal sealed class UringFileStream : Stream
         {
             read = _file.ReadAsync(buffer[done..], position + done, cancellationToken);
         }
-        catch (Exception e) when (done > 0 && IsReadFailure(e))
+        catch (Exception e) when (done > 0 && UringFile.IsReadFailure(e))
         {
             // The cached part is in the caller's buffer: return it (see AwaitReadAsync).
             _position = position + done;
@@ -206,7 +206,7 @@ internal sealed class UringFileStream : Stream
         {
             n = done + await read.ConfigureAwait(false);
         }
-        catch (Exception e) when (done > 0 && IsReadFailure(e))
+        catch (Exception e) when (done > 0 && UringFile.IsReadFailure(e))
         {
             // The ring's part was cancelled or failed after the cached part had been copied into the caller's buffer:
             // that part is returned as a short read, as read(2) returns what it read before an error, so a read that
@@ -217,9 +217,6 @@ internal sealed class UringFileStream : Stream
         _position = position + n;
         return n;
     }
-
-    /// <summary>What a read through the ring throws when it is cancelled, the file or engine closes, or the kernel fails it.</summary>
-    private static bool IsReadFailure(Exception e) => e is OperationCanceledException or ObjectDisposedException or IOException or UnauthorizedAccessException;
 
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<int> DrainThenReadAsync(Memory<byte> buffer, CancellationToken cancellationToken)
