@@ -65,10 +65,9 @@ public sealed class FixedFileTests
         Assert.Equal(temp.Content, buffer);
     }
 
-    [Fact]
+    [UringFact(Opcode.OpenAt)]
     public async Task Closing_frees_the_slot_so_more_files_than_slots_can_be_opened_one_after_another()
     {
-        Kernel.RequireOp(Opcode.OpenAt);
         using IoUringEngine engine = EngineWithFixedFiles(2);
 
         using var temp = new TempFile(8192, seed: 9, shortName: true);
@@ -147,10 +146,9 @@ public sealed class FixedFileTests
         }
     }
 
-    [Fact]
+    [UringFact]
     public async Task A_file_on_a_group_puts_its_descriptor_in_every_engines_table_and_frees_them_at_close()
     {
-        Kernel.RequireIoUring();
         using var group = new IoUringEngineGroup(2);
         using var temp = new TempFile(4096, seed: 11, shortName: true);
         UringFile file = UringFile.FromHandle(group, temp.Open(), FileAccess.Read, ownsHandle: true);
@@ -175,10 +173,9 @@ public sealed class FixedFileTests
         Assert.True(file.Handle.IsClosed);
     }
 
-    [Fact]
+    [UringFact]
     public async Task Fixed_files_can_be_turned_off()
     {
-        Kernel.RequireIoUring();
         using var engine = new IoUringEngine(new IoUringEngineOptions { FixedFileSlots = 0 });
         Assert.Equal(0, engine.FixedFileSlots);
         using var temp = new TempFile(4096, seed: 12, shortName: true);

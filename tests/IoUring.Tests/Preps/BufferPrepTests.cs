@@ -5,11 +5,9 @@ namespace IoUring.Tests.Preps;
 /// <summary>provide_buffers/remove_buffers with buffer-select recv, and a buffer ring with multishot recv.</summary>
 public sealed class BufferPrepTests
 {
-    [Fact]
+    [UringFact([Opcode.ProvideBuffers, Opcode.RemoveBuffers])]
     public void Provided_buffers_are_picked_by_a_buffer_select_recv_and_removed_by_remove_buffers()
     {
-        Kernel.RequireOp(Opcode.ProvideBuffers);
-        Kernel.RequireOp(Opcode.RemoveBuffers);
         using var tcp = Loopback.TcpPair();
         using var ring = new Ring(8);
         const int size = 64;
@@ -43,10 +41,9 @@ public sealed class BufferPrepTests
         return RingKit.Run(ring);
     }
 
-    [Fact]
+    [UringFact(Opcode.Recv)]
     public void Multishot_recv_with_a_buffer_ring_delivers_messages_and_recycled_buffers_are_reused()
     {
-        Kernel.RequireOp(Opcode.Recv);
         using var tcp = Loopback.TcpPair();
         using var ring = new Ring(8);
         using BufferRing br = ring.SetupBufferRing(groupId: 2, entries: 4, bufferSize: 128);
@@ -75,10 +72,9 @@ public sealed class BufferPrepTests
         RingKit.AssertMultishotEnded(ring, RingKit.Next(ring), 0);
     }
 
-    [Fact]
+    [UringFact(Opcode.Recv)]
     public void Multishot_recv_stops_with_ENOBUFS_when_buffers_are_not_recycled()
     {
-        Kernel.RequireOp(Opcode.Recv);
         using var tcp = Loopback.TcpPair();
         using var ring = new Ring(8);
         using BufferRing br = ring.SetupBufferRing(groupId: 4, entries: 2, bufferSize: 64);

@@ -15,10 +15,9 @@ public sealed class AbandonedAtDisposeTests
 {
     private static IoUringEngine EngineThatGivesUpAtOnce() => new(new IoUringEngineOptions { DisposeTimeout = TimeSpan.Zero });
 
-    [Fact]
+    [UringFact]
     public async Task A_write_blocked_on_a_full_pipe_fails_with_ObjectDisposedException_and_its_descriptor_can_close()
     {
-        Kernel.RequireIoUring();
         using var pipe = new TestPipe();
         int writeFd = pipe.WriteFd;
         string writeEnd = LinkOf(writeFd);
@@ -44,10 +43,9 @@ public sealed class AbandonedAtDisposeTests
         Assert.NotEqual(writeEnd, LinkOf(writeFd));
     }
 
-    [Fact]
+    [UringFact]
     public async Task A_read_into_the_callers_buffer_never_completes_but_lets_its_descriptor_close()
     {
-        Kernel.RequireIoUring();
         using var pipe = new TestPipe();
         int readFd = pipe.ReadFd;
         string readEnd = LinkOf(readFd);
@@ -68,10 +66,9 @@ public sealed class AbandonedAtDisposeTests
         Assert.NotEqual(readEnd, LinkOf(readFd));
     }
 
-    [Fact]
+    [UringFact]
     public async Task Disposing_an_adopted_Socket_after_its_engine_abandoned_a_receive_returns()
     {
-        Kernel.RequireIoUring();
         (Socket client, Socket server) = Loopback.TcpPair();
         using Socket peer = server;
         IoUringEngine engine = EngineThatGivesUpAtOnce();
@@ -91,10 +88,9 @@ public sealed class AbandonedAtDisposeTests
         Assert.False(receive.IsCompleted, "the receive into the caller's buffer stays abandoned");
     }
 
-    [Fact]
+    [UringFact]
     public async Task A_connection_whose_send_was_abandoned_ends_its_send_loop_and_closes()
     {
-        Kernel.RequireIoUring();
         (Socket client, Socket server) = Loopback.TcpPair();
         using Socket peer = server;
         client.SendBufferSize = 4096;

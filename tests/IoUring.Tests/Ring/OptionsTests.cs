@@ -95,10 +95,9 @@ public sealed class OptionsTests
         Assert.Equal(0u, ring.CqReady);
     }
 
-    [Fact]
+    [UringFact]
     public void The_kernel_reports_back_the_flags_and_sizes_that_were_asked_for()
     {
-        Kernel.RequireIoUring();
         using (Ring ring = Create("CqEntries"))
         {
             Assert.Equal(4u, ring.SqEntries);
@@ -132,10 +131,9 @@ public sealed class OptionsTests
         }
     }
 
-    [Fact]
+    [UringFact]
     public void Without_Clamp_too_many_entries_is_an_argument_error()
     {
-        Kernel.RequireIoUring();
         var e = Assert.Throws<ArgumentOutOfRangeException>(() => new Ring(100_000));
         Assert.Contains("1 to 32768 entries", e.Message, StringComparison.Ordinal);
         Assert.Throws<ArgumentOutOfRangeException>(() => new Ring(0));
