@@ -31,6 +31,18 @@ public sealed class BufferPrepTests
         Pinned.KeepAlive(pool);
     }
 
+    /// <summary>
+    /// Sets up buffer ring <paramref name="groupId"/> and submits a multishot recv on <paramref name="socket"/> that
+    /// picks its buffers from it; returns the buffer ring (the caller disposes it).
+    /// </summary>
+    private static BufferRing SubmitMultishotRecv(Ring ring, Socket socket, ulong userData, ushort groupId, ushort entries, int bufferSize)
+    {
+        BufferRing br = ring.SetupBufferRing(groupId, entries, bufferSize);
+        ring.NextSqe(userData).PrepRecvMultishot(socket.Fd(), br.GroupId);
+        Assert.Equal(1, ring.Submit());
+        return br;
+    }
+
     /// <summary>Runs a recv of up to <paramref name="size"/> bytes into a buffer the kernel picks from <paramref name="group"/>.</summary>
     private static Cqe RunBufferSelectRecv(Ring ring, int fd, uint size, ushort group)
     {
@@ -46,9 +58,7 @@ public sealed class BufferPrepTests
     {
         using var tcp = Loopback.TcpPair();
         using var ring = new Ring(8);
-        using BufferRing br = ring.SetupBufferRing(groupId: 2, entries: 4, bufferSize: 128);
-        ring.NextSqe(77).PrepRecvMultishot(tcp.Client.Fd(), br.GroupId);
-        Assert.Equal(1, ring.Submit());
+        using BufferRing br = SubmitMultishotRecv(ring, tcp.Client, userData: 77, groupId: 2, entries: 4, bufferSize: 128);
 
         // Ten messages through four buffers: each one is waited for (so TCP cannot merge them), checked, and recycled.
         var seen = new HashSet<ushort>();
@@ -77,9 +87,7 @@ public sealed class BufferPrepTests
     {
         using var tcp = Loopback.TcpPair();
         using var ring = new Ring(8);
-        using BufferRing br = ring.SetupBufferRing(groupId: 4, entries: 2, bufferSize: 64);
-        ring.NextSqe(1).PrepRecvMultishot(tcp.Client.Fd(), br.GroupId);
-        Assert.Equal(1, ring.Submit());
+        using BufferRing br = SubmitMultishotRecv(ring, tcp.Client, userData: 1, groupId: 4, entries: 2, bufferSize: 64);
 
         for (int i = 0; i < 2; i++)
         {

@@ -179,8 +179,7 @@ public sealed class OptionsTests
     [Fact]
     public void With_SubmitAll_an_invalid_SQE_does_not_stop_the_batch()
     {
-        using Ring ring = Create("SubmitAll");
-        PrepBatchWithInvalidSecond(ring);
+        using Ring ring = CreateWithBatchWithInvalidSecond("SubmitAll");
         Assert.Equal(4, ring.Submit());
         Dictionary<ulong, Cqe> done = ReapByUserData(ring, 4);
         Assert.Equal(0, done[1].Res);
@@ -193,8 +192,7 @@ public sealed class OptionsTests
     [Fact]
     public void Without_SubmitAll_an_invalid_SQE_ends_the_submit_and_the_rest_stay_queued()
     {
-        using Ring ring = Create("Default");
-        PrepBatchWithInvalidSecond(ring);
+        using Ring ring = CreateWithBatchWithInvalidSecond("Default");
 
         // The kernel stops at the SQE that fails to initialise; it counts as submitted (it gets a CQE).
         Assert.Equal(2, ring.Submit());
@@ -214,8 +212,10 @@ public sealed class OptionsTests
         Assert.Equal(0, ring.InFlight);
     }
 
-    private static void PrepBatchWithInvalidSecond(Ring ring)
+    /// <summary>A ring of <paramref name="variant"/> with four NOPs queued (user data 1 to 4), the second with an invalid opcode.</summary>
+    private static Ring CreateWithBatchWithInvalidSecond(string variant)
     {
+        Ring ring = Create(variant);
         for (ulong ud = 1; ud <= 4; ud++)
         {
             ref Sqe sqe = ref ring.GetSqe();
@@ -227,5 +227,7 @@ public sealed class OptionsTests
 
             sqe.UserData = ud;
         }
+
+        return ring;
     }
 }
