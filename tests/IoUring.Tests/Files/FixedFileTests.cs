@@ -274,8 +274,7 @@ public sealed class FixedFileTests
         using IoUringEngine engine = EngineWithFixedFiles();
 
         using var pipe = new TestPipe();
-        int readFd = pipe.ReadFd;
-        string readEnd = new FileInfo($"/proc/self/fd/{readFd}").LinkTarget!;
+        FdWatch readEnd = Fds.Watch(pipe.ReadFd);
         UringFile file = UringFile.FromHandle(engine, pipe.Read, FileAccess.Read);
         await WaitSettled(file);
         Assert.True(file.FixedFileSlot >= 0);
@@ -287,7 +286,7 @@ public sealed class FixedFileTests
         // The request names the slot, whose table entry holds the kernel's own reference on the pipe: it took no
         // reference on the handle, so closing the handle closes the descriptor at once (no deferred close) ...
         pipe.CloseReadEnd();
-        Assert.NotEqual(readEnd, new FileInfo($"/proc/self/fd/{readFd}").LinkTarget);
+        readEnd.AssertClosed();
 
         // ... and the read still completes from the same pipe.
         pipe.Put([7, 8, 9]);

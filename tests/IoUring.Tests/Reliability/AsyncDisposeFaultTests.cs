@@ -243,7 +243,7 @@ public sealed class AsyncDisposeFaultTests
 
         Microsoft.Win32.SafeHandles.SafeFileHandle handle = File.OpenHandle(temp.Path);
         int fd = (int)handle.DangerousGetHandle();
-        string target = FdTarget(fd);
+        string target = Fds.Target(fd);
         Assert.Equal(temp.Path, target);
         Task close;
         if (throughFile)
@@ -270,20 +270,8 @@ public sealed class AsyncDisposeFaultTests
         {
         }
 
-        Assert.NotEqual(temp.Path, FdTarget(fd));
+        Assert.NotEqual(temp.Path, Fds.Target(fd));
         Assert.Equal(0, engine.AbandonedOperations);
-    }
-
-    private static string FdTarget(int fd)
-    {
-        try
-        {
-            return new FileInfo($"/proc/self/fd/{fd}").LinkTarget ?? string.Empty;
-        }
-        catch (IOException)
-        {
-            return string.Empty;
-        }
     }
 
     [UringFact]

@@ -293,9 +293,8 @@ public sealed class UdpReceiverTests
         using var engine = new IoUringEngine();
         var socket = UringUdpSocket.Bind(engine, new IPEndPoint(IPAddress.Loopback, 0));
         int fd = (int)socket.Handle.DangerousGetHandle();
-        string link = $"/proc/self/fd/{fd}";
-        string? inode = new FileInfo(link).LinkTarget;
-        Assert.StartsWith("socket:", inode);
+        FdWatch descriptor = Fds.Watch(fd);
+        Assert.StartsWith("socket:", descriptor.Was);
         using UringUdpReceiver receiver = socket.StartReceiving();
         using var peer = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
         peer.SendTo(new byte[] { 1 }, socket.LocalEndPoint!);
@@ -312,7 +311,7 @@ public sealed class UdpReceiverTests
         await reading.WaitAsync(Wait.Patience);
         Assert.Equal(1, seen);
         await receiver.Closed.WaitAsync(Wait.Patience);
-        await Wait.UntilAsync(() => new FileInfo(link).LinkTarget != inode, "the socket's descriptor closed");
+        await Wait.UntilAsync(() => Fds.Target(fd) != descriptor.Was, "the socket's descriptor closed");
         await Assert.ThrowsAsync<ObjectDisposedException>(async () => await receiver.ReceiveAsync());
         Assert.Throws<ObjectDisposedException>(() => socket.StartReceiving());
     }
