@@ -21,6 +21,9 @@ internal sealed class CompareOptions
 
     public bool Smoke { get; set; }
 
+    /// <summary>Leave the guest's free page reporting on during the run (<see cref="PageReporting"/>).</summary>
+    public bool KeepPageReporting { get; set; }
+
     public HashSet<string>? Scenarios { get; set; }
 
     public HashSet<string>? Contenders { get; set; }
@@ -56,7 +59,7 @@ internal sealed class CompareOptions
         usage: compare [--size 1g] [--seconds 3] [--rounds 3] [--warmup 0.5] [--json PATH] [--markdown PATH]
                        [--smoke] [--dir DIR] [--scenarios nop,hot,cold,seq,http] [--contenders ring,pread,...]
                        [--qd 1,32,128] [--threads 32] [--seed 12345] [--connections 256] [--wrk-threads 2]
-                       [--pipeline 1] [--server-pool default|pinned]
+                       [--pipeline 1] [--server-pool default|pinned] [--keep-page-reporting]
           --size       data file size (k/m/g suffixes); the file is created in DIR (default: the temp dir) and deleted
           --seconds    measured time of each run;  --warmup: unmeasured time before it, in the same run
           --rounds     every contender runs once per round, in rotating order; the table shows medians
@@ -66,6 +69,8 @@ internal sealed class CompareOptions
                        By default every contender runs 256 connections without pipelining, and the kestrel-*
                        contenders also 256 connections with 16 requests pipelined per write (wrk Lua script, as
                        TechEmpower plaintext) and 1024 connections; --connections or --pipeline runs only that shape
+          --keep-page-reporting  leave a VM's free page reporting (virtio-balloon) on; by default it is paused
+                       for the run (root only) and restored, since it makes writes into freed memory 5-10x dearer
           --server-pool  the sockets-* servers' pipe memory: each transport's default pool, or one pinned block
                        pool that keeps its blocks, for both
         scenarios: nop, hot, cold, seq, http
@@ -88,6 +93,12 @@ internal sealed class CompareOptions
             if (a is "--smoke")
             {
                 o.Smoke = true;
+                continue;
+            }
+
+            if (a is "--keep-page-reporting")
+            {
+                o.KeepPageReporting = true;
                 continue;
             }
 

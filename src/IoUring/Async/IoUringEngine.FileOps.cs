@@ -63,13 +63,7 @@ public sealed partial class IoUringEngine
     {
         ArgumentNullException.ThrowIfNull(handle);
         ValidateOffset(fileOffset);
-        return Issue(
-            OpKind.Read,
-            new BufferRequest(handle, buffer, fileOffset, fixedSlot),
-            static (IoUringEngine e, IoOperation op, in BufferRequest r) => e.PrepReadOrWrite(op, write: false, op.AddFileRef(r.Handle, r.FixedSlot), op.Pin(r.Buffer), r.Buffer, r.Offset),
-            owner,
-            cancellationToken,
-            deadline).AsInt32();
+        return IssueReadOrWrite(OpKind.Read, handle, buffer, fileOffset, owner, cancellationToken, fixedSlot, deadline).AsInt32();
     }
 
     /// <summary>Writes all of <paramref name="buffer"/> at <paramref name="fileOffset"/> (<c>IORING_OP_WRITE</c>, repeated after short writes).</summary>
@@ -110,14 +104,18 @@ public sealed partial class IoUringEngine
             return ValueTask.CompletedTask;
         }
 
-        return Issue(
-            OpKind.Write,
+        return IssueReadOrWrite(OpKind.Write, handle, buffer, fileOffset, owner, cancellationToken, fixedSlot, deadline).AsValueTask();
+    }
+
+    /// <summary>The one-buffer read (<paramref name="kind"/> <see cref="OpKind.Read"/>) or write (<see cref="OpKind.Write"/>) the two methods above issue.</summary>
+    private Issued IssueReadOrWrite(OpKind kind, SafeHandle handle, ReadOnlyMemory<byte> buffer, long fileOffset, IOperationOwner? owner, CancellationToken cancellationToken, int fixedSlot, RequestDeadline deadline) =>
+        Issue(
+            kind,
             new BufferRequest(handle, buffer, fileOffset, fixedSlot),
-            static (IoUringEngine e, IoOperation op, in BufferRequest r) => e.PrepReadOrWrite(op, write: true, op.AddFileRef(r.Handle, r.FixedSlot), op.Pin(r.Buffer), r.Buffer, r.Offset),
+            static (IoUringEngine e, IoOperation op, in BufferRequest r) => e.PrepReadOrWrite(op, write: op.Kind == OpKind.Write, op.AddFileRef(r.Handle, r.FixedSlot), op.Pin(r.Buffer), r.Buffer, r.Offset),
             owner,
             cancellationToken,
-            deadline).AsValueTask();
-    }
+            deadline);
 
     /// <summary>Reads into several buffers in order from <paramref name="fileOffset"/> (<c>IORING_OP_READV</c>, like <c>preadv</c>).</summary>
     /// <param name="handle">An open handle.</param>

@@ -2,8 +2,8 @@
 namespace IoUring;
 
 // Directory-entry requests (5.11-5.15): rename, unlink, mkdir, symlink, link, with the path lookups in the kernel, off
-// the calling thread. One declaration per kind, each an Issue call with its own prepare function. Relative paths
-// resolve from the working directory (AT_FDCWD).
+// the calling thread. One declaration per kind validates its paths and issues through IssueEntry, whose one prepare
+// function preps the SQE by kind. Relative paths resolve from the working directory (AT_FDCWD).
 public sealed partial class IoUringEngine
 {
     /// <summary><c>RENAME_NOREPLACE</c>: fail with <c>EEXIST</c> instead of replacing an existing target.</summary>
@@ -33,16 +33,7 @@ public sealed partial class IoUringEngine
     {
         ValidatePath(oldPath);
         ValidatePath(newPath);
-        return Issue(
-            OpKind.RenameAt,
-            new EntryRequest(oldPath, newPath, (int)flags),
-            static (IoUringEngine e, IoOperation op, in EntryRequest r) =>
-            {
-                op.Path = $"'{r.Path}' to '{r.Other}'";
-                op.Template.PrepRenameAt(Sqe.AtFdCwd, op.Pin(NulTerminated(r.Path)), Sqe.AtFdCwd, op.PinExtra(NulTerminated(r.Other!)), (uint)r.Flags);
-            },
-            owner: null,
-            cancellationToken).AsValueTask();
+        return IssueEntry(OpKind.RenameAt, new EntryRequest(oldPath, newPath, (int)flags), cancellationToken);
     }
 
     /// <summary>Removes the entry at <paramref name="path"/> (<c>IORING_OP_UNLINKAT</c>, 5.11, like <c>unlinkat(2)</c>).</summary>
@@ -54,16 +45,7 @@ public sealed partial class IoUringEngine
     public ValueTask UnlinkAsync(string path, bool directory = false, CancellationToken cancellationToken = default)
     {
         ValidatePath(path);
-        return Issue(
-            OpKind.UnlinkAt,
-            new EntryRequest(path, null, directory ? AtRemoveDir : 0),
-            static (IoUringEngine e, IoOperation op, in EntryRequest r) =>
-            {
-                op.Path = $"'{r.Path}'";
-                op.Template.PrepUnlinkAt(Sqe.AtFdCwd, op.Pin(NulTerminated(r.Path)), r.Flags);
-            },
-            owner: null,
-            cancellationToken).AsValueTask();
+        return IssueEntry(OpKind.UnlinkAt, new EntryRequest(path, null, directory ? AtRemoveDir : 0), cancellationToken);
     }
 
     /// <summary>Creates the directory <paramref name="path"/> (<c>IORING_OP_MKDIRAT</c>, 5.15, like <c>mkdirat(2)</c>); its parent must exist.</summary>
@@ -75,16 +57,7 @@ public sealed partial class IoUringEngine
     public ValueTask MakeDirectoryAsync(string path, UnixFileMode mode = DefaultDirectoryMode, CancellationToken cancellationToken = default)
     {
         ValidatePath(path);
-        return Issue(
-            OpKind.MkdirAt,
-            new EntryRequest(path, null, (int)mode),
-            static (IoUringEngine e, IoOperation op, in EntryRequest r) =>
-            {
-                op.Path = $"'{r.Path}'";
-                op.Template.PrepMkdirAt(Sqe.AtFdCwd, op.Pin(NulTerminated(r.Path)), (uint)r.Flags);
-            },
-            owner: null,
-            cancellationToken).AsValueTask();
+        return IssueEntry(OpKind.MkdirAt, new EntryRequest(path, null, (int)mode), cancellationToken);
     }
 
     /// <summary>Creates a symbolic link at <paramref name="linkPath"/> pointing to <paramref name="target"/> (<c>IORING_OP_SYMLINKAT</c>, 5.15).</summary>
@@ -97,16 +70,7 @@ public sealed partial class IoUringEngine
     {
         ValidatePath(target);
         ValidatePath(linkPath);
-        return Issue(
-            OpKind.SymlinkAt,
-            new EntryRequest(linkPath, target, 0),
-            static (IoUringEngine e, IoOperation op, in EntryRequest r) =>
-            {
-                op.Path = $"'{r.Path}' -> '{r.Other}'";
-                op.Template.PrepSymlinkAt(op.Pin(NulTerminated(r.Other!)), Sqe.AtFdCwd, op.PinExtra(NulTerminated(r.Path)));
-            },
-            owner: null,
-            cancellationToken).AsValueTask();
+        return IssueEntry(OpKind.SymlinkAt, new EntryRequest(linkPath, target, 0), cancellationToken);
     }
 
     /// <summary>Creates a hard link <paramref name="newPath"/> to the file at <paramref name="existingPath"/> (<c>IORING_OP_LINKAT</c>, 5.15).</summary>
@@ -120,15 +84,40 @@ public sealed partial class IoUringEngine
     {
         ValidatePath(existingPath);
         ValidatePath(newPath);
-        return Issue(
-            OpKind.LinkAt,
-            new EntryRequest(existingPath, newPath, followSymlinks ? AtSymlinkFollow : 0),
-            static (IoUringEngine e, IoOperation op, in EntryRequest r) =>
-            {
+        return IssueEntry(OpKind.LinkAt, new EntryRequest(existingPath, newPath, followSymlinks ? AtSymlinkFollow : 0), cancellationToken);
+    }
+
+    /// <summary>Issues the directory-entry request <paramref name="kind"/>; the paths were validated by the caller.</summary>
+    private ValueTask IssueEntry(OpKind kind, in EntryRequest request, CancellationToken cancellationToken) =>
+        Issue(kind, request, static (IoUringEngine e, IoOperation op, in EntryRequest r) => PrepareEntry(op, r), owner: null, cancellationToken).AsValueTask();
+
+    /// <summary>Preps the SQE of a directory-entry request by its kind, naming its path(s) for the error message.</summary>
+    private static void PrepareEntry(IoOperation op, in EntryRequest r)
+    {
+        switch (op.Kind)
+        {
+            case OpKind.RenameAt:
+                op.Path = $"'{r.Path}' to '{r.Other}'";
+                op.Template.PrepRenameAt(Sqe.AtFdCwd, op.Pin(NulTerminated(r.Path)), Sqe.AtFdCwd, op.PinExtra(NulTerminated(r.Other!)), (uint)r.Flags);
+                break;
+            case OpKind.UnlinkAt:
+                op.Path = $"'{r.Path}'";
+                op.Template.PrepUnlinkAt(Sqe.AtFdCwd, op.Pin(NulTerminated(r.Path)), r.Flags);
+                break;
+            case OpKind.MkdirAt:
+                op.Path = $"'{r.Path}'";
+                op.Template.PrepMkdirAt(Sqe.AtFdCwd, op.Pin(NulTerminated(r.Path)), (uint)r.Flags);
+                break;
+            case OpKind.SymlinkAt:
+                op.Path = $"'{r.Path}' -> '{r.Other}'";
+                op.Template.PrepSymlinkAt(op.Pin(NulTerminated(r.Other!)), Sqe.AtFdCwd, op.PinExtra(NulTerminated(r.Path)));
+                break;
+            case OpKind.LinkAt:
                 op.Path = $"'{r.Path}' to '{r.Other}'";
                 op.Template.PrepLinkAt(Sqe.AtFdCwd, op.Pin(NulTerminated(r.Path)), Sqe.AtFdCwd, op.PinExtra(NulTerminated(r.Other!)), r.Flags);
-            },
-            owner: null,
-            cancellationToken).AsValueTask();
+                break;
+            default:
+                throw new System.Diagnostics.UnreachableException($"{op.Kind} is not a directory-entry request.");
+        }
     }
 }

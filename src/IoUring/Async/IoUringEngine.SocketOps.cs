@@ -71,25 +71,36 @@ public sealed partial class IoUringEngine
 
     /// <summary><c>recv(fd, buffer, 0)</c>; the result is the number of bytes received, 0 at end of stream.</summary>
     internal ValueTask<int> ReceiveSocketAsync(SafeHandle handle, Memory<byte> buffer, CancellationToken cancellationToken, RequestDeadline deadline = default) =>
-        Issue(
-            OpKind.Recv,
-            new SocketRequest(handle, buffer, null, 0, false),
-            static (IoUringEngine e, IoOperation op, in SocketRequest r) =>
-                op.Template.PrepRecv(op.AddHandleRef(r.Handle), op.Pin(r.Buffer), (uint)r.Buffer.Length),
-            owner: null,
-            cancellationToken,
-            deadline).AsInt32();
+        IssueOnBuffer(OpKind.Recv, handle, buffer, cancellationToken, deadline).AsInt32();
 
     /// <summary><c>connect(fd, address)</c>; <paramref name="socketAddress"/> is a native sockaddr, pinned until the CQE.</summary>
     internal ValueTask ConnectSocketAsync(SafeHandle handle, ReadOnlyMemory<byte> socketAddress, CancellationToken cancellationToken, RequestDeadline deadline = default) =>
+        IssueOnBuffer(OpKind.Connect, handle, socketAddress, cancellationToken, deadline).AsValueTask();
+
+    /// <summary>
+    /// The <see cref="OpKind.Recv"/> into <paramref name="buffer"/> or the <see cref="OpKind.Connect"/> to the sockaddr in
+    /// it that the two methods above issue: one buffer, pinned until the CQE, with its address and length in the SQE.
+    /// </summary>
+    private Issued IssueOnBuffer(OpKind kind, SafeHandle handle, ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken, RequestDeadline deadline) =>
         Issue(
-            OpKind.Connect,
-            new SocketRequest(handle, socketAddress, null, 0, false),
+            kind,
+            new SocketRequest(handle, buffer, null, 0, false),
             static (IoUringEngine e, IoOperation op, in SocketRequest r) =>
-                op.Template.PrepConnect(op.AddHandleRef(r.Handle), op.Pin(r.Buffer), (uint)r.Buffer.Length),
+            {
+                int fd = op.AddHandleRef(r.Handle);
+                nint address = op.Pin(r.Buffer);
+                if (op.Kind == OpKind.Recv)
+                {
+                    op.Template.PrepRecv(fd, address, (uint)r.Buffer.Length);
+                }
+                else
+                {
+                    op.Template.PrepConnect(fd, address, (uint)r.Buffer.Length);
+                }
+            },
             owner: null,
             cancellationToken,
-            deadline).AsValueTask();
+            deadline);
 
     /// <summary>Single-shot <c>accept4(fd, NULL, NULL, SOCK_CLOEXEC)</c>; the result is the new descriptor.</summary>
     internal ValueTask<int> AcceptSocketAsync(SafeHandle handle, CancellationToken cancellationToken) =>

@@ -48,6 +48,13 @@ internal static class FileChecks
         ValidateAccess(access);
     }
 
+    /// <summary>The <see cref="FileStreamOptions"/> of an open by mode and access, after <see cref="ValidateEnums"/> refused values outside the enums.</summary>
+    public static FileStreamOptions StreamOptions(FileMode mode, FileAccess access)
+    {
+        ValidateEnums(mode, access);
+        return new FileStreamOptions { Mode = mode, Access = access };
+    }
+
     /// <summary>Refuses a <see cref="FileAccess"/> outside the enum.</summary>
     public static void ValidateAccess(FileAccess access)
     {

@@ -93,8 +93,7 @@ public sealed partial class UringFile
     public static UringFile Open(IoUringEngine engine, string path, FileMode mode, FileAccess access = FileAccess.Read, FileShare share = FileShare.Read, FileOptions options = FileOptions.None)
     {
         ArgumentNullException.ThrowIfNull(engine);
-        SafeFileHandle h = OpenHandle(path, mode, access, share, options);
-        return new UringFile(engine, null, h, ownsHandle: true, access, System.IO.Path.GetFullPath(path));
+        return Opened(engine, null, OpenHandle(path, mode, access, share, options), access, path);
     }
 
     /// <summary>Opens a file on the calling thread like <see cref="File.OpenHandle"/>, for I/O through <paramref name="engine"/>.</summary>
@@ -105,8 +104,12 @@ public sealed partial class UringFile
     public static UringFile Open(IoUringEngine engine, string path, FileStreamOptions options)
     {
         ArgumentNullException.ThrowIfNull(engine);
-        return new UringFile(engine, null, OpenHandle(path, options), ownsHandle: true, options.Access, System.IO.Path.GetFullPath(path));
+        return Opened(engine, null, OpenHandle(path, options), options.Access, path);
     }
+
+    /// <summary>The file over a handle a synchronous open just made (the file owns it), named by its full path.</summary>
+    private static UringFile Opened(IoUringEngine? engine, IoUringEngineGroup? group, SafeFileHandle handle, FileAccess access, string path) =>
+        new(engine, group, handle, ownsHandle: true, access, System.IO.Path.GetFullPath(path));
 
     private static SafeFileHandle OpenHandle(string path, FileStreamOptions options)
     {
@@ -157,8 +160,7 @@ public sealed partial class UringFile
     public static UringFile Open(IoUringEngineGroup group, string path, FileMode mode, FileAccess access = FileAccess.Read, FileShare share = FileShare.Read, FileOptions options = FileOptions.None)
     {
         ArgumentNullException.ThrowIfNull(group);
-        SafeFileHandle h = OpenHandle(path, mode, access, share, options);
-        return new UringFile(null, group, h, ownsHandle: true, access, System.IO.Path.GetFullPath(path));
+        return Opened(null, group, OpenHandle(path, mode, access, share, options), access, path);
     }
 
     /// <summary>Opens a file on the calling thread like <see cref="File.OpenHandle"/>, for I/O through the group's engine for each caller's core.</summary>
@@ -169,7 +171,7 @@ public sealed partial class UringFile
     public static UringFile Open(IoUringEngineGroup group, string path, FileStreamOptions options)
     {
         ArgumentNullException.ThrowIfNull(group);
-        return new UringFile(null, group, OpenHandle(path, options), ownsHandle: true, options.Access, System.IO.Path.GetFullPath(path));
+        return Opened(null, group, OpenHandle(path, options), options.Access, path);
     }
 
     /// <summary>Opens a file with <c>IORING_OP_OPENAT</c>: path lookup and open run in the kernel without blocking a thread.</summary>
@@ -179,11 +181,8 @@ public sealed partial class UringFile
     /// <param name="access">Read, write or both.</param>
     /// <param name="cancellationToken">Cancels the open.</param>
     /// <returns>The file, owning its handle.</returns>
-    public static ValueTask<UringFile> OpenAsync(IoUringEngine engine, string path, FileMode mode, FileAccess access = FileAccess.Read, CancellationToken cancellationToken = default)
-    {
-        FileChecks.ValidateEnums(mode, access);
-        return OpenAsync(engine, path, new FileStreamOptions { Mode = mode, Access = access }, cancellationToken);
-    }
+    public static ValueTask<UringFile> OpenAsync(IoUringEngine engine, string path, FileMode mode, FileAccess access = FileAccess.Read, CancellationToken cancellationToken = default) =>
+        OpenAsync(engine, path, FileChecks.StreamOptions(mode, access), cancellationToken);
 
     /// <summary>Opens a file with <c>IORING_OP_OPENAT</c>.</summary>
     /// <param name="engine">The engine.</param>
@@ -213,11 +212,8 @@ public sealed partial class UringFile
     /// <param name="access">Read, write or both.</param>
     /// <param name="cancellationToken">Cancels the open.</param>
     /// <returns>The file, owning its handle.</returns>
-    public static ValueTask<UringFile> OpenAsync(IoUringEngineGroup group, string path, FileMode mode, FileAccess access = FileAccess.Read, CancellationToken cancellationToken = default)
-    {
-        FileChecks.ValidateEnums(mode, access);
-        return OpenAsync(group, path, new FileStreamOptions { Mode = mode, Access = access }, cancellationToken);
-    }
+    public static ValueTask<UringFile> OpenAsync(IoUringEngineGroup group, string path, FileMode mode, FileAccess access = FileAccess.Read, CancellationToken cancellationToken = default) =>
+        OpenAsync(group, path, FileChecks.StreamOptions(mode, access), cancellationToken);
 
     /// <summary>Opens a file with <c>IORING_OP_OPENAT</c> for I/O through the group's engine for each caller's core.</summary>
     /// <param name="group">The engines.</param>

@@ -732,16 +732,7 @@ public sealed class AsyncFuzzer : FuzzHarness
                 });
                 break;
             default:
-                if (_rng.Next(2) == 0)
-                {
-                    Await("stream.DisposeAsync", s.DisposeAsync);
-                }
-                else
-                {
-                    Call("stream.Dispose", s.Dispose);
-                }
-
-                if (_rng.Next(2) == 0)
+                if (EndEitherWay("stream.DisposeAsync", s.DisposeAsync, "stream.Dispose", s.Dispose))
                 {
                     _stream = null;
                 }
@@ -813,16 +804,7 @@ public sealed class AsyncFuzzer : FuzzHarness
                 Await("reader.CopyToAsync", () => new ValueTask(r.CopyToAsync(Stream.Null, Token(false))));
                 break;
             default:
-                if (_rng.Next(2) == 0)
-                {
-                    Await("reader.CompleteAsync", () => r.CompleteAsync());
-                }
-                else
-                {
-                    Call("reader.Complete", () => r.Complete());
-                }
-
-                if (_rng.Next(2) == 0)
+                if (EndEitherWay("reader.CompleteAsync", () => r.CompleteAsync(), "reader.Complete", () => r.Complete()))
                 {
                     _reader = null;
                 }
@@ -873,22 +855,31 @@ public sealed class AsyncFuzzer : FuzzHarness
                 Await("writer.WriteAsync", () => w.WriteAsync(Buffer(_rng.Next(0, 1 << 16)), Token(false)));
                 break;
             default:
-                if (_rng.Next(2) == 0)
-                {
-                    Await("writer.CompleteAsync", () => w.CompleteAsync(_rng.Next(4) == 0 ? new InvalidDataException("fuzz") : null));
-                }
-                else
-                {
-                    Call("writer.Complete", () => w.Complete());
-                }
-
-                if (_rng.Next(2) == 0)
+                if (EndEitherWay("writer.CompleteAsync", () => w.CompleteAsync(_rng.Next(4) == 0 ? new InvalidDataException("fuzz") : null), "writer.Complete", () => w.Complete()))
                 {
                     _writer = null;
                 }
 
                 break;
         }
+    }
+
+    /// <summary>
+    /// Ends a stream, reader or writer the async way or the sync way (at random); returns whether to forget it too (at
+    /// random), so that the next call creates a new one, rather than go on calling the ended one.
+    /// </summary>
+    private bool EndEitherWay(string asyncName, Func<ValueTask> endAsync, string syncName, Action end)
+    {
+        if (_rng.Next(2) == 0)
+        {
+            Await(asyncName, endAsync);
+        }
+        else
+        {
+            Call(syncName, end);
+        }
+
+        return _rng.Next(2) == 0;
     }
 
     private void DisposeSomething()

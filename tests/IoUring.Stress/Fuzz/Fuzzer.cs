@@ -534,7 +534,52 @@ public sealed class Fuzzer : FuzzHarness
 
     private void PrepOne(int kind)
     {
+        if (kind == 35)
+        {
+            // Ring-level openat2 with a null path: the kernel must fail it (EFAULT) before opening anything. (Here, not
+            // in TakeSqe: the SQE it returns may not outlive the local it was given.)
+            var how = new OpenHow { Flags = (ulong)_rng.Next(), Mode = (ulong)_rng.Next(0, 0x1000), Resolve = (ulong)_rng.Next(0, 64) };
+            FuzzPool p = _pool;
+            ref Sqe open = ref _ring!.PrepOpenAt2(p.InvalidFds[_rng.Next(p.InvalidFds.Length)], 0, how);
+            Finish(ref open);
+            return;
+        }
+
+        ref Sqe s = ref TakeSqe(kind);
+        Finish(ref s);
+    }
+
+    /// <summary>
+    /// The SQE of request kind <paramref name="kind"/> (any but openat2), prepped: by the ring for the timeouts, whose
+    /// argument the ring keeps until submission, else by <see cref="PrepOn"/> on an SQE the ring hands out.
+    /// </summary>
+    private ref Sqe TakeSqe(int kind)
+    {
         Ring ring = _ring!;
+        switch (kind)
+        {
+            case 11:
+            case 12:
+                return ref ring.PrepTimeout(RandomTimeSpan(), (uint)_rng.Next(0, 4), (TimeoutFlags)_rng.Next(0, 128));
+
+            case 14:
+                return ref ring.PrepTimeoutUpdate(TargetUserData(), RandomTimeSpan(), (TimeoutFlags)_rng.Next(0, 128));
+
+            case 15:
+                return ref ring.PrepLinkTimeout(RandomTimeSpan(), (TimeoutFlags)_rng.Next(0, 128));
+
+            default:
+            {
+                ref Sqe s = ref ring.GetSqe();
+                PrepOn(ref s, kind);
+                return ref s;
+            }
+        }
+    }
+
+    /// <summary>Preps request kind <paramref name="kind"/> (any but the ring-level ones of <see cref="TakeSqe"/>) on <paramref name="s"/>.</summary>
+    private void PrepOn(ref Sqe s, int kind)
+    {
         FuzzPool p = _pool;
         switch (kind)
         {
@@ -543,9 +588,7 @@ public sealed class Fuzzer : FuzzHarness
             case 2:
             {
                 (nint a, uint l) = p.Range(_rng, 65536);
-                ref Sqe s = ref ring.GetSqe();
                 s.PrepRead(p.Fd(_rng), a, l, RandomOffset());
-                Finish(ref s);
                 break;
             }
 
@@ -553,9 +596,7 @@ public sealed class Fuzzer : FuzzHarness
             case 4:
             {
                 (nint a, uint l) = p.Range(_rng, 65536);
-                ref Sqe s = ref ring.GetSqe();
                 s.PrepWrite(p.Fd(_rng), a, l, RandomOffset());
-                Finish(ref s);
                 break;
             }
 
@@ -565,7 +606,6 @@ public sealed class Fuzzer : FuzzHarness
                 int count = _rng.Next(0, FuzzPool.MaxIoVecs + 1);
                 nint iov = p.FillIoVecs(_rng, count);
                 uint nr = _rng.Next(10) == 0 ? Pick(1025u, uint.MaxValue) : (uint)count;
-                ref Sqe s = ref ring.GetSqe();
                 if (kind == 5)
                 {
                     s.PrepReadv(p.Fd(_rng), iov, nr, RandomOffset(), (ReadWriteFlags)RandomRwFlags());
@@ -575,7 +615,6 @@ public sealed class Fuzzer : FuzzHarness
                     s.PrepWritev(p.Fd(_rng), iov, nr, RandomOffset(), (ReadWriteFlags)RandomRwFlags());
                 }
 
-                Finish(ref s);
                 break;
             }
 
@@ -584,7 +623,6 @@ public sealed class Fuzzer : FuzzHarness
             {
                 (nint a, uint l) = p.Range(_rng, 65536);
                 ushort index = (ushort)_rng.Next(0, 10);
-                ref Sqe s = ref ring.GetSqe();
                 if (kind == 7)
                 {
                     s.PrepReadFixed(p.Fd(_rng), a, l, RandomOffset(), index);
@@ -594,21 +632,15 @@ public sealed class Fuzzer : FuzzHarness
                     s.PrepWriteFixed(p.Fd(_rng), a, l, RandomOffset(), index);
                 }
 
-                Finish(ref s);
                 break;
             }
 
             case 9:
-            {
-                ref Sqe s = ref ring.GetSqe();
                 s.PrepFsync(p.Fd(_rng), (FsyncFlags)_rng.Next(0, 4));
-                Finish(ref s);
                 break;
-            }
 
             case 10:
             {
-                ref Sqe s = ref ring.GetSqe();
                 s.PrepNop();
                 if (_rng.Next(3) == 0)
                 {
@@ -616,44 +648,16 @@ public sealed class Fuzzer : FuzzHarness
                     s.Len = (uint)_rng.Next();
                 }
 
-                Finish(ref s);
-                break;
-            }
-
-            case 11:
-            case 12:
-            {
-                ref Sqe s = ref ring.PrepTimeout(RandomTimeSpan(), (uint)_rng.Next(0, 4), (TimeoutFlags)_rng.Next(0, 128));
-                Finish(ref s);
                 break;
             }
 
             case 13:
-            {
-                ref Sqe s = ref ring.GetSqe();
                 s.PrepTimeoutRemove(TargetUserData(), (TimeoutFlags)_rng.Next(0, 128));
-                Finish(ref s);
                 break;
-            }
-
-            case 14:
-            {
-                ref Sqe s = ref ring.PrepTimeoutUpdate(TargetUserData(), RandomTimeSpan(), (TimeoutFlags)_rng.Next(0, 128));
-                Finish(ref s);
-                break;
-            }
-
-            case 15:
-            {
-                ref Sqe s = ref ring.PrepLinkTimeout(RandomTimeSpan(), (TimeoutFlags)_rng.Next(0, 128));
-                Finish(ref s);
-                break;
-            }
 
             case 16:
             case 17:
             {
-                ref Sqe s = ref ring.GetSqe();
                 if (_rng.Next(3) == 0)
                 {
                     s.PrepCancelFd(p.Fd(_rng), (AsyncCancelFlags)_rng.Next(0, 64));
@@ -663,22 +667,16 @@ public sealed class Fuzzer : FuzzHarness
                     s.PrepCancel(TargetUserData(), (AsyncCancelFlags)_rng.Next(0, 64));
                 }
 
-                Finish(ref s);
                 break;
             }
 
             case 18:
-            {
-                ref Sqe s = ref ring.GetSqe();
                 s.PrepCancelAny();
-                Finish(ref s);
                 break;
-            }
 
             case 19:
             case 20:
             {
-                ref Sqe s = ref ring.GetSqe();
                 if (_rng.Next(2) == 0)
                 {
                     s.PrepPollAdd(p.Fd(_rng), (uint)_rng.Next(0, 0x4000));
@@ -688,79 +686,47 @@ public sealed class Fuzzer : FuzzHarness
                     s.PrepPollMultishot(p.Fd(_rng), (uint)_rng.Next(0, 0x4000));
                 }
 
-                Finish(ref s);
                 break;
             }
 
             case 21:
-            {
-                ref Sqe s = ref ring.GetSqe();
                 s.PrepPollRemove(TargetUserData());
-                Finish(ref s);
                 break;
-            }
 
             case 22:
             {
                 ulong newUserData = NextUserData();
-                ref Sqe s = ref ring.GetSqe();
                 s.PrepPollUpdate(TargetUserData(), newUserData, (uint)_rng.Next(0, 0x4000), (PollFlags)_rng.Next(0, 16));
-                Finish(ref s);
                 break;
             }
 
             case 23:
-            {
-                ref Sqe s = ref ring.GetSqe();
                 s.PrepSyncFileRange(p.Fd(_rng), (uint)_rng.Next(0, 1 << 20), RandomOffset(), (uint)_rng.Next(0, 16));
-                Finish(ref s);
                 break;
-            }
 
             case 24:
-            {
-                ref Sqe s = ref ring.GetSqe();
                 s.PrepFallocate(p.Fd(_rng), _rng.Next(0, 0x80), (ulong)_rng.Next(0, 16 << 20), (ulong)_rng.Next(0, 1 << 20));
-                Finish(ref s);
                 break;
-            }
 
             case 25:
-            {
-                ref Sqe s = ref ring.GetSqe();
                 s.PrepFadvise(p.Fd(_rng), RandomOffset(), (uint)_rng.Next(), _rng.Next(-1, 8));
-                Finish(ref s);
                 break;
-            }
 
             case 26:
-            {
-                ref Sqe s = ref ring.GetSqe();
                 s.PrepFtruncate(p.Fd(_rng), _rng.Next(2) == 0 ? (ulong)_rng.Next(0, 1 << 20) : (ulong)_rng.NextInt64());
-                Finish(ref s);
                 break;
-            }
 
             case 27:
-            {
-                ref Sqe s = ref ring.GetSqe();
                 s.PrepSplice(p.Fd(_rng), _rng.Next(2) == 0 ? -1 : _rng.Next(0, 1 << 20), p.Fd(_rng), _rng.Next(2) == 0 ? -1 : _rng.Next(0, 1 << 20), (uint)_rng.Next(0, 1 << 16), (uint)_rng.Next(0, 16));
-                Finish(ref s);
                 break;
-            }
 
             case 28:
-            {
-                ref Sqe s = ref ring.GetSqe();
                 s.PrepTee(p.Fd(_rng), p.Fd(_rng), (uint)_rng.Next(0, 1 << 16), (uint)_rng.Next(0, 16));
-                Finish(ref s);
                 break;
-            }
 
             case 29:
             {
                 (nint a, uint l) = p.Range(_rng, 65536);
-                ref Sqe s = ref ring.GetSqe();
                 if (_rng.Next(2) == 0)
                 {
                     s.PrepRecv(p.Fd(_rng), a, l, _rng.Next(0, 0x100));
@@ -770,7 +736,6 @@ public sealed class Fuzzer : FuzzHarness
                     s.PrepSend(p.Fd(_rng), a, l, _rng.Next(0, 0x100));
                 }
 
-                Finish(ref s);
                 break;
             }
 
@@ -779,9 +744,7 @@ public sealed class Fuzzer : FuzzHarness
                 // statx with an empty path and AT_EMPTY_PATH on a pool fd, or a null path; the result lands in the arena.
                 (nint buf, uint _) = p.Range(_rng, 0);
                 nint statxBuffer = buf == 0 || buf + 256 > p.Arena.Address + FuzzPool.ArenaBytes ? p.Arena.Address : buf;
-                ref Sqe s = ref ring.GetSqe();
                 s.PrepStatx(p.Fd(_rng), _rng.Next(4) == 0 ? 0 : p.EmptyPath.Address, 0x1000 /* AT_EMPTY_PATH */ | _rng.Next(0, 0x100), (uint)_rng.Next(), statxBuffer);
-                Finish(ref s);
                 break;
             }
 
@@ -791,26 +754,18 @@ public sealed class Fuzzer : FuzzHarness
                 int length = _rng.Next(1, 4096);
                 int count = _rng.Next(1, 16);
                 int offset = _rng.Next(0, FuzzPool.ArenaBytes - (length * count));
-                ref Sqe s = ref ring.GetSqe();
                 s.PrepProvideBuffers(p.Arena.Address + offset, length, _rng.Next(10) == 0 ? _rng.Next(-2, 70000) : count, (ushort)_rng.Next(0, 4), (ushort)_rng.Next(0, 100));
-                Finish(ref s);
                 break;
             }
 
             case 32:
-            {
-                ref Sqe s = ref ring.GetSqe();
                 s.PrepRemoveBuffers(_rng.Next(-1, 20), (ushort)_rng.Next(0, 4));
-                Finish(ref s);
                 break;
-            }
 
             case 33:
             {
                 // A read that picks a provided buffer (legacy or buffer ring) of group 0..3.
-                ref Sqe s = ref ring.GetSqe();
                 s.PrepRead(p.Fd(_rng), 0, (uint)_rng.Next(0, 8192), RandomOffset());
-                Finish(ref s);
                 s.Flags |= SqeFlags.BufferSelect;
                 s.BufGroup = (ushort)_rng.Next(0, 4);
                 break;
@@ -820,31 +775,16 @@ public sealed class Fuzzer : FuzzHarness
             {
                 int count = _rng.Next(0, FuzzPool.MaxFdsArray + 1);
                 nint fds = p.FillFds(_rng, count);
-                ref Sqe s = ref ring.GetSqe();
                 s.PrepFilesUpdate(fds, _rng.Next(10) == 0 ? (uint)_rng.Next() : (uint)count, _rng.Next(8) == 0 ? -1 /* alloc */ : _rng.Next(-2, 20));
-                Finish(ref s);
-                break;
-            }
-
-            case 35:
-            {
-                // Ring-level openat2 with a null path: the kernel must fail it (EFAULT) before opening anything.
-                var how = new OpenHow { Flags = (ulong)_rng.Next(), Mode = (ulong)_rng.Next(0, 0x1000), Resolve = (ulong)_rng.Next(0, 64) };
-                ref Sqe s = ref ring.PrepOpenAt2(p.InvalidFds[_rng.Next(p.InvalidFds.Length)], 0, how);
-                Finish(ref s);
                 break;
             }
 
             case 36:
             {
                 // A raw random opcode with only invalid descriptors and null addresses: whatever it is, it can name nothing.
-                ref Sqe s = ref ring.GetSqe();
                 s.Opcode = (Opcode)_rng.Next(0, 256);
                 s.Fd = p.InvalidFds[_rng.Next(2)];
                 s.Len = (uint)_rng.Next(0, 2);
-                s.Flags = RandomSqeFlags() & ~SqeFlags.BufferSelect;
-                s.UserData = NextUserData();
-                TraceSqe(s);
                 break;
             }
 
@@ -852,9 +792,7 @@ public sealed class Fuzzer : FuzzHarness
             {
                 // Raw garbage in the flag words of a read from a pool fd into the arena.
                 (nint a, uint l) = p.Range(_rng, 4096);
-                ref Sqe s = ref ring.GetSqe();
                 s.PrepRead(p.Fd(_rng), a, l, RandomOffset());
-                Finish(ref s);
                 s.IoPrio = (ushort)_rng.Next(0, 65536);
                 s.Personality = (ushort)(_rng.Next(4) == 0 ? _rng.Next(0, 65536) : 0);
                 s.RwFlags = _rng.Next();

@@ -125,12 +125,11 @@ public sealed class AllocationTests
         AssertNoAllocationPerOperation(windows);
     }
 
-    [Theory]
+    [UringTheory(Opcode.LinkTimeout)]
     [MemberData(nameof(EngineModes.Both), MemberType = typeof(EngineModes))]
     public async Task A_read_with_a_deadline_allocates_nothing_in_steady_state(ContinuationMode mode)
     {
         // The linked timeout rides in the ring's scratch memory and its CQE is only counted: no timer object, no allocation.
-        Kernel.RequireOp(Opcode.LinkTimeout);
         using var file = new TempFile(64 * 4096, seed: 44);
         using SafeFileHandle handle = file.Open();
         using var engine = EngineModes.NewEngine(mode);
@@ -186,10 +185,9 @@ public sealed class AllocationTests
         AssertNoAllocationPerOperation(windows);
     }
 
-    [Fact]
+    [UringFact]
     public async Task Awaited_scatter_reads_and_nops_allocate_nothing_in_steady_state()
     {
-        Kernel.RequireIoUring();
         using var temp = new TempFile(64 * 4096, seed: 43);
         using SafeFileHandle handle = temp.Open();
         using var engine = new IoUringEngine();
@@ -215,21 +213,19 @@ public sealed class AllocationTests
         AssertNoAllocationPerOperation(windows);
     }
 
-    [Fact]
+    [UringFact]
     public async Task Awaited_reads_through_an_engine_group_allocate_nothing_in_steady_state()
     {
-        Kernel.RequireIoUring();
         using var temp = new TempFile(64 * 4096, seed: 44);
         using var group = new IoUringEngineGroup(2);
         using UringFile file = UringFile.Open(group, temp.Path, FileMode.Open);
         await AssertReadsAllocateNothingAsync(file);
     }
 
-    [Fact]
+    [UringFact]
     public async Task A_newcomers_reads_on_the_default_engines_allocate_nothing_in_steady_state()
     {
         // Exactly what the README shows: no engine, no options, a byte[] buffer.
-        Kernel.RequireIoUring();
         using var temp = new TempFile(64 * 4096, seed: 45);
         using UringFile file = UringFile.Open(temp.Path);
         await AssertReadsAllocateNothingAsync(file);

@@ -9,13 +9,12 @@ public sealed class BatchedHandOffTests
     /// <summary>Slower than most waits (see <see cref="Wait.Patience"/>): a bound of 3 times the patience.</summary>
     private static readonly TimeSpan Generous = Wait.Patience * 3;
 
-    [Theory]
+    [UringTheory]
     [InlineData(1, false)]
     [InlineData(8, false)]
     [InlineData(8, true)]
     public async Task A_continuation_blocking_on_a_request_it_just_made_sees_it_complete(int workers, bool busyLoop)
     {
-        Kernel.RequireIoUring();
         using var file = new TempFile(64 * 1024, seed: 11);
         using var handle = file.Open();
         using var engine = new IoUringEngine(new IoUringEngineOptions { Continuations = ContinuationMode.ThreadPool });
@@ -64,10 +63,9 @@ public sealed class BatchedHandOffTests
         Assert.Equal(0, engine.OperationsInFlight);
     }
 
-    [Fact]
+    [UringFact]
     public async Task A_continuation_blocking_on_another_task_that_waits_for_its_request_is_released()
     {
-        Kernel.RequireIoUring();
         using var engine = new IoUringEngine(new IoUringEngineOptions { Continuations = ContinuationMode.ThreadPool });
 
         Task work = Task.Run(async () =>
@@ -93,10 +91,9 @@ public sealed class BatchedHandOffTests
         await work;
     }
 
-    [Fact]
+    [UringFact]
     public async Task Disposing_from_inside_a_batch_fails_the_requests_it_had_collected()
     {
-        Kernel.RequireIoUring();
         var engine = new IoUringEngine(new IoUringEngineOptions { Continuations = ContinuationMode.ThreadPool });
         Task<Exception?> inner = Task.Run(async () =>
         {

@@ -2,10 +2,9 @@ namespace IoUring.Tests.Async;
 
 public sealed class CancellationTests
 {
-    [Fact]
+    [UringFact]
     public async Task A_token_cancelled_before_the_call_fails_at_once_and_consumes_nothing()
     {
-        Kernel.RequireIoUring();
         using var engine = new IoUringEngine();
         using var pipe = new TestPipe();
         using var cts = new CancellationTokenSource();
@@ -48,10 +47,9 @@ public sealed class CancellationTests
         Assert.All(buffer, b => Assert.Equal(0xAA, b));
     }
 
-    [Fact]
+    [UringFact]
     public async Task Cancelling_after_completion_keeps_the_result_and_does_not_cancel_whatever_reuses_the_operation()
     {
-        Kernel.RequireIoUring();
         using var engine = new IoUringEngine();
         using var pipe = new TestPipe();
         var buffer = new byte[64];
@@ -74,10 +72,9 @@ public sealed class CancellationTests
         }
     }
 
-    [Fact]
+    [UringFact]
     public async Task Cancellation_racing_completion_never_loses_or_duplicates_pipe_data()
     {
-        Kernel.RequireIoUring();
         using var engine = new IoUringEngine();
         using var pipe = new TestPipe();
         const int Total = 200_000;
@@ -135,10 +132,9 @@ public sealed class CancellationTests
         Assert.True(cancelled > 0, "no read was cancelled, so the test proved nothing");
     }
 
-    [Fact]
+    [UringFact]
     public async Task Cancelled_file_reads_either_return_correct_bytes_or_throw_OperationCanceledException()
     {
-        Kernel.RequireIoUring();
         using var file = new TempFile(1 << 20, seed: 24);
         using var handle = file.Open();
         using var engine = new IoUringEngine();

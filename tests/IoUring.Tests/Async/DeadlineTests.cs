@@ -10,11 +10,10 @@ namespace IoUring.Tests.Async;
 /// </summary>
 public sealed class DeadlineTests
 {
-    [Theory]
+    [UringTheory(Opcode.LinkTimeout)]
     [MemberData(nameof(EngineModes.Both), MemberType = typeof(EngineModes))]
     public async Task A_read_past_its_deadline_fails_with_TimeoutException_and_the_kernel_never_writes_its_buffer(ContinuationMode mode)
     {
-        Kernel.RequireOp(Opcode.LinkTimeout);
         using var engine = EngineModes.NewEngine(mode);
         using var pipe = new TestPipe();
         var buffer = new byte[64];
@@ -36,10 +35,9 @@ public sealed class DeadlineTests
         Assert.All(buffer, b => Assert.Equal(0xAA, b));
     }
 
-    [Fact]
+    [UringFact(Opcode.LinkTimeout)]
     public async Task Requests_that_finish_before_their_deadline_return_their_results_and_leave_nothing_in_the_kernel()
     {
-        Kernel.RequireOp(Opcode.LinkTimeout);
         using var engine = new IoUringEngine(new IoUringEngineOptions { QueueEntries = 8 });
         using var temp = new TempFile(64 * 1024, seed: 5);
         using Microsoft.Win32.SafeHandles.SafeFileHandle handle = temp.Open();
@@ -69,10 +67,9 @@ public sealed class DeadlineTests
         Assert.True(clock.Elapsed < TimeSpan.FromSeconds(1) * Wait.TimeScale, $"dispose took {clock.Elapsed}: something was left in the kernel");
     }
 
-    [Fact]
+    [UringFact(Opcode.LinkTimeout)]
     public async Task The_token_still_cancels_a_request_with_a_deadline()
     {
-        Kernel.RequireOp(Opcode.LinkTimeout);
         using var engine = new IoUringEngine();
         using var pipe = new TestPipe();
         using var cts = new CancellationTokenSource();
@@ -84,12 +81,11 @@ public sealed class DeadlineTests
         Assert.Equal(0, engine.OperationsInFlight);
     }
 
-    [Fact]
+    [UringFact(Opcode.LinkTimeout)]
     public async Task A_timed_out_request_unpins_its_buffer()
     {
         // A registered buffer given back while a request pins it returns to the pool only when the request lets go:
         // the pool's count shows that the timed-out read released its pin.
-        Kernel.RequireOp(Opcode.LinkTimeout);
         using var engine = new IoUringEngine(new IoUringEngineOptions { RegisteredBufferCount = 2, RegisteredBufferSize = 4096 });
         using var pipe = new TestPipe();
         RegisteredBuffer buffer = engine.RentRegisteredBuffer();
@@ -102,10 +98,9 @@ public sealed class DeadlineTests
         Assert.Equal(0, engine.OperationsInFlight);
     }
 
-    [Fact]
+    [UringFact(Opcode.LinkTimeout)]
     public async Task A_zero_timeout_times_out_a_request_that_cannot_complete_at_once_and_a_negative_one_is_refused()
     {
-        Kernel.RequireOp(Opcode.LinkTimeout);
         using var engine = new IoUringEngine();
         using var pipe = new TestPipe();
         await Assert.ThrowsAsync<TimeoutException>(async () => await engine.ReadAsync(pipe.Read, new byte[8], -1, TimeSpan.Zero));
@@ -119,10 +114,9 @@ public sealed class DeadlineTests
         Assert.Equal(1, await read.WaitAsync(Wait.Patience));
     }
 
-    [Fact]
+    [UringFact(Opcode.LinkTimeout)]
     public async Task A_write_resubmitted_after_a_short_write_keeps_the_deadline_of_the_call()
     {
-        Kernel.RequireOp(Opcode.LinkTimeout);
         using var engine = new IoUringEngine();
         using var pipe = new TestPipe();
 
@@ -134,10 +128,9 @@ public sealed class DeadlineTests
         Assert.NotEmpty(pipe.ReadAvailable());
     }
 
-    [Fact]
+    [UringFact(Opcode.LinkTimeout)]
     public async Task UringFile_reads_take_a_deadline()
     {
-        Kernel.RequireOp(Opcode.LinkTimeout);
         using var engine = new IoUringEngine();
         using var pipe = new TestPipe();
         await using UringFile file = UringFile.FromHandle(engine, pipe.Read, FileAccess.Read);
@@ -146,10 +139,9 @@ public sealed class DeadlineTests
         Assert.Equal(2, await file.ReadAsync(new byte[8], 0, TimeSpan.FromSeconds(30)));
     }
 
-    [Fact]
+    [UringFact(Opcode.LinkTimeout)]
     public async Task A_socket_receive_times_out_and_the_socket_still_receives_afterwards()
     {
-        Kernel.RequireOp(Opcode.LinkTimeout);
         using var engine = new IoUringEngine();
         (Socket client, Socket server) = Loopback.TcpPair();
         using var _ = server;
@@ -163,10 +155,9 @@ public sealed class DeadlineTests
         Assert.Equal([4, 5], server.ReceiveExactly(2));
     }
 
-    [Fact]
+    [UringFact(Opcode.LinkTimeout)]
     public async Task A_connect_that_gets_no_answer_fails_at_its_ConnectTimeout()
     {
-        Kernel.RequireOp(Opcode.LinkTimeout);
         using var engine = new IoUringEngine();
 
         // A listener that never accepts, with the smallest backlog: once its accept queue is full the kernel drops

@@ -2,12 +2,11 @@ namespace IoUring.Tests.Async;
 
 public sealed class EngineDisposeTests
 {
-    [Theory]
+    [UringTheory]
     [InlineData(false)]
     [InlineData(true)]
     public async Task Disposing_with_reads_pending_fails_them_and_the_kernel_never_writes_their_buffers_afterwards(bool async)
     {
-        Kernel.RequireIoUring();
         var engine = new IoUringEngine();
         using var pipe = new TestPipe();
         byte[][] buffers = Enumerable.Range(0, 8).Select(_ => Enumerable.Repeat((byte)0x55, 64).ToArray()).ToArray();
@@ -46,10 +45,9 @@ public sealed class EngineDisposeTests
         await engine.DisposeAsync();
     }
 
-    [Fact]
+    [UringFact]
     public async Task Disposing_under_load_completes_every_read_with_its_bytes_or_ObjectDisposedException()
     {
-        Kernel.RequireIoUring();
         using var file = new TempFile(1 << 20, seed: 31);
         using var handle = file.Open();
         var engine = new IoUringEngine();
@@ -84,10 +82,9 @@ public sealed class EngineDisposeTests
         Assert.Equal(0, engine.AbandonedOperations);
     }
 
-    [Fact]
+    [UringFact]
     public async Task Disposing_from_an_inline_continuation_does_not_deadlock()
     {
-        Kernel.RequireIoUring();
         // No hand-off: on a loaded machine a continuation can run past HandOffAfter before it reaches the check, and
         // the ring would move to another thread (the hand-off has its own tests).
         var engine = new IoUringEngine(new IoUringEngineOptions { Continuations = ContinuationMode.Inline, HandOffAfter = Timeout.InfiniteTimeSpan });
@@ -103,10 +100,9 @@ public sealed class EngineDisposeTests
         Assert.Throws<ObjectDisposedException>(() => engine.NopAsync());
     }
 
-    [Fact]
+    [UringFact]
     public async Task A_file_handle_disposed_while_its_read_is_pending_stays_open_until_the_read_completes()
     {
-        Kernel.RequireIoUring();
         using var engine = new IoUringEngine();
         var pipe = new TestPipe();
         var buffer = new byte[8];

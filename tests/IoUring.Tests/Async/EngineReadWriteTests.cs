@@ -23,10 +23,9 @@ public sealed class EngineReadWriteTests
         Assert.Equal(0, engine.OperationsInFlight);
     }
 
-    [Fact]
+    [UringFact]
     public async Task Reads_into_native_memory_work_like_reads_into_arrays()
     {
-        Kernel.RequireIoUring();
         using var file = new TempFile(8192, seed: 4);
         using var handle = file.Open();
         using var engine = new IoUringEngine();
@@ -45,10 +44,9 @@ public sealed class EngineReadWriteTests
         Assert.Equal(0, engine.OperationsInFlight);
     }
 
-    [Fact]
+    [UringFact]
     public async Task Many_tasks_on_an_engine_group_see_exactly_the_bytes_they_expect()
     {
-        Kernel.RequireIoUring();
         using var group = new IoUringEngineGroup(2);
         await RunRandomReadWrite((h, m, o) => group.Current.ReadAsync(h, m, o), (h, m, o) => group.Next().WriteAsync(h, m, o));
     }
@@ -103,10 +101,9 @@ public sealed class EngineReadWriteTests
         Assert.True(onDisk.AsSpan().SequenceEqual(model), "the file differs from the model after all tasks finished");
     }
 
-    [Fact]
+    [UringFact]
     public async Task Scatter_read_and_gather_write_move_the_buffers_in_order()
     {
-        Kernel.RequireIoUring();
         using var file = new TempFile(64 * 1024, seed: 5);
         using var handle = file.Open(FileAccess.ReadWrite);
         using var engine = new IoUringEngine();
@@ -152,10 +149,9 @@ public sealed class EngineReadWriteTests
         return received.ToArray();
     }
 
-    [Fact]
+    [UringFact]
     public async Task A_write_larger_than_the_pipe_buffer_is_completed_across_short_writes()
     {
-        Kernel.RequireIoUring();
         using var pipe = new TestPipe();
         using var engine = new IoUringEngine();
         byte[] data = TestData.Bytes(1 << 20, 11);
@@ -164,10 +160,9 @@ public sealed class EngineReadWriteTests
         await AssertPipeCarriesAsync(engine, pipe, engine.WriteAsync(pipe.Write, data, -1).AsTask(), data, chunkSize: 100_000);
     }
 
-    [Fact]
+    [UringFact]
     public async Task A_gather_write_to_a_pipe_survives_short_writes_that_split_a_buffer()
     {
-        Kernel.RequireIoUring();
         using var pipe = new TestPipe();
         using var engine = new IoUringEngine();
         var rnd = new Random(12);
@@ -177,10 +172,9 @@ public sealed class EngineReadWriteTests
         await AssertPipeCarriesAsync(engine, pipe, engine.WriteAsync(pipe.Write, parts, -1).AsTask(), expected, chunkSize: 30_000);
     }
 
-    [Fact]
+    [UringFact]
     public async Task Nops_complete_and_leave_nothing_in_flight()
     {
-        Kernel.RequireIoUring();
         using var engine = new IoUringEngine();
         for (int i = 0; i < 1000; i++)
         {
@@ -191,10 +185,9 @@ public sealed class EngineReadWriteTests
         Assert.Equal(0, engine.OperationsInFlight);
     }
 
-    [Fact]
+    [UringFact]
     public async Task More_operations_than_the_queue_holds_are_all_completed()
     {
-        Kernel.RequireIoUring();
         using var file = new TempFile(1 << 20, seed: 13);
         using var handle = file.Open();
         using var engine = new IoUringEngine(new IoUringEngineOptions { QueueEntries = 8 });
@@ -209,10 +202,9 @@ public sealed class EngineReadWriteTests
         }
     }
 
-    [Fact]
+    [UringFact]
     public void A_ring_that_never_changes_threads_gets_SINGLE_ISSUER_and_DEFER_TASKRUN_one_that_hands_off_is_plain()
     {
-        Kernel.RequireIoUring();
         using var pooled = new IoUringEngine(new IoUringEngineOptions { Continuations = ContinuationMode.ThreadPool });
         Assert.NotEqual(0, pooled.LoopThreadId);
         Assert.False(pooled.IsOnLoopThread);
@@ -269,10 +261,9 @@ public sealed class EngineReadWriteTests
         }
     }
 
-    [Fact]
+    [UringFact]
     public async Task Inline_continuations_run_on_the_loop_thread_and_thread_pool_ones_do_not()
     {
-        Kernel.RequireIoUring();
         // No hand-off for the inline engine: on a loaded machine the continuation can be descheduled past HandOffAfter
         // between resuming and its checks, and the ring would have moved (the hand-off has its own tests).
         using var inline = new IoUringEngine(new IoUringEngineOptions { HandOffAfter = Timeout.InfiniteTimeSpan });
@@ -293,10 +284,9 @@ public sealed class EngineReadWriteTests
         });
     }
 
-    [Fact]
+    [UringFact]
     public async Task The_group_hands_out_its_own_engine_on_a_loop_thread()
     {
-        Kernel.RequireIoUring();
         // No hand-off: on a loaded machine the continuation can be descheduled past HandOffAfter between resuming and
         // its checks, and the ring would have moved (as in the test above).
         using var group = new IoUringEngineGroup(2, new IoUringEngineOptions { Continuations = ContinuationMode.Inline, HandOffAfter = Timeout.InfiniteTimeSpan });
@@ -317,10 +307,9 @@ public sealed class EngineReadWriteTests
         }
     }
 
-    [Fact]
+    [UringFact]
     public async Task UringRandomAccess_is_a_drop_in_for_RandomAccess()
     {
-        Kernel.RequireIoUring();
         using var file = new TempFile(50_000, seed: 14);
         using var handle = file.Open(FileAccess.ReadWrite);
 

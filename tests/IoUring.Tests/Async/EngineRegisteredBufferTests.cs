@@ -11,10 +11,9 @@ public sealed class EngineRegisteredBufferTests
     private static IoUringEngine Engine(int count = 4, int size = 8192) =>
         new(new IoUringEngineOptions { RegisteredBufferCount = count, RegisteredBufferSize = size });
 
-    [Fact]
+    [UringFact(Opcode.ReadFixed)]
     public async Task Reads_and_writes_into_registered_buffers_go_out_as_fixed_requests_and_move_the_right_bytes()
     {
-        Kernel.RequireOp(Opcode.ReadFixed);
         using var temp = new TempFile(64 * 1024, seed: 11);
         using IoUringEngine engine = Engine();
         Assert.Null(engine.RegisteredBuffersError);
@@ -45,10 +44,9 @@ public sealed class EngineRegisteredBufferTests
         Assert.Equal(3, engine.FixedBufferRequests);
     }
 
-    [Fact]
+    [UringFact(Opcode.ReadFixed)]
     public async Task A_buffer_of_another_engine_is_read_into_with_an_ordinary_request()
     {
-        Kernel.RequireOp(Opcode.ReadFixed);
         using var temp = new TempFile(16 * 1024, seed: 13);
         using IoUringEngine owner = Engine();
         using IoUringEngine other = new();
@@ -61,10 +59,9 @@ public sealed class EngineRegisteredBufferTests
         Assert.Same(owner, buffer.Engine);
     }
 
-    [Fact]
+    [UringFact]
     public void Renting_beyond_the_pool_throws_and_giving_one_back_makes_it_available()
     {
-        Kernel.RequireIoUring();
         using IoUringEngine engine = Engine(count: 3);
         RegisteredBuffer[] all = [engine.RentRegisteredBuffer(), engine.RentRegisteredBuffer(), engine.RentRegisteredBuffer()];
         Assert.Equal(3, all.Select(b => b.Index).Distinct().Count());
@@ -82,10 +79,9 @@ public sealed class EngineRegisteredBufferTests
         Assert.Equal(all[1].Index, again.Index);
     }
 
-    [Fact]
+    [UringFact(Opcode.ReadFixed)]
     public async Task A_buffer_given_back_while_a_read_into_it_is_in_flight_returns_to_the_pool_only_when_the_read_completes()
     {
-        Kernel.RequireOp(Opcode.ReadFixed);
         using IoUringEngine engine = Engine(count: 2);
         using var pipe = new TestPipe();
         RegisteredBuffer buffer = engine.RentRegisteredBuffer();
@@ -102,10 +98,9 @@ public sealed class EngineRegisteredBufferTests
         Assert.Equal(1, engine.FixedBufferRequests);
     }
 
-    [Fact]
+    [UringFact]
     public void Without_registered_buffers_renting_says_how_to_get_them_and_bad_options_are_refused()
     {
-        Kernel.RequireIoUring();
         using var engine = new IoUringEngine();
         Assert.Equal(0, engine.RegisteredBufferCount);
         InvalidOperationException e = Assert.Throws<InvalidOperationException>(() => engine.RentRegisteredBuffer());
@@ -117,10 +112,9 @@ public sealed class EngineRegisteredBufferTests
         Assert.Throws<ArgumentOutOfRangeException>(() => new IoUringEngine(new IoUringEngineOptions { RegisteredBufferCount = 4096, RegisteredBufferSize = 1 << 20 }));
     }
 
-    [Fact]
+    [UringFact]
     public async Task Buffers_rented_when_the_engine_is_disposed_stay_usable_until_given_back()
     {
-        Kernel.RequireIoUring();
         IoUringEngine engine = Engine(count: 2);
         RegisteredBuffer kept = engine.RentRegisteredBuffer();
         await engine.DisposeAsync();
@@ -136,10 +130,9 @@ public sealed class EngineRegisteredBufferTests
         Assert.Throws<ObjectDisposedException>(() => kept.GetSpan());
     }
 
-    [Fact]
+    [UringFact(Opcode.ReadFixed)]
     public async Task Every_engine_of_a_group_gets_the_groups_registered_buffers_and_file_table_settings()
     {
-        Kernel.RequireOp(Opcode.ReadFixed);
         using var temp = new TempFile(32 * 1024, seed: 14);
         using var group = new IoUringEngineGroup(2, new IoUringEngineOptions
         {

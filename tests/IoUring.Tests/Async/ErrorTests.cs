@@ -33,10 +33,9 @@ public sealed class ErrorTests
         BclFailures.AssertErrnoInside(denied, 9, "not opened for writing");
     }
 
-    [Fact]
+    [UringFact(Opcode.OpenAt)]
     public async Task Opening_a_missing_file_throws_FileNotFoundException_with_the_errno_inside()
     {
-        Kernel.RequireOp(Opcode.OpenAt);
         using var engine = new IoUringEngine();
         string path = Path.Combine(Path.GetTempPath(), $"missing-{Guid.NewGuid():N}");
         FileNotFoundException e = await Assert.ThrowsAsync<FileNotFoundException>(async () => await engine.OpenAsync(path, 0));
@@ -44,10 +43,9 @@ public sealed class ErrorTests
         BclFailures.AssertErrnoInside(e, 2, "ENOENT");
     }
 
-    [Fact]
+    [UringFact(Opcode.OpenAt)]
     public async Task Opening_under_a_missing_directory_throws_DirectoryNotFoundException()
     {
-        Kernel.RequireOp(Opcode.OpenAt);
         using var engine = new IoUringEngine();
         string path = Path.Combine(Path.GetTempPath(), $"missing-{Guid.NewGuid():N}", "file");
         // ENOENT with a missing parent directory (File.OpenHandle checks the parent the same way); a file used as a
@@ -57,10 +55,9 @@ public sealed class ErrorTests
         await Assert.ThrowsAsync<DirectoryNotFoundException>(async () => await UringFile.OpenAsync(engine, Path.Combine(file.Path, "x"), FileMode.Open));
     }
 
-    [Fact]
+    [UringFact(Opcode.OpenAt)]
     public async Task Creating_a_file_that_exists_with_CreateNew_throws_EEXIST()
     {
-        Kernel.RequireOp(Opcode.OpenAt);
         using var engine = new IoUringEngine();
         using var file = new TempFile(1);
         IoUringException e = await Assert.ThrowsAsync<IoUringException>(async () =>
@@ -69,10 +66,9 @@ public sealed class ErrorTests
         Assert.Equal($"The file '{file.Path}' already exists.", e.Message);
     }
 
-    [Fact]
+    [UringFact(Opcode.OpenAt)]
     public async Task Opening_a_directory_for_writing_throws_UnauthorizedAccessException_with_EISDIR_inside()
     {
-        Kernel.RequireOp(Opcode.OpenAt);
         using var engine = new IoUringEngine();
         UnauthorizedAccessException denied = await Assert.ThrowsAsync<UnauthorizedAccessException>(async () =>
             await UringFile.OpenAsync(engine, Path.GetTempPath(), FileMode.Open, FileAccess.Write));
@@ -80,19 +76,17 @@ public sealed class ErrorTests
         Assert.Contains("directory", e.Message, StringComparison.OrdinalIgnoreCase);
     }
 
-    [Fact]
+    [UringFact(Opcode.Statx)]
     public async Task Stat_of_a_missing_path_throws_FileNotFoundException_or_DirectoryNotFoundException_like_File_GetAttributes()
     {
-        Kernel.RequireOp(Opcode.Statx);
         using var engine = new IoUringEngine();
         await Assert.ThrowsAsync<FileNotFoundException>(async () => await engine.StatAsync(TempFile.NewPath()));
         await Assert.ThrowsAsync<DirectoryNotFoundException>(async () => await engine.StatAsync("/nonexistent/" + Guid.NewGuid()));
     }
 
-    [Fact]
+    [UringFact(Opcode.OpenAt)]
     public async Task A_misaligned_O_DIRECT_read_throws_EINVAL_with_a_hint()
     {
-        Kernel.RequireOp(Opcode.OpenAt);
         using var engine = new IoUringEngine();
         using var file = new TempFile(1 << 16);
         UringFile direct;
@@ -119,10 +113,9 @@ public sealed class ErrorTests
         }
     }
 
-    [Fact]
+    [UringFact]
     public async Task Bad_arguments_throw_before_anything_is_submitted()
     {
-        Kernel.RequireIoUring();
         using var engine = new IoUringEngine();
         using var file = new TempFile(100);
         using var handle = file.Open();
@@ -141,10 +134,9 @@ public sealed class ErrorTests
         Assert.Equal(100, await engine.ReadAsync(handle, new byte[100], 0));
     }
 
-    [Fact]
+    [UringFact]
     public async Task Awaiting_an_operation_twice_is_refused_without_disturbing_other_operations()
     {
-        Kernel.RequireIoUring();
         using var engine = new IoUringEngine();
         ValueTask nop = engine.NopAsync();
         await nop;
@@ -166,10 +158,9 @@ public sealed class ErrorTests
         Assert.Throws<ArgumentOutOfRangeException>(() => new IoUringEngine(new IoUringEngineOptions { QueueEntries = 0 }));
     }
 
-    [Fact]
+    [UringFact]
     public async Task A_closed_handle_of_an_adopted_file_throws_ObjectDisposedException()
     {
-        Kernel.RequireIoUring();
         using var engine = new IoUringEngine();
         using var temp = new TempFile(10);
         SafeFileHandle h = temp.Open();

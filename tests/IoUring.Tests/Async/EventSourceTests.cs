@@ -13,10 +13,9 @@ namespace IoUring.Tests.Async;
 /// </summary>
 public sealed class EventSourceTests
 {
-    [Fact]
+    [UringFact]
     public void An_engine_reports_its_ring_setup_and_its_stop()
     {
-        Kernel.RequireIoUring();
         using var events = new IoUringEvents();
         var engine = new IoUringEngine();
         int id = engine.Id;
@@ -34,10 +33,9 @@ public sealed class EventSourceTests
         Assert.Empty(events.Of(id, "DisposeDrainTimedOut"));
     }
 
-    [Fact]
+    [UringFact]
     public async Task A_drain_that_times_out_reports_the_timeout_and_the_abandoned_operation()
     {
-        Kernel.RequireIoUring();
         using var events = new IoUringEvents();
         using var pipe = new TestPipe();
         var engine = new IoUringEngine(new IoUringEngineOptions { DisposeTimeout = TimeSpan.Zero });
@@ -61,10 +59,9 @@ public sealed class EventSourceTests
         Assert.True(IoUringMetrics.AbandonedOperations >= abandonedBefore + 1);
     }
 
-    [Fact]
+    [UringFact]
     public async Task A_hand_off_is_reported_at_verbose_level()
     {
-        Kernel.RequireIoUring();
         using var events = new IoUringEvents(EventLevel.Verbose);
         using var engine = new IoUringEngine();
 

@@ -15,10 +15,9 @@ public sealed class HandOffTests
     /// <summary>What "not delayed" means here: far below <see cref="Block"/>, far above a hand-off (a millisecond or two).</summary>
     private static readonly TimeSpan NotDelayed = Wait.Scaled(TimeSpan.FromMilliseconds(700));
 
-    [Fact]
+    [UringFact]
     public async Task A_continuation_that_sleeps_does_not_delay_the_engines_other_reads()
     {
-        Kernel.RequireIoUring();
         using var file = new TempFile(256 * 1024, seed: 3);
         using var handle = file.Open();
         using var engine = new IoUringEngine();
@@ -66,10 +65,9 @@ public sealed class HandOffTests
         await sleeper;
     }
 
-    [Fact]
+    [UringFact]
     public async Task A_continuation_that_waits_synchronously_for_another_read_of_its_engine_gets_it()
     {
-        Kernel.RequireIoUring();
         using var file = new TempFile(64 * 1024, seed: 5);
         using var handle = file.Open();
         using var engine = new IoUringEngine();
@@ -94,10 +92,9 @@ public sealed class HandOffTests
         Assert.True(engine.HandOffs >= 1);
     }
 
-    [Fact]
+    [UringFact]
     public async Task Many_continuations_blocking_at_once_each_get_a_thread_and_the_reads_between_them_complete()
     {
-        Kernel.RequireIoUring();
         using var file = new TempFile(64 * 1024, seed: 7);
         using var handle = file.Open();
         using var engine = new IoUringEngine();
@@ -147,10 +144,9 @@ public sealed class HandOffTests
         }
     }
 
-    [Fact]
+    [UringFact]
     public async Task Disposing_the_engine_from_its_own_continuation_waits_for_it_to_stop()
     {
-        Kernel.RequireIoUring();
         var engine = new IoUringEngine();
         bool stoppedWhenDisposeReturned = await Task.Run(async () =>
         {
@@ -164,10 +160,9 @@ public sealed class HandOffTests
         Assert.Throws<ObjectDisposedException>(() => engine.NopAsync());
     }
 
-    [Fact]
+    [UringFact]
     public async Task With_hand_off_off_the_ring_stays_on_one_thread()
     {
-        Kernel.RequireIoUring();
         using var engine = new IoUringEngine(new IoUringEngineOptions { HandOffAfter = Timeout.InfiniteTimeSpan });
         int loop = engine.LoopThreadId;
         await Task.Run(async () =>

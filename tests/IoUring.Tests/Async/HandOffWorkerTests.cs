@@ -11,7 +11,7 @@ public sealed class WorkerThreadStarts;
 [Collection(nameof(WorkerThreadStarts))]
 public sealed class HandOffWorkerTests
 {
-    [Fact]
+    [UringFact]
     public async Task Hand_offs_in_a_row_give_the_ring_only_to_live_threads_and_it_keeps_serving()
     {
         // Each round hands the ring off (a continuation sleeps on the engine's thread), then needs a read served; idle
@@ -20,7 +20,6 @@ public sealed class HandOffWorkerTests
         // once without work and the thread ended while still on the idle stack. The hand-off that picked it next gave
         // the ring to no thread, and every request of that engine waited forever (seen as Kestrel serving nothing
         // after a cold start, when JIT makes continuations slow, and its shutdown hanging).
-        Kernel.RequireIoUring();
         using var file = new TempFile(64 * 1024, seed: 11);
         using var handle = file.Open();
         using var engine = new IoUringEngine();

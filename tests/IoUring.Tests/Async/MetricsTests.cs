@@ -13,10 +13,9 @@ namespace IoUring.Tests.Async;
 /// </summary>
 public sealed class MetricsTests
 {
-    [Fact]
+    [UringFact]
     public async Task Reads_and_a_failed_read_show_up_as_completed_operations_bytes_and_an_errno()
     {
-        Kernel.RequireIoUring();
         using var file = new TempFile(64 * 1024, seed: 5);
         using var handle = file.Open();
         using var engine = new IoUringEngine();
@@ -52,10 +51,9 @@ public sealed class MetricsTests
         Assert.True(meter.Long("iouring.engines", ofEngine: false) >= 1);
     }
 
-    [Fact]
+    [UringFact]
     public async Task Writes_count_their_bytes_and_cancelled_reads_count_as_canceled()
     {
-        Kernel.RequireIoUring();
         using var file = new TempFile(0, seed: 6);
         using var handle = file.Open(FileAccess.ReadWrite);
         using var engine = new IoUringEngine();
@@ -80,10 +78,9 @@ public sealed class MetricsTests
         Assert.Equal(1, meter.Long("iouring.operation.errors", ("error.type", "ECANCELED")));
     }
 
-    [Fact]
+    [UringFact]
     public async Task The_batch_size_histogram_records_every_submitted_entry_while_it_is_listened_to()
     {
-        Kernel.RequireIoUring();
         using var file = new TempFile(64 * 1024, seed: 7);
         using var handle = file.Open();
         using var engine = new IoUringEngine();
@@ -115,10 +112,9 @@ public sealed class MetricsTests
         Assert.True(meter.HistogramCount("iouring.submission.batch_size") <= submitted);
     }
 
-    [Fact]
+    [UringFact]
     public async Task A_connection_shows_as_accepted_and_active_and_its_bytes_match_what_was_echoed()
     {
-        Kernel.RequireIoUring();
         await using var engine = new IoUringEngine();
         await using UringSocket listener = UringSocket.Listen(engine, new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, 0));
         Task<UringSocket> accepting = listener.AcceptAsync().AsTask();
@@ -157,10 +153,9 @@ public sealed class MetricsTests
         }
     }
 
-    [Fact]
+    [UringFact]
     public void A_disposed_engine_leaves_the_meter()
     {
-        Kernel.RequireIoUring();
         var engine = new IoUringEngine();
         using (var meter = new MeterSnapshot(engine))
         {

@@ -5,10 +5,9 @@ namespace IoUring.Tests.Capabilities;
 /// <summary>What <see cref="IoUringSupport.Check"/> and the IoUring.Check tool report on this machine.</summary>
 public sealed class CheckTests
 {
-    [Fact]
+    [UringFact]
     public void Check_reports_available_with_NoDrop_and_ExtArg_and_a_probe_with_the_basic_opcodes()
     {
-        Kernel.RequireIoUring();
         IoUringAvailability a = IoUringSupport.Check();
 
         Assert.True(a.IsAvailable, a.Message);
@@ -28,10 +27,9 @@ public sealed class CheckTests
         Assert.DoesNotContain(Opcode.Read, probe.MissingOpcodes());
     }
 
-    [Fact]
+    [UringFact]
     public void The_check_tool_reports_available_as_json_and_exits_0()
     {
-        Kernel.RequireIoUring();
         JsonElement root = CheckTool.RunJson(seccompErrno: null, reason: "None");
         Assert.Equal(IoUringSupport.KernelRelease(), root.GetProperty("kernelRelease").GetString());
 
@@ -51,10 +49,9 @@ public sealed class CheckTests
         Assert.Equal(Enum.GetValues<Opcode>().Length, supported.Count + missing.Count);
     }
 
-    [Fact]
+    [UringFact]
     public void The_check_tool_prints_a_readable_report()
     {
-        Kernel.RequireIoUring();
         ProcessResult r = CheckTool.Run(null);
 
         Assert.True(r.ExitCode == 0, "expected exit code 0 (available): " + r);

@@ -14,19 +14,17 @@ public sealed class SetupFailureTests
         Assert.Contains("Clamp", e.Message, StringComparison.Ordinal);
     }
 
-    [Fact]
+    [UringFact]
     public void Too_many_entries_with_clamp_are_clamped_by_the_kernel()
     {
-        Kernel.RequireIoUring();
         using var ring = new Ring(100000, new RingOptions { Clamp = true });
         Assert.Equal(Ring.MaxEntries, ring.SqEntries);
         Assert.True(ring.CqEntries >= ring.SqEntries, $"CQ {ring.CqEntries} < SQ {ring.SqEntries}");
     }
 
-    [Fact]
+    [UringFact]
     public void SqAff_without_SqPoll_is_rejected_by_the_kernel_as_invalid_arguments_naming_the_flag()
     {
-        Kernel.RequireIoUring();
         var e = Assert.Throws<IoUringSetupException>(() => new Ring(4, new RingOptions { ExtraFlags = SetupFlags.SqAff }));
         Assert.Equal(SetupFailureReason.InvalidArguments, e.Reason);
         Assert.Equal(22, e.Errno); // EINVAL
@@ -35,10 +33,9 @@ public sealed class SetupFailureTests
         Assert.Contains("flags=SqAff", e.Message, StringComparison.Ordinal);
     }
 
-    [Fact]
+    [UringFact]
     public void An_undefined_setup_flag_bit_is_rejected_as_invalid_arguments_with_its_hex_value()
     {
-        Kernel.RequireIoUring();
         var undefined = (SetupFlags)(1u << 31);
         var e = Assert.Throws<IoUringSetupException>(() => new Ring(4, new RingOptions { ExtraFlags = undefined }));
         Assert.Equal(SetupFailureReason.InvalidArguments, e.Reason);
@@ -47,19 +44,17 @@ public sealed class SetupFailureTests
         Assert.Contains("known to this kernel", e.Message, StringComparison.Ordinal);
     }
 
-    [Fact]
+    [UringFact]
     public void A_cq_smaller_than_the_sq_is_rejected_as_invalid_arguments_naming_CqSize()
     {
-        Kernel.RequireIoUring();
         var e = Assert.Throws<IoUringSetupException>(() => new Ring(64, new RingOptions { CqEntries = 2 }));
         Assert.Equal(SetupFailureReason.InvalidArguments, e.Reason);
         Assert.Contains("CqSize", e.Message, StringComparison.Ordinal);
     }
 
-    [Fact]
+    [UringFact]
     public void A_rejected_setup_leaves_io_uring_usable()
     {
-        Kernel.RequireIoUring();
         Assert.Throws<IoUringSetupException>(() => new Ring(4, new RingOptions { ExtraFlags = SetupFlags.SqAff }));
         using var ring = new Ring(4);
         ring.GetSqe().PrepNop();

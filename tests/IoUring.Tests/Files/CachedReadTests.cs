@@ -10,13 +10,12 @@ namespace IoUring.Tests.Files;
 /// </summary>
 public sealed class CachedReadTests
 {
-    [Theory]
+    [UringTheory]
     [InlineData(4096)]
     [InlineData(65_536)]
     [InlineData(1024 * 1024)]
     public async Task A_cached_file_is_read_on_the_calling_thread_into_the_callers_buffer(int bufferSize)
     {
-        Kernel.RequireIoUring();
         using var temp = new TempFile((3 * 1024 * 1024) + 1234, seed: bufferSize);
         using UringFile file = UringFile.Open(temp.Path);
         await using Stream stream = file.AsStream();
@@ -47,13 +46,12 @@ public sealed class CachedReadTests
         Assert.Equal(reads + 1, uring.CachedReads + uring.RingReads);
     }
 
-    [Theory]
+    [UringTheory]
     [InlineData(4096)]
     [InlineData(65_636)]
     [InlineData(1_000_000)]
     public async Task An_evicted_file_partly_cached_reads_in_full_reads_with_every_byte(int bufferSize)
     {
-        Kernel.RequireIoUring();
         const int Length = (6 * 1024 * 1024) + 13;
         using var temp = new TempFile(Length, seed: bufferSize + 1);
         bool evicted = Evict(temp.Path);
@@ -99,10 +97,9 @@ public sealed class CachedReadTests
         }
     }
 
-    [Fact]
+    [UringFact]
     public async Task An_O_DIRECT_stream_never_takes_the_page_cache_path()
     {
-        Kernel.RequireIoUring();
         const int Length = 2 * 1024 * 1024;
         using var temp = new TempFile(Length, seed: 77);
         // OpenAsync passes O_DIRECT to openat (UringFile.Open sets it after File.OpenHandle, which ignores it on Linux).

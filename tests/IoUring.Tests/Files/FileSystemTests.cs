@@ -118,10 +118,9 @@ public sealed class FileSystemTests : IDisposable
         Assert.True(File.Exists(P("one")));
     }
 
-    [Fact]
+    [UringFact(Opcode.MkdirAt)]
     public async Task The_default_group_serves_calls_without_an_engine()
     {
-        Kernel.RequireOp(Opcode.MkdirAt);
         DirectoryInfo d = await UringFileSystem.CreateDirectoryAsync(P("def/a"));
         Assert.True(d.Exists);
         File.WriteAllText(P("def/a/f"), "x");

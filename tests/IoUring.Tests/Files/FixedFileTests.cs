@@ -65,10 +65,9 @@ public sealed class FixedFileTests
         Assert.Equal(temp.Content, buffer);
     }
 
-    [Fact]
+    [UringFact(Opcode.OpenAt)]
     public async Task Closing_frees_the_slot_so_more_files_than_slots_can_be_opened_one_after_another()
     {
-        Kernel.RequireOp(Opcode.OpenAt);
         using IoUringEngine engine = EngineWithFixedFiles(2);
 
         using var temp = new TempFile(8192, seed: 9, shortName: true);
@@ -147,10 +146,9 @@ public sealed class FixedFileTests
         }
     }
 
-    [Fact]
+    [UringFact]
     public async Task A_file_on_a_group_puts_its_descriptor_in_every_engines_table_and_frees_them_at_close()
     {
-        Kernel.RequireIoUring();
         using var group = new IoUringEngineGroup(2);
         using var temp = new TempFile(4096, seed: 11, shortName: true);
         UringFile file = UringFile.FromHandle(group, temp.Open(), FileAccess.Read, ownsHandle: true);
@@ -175,10 +173,9 @@ public sealed class FixedFileTests
         Assert.True(file.Handle.IsClosed);
     }
 
-    [Fact]
+    [UringFact]
     public async Task Fixed_files_can_be_turned_off()
     {
-        Kernel.RequireIoUring();
         using var engine = new IoUringEngine(new IoUringEngineOptions { FixedFileSlots = 0 });
         Assert.Equal(0, engine.FixedFileSlots);
         using var temp = new TempFile(4096, seed: 12, shortName: true);
@@ -277,8 +274,7 @@ public sealed class FixedFileTests
         using IoUringEngine engine = EngineWithFixedFiles();
 
         using var pipe = new TestPipe();
-        int readFd = pipe.ReadFd;
-        string readEnd = new FileInfo($"/proc/self/fd/{readFd}").LinkTarget!;
+        FdWatch readEnd = Fds.Watch(pipe.ReadFd);
         UringFile file = UringFile.FromHandle(engine, pipe.Read, FileAccess.Read);
         await WaitSettled(file);
         Assert.True(file.FixedFileSlot >= 0);
@@ -290,7 +286,7 @@ public sealed class FixedFileTests
         // The request names the slot, whose table entry holds the kernel's own reference on the pipe: it took no
         // reference on the handle, so closing the handle closes the descriptor at once (no deferred close) ...
         pipe.CloseReadEnd();
-        Assert.NotEqual(readEnd, new FileInfo($"/proc/self/fd/{readFd}").LinkTarget);
+        readEnd.AssertClosed();
 
         // ... and the read still completes from the same pipe.
         pipe.Put([7, 8, 9]);

@@ -93,10 +93,9 @@ public sealed class PipeTests
         empty.Complete();
     }
 
-    [Fact]
+    [UringFact]
     public async Task TryRead_CancelPendingRead_and_a_cancelled_token_behave_as_PipeReader_requires()
     {
-        Kernel.RequireIoUring();
         using var engine = new IoUringEngine();
         using var pipe = new TestPipe();
         using var file = UringFile.FromHandle(engine, pipe.Read, FileAccess.Read);
@@ -124,10 +123,9 @@ public sealed class PipeTests
         Assert.Throws<InvalidOperationException>(() => reader.TryRead(out _));
     }
 
-    [Fact]
+    [UringFact]
     public async Task Completing_the_reader_with_reads_in_flight_is_safe_and_can_close_the_file()
     {
-        Kernel.RequireIoUring();
         using var engine = new IoUringEngine();
         using var temp = new TempFile(4 << 20, seed: 10);
         UringFile file = UringFile.Open(engine, temp.Path, FileMode.Open);
@@ -143,10 +141,9 @@ public sealed class PipeTests
         await Wait.UntilAsync(() => file.Handle.IsClosed, "the handle closed after its last read");
     }
 
-    [Fact]
+    [UringFact]
     public async Task A_read_error_surfaces_from_ReadAsync()
     {
-        Kernel.RequireIoUring();
         using var engine = new IoUringEngine();
         using var temp = new TempFile(100);
         using SafeHandleOwner owner = new(temp.Open(FileAccess.Write));
@@ -288,10 +285,9 @@ public sealed class PipeTests
         Assert.Equal(0, engine.OperationsInFlight);
     }
 
-    [Fact]
+    [UringFact]
     public async Task A_small_flush_queued_behind_a_write_in_flight_is_written_without_another_flush()
     {
-        Kernel.RequireIoUring();
         using var engine = new IoUringEngine();
         using var temp = new TempFile(0);
         byte[] data = TestData.Bytes(1024 * 1024 + 10, 43);
@@ -342,10 +338,9 @@ public sealed class PipeTests
         Assert.False(file.IsClosed);
     }
 
-    [Fact]
+    [UringFact]
     public async Task A_failed_write_is_reported_by_FlushAsync_or_CompleteAsync()
     {
-        Kernel.RequireIoUring();
         using var engine = new IoUringEngine();
         using var temp = new TempFile(10);
         using var file = UringFile.Open(engine, temp.Path, FileMode.Open, FileAccess.Read);

@@ -21,11 +21,10 @@ public sealed class SequentialTests
         { 9 * 1024 * 1024 + 4095, 1024 * 1024 },
     };
 
-    [Theory]
+    [UringTheory]
     [MemberData(nameof(Sizes))]
     public async Task The_default_stream_reads_every_byte_of_the_file_in_order(int length, int bufferSize)
     {
-        Kernel.RequireIoUring();
         using var temp = new TempFile(length, seed: length + 3);
         // What a newcomer writes: the default engines, the default stream.
         using UringFile file = UringFile.Open(temp.Path);
@@ -47,14 +46,13 @@ public sealed class SequentialTests
         Assert.Equal(length, stream.Position);
     }
 
-    [Theory]
+    [UringTheory]
     [InlineData(1)]
     [InlineData(2)]
     [InlineData(3)]
     [InlineData(4)]
     public async Task Random_reads_seeks_and_position_changes_match_a_FileStream(int seed)
     {
-        Kernel.RequireIoUring();
         const int Length = 3 * 1024 * 1024 + 111;
         using var temp = new TempFile(Length, seed: seed);
         using var group = new IoUringEngineGroup(2);
@@ -102,10 +100,9 @@ public sealed class SequentialTests
         }
     }
 
-    [Fact]
+    [UringFact]
     public async Task Reads_at_and_after_the_end_return_0_and_keep_the_position()
     {
-        Kernel.RequireIoUring();
         using var temp = new TempFile(10_000, seed: 9);
         using UringFile file = UringFile.Open(temp.Path);
         await using Stream stream = file.AsStream();
@@ -124,10 +121,9 @@ public sealed class SequentialTests
         Assert.Equal(0, await stream.ReadAsync(Memory<byte>.Empty, TestContext.Current.CancellationToken));
     }
 
-    [Fact]
+    [UringFact]
     public async Task A_file_that_grows_while_read_yields_the_new_bytes_after_the_old_end()
     {
-        Kernel.RequireIoUring();
         using var temp = new TempFile(3 * 1024 * 1024, seed: 11);
         byte[] more = TestData.Bytes(2 * 1024 * 1024 + 5, seed: 12);
         using UringFile file = UringFile.Open(temp.Path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
@@ -156,10 +152,9 @@ public sealed class SequentialTests
         Assert.Equal(got.Length, stream.Position);
     }
 
-    [Fact]
+    [UringFact]
     public async Task A_file_that_shrinks_while_read_ends_at_its_new_length()
     {
-        Kernel.RequireIoUring();
         const int Length = 4 * 1024 * 1024;
         using var temp = new TempFile(Length, seed: 13);
         using UringFile file = UringFile.Open(temp.Path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
@@ -191,10 +186,9 @@ public sealed class SequentialTests
         Assert.Equal(Cut, stream.Length);
     }
 
-    [Fact]
+    [UringFact]
     public async Task SetLength_through_the_stream_is_seen_by_the_next_reads()
     {
-        Kernel.RequireIoUring();
         using var temp = new TempFile(2 * 1024 * 1024, seed: 15);
         using UringFile file = UringFile.Open(temp.Path, FileMode.Open, FileAccess.ReadWrite);
         await using Stream stream = file.AsStream();
@@ -213,10 +207,9 @@ public sealed class SequentialTests
         Assert.Equal(165_536, stream.Position);
     }
 
-    [Fact]
+    [UringFact]
     public async Task Cancelling_mid_stream_keeps_the_position_consistent_and_the_rest_reads_correctly()
     {
-        Kernel.RequireIoUring();
         const int Length = 6 * 1024 * 1024 + 7;
         using var temp = new TempFile(Length, seed: 17);
         using UringFile file = UringFile.Open(temp.Path);
@@ -260,12 +253,11 @@ public sealed class SequentialTests
         Assert.True(got.AsSpan().SequenceEqual(temp.Content), "the bytes differ");
     }
 
-    [Theory]
+    [UringTheory]
     [InlineData(false, 65_536, 20)]
     [InlineData(true, 1_000_000, 6)]
     public async Task Disposing_the_stream_during_reads_fails_them_cleanly_and_leaves_the_buffer_alone(bool cold, int bufferSize, int rounds)
     {
-        Kernel.RequireIoUring();
         using var temp = new TempFile(16 * 1024 * 1024, seed: 19);
         using var group = new IoUringEngineGroup(2);
         for (int round = 0; round < rounds; round++)
@@ -323,13 +315,12 @@ public sealed class SequentialTests
         }
     }
 
-    [Theory]
+    [UringTheory]
     [InlineData(1)]
     [InlineData(2)]
     [InlineData(3)]
     public async Task Random_writes_reads_seeks_and_SetLength_match_a_FileStream(int seed)
     {
-        Kernel.RequireIoUring();
         const int Length = 1024 * 1024 + 5;
         using var mine = new TempFile(Length, seed: seed + 40);
         using var theirs = new TempFile(Length, seed: seed + 40);
@@ -391,14 +382,13 @@ public sealed class SequentialTests
         Assert.Equal(await File.ReadAllBytesAsync(theirs.Path, TestContext.Current.CancellationToken), await File.ReadAllBytesAsync(mine.Path, TestContext.Current.CancellationToken));
     }
 
-    [Theory]
+    [UringTheory]
     [InlineData(100)]
     [InlineData(4096)]
     [InlineData(65_536)]
     [InlineData(1024 * 1024 + 3)]
     public async Task Sequential_writes_land_in_the_file_whole_after_dispose(int chunk)
     {
-        Kernel.RequireIoUring();
         const int Length = 5 * 1024 * 1024 + 1;
         byte[] content = TestData.Bytes(Length, seed: chunk);
         string path = TempFile.NewPath("write");
@@ -435,10 +425,9 @@ public sealed class SequentialTests
     public void The_write_behind_buffers_hold_sixteen_writes_within_64_KiB_and_1_MiB(int write, int expected) =>
         Assert.Equal(expected, WriteBehind.SlotSizeFor(write));
 
-    [Fact]
+    [UringFact]
     public async Task Sixty_four_KiB_writes_reach_the_kernel_as_one_MiB_requests()
     {
-        Kernel.RequireIoUring();
         const int Chunk = 64 * 1024;
         const int Chunks = 64;
         byte[] content = TestData.Bytes(Chunk * Chunks, seed: 64);
@@ -467,10 +456,9 @@ public sealed class SequentialTests
         }
     }
 
-    [Fact]
+    [UringFact]
     public async Task A_small_first_write_does_not_keep_later_64_KiB_writes_in_small_requests()
     {
-        Kernel.RequireIoUring();
         const int Header = 100, Chunk = 64 * 1024, Chunks = 64;
         byte[] content = TestData.Bytes(Header + (Chunk * Chunks), seed: 65);
         string path = TempFile.NewPath("write");
@@ -500,13 +488,12 @@ public sealed class SequentialTests
         }
     }
 
-    [Theory]
+    [UringTheory]
     [InlineData(1)]
     [InlineData(2)]
     [InlineData(3)]
     public async Task Writes_of_mixed_sizes_gathered_and_direct_land_whole_and_in_order(int seed)
     {
-        Kernel.RequireIoUring();
         int[] sizes = [1, 100, 4096, 65_536, 300_000, 1024 * 1024, 1024 * 1024 + 1, 2_500_000];
         var random = new Random(seed);
         var lengths = new List<int> { seed == 1 ? 65_536 : sizes[random.Next(sizes.Length)] };
@@ -548,10 +535,9 @@ public sealed class SequentialTests
         }
     }
 
-    [Fact]
+    [UringFact]
     public async Task The_callers_buffer_can_be_reused_as_soon_as_WriteAsync_returns()
     {
-        Kernel.RequireIoUring();
         string path = TempFile.NewPath("write");
         try
         {
@@ -580,10 +566,9 @@ public sealed class SequentialTests
         }
     }
 
-    [Fact]
+    [UringFact]
     public async Task A_failed_write_behind_is_reported_by_the_next_flush_once()
     {
-        Kernel.RequireIoUring();
         using var temp = new TempFile(100);
         // A read-only descriptor declared writable: the kernel fails every write with EBADF.
         using SafeFileHandle handle = temp.Open(FileAccess.Read);
@@ -599,10 +584,9 @@ public sealed class SequentialTests
         Assert.Throws<ObjectDisposedException>(() => stream.Position);
     }
 
-    [Fact]
+    [UringFact]
     public async Task Disposing_with_writes_in_flight_writes_them_and_frees_the_buffers_after_the_kernel()
     {
-        Kernel.RequireIoUring();
         using var group = new IoUringEngineGroup(2);
         for (int round = 0; round < 10; round++)
         {
@@ -638,10 +622,9 @@ public sealed class SequentialTests
     // ------------------------------------------------------------------------------------------------------------
     // The pipe reader.
 
-    [Fact]
+    [UringFact]
     public async Task The_pipe_readers_CompleteAsync_waits_for_the_reads_still_in_the_kernel()
     {
-        Kernel.RequireIoUring();
         using var engine = new IoUringEngine();
         using var temp = new TempFile(1_000_000, seed: 21);
         for (int round = 0; round < 20; round++)
@@ -657,10 +640,9 @@ public sealed class SequentialTests
         }
     }
 
-    [Fact]
+    [UringFact]
     public async Task The_pipe_reader_streams_every_byte_on_the_default_engines()
     {
-        Kernel.RequireIoUring();
         const int Length = 7 * 1024 * 1024 + 3;
         using var temp = new TempFile(Length, seed: 23);
         using UringFile file = UringFile.Open(temp.Path);
@@ -684,11 +666,10 @@ public sealed class SequentialTests
         { 3 * 1024 * 1024 + 1, 65_536, 2 },
     };
 
-    [Theory]
+    [UringTheory]
     [MemberData(nameof(Copies))]
     public async Task Copying_a_file_writes_every_byte_to_the_destination(int length, int chunk, int inFlight)
     {
-        Kernel.RequireIoUring();
         using var temp = new TempFile(length, seed: length + 29);
         string output = TempFile.NewPath("copy");
         try
@@ -705,10 +686,9 @@ public sealed class SequentialTests
         }
     }
 
-    [Fact]
+    [UringFact]
     public async Task Copying_a_range_puts_it_at_the_destination_offset_and_leaves_the_rest()
     {
-        Kernel.RequireIoUring();
         using var temp = new TempFile(2_000_000, seed: 31);
         using var target = new TempFile(3_000_000, seed: 32);
         using UringFile src = UringFile.Open(temp.Path);
@@ -723,10 +703,9 @@ public sealed class SequentialTests
         Assert.Equal(1000, await src.CopyToAsync(dst, new UringFileCopyOptions { SourceOffset = 1_999_000, Length = 50_000 }, TestContext.Current.CancellationToken));
     }
 
-    [Fact]
+    [UringFact]
     public async Task Copy_refuses_bad_arguments_and_reports_failures()
     {
-        Kernel.RequireIoUring();
         using var temp = new TempFile(100_000, seed: 33);
         using UringFile src = UringFile.Open(temp.Path);
         using UringFile readOnly = UringFile.Open(temp.Path);
@@ -751,10 +730,9 @@ public sealed class SequentialTests
         }
     }
 
-    [Fact]
+    [UringFact]
     public async Task Stream_CopyToAsync_between_uring_streams_copies_from_the_positions_and_moves_them()
     {
-        Kernel.RequireIoUring();
         using var temp = new TempFile(3_000_000, seed: 35);
         string output = TempFile.NewPath("copy");
         try

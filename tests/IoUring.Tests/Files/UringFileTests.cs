@@ -2,10 +2,9 @@ namespace IoUring.Tests.Files;
 
 public sealed class UringFileTests
 {
-    [Fact]
+    [UringFact(Opcode.OpenAt)]
     public async Task A_file_created_through_io_uring_can_be_written_flushed_read_and_closed()
     {
-        Kernel.RequireOp(Opcode.OpenAt);
         using var engine = new IoUringEngine();
         string path = TempFile.NewPath("file");
         try
@@ -51,10 +50,9 @@ public sealed class UringFileTests
         }
     }
 
-    [Fact]
+    [UringFact(Opcode.OpenAt)]
     public async Task Open_modes_create_truncate_and_refuse_as_open_2_does()
     {
-        Kernel.RequireOp(Opcode.OpenAt);
         using var engine = new IoUringEngine();
         using var temp = new TempFile(1000, seed: 2);
 
@@ -83,11 +81,10 @@ public sealed class UringFileTests
         await Assert.ThrowsAsync<ArgumentException>(async () => await UringFile.OpenAsync(engine, temp.Path, new FileStreamOptions { Mode = FileMode.Open, Options = FileOptions.DeleteOnClose }));
     }
 
-    [Fact]
+    [UringFact(Opcode.OpenAt)]
     [System.Runtime.Versioning.SupportedOSPlatform("linux")]
     public async Task A_created_file_gets_the_requested_unix_mode_and_preallocated_space()
     {
-        Kernel.RequireOp(Opcode.OpenAt);
         using var engine = new IoUringEngine();
         string path = TempFile.NewPath("file");
         try
@@ -136,10 +133,9 @@ public sealed class UringFileTests
         Assert.All(head.AsSpan(5).ToArray(), b => Assert.Equal(0, b));
     }
 
-    [Fact]
+    [UringFact(Opcode.Statx)]
     public async Task Stat_by_path_and_by_handle_agree_with_the_file_system()
     {
-        Kernel.RequireOp(Opcode.Statx);
         using var engine = new IoUringEngine();
         using var temp = new TempFile(12_345, seed: 4);
         Statx byPath = await engine.StatAsync(temp.Path);
@@ -150,10 +146,9 @@ public sealed class UringFileTests
         Assert.Equal(new FileInfo(temp.Path).LastWriteTimeUtc, DateTimeOffset.FromUnixTimeSeconds(byPath.ModifyTime.Seconds).AddTicks(byPath.ModifyTime.Nanoseconds / 100).UtcDateTime);
     }
 
-    [Fact]
+    [UringFact]
     public async Task DisposeAsync_waits_for_the_files_pending_operations_before_closing()
     {
-        Kernel.RequireIoUring();
         using var engine = new IoUringEngine();
         using var pipe = new TestPipe();
         var file = UringFile.FromHandle(engine, pipe.Read, FileAccess.Read, ownsHandle: false);
@@ -172,10 +167,9 @@ public sealed class UringFileTests
         Assert.False(pipe.Read.IsClosed, "a file that does not own its handle closed it");
     }
 
-    [Fact]
+    [UringFact]
     public async Task Dispose_of_an_owning_file_closes_the_handle_once_pending_reads_finish()
     {
-        Kernel.RequireIoUring();
         // Without registered-file slots a request names the descriptor, so it holds a reference to the handle.
         using var engine = new IoUringEngine(new IoUringEngineOptions { FixedFileSlots = 0 });
         using var pipe = new TestPipe();
@@ -189,10 +183,9 @@ public sealed class UringFileTests
         Assert.True(pipe.Read.IsClosed);
     }
 
-    [Fact]
+    [UringFact]
     public async Task Dispose_of_an_owning_file_on_a_registered_slot_closes_the_descriptor_at_once_and_the_pending_read_still_completes()
     {
-        Kernel.RequireIoUring();
         // A request on the file's registered slot holds the kernel's own reference to the file (the slot's), not the
         // descriptor number: the number can go at once without being reused under the request.
         using var engine = new IoUringEngine();
@@ -256,10 +249,9 @@ public sealed class UringFileTests
         Assert.Throws<ObjectDisposedException>(() => stream.Position);
     }
 
-    [Fact]
+    [UringFact]
     public async Task A_file_on_an_engine_group_works_from_many_threads()
     {
-        Kernel.RequireIoUring();
         using var group = new IoUringEngineGroup(2);
         using var temp = new TempFile(1 << 20, seed: 6);
         using UringFile file = UringFile.Open(group, temp.Path, FileMode.Open);

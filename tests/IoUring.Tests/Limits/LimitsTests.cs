@@ -12,10 +12,9 @@ namespace IoUring.Tests.Limits;
 /// </summary>
 public sealed class LimitsTests
 {
-    [Fact]
+    [UringFact]
     public void Accepting_at_RLIMIT_NOFILE_exhaustion_keeps_connections_working_does_not_spin_and_resumes_within_a_second()
     {
-        Kernel.RequireIoUring();
         (ProcessResult r, JsonElement o) = RunProbe(["accept-emfile", "--pending", "4", "--watch-ms", "2000"], TimeSpan.FromMinutes(3));
 
         // While exhausted: the accept loop got TooManyOpenSockets a few times (backing off up to 250 ms), not thousands.
@@ -28,19 +27,17 @@ public sealed class LimitsTests
         Assert.InRange(o.GetProperty("resumeMs").GetDouble(), 0, 1000);
     }
 
-    [Fact]
+    [UringFact]
     public void Ten_thousand_concurrent_loopback_connections_echo_every_byte_and_leak_no_descriptor()
     {
-        Kernel.RequireIoUring();
         (_, JsonElement o) = RunProbe(["connections", "--count", "10000", "--rounds", "2"], TimeSpan.FromMinutes(8));
         Assert.Equal(10_000, o.GetProperty("peakOpen").GetInt32());
         Assert.Equal(o.GetProperty("fdsBefore").GetInt32(), o.GetProperty("fdsAfter").GetInt32());
     }
 
-    [Fact]
+    [UringFact]
     public async Task A_child_started_while_rings_sockets_and_files_are_open_inherits_none_of_them()
     {
-        Kernel.RequireIoUring();
         using var temp = new TempFile(4096, seed: 5);
         await using var engine = new IoUringEngine();
         using var ring = new Ring(4);

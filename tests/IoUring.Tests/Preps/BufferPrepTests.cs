@@ -5,11 +5,9 @@ namespace IoUring.Tests.Preps;
 /// <summary>provide_buffers/remove_buffers with buffer-select recv, and a buffer ring with multishot recv.</summary>
 public sealed class BufferPrepTests
 {
-    [Fact]
+    [UringFact([Opcode.ProvideBuffers, Opcode.RemoveBuffers])]
     public void Provided_buffers_are_picked_by_a_buffer_select_recv_and_removed_by_remove_buffers()
     {
-        Kernel.RequireOp(Opcode.ProvideBuffers);
-        Kernel.RequireOp(Opcode.RemoveBuffers);
         using var tcp = Loopback.TcpPair();
         using var ring = new Ring(8);
         const int size = 64;
@@ -33,6 +31,18 @@ public sealed class BufferPrepTests
         Pinned.KeepAlive(pool);
     }
 
+    /// <summary>
+    /// Sets up buffer ring <paramref name="groupId"/> and submits a multishot recv on <paramref name="socket"/> that
+    /// picks its buffers from it; returns the buffer ring (the caller disposes it).
+    /// </summary>
+    private static BufferRing SubmitMultishotRecv(Ring ring, Socket socket, ulong userData, ushort groupId, ushort entries, int bufferSize)
+    {
+        BufferRing br = ring.SetupBufferRing(groupId, entries, bufferSize);
+        ring.NextSqe(userData).PrepRecvMultishot(socket.Fd(), br.GroupId);
+        Assert.Equal(1, ring.Submit());
+        return br;
+    }
+
     /// <summary>Runs a recv of up to <paramref name="size"/> bytes into a buffer the kernel picks from <paramref name="group"/>.</summary>
     private static Cqe RunBufferSelectRecv(Ring ring, int fd, uint size, ushort group)
     {
@@ -43,15 +53,12 @@ public sealed class BufferPrepTests
         return RingKit.Run(ring);
     }
 
-    [Fact]
+    [UringFact(Opcode.Recv)]
     public void Multishot_recv_with_a_buffer_ring_delivers_messages_and_recycled_buffers_are_reused()
     {
-        Kernel.RequireOp(Opcode.Recv);
         using var tcp = Loopback.TcpPair();
         using var ring = new Ring(8);
-        using BufferRing br = ring.SetupBufferRing(groupId: 2, entries: 4, bufferSize: 128);
-        ring.NextSqe(77).PrepRecvMultishot(tcp.Client.Fd(), br.GroupId);
-        Assert.Equal(1, ring.Submit());
+        using BufferRing br = SubmitMultishotRecv(ring, tcp.Client, userData: 77, groupId: 2, entries: 4, bufferSize: 128);
 
         // Ten messages through four buffers: each one is waited for (so TCP cannot merge them), checked, and recycled.
         var seen = new HashSet<ushort>();
@@ -75,15 +82,12 @@ public sealed class BufferPrepTests
         RingKit.AssertMultishotEnded(ring, RingKit.Next(ring), 0);
     }
 
-    [Fact]
+    [UringFact(Opcode.Recv)]
     public void Multishot_recv_stops_with_ENOBUFS_when_buffers_are_not_recycled()
     {
-        Kernel.RequireOp(Opcode.Recv);
         using var tcp = Loopback.TcpPair();
         using var ring = new Ring(8);
-        using BufferRing br = ring.SetupBufferRing(groupId: 4, entries: 2, bufferSize: 64);
-        ring.NextSqe(1).PrepRecvMultishot(tcp.Client.Fd(), br.GroupId);
-        Assert.Equal(1, ring.Submit());
+        using BufferRing br = SubmitMultishotRecv(ring, tcp.Client, userData: 1, groupId: 4, entries: 2, bufferSize: 64);
 
         for (int i = 0; i < 2; i++)
         {

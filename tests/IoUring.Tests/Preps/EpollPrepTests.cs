@@ -5,11 +5,9 @@ namespace IoUring.Tests.Preps;
 /// <summary>epoll_ctl (5.6) and epoll_wait (6.15) through the ring.</summary>
 public sealed class EpollPrepTests
 {
-    [Fact]
+    [UringFact([Opcode.EpollCtl, Opcode.EpollWait])]
     public void Epoll_ctl_adds_a_pipe_and_epoll_wait_reports_it_readable_with_its_data()
     {
-        Kernel.RequireOp(Opcode.EpollCtl);
-        Kernel.RequireOp(Opcode.EpollWait);
         int ep = Libc.EpollCreate();
         Assert.True(ep >= 0, $"epoll_create1 failed: {ep}");
         using var pipe = new TestPipe();

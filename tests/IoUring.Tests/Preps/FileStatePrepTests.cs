@@ -13,10 +13,9 @@ public sealed class FileStatePrepTests
     private const int MADV_WILLNEED = 3;
     private const int MADV_DONTNEED = 4;
 
-    [Fact]
+    [UringFact(Opcode.Fsync)]
     public void Fsync_and_fdatasync_and_a_ranged_fsync_succeed_after_a_write()
     {
-        Kernel.RequireOp(Opcode.Fsync);
         using var file = new TempFile(0);
         using var handle = file.Open(FileAccess.ReadWrite);
         int fd = (int)handle.DangerousGetHandle();
@@ -36,10 +35,9 @@ public sealed class FileStatePrepTests
         Assert.Equal(data.Array, File.ReadAllBytes(file.Path));
     }
 
-    [Fact]
+    [UringFact(Opcode.Fsync)]
     public void Fsync_with_unknown_flags_is_rejected_so_the_flags_field_is_the_one_the_kernel_reads()
     {
-        Kernel.RequireOp(Opcode.Fsync);
         using var file = new TempFile(10);
         using var handle = file.Open(FileAccess.ReadWrite);
         using var ring = new Ring(4);
@@ -47,10 +45,9 @@ public sealed class FileStatePrepTests
         Assert.Equal(-E.EINVAL, RingKit.Run(ring).Res);
     }
 
-    [Fact]
+    [UringFact(Opcode.SyncFileRange)]
     public void Sync_file_range_writes_back_a_range_and_checks_its_flags()
     {
-        Kernel.RequireOp(Opcode.SyncFileRange);
         using var file = new TempFile(16384);
         using var handle = file.Open(FileAccess.ReadWrite);
         int fd = (int)handle.DangerousGetHandle();
@@ -64,10 +61,9 @@ public sealed class FileStatePrepTests
         Assert.Equal(-E.EINVAL, cqes.With(2).Res);
     }
 
-    [Fact]
+    [UringFact(Opcode.Fallocate)]
     public void Fallocate_grows_the_file_and_KEEP_SIZE_does_not()
     {
-        Kernel.RequireOp(Opcode.Fallocate);
         using var file = new TempFile(0);
         Assert.Equal(0, RingKit.RunOnFile(file, static (ref Sqe sqe, int fd) => sqe.PrepFallocate(fd, 0, 0, 1 << 20)));
         Assert.Equal(1 << 20, new FileInfo(file.Path).Length);
@@ -77,11 +73,10 @@ public sealed class FileStatePrepTests
         Assert.Equal(1 << 20, new FileInfo(file.Path).Length);
     }
 
-    [Fact]
+    [UringFact(Opcode.Fallocate)]
     public void Fallocate_punch_hole_zeroes_exactly_the_given_range()
     {
         // Offset, length and mode live in three different SQE fields (off, addr, len): a mix-up shows here.
-        Kernel.RequireOp(Opcode.Fallocate);
         using var file = new TempFile(16384, seed: 2);
         int res = RingKit.RunOnFile(file, static (ref Sqe sqe, int fd) => sqe.PrepFallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 4096, 8192));
         if (res == -95)
@@ -96,10 +91,9 @@ public sealed class FileStatePrepTests
         Assert.Equal(expected, File.ReadAllBytes(file.Path));
     }
 
-    [Fact]
+    [UringFact(Opcode.Fadvise)]
     public void Fadvise_accepts_real_advice_and_rejects_an_unknown_one()
     {
-        Kernel.RequireOp(Opcode.Fadvise);
         using var file = new TempFile(8192);
         using var handle = file.Open();
         int fd = (int)handle.DangerousGetHandle();
@@ -114,10 +108,9 @@ public sealed class FileStatePrepTests
         Assert.Equal(-E.EINVAL, cqes.With(3).Res);
     }
 
-    [Fact]
+    [UringFact(Opcode.Madvise)]
     public void Madvise_DONTNEED_drops_the_pages_of_exactly_the_given_range()
     {
-        Kernel.RequireOp(Opcode.Madvise);
         int page = Environment.SystemPageSize;
         using var buf = new NativeBuffer(3 * page);
         buf.Span.Fill(0xAA);
@@ -135,10 +128,9 @@ public sealed class FileStatePrepTests
         Assert.True(buf.Span[(2 * page)..].IndexOfAnyExcept((byte)0xAA) < 0);
     }
 
-    [Fact]
+    [UringFact(Opcode.Ftruncate)]
     public void Ftruncate_sets_the_file_size()
     {
-        Kernel.RequireOp(Opcode.Ftruncate);
         using var file = new TempFile(10_000, seed: 5);
         Assert.Equal(0, RingKit.RunOnFile(file, static (ref Sqe sqe, int fd) => sqe.PrepFtruncate(fd, 1234)));
 

@@ -3,10 +3,9 @@ namespace IoUring.Tests.Preps;
 /// <summary>files_update from the SQ, into given slots and into kernel-picked slots.</summary>
 public sealed class FilesUpdatePrepTests
 {
-    [Fact]
+    [UringFact(Opcode.FilesUpdate)]
     public void Files_update_installs_fds_into_the_given_slots()
     {
-        Kernel.RequireOp(Opcode.FilesUpdate);
         using var pipe = new TestPipe();
         using var ring = new Ring(4);
         ring.RegisterFiles([-1, -1, -1]);
@@ -31,10 +30,9 @@ public sealed class FilesUpdatePrepTests
         Pinned.KeepAlive(fds, data, got, clear);
     }
 
-    [Fact]
+    [UringFact(Opcode.FilesUpdate)]
     public void Files_update_with_index_alloc_writes_the_picked_slots_back()
     {
-        Kernel.RequireOp(Opcode.FilesUpdate);
         using var pipe = new TestPipe();
         using var ring = new Ring(4);
         ring.RegisterFilesSparse(8);

@@ -5,11 +5,9 @@ public sealed class FutexPrepTests
 {
     private const Futex2Flags U32Private = Futex2Flags.SizeU32 | Futex2Flags.Private;
 
-    [Fact]
+    [UringFact([Opcode.FutexWait, Opcode.FutexWake])]
     public void Futex_wake_wakes_a_pending_futex_wait()
     {
-        Kernel.RequireOp(Opcode.FutexWait);
-        Kernel.RequireOp(Opcode.FutexWake);
         var word = new Pinned<int>([0]);
         using var ring = new Ring(4);
 
@@ -26,11 +24,9 @@ public sealed class FutexPrepTests
         Pinned.KeepAlive(word);
     }
 
-    [Fact]
+    [UringFact([Opcode.FutexWait, Opcode.FutexWake])]
     public void Futex_wait_on_a_changed_value_returns_EAGAIN_and_a_wake_with_no_waiters_returns_0()
     {
-        Kernel.RequireOp(Opcode.FutexWait);
-        Kernel.RequireOp(Opcode.FutexWake);
         var word = new Pinned<int>([5]);
         using var ring = new Ring(4);
 

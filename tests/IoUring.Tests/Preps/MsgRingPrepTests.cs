@@ -3,10 +3,9 @@ namespace IoUring.Tests.Preps;
 /// <summary>msg_ring: data messages, passed CQE flags, and passing a direct descriptor between rings.</summary>
 public sealed class MsgRingPrepTests
 {
-    [Fact]
+    [UringFact(Opcode.MsgRing)]
     public void Msg_ring_posts_a_CQE_with_the_given_result_and_user_data_on_the_target()
     {
-        Kernel.RequireOp(Opcode.MsgRing);
         using var source = new Ring(4);
         using var target = new Ring(4) { ExpectExternalCompletions = true };
 
@@ -22,10 +21,9 @@ public sealed class MsgRingPrepTests
         Assert.Equal(0, target.InFlight);
     }
 
-    [Fact]
+    [UringFact(Opcode.MsgRing)]
     public void Msg_ring_with_FLAGS_PASS_sets_the_target_CQE_flags()
     {
-        Kernel.RequireOp(Opcode.MsgRing);
         using var source = new Ring(4);
         using var target = new Ring(4) { ExpectExternalCompletions = true };
         var flags = (CqeFlags)(0x5A5A_0000u | (uint)CqeFlags.Buffer);
@@ -45,20 +43,18 @@ public sealed class MsgRingPrepTests
         Assert.Equal((ushort)0x5A5A, got.BufferId);
     }
 
-    [Fact]
+    [UringFact(Opcode.MsgRing)]
     public void Msg_ring_to_a_non_ring_fd_fails_with_EBADFD()
     {
-        Kernel.RequireOp(Opcode.MsgRing);
         using var pipe = new TestPipe();
         using var ring = new Ring(4);
         ring.GetSqe().PrepMsgRing(pipe.ReadFd, 1, 2);
         Assert.Equal(-77, RingKit.Run(ring).Res);
     }
 
-    [Fact]
+    [UringFact(Opcode.MsgRing)]
     public void Msg_ring_passes_a_direct_descriptor_that_the_target_can_use()
     {
-        Kernel.RequireOp(Opcode.MsgRing);
         using var pipe = new TestPipe();
         using var source = new Ring(4);
         using var target = new Ring(4) { ExpectExternalCompletions = true };

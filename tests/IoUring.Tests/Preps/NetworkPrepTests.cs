@@ -14,13 +14,9 @@ public sealed class NetworkPrepTests
         return fd;
     }
 
-    [Fact]
+    [UringFact([Opcode.Socket, Opcode.Bind, Opcode.Listen, Opcode.Accept])]
     public void Socket_bind_listen_and_accept_all_through_the_ring()
     {
-        Kernel.RequireOp(Opcode.Socket);
-        Kernel.RequireOp(Opcode.Bind);
-        Kernel.RequireOp(Opcode.Listen);
-        Kernel.RequireOp(Opcode.Accept);
         using var ring = new Ring(8);
         int listenFd = NewSocket(ring);
         int conn = -1;
@@ -65,12 +61,9 @@ public sealed class NetworkPrepTests
         }
     }
 
-    [Fact]
+    [UringFact([Opcode.Connect, Opcode.Send, Opcode.Recv])]
     public void Connect_send_and_recv_between_a_ring_socket_and_a_dotnet_listener()
     {
-        Kernel.RequireOp(Opcode.Connect);
-        Kernel.RequireOp(Opcode.Send);
-        Kernel.RequireOp(Opcode.Recv);
         using Socket listener = Loopback.Listener();
         using var ring = new Ring(8);
         int fd = NewSocket(ring);
@@ -95,10 +88,9 @@ public sealed class NetworkPrepTests
         Pinned.KeepAlive(sa, outgoing);
     }
 
-    [Fact]
+    [UringFact(Opcode.Accept)]
     public void Multishot_accept_posts_one_CQE_per_connection_until_cancelled()
     {
-        Kernel.RequireOp(Opcode.Accept);
         using Socket listener = Loopback.Listener();
         using var ring = new Ring(8);
         var accepted = new List<int>();
@@ -140,11 +132,9 @@ public sealed class NetworkPrepTests
         }
     }
 
-    [Fact]
+    [UringFact([Opcode.Accept, Opcode.Recv])]
     public void Accept_direct_into_a_sparse_table_then_recv_with_the_fixed_slot()
     {
-        Kernel.RequireOp(Opcode.Accept);
-        Kernel.RequireOp(Opcode.Recv);
         using Socket listener = Loopback.Listener();
         using var ring = new Ring(8);
         ring.RegisterFilesSparse(8);
@@ -166,10 +156,9 @@ public sealed class NetworkPrepTests
         Pinned.KeepAlive(buf);
     }
 
-    [Fact]
+    [UringFact(Opcode.Accept)]
     public void Multishot_accept_direct_allocates_a_slot_per_connection()
     {
-        Kernel.RequireOp(Opcode.Accept);
         using Socket listener = Loopback.Listener();
         using var ring = new Ring(8);
         ring.RegisterFilesSparse(4);
@@ -206,11 +195,9 @@ public sealed class NetworkPrepTests
         }
     }
 
-    [Fact]
+    [UringFact([Opcode.SendMsg, Opcode.RecvMsg])]
     public void Sendmsg_and_recvmsg_gather_and_scatter_iovecs()
     {
-        Kernel.RequireOp(Opcode.SendMsg);
-        Kernel.RequireOp(Opcode.RecvMsg);
         using var tcp = Loopback.TcpPair();
         using var ring = new Ring(8);
         var a = new Pinned<byte>("hello "u8);
@@ -233,10 +220,9 @@ public sealed class NetworkPrepTests
         Pinned.KeepAlive(a, b, sendIov, sendMsg, recvIov, recvMsg);
     }
 
-    [Fact]
+    [UringFact(Opcode.SendZc)]
     public void Send_zc_posts_the_result_with_F_MORE_then_a_notification()
     {
-        Kernel.RequireOp(Opcode.SendZc);
         using var tcp = Loopback.TcpPair();
         using var ring = new Ring(8);
         using var buf = new NativeBuffer(8192);
@@ -247,11 +233,9 @@ public sealed class NetworkPrepTests
         Assert.Equal(buf.Span.ToArray(), tcp.Server.ReceiveExactly(8192));
     }
 
-    [Fact]
+    [UringFact([Opcode.SendZc, Opcode.SendMsgZc])]
     public void Send_zc_from_a_registered_buffer_and_sendmsg_zc_deliver_the_data()
     {
-        Kernel.RequireOp(Opcode.SendZc);
-        Kernel.RequireOp(Opcode.SendMsgZc);
         using var tcp = Loopback.TcpPair();
         using var ring = new Ring(8);
         using var buf = new NativeBuffer(4096);
@@ -280,10 +264,9 @@ public sealed class NetworkPrepTests
         Assert.False(cqes[1].HasMore);
     }
 
-    [Fact]
+    [UringFact(Opcode.Send)]
     public void Sendto_delivers_a_datagram_to_the_given_address()
     {
-        Kernel.RequireOp(Opcode.Send);
         using Socket receiver = Loopback.Udp();
         using var ring = new Ring(4);
         int fd = NewSocket(ring, Posix.SOCK_DGRAM);
@@ -300,10 +283,9 @@ public sealed class NetworkPrepTests
         Pinned.KeepAlive(data, to);
     }
 
-    [Fact]
+    [UringFact(Opcode.Shutdown)]
     public void Shutdown_of_the_write_side_makes_the_peer_read_end_of_stream()
     {
-        Kernel.RequireOp(Opcode.Shutdown);
         using var tcp = Loopback.TcpPair();
         using var ring = new Ring(4);
         ring.GetSqe().PrepShutdown(tcp.Client.Fd(), Posix.SHUT_WR);
@@ -311,11 +293,9 @@ public sealed class NetworkPrepTests
         Assert.Equal(0, tcp.Server.Receive(new byte[8]));
     }
 
-    [Fact]
+    [UringFact([Opcode.Socket, Opcode.Connect])]
     public void Socket_direct_connect_and_send_through_the_fixed_slot()
     {
-        Kernel.RequireOp(Opcode.Socket);
-        Kernel.RequireOp(Opcode.Connect);
         using Socket listener = Loopback.Listener();
         using var ring = new Ring(8);
         ring.RegisterFilesSparse(4);

@@ -7,10 +7,9 @@ namespace IoUring.Tests.Preps;
 /// <summary>liburing's socket variants: multishot recvmsg, send and receive bundles, direct sockets into allocated slots.</summary>
 public sealed class NetworkVariantPrepTests
 {
-    [Fact]
+    [UringFact(Opcode.RecvMsg)]
     public void Multishot_recvmsg_delivers_each_datagram_with_its_source_address()
     {
-        Kernel.RequireOp(Opcode.RecvMsg);
         using Socket receiver = Loopback.Udp();
         using Socket sender = Loopback.Udp();
         using var ring = new Ring(8);
@@ -38,10 +37,9 @@ public sealed class NetworkVariantPrepTests
         Pinned.KeepAlive(msg);
     }
 
-    [Fact]
+    [UringFact(Opcode.Recv)]
     public void Receive_bundle_fills_consecutive_buffers_in_one_completion()
     {
-        Kernel.RequireOp(Opcode.Recv);
         using var tcp = Loopback.TcpPair();
         using var ring = new Ring(8);
         RequireBundles(ring);
@@ -73,10 +71,9 @@ public sealed class NetworkVariantPrepTests
         Assert.Equal(data, got.ToArray());
     }
 
-    [Fact]
+    [UringFact(Opcode.Send)]
     public void Send_bundle_sends_the_provided_buffers_in_order_in_one_request()
     {
-        Kernel.RequireOp(Opcode.Send);
         using var tcp = Loopback.TcpPair();
         using var ring = new Ring(8);
         RequireBundles(ring);
@@ -98,10 +95,9 @@ public sealed class NetworkVariantPrepTests
         buffers.Provide(0, 1); // sent buffers are the application's again
     }
 
-    [Fact]
+    [UringFact(Opcode.Socket)]
     public void Direct_sockets_go_to_allocated_slots_inside_the_file_alloc_range()
     {
-        Kernel.RequireOp(Opcode.Socket);
         using var ring = new Ring(8);
         ring.RegisterFilesSparse(8);
         ring.SetFileAllocRange(5, 2);
@@ -116,10 +112,9 @@ public sealed class NetworkVariantPrepTests
         Assert.Throws<IoUringException>(() => ring.SetFileAllocRange(6, 8)); // past the table
     }
 
-    [Fact]
+    [UringFact(Opcode.MsgRing)]
     public void Msg_ring_fd_alloc_passes_a_direct_descriptor_into_a_free_slot_of_the_target()
     {
-        Kernel.RequireOp(Opcode.MsgRing);
         using var source = new Ring(4);
         using var target = new Ring(4) { ExpectExternalCompletions = true };
         source.RegisterFilesSparse(4);

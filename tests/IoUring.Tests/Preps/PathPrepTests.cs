@@ -57,10 +57,9 @@ public sealed class PathPrepTests : IDisposable
         return buf.Array;
     }
 
-    [Fact]
+    [UringFact(Opcode.OpenAt)]
     public void Openat_returns_a_working_fd()
     {
-        Kernel.RequireOp(Opcode.OpenAt);
         byte[] content = TestData.Bytes(777, 1);
         var path = Pinned.Utf8Z(NewFile("a", content));
         using var ring = new Ring(4);
@@ -73,10 +72,9 @@ public sealed class PathPrepTests : IDisposable
         Pinned.KeepAlive(path);
     }
 
-    [Fact]
+    [UringFact(Opcode.OpenAt)]
     public void Openat_creates_a_file_with_the_mode_and_reports_ENOENT_for_a_missing_one()
     {
-        Kernel.RequireOp(Opcode.OpenAt);
         var created = Pinned.Utf8Z(P("new"));
         var missing = Pinned.Utf8Z(P("missing"));
         using var ring = new Ring(4);
@@ -92,10 +90,9 @@ public sealed class PathPrepTests : IDisposable
         Pinned.KeepAlive(created, missing);
     }
 
-    [Fact]
+    [UringFact(Opcode.OpenAt)]
     public void Openat_relative_to_a_directory_fd_opened_by_the_ring()
     {
-        Kernel.RequireOp(Opcode.OpenAt);
         byte[] content = TestData.Bytes(64, 2);
         NewFile("rel", content);
         var dir = Pinned.Utf8Z(_dir);
@@ -114,10 +111,9 @@ public sealed class PathPrepTests : IDisposable
         Pinned.KeepAlive(dir, rel);
     }
 
-    [Fact]
+    [UringFact(Opcode.OpenAt2)]
     public void Openat2_from_the_ring_scratch_and_from_caller_memory_both_open_and_RESOLVE_BENEATH_is_enforced()
     {
-        Kernel.RequireOp(Opcode.OpenAt2);
         byte[] content = TestData.Bytes(300, 3);
         string full = NewFile("o2", content);
         var abs = Pinned.Utf8Z(full);
@@ -144,11 +140,9 @@ public sealed class PathPrepTests : IDisposable
         Pinned.KeepAlive(abs, dir, escape);
     }
 
-    [Fact]
+    [UringFact([Opcode.OpenAt, Opcode.OpenAt2])]
     public void Openat_direct_and_openat2_direct_fill_registered_slots_usable_with_FixedFile()
     {
-        Kernel.RequireOp(Opcode.OpenAt);
-        Kernel.RequireOp(Opcode.OpenAt2);
         byte[] content = TestData.Bytes(128, 4);
         var path = Pinned.Utf8Z(NewFile("d", content));
         using var ring = new Ring(8);
@@ -171,10 +165,9 @@ public sealed class PathPrepTests : IDisposable
         Pinned.KeepAlive(path, how);
     }
 
-    [Fact]
+    [UringFact(Opcode.Close)]
     public void Close_releases_the_file_so_the_pipe_reader_sees_end_of_file()
     {
-        Kernel.RequireOp(Opcode.Close);
         using var pipe = new TestPipe();
         using var ring = new Ring(4);
         ring.GetSqe().PrepClose(pipe.WriteFd);
@@ -184,10 +177,9 @@ public sealed class PathPrepTests : IDisposable
         Assert.Equal(0, IoUring.Interop.Libc.Read(pipe.ReadFd, new byte[1]));
     }
 
-    [Fact]
+    [UringFact(Opcode.Close)]
     public void Close_direct_empties_the_slot_and_releases_the_file()
     {
-        Kernel.RequireOp(Opcode.Close);
         using var pipe = new TestPipe();
         using var ring = new Ring(4);
         ring.RegisterFiles([-1, pipe.WriteFd]);
@@ -203,10 +195,9 @@ public sealed class PathPrepTests : IDisposable
         Pinned.KeepAlive(one);
     }
 
-    [Fact]
+    [UringFact(Opcode.Statx)]
     public void Statx_reports_size_mode_and_type_of_a_file_and_a_directory()
     {
-        Kernel.RequireOp(Opcode.Statx);
         string file = NewFile("s", TestData.Bytes(12345, 5));
         File.SetUnixFileMode(file, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead);
         var filePath = Pinned.Utf8Z(file);
@@ -230,10 +221,9 @@ public sealed class PathPrepTests : IDisposable
         Pinned.KeepAlive(filePath, dirPath);
     }
 
-    [Fact]
+    [UringFact(Opcode.Statx)]
     public void Statx_of_an_open_fd_with_AT_EMPTY_PATH()
     {
-        Kernel.RequireOp(Opcode.Statx);
         using var file = new TempFile(4321);
         using var handle = file.Open();
         var empty = Pinned.Utf8Z(string.Empty);
@@ -246,10 +236,9 @@ public sealed class PathPrepTests : IDisposable
         Pinned.KeepAlive(empty);
     }
 
-    [Fact]
+    [UringFact(Opcode.RenameAt)]
     public void Renameat_moves_a_file_and_RENAME_NOREPLACE_refuses_to_overwrite()
     {
-        Kernel.RequireOp(Opcode.RenameAt);
         byte[] content = TestData.Bytes(50, 6);
         string from = NewFile("from", content);
         string other = NewFile("other", [1, 2, 3]);
@@ -270,11 +259,9 @@ public sealed class PathPrepTests : IDisposable
         Pinned.KeepAlive(fromPath, toPath, otherPath);
     }
 
-    [Fact]
+    [UringFact([Opcode.MkdirAt, Opcode.UnlinkAt])]
     public void Mkdirat_and_unlinkat_relative_to_a_directory_fd()
     {
-        Kernel.RequireOp(Opcode.MkdirAt);
-        Kernel.RequireOp(Opcode.UnlinkAt);
         NewFile("victim", [9]);
         var dir = Pinned.Utf8Z(_dir);
         var sub = Pinned.Utf8Z("sub");
@@ -307,10 +294,9 @@ public sealed class PathPrepTests : IDisposable
         Pinned.KeepAlive(dir, victim);
     }
 
-    [Fact]
+    [UringFact(Opcode.SymlinkAt)]
     public void Symlinkat_creates_a_link_to_the_target()
     {
-        Kernel.RequireOp(Opcode.SymlinkAt);
         string target = NewFile("target", [4, 5, 6]);
         var targetPath = Pinned.Utf8Z(target);
         var linkPath = Pinned.Utf8Z(P("link"));
@@ -328,10 +314,9 @@ public sealed class PathPrepTests : IDisposable
         Pinned.KeepAlive(targetPath, linkPath);
     }
 
-    [Fact]
+    [UringFact(Opcode.LinkAt)]
     public void Linkat_creates_a_hard_link_to_the_same_inode()
     {
-        Kernel.RequireOp(Opcode.LinkAt);
         string original = NewFile("orig", [7, 8]);
         var originalPath = Pinned.Utf8Z(original);
         var linkPath = Pinned.Utf8Z(P("hard"));
@@ -349,10 +334,9 @@ public sealed class PathPrepTests : IDisposable
         Pinned.KeepAlive(originalPath, linkPath);
     }
 
-    [Fact]
+    [UringFact(Opcode.Pipe)]
     public void Pipe_returns_two_connected_fds()
     {
-        Kernel.RequireOp(Opcode.Pipe);
         var fds = new Pinned<int>([-1, -1]);
         using var ring = new Ring(4);
 
@@ -372,10 +356,9 @@ public sealed class PathPrepTests : IDisposable
         }
     }
 
-    [Fact]
+    [UringFact(Opcode.Pipe)]
     public void Pipe_direct_puts_both_ends_in_the_registered_table()
     {
-        Kernel.RequireOp(Opcode.Pipe);
         var fds = new Pinned<int>([-1, -1]);
         var data = new Pinned<byte>("direct"u8);
         var got = new Pinned<byte>(6);
@@ -403,10 +386,9 @@ public sealed class PathPrepTests : IDisposable
         return (Convert.ToInt32(flags["flags:".Length..].Trim(), 8) & Posix.O_CLOEXEC) != 0;
     }
 
-    [Fact]
+    [UringFact(Opcode.FixedFdInstall)]
     public void Fixed_fd_install_turns_a_direct_descriptor_into_a_normal_fd_with_or_without_cloexec()
     {
-        Kernel.RequireOp(Opcode.FixedFdInstall);
         byte[] content = TestData.Bytes(20, 7);
         var path = Pinned.Utf8Z(NewFile("inst", content));
         using var ring = new Ring(4);

@@ -3,10 +3,9 @@ namespace IoUring.Tests.Preps;
 /// <summary>poll_add (one-shot and multishot), poll_remove and poll_update on pipes.</summary>
 public sealed class PollPrepTests
 {
-    [Fact]
+    [UringFact(Opcode.PollAdd)]
     public void Poll_add_completes_with_POLLIN_once_the_pipe_becomes_readable()
     {
-        Kernel.RequireOp(Opcode.PollAdd);
         using var pipe = new TestPipe();
         using var ring = new Ring(4);
         ring.NextSqe(11).PrepPollAdd(pipe.ReadFd, Posix.POLLIN);
@@ -20,11 +19,9 @@ public sealed class PollPrepTests
         Assert.False(cqe.HasMore);
     }
 
-    [Fact]
+    [UringFact([Opcode.PollAdd, Opcode.PollRemove])]
     public void Multishot_poll_fires_each_time_and_poll_remove_ends_it()
     {
-        Kernel.RequireOp(Opcode.PollAdd);
-        Kernel.RequireOp(Opcode.PollRemove);
         using var pipe = new TestPipe();
         using var ring = new Ring(4);
         ring.NextSqe(21).PrepPollMultishot(pipe.ReadFd, Posix.POLLIN);
@@ -47,19 +44,17 @@ public sealed class PollPrepTests
         RingKit.AssertMultishotEnded(ring, cqes.With(21), -E.ECANCELED);
     }
 
-    [Fact]
+    [UringFact(Opcode.PollRemove)]
     public void Poll_remove_of_an_unknown_user_data_reports_ENOENT()
     {
-        Kernel.RequireOp(Opcode.PollRemove);
         using var ring = new Ring(4);
         ring.GetSqe().PrepPollRemove(12345);
         Assert.Equal(-E.ENOENT, RingKit.Run(ring).Res);
     }
 
-    [Fact]
+    [UringFact(Opcode.PollRemove)]
     public void Poll_update_changes_both_the_events_and_the_user_data()
     {
-        Kernel.RequireOp(Opcode.PollRemove);
         using var pipe = new TestPipe();
         using var ring = new Ring(4);
         // A pipe's write end never reports POLLIN, so this poll stays armed until updated.

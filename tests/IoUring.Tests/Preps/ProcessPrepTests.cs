@@ -7,10 +7,9 @@ public sealed class ProcessPrepTests
 {
     private const Futex2Flags U32Private = Futex2Flags.SizeU32 | Futex2Flags.Private;
 
-    [Fact]
+    [UringFact(Opcode.WaitId)]
     public void Waitid_reaps_a_child_and_reports_its_pid_and_exit_status()
     {
-        Kernel.RequireOp(Opcode.WaitId);
         int pid = Libc.Spawn("/bin/sh", ["sh", "-c", "exit 7"]);
         Assert.True(pid > 0, $"posix_spawn failed: {pid}");
         var info = new Pinned<WaitIdInfo>(1);
@@ -29,11 +28,9 @@ public sealed class ProcessPrepTests
         Pinned.KeepAlive(info);
     }
 
-    [Fact]
+    [UringFact([Opcode.FutexWaitV, Opcode.FutexWake])]
     public void Futex_waitv_completes_with_the_index_of_the_woken_futex()
     {
-        Kernel.RequireOp(Opcode.FutexWaitV);
-        Kernel.RequireOp(Opcode.FutexWake);
         var words = new Pinned<int>([0, 0, 0]);
         var waits = new Pinned<FutexWaitV>(3);
         for (int i = 0; i < 3; i++)

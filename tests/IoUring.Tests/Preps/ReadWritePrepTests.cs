@@ -4,10 +4,9 @@ namespace IoUring.Tests.Preps;
 
 public sealed class ReadWritePrepTests
 {
-    [Fact]
+    [UringFact(Opcode.Nop)]
     public void Nop_completes_with_zero_and_the_user_data()
     {
-        Kernel.RequireOp(Opcode.Nop);
         using var ring = new Ring(4);
         ring.NextSqe(0xFEED).PrepNop();
         Cqe cqe = RingKit.Run(ring);
@@ -15,10 +14,9 @@ public sealed class ReadWritePrepTests
         Assert.Equal(0xFEEDUL, cqe.UserData);
     }
 
-    [Fact]
+    [UringFact(Opcode.Write)]
     public void PrepRw_fills_the_common_fields_for_any_opcode()
     {
-        Kernel.RequireOp(Opcode.Write);
         using var file = new TempFile(100, seed: 2);
         var data = new Pinned<byte>([1, 2, 3]);
         using (var handle = file.Open(FileAccess.ReadWrite))
@@ -40,10 +38,9 @@ public sealed class ReadWritePrepTests
         Pinned.KeepAlive(data);
     }
 
-    [Fact]
+    [UringFact(Opcode.Read)]
     public void Read_fills_a_pinned_array_from_the_given_offset()
     {
-        Kernel.RequireOp(Opcode.Read);
         using var file = new TempFile(10_000, seed: 3);
         using var handle = file.Open();
         using var ring = new Ring(4);
@@ -56,10 +53,9 @@ public sealed class ReadWritePrepTests
         Assert.Equal(file.Content.AsSpan(5000, 3000).ToArray(), buf.Array);
     }
 
-    [Fact]
+    [UringFact(Opcode.Read)]
     public void Read_at_end_of_file_returns_the_short_count()
     {
-        Kernel.RequireOp(Opcode.Read);
         using var file = new TempFile(100);
         using var handle = file.Open();
         using var ring = new Ring(4);
@@ -70,10 +66,9 @@ public sealed class ReadWritePrepTests
         Assert.Equal(file.Content.AsSpan(60).ToArray(), buf.Span[..40].ToArray());
     }
 
-    [Fact]
+    [UringFact(Opcode.Write)]
     public void Write_puts_the_bytes_at_the_offset()
     {
-        Kernel.RequireOp(Opcode.Write);
         using var file = new TempFile(8192, seed: 4);
         byte[] data = TestData.Bytes(1000, 5);
         var buf = new Pinned<byte>(data);
@@ -85,10 +80,9 @@ public sealed class ReadWritePrepTests
         Assert.Equal(expected, File.ReadAllBytes(file.Path));
     }
 
-    [Fact]
+    [UringFact(Opcode.Write)]
     public void Write_from_a_NativeBuffer_with_RWF_DSYNC_writes_the_whole_buffer()
     {
-        Kernel.RequireOp(Opcode.Write);
         using var file = new TempFile(0);
         using var buf = new NativeBuffer(4096);
         TestData.Bytes(4096, 6).CopyTo(buf.Span);
@@ -97,11 +91,10 @@ public sealed class ReadWritePrepTests
         Assert.Equal(buf.Span.ToArray(), File.ReadAllBytes(file.Path));
     }
 
-    [Fact]
+    [UringFact(Opcode.Write)]
     public void Write_with_RWF_APPEND_ignores_the_offset_and_appends()
     {
         // rw_flags reach the kernel: without them this write would land at offset 0.
-        Kernel.RequireOp(Opcode.Write);
         using var file = new TempFile(500, seed: 7);
         byte[] tail = TestData.Bytes(50, 8);
         var buf = new Pinned<byte>(tail);
@@ -111,10 +104,9 @@ public sealed class ReadWritePrepTests
         Assert.Equal([.. file.Content, .. tail], File.ReadAllBytes(file.Path));
     }
 
-    [Fact]
+    [UringFact(Opcode.Readv)]
     public void Readv_scatters_into_several_iovecs()
     {
-        Kernel.RequireOp(Opcode.Readv);
         using var file = new TempFile(4096, seed: 9);
         using var handle = file.Open();
         using var ring = new Ring(4);
@@ -129,10 +121,9 @@ public sealed class ReadWritePrepTests
         Pinned.KeepAlive(iov);
     }
 
-    [Fact]
+    [UringFact(Opcode.Writev)]
     public void Writev_gathers_several_iovecs_and_honours_RWF_flags()
     {
-        Kernel.RequireOp(Opcode.Writev);
         using var file = new TempFile(10, seed: 10);
         var a = new Pinned<byte>(TestData.Bytes(7, 11));
         var b = new Pinned<byte>(TestData.Bytes(13, 12));
@@ -143,10 +134,9 @@ public sealed class ReadWritePrepTests
         Pinned.KeepAlive(iov);
     }
 
-    [Fact]
+    [UringFact(Opcode.ReadMultishot)]
     public void Multishot_read_on_a_pipe_posts_a_CQE_per_chunk_and_ends_at_EOF()
     {
-        Kernel.RequireOp(Opcode.ReadMultishot);
         using var ring = new Ring(8);
         using BufferRing br = ring.SetupBufferRing(groupId: 3, entries: 2, bufferSize: 256);
         using var pipe = new TestPipe(Posix.O_CLOEXEC | Posix.O_NONBLOCK);
@@ -170,10 +160,9 @@ public sealed class ReadWritePrepTests
         RingKit.AssertMultishotEnded(ring, RingKit.Next(ring), 0);
     }
 
-    [Fact]
+    [UringFact(Opcode.ReadMultishot)]
     public void Multishot_read_of_a_regular_file_is_refused()
     {
-        Kernel.RequireOp(Opcode.ReadMultishot);
         using var file = new TempFile(100);
         using var handle = file.Open();
         using var ring = new Ring(4);

@@ -24,40 +24,36 @@ public sealed class RecvZcPrepTests
         Assert.Equal(0u, sqe.MsgFlags);
     }
 
-    [Fact]
+    [UringFact(Opcode.RecvZc)]
     public void RecvZc_without_a_registered_queue_is_refused_with_EINVAL()
     {
-        Kernel.RequireOp(Opcode.RecvZc);
         using var tcp = Loopback.TcpPair();
         using var ring = new Ring(4, new RingOptions { DeferTaskRun = true, Cqe32 = true });
         ring.GetSqe().PrepRecvZc(tcp.Server.Fd(), 0);
         Assert.Equal(-E.EINVAL, RingKit.Run(ring).Res);
     }
 
-    [Fact]
+    [UringFact(Opcode.RecvZc)]
     public void Registering_a_queue_on_a_ring_without_DEFER_TASKRUN_and_CQE32_is_refused_with_EINVAL()
     {
-        Kernel.RequireOp(Opcode.RecvZc);
         using var ring = new Ring(4);
         using var area = new NativeBuffer(64 * 1024);
         IoUringException e = Assert.Throws<IoUringException>(() => ring.RegisterZeroCopyReceiveQueue(LoopbackIndex(), 0, area, 64));
         Assert.Equal(E.EINVAL, e.Errno);
     }
 
-    [Fact]
+    [UringFact(Opcode.RecvZc)]
     public void Registering_a_queue_on_an_unknown_interface_is_refused_with_ENODEV()
     {
-        Kernel.RequireOp(Opcode.RecvZc);
         using var ring = new Ring(4, new RingOptions { DeferTaskRun = true, Cqe32 = true });
         using var area = new NativeBuffer(64 * 1024);
         IoUringException e = Assert.Throws<IoUringException>(() => ring.RegisterZeroCopyReceiveQueue(999_999, 0, area, 64));
         Assert.True(e.Errno is 19 or E.EPERM, $"expected ENODEV (or EPERM without CAP_NET_ADMIN), got {e.Message}");
     }
 
-    [Fact]
+    [UringFact(Opcode.RecvZc)]
     public void This_machines_NICs_cannot_do_zero_copy_receive_and_the_kernel_says_so()
     {
-        Kernel.RequireOp(Opcode.RecvZc);
         using var area = new NativeBuffer(64 * 1024);
         foreach (string nic in Directory.GetDirectories("/sys/class/net"))
         {

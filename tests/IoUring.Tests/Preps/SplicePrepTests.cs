@@ -3,10 +3,9 @@ namespace IoUring.Tests.Preps;
 /// <summary>splice and tee between files and pipes.</summary>
 public sealed class SplicePrepTests
 {
-    [Fact]
+    [UringFact(Opcode.Splice)]
     public void Splice_copies_file_to_pipe_to_file_at_the_given_offsets()
     {
-        Kernel.RequireOp(Opcode.Splice);
         using var source = new TempFile(16384, seed: 1);
         using var target = new TempFile(8192, seed: 2);
         using var pipe = new TestPipe();
@@ -27,10 +26,9 @@ public sealed class SplicePrepTests
         Assert.Equal(expected, File.ReadAllBytes(target.Path));
     }
 
-    [Fact]
+    [UringFact(Opcode.Tee)]
     public void Tee_duplicates_pipe_data_without_consuming_it()
     {
-        Kernel.RequireOp(Opcode.Tee);
         using var pipe1 = new TestPipe();
         using var pipe2 = new TestPipe();
         using var ring = new Ring(4);
@@ -48,10 +46,9 @@ public sealed class SplicePrepTests
         Assert.Equal(data, original);
     }
 
-    [Fact]
+    [UringFact(Opcode.Splice)]
     public void Splice_with_a_fixed_input_file()
     {
-        Kernel.RequireOp(Opcode.Splice);
         using var pipe1 = new TestPipe();
         using var pipe2 = new TestPipe();
         using var ring = new Ring(4);

@@ -5,10 +5,9 @@ public sealed class TimeoutCancelPrepTests
 {
     private static readonly TimeSpan Long = TimeSpan.FromMinutes(5);
 
-    [Fact]
+    [UringFact(Opcode.Timeout)]
     public void A_pure_timeout_fires_with_ETIME()
     {
-        Kernel.RequireOp(Opcode.Timeout);
         using var ring = new Ring(4);
         ring.PrepTimeout(TimeSpan.FromMilliseconds(5)).UserData = 1;
         Cqe cqe = RingKit.Run(ring);
@@ -16,10 +15,9 @@ public sealed class TimeoutCancelPrepTests
         Assert.Equal(-E.ETIME, cqe.Res);
     }
 
-    [Fact]
+    [UringFact(Opcode.Timeout)]
     public void A_timeout_from_caller_memory_with_a_completion_count_ends_after_that_many_completions()
     {
-        Kernel.RequireOp(Opcode.Timeout);
         using var ring = new Ring(4);
         var ts = new Pinned<KernelTimespec>([KernelTimespec.FromTimeSpan(Long)]);
         ring.NextSqe(1).PrepTimeout(ts.Address, count: 1, TimeoutFlags.None);
@@ -31,10 +29,9 @@ public sealed class TimeoutCancelPrepTests
         Pinned.KeepAlive(ts);
     }
 
-    [Fact]
+    [UringFact(Opcode.TimeoutRemove)]
     public void Timeout_remove_cancels_a_pending_timeout()
     {
-        Kernel.RequireOp(Opcode.TimeoutRemove);
         using var ring = new Ring(4);
         ring.PrepTimeout(Long).UserData = 1;
         Assert.Equal(1, ring.Submit());
@@ -45,10 +42,9 @@ public sealed class TimeoutCancelPrepTests
         Assert.Equal(-E.ECANCELED, cqes.With(1).Res);
     }
 
-    [Fact]
+    [UringFact(Opcode.TimeoutRemove)]
     public void Timeout_update_from_the_ring_and_from_caller_memory_shortens_pending_timeouts()
     {
-        Kernel.RequireOp(Opcode.TimeoutRemove);
         using var ring = new Ring(8);
         ring.PrepTimeout(Long).UserData = 1;
         ring.PrepTimeout(Long).UserData = 2;
@@ -66,10 +62,9 @@ public sealed class TimeoutCancelPrepTests
         Pinned.KeepAlive(ts);
     }
 
-    [Fact]
+    [UringFact(Opcode.LinkTimeout)]
     public void A_linked_timeout_cancels_a_read_that_never_completes()
     {
-        Kernel.RequireOp(Opcode.LinkTimeout);
         using var pipe = new TestPipe();
         using var ring = new Ring(4);
         var buf = new Pinned<byte>(8);
@@ -82,10 +77,9 @@ public sealed class TimeoutCancelPrepTests
         Pinned.KeepAlive(buf);
     }
 
-    [Fact]
+    [UringFact(Opcode.LinkTimeout)]
     public void A_linked_timeout_from_caller_memory_is_disarmed_when_the_request_finishes_first()
     {
-        Kernel.RequireOp(Opcode.LinkTimeout);
         using var ring = new Ring(4);
         var ts = new Pinned<KernelTimespec>([KernelTimespec.FromTimeSpan(Long)]);
         ring.NextSqe(1, SqeFlags.IoLink).PrepNop();
@@ -97,10 +91,9 @@ public sealed class TimeoutCancelPrepTests
         Pinned.KeepAlive(ts);
     }
 
-    [Fact]
+    [UringFact(Opcode.AsyncCancel)]
     public void Cancel_by_user_data_cancels_that_request_only()
     {
-        Kernel.RequireOp(Opcode.AsyncCancel);
         using var pipe = new TestPipe();
         using var ring = new Ring(8);
         var a = new Pinned<byte>(4);
@@ -122,19 +115,17 @@ public sealed class TimeoutCancelPrepTests
         Pinned.KeepAlive(a, b);
     }
 
-    [Fact]
+    [UringFact(Opcode.AsyncCancel)]
     public void Cancel_of_an_unknown_user_data_reports_ENOENT()
     {
-        Kernel.RequireOp(Opcode.AsyncCancel);
         using var ring = new Ring(4);
         ring.GetSqe().PrepCancel(999);
         Assert.Equal(-E.ENOENT, RingKit.Run(ring).Res);
     }
 
-    [Fact]
+    [UringFact(Opcode.AsyncCancel)]
     public void Cancel_by_fd_with_ALL_cancels_every_request_on_that_fd_and_no_other()
     {
-        Kernel.RequireOp(Opcode.AsyncCancel);
         using var pipe1 = new TestPipe();
         using var pipe2 = new TestPipe();
         using var ring = new Ring(8);
@@ -160,10 +151,9 @@ public sealed class TimeoutCancelPrepTests
         Pinned.KeepAlive(buf);
     }
 
-    [Fact]
+    [UringFact(Opcode.AsyncCancel)]
     public void Cancel_any_cancels_everything_in_flight()
     {
-        Kernel.RequireOp(Opcode.AsyncCancel);
         using var pipe = new TestPipe();
         using var ring = new Ring(8);
         var buf = new Pinned<byte>(4);

@@ -9,10 +9,9 @@ public sealed class UringCmdPrepTests
     private const int SoType = 3;
     private const int SoKeepAlive = 9;
 
-    [Fact]
+    [UringFact(Opcode.UringCmd)]
     public void Socket_commands_report_queued_bytes_and_get_and_set_socket_options()
     {
-        Kernel.RequireOp(Opcode.UringCmd);
         using var tcp = Loopback.TcpPair();
         tcp.Client.Send("hello"u8);
         using var ring = new Ring(8);
@@ -42,10 +41,9 @@ public sealed class UringCmdPrepTests
     private static void RequireSocketCommands(int res) =>
         Kernel.RequireRefusalMeansOldKernel(res == -E.EOPNOTSUPP, 6, 7, "socket uring_cmd (SOCKET_URING_OP_SIOCINQ, GETSOCKOPT, ...)");
 
-    [Fact]
+    [UringFact(Opcode.UringCmd)]
     public void A_uring_cmd_on_a_regular_file_is_refused_with_EOPNOTSUPP()
     {
-        Kernel.RequireOp(Opcode.UringCmd);
         using var file = new TempFile(8);
         using var handle = file.Open();
         using var ring = new Ring(4);
@@ -53,10 +51,9 @@ public sealed class UringCmdPrepTests
         Assert.Equal(-E.EOPNOTSUPP, RingKit.Run(ring).Res);
     }
 
-    [Fact]
+    [UringFact]
     public void Sqe128_entries_are_handed_out_zeroed_with_an_80_byte_command_area_inside_the_slot()
     {
-        Kernel.RequireIoUring();
         using var ring = new Ring(4, new RingOptions { Sqe128 = true });
         ref Sqe128 first = ref ring.GetSqe128();
         Assert.Equal(80, first.Command.Length);
@@ -82,18 +79,16 @@ public sealed class UringCmdPrepTests
         }
     }
 
-    [Fact]
+    [UringFact]
     public void GetSqe128_on_a_64_byte_ring_throws()
     {
-        Kernel.RequireIoUring();
         using var ring = new Ring(4);
         Assert.Throws<InvalidOperationException>(() => ring.GetSqe128());
     }
 
-    [Fact]
+    [UringFact(Opcode.UringCmd)]
     public void The_kernel_walks_128_byte_entries_a_batch_of_socket_commands_completes_in_order()
     {
-        Kernel.RequireOp(Opcode.UringCmd);
         using var tcp = Loopback.TcpPair();
         tcp.Client.Send(new byte[3]);
         Assert.True(SpinUntil(() => tcp.Server.Available == 3), "the 3 bytes did not arrive");
@@ -114,10 +109,9 @@ public sealed class UringCmdPrepTests
         }
     }
 
-    [Fact]
+    [UringFact(Opcode.UringCmd)]
     public void Fuse_uring_cmd_needs_128_byte_entries_and_the_kernel_sees_them()
     {
-        Kernel.RequireOp(Opcode.UringCmd);
         if (!File.Exists("/dev/fuse"))
         {
             Assert.Skip("/dev/fuse is absent here.");

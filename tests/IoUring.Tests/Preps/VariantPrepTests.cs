@@ -14,10 +14,9 @@ public sealed class VariantPrepTests
     private const int PosixFadvDontNeed = 4;
     private const int MadvDontNeed = 4;
 
-    [Fact]
+    [UringFact(Opcode.Fadvise)]
     public void Fadvise64_takes_a_length_beyond_32_bits()
     {
-        Kernel.RequireOp(Opcode.Fadvise);
         using var file = new TempFile(8192);
         using SafeFileHandle handle = file.Open();
         using var ring = new Ring(4);
@@ -31,10 +30,9 @@ public sealed class VariantPrepTests
         Assert.Equal(0, res);
     }
 
-    [Fact]
+    [UringFact(Opcode.Madvise)]
     public void Madvise64_applies_to_the_whole_64_bit_length()
     {
-        Kernel.RequireOp(Opcode.Madvise);
         // 2 MiB of private anonymous memory: MADV_DONTNEED over all of it makes every page read zero again, which shows
         // the kernel took the length from the 64-bit field (a zero 32-bit length would discard nothing).
         const int Size = 2 << 20;
@@ -52,10 +50,9 @@ public sealed class VariantPrepTests
         Assert.True(buffer.Span.IndexOfAnyExcept((byte)0) < 0, "MADV_DONTNEED left bytes behind: the length was not applied");
     }
 
-    [Fact]
+    [UringFact(Opcode.SendZc)]
     public void A_zero_copy_send_with_a_destination_reaches_an_unconnected_datagram_peer()
     {
-        Kernel.RequireOp(Opcode.SendZc);
         using Socket receiver = Loopback.Udp();
         using var sender = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
         using var ring = new Ring(4);
@@ -73,10 +70,9 @@ public sealed class VariantPrepTests
         Pinned.KeepAlive(data, destination);
     }
 
-    [Fact]
+    [UringFact(Opcode.SendMsgZc)]
     public void Sendmsg_zc_from_a_registered_buffer_delivers_every_iovec()
     {
-        Kernel.RequireOp(Opcode.SendMsgZc);
         Kernel.RequireOp(Opcode.ReadvFixed); // 6.15: vectored registered buffers
         using var tcp = Loopback.TcpPair();
         using var ring = new Ring(8);
@@ -106,10 +102,9 @@ public sealed class VariantPrepTests
         Pinned.KeepAlive(iov, msg, outside);
     }
 
-    [Fact]
+    [UringFact(Opcode.UringCmd)]
     public void Discard_on_a_regular_file_is_refused_and_the_command_layout_is_liburings()
     {
-        Kernel.RequireOp(Opcode.UringCmd);
         Sqe layout = default;
         layout.PrepDiscard(5, 4096, 8192);
         Assert.Equal(Opcode.UringCmd, layout.Opcode);
@@ -124,10 +119,9 @@ public sealed class VariantPrepTests
         Assert.Equal(-E.EOPNOTSUPP, RingKit.Run(ring).Res); // a regular file has no uring_cmd handler
     }
 
-    [Fact]
+    [UringFact(Opcode.UringCmd)]
     public void Discard_zeroes_a_range_of_a_loop_block_device()
     {
-        Kernel.RequireOp(Opcode.UringCmd);
         RequireLoopDevices();
         using var backing = new TempFile(1 << 20);
         File.WriteAllBytes(backing.Path, Enumerable.Repeat((byte)0xEE, 1 << 20).ToArray());

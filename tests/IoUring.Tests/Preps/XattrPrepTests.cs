@@ -3,11 +3,9 @@ namespace IoUring.Tests.Preps;
 /// <summary>The four xattr opcodes (5.19) against a file on the test machine's file system.</summary>
 public sealed class XattrPrepTests
 {
-    [Fact]
+    [UringFact([Opcode.FSetXattr, Opcode.FGetXattr])]
     public void Fsetxattr_then_fgetxattr_round_trips_a_value_and_reports_its_length()
     {
-        Kernel.RequireOp(Opcode.FSetXattr);
-        Kernel.RequireOp(Opcode.FGetXattr);
         using var file = new TempFile(16);
         using var handle = file.Open(FileAccess.ReadWrite);
         int fd = (int)handle.DangerousGetHandle();
@@ -31,11 +29,9 @@ public sealed class XattrPrepTests
         Pinned.KeepAlive(name, value, read);
     }
 
-    [Fact]
+    [UringFact([Opcode.SetXattr, Opcode.GetXattr])]
     public void Setxattr_and_getxattr_work_by_path_and_a_missing_attribute_is_ENODATA()
     {
-        Kernel.RequireOp(Opcode.SetXattr);
-        Kernel.RequireOp(Opcode.GetXattr);
         using var file = new TempFile(16);
         var path = Pinned.Utf8Z(file.Path);
         var name = Pinned.Utf8Z("user.path");

@@ -3,10 +3,9 @@ namespace IoUring.Tests.Registration;
 /// <summary>Incrementally consumed buffer rings (IOU_PBUF_RING_INC, 6.12) and IORING_REGISTER_PBUF_STATUS (6.8).</summary>
 public sealed class BufferRingIncrementalTests
 {
-    [Fact]
+    [UringFact(Opcode.Read)]
     public void Incremental_buffers_take_several_reads_each_and_GetData_follows_the_offset()
     {
-        Kernel.RequireOp(Opcode.Read);
         using var ring = new Ring(8);
         BufferRing buffers;
         try
@@ -46,10 +45,9 @@ public sealed class BufferRingIncrementalTests
         }
     }
 
-    [Fact]
+    [UringFact(Opcode.Read)]
     public void KernelHead_counts_the_buffers_the_kernel_took()
     {
-        Kernel.RequireOp(Opcode.Read);
         using var ring = new Ring(8);
         using BufferRing buffers = ring.SetupBufferRing(5, 4, 8);
         ushort head;

@@ -5,32 +5,29 @@ namespace IoUring.Tests.Registration;
 /// <summary>SetupBufferRing argument validation, accessors and dispose behaviour.</summary>
 public sealed class BufferRingTests
 {
-    [Theory]
+    [UringTheory]
     [InlineData(0)]
     [InlineData(3)]
     [InlineData(100)]
     [InlineData(65535)]
     public void Entries_must_be_a_power_of_two(int entries)
     {
-        Kernel.RequireIoUring();
         using var ring = new Ring(2);
         Assert.Throws<ArgumentOutOfRangeException>(() => ring.SetupBufferRing(1, (ushort)entries, 64));
     }
 
-    [Theory]
+    [UringTheory]
     [InlineData(0)]
     [InlineData(-1)]
     public void Buffer_size_must_be_positive(int size)
     {
-        Kernel.RequireIoUring();
         using var ring = new Ring(2);
         Assert.Throws<ArgumentOutOfRangeException>(() => ring.SetupBufferRing(1, 4, size));
     }
 
-    [Fact]
+    [UringFact]
     public void A_group_id_in_use_is_refused_with_EEXIST_and_free_again_after_dispose()
     {
-        Kernel.RequireIoUring();
         using var ring = new Ring(2);
         BufferRing first = ring.SetupBufferRing(9, 4, 64);
         Assert.Equal((ushort)9, first.GroupId);
@@ -45,10 +42,9 @@ public sealed class BufferRingTests
         Assert.Equal((ushort)8, again.Entries);
     }
 
-    [Fact]
+    [UringFact]
     public void Accessors_check_their_arguments()
     {
-        Kernel.RequireIoUring();
         using var ring = new Ring(2);
         using BufferRing br = ring.SetupBufferRing(1, 4, 100);
         Assert.Equal(100, br.GetBuffer(3).Length);
@@ -62,10 +58,9 @@ public sealed class BufferRingTests
         Assert.Equal(0, br.GetData(new Cqe(1, -E.ENOBUFS, CqeFlags.Buffer)).Length);
     }
 
-    [Fact]
+    [UringFact]
     public void Dispose_is_idempotent_and_recycling_afterwards_throws()
     {
-        Kernel.RequireIoUring();
         using var ring = new Ring(2);
         BufferRing br = ring.SetupBufferRing(1, 2, 16);
         br.Dispose();
@@ -74,10 +69,9 @@ public sealed class BufferRingTests
         Assert.Throws<ObjectDisposedException>(() => br.GetBuffer(0));
     }
 
-    [Fact]
+    [UringFact]
     public void Disposing_the_ring_first_leaves_the_buffer_ring_safe_to_dispose()
     {
-        Kernel.RequireIoUring();
         var ring = new Ring(2);
         BufferRing br = ring.SetupBufferRing(1, 2, 16);
         ring.Dispose();
@@ -86,10 +80,9 @@ public sealed class BufferRingTests
         Assert.Throws<ObjectDisposedException>(() => ring.SetupBufferRing(2, 2, 16));
     }
 
-    [Fact]
+    [UringFact(Opcode.Recv)]
     public void Disposing_a_buffer_ring_with_a_receive_in_flight_keeps_its_memory_until_the_ring_is_disposed()
     {
-        Kernel.RequireOp(Opcode.Recv);
         using var tcp = Loopback.TcpPair();
         var ring = new Ring(4);
         BufferRing br = ring.SetupBufferRing(3, 2, 64);

@@ -18,10 +18,9 @@ public sealed class EventFdAndProbeTests
         _ = RingKit.Run(ring);
     }
 
-    [Fact]
+    [UringFact]
     public void A_registered_eventfd_is_signalled_per_completion_unless_disabled_or_unregistered()
     {
-        Kernel.RequireIoUring();
         int efd = NewEventFd();
         using var closeAtEnd = Fds.CloseAtEnd(efd);
         using var ring = new Ring(4);
@@ -47,10 +46,9 @@ public sealed class EventFdAndProbeTests
         Assert.Equal(E.ENXIO, Assert.Throws<IoUringException>(ring.UnregisterEventFd).Errno);
     }
 
-    [Fact]
+    [UringFact]
     public void An_async_only_eventfd_is_signalled_for_a_worker_completion_and_not_for_an_inline_one()
     {
-        Kernel.RequireIoUring();
         int efd = NewEventFd();
         using var closeAtEnd = Fds.CloseAtEnd(efd);
         using var ring = new Ring(4);
@@ -66,19 +64,17 @@ public sealed class EventFdAndProbeTests
         Assert.True(Libc.EventFdRead(efd) >= 1);
     }
 
-    [Fact]
+    [UringFact]
     public void Registering_something_that_is_not_an_eventfd_fails()
     {
-        Kernel.RequireIoUring();
         using var pipe = new TestPipe();
         using var ring = new Ring(4);
         Assert.Throws<IoUringException>(() => ring.RegisterEventFd(pipe.ReadFd));
     }
 
-    [Fact]
+    [UringFact]
     public void The_probe_lists_the_basic_opcodes_and_partitions_the_known_ones()
     {
-        Kernel.RequireIoUring();
         Probe probe = Probe.Current;
         foreach (Opcode op in new[] { Opcode.Nop, Opcode.Readv, Opcode.Writev, Opcode.Read, Opcode.Write, Opcode.Timeout })
         {
@@ -92,10 +88,9 @@ public sealed class EventFdAndProbeTests
         Assert.All(supported, op => Assert.True((byte)op <= probe.LastOp, $"{op} is beyond last_op {probe.LastOp}"));
     }
 
-    [Fact]
+    [UringFact]
     public void A_rings_own_probe_matches_the_cached_one_and_a_disposed_ring_refuses()
     {
-        Kernel.RequireIoUring();
         var ring = new Ring(2);
         Probe mine = ring.GetProbe();
         Assert.Equal(Probe.Current.LastOp, mine.LastOp);

@@ -3,10 +3,9 @@ namespace IoUring.Tests.Registration;
 /// <summary>Registered buffers: sparse tables, updates in place, tags, and cloning between rings.</summary>
 public sealed class RegisteredBufferTableTests
 {
-    [Fact]
+    [UringFact(Opcode.ReadFixed)]
     public void A_sparse_table_is_filled_in_place_and_a_fixed_read_uses_the_new_buffer()
     {
-        Kernel.RequireOp(Opcode.ReadFixed);
         using var file = new TempFile(4096, seed: 5);
         using var handle = file.Open();
         int fd = (int)handle.DangerousGetHandle();
@@ -29,10 +28,9 @@ public sealed class RegisteredBufferTableTests
         Assert.Throws<ArgumentOutOfRangeException>(() => ring.UpdateRegisteredBuffers(4, [target]));
     }
 
-    [Fact]
+    [UringFact]
     public void Replacing_or_unregistering_a_tagged_buffer_posts_its_tag()
     {
-        Kernel.RequireIoUring();
         using var ring = new Ring(4) { ExpectExternalCompletions = true };
         using var a = new NativeBuffer(4096);
         using var b = new NativeBuffer(4096);
@@ -58,10 +56,9 @@ public sealed class RegisteredBufferTableTests
         Assert.True(tags.ContainsKey(0xB2) && tags.ContainsKey(0xC3), string.Join(", ", tags.Keys));
     }
 
-    [Fact]
+    [UringFact(Opcode.ReadFixed)]
     public void Cloned_buffers_serve_fixed_reads_on_the_second_ring_after_the_first_is_gone()
     {
-        Kernel.RequireOp(Opcode.ReadFixed);
         using var file = new TempFile(8192, seed: 9);
         using var handle = file.Open();
         int fd = (int)handle.DangerousGetHandle();

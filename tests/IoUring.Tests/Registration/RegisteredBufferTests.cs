@@ -6,11 +6,9 @@ namespace IoUring.Tests.Registration;
 /// <summary>Registered (fixed) buffers: I/O through them, pinning of managed memory, and misuse.</summary>
 public sealed class RegisteredBufferTests
 {
-    [Fact]
+    [UringFact([Opcode.WriteFixed, Opcode.ReadFixed])]
     public void WriteFixed_and_ReadFixed_through_a_registered_NativeBuffer()
     {
-        Kernel.RequireOp(Opcode.WriteFixed);
-        Kernel.RequireOp(Opcode.ReadFixed);
         using var file = new TempFile(0);
         using var handle = file.Open(FileAccess.ReadWrite);
         int fd = (int)handle.DangerousGetHandle();
@@ -30,10 +28,9 @@ public sealed class RegisteredBufferTests
         Assert.Equal(buf.Span.Slice(2048, 2048).ToArray(), buf.Span.Slice(4096, 2048).ToArray());
     }
 
-    [Fact]
+    [UringFact(Opcode.ReadFixed)]
     public void A_managed_array_stays_pinned_while_registered_even_across_compacting_GCs()
     {
-        Kernel.RequireOp(Opcode.ReadFixed);
         using var file = new TempFile(3000, seed: 2);
         using var handle = file.Open();
         byte[] first = new byte[64];
@@ -78,10 +75,9 @@ public sealed class RegisteredBufferTests
         return weak.IsAlive;
     }
 
-    [Fact]
+    [UringFact]
     public void Unregister_releases_the_pin_of_a_managed_array()
     {
-        Kernel.RequireIoUring();
         using var ring = new Ring(4);
         WeakReference weak = RegisterUnreferencedArray(ring);
         // Only the ring's pin keeps the array alive now.
@@ -92,10 +88,9 @@ public sealed class RegisteredBufferTests
         Assert.False(StillReachable(weak), "The array is still pinned after UnregisterBuffers.");
     }
 
-    [Fact]
+    [UringFact]
     public void Disposing_the_ring_releases_registered_pins()
     {
-        Kernel.RequireIoUring();
         var ring = new Ring(4);
         WeakReference weak = RegisterUnreferencedArray(ring);
         Assert.True(StillReachable(weak));
@@ -103,10 +98,9 @@ public sealed class RegisteredBufferTests
         Assert.False(StillReachable(weak), "The array is still pinned after Ring.Dispose.");
     }
 
-    [Fact]
+    [UringFact(Opcode.ReadFixed)]
     public void Unregister_with_a_request_in_flight_keeps_the_pin_until_the_ring_is_disposed()
     {
-        Kernel.RequireOp(Opcode.ReadFixed);
         using var pipe = new TestPipe();
         var ring = new Ring(4);
         WeakReference weak = RegisterUnreferencedArray(ring);
@@ -123,10 +117,9 @@ public sealed class RegisteredBufferTests
         Assert.False(StillReachable(weak), "The deferred pin was not released by Dispose.");
     }
 
-    [Fact]
+    [UringFact]
     public void Registering_twice_fails_with_EBUSY_and_does_not_keep_the_second_set_pinned()
     {
-        Kernel.RequireIoUring();
         using var ring = new Ring(4);
         using var first = new NativeBuffer(4096);
         ring.RegisterBuffers([first.Memory]);
@@ -155,10 +148,9 @@ public sealed class RegisteredBufferTests
         return new WeakReference(array);
     }
 
-    [Fact]
+    [UringFact]
     public void An_empty_list_or_an_empty_buffer_is_an_ArgumentException_that_leaks_no_pin()
     {
-        Kernel.RequireIoUring();
         using var ring = new Ring(4);
         Assert.Throws<ArgumentException>(() => ring.RegisterBuffers([]));
         WeakReference weak = FailToRegisterWithAnEmptySecondBuffer(ring);
@@ -171,19 +163,17 @@ public sealed class RegisteredBufferTests
         Assert.Equal(1, ring.RegisteredBufferCount);
     }
 
-    [Fact]
+    [UringFact]
     public void Unregistering_when_nothing_is_registered_is_a_clear_ENXIO()
     {
-        Kernel.RequireIoUring();
         using var ring = new Ring(4);
         var e = Assert.Throws<IoUringException>(ring.UnregisterBuffers);
         Assert.Equal(E.ENXIO, e.Errno);
     }
 
-    [Fact]
+    [UringFact(Opcode.ReadFixed)]
     public void Fixed_IO_outside_the_registered_buffer_or_with_a_bad_index_is_refused_by_the_kernel()
     {
-        Kernel.RequireOp(Opcode.ReadFixed);
         using var file = new TempFile(8192);
         using var handle = file.Open();
         int fd = (int)handle.DangerousGetHandle();
@@ -197,11 +187,9 @@ public sealed class RegisteredBufferTests
         Assert.True(RingKit.Run(ring).IsError, "A fixed read with an unregistered buffer index was accepted.");
     }
 
-    [Fact]
+    [UringFact([Opcode.ReadvFixed, Opcode.WritevFixed])]
     public void ReadvFixed_and_WritevFixed_scatter_and_gather_inside_a_registered_buffer()
     {
-        Kernel.RequireOp(Opcode.ReadvFixed);
-        Kernel.RequireOp(Opcode.WritevFixed);
         using var file = new TempFile(0);
         using var handle = file.Open(FileAccess.ReadWrite);
         int fd = (int)handle.DangerousGetHandle();

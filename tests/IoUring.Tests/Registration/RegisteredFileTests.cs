@@ -17,10 +17,9 @@ public sealed class RegisteredFileTests
         Assert.Equal(file.Content, buf.Array);
     }
 
-    [Fact]
+    [UringFact(Opcode.Read)]
     public void Registered_files_are_used_by_index_and_outlive_the_callers_fds()
     {
-        Kernel.RequireOp(Opcode.Read);
         using var a = new TempFile(100, seed: 1);
         using var b = new TempFile(100, seed: 2);
         using var ring = new Ring(4);
@@ -39,10 +38,9 @@ public sealed class RegisteredFileTests
         Pinned.KeepAlive(buf);
     }
 
-    [Fact]
+    [UringFact(Opcode.Read)]
     public void Update_replaces_clears_and_skips_slots()
     {
-        Kernel.RequireOp(Opcode.Read);
         using var a = new TempFile(64, seed: 3);
         using var b = new TempFile(64, seed: 4);
         using var ha = a.Open();
@@ -62,10 +60,9 @@ public sealed class RegisteredFileTests
         Pinned.KeepAlive(buf);
     }
 
-    [Fact]
+    [UringFact(Opcode.Read)]
     public void A_sparse_table_starts_empty_and_is_filled_by_updates()
     {
-        Kernel.RequireOp(Opcode.Read);
         using var f = new TempFile(32, seed: 5);
         using var h = f.Open();
         using var ring = new Ring(4);
@@ -77,10 +74,9 @@ public sealed class RegisteredFileTests
         AssertSlotReads(ring, 10, buf, f);
     }
 
-    [Fact]
+    [UringFact(Opcode.Read)]
     public void Registering_twice_is_EBUSY_and_unregister_empties_the_table()
     {
-        Kernel.RequireOp(Opcode.Read);
         using var f = new TempFile(8);
         using var h = f.Open();
         int fd = (int)h.DangerousGetHandle();
@@ -102,18 +98,16 @@ public sealed class RegisteredFileTests
         Pinned.KeepAlive(buf);
     }
 
-    [Fact]
+    [UringFact]
     public void Registering_an_invalid_fd_fails_with_EBADF()
     {
-        Kernel.RequireIoUring();
         using var ring = new Ring(4);
         Assert.Equal(E.EBADF, Assert.Throws<IoUringException>(() => ring.RegisterFiles([int.MaxValue - 1])).Errno);
     }
 
-    [Fact]
+    [UringFact]
     public void Registering_an_empty_file_list_is_an_argument_error_before_any_syscall()
     {
-        Kernel.RequireIoUring();
         using var ring = new Ring(4);
         var e = Assert.Throws<ArgumentException>(() => ring.RegisterFiles([]));
         Assert.Contains("RegisterFilesSparse", e.Message, StringComparison.Ordinal);

@@ -3,10 +3,9 @@ namespace IoUring.Tests.Registration;
 /// <summary>IORING_REGISTER_SYNC_CANCEL (6.0) and NAPI busy-poll registration (6.9).</summary>
 public sealed class SyncCancelAndNapiTests
 {
-    [Fact]
+    [UringFact(Opcode.Read)]
     public void CancelSync_cancels_pending_reads_by_user_data_fd_and_opcode_and_reports_none_left()
     {
-        Kernel.RequireOp(Opcode.Read);
         using var pipe = new TestPipe();
         using var buffer = new NativeBuffer(64);
         using var ring = new Ring(8);
@@ -39,10 +38,9 @@ public sealed class SyncCancelAndNapiTests
         RingKit.AssertQuiet(ring);
     }
 
-    [Fact]
+    [UringFact]
     public void RegisterNapi_returns_the_previous_settings_and_UnregisterNapi_the_active_ones()
     {
-        Kernel.RequireIoUring();
         using var ring = new Ring(4);
         NapiSettings before;
         try

@@ -15,13 +15,11 @@ public sealed class AbandonedAtDisposeTests
 {
     private static IoUringEngine EngineThatGivesUpAtOnce() => new(new IoUringEngineOptions { DisposeTimeout = TimeSpan.Zero });
 
-    [Fact]
+    [UringFact]
     public async Task A_write_blocked_on_a_full_pipe_fails_with_ObjectDisposedException_and_its_descriptor_can_close()
     {
-        Kernel.RequireIoUring();
         using var pipe = new TestPipe();
-        int writeFd = pipe.WriteFd;
-        string writeEnd = LinkOf(writeFd);
+        FdWatch writeEnd = Fds.Watch(pipe.WriteFd);
         IoUringEngine engine = EngineThatGivesUpAtOnce();
         int pinnedBefore = PinnedForever.Count;
 
@@ -41,16 +39,14 @@ public sealed class AbandonedAtDisposeTests
         // The request let go of its handle reference (the kernel holds its own on the file), so closing the handle
         // really closes the descriptor.
         pipe.CloseWriteEnd();
-        Assert.NotEqual(writeEnd, LinkOf(writeFd));
+        writeEnd.AssertClosed();
     }
 
-    [Fact]
+    [UringFact]
     public async Task A_read_into_the_callers_buffer_never_completes_but_lets_its_descriptor_close()
     {
-        Kernel.RequireIoUring();
         using var pipe = new TestPipe();
-        int readFd = pipe.ReadFd;
-        string readEnd = LinkOf(readFd);
+        FdWatch readEnd = Fds.Watch(pipe.ReadFd);
         IoUringEngine engine = EngineThatGivesUpAtOnce();
         byte[] buffer = new byte[64];
         Task<int> read = engine.ReadAsync(pipe.Read, buffer, -1).AsTask();
@@ -65,13 +61,12 @@ public sealed class AbandonedAtDisposeTests
 
         // Its handle reference is gone, though: the read end closes for real.
         pipe.CloseReadEnd();
-        Assert.NotEqual(readEnd, LinkOf(readFd));
+        readEnd.AssertClosed();
     }
 
-    [Fact]
+    [UringFact]
     public async Task Disposing_an_adopted_Socket_after_its_engine_abandoned_a_receive_returns()
     {
-        Kernel.RequireIoUring();
         (Socket client, Socket server) = Loopback.TcpPair();
         using Socket peer = server;
         IoUringEngine engine = EngineThatGivesUpAtOnce();
@@ -91,10 +86,9 @@ public sealed class AbandonedAtDisposeTests
         Assert.False(receive.IsCompleted, "the receive into the caller's buffer stays abandoned");
     }
 
-    [Fact]
+    [UringFact]
     public async Task A_connection_whose_send_was_abandoned_ends_its_send_loop_and_closes()
     {
-        Kernel.RequireIoUring();
         (Socket client, Socket server) = Loopback.TcpPair();
         using Socket peer = server;
         client.SendBufferSize = 4096;
@@ -126,19 +120,6 @@ public sealed class AbandonedAtDisposeTests
         catch (Exception e) when (e is ObjectDisposedException or IOException or InvalidOperationException or OperationCanceledException)
         {
             // The write may fail once the connection ended; it must not hang.
-        }
-    }
-
-    /// <summary>What <c>/proc/self/fd/N</c> points at (<c>pipe:[inode]</c>), or "" when the descriptor is closed.</summary>
-    private static string LinkOf(int fd)
-    {
-        try
-        {
-            return new FileInfo($"/proc/self/fd/{fd}").LinkTarget ?? "";
-        }
-        catch (IOException)
-        {
-            return "";
         }
     }
 }

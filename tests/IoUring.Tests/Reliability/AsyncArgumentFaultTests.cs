@@ -6,10 +6,9 @@ namespace IoUring.Tests.Reliability;
 /// <summary>Arguments of the async layer that the fuzzer found accepted with a wrong meaning, now refused or honoured.</summary>
 public sealed class AsyncArgumentFaultTests
 {
-    [Fact]
+    [UringFact]
     public async Task A_path_with_an_embedded_NUL_is_refused_instead_of_opening_the_prefix()
     {
-        Kernel.RequireIoUring();
         using var temp = new TempFile(4096, seed: 4);
         using var engine = new IoUringEngine();
         string path = temp.Path + "\0.other";
@@ -25,12 +24,11 @@ public sealed class AsyncArgumentFaultTests
         Assert.Equal(4096, await ok.GetLengthAsync());
     }
 
-    [Theory]
+    [UringTheory]
     [InlineData(-1L)] // Timeout.InfiniteTimeSpan in milliseconds
     [InlineData(long.MaxValue)] // TimeSpan.MaxValue in ticks
     public async Task An_infinite_or_huge_DisposeTimeout_waits_for_the_kernel_instead_of_abandoning_every_operation(long value)
     {
-        Kernel.RequireIoUring();
         TimeSpan timeout = value == -1 ? Timeout.InfiniteTimeSpan : TimeSpan.MaxValue;
         using var pipe = new TestPipe();
         var engine = new IoUringEngine(new IoUringEngineOptions { DisposeTimeout = timeout });
@@ -47,10 +45,9 @@ public sealed class AsyncArgumentFaultTests
         Assert.Equal(0, engine.OperationsInFlight);
     }
 
-    [Fact]
+    [UringFact]
     public void Negative_DisposeTimeouts_and_unknown_continuation_modes_are_refused()
     {
-        Kernel.RequireIoUring();
         Assert.Throws<ArgumentOutOfRangeException>(() => new IoUringEngine(new IoUringEngineOptions { DisposeTimeout = TimeSpan.FromSeconds(-1) }));
         Assert.Throws<ArgumentOutOfRangeException>(() => new IoUringEngine(new IoUringEngineOptions { DisposeTimeout = TimeSpan.MinValue }));
         Assert.Throws<ArgumentOutOfRangeException>(() => new IoUringEngine(new IoUringEngineOptions { Continuations = (ContinuationMode)7 }));

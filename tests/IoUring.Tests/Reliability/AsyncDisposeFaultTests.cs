@@ -18,11 +18,10 @@ public sealed class AsyncDisposeFaultTests
     /// <summary>Slower than most waits (see <see cref="Wait.Patience"/>): a bound of 2 times the patience.</summary>
     private static readonly TimeSpan Generous = Wait.Patience * 2;
 
-    [Theory]
+    [UringTheory]
     [MemberData(nameof(EngineModes.Both), MemberType = typeof(EngineModes))]
     public async Task Disposing_while_a_big_pipe_write_advances_by_short_writes_completes_the_write(ContinuationMode mode)
     {
-        Kernel.RequireIoUring();
         for (int round = 0; round < 12; round++)
         {
             using var pipe = new TestPipe();
@@ -73,11 +72,10 @@ public sealed class AsyncDisposeFaultTests
         }
     }
 
-    [Theory]
+    [UringTheory]
     [MemberData(nameof(EngineModes.Both), MemberType = typeof(EngineModes))]
     public async Task Disposing_from_another_thread_while_continuations_issue_more_work_completes_every_operation_once(ContinuationMode mode)
     {
-        Kernel.RequireIoUring();
         using var file = new TempFile(1 << 20, seed: 5);
         using var handle = file.Open();
         for (int round = 0; round < 6; round++)
@@ -123,10 +121,9 @@ public sealed class AsyncDisposeFaultTests
         }
     }
 
-    [Fact]
+    [UringFact]
     public async Task Disposing_from_an_inline_continuation_with_reads_in_flight_fails_them_and_their_buffers_stay_untouched()
     {
-        Kernel.RequireIoUring();
         using var pipe = new TestPipe();
         var engine = new IoUringEngine(new IoUringEngineOptions { Continuations = ContinuationMode.Inline });
         byte[][] buffers = Enumerable.Range(0, 6).Select(_ => Enumerable.Repeat((byte)0x3C, 32).ToArray()).ToArray();
@@ -170,12 +167,11 @@ public sealed class AsyncDisposeFaultTests
         Assert.All(buffers, b => Assert.All(b, x => Assert.Equal(0x3C, x)));
     }
 
-    [Theory]
+    [UringTheory]
     [InlineData(false)]
     [InlineData(true)]
     public async Task Disposing_a_group_with_reads_in_flight_on_every_engine_fails_them_all_and_stops_every_loop(bool async)
     {
-        Kernel.RequireIoUring();
         var group = new IoUringEngineGroup(3);
         var pipes = Enumerable.Range(0, 3).Select(_ => new TestPipe()).ToArray();
         try
@@ -231,12 +227,11 @@ public sealed class AsyncDisposeFaultTests
         }
     }
 
-    [Theory]
+    [UringTheory]
     [InlineData(false)]
     [InlineData(true)]
     public async Task A_close_still_queued_when_the_engine_is_disposed_closes_the_descriptor_anyway(bool throughFile)
     {
-        Kernel.RequireIoUring();
         using var temp = new TempFile(4096, seed: 9);
         using var pipe = new TestPipe();
 
@@ -248,7 +243,7 @@ public sealed class AsyncDisposeFaultTests
 
         Microsoft.Win32.SafeHandles.SafeFileHandle handle = File.OpenHandle(temp.Path);
         int fd = (int)handle.DangerousGetHandle();
-        string target = FdTarget(fd);
+        string target = Fds.Target(fd);
         Assert.Equal(temp.Path, target);
         Task close;
         if (throughFile)
@@ -275,26 +270,13 @@ public sealed class AsyncDisposeFaultTests
         {
         }
 
-        Assert.NotEqual(temp.Path, FdTarget(fd));
+        Assert.NotEqual(temp.Path, Fds.Target(fd));
         Assert.Equal(0, engine.AbandonedOperations);
     }
 
-    private static string FdTarget(int fd)
-    {
-        try
-        {
-            return new FileInfo($"/proc/self/fd/{fd}").LinkTarget ?? string.Empty;
-        }
-        catch (IOException)
-        {
-            return string.Empty;
-        }
-    }
-
-    [Fact]
+    [UringFact]
     public async Task After_dispose_every_engine_and_file_entry_point_throws_ObjectDisposedException()
     {
-        Kernel.RequireIoUring();
         using var temp = new TempFile(8192, seed: 3);
         using var handle = temp.Open();
         var engine = new IoUringEngine();

@@ -62,10 +62,9 @@ public sealed class AsyncPipeFaultTests
         await reader.CompleteAsync();
     }
 
-    [Fact]
+    [UringFact]
     public async Task CopyToAsync_after_a_read_that_examined_everything_copies_the_whole_rest()
     {
-        Kernel.RequireIoUring();
         using var temp = new TempFile(64 * 1024, seed: 12);
         using var engine = new IoUringEngine();
         using UringFile file = UringFile.Open(engine, temp.Path, FileMode.Open);

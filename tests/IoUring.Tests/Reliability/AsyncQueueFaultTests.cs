@@ -18,11 +18,10 @@ public sealed class AsyncQueueFaultTests
     /// <summary>Slower than most waits (see <see cref="Wait.Patience"/>): a bound of 3 times the patience.</summary>
     private static readonly TimeSpan Generous = Wait.Patience * 3;
 
-    [Theory]
+    [UringTheory]
     [MemberData(nameof(EngineModes.Both), MemberType = typeof(EngineModes))]
     public async Task Thousands_of_operations_queued_behind_blocked_reads_on_a_tiny_queue_each_complete_exactly_once(ContinuationMode mode)
     {
-        Kernel.RequireIoUring();
         using var file = new TempFile(256 * 1024, seed: 21);
         using var handle = file.Open();
         using var pipe = new TestPipe();

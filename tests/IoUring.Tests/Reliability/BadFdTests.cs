@@ -6,10 +6,9 @@ namespace IoUring.Tests.Reliability;
 /// </summary>
 public sealed class BadFdTests
 {
-    [Fact]
+    [UringFact]
     public void A_bad_fd_fails_in_its_CQE_with_EBADF_and_Submit_does_not_throw()
     {
-        Kernel.RequireIoUring();
         using var ring = new Ring(8);
         using var buffer = new NativeBuffer(4096);
         buffer.Span.Fill(0x5A);
@@ -32,10 +31,9 @@ public sealed class BadFdTests
         RingKit.AssertQuiet(ring);
     }
 
-    [Fact]
+    [UringFact]
     public void A_bad_fd_in_the_middle_of_a_batch_does_not_disturb_its_neighbours()
     {
-        Kernel.RequireIoUring();
         using var file = new TempFile(8192, seed: 3);
         using var handle = file.Open();
         int fd = (int)handle.DangerousGetHandle();
@@ -59,10 +57,9 @@ public sealed class BadFdTests
         RingKit.AssertQuiet(ring);
     }
 
-    [Fact]
+    [UringFact]
     public void Reading_a_write_only_fd_or_writing_a_read_only_fd_is_EBADF()
     {
-        Kernel.RequireIoUring();
         using var pipe = new TestPipe();
         using var buffer = new NativeBuffer(64);
         using var ring = new Ring(4);
@@ -78,10 +75,9 @@ public sealed class BadFdTests
         RingKit.AssertQuiet(ring);
     }
 
-    [Fact]
+    [UringFact]
     public void Reading_a_directory_is_EISDIR()
     {
-        Kernel.RequireIoUring();
         using var buffer = new NativeBuffer(64);
         using var ring = new Ring(2);
         int dirFd = Fds.OpenAt(ring, Path.GetTempPath(), Posix.O_RDONLY | Posix.O_DIRECTORY);
@@ -97,10 +93,9 @@ public sealed class BadFdTests
         }
     }
 
-    [Fact]
+    [UringFact]
     public void A_fixed_file_index_outside_the_table_is_EBADF_with_or_without_a_table()
     {
-        Kernel.RequireIoUring();
         using var pipe = new TestPipe();
         using var buffer = new NativeBuffer(64);
         using var ring = new Ring(4);

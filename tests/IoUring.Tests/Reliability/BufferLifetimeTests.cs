@@ -11,10 +11,9 @@ namespace IoUring.Tests.Reliability;
 [Collection(nameof(PinnedForeverCollection))]
 public sealed class BufferLifetimeTests
 {
-    [Fact]
+    [UringFact]
     public void A_NativeBuffer_disposed_while_its_read_is_in_flight_lives_until_the_CQE_is_reaped()
     {
-        Kernel.RequireIoUring();
         using var pipe = new TestPipe();
         using var ring = new Ring(4);
         var buffer = new NativeBuffer(256);
@@ -36,10 +35,9 @@ public sealed class BufferLifetimeTests
         Assert.True(block.IsReleased, "the memory was not given back once its request completed");
     }
 
-    [Fact]
+    [UringFact]
     public void A_buffer_declared_after_the_ring_is_disposed_first_and_freed_once_the_ring_has_drained_its_read()
     {
-        Kernel.RequireIoUring();
         using var pipe = new TestPipe();
         NativeMemoryBlock block = ReadInFlightThenLeaveScope(pipe);
         Assert.True(block.IsReleased, "the memory was not given back after Ring.Dispose drained the read");
@@ -59,10 +57,9 @@ public sealed class BufferLifetimeTests
         return buffer.Block;
     }
 
-    [Fact]
+    [UringFact]
     public void A_write_prepared_but_never_submitted_lets_its_buffer_go_at_ring_Dispose()
     {
-        Kernel.RequireIoUring();
         using var pipe = new TestPipe();
         var ring = new Ring(4);
         var buffer = new NativeBuffer(64);
@@ -76,10 +73,9 @@ public sealed class BufferLifetimeTests
         Assert.Empty(pipe.ReadAvailable());
     }
 
-    [Fact]
+    [UringFact]
     public void Two_reads_with_the_same_user_data_each_keep_their_own_buffer_until_their_own_CQE()
     {
-        Kernel.RequireIoUring();
         using var first = new TestPipe();
         using var second = new TestPipe();
         using var ring = new Ring(4);
@@ -99,10 +95,9 @@ public sealed class BufferLifetimeTests
         Assert.True(a.Block.IsReleased && b.Block.IsReleased);
     }
 
-    [Fact]
+    [UringFact]
     public void A_ring_that_cannot_drain_keeps_the_buffer_memory_for_the_life_of_the_process()
     {
-        Kernel.RequireIoUring();
         int pinnedBefore = PinnedForever.Count;
         using var pipe = new TestPipe();
         var ring = new Ring(4, new RingOptions { DisposeDrainTimeout = TimeSpan.Zero });
@@ -120,10 +115,9 @@ public sealed class BufferLifetimeTests
         }
     }
 
-    [Fact]
+    [UringFact]
     public void A_registered_NativeBuffer_disposed_while_registered_lives_until_it_is_unregistered()
     {
-        Kernel.RequireIoUring();
         using var ring = new Ring(4);
         var buffer = new NativeBuffer(4096);
         ring.RegisterBuffers([buffer.Memory]);
@@ -135,10 +129,9 @@ public sealed class BufferLifetimeTests
         Assert.True(buffer.Block.IsReleased);
     }
 
-    [Fact]
+    [UringFact]
     public async Task An_engine_read_keeps_a_disposed_NativeBuffer_alive_until_it_completes()
     {
-        Kernel.RequireIoUring();
         using var pipe = new TestPipe();
         await using var engine = new IoUringEngine();
         var buffer = new NativeBuffer(64);

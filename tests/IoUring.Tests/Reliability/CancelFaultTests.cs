@@ -7,10 +7,9 @@ namespace IoUring.Tests.Reliability;
 /// </summary>
 public sealed class CancelFaultTests
 {
-    [Fact]
+    [UringFact]
     public void Cancel_after_completion_is_ENOENT_and_the_completed_result_stands()
     {
-        Kernel.RequireIoUring();
         using var file = new TempFile(4096, seed: 21);
         using var handle = file.Open();
         using var buffer = new NativeBuffer(4096);
@@ -27,10 +26,9 @@ public sealed class CancelFaultTests
         RingKit.AssertQuiet(ring);
     }
 
-    [Fact]
+    [UringFact]
     public void Cancel_twice_the_target_completes_once_and_the_second_cancel_finds_nothing()
     {
-        Kernel.RequireIoUring();
         using var pipe = new TestPipe();
         using var buffer = new NativeBuffer(64);
         buffer.Span.Fill(0x42);
@@ -55,10 +53,9 @@ public sealed class CancelFaultTests
         RingKit.AssertQuiet(ring);
     }
 
-    [Fact]
+    [UringFact]
     public void Cancel_of_unknown_user_data_is_ENOENT_and_leaves_other_requests_in_flight()
     {
-        Kernel.RequireIoUring();
         using var pipe = new TestPipe();
         using var buffer = new NativeBuffer(64);
         using var ring = new Ring(8);

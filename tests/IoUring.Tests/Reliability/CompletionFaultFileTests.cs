@@ -13,10 +13,9 @@ namespace IoUring.Tests.Reliability;
 [Collection(nameof(PinnedForeverCollection))]
 public sealed class CompletionFaultFileTests
 {
-    [Fact]
+    [UringFact]
     public async Task A_short_read_is_returned_to_the_caller_as_the_kernel_reported_it_and_the_rest_reads_on()
     {
-        Kernel.RequireIoUring();
         using var temp = new TempFile(64 * 1024, seed: 3);
         await using var engine = new IoUringEngine();
         UringFile file = UringFile.Open(engine, temp.Path, FileMode.Open);
@@ -41,12 +40,11 @@ public sealed class CompletionFaultFileTests
         await AssertDrainsAsync(engine);
     }
 
-    [Theory]
+    [UringTheory]
     [InlineData(false)]
     [InlineData(true)]
     public async Task A_write_reported_short_is_resubmitted_for_the_rest_until_every_byte_is_written(bool gather)
     {
-        Kernel.RequireIoUring();
         string path = TempFile.NewPath("short-write");
         byte[] data = TestData.Bytes(100_000, 4);
         int[] shortCounts = [1, 4095, 33_333];
@@ -86,10 +84,9 @@ public sealed class CompletionFaultFileTests
         }
     }
 
-    [Fact]
+    [UringFact]
     public async Task The_pipe_reader_continues_short_reads_in_place_and_hands_out_every_byte_once_in_file_order()
     {
-        Kernel.RequireIoUring();
         using var temp = new TempFile(1024 * 1024 + 123, seed: 5);
         await using var engine = new IoUringEngine();
         UringFile file = UringFile.Open(engine, temp.Path, FileMode.Open);
@@ -108,10 +105,9 @@ public sealed class CompletionFaultFileTests
         await AssertDrainsAsync(engine);
     }
 
-    [Fact]
+    [UringFact]
     public async Task The_stream_and_the_pipe_writer_deliver_every_byte_through_short_reads_and_short_writes()
     {
-        Kernel.RequireIoUring();
         using var temp = new TempFile(700_000, seed: 6);
         string copyPath = TempFile.NewPath("short-copy");
         int n = 0;

@@ -314,10 +314,9 @@ public sealed class CompletionFaultSocketTests
         await rig.DisposeAndAssertDrainedAsync();
     }
 
-    [Fact]
+    [UringFact(Opcode.Send)]
     public async Task UringSocket_SendAsync_that_makes_no_progress_throws_EIO_instead_of_asking_again_forever()
     {
-        Kernel.RequireOp(Opcode.Send);
         int pinned = PinnedForever.Count;
         var engine = new IoUringEngine();
         UringSocket listener = UringSocket.Listen(engine, SocketKit.AnyLoopback);

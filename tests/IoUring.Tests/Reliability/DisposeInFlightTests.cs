@@ -21,10 +21,9 @@ public sealed class PinnedForeverCollection
 [Collection(nameof(PinnedForeverCollection))]
 public sealed class DisposeInFlightTests
 {
-    [Fact]
+    [UringFact]
     public void Dispose_cancels_a_pending_read_so_a_later_write_never_reaches_its_buffer()
     {
-        Kernel.RequireIoUring();
         int pinnedBefore = PinnedForever.Count;
         using var pipe = new TestPipe();
         using var canary = new NativeBuffer(256);
@@ -44,10 +43,9 @@ public sealed class DisposeInFlightTests
         Assert.Equal(pinnedBefore, PinnedForever.Count);
     }
 
-    [Fact]
+    [UringFact]
     public void Dispose_abandons_prepared_but_unsubmitted_SQEs_the_kernel_never_sees_them()
     {
-        Kernel.RequireIoUring();
         int pinnedBefore = PinnedForever.Count;
         using var pipe = new TestPipe();
         using var canary = new NativeBuffer(64);
@@ -65,10 +63,9 @@ public sealed class DisposeInFlightTests
         Assert.Equal(pinnedBefore, PinnedForever.Count);
     }
 
-    [Fact]
+    [UringFact]
     public void Dispose_with_fixed_reads_in_flight_cancels_them_and_unpins_the_registered_buffers()
     {
-        Kernel.RequireIoUring();
         int pinnedBefore = PinnedForever.Count;
         WeakReference registered = DisposeWithFixedReadsInFlight(TimeSpan.FromSeconds(5), expectDrained: true);
         Assert.Equal(pinnedBefore, PinnedForever.Count);
@@ -77,20 +74,18 @@ public sealed class DisposeInFlightTests
         Assert.True(CollectedEventually(registered), "the registered array is still reachable: its pin was not released");
     }
 
-    [Fact]
+    [UringFact]
     public void Dispose_that_cannot_drain_in_time_keeps_registered_memory_pinned_forever()
     {
-        Kernel.RequireIoUring();
         int pinnedBefore = PinnedForever.Count;
         WeakReference registered = DisposeWithFixedReadsInFlight(TimeSpan.Zero, expectDrained: false);
         Assert.True(PinnedForever.Count > pinnedBefore, "undrained registered memory must be kept pinned");
         Assert.False(CollectedEventually(registered), "memory the kernel may still write was released");
     }
 
-    [Fact]
+    [UringFact(Opcode.Read)]
     public void Dispose_with_a_provided_buffer_read_in_flight_frees_the_buffer_ring_only_after_the_drain()
     {
-        Kernel.RequireOp(Opcode.Read);
         int pinnedBefore = PinnedForever.Count;
         using var pipe = new TestPipe();
         var ring = new Ring(4);
@@ -123,10 +118,9 @@ public sealed class DisposeInFlightTests
         Assert.Throws<ObjectDisposedException>(() => buffers.Recycle(0));
     }
 
-    [Fact]
+    [UringFact]
     public void Dispose_after_a_partial_submit_still_drains_although_failing_SQEs_wait_in_the_SQ()
     {
-        Kernel.RequireIoUring();
         int pinnedBefore = PinnedForever.Count;
         using var a = new TestPipe();
         using var b = new TestPipe();
@@ -161,10 +155,9 @@ public sealed class DisposeInFlightTests
         Assert.Equal("late b"u8.ToArray(), b.ReadAvailable());
     }
 
-    [Fact]
+    [UringFact]
     public void Dispose_with_an_infinite_drain_timeout_drains_and_returns()
     {
-        Kernel.RequireIoUring();
         int pinnedBefore = PinnedForever.Count;
         using var pipe = new TestPipe();
         using var canary = new NativeBuffer(64);
@@ -180,10 +173,9 @@ public sealed class DisposeInFlightTests
         Assert.Equal(pinnedBefore, PinnedForever.Count);
     }
 
-    [Fact]
+    [UringFact]
     public void After_dispose_every_member_that_touches_the_ring_throws_ObjectDisposedException()
     {
-        Kernel.RequireIoUring();
         var ring = new Ring(4);
         ring.Dispose();
         ring.Dispose();

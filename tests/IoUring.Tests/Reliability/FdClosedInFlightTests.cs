@@ -7,10 +7,9 @@ namespace IoUring.Tests.Reliability;
 /// </summary>
 public sealed class FdClosedInFlightTests
 {
-    [Fact]
+    [UringFact]
     public void A_read_in_flight_keeps_its_pipe_after_close_and_ignores_a_new_file_on_the_same_fd_number()
     {
-        Kernel.RequireIoUring();
         using var ring = new Ring(4);
         using var buffer = new NativeBuffer(64);
         using var original = new TestPipe();
@@ -67,10 +66,9 @@ public sealed class FdClosedInFlightTests
         }
     }
 
-    [Fact]
+    [UringFact]
     public void Closing_both_ends_while_a_read_is_in_flight_completes_it_with_EOF()
     {
-        Kernel.RequireIoUring();
         using var ring = new Ring(4);
         using var buffer = new NativeBuffer(64);
         buffer.Span.Fill(0x77);
@@ -89,10 +87,9 @@ public sealed class FdClosedInFlightTests
         RingKit.AssertQuiet(ring);
     }
 
-    [Fact]
+    [UringFact]
     public void A_read_whose_fd_was_closed_can_still_be_cancelled_and_never_touches_its_buffer()
     {
-        Kernel.RequireIoUring();
         using var ring = new Ring(4);
         using var buffer = new NativeBuffer(64);
         buffer.Span.Fill(0x33);

@@ -8,10 +8,9 @@ namespace IoUring.Tests.Reliability;
 /// </summary>
 public sealed class FuzzFindingsTests
 {
-    [Fact]
+    [UringFact]
     public void SubmitAndWait_for_more_CQEs_than_the_CQ_holds_throws_instead_of_hanging()
     {
-        Kernel.RequireIoUring();
         using var ring = new Ring(4, new RingOptions { CqEntries = 8 });
         ring.GetSqe().PrepNop();
         ArgumentOutOfRangeException e = Assert.Throws<ArgumentOutOfRangeException>(() => ring.SubmitAndWait(9));
@@ -24,10 +23,9 @@ public sealed class FuzzFindingsTests
         RingKit.AssertQuiet(ring);
     }
 
-    [Fact]
+    [UringFact]
     public void CqeSeen_with_no_CQE_ready_throws_and_the_CQ_stays_consistent()
     {
-        Kernel.RequireIoUring();
         using var ring = new Ring(4);
         Assert.Throws<InvalidOperationException>(() => ring.CqeSeen(default));
         Assert.Equal(0u, ring.CqReady);
@@ -47,10 +45,9 @@ public sealed class FuzzFindingsTests
         RingKit.AssertQuiet(ring);
     }
 
-    [Fact]
+    [UringFact]
     public void TryWaitCqe_with_TimeSpan_MaxValue_waits_instead_of_returning_false_at_once()
     {
-        Kernel.RequireIoUring();
         using var ring = new Ring(4);
         ring.PrepTimeout(TimeSpan.FromMilliseconds(100)).UserData = 1;
         ring.Submit();
@@ -62,29 +59,26 @@ public sealed class FuzzFindingsTests
         ring.CqeSeen(cqe);
     }
 
-    [Fact]
+    [UringFact]
     public void A_negative_DisposeDrainTimeout_is_refused_before_any_ring_is_created()
     {
-        Kernel.RequireIoUring();
         ArgumentOutOfRangeException e = Assert.Throws<ArgumentOutOfRangeException>(
             () => new Ring(4, new RingOptions { DisposeDrainTimeout = TimeSpan.FromSeconds(-1) }));
         Assert.Contains("DisposeDrainTimeout", e.Message, StringComparison.Ordinal);
     }
 
-    [Fact]
+    [UringFact]
     public void SetupBufferRing_over_2_GiB_is_an_ArgumentOutOfRangeException_not_an_OverflowException()
     {
-        Kernel.RequireIoUring();
         using var ring = new Ring(4);
         Assert.Throws<ArgumentOutOfRangeException>(() => ring.SetupBufferRing(1, 32768, 1 << 20));
         Assert.Throws<ArgumentOutOfRangeException>(() => ring.SetupBufferRing(1, 3, 64));
         Assert.Throws<ArgumentOutOfRangeException>(() => ring.SetupBufferRing(1, 4, 0));
     }
 
-    [Fact]
+    [UringFact]
     public void A_ring_created_disabled_is_refused_because_it_could_never_be_enabled()
     {
-        Kernel.RequireIoUring();
         ArgumentException e = Assert.Throws<ArgumentException>(
             () => new Ring(4, new RingOptions { SqPoll = true, ExtraFlags = SetupFlags.RDisabled }));
         Assert.Contains("RDisabled", e.Message, StringComparison.Ordinal);

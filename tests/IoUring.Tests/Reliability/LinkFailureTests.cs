@@ -7,10 +7,9 @@ namespace IoUring.Tests.Reliability;
 /// </summary>
 public sealed class LinkFailureTests
 {
-    [Fact]
+    [UringFact]
     public void After_a_failed_head_the_linked_write_never_reaches_the_file()
     {
-        Kernel.RequireIoUring();
         using var file = new TempFile(4096, seed: 31);
         using var handle = file.Open(FileAccess.ReadWrite);
         int fd = (int)handle.DangerousGetHandle();
@@ -36,10 +35,9 @@ public sealed class LinkFailureTests
         RingKit.AssertQuiet(ring);
     }
 
-    [Fact]
+    [UringFact]
     public void With_a_hard_link_the_rest_of_the_chain_runs_after_a_failed_head()
     {
-        Kernel.RequireIoUring();
         using var file = new TempFile(4096, seed: 32);
         using var handle = file.Open(FileAccess.ReadWrite);
         int fd = (int)handle.DangerousGetHandle();
@@ -66,10 +64,9 @@ public sealed class LinkFailureTests
         RingKit.AssertQuiet(ring);
     }
 
-    [Fact]
+    [UringFact]
     public void A_failed_head_with_a_link_timeout_completes_both_and_the_timer_never_fires_later()
     {
-        Kernel.RequireIoUring();
         using var buffer = new NativeBuffer(64);
         using var ring = new Ring(8);
 

@@ -13,10 +13,9 @@ public sealed class MemlockLimitTests
 {
     private const int Limit = 64 * 1024;
 
-    [Fact]
+    [UringFact]
     public void Registering_buffers_over_RLIMIT_MEMLOCK_without_CAP_IPC_LOCK_is_a_clear_ENOMEM_IoUringException()
     {
-        Kernel.RequireIoUring();
         (string program, string[] prefix) = Unprivileged();
         string probe = Copy();
         try

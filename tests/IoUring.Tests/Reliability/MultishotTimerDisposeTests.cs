@@ -50,11 +50,10 @@ public sealed class MultishotTimerDisposeTests
         _ => new RingOptions { DisposeDrainTimeout = LongDrain },
     };
 
-    [Theory]
+    [UringTheory]
     [MemberData(nameof(Flavours))]
     public void Dispose_returns_promptly_and_drained_when_a_short_multishot_timeout_outruns_every_cancel(string flavour, long periodTicks)
     {
-        Kernel.RequireIoUring();
         int pinnedBefore = PinnedForever.Count;
         byte[] registered = new byte[4096];
         var ring = new Ring(8, Options(flavour));
@@ -73,13 +72,12 @@ public sealed class MultishotTimerDisposeTests
         Assert.Equal(pinnedBefore, PinnedForever.Count);
     }
 
-    [Theory]
+    [UringTheory]
     [InlineData("plain")]
     [InlineData("coop")]
     [InlineData("defer")]
     public void A_pipe_read_beside_an_uncancellable_timer_is_still_cancelled_and_drained_before_Dispose_returns(string flavour)
     {
-        Kernel.RequireIoUring();
         int pinnedBefore = PinnedForever.Count;
         using var pipe = new TestPipe();
         using var canary = new NativeBuffer(256);
@@ -115,11 +113,10 @@ public sealed class MultishotTimerDisposeTests
     /// fill, the kernel ends the timer (a multishot post that finds no room completes it), and the linked read is
     /// failed or issued and cancelled: drained, its buffer never written, nothing pinned for ever.
     /// </summary>
-    [Theory]
+    [UringTheory]
     [MemberData(nameof(LinkedFlavours))]
     public void A_read_linked_behind_an_uncancellable_timer_is_released_cancelled_and_drained_before_Dispose_returns(string flavour, SqeFlags link, bool etimeSuccess)
     {
-        Kernel.RequireIoUring();
         int pinnedBefore = PinnedForever.Count;
         using var pipe = new TestPipe();
         using var canary = new NativeBuffer(256);
@@ -147,10 +144,9 @@ public sealed class MultishotTimerDisposeTests
     /// on a thread of its own (DEFER_TASKRUN needs SINGLE_ISSUER: only the creating thread may enter it), so a hang
     /// fails the test instead of blocking it.
     /// </summary>
-    [Fact]
+    [UringFact]
     public void Dispose_with_an_infinite_drain_timeout_returns_when_a_request_waits_behind_an_uncancellable_timer()
     {
-        Kernel.RequireIoUring();
         int pinnedBefore = PinnedForever.Count;
         using var pipe = new TestPipe();
 
@@ -205,12 +201,11 @@ public sealed class MultishotTimerDisposeTests
     /// called it a hang). Now the drain fills the CQ with NOPs to one short of full and the timer ends within two of
     /// its periods.
     /// </summary>
-    [Theory]
+    [UringTheory]
     [InlineData("plain")]
     [InlineData("defer")]
     public void A_slow_timer_issued_after_the_first_cancel_with_a_read_behind_it_is_ended_quickly_on_a_large_CQ(string flavour)
     {
-        Kernel.RequireIoUring();
         int pinnedBefore = PinnedForever.Count;
         using var pipe = new TestPipe();
         using var head = new NativeBuffer(256);
@@ -238,10 +233,9 @@ public sealed class MultishotTimerDisposeTests
         Assert.Equal(pinnedBefore, PinnedForever.Count);
     }
 
-    [Fact]
+    [UringFact]
     public void A_multishot_timeout_with_a_long_period_is_cancelled_normally_by_Dispose()
     {
-        Kernel.RequireIoUring();
         var ring = new Ring(8, new RingOptions { DisposeDrainTimeout = LongDrain });
         ring.PrepTimeout(TimeSpan.FromSeconds(10), count: 0, TimeoutFlags.Multishot).UserData = 7;
         ring.Submit();

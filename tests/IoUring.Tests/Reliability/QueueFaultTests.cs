@@ -8,10 +8,9 @@ namespace IoUring.Tests.Reliability;
 /// </summary>
 public sealed class QueueFaultTests
 {
-    [Fact]
+    [UringFact]
     public void Asynchronous_completions_that_arrive_while_the_CQ_is_full_are_all_delivered_with_their_data()
     {
-        Kernel.RequireIoUring();
         const int pipes = 8;
         using var ring = new Ring(8, new RingOptions { CqEntries = 8 });
         Assert.True((ring.Features & RingFeatures.NoDrop) != 0);
@@ -71,10 +70,9 @@ public sealed class QueueFaultTests
         }
     }
 
-    [Fact]
+    [UringFact]
     public void File_reads_overflowing_the_CQ_round_after_round_each_complete_once_with_the_right_bytes()
     {
-        Kernel.RequireIoUring();
         const int rounds = 6;
         const int perRound = 4;
         const int chunk = 512;
@@ -102,10 +100,9 @@ public sealed class QueueFaultTests
         RingKit.AssertQuiet(ring);
     }
 
-    [Fact]
+    [UringFact]
     public void A_full_SQ_throws_a_clear_exception_and_the_prepared_SQEs_are_submitted_once_afterwards()
     {
-        Kernel.RequireIoUring();
         using var pipe = new TestPipe();
         using var buffer = new NativeBuffer(64);
         using var ring = new Ring(4);

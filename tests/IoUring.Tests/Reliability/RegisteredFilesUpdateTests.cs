@@ -21,10 +21,9 @@ public sealed class RegisteredFilesUpdateTests
         Assert.Equal(1, ring.Submit());
     }
 
-    [Fact]
+    [UringFact]
     public void Clearing_a_slot_while_a_fixed_read_is_in_flight_leaves_that_read_on_its_file()
     {
-        Kernel.RequireIoUring();
         using var pipe = new TestPipe();
         using var buffer = new NativeBuffer(64);
         using var second = new NativeBuffer(64);
@@ -44,10 +43,9 @@ public sealed class RegisteredFilesUpdateTests
         RingKit.AssertQuiet(ring);
     }
 
-    [Fact]
+    [UringFact]
     public void Replacing_a_slot_while_a_fixed_read_is_in_flight_redirects_only_new_requests()
     {
-        Kernel.RequireIoUring();
         using var oldPipe = new TestPipe();
         using var newPipe = new TestPipe();
         using var oldBuffer = new NativeBuffer(64);
@@ -72,10 +70,9 @@ public sealed class RegisteredFilesUpdateTests
         RingKit.AssertQuiet(ring);
     }
 
-    [Fact]
+    [UringFact]
     public async Task Unregistering_files_with_a_fixed_read_in_flight_does_not_block_from_6_13_and_the_read_still_completes()
     {
-        Kernel.RequireIoUring();
         using var pipe = new TestPipe();
         using var buffer = new NativeBuffer(64);
         using var ring = new Ring(8);
@@ -113,10 +110,9 @@ public sealed class RegisteredFilesUpdateTests
         RingKit.AssertQuiet(ring);
     }
 
-    [Fact]
+    [UringFact]
     public void Updating_slots_out_of_range_or_with_bad_fds_is_a_clear_IoUringException()
     {
-        Kernel.RequireIoUring();
         using var pipe = new TestPipe();
         using var ring = new Ring(4);
 

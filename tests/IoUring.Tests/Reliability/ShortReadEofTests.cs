@@ -11,10 +11,9 @@ public sealed class ShortReadEofTests
 {
     private const int FileLength = 1000;
 
-    [Fact]
+    [UringFact]
     public void Reads_at_or_past_EOF_complete_with_0_and_a_read_straddling_EOF_is_short()
     {
-        Kernel.RequireIoUring();
         using var file = new TempFile(FileLength, seed: 11);
         using var handle = file.Open();
         int fd = (int)handle.DangerousGetHandle();
@@ -42,10 +41,9 @@ public sealed class ShortReadEofTests
         RingKit.AssertQuiet(ring);
     }
 
-    [Fact]
+    [UringFact]
     public void A_readv_straddling_EOF_fills_the_iovecs_in_order_and_stops()
     {
-        Kernel.RequireIoUring();
         using var file = new TempFile(FileLength, seed: 12);
         using var handle = file.Open();
         using var first = new NativeBuffer(30);
@@ -67,10 +65,9 @@ public sealed class ShortReadEofTests
         Assert.True(TestData.AllEqual(second.Span[20..], 0xEE));
     }
 
-    [Fact]
+    [UringFact]
     public void A_fixed_read_straddling_EOF_is_short_and_leaves_the_rest_of_the_registered_buffer_alone()
     {
-        Kernel.RequireIoUring();
         using var file = new TempFile(FileLength, seed: 13);
         using var handle = file.Open();
         byte[] registered = new byte[8192];
@@ -88,10 +85,9 @@ public sealed class ShortReadEofTests
         Assert.True(TestData.AllEqual(registered.AsSpan(400), 0xEE));
     }
 
-    [Fact]
+    [UringFact]
     public void A_pipe_read_returns_what_is_there_and_0_once_the_writer_is_gone()
     {
-        Kernel.RequireIoUring();
         using var pipe = new TestPipe();
         using var buffer = new NativeBuffer(4096);
         using var ring = new Ring(2);

@@ -20,10 +20,9 @@ public sealed class SignalInterruptTests
 {
     private const int SIGWINCH = 28;
 
-    [Fact]
+    [UringFact]
     public async Task A_signal_makes_a_raw_io_uring_enter_wait_return_EINTR()
     {
-        Kernel.RequireIoUring();
         using var signals = new SignalCounter();
         using var blocked = new BlockedPipeRead(userData: 1);
         (TestPipe pipe, _, Ring ring) = blocked;
@@ -37,10 +36,9 @@ public sealed class SignalInterruptTests
         Assert.Equal(1, RingKit.ReapByUserData(ring, 1)[1].Res);
     }
 
-    [Fact]
+    [UringFact]
     public async Task WaitCqe_interrupted_by_signals_keeps_waiting_and_returns_the_right_CQE()
     {
-        Kernel.RequireIoUring();
         using var signals = new SignalCounter();
         using var blocked = new BlockedPipeRead(userData: 7);
         (TestPipe pipe, _, Ring ring) = blocked;
@@ -58,10 +56,9 @@ public sealed class SignalInterruptTests
         RingKit.AssertQuiet(ring);
     }
 
-    [Fact]
+    [UringFact]
     public async Task SubmitAndWait_interrupted_by_signals_submits_once_and_returns_only_when_the_CQE_is_ready()
     {
-        Kernel.RequireIoUring();
         using var signals = new SignalCounter();
         using var pipe = new TestPipe();
         using var buffer = new NativeBuffer(64);
@@ -86,10 +83,9 @@ public sealed class SignalInterruptTests
         Assert.False(ring.TryWaitCqe(TimeSpan.FromMilliseconds(30), out _), "the read was submitted twice");
     }
 
-    [Fact]
+    [UringFact]
     public async Task TryWaitCqe_interrupted_by_signals_still_waits_out_its_timeout()
     {
-        Kernel.RequireIoUring();
         using var signals = new SignalCounter();
         using var blocked = new BlockedPipeRead(userData: 1);
         (TestPipe pipe, _, Ring ring) = blocked;

@@ -21,11 +21,10 @@ public sealed class SocketEngineDisposeFaultTests
         { false, false, 1024 },
     };
 
-    [Theory]
+    [UringTheory]
     [MemberData(nameof(Receives))]
     public async Task Disposing_the_engine_ends_a_pending_input_read_and_the_connection_disposes(bool multishot, bool bufferRing, long pauseAt)
     {
-        Kernel.RequireIoUring();
         var engine = new IoUringEngine();
         UringSocket listener = UringSocket.Listen(engine, SocketKit.AnyLoopback);
         CancellationToken ct = Wait.Timeout();
@@ -76,10 +75,9 @@ public sealed class SocketEngineDisposeFaultTests
 /// </summary>
 public sealed class SocketZeroCopyAfterDisposeTests
 {
-    [Fact]
+    [UringFact(Opcode.SendZc)]
     public async Task A_zero_copy_send_after_the_engine_stopped_fails_and_the_connection_still_disposes()
     {
-        Kernel.RequireOp(Opcode.SendZc);
         var engine = new IoUringEngine();
         UringSocket listener = UringSocket.Listen(engine, SocketKit.AnyLoopback);
         CancellationToken ct = Wait.Timeout();
@@ -121,10 +119,9 @@ public sealed class SocketZeroCopyAfterDisposeTests
 /// </summary>
 public sealed class SocketUnixLargeWriteTests
 {
-    [Fact]
+    [UringFact]
     public async Task A_large_write_on_a_Unix_domain_connection_arrives_intact()
     {
-        Kernel.RequireIoUring();
         string path = Path.Combine(Path.GetTempPath(), $"iouring-unix-zc-{Guid.NewGuid():N}.sock");
         await using var engine = new IoUringEngine();
         try

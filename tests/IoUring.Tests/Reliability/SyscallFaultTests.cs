@@ -12,10 +12,9 @@ namespace IoUring.Tests.Reliability;
 [Collection(nameof(PinnedForeverCollection))]
 public sealed class SyscallFaultTests
 {
-    [Fact]
+    [UringFact]
     public void Submit_interrupted_by_EINTR_retries_and_submits_every_SQE_exactly_once()
     {
-        Kernel.RequireIoUring();
         using var ring = new Ring(8);
         PrepNops(ring, 4);
         using (Inject.OnThisThread(SyscallKind.Enter, E.EINTR, calls: [0, 1, 2]))
@@ -26,14 +25,13 @@ public sealed class SyscallFaultTests
         AssertNopsComplete(ring, 4);
     }
 
-    [Theory]
+    [UringTheory]
     [InlineData(E.EBUSY)]
     [InlineData(E.EAGAIN)]
     [InlineData(E.ENOMEM)]
     [InlineData(E.EFAULT)]
     public void A_refused_submit_throws_with_the_errno_and_the_SQEs_go_out_once_with_the_next_submit(int errno)
     {
-        Kernel.RequireIoUring();
         using var ring = new Ring(8);
         PrepNops(ring, 4);
         using (Inject.OnThisThread(SyscallKind.Enter, errno, calls: [0]))
@@ -73,14 +71,13 @@ public sealed class SyscallFaultTests
         Assert.Equal(0, ring.InFlight);
     }
 
-    [Theory]
+    [UringTheory]
     [InlineData(E.EAGAIN)]
     [InlineData(E.EBUSY)]
     [InlineData(E.ENOMEM)]
     [InlineData(E.EFAULT)]
     public void A_blocking_wait_refused_with_another_errno_throws_it_and_loses_no_completion(int errno)
     {
-        Kernel.RequireIoUring();
         using var ring = new Ring(8);
         using var pipe = new TestPipe();
         using var buffer = new NativeBuffer(16);
@@ -100,14 +97,13 @@ public sealed class SyscallFaultTests
         Assert.Equal(0, ring.InFlight);
     }
 
-    [Theory]
+    [UringTheory]
     [InlineData(E.ENOMEM, "RLIMIT_MEMLOCK")]
     [InlineData(E.EBUSY, "already registered")]
     [InlineData(E.EFAULT, "not valid user memory")]
     [InlineData(E.EINTR, null)]
     public void A_refused_buffer_registration_says_why_pins_nothing_and_can_be_retried(int errno, string? says)
     {
-        Kernel.RequireIoUring();
         using var ring = new Ring(4);
         byte[] memory = new byte[8192];
         int pinnedBefore = PinnedForever.Count;
@@ -127,13 +123,12 @@ public sealed class SyscallFaultTests
         Assert.Equal(pinnedBefore, PinnedForever.Count);
     }
 
-    [Theory]
+    [UringTheory]
     [InlineData(E.EBUSY)]
     [InlineData(E.ENOMEM)]
     [InlineData(E.EINTR)]
     public void A_refused_file_registration_throws_with_the_errno_and_leaves_no_table(int errno)
     {
-        Kernel.RequireIoUring();
         using var ring = new Ring(4);
         using var temp = new TempFile(64, seed: 2);
         using var handle = temp.Open();
@@ -147,13 +142,12 @@ public sealed class SyscallFaultTests
         ring.UnregisterFiles();
     }
 
-    [Theory]
+    [UringTheory]
     [InlineData(E.EINTR)]
     [InlineData(E.EAGAIN)]
     [InlineData(E.EBUSY)]
     public void Dispose_whose_drain_is_interrupted_still_cancels_and_drains(int errno)
     {
-        Kernel.RequireIoUring();
         using var pipe = new TestPipe();
         using var buffer = new NativeBuffer(16);
         int pinnedBefore = PinnedForever.Count;
@@ -171,13 +165,12 @@ public sealed class SyscallFaultTests
         Assert.Equal(pinnedBefore, PinnedForever.Count);
     }
 
-    [Theory]
+    [UringTheory]
     [InlineData(E.EINTR)]
     [InlineData(E.EAGAIN)]
     [InlineData(E.EBUSY)]
     public async Task The_engine_retries_enters_refused_with_EINTR_EAGAIN_or_EBUSY_and_completes_every_operation_once(int errno)
     {
-        Kernel.RequireIoUring();
         using var temp = new TempFile(64 * 1024, seed: 11);
         using var handle = temp.Open();
         await using var engine = new IoUringEngine();
@@ -199,12 +192,11 @@ public sealed class SyscallFaultTests
         Assert.Equal(0, engine.OperationsInFlight);
     }
 
-    [Theory]
+    [UringTheory]
     [InlineData(E.ENOMEM)]
     [InlineData(E.EFAULT)]
     public async Task An_enter_the_engine_cannot_handle_faults_it_and_every_operation_ends_once_after_a_full_drain(int errno)
     {
-        Kernel.RequireIoUring();
         using var pipe = new TestPipe();
         int pinnedBefore = PinnedForever.Count;
         var engine = new IoUringEngine();

@@ -8,10 +8,9 @@ namespace IoUring.Tests.Reliability;
 /// </summary>
 public sealed class TimeoutFaultTests
 {
-    [Fact]
+    [UringFact]
     public void A_timeout_that_fires_completes_once_with_ETIME_and_leaves_a_pending_read_alone()
     {
-        Kernel.RequireIoUring();
         using var pipe = new TestPipe();
         using var buffer = new NativeBuffer(64);
         using var ring = new Ring(8);
@@ -36,10 +35,9 @@ public sealed class TimeoutFaultTests
         RingKit.AssertQuiet(ring);
     }
 
-    [Fact]
+    [UringFact]
     public void A_removed_timeout_completes_once_with_ECANCELED_and_never_fires()
     {
-        Kernel.RequireIoUring();
         using var ring = new Ring(8);
         ring.PrepTimeout(TimeSpan.FromSeconds(30)).UserData = 1;
         ring.Submit();
@@ -55,10 +53,9 @@ public sealed class TimeoutFaultTests
         RingKit.AssertNoCompletion(ring, TimeSpan.FromMilliseconds(300));
     }
 
-    [Fact]
+    [UringFact]
     public void A_link_timeout_that_fires_cancels_the_read_whose_buffer_then_stays_untouched()
     {
-        Kernel.RequireIoUring();
         using var pipe = new TestPipe();
         using var buffer = new NativeBuffer(64);
         buffer.Span.Fill(0x99);
@@ -78,10 +75,9 @@ public sealed class TimeoutFaultTests
         RingKit.AssertQuiet(ring);
     }
 
-    [Fact]
+    [UringFact]
     public void Many_timeouts_half_removed_half_fired_each_complete_exactly_once()
     {
-        Kernel.RequireIoUring();
         const int n = 32;
         using var ring = new Ring(64);
         for (int i = 0; i < n; i++)

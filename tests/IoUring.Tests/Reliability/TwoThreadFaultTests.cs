@@ -8,10 +8,9 @@ namespace IoUring.Tests.Reliability;
 /// </summary>
 public sealed class TwoThreadFaultTests
 {
-    [Fact]
+    [UringFact]
     public async Task Calls_from_a_second_thread_during_a_wait_are_refused_and_change_nothing()
     {
-        Kernel.RequireIoUring();
         using var pipe = new TestPipe();
         using var buffer = new NativeBuffer(64);
         using var ring = new Ring(4);

@@ -26,11 +26,10 @@ public sealed class BatchTests
         return data;
     }
 
-    [Theory]
+    [UringTheory]
     [MemberData(nameof(Sizes))]
     public void A_batch_sized_to_the_ring_goes_in_one_Submit_and_every_user_data_comes_back_once(int n, Reaping reaping)
     {
-        Kernel.RequireIoUring();
         using var ring = new Ring((uint)n);
         Assert.True(ring.SqEntries >= n);
 
@@ -52,13 +51,12 @@ public sealed class BatchTests
         Assert.Equal(0u, ring.CqOverflow);
     }
 
-    [Theory]
+    [UringTheory]
     [InlineData(1000, Reaping.WaitCqeSeen)]
     [InlineData(1000, Reaping.PeekBatchAdvance)]
     [InlineData(4096, Reaping.ForEachAdvance)]
     public void A_batch_larger_than_the_ring_goes_in_rounds_of_SqEntries(int n, Reaping reaping)
     {
-        Kernel.RequireIoUring();
         using var ring = new Ring(32);
         bool[] seen = new bool[n];
         int next = 0;

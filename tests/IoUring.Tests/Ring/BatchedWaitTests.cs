@@ -5,10 +5,9 @@ namespace IoUring.Tests.RingTests;
 /// <summary>min_wait_usec (6.12) and registered wait regions (6.13).</summary>
 public sealed class BatchedWaitTests
 {
-    [Fact]
+    [UringFact]
     public void A_minimum_wait_returns_a_partial_batch_after_the_minimum_instead_of_the_timeout()
     {
-        Kernel.RequireIoUring();
         using var ring = new Ring(8);
         if ((ring.Features & RingFeatures.MinTimeout) == 0)
         {
@@ -34,10 +33,9 @@ public sealed class BatchedWaitTests
         ring.CqeSeen(ring.WaitCqe());
     }
 
-    [Fact]
+    [UringFact]
     public void A_registered_wait_region_supplies_the_timeout_of_a_wait()
     {
-        Kernel.RequireIoUring();
         using var ring = new Ring(8, new RingOptions { StartDisabled = true });
         WaitRegion region;
         try
@@ -70,10 +68,9 @@ public sealed class BatchedWaitTests
         Assert.Throws<ArgumentOutOfRangeException>(() => ring.WaitCqes(1, region, region.Slots));
     }
 
-    [Fact]
+    [UringFact]
     public void A_wait_region_needs_a_disabled_ring()
     {
-        Kernel.RequireIoUring();
         using var ring = new Ring(4);
         Assert.Throws<InvalidOperationException>(() => ring.RegisterWaitRegion(1));
     }

@@ -5,10 +5,9 @@ namespace IoUring.Tests.RingTests;
 /// <summary>IORING_OP_ASYNC_CANCEL by user data, by fd and for everything.</summary>
 public sealed class CancelTests
 {
-    [Fact]
+    [UringFact]
     public void Cancel_by_user_data_stops_a_blocked_read_which_never_touches_its_buffer()
     {
-        Kernel.RequireIoUring();
         using var blocked = new BlockedPipeRead(fill: 0xAA);
         (TestPipe pipe, NativeBuffer buffer, Ring ring) = blocked;
         AssertNoCompletion(ring, TimeSpan.FromMilliseconds(20));
@@ -25,10 +24,9 @@ public sealed class CancelTests
         Assert.All(buffer.Span.ToArray(), b => Assert.Equal(0xAA, b));
     }
 
-    [Fact]
+    [UringFact]
     public void Cancelling_an_unknown_user_data_is_ENOENT()
     {
-        Kernel.RequireIoUring();
         using var ring = new Ring(4);
         ring.NextSqe(2).PrepCancel(424242);
         Assert.Equal(1, ring.Submit());
@@ -37,20 +35,18 @@ public sealed class CancelTests
         Assert.Equal(-E.ENOENT, cqe.Res);
     }
 
-    [Fact]
+    [UringFact]
     public void Cancelling_twice_finds_the_request_only_once()
     {
-        Kernel.RequireIoUring();
         using var blocked = new BlockedPipeRead();
         (TestPipe pipe, NativeBuffer buffer, Ring ring) = blocked;
         AssertStopsOnlyOnce(ring, static (ref Sqe s) => s.PrepCancel(1));
         Assert.Equal(0, ring.InFlight);
     }
 
-    [Fact]
+    [UringFact]
     public void Two_cancels_in_one_batch_both_succeed_but_the_target_completes_once()
     {
-        Kernel.RequireIoUring();
         using var blocked = new BlockedPipeRead();
         (TestPipe pipe, NativeBuffer buffer, Ring ring) = blocked;
         for (ulong ud = 2; ud <= 3; ud++)
@@ -69,10 +65,9 @@ public sealed class CancelTests
         Assert.False(ring.TryPeekCqe(out _));
     }
 
-    [Fact]
+    [UringFact]
     public void Cancelling_a_completed_request_is_ENOENT()
     {
-        Kernel.RequireIoUring();
         using var ring = new Ring(4);
         ring.NextSqe(1).PrepNop();
         Assert.Equal(1, ring.Submit());
@@ -83,10 +78,9 @@ public sealed class CancelTests
         Assert.Equal(-E.ENOENT, Reap(ring, 1)[0].Res);
     }
 
-    [Fact]
+    [UringFact]
     public void Cancel_with_All_cancels_every_request_with_that_user_data_and_counts_them()
     {
-        Kernel.RequireIoUring();
         using var pipe = new TestPipe();
         using var a = new NativeBuffer(16);
         using var b = new NativeBuffer(16);
@@ -103,10 +97,9 @@ public sealed class CancelTests
         Assert.Equal([-E.ECANCELED, -E.ECANCELED], done.Where(c => c.UserData == 5).Select(c => c.Res));
     }
 
-    [Fact]
+    [UringFact(Opcode.AsyncCancel)]
     public void CancelFd_cancels_the_requests_on_that_fd_only()
     {
-        Kernel.RequireOp(Opcode.AsyncCancel);
         using var target = new TestPipe();
         using var other = new TestPipe();
         using var b1 = new NativeBuffer(16);
@@ -137,10 +130,9 @@ public sealed class CancelTests
         Assert.Equal(0, ring.InFlight);
     }
 
-    [Fact]
+    [UringFact]
     public void CancelFd_without_All_cancels_one_request()
     {
-        Kernel.RequireIoUring();
         using var pipe = new TestPipe();
         using var b1 = new NativeBuffer(16);
         using var b2 = new NativeBuffer(16);
@@ -164,10 +156,9 @@ public sealed class CancelTests
         Assert.Equal(1, survivor.Res);
     }
 
-    [Fact]
+    [UringFact]
     public void CancelAny_cancels_every_blocked_read_and_counts_them()
     {
-        Kernel.RequireIoUring();
         using var ring = new Ring(8);
         var pipes = new TestPipe[3];
         var buffers = new NativeBuffer[3];

@@ -41,11 +41,10 @@ public sealed class ConcurrentMisuseTests
         }
     }
 
-    [Theory]
+    [UringTheory]
     [MemberData(nameof(EntryPoints))]
     public void Every_entry_point_called_while_another_thread_waits_in_WaitCqe_throws_and_changes_nothing(string entryPoint)
     {
-        Kernel.RequireIoUring();
         using var pipe = new TestPipe();
         using var buffer = new NativeBuffer(16);
         using var ring = new Ring(4);
@@ -74,10 +73,9 @@ public sealed class ConcurrentMisuseTests
         ring.CqeSeen(ring.WaitCqe());
     }
 
-    [Fact]
+    [UringFact]
     public void GetSqe_on_a_second_thread_while_the_first_has_SQEs_prepared_but_not_submitted_throws_and_loses_nothing()
     {
-        Kernel.RequireIoUring();
         using var ring = new Ring(4);
         ring.NextSqe(1).PrepNop();
 
@@ -92,10 +90,9 @@ public sealed class ConcurrentMisuseTests
         ring.CqeSeen(cqe);
     }
 
-    [Fact]
+    [UringFact]
     public void Two_threads_looping_on_one_ring_are_stopped_by_an_exception_and_never_get_a_completion_that_was_not_posted()
     {
-        Kernel.RequireIoUring();
         var ring = new Ring(64, new RingOptions { DisposeDrainTimeout = TimeSpan.FromSeconds(1) });
         var written = new ConcurrentDictionary<ulong, bool>();
         var reaped = new ConcurrentDictionary<ulong, int>();
@@ -147,10 +144,9 @@ public sealed class ConcurrentMisuseTests
         ring.Dispose();
     }
 
-    [Fact]
+    [UringFact]
     public void A_head_that_passed_the_tail_is_refused_by_every_reaping_call_instead_of_handing_out_stale_slots()
     {
-        Kernel.RequireIoUring();
         using var ring = new Ring(4);
         ring.GetSqe().PrepNop();
         Assert.Equal(1, ring.SubmitAndWait(1));
@@ -171,10 +167,9 @@ public sealed class ConcurrentMisuseTests
         head.SetValue(ring, real);
     }
 
-    [Fact]
+    [UringFact]
     public async Task Sequential_hand_over_between_batches_is_allowed()
     {
-        Kernel.RequireIoUring();
         using var ring = new Ring(4);
         Assert.Equal(1, await RingKit.SubmitNopOnThreadPoolAsync(ring));
         Cqe cqe = await Task.Run(ring.WaitCqe, TestContext.Current.CancellationToken);

@@ -2,10 +2,9 @@ namespace IoUring.Tests.RingTests;
 
 public sealed class FiveCallLoopTests
 {
-    [Fact]
+    [UringFact]
     public void Reads_a_file_with_GetSqe_PrepRead_Submit_WaitCqe_CqeSeen()
     {
-        Kernel.RequireIoUring();
         using var file = new TempFile(8192);
         using var handle = file.Open();
         int fd = (int)handle.DangerousGetHandle();
@@ -24,19 +23,17 @@ public sealed class FiveCallLoopTests
         Assert.Equal(0u, ring.CqReady);
     }
 
-    [Fact]
+    [UringFact]
     public void Waiting_with_nothing_in_flight_throws_instead_of_hanging()
     {
-        Kernel.RequireIoUring();
         using var ring = new Ring(4);
         var e = Assert.Throws<WaitWouldBlockForeverException>(() => ring.WaitCqe());
         Assert.Contains("nothing submitted", e.Message, StringComparison.Ordinal);
     }
 
-    [Fact]
+    [UringFact]
     public void Waiting_after_prepping_without_submit_names_the_forgotten_submit()
     {
-        Kernel.RequireIoUring();
         using var ring = new Ring(4);
         ring.GetSqe().PrepNop();
         var e = Assert.Throws<WaitWouldBlockForeverException>(() => ring.WaitCqe());
@@ -47,10 +44,9 @@ public sealed class FiveCallLoopTests
         Assert.Equal(0, cqe.Res);
     }
 
-    [Fact]
+    [UringFact]
     public void CqeSeen_without_a_ready_cqe_or_out_of_order_throws_and_loses_nothing()
     {
-        Kernel.RequireIoUring();
         using var ring = new Ring(4);
         var bogus = new Cqe(1, 0, CqeFlags.None);
         var e = Assert.Throws<InvalidOperationException>(() => ring.CqeSeen(bogus));

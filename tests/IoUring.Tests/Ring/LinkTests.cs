@@ -5,10 +5,9 @@ namespace IoUring.Tests.RingTests;
 /// <summary>IOSQE_IO_LINK, IOSQE_IO_HARDLINK and IOSQE_IO_DRAIN as the kernel really orders and fails them.</summary>
 public sealed class LinkTests
 {
-    [Fact]
+    [UringFact]
     public void When_the_head_of_a_link_chain_fails_the_rest_complete_with_ECANCELED()
     {
-        Kernel.RequireIoUring();
         using var ring = new Ring(8);
         using var buffer = new NativeBuffer(64);
 
@@ -26,10 +25,9 @@ public sealed class LinkTests
         Assert.Equal(0, ring.InFlight);
     }
 
-    [Fact]
+    [UringFact]
     public void A_hard_link_continues_after_the_head_fails()
     {
-        Kernel.RequireIoUring();
         using var ring = new Ring(8);
         using var buffer = new NativeBuffer(64);
 
@@ -44,10 +42,9 @@ public sealed class LinkTests
         Assert.Equal(0, done[1].Res);
     }
 
-    [Fact]
+    [UringFact]
     public void A_linked_chain_runs_in_order_each_step_seeing_the_previous_ones_effect()
     {
-        Kernel.RequireIoUring();
         using var pipe = new TestPipe();
         using var source = new NativeBuffer(5);
         using var target = new NativeBuffer(5);
@@ -66,10 +63,9 @@ public sealed class LinkTests
         Assert.Equal("hello"u8.ToArray(), target.Span.ToArray());
     }
 
-    [Fact]
+    [UringFact]
     public void A_drained_request_waits_for_everything_before_it_and_holds_back_everything_after_it()
     {
-        Kernel.RequireIoUring();
         using var pipe = new TestPipe();
         using var buffer = new NativeBuffer(8);
         using var ring = new Ring(8);
@@ -106,10 +102,9 @@ public sealed class LinkTests
         Assert.Equal("abc"u8.ToArray(), buffer.Span[..3].ToArray());
     }
 
-    [Fact]
+    [UringFact]
     public void A_short_read_breaks_a_link_chain()
     {
-        Kernel.RequireIoUring();
         using var file = new TempFile(100);
         using var handle = file.Open();
         int fd = (int)handle.DangerousGetHandle();

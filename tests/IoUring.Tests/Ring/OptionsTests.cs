@@ -95,10 +95,9 @@ public sealed class OptionsTests
         Assert.Equal(0u, ring.CqReady);
     }
 
-    [Fact]
+    [UringFact]
     public void The_kernel_reports_back_the_flags_and_sizes_that_were_asked_for()
     {
-        Kernel.RequireIoUring();
         using (Ring ring = Create("CqEntries"))
         {
             Assert.Equal(4u, ring.SqEntries);
@@ -132,10 +131,9 @@ public sealed class OptionsTests
         }
     }
 
-    [Fact]
+    [UringFact]
     public void Without_Clamp_too_many_entries_is_an_argument_error()
     {
-        Kernel.RequireIoUring();
         var e = Assert.Throws<ArgumentOutOfRangeException>(() => new Ring(100_000));
         Assert.Contains("1 to 32768 entries", e.Message, StringComparison.Ordinal);
         Assert.Throws<ArgumentOutOfRangeException>(() => new Ring(0));
@@ -210,8 +208,7 @@ public sealed class OptionsTests
     [Fact]
     public void With_SubmitAll_an_invalid_SQE_does_not_stop_the_batch()
     {
-        using Ring ring = Create("SubmitAll");
-        PrepBatchWithInvalidSecond(ring);
+        using Ring ring = CreateWithBatchWithInvalidSecond("SubmitAll");
         Assert.Equal(4, ring.Submit());
         Dictionary<ulong, Cqe> done = ReapByUserData(ring, 4);
         Assert.Equal(0, done[1].Res);
@@ -224,8 +221,7 @@ public sealed class OptionsTests
     [Fact]
     public void Without_SubmitAll_an_invalid_SQE_ends_the_submit_and_the_rest_stay_queued()
     {
-        using Ring ring = Create("Default");
-        PrepBatchWithInvalidSecond(ring);
+        using Ring ring = CreateWithBatchWithInvalidSecond("Default");
 
         // The kernel stops at the SQE that fails to initialise; it counts as submitted (it gets a CQE).
         Assert.Equal(2, ring.Submit());
@@ -245,8 +241,10 @@ public sealed class OptionsTests
         Assert.Equal(0, ring.InFlight);
     }
 
-    private static void PrepBatchWithInvalidSecond(Ring ring)
+    /// <summary>A ring of <paramref name="variant"/> with four NOPs queued (user data 1 to 4), the second with an invalid opcode.</summary>
+    private static Ring CreateWithBatchWithInvalidSecond(string variant)
     {
+        Ring ring = Create(variant);
         for (ulong ud = 1; ud <= 4; ud++)
         {
             ref Sqe sqe = ref ring.GetSqe();
@@ -258,5 +256,7 @@ public sealed class OptionsTests
 
             sqe.UserData = ud;
         }
+
+        return ring;
     }
 }

@@ -3,10 +3,9 @@ namespace IoUring.Tests.RingTests;
 /// <summary>What happens at the edges of the two queues: a full SQ, and a CQ that overflows into the kernel's backlog.</summary>
 public sealed class QueueLimitTests
 {
-    [Fact]
+    [UringFact]
     public void A_full_SQ_throws_a_useful_exception_and_loses_nothing()
     {
-        Kernel.RequireIoUring();
         using var ring = new Ring(8);
         Assert.Equal(8u, ring.SqEntries);
         Assert.Equal(8u, ring.SqSpaceLeft);
@@ -50,10 +49,9 @@ public sealed class QueueLimitTests
         Assert.Equal(0, ring.InFlight);
     }
 
-    [Fact]
+    [UringFact]
     public void The_message_counts_both_unsubmitted_and_unconsumed_SQEs()
     {
-        Kernel.RequireIoUring();
         using var ring = new Ring(4);
         for (int i = 0; i < 4; i++)
         {
@@ -66,10 +64,9 @@ public sealed class QueueLimitTests
         _ = RingKit.Reap(ring, 4);
     }
 
-    [Fact]
+    [UringFact]
     public void CQ_overflow_with_NODROP_delivers_every_completion_exactly_once()
     {
-        Kernel.RequireIoUring();
         using var ring = new Ring(16, new RingOptions { CqEntries = 16 });
         Assert.Equal(16u, ring.CqEntries);
         Assert.True((ring.Features & RingFeatures.NoDrop) != 0, "every io_uring kernel since 5.5 has NODROP");
@@ -112,10 +109,9 @@ public sealed class QueueLimitTests
         Assert.Throws<WaitWouldBlockForeverException>(() => ring.WaitCqe());
     }
 
-    [Fact]
+    [UringFact]
     public void CQ_overflow_backlog_drains_through_PeekBatchCqe_and_ReadyCqes_too()
     {
-        Kernel.RequireIoUring();
         using var ring = new Ring(8, new RingOptions { CqEntries = 8 });
         for (int r = 0; r < 4; r++)
         {
@@ -166,10 +162,9 @@ public sealed class QueueLimitTests
         Assert.Equal(0u, ring.ReadyCqes.Count);
     }
 
-    [Fact]
+    [UringFact]
     public void CqAdvance_refuses_more_than_are_ready()
     {
-        Kernel.RequireIoUring();
         using var ring = new Ring(4);
         ring.GetSqe().PrepNop();
         Assert.Equal(1, ring.SubmitAndWait(1));

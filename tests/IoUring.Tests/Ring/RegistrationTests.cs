@@ -6,10 +6,9 @@ namespace IoUring.Tests.RingTests;
 /// <summary>Registered buffers, registered (and sparse) files and a registered eventfd, used by real I/O.</summary>
 public sealed class RegistrationTests
 {
-    [Fact]
+    [UringFact]
     public void WriteFixed_and_ReadFixed_move_the_right_bytes_through_registered_buffers()
     {
-        Kernel.RequireIoUring();
         using var file = new TempFile(8192, seed: 11);
         using var handle = file.Open(FileAccess.ReadWrite);
         int fd = (int)handle.DangerousGetHandle();
@@ -44,10 +43,9 @@ public sealed class RegistrationTests
         Assert.Equal(0, ring.RegisteredBufferCount);
     }
 
-    [Fact]
+    [UringFact]
     public void A_fixed_read_outside_its_registered_buffer_is_EFAULT_and_an_unknown_index_EFAULT_or_EINVAL()
     {
-        Kernel.RequireIoUring();
         using var file = new TempFile(4096);
         using var handle = file.Open();
         int fd = (int)handle.DangerousGetHandle();
@@ -75,10 +73,9 @@ public sealed class RegistrationTests
         Assert.All(outside.Span.ToArray(), b => Assert.Equal(0xAA, b));
     }
 
-    [Fact]
+    [UringFact]
     public void Registering_buffers_twice_is_EBUSY_and_nothing_stays_pinned_by_the_failed_call()
     {
-        Kernel.RequireIoUring();
         using var ring = new Ring(4);
         using var a = new NativeBuffer(4096);
         ring.RegisterBuffers([a.Memory]);
@@ -89,10 +86,9 @@ public sealed class RegistrationTests
         Assert.Throws<ArgumentException>(() => ring.RegisterBuffers([]));
     }
 
-    [Fact]
+    [UringFact]
     public void FixedFile_reads_go_to_the_registered_slot()
     {
-        Kernel.RequireIoUring();
         using var fileA = new TempFile(4096, seed: 1);
         using var fileB = new TempFile(4096, seed: 2);
         using var ha = fileA.Open();
@@ -122,10 +118,9 @@ public sealed class RegistrationTests
         ring.UnregisterFiles();
     }
 
-    [Fact]
+    [UringFact]
     public void Updating_a_fixed_file_slot_in_use_keeps_the_old_file_for_the_request_in_flight()
     {
-        Kernel.RequireIoUring();
         using var pipe = new TestPipe();
         using var file = new TempFile(4096, seed: 5);
         using var handle = file.Open();
@@ -156,10 +151,9 @@ public sealed class RegistrationTests
         Assert.Equal("old"u8.ToArray(), pipeBuffer.Span[..3].ToArray());
     }
 
-    [Fact]
+    [UringFact]
     public void A_sparse_table_has_empty_slots_until_updated()
     {
-        Kernel.RequireIoUring();
         using var file = new TempFile(4096, seed: 8);
         using var handle = file.Open();
         using var buffer = new NativeBuffer(4096);
@@ -183,10 +177,9 @@ public sealed class RegistrationTests
         Assert.Equal(-E.EBADF, Reap(ring, 1)[0].Res);
     }
 
-    [Fact]
+    [UringFact]
     public void A_registered_eventfd_counts_completions_and_can_be_paused()
     {
-        Kernel.RequireIoUring();
         int efd = Libc.EventFd(0, Libc.EFD_CLOEXEC | Libc.EFD_NONBLOCK);
         Assert.True(efd >= 0);
         try
@@ -232,10 +225,9 @@ public sealed class RegistrationTests
         }
     }
 
-    [Fact]
+    [UringFact]
     public void An_async_only_eventfd_is_signalled_only_for_completions_from_the_async_workers()
     {
-        Kernel.RequireIoUring();
         int efd = Libc.EventFd(0, Libc.EFD_CLOEXEC | Libc.EFD_NONBLOCK);
         Assert.True(efd >= 0);
         try

@@ -3,10 +3,9 @@ namespace IoUring.Tests.RingTests;
 /// <summary>Disabled rings, restrictions and enabling (5.10): a denied opcode, flag or registration fails with EACCES.</summary>
 public sealed class RestrictedRingTests
 {
-    [Fact]
+    [UringFact]
     public void A_restricted_ring_runs_allowed_opcodes_and_refuses_others_with_EACCES()
     {
-        Kernel.RequireIoUring();
         using var file = new TempFile(64);
         using var handle = file.Open();
         using var buffer = new NativeBuffer(64);
@@ -46,10 +45,9 @@ public sealed class RestrictedRingTests
         Assert.Equal(E.EACCES, denied.Errno);
     }
 
-    [Fact]
+    [UringFact]
     public void Restrictions_need_a_disabled_ring()
     {
-        Kernel.RequireIoUring();
         using var ring = new Ring(4);
         Assert.True(ring.IsEnabled);
         Assert.Throws<InvalidOperationException>(() => ring.RegisterRestrictions(new RingRestrictions().AllowOperation(Opcode.Nop)));

@@ -5,10 +5,9 @@ namespace IoUring.Tests.RingTests;
 /// <summary>Dispose cancels and drains what is in flight, so the kernel never touches the caller's memory afterwards.</summary>
 public sealed class RingDisposeTests
 {
-    [Fact]
+    [UringFact]
     public void Dispose_with_a_blocked_read_returns_promptly_and_the_buffer_is_never_written_afterwards()
     {
-        Kernel.RequireIoUring();
         using var pipe = new TestPipe();
         using var buffer = new NativeBuffer(64);
         buffer.Span.Fill(0xAA);
@@ -29,10 +28,9 @@ public sealed class RingDisposeTests
         Assert.Equal("after dispose"u8.ToArray(), pipe.ReadAvailable());
     }
 
-    [Fact]
+    [UringFact]
     public void Dispose_drains_many_kinds_of_requests_at_once()
     {
-        Kernel.RequireIoUring();
         using var pipe = new TestPipe();
         using var other = new TestPipe();
         using var b1 = new NativeBuffer(16);
@@ -53,10 +51,9 @@ public sealed class RingDisposeTests
         Assert.True(ring.IsDisposed);
     }
 
-    [Fact]
+    [UringFact]
     public void Dispose_twice_is_fine_and_an_idle_ring_disposes_at_once()
     {
-        Kernel.RequireIoUring();
         var ring = new Ring(4);
         ring.GetSqe().PrepNop();
         Assert.Equal(1, ring.SubmitAndWait(1));
@@ -66,10 +63,9 @@ public sealed class RingDisposeTests
         Assert.True(ring.IsDisposed);
     }
 
-    [Fact]
+    [UringFact]
     public void Every_method_after_Dispose_throws_ObjectDisposedException()
     {
-        Kernel.RequireIoUring();
         var ring = new Ring(4);
         ring.GetSqe().PrepNop();
         Assert.Equal(1, ring.SubmitAndWait(1));
@@ -127,10 +123,9 @@ public sealed class RingDisposeTests
         Assert.Equal(4u, ring.SqEntries);
     }
 
-    [Fact]
+    [UringFact]
     public void A_CompletionBatch_read_after_Dispose_throws_instead_of_reading_unmapped_memory()
     {
-        Kernel.RequireIoUring();
         var ring = new Ring(4);
         ring.GetSqe().PrepNop();
         Assert.Equal(1, ring.SubmitAndWait(1));

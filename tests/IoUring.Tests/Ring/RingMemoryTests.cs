@@ -3,10 +3,9 @@ namespace IoUring.Tests.RingTests;
 /// <summary>Rings in library memory (NO_MMAP, 6.5), registered-fd-only rings (6.5) and ring resizing (6.13).</summary>
 public sealed class RingMemoryTests
 {
-    [Fact]
+    [UringFact(Opcode.Read)]
     public void A_no_mmap_ring_reads_a_file_through_rings_in_library_memory()
     {
-        Kernel.RequireOp(Opcode.Read);
         using var file = new TempFile(4096, seed: 4);
         using var handle = file.Open();
         using var buffer = new NativeBuffer(4096);
@@ -27,10 +26,9 @@ public sealed class RingMemoryTests
         Assert.Equal(file.Content, buffer.Span.ToArray());
     }
 
-    [Fact]
+    [UringFact]
     public void A_registered_fd_only_ring_has_no_fd_and_works_only_on_its_thread()
     {
-        Kernel.RequireIoUring();
         Create(8, new RingOptions { NoMmap = true, RegisteredFdOnly = true }).Dispose(); // skips here, not on the thread below
         Background.Run(() =>
         {
@@ -60,10 +58,9 @@ public sealed class RingMemoryTests
         }).Join();
     }
 
-    [Fact]
+    [UringFact]
     public void Resize_grows_the_rings_and_keeps_completions_and_requests_in_flight()
     {
-        Kernel.RequireIoUring();
         using var pipe = new TestPipe();
         using var buffer = new NativeBuffer(16);
         using var ring = new Ring(4, new RingOptions { DeferTaskRun = true });
@@ -98,10 +95,9 @@ public sealed class RingMemoryTests
         Assert.Equal(1, read.Res);
     }
 
-    [Fact]
+    [UringFact]
     public void Resize_refuses_rings_without_DEFER_TASKRUN_and_pending_SQEs()
     {
-        Kernel.RequireIoUring();
         using var plain = new Ring(4);
         Assert.Equal(E.EINVAL, Assert.Throws<IoUringException>(() => plain.Resize(8)).Errno);
         using var ring = new Ring(4, new RingOptions { DeferTaskRun = true });

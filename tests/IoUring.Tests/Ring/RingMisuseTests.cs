@@ -3,10 +3,9 @@ namespace IoUring.Tests.RingTests;
 /// <summary>Misuse of the Ring gets a clear exception, never a read of unmapped memory or a corrupted ring.</summary>
 public sealed class RingMisuseTests
 {
-    [Fact]
+    [UringFact]
     public void Every_ring_state_read_after_Dispose_throws_ObjectDisposedException()
     {
-        Kernel.RequireIoUring();
         var ring = new Ring(4);
         ring.Dispose();
         Assert.Throws<ObjectDisposedException>(() => ring.SqDropped);
@@ -22,10 +21,9 @@ public sealed class RingMisuseTests
         Assert.Throws<ObjectDisposedException>(() => ring.RegisterRaw(RegisterOpcode.RegisterProbe, 0, 0));
     }
 
-    [Fact]
+    [UringFact]
     public void DeferTaskRun_alone_is_accepted_because_the_library_adds_SingleIssuer()
     {
-        Kernel.RequireIoUring();
         using var ring = new Ring(4, new RingOptions { DeferTaskRun = true });
         Assert.True((ring.SetupFlags & SetupFlags.SingleIssuer) != 0);
         ring.GetSqe().PrepNop();
@@ -43,20 +41,18 @@ public sealed class RingMisuseTests
         Assert.Contains(flag.ToString(), e.Message, StringComparison.Ordinal);
     }
 
-    [Fact]
+    [UringFact]
     public void RegisterRaw_reaches_the_kernel_and_reports_its_errors()
     {
-        Kernel.RequireIoUring();
         using var ring = new Ring(4);
         // Unregistering buffers that were never registered: the kernel answers ENXIO.
         var e = Assert.Throws<IoUringException>(() => ring.RegisterRaw(RegisterOpcode.UnregisterBuffers, 0, 0));
         Assert.Equal(6, e.Errno);
     }
 
-    [Fact]
+    [UringFact(Opcode.ProvideBuffers)]
     public void A_buffer_ring_refuses_to_recycle_a_buffer_the_kernel_already_holds()
     {
-        Kernel.RequireOp(Opcode.ProvideBuffers);
         using var ring = new Ring(4);
         using BufferRing br = ring.SetupBufferRing(groupId: 3, entries: 4, bufferSize: 64);
         var e = Assert.Throws<InvalidOperationException>(() => br.Recycle(1));

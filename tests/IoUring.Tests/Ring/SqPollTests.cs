@@ -5,10 +5,9 @@ namespace IoUring.Tests.RingTests;
 /// <summary>SQPOLL: a kernel thread consumes the SQ, so submission races with it by design.</summary>
 public sealed class SqPollTests
 {
-    [Fact]
+    [UringFact]
     public void SubmitAndWait_never_refuses_a_request_the_awake_poller_already_took()
     {
-        Kernel.RequireIoUring();
         // An awake poller can consume the SQE between Submit publishing it and reading sq.head back; the request must
         // still count as in flight, or the deadlock guard refuses a legitimate wait and InFlight stays one short.
         // (That window is a few nanoseconds, so this loop rarely hits it; it checks the accounting on every round.)
@@ -25,10 +24,9 @@ public sealed class SqPollTests
         }
     }
 
-    [Fact]
+    [UringFact]
     public void Submission_works_after_the_poller_went_to_sleep()
     {
-        Kernel.RequireIoUring();
         using var file = new TempFile(8192, seed: 3);
         using var handle = file.Open();
         int fd = (int)handle.DangerousGetHandle();

@@ -12,12 +12,11 @@ public sealed class ThreadAndSignalTests
 {
     private const int SIGUSR1 = 10;
 
-    [Theory]
+    [UringTheory]
     [InlineData(true)]
     [InlineData(false)]
     public void A_ring_can_move_to_another_thread(bool registerRingFd)
     {
-        Kernel.RequireIoUring();
         using var pipe = new TestPipe();
         using var buffer = new NativeBuffer(16);
         using var ring = new Ring(4, new RingOptions { RegisterRingFd = registerRingFd });
@@ -46,10 +45,9 @@ public sealed class ThreadAndSignalTests
         Assert.Equal(0, ring.InFlight);
     }
 
-    [Fact]
+    [UringFact]
     public void Disposing_a_registered_ring_on_another_thread_leaves_that_threads_own_ring_working()
     {
-        Kernel.RequireIoUring();
         var ring = new Ring(4, new RingOptions { RegisterRingFd = true });
         Assert.True(ring.IsRingFdRegistered);
 
@@ -67,11 +65,10 @@ public sealed class ThreadAndSignalTests
         Assert.True(ring.IsDisposed);
     }
 
-    [Fact]
+    [UringFact]
     public void The_kernel_answers_a_signalled_io_uring_enter_with_EINTR()
     {
         // The premise of the next tests: a handled signal makes a blocking GETEVENTS enter return -EINTR (not restart it).
-        Kernel.RequireIoUring();
         using var signals = new SignalCounter(SIGUSR1);
         using var blocked = new BlockedPipeRead(options: new RingOptions { RegisterRingFd = false });
         (TestPipe pipe, NativeBuffer buffer, Ring ring) = blocked;
@@ -104,7 +101,7 @@ public sealed class ThreadAndSignalTests
         SubmitAndWait,
     }
 
-    [Theory]
+    [UringTheory]
     [InlineData(WaitKind.WaitCqe, true)]
     [InlineData(WaitKind.WaitCqe, false)]
     [InlineData(WaitKind.TryWaitCqe, true)]
@@ -112,7 +109,6 @@ public sealed class ThreadAndSignalTests
     [InlineData(WaitKind.SubmitAndWait, false)]
     public void Signals_interrupting_a_blocked_wait_neither_lose_the_completion_nor_throw(WaitKind kind, bool registerRingFd)
     {
-        Kernel.RequireIoUring();
         using var signals = new SignalCounter(SIGUSR1);
         using var pipe = new TestPipe();
         using var buffer = new NativeBuffer(16);

@@ -4,10 +4,9 @@ namespace IoUring.Tests.RingTests;
 
 public sealed class ThreadOwnershipTests
 {
-    [Fact]
+    [UringFact]
     public async Task Use_from_a_second_thread_while_the_owner_waits_inside_the_ring_throws_a_clear_exception()
     {
-        Kernel.RequireIoUring();
         using var ring = new Ring(4);
         Assert.Equal(0, Libc.Pipe2(out int readFd, out int writeFd, Libc.O_CLOEXEC));
         using var buffer = new NativeBuffer(16);
@@ -56,10 +55,9 @@ public sealed class ThreadOwnershipTests
         }
     }
 
-    [Fact]
+    [UringFact]
     public async Task Sequential_use_from_different_threads_is_allowed()
     {
-        Kernel.RequireIoUring();
         using var ring = new Ring(4);
         ring.GetSqe().PrepNop();
         ring.Submit();
@@ -73,10 +71,9 @@ public sealed class ThreadOwnershipTests
         Assert.Equal(0, ring.InFlight);
     }
 
-    [Fact]
+    [UringFact]
     public async Task A_registered_ring_fd_works_from_the_creating_thread_and_from_others()
     {
-        Kernel.RequireIoUring();
         using var ring = new Ring(4, new RingOptions { RegisterRingFd = true });
         Assert.True(ring.IsRingFdRegistered);
         for (int i = 0; i < 2; i++)

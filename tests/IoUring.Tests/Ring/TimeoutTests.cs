@@ -5,10 +5,9 @@ namespace IoUring.Tests.RingTests;
 /// <summary>Timeout requests: pure timers, completion counts, removal, update and linked timeouts.</summary>
 public sealed class TimeoutTests
 {
-    [Fact]
+    [UringFact]
     public void A_timeout_fires_with_ETIME_after_its_time()
     {
-        Kernel.RequireIoUring();
         using var ring = new Ring(4);
         ring.PrepTimeout(TimeSpan.FromMilliseconds(150)).UserData = 7;
 
@@ -28,10 +27,9 @@ public sealed class TimeoutTests
         Assert.Equal(0, ring.InFlight);
     }
 
-    [Fact]
+    [UringFact]
     public void A_count_timeout_completes_with_0_after_that_many_completions()
     {
-        Kernel.RequireIoUring();
         using var ring = new Ring(8);
         ring.PrepTimeout(TimeSpan.FromSeconds(30), count: 2).UserData = 100;
         for (ulong i = 1; i <= 2; i++)
@@ -48,10 +46,9 @@ public sealed class TimeoutTests
         Assert.True(took < Wait.Patience, $"took {took.TotalMilliseconds} ms: the count did not end the 30 s timeout");
     }
 
-    [Fact]
+    [UringFact]
     public void TimeoutRemove_cancels_the_timeout()
     {
-        Kernel.RequireIoUring();
         using var ring = new Ring(4);
         ring.PrepTimeout(TimeSpan.FromSeconds(30)).UserData = 1;
         Assert.Equal(1, ring.Submit());
@@ -60,10 +57,9 @@ public sealed class TimeoutTests
         AssertStopsOnlyOnce(ring, static (ref Sqe s) => s.PrepTimeoutRemove(1));
     }
 
-    [Fact]
+    [UringFact]
     public void TimeoutUpdate_moves_the_expiry()
     {
-        Kernel.RequireIoUring();
         using var ring = new Ring(4);
         ring.PrepTimeout(TimeSpan.FromSeconds(30)).UserData = 1;
         Assert.Equal(1, ring.Submit());
@@ -83,20 +79,18 @@ public sealed class TimeoutTests
         Assert.True(took < Wait.Patience, $"fired after {took.TotalMilliseconds} ms: the update did not shorten the 30 s timeout");
     }
 
-    [Fact]
+    [UringFact]
     public void TimeoutUpdate_of_an_unknown_timeout_is_ENOENT()
     {
-        Kernel.RequireIoUring();
         using var ring = new Ring(4);
         ring.PrepTimeoutUpdate(12345, TimeSpan.FromMilliseconds(50)).UserData = 2;
         Assert.Equal(1, ring.Submit());
         Assert.Equal(-E.ENOENT, Reap(ring, 1)[0].Res);
     }
 
-    [Fact]
+    [UringFact]
     public void A_link_timeout_cancels_a_read_blocked_on_an_empty_pipe()
     {
-        Kernel.RequireIoUring();
         using var pipe = new TestPipe();
         using var buffer = new NativeBuffer(16);
         buffer.Span.Fill(0xAA);
@@ -127,10 +121,9 @@ public sealed class TimeoutTests
         Assert.Equal("xyz"u8.ToArray(), pipe.ReadAvailable());
     }
 
-    [Fact]
+    [UringFact]
     public void A_link_timeout_whose_request_finishes_first_is_cancelled()
     {
-        Kernel.RequireIoUring();
         using var pipe = new TestPipe();
         using var buffer = new NativeBuffer(16);
         using var ring = new Ring(4);
@@ -146,10 +139,9 @@ public sealed class TimeoutTests
         Assert.Equal("data"u8.ToArray(), buffer.Span[..4].ToArray());
     }
 
-    [Fact]
+    [UringFact]
     public void A_multishot_timeout_stays_in_flight_until_its_last_CQE()
     {
-        Kernel.RequireIoUring();
         using var ring = new Ring(4);
         ring.PrepTimeout(TimeSpan.FromMilliseconds(20), count: 3, TimeoutFlags.Multishot).UserData = 9;
         Assert.Equal(1, ring.Submit());

@@ -5,10 +5,9 @@ namespace IoUring.Tests.RingTests;
 /// <summary>Bounded waits and the guard that turns a wait that can never end into an exception.</summary>
 public sealed class WaitTests
 {
-    [Fact]
+    [UringFact]
     public void TryWaitCqe_times_out_after_its_timeout_while_a_read_is_blocked()
     {
-        Kernel.RequireIoUring();
         using var blocked = new BlockedPipeRead();
         (TestPipe pipe, NativeBuffer buffer, Ring ring) = blocked;
 
@@ -25,10 +24,9 @@ public sealed class WaitTests
         ring.CqeSeen(cqe);
     }
 
-    [Fact]
+    [UringFact]
     public void TryWaitCqe_returns_as_soon_as_a_completion_arrives()
     {
-        Kernel.RequireIoUring();
         using var blocked = new BlockedPipeRead();
         (TestPipe pipe, NativeBuffer buffer, Ring ring) = blocked;
 
@@ -46,10 +44,9 @@ public sealed class WaitTests
         writer.Join();
     }
 
-    [Fact]
+    [UringFact]
     public void TryWaitCqe_with_zero_only_peeks()
     {
-        Kernel.RequireIoUring();
         using var blocked = new BlockedPipeRead();
         (TestPipe pipe, NativeBuffer buffer, Ring ring) = blocked;
 
@@ -73,10 +70,9 @@ public sealed class WaitTests
         Assert.Throws<ArgumentOutOfRangeException>(() => ring.TryWaitCqe(TimeSpan.FromMilliseconds(-5), out _));
     }
 
-    [Fact]
+    [UringFact]
     public void WaitCqe_with_a_timeout_throws_TimeoutException()
     {
-        Kernel.RequireIoUring();
         using var blocked = new BlockedPipeRead();
         (TestPipe pipe, NativeBuffer buffer, Ring ring) = blocked;
 
@@ -85,10 +81,9 @@ public sealed class WaitTests
         Assert.Equal(1, ring.InFlight);
     }
 
-    [Fact]
+    [UringFact]
     public void WaitCqe_and_SubmitAndWait_on_an_empty_ring_throw_instead_of_hanging()
     {
-        Kernel.RequireIoUring();
         using var ring = new Ring(4);
         var e = Assert.Throws<WaitWouldBlockForeverException>(() => ring.WaitCqe());
         Assert.Contains("would block forever", e.Message, StringComparison.Ordinal);
@@ -106,10 +101,9 @@ public sealed class WaitTests
         Assert.Throws<WaitWouldBlockForeverException>(() => ring.SubmitAndWait(1));
     }
 
-    [Fact]
+    [UringFact]
     public void SubmitAndWait_counts_CQEs_already_ready()
     {
-        Kernel.RequireIoUring();
         using var ring = new Ring(4);
         ring.GetSqe().PrepNop();
         ring.GetSqe().PrepNop();
@@ -122,10 +116,9 @@ public sealed class WaitTests
         ring.CqAdvance(2);
     }
 
-    [Fact]
+    [UringFact]
     public void Waits_with_a_request_in_flight_block_until_it_completes()
     {
-        Kernel.RequireIoUring();
         using var pipe = new TestPipe();
         using var buffer = new NativeBuffer(16);
         using var ring = new Ring(4);
@@ -167,10 +160,9 @@ public sealed class WaitTests
         third.Join();
     }
 
-    [Fact]
+    [UringFact(Opcode.MsgRing)]
     public void ExpectExternalCompletions_allows_waiting_for_a_MSG_RING_from_another_ring()
     {
-        Kernel.RequireOp(Opcode.MsgRing);
         using var target = new Ring(4) { ExpectExternalCompletions = true };
         using var sender = new Ring(4);
         Background send = Background.Run(() =>
@@ -195,10 +187,9 @@ public sealed class WaitTests
         Assert.Throws<WaitWouldBlockForeverException>(() => target.WaitCqe());
     }
 
-    [Fact]
+    [UringFact]
     public void A_multishot_poll_stays_in_flight_until_its_final_CQE()
     {
-        Kernel.RequireIoUring();
         using var pipe = new TestPipe();
         using var ring = new Ring(4);
         ring.NextSqe(5).PrepPollMultishot(pipe.ReadFd, 1);

@@ -114,12 +114,11 @@ public sealed class HttpFramingTests
         Assert.Contains("fuzz: PASSED  5,000 iterations", r.StdOut, StringComparison.Ordinal);
     }
 
-    [Theory]
+    [UringTheory]
     [InlineData("iouring")]
     [InlineData("dotnet")]
     public async Task The_server_times_out_slow_heads_caps_connections_and_never_answers_a_body(string transport)
     {
-        Kernel.RequireIoUring();
         await using SampleServer server = await SampleServer.StartAsync("HttpPlaintext", "--transport", transport, "--max-connections", "2", "--header-timeout", "1");
         var endPoint = new IPEndPoint(IPAddress.Loopback, server.Port);
 

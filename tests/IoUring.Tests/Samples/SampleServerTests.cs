@@ -12,12 +12,11 @@ public sealed class SampleServerTests
 {
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
-    [Theory]
+    [UringTheory]
     [InlineData("iouring")]
     [InlineData("dotnet")]
     public async Task HttpPlaintext_answers_keep_alive_and_pipelined_requests_on_both_transports(string transport)
     {
-        Kernel.RequireIoUring();
         await using SampleServer server = await SampleServer.StartAsync("HttpPlaintext", "--transport", transport);
 
         // HttpClient: several requests over kept-alive connections.
@@ -56,10 +55,9 @@ public sealed class SampleServerTests
         await server.StopAsync();
     }
 
-    [Fact]
+    [UringFact]
     public async Task Kestrel_on_the_io_uring_transport_serves_minimal_api_requests()
     {
-        Kernel.RequireIoUring();
         if (!SampleServer.AspNetCoreInstalled())
         {
             Assert.Skip("The ASP.NET Core shared framework (Microsoft.AspNetCore.App) is not installed.");

@@ -12,11 +12,10 @@ public sealed class AcceptAndDisposeTests
 {
     public static TheoryData<bool> MultishotOrNot => new() { true, false };
 
-    [Theory]
+    [UringTheory]
     [MemberData(nameof(MultishotOrNot))]
     public async Task Hundreds_of_connections_are_accepted_and_each_works(bool multishot)
     {
-        Kernel.RequireIoUring();
         const int Count = 400;
         await using var engine = new IoUringEngine();
         await using UringSocket listener = UringSocket.Listen(engine, SocketKit.AnyLoopback,
@@ -79,10 +78,9 @@ public sealed class AcceptAndDisposeTests
         }
     }
 
-    [Fact]
+    [UringFact]
     public async Task Cancelling_AcceptAsync_throws_OperationCanceled_and_the_next_accept_works()
     {
-        Kernel.RequireIoUring();
         await using var engine = new IoUringEngine();
         await using UringSocket listener = UringSocket.Listen(engine, SocketKit.AnyLoopback);
         using var cts = new CancellationTokenSource();
@@ -97,11 +95,10 @@ public sealed class AcceptAndDisposeTests
         Assert.NotNull(accepted.RemoteEndPoint);
     }
 
-    [Theory]
+    [UringTheory]
     [MemberData(nameof(EngineModes.Both), MemberType = typeof(EngineModes))]
     public async Task Disposing_the_engine_with_connections_open_fails_their_reads_and_releases_every_descriptor(ContinuationMode mode)
     {
-        Kernel.RequireIoUring();
         CancellationToken ct = Wait.Timeout();
         // Warm up whatever the runtime opens once (sockets engine, thread pool), then count.
         await RunOnceAsync(mode, connections: 2, ct);

@@ -13,12 +13,11 @@ namespace IoUring.Tests.Sockets;
 /// </summary>
 public sealed class AdoptedSocketDisposeTests
 {
-    [Theory]
+    [UringTheory]
     [InlineData(true)]
     [InlineData(false)]
     public async Task Disposing_an_adopted_socket_under_a_live_connection_returns_and_ends_its_input(bool multishot)
     {
-        Kernel.RequireIoUring();
         (Socket client, Socket server) = Loopback.TcpPair();
         using Socket peer = server;
         using var engine = new IoUringEngine();
@@ -40,10 +39,9 @@ public sealed class AdoptedSocketDisposeTests
         await connection.DisposeAsync().AsTask().WaitAsync(Wait.Patience);
     }
 
-    [Fact]
+    [UringFact]
     public async Task Disposing_an_adopted_socket_whose_connection_is_paused_by_back_pressure_returns()
     {
-        Kernel.RequireIoUring();
         (Socket client, Socket server) = Loopback.TcpPair();
         using Socket peer = server;
         using var engine = new IoUringEngine();

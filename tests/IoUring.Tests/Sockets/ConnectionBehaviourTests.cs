@@ -137,10 +137,9 @@ public sealed class ConnectionBehaviourTests
         Assert.True(server.ConnectionClosed.IsCancellationRequested);
     }
 
-    [Fact]
+    [UringFact]
     public async Task A_raw_receive_on_a_reset_connection_throws_a_SocketException_with_ConnectionReset()
     {
-        Kernel.RequireIoUring();
         await using var engine = new IoUringEngine();
         await using UringSocket listener = UringSocket.Listen(engine, SocketKit.AnyLoopback);
         CancellationToken ct = Wait.Timeout();
@@ -158,10 +157,9 @@ public sealed class ConnectionBehaviourTests
         Assert.Equal(SocketError.ConnectionReset, e.SocketErrorCode);
     }
 
-    [Fact]
+    [UringFact]
     public async Task A_slow_reader_pauses_receiving_memory_stays_bounded_and_nothing_is_lost()
     {
-        Kernel.RequireIoUring();
         const int Pause = 256 * 1024;
         var options = new UringConnectionOptions { InputPauseThreshold = Pause, InputResumeThreshold = Pause / 2 };
         await using LoopbackConnection pair = await PairAsync(options);
@@ -290,12 +288,11 @@ public sealed class ConnectionBehaviourTests
     /// loaded machine more than 30 s, while every other request of the engine waited (the sockets fuzzer's
     /// "ConnectAsync (pair): not complete after 30 s" at seeds 17 and 33, its 5 s token included).
     /// </summary>
-    [Theory]
+    [UringTheory]
     [InlineData(true)]
     [InlineData(false)]
     public async Task A_huge_receive_buffer_costs_no_memory_until_data_arrives(bool bufferRing)
     {
-        Kernel.RequireIoUring();
         var options = new UringConnectionOptions { UseBufferRing = bufferRing, ReceiveBufferCount = 1, ReceiveBufferSize = int.MaxValue };
         long before = Environment.WorkingSet;
         await using LoopbackConnection pair = await PairAsync(options);

@@ -9,11 +9,10 @@ namespace IoUring.Tests.Sockets;
 /// </summary>
 public sealed class ConnectionSchedulingTests
 {
-    [Theory]
+    [UringTheory]
     [MemberData(nameof(EngineModes.Both), MemberType = typeof(EngineModes))]
     public async Task Read_and_back_pressured_flush_continuations_run_where_the_mode_says(ContinuationMode mode)
     {
-        Kernel.RequireIoUring();
         // No hand-off: a continuation descheduled past HandOffAfter on a loaded machine would find the ring moved to
         // another thread before its check (the hand-off has its own tests).
         var engine = new IoUringEngine(new IoUringEngineOptions { Continuations = mode, HandOffAfter = Timeout.InfiniteTimeSpan });
@@ -55,12 +54,11 @@ public sealed class ConnectionSchedulingTests
         Assert.Equal(!onPool, await writing.Within());
     }
 
-    [Theory]
+    [UringTheory]
     [InlineData(false)]
     [InlineData(true)]
     public async Task Flushes_of_one_continuation_on_the_loop_go_out_as_one_send(bool handOff)
     {
-        Kernel.RequireIoUring();
         // Kestrel answers a request with two flushes (headers and first chunk, then the terminating chunk) from one
         // continuation: the send loop resumes after the continuation phase and sends both with one request.
         var engine = new IoUringEngine(new IoUringEngineOptions

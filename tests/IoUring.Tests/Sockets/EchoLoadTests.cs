@@ -62,10 +62,9 @@ public sealed class EchoLoadTests
         await Task.WhenAll(await serving.Within()).Within();
     }
 
-    [Fact]
+    [UringFact]
     public async Task A_tiny_buffer_ring_runs_dry_and_the_multishot_receive_is_re_armed_without_losing_bytes()
     {
-        Kernel.RequireIoUring();
         await using var engine = new IoUringEngine();
         // Two 512-byte buffers for the whole engine: the kernel ends the multishot receive with ENOBUFS whenever both
         // are out, and the loop re-arms it once they are back.
@@ -114,10 +113,9 @@ public sealed class EchoLoadTests
         Assert.Equal(Probe.Current.IsSupported(Opcode.Socket), server.UsesBufferRing);
     }
 
-    [Fact]
+    [UringFact(Opcode.SendZc)]
     public async Task A_large_contiguous_block_goes_out_zero_copy_and_arrives_intact()
     {
-        Kernel.RequireOp(Opcode.SendZc);
         await using LoopbackConnection pair = await SocketKit.ConnectionPairAsync(new IoUringEngine());
         (UringConnection server, Socket client, _, _) = pair;
         CancellationToken ct = Wait.Timeout();

@@ -47,10 +47,9 @@ public sealed class EchoTests
         await Task.WhenAll(await serving.Within()).Within();
     }
 
-    [Fact]
+    [UringFact]
     public async Task Two_connections_talk_through_their_pipes_and_streams()
     {
-        Kernel.RequireIoUring();
         await using var engine = new IoUringEngine();
         await using UringSocket listener = UringSocket.Listen(engine, SocketKit.AnyLoopback);
         CancellationToken ct = Wait.Timeout();

@@ -5,10 +5,9 @@ namespace IoUring.Tests.Sockets;
 
 public sealed class ListenerTests
 {
-    [Fact]
+    [UringFact]
     public async Task A_listener_with_nothing_accepted_disposes_promptly()
     {
-        Kernel.RequireIoUring();
         await using var engine = new IoUringEngine();
         UringSocket listener = UringSocket.Listen(engine, SocketKit.AnyLoopback);
         Task<UringSocket> accept = listener.AcceptAsync(TestContext.Current.CancellationToken).AsTask();
@@ -16,10 +15,9 @@ public sealed class ListenerTests
         await Assert.ThrowsAsync<ObjectDisposedException>(() => accept.Within());
     }
 
-    [Fact]
+    [UringFact]
     public async Task Endpoints_come_from_the_kernel()
     {
-        Kernel.RequireIoUring();
         await using var engine = new IoUringEngine();
         await using UringSocket listener = UringSocket.Listen(engine, SocketKit.AnyLoopback);
         var local = (IPEndPoint)listener.LocalEndPoint!;

@@ -57,10 +57,9 @@ public sealed class MultishotEngineTests
         return new SafeFileHandle(fd, ownsHandle: true);
     }
 
-    [Fact]
+    [UringFact]
     public async Task One_request_posts_many_completions_stops_re_arms_and_closes()
     {
-        Kernel.RequireIoUring();
         await using var engine = new IoUringEngine();
         using SafeFileHandle efd = NonBlockingEventFd();
         int fd = (int)efd.DangerousGetHandle();
@@ -97,10 +96,9 @@ public sealed class MultishotEngineTests
         Assert.False(op.Stopped.Task.IsCompleted);
     }
 
-    [Fact]
+    [UringFact]
     public async Task A_live_request_is_cancelled_and_told_when_the_engine_stops()
     {
-        Kernel.RequireIoUring();
         var engine = new IoUringEngine();
         using SafeFileHandle efd = NonBlockingEventFd();
         var op = new PollOp(engine, (int)efd.DangerousGetHandle());

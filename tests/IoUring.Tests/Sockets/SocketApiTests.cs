@@ -6,10 +6,9 @@ namespace IoUring.Tests.Sockets;
 
 public sealed class SocketApiTests
 {
-    [Fact]
+    [UringFact]
     public async Task Connecting_to_a_closed_port_throws_ConnectionRefused_with_the_errno()
     {
-        Kernel.RequireIoUring();
         await using var engine = new IoUringEngine();
         // A port that was free a moment ago: bind, read it, close.
         int port;
@@ -26,10 +25,9 @@ public sealed class SocketApiTests
         Assert.Contains("ECONNREFUSED", e.Message, StringComparison.Ordinal);
     }
 
-    [Fact]
+    [UringFact]
     public async Task Listening_on_a_port_in_use_fails_like_Socket_Bind_and_names_EADDRINUSE()
     {
-        Kernel.RequireIoUring();
         await using var engine = new IoUringEngine();
         using var taken = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
         taken.Bind(new IPEndPoint(IPAddress.Loopback, 0));
@@ -60,10 +58,9 @@ public sealed class SocketApiTests
         Assert.Equal("errno -1", IoUringException.ErrnoName(-1));
     }
 
-    [Fact]
+    [UringFact]
     public async Task An_IPv6Any_listener_accepts_IPv4_clients_too()
     {
-        Kernel.RequireIoUring();
         await using var engine = new IoUringEngine();
         UringSocket listener;
         try
@@ -91,10 +88,9 @@ public sealed class SocketApiTests
         }
     }
 
-    [Fact]
+    [UringFact]
     public async Task A_Unix_domain_socket_listens_accepts_and_echoes()
     {
-        Kernel.RequireIoUring();
         string path = Path.Combine(Path.GetTempPath(), $"iouring-sock-{Guid.NewGuid():N}.sock");
         try
         {
@@ -115,10 +111,9 @@ public sealed class SocketApiTests
         }
     }
 
-    [Fact]
+    [UringFact]
     public async Task An_existing_Socket_can_be_adopted_as_listener_and_as_connection()
     {
-        Kernel.RequireIoUring();
         await using var engine = new IoUringEngine();
         var plainListener = new Socket(SocketType.Stream, ProtocolType.Tcp);
         plainListener.Bind(SocketKit.AnyLoopback);
@@ -160,12 +155,11 @@ public sealed class SocketApiTests
         new UringConnectionOptions { CloseTimeout = TimeSpan.Zero }.Validate();
     }
 
-    [Fact]
+    [UringFact]
     public void A_UDP_socket_is_refused_by_FromSocket_because_a_pending_receive_on_it_could_never_be_woken_to_close_it()
     {
         // Found by the sockets fuzzer: a connection on an adopted UDP socket kept a receive pending that shutdown(2)
         // does not wake (unconnected UDP: ENOTCONN), so Socket.Dispose spun forever waiting for its reference.
-        Kernel.RequireIoUring();
         using var engine = new IoUringEngine();
         using var udp = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
         udp.Bind(new IPEndPoint(IPAddress.Loopback, 0));
@@ -174,12 +168,11 @@ public sealed class SocketApiTests
         udp.SendTo(new byte[1], udp.LocalEndPoint!); // the caller still owns a working socket
     }
 
-    [Fact]
+    [UringFact]
     public async Task Data_arriving_after_the_input_was_completed_with_an_exception_is_dropped_without_ending_the_process()
     {
         // Found by the sockets fuzzer: the receive loop's FlushAsync rethrew the reader's completion exception on the
         // engine's loop thread, and the process ended with an unhandled exception.
-        Kernel.RequireIoUring();
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
         await using var engine = new IoUringEngine();
         await using UringSocket listener = UringSocket.Listen(engine, new IPEndPoint(IPAddress.Loopback, 0));

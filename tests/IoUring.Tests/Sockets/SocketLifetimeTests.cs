@@ -11,12 +11,11 @@ public sealed class SocketLifetimeTests
 {
     private static readonly TimeSpan Bound = Wait.Scaled(TimeSpan.FromSeconds(120));
 
-    [Theory]
+    [UringTheory]
     [InlineData(false)]
     [InlineData(true)]
     public async Task Disposing_the_socket_of_a_connection_still_sending_loses_nothing(bool disposeAsync)
     {
-        Kernel.RequireIoUring();
         await using var engine = new IoUringEngine();
         await using UringSocket listener = UringSocket.Listen(engine, SocketKit.AnyLoopback);
         using var cts = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
@@ -76,10 +75,9 @@ public sealed class SocketLifetimeTests
         await Task.WhenAll(served).WaitAsync(Bound, ct);
     }
 
-    [Fact]
+    [UringFact]
     public async Task Disposing_the_socket_disposes_its_connection_and_what_was_flushed_is_sent()
     {
-        Kernel.RequireIoUring();
         await using var engine = new IoUringEngine();
         await using UringSocket listener = UringSocket.Listen(engine, SocketKit.AnyLoopback);
         CancellationToken ct = Wait.Timeout();

@@ -9,10 +9,9 @@ namespace IoUring.Tests.Sockets;
 /// </summary>
 public sealed class StreamShortWriteTests
 {
-    [Fact]
+    [UringFact]
     public async Task A_large_engine_write_to_a_Unix_socket_completes_after_short_writes()
     {
-        Kernel.RequireIoUring();
         await using var engine = new IoUringEngine();
         (Socket a, Socket b) = SocketPair();
         using (a)

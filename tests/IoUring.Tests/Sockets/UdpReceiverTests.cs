@@ -92,10 +92,9 @@ public sealed class UdpReceiverTests
         }
     }
 
-    [Fact]
+    [UringFact(Opcode.SendZc)]
     public async Task An_IPv6_wildcard_receiver_gets_IPv4_senders_as_mapped_addresses_and_replies_reach_them()
     {
-        Kernel.RequireOp(Opcode.SendZc);
         using var engine = new IoUringEngine();
         using var socket = UringUdpSocket.Bind(engine, new IPEndPoint(IPAddress.IPv6Any, 0));
         using UringUdpReceiver receiver = socket.StartReceiving();
@@ -288,16 +287,14 @@ public sealed class UdpReceiverTests
         Assert.Equal([4], (await second.ReceiveAsync().AsTask().WaitAsync(Wait.Patience)).Payload.ToArray());
     }
 
-    [Fact]
+    [UringFact(Opcode.SendZc)]
     public async Task Disposing_the_socket_ends_the_enumeration_and_closes_the_descriptor()
     {
-        Kernel.RequireOp(Opcode.SendZc);
         using var engine = new IoUringEngine();
         var socket = UringUdpSocket.Bind(engine, new IPEndPoint(IPAddress.Loopback, 0));
         int fd = (int)socket.Handle.DangerousGetHandle();
-        string link = $"/proc/self/fd/{fd}";
-        string? inode = new FileInfo(link).LinkTarget;
-        Assert.StartsWith("socket:", inode);
+        FdWatch descriptor = Fds.Watch(fd);
+        Assert.StartsWith("socket:", descriptor.Was);
         using UringUdpReceiver receiver = socket.StartReceiving();
         using var peer = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
         peer.SendTo(new byte[] { 1 }, socket.LocalEndPoint!);
@@ -314,15 +311,14 @@ public sealed class UdpReceiverTests
         await reading.WaitAsync(Wait.Patience);
         Assert.Equal(1, seen);
         await receiver.Closed.WaitAsync(Wait.Patience);
-        await Wait.UntilAsync(() => new FileInfo(link).LinkTarget != inode, "the socket's descriptor closed");
+        await Wait.UntilAsync(() => Fds.Target(fd) != descriptor.Was, "the socket's descriptor closed");
         await Assert.ThrowsAsync<ObjectDisposedException>(async () => await receiver.ReceiveAsync());
         Assert.Throws<ObjectDisposedException>(() => socket.StartReceiving());
     }
 
-    [Fact]
+    [UringFact(Opcode.SendZc)]
     public async Task Disposing_the_engine_ends_an_armed_receiver_without_a_hang()
     {
-        Kernel.RequireOp(Opcode.SendZc);
         var engine = new IoUringEngine();
         using var socket = UringUdpSocket.Bind(engine, new IPEndPoint(IPAddress.Loopback, 0));
         using UringUdpReceiver receiver = socket.StartReceiving();

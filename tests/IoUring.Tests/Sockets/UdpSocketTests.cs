@@ -11,11 +11,10 @@ public sealed class UdpSocketTests
 {
     public static TheoryData<string> Loopbacks => new() { "127.0.0.1", "::1" };
 
-    [Theory]
+    [UringTheory(Opcode.RecvMsg)]
     [MemberData(nameof(Loopbacks))]
     public async Task Datagrams_travel_both_ways_with_their_senders_addresses(string loopback)
     {
-        Kernel.RequireOp(Opcode.RecvMsg);
         using var engine = new IoUringEngine();
         IPAddress address = IPAddress.Parse(loopback);
         using var server = UringUdpSocket.Bind(engine, new IPEndPoint(address, 0));
@@ -42,10 +41,9 @@ public sealed class UdpSocketTests
         Assert.Equal(0, engine.OperationsInFlight);
     }
 
-    [Fact]
+    [UringFact(Opcode.RecvMsg)]
     public async Task The_engine_socket_interoperates_with_a_dotnet_UdpClient_and_keeps_datagram_boundaries()
     {
-        Kernel.RequireOp(Opcode.RecvMsg);
         using var engine = new IoUringEngine();
         using var socket = UringUdpSocket.Bind(engine, new IPEndPoint(IPAddress.Loopback, 0));
         using var peer = new UdpClient(new IPEndPoint(IPAddress.Loopback, 0));
@@ -70,10 +68,9 @@ public sealed class UdpSocketTests
         Assert.Equal(target, reply.RemoteEndPoint);
     }
 
-    [Fact]
+    [UringFact(Opcode.RecvMsg)]
     public async Task A_connected_socket_sends_and_receives_without_addresses_and_reports_an_unreachable_port()
     {
-        Kernel.RequireOp(Opcode.RecvMsg);
         using var engine = new IoUringEngine();
         using var a = UringUdpSocket.Bind(engine, new IPEndPoint(IPAddress.Loopback, 0));
         using var b = UringUdpSocket.Create(engine, AddressFamily.InterNetwork);
@@ -101,11 +98,10 @@ public sealed class UdpSocketTests
         Assert.Equal(SocketError.ConnectionRefused, e.SocketErrorCode);
     }
 
-    [Fact]
+    [UringFact(Opcode.RecvMsg)]
     public async Task Disposing_wakes_a_pending_receive_on_an_unconnected_socket_with_ObjectDisposedException()
     {
         // shutdown(2) does not wake a receive on an unconnected UDP socket: disposal cancels it in the kernel.
-        Kernel.RequireOp(Opcode.RecvMsg);
         using var engine = new IoUringEngine();
         var socket = UringUdpSocket.Bind(engine, new IPEndPoint(IPAddress.Loopback, 0));
         var buffer = new byte[64];
@@ -122,10 +118,9 @@ public sealed class UdpSocketTests
         socket.Dispose();
     }
 
-    [Fact]
+    [UringFact(Opcode.RecvMsg)]
     public async Task The_callers_token_cancels_a_receive_and_the_socket_stays_usable()
     {
-        Kernel.RequireOp(Opcode.RecvMsg);
         using var engine = new IoUringEngine();
         using var socket = UringUdpSocket.Bind(engine, new IPEndPoint(IPAddress.Loopback, 0));
         using var cts = new CancellationTokenSource();
@@ -140,10 +135,9 @@ public sealed class UdpSocketTests
         Assert.Equal(1, (await socket.ReceiveFromAsync(new byte[8]).AsTask().WaitAsync(Wait.Patience)).ReceivedBytes);
     }
 
-    [Fact]
+    [UringFact(Opcode.LinkTimeout)]
     public async Task ReceiveTimeout_fails_a_receive_with_TimeoutException_through_a_kernel_deadline()
     {
-        Kernel.RequireOp(Opcode.LinkTimeout);
         using var engine = new IoUringEngine();
         using var socket = UringUdpSocket.Bind(engine, new IPEndPoint(IPAddress.IPv6Loopback, 0));
         socket.ReceiveTimeout = TimeSpan.FromMilliseconds(100);
@@ -156,10 +150,9 @@ public sealed class UdpSocketTests
         socket.ReceiveTimeout = Timeout.InfiniteTimeSpan;
     }
 
-    [Fact]
+    [UringFact(Opcode.RecvMsg)]
     public async Task An_IPv6_wildcard_socket_receives_IPv4_datagrams_as_mapped_addresses()
     {
-        Kernel.RequireOp(Opcode.RecvMsg);
         using var engine = new IoUringEngine();
         using var socket = UringUdpSocket.Bind(engine, new IPEndPoint(IPAddress.IPv6Any, 0));
         int port = ((IPEndPoint)socket.LocalEndPoint!).Port;
@@ -172,10 +165,9 @@ public sealed class UdpSocketTests
         Assert.Equal(v4.LocalEndPoint, new IPEndPoint(from.Address.MapToIPv4(), from.Port));
     }
 
-    [Fact]
+    [UringFact(Opcode.RecvMsg)]
     public async Task Bad_input_fails_clearly_and_loses_nothing()
     {
-        Kernel.RequireOp(Opcode.RecvMsg);
         using var engine = new IoUringEngine();
         using var socket = UringUdpSocket.Bind(engine, new IPEndPoint(IPAddress.Loopback, 0));
 

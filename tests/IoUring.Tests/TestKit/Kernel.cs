@@ -25,6 +25,23 @@ internal static class Kernel
         Assert.Skip(why);
     }
 
+    /// <summary>
+    /// The gate of <see cref="UringFactAttribute"/> and <see cref="UringTheoryAttribute"/>: <see cref="RequireIoUring"/>
+    /// when <paramref name="ops"/> is empty, else <see cref="RequireOp"/> for each opcode in turn.
+    /// </summary>
+    public static void Require(IReadOnlyList<Opcode> ops)
+    {
+        if (ops.Count == 0)
+        {
+            RequireIoUring();
+        }
+
+        foreach (Opcode op in ops)
+        {
+            RequireOp(op);
+        }
+    }
+
     /// <summary>Whether the running kernel's release is at least <paramref name="major"/>.<paramref name="minor"/> (for behaviour that changed without a feature bit to probe).</summary>
     public static bool AtLeast(int major, int minor) => IoUringSupport.KernelAtLeast(major, minor);
 
