@@ -135,9 +135,8 @@ public sealed class CancellationTests
     [UringFact]
     public async Task Cancelled_file_reads_either_return_correct_bytes_or_throw_OperationCanceledException()
     {
-        using var file = new TempFile(1 << 20, seed: 24);
-        using var handle = file.Open();
-        using var engine = new IoUringEngine();
+        using var rig = new EngineTempFile(1 << 20, seed: 24);
+        var (file, handle, engine) = rig;
 
         int completed = 0;
         await Task.WhenAll(Enumerable.Range(0, 16).Select(t => Task.Run(async () =>

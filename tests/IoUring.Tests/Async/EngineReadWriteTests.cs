@@ -26,9 +26,8 @@ public sealed class EngineReadWriteTests
     [UringFact]
     public async Task Reads_into_native_memory_work_like_reads_into_arrays()
     {
-        using var file = new TempFile(8192, seed: 4);
-        using var handle = file.Open();
-        using var engine = new IoUringEngine();
+        using var rig = new EngineTempFile(8192, seed: 4);
+        var (file, handle, engine) = rig;
         using var native = new NativeBuffer(4096);
 
         Assert.Equal(4096, await engine.ReadAsync(handle, native.Memory, 4096));

@@ -18,9 +18,8 @@ public sealed class HandOffTests
     [UringFact]
     public async Task A_continuation_that_sleeps_does_not_delay_the_engines_other_reads()
     {
-        using var file = new TempFile(256 * 1024, seed: 3);
-        using var handle = file.Open();
-        using var engine = new IoUringEngine();
+        using var rig = new EngineTempFile(256 * 1024, seed: 3);
+        var (file, handle, engine) = rig;
         using var pipe = new TestPipe();
 
         // A read already in the kernel when the continuation starts sleeping, submitted by the thread that then sleeps:
@@ -68,9 +67,8 @@ public sealed class HandOffTests
     [UringFact]
     public async Task A_continuation_that_waits_synchronously_for_another_read_of_its_engine_gets_it()
     {
-        using var file = new TempFile(64 * 1024, seed: 5);
-        using var handle = file.Open();
-        using var engine = new IoUringEngine();
+        using var rig = new EngineTempFile(64 * 1024, seed: 5);
+        var (file, handle, engine) = rig;
 
         int[] results = await Task.Run(async () =>
         {
@@ -95,9 +93,8 @@ public sealed class HandOffTests
     [UringFact]
     public async Task Many_continuations_blocking_at_once_each_get_a_thread_and_the_reads_between_them_complete()
     {
-        using var file = new TempFile(64 * 1024, seed: 7);
-        using var handle = file.Open();
-        using var engine = new IoUringEngine();
+        using var rig = new EngineTempFile(64 * 1024, seed: 7);
+        var (_, handle, engine) = rig;
         const int Blockers = 12;
         TestPipe[] pipes = [.. Enumerable.Range(0, Blockers).Select(_ => new TestPipe())];
         try

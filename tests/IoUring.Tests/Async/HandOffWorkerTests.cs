@@ -20,9 +20,8 @@ public sealed class HandOffWorkerTests
         // once without work and the thread ended while still on the idle stack. The hand-off that picked it next gave
         // the ring to no thread, and every request of that engine waited forever (seen as Kestrel serving nothing
         // after a cold start, when JIT makes continuations slow, and its shutdown hanging).
-        using var file = new TempFile(64 * 1024, seed: 11);
-        using var handle = file.Open();
-        using var engine = new IoUringEngine();
+        using var rig = new EngineTempFile(64 * 1024, seed: 11);
+        var (_, handle, engine) = rig;
         byte[] buffer = new byte[4096];
 
         // New worker threads start late, so the hand-off reaches each new worker before its thread has run: an order a

@@ -16,9 +16,8 @@ public sealed class MetricsTests
     [UringFact]
     public async Task Reads_and_a_failed_read_show_up_as_completed_operations_bytes_and_an_errno()
     {
-        using var file = new TempFile(64 * 1024, seed: 5);
-        using var handle = file.Open();
-        using var engine = new IoUringEngine();
+        using var rig = new EngineTempFile(64 * 1024, seed: 5);
+        var (file, handle, engine) = rig;
         const int Reads = 40;
         var buffer = new byte[1000];
         for (int i = 0; i < Reads; i++)
@@ -81,9 +80,8 @@ public sealed class MetricsTests
     [UringFact]
     public async Task The_batch_size_histogram_records_every_submitted_entry_while_it_is_listened_to()
     {
-        using var file = new TempFile(64 * 1024, seed: 7);
-        using var handle = file.Open();
-        using var engine = new IoUringEngine();
+        using var rig = new EngineTempFile(64 * 1024, seed: 7);
+        var (_, handle, engine) = rig;
 
         // Parked: the engine's counters do not move until a request wakes it, so the histogram and the counter start
         // from the same point (an io_uring_enter adds to both when it returns).

@@ -14,6 +14,26 @@ public sealed class RegisteredFilesUpdateTests
         Assert.Equal(expected.ToArray(), buffer.Span[..expected.Length].ToArray());
     }
 
+    /// <summary>
+    /// A ring with <paramref name="fd"/> (a pipe's read end) registered as file 0 and a fixed read of it into
+    /// <paramref name="buffer"/> (user data 1) in flight: the state each update-while-in-flight test starts from.
+    /// </summary>
+    private static Ring RingWithFixedReadInFlight(int fd, NativeBuffer buffer)
+    {
+        var ring = new Ring(8);
+        ring.RegisterFiles([fd]);
+        SubmitFixedPipeRead(ring, buffer, userData: 1);
+        RingKit.AssertNoCompletion(ring, TimeSpan.FromMilliseconds(30));
+        return ring;
+    }
+
+    /// <summary>The read that <see cref="RingWithFixedReadInFlight"/> left in flight completes with <paramref name="expected"/>, and nothing else is left.</summary>
+    private static void AssertInFlightReadCompletesLast(Ring ring, NativeBuffer buffer, ReadOnlySpan<byte> expected)
+    {
+        AssertReadCompletes(ring, 1, buffer, expected);
+        RingKit.AssertQuiet(ring);
+    }
+
     /// <summary>Submits a read of registered file 0 (a pipe: no offset) into <paramref name="buffer"/>.</summary>
     private static void SubmitFixedPipeRead(Ring ring, NativeBuffer buffer, ulong userData)
     {
@@ -27,11 +47,7 @@ public sealed class RegisteredFilesUpdateTests
         using var pipe = new TestPipe();
         using var buffer = new NativeBuffer(64);
         using var second = new NativeBuffer(64);
-        using var ring = new Ring(8);
-        ring.RegisterFiles([pipe.ReadFd]);
-
-        SubmitFixedPipeRead(ring, buffer, userData: 1);
-        RingKit.AssertNoCompletion(ring, TimeSpan.FromMilliseconds(30));
+        using Ring ring = RingWithFixedReadInFlight(pipe.ReadFd, buffer);
 
         Assert.Equal(1, ring.UpdateRegisteredFiles(0, [-1]));
 
@@ -39,8 +55,7 @@ public sealed class RegisteredFilesUpdateTests
         Assert.Equal(-E.EBADF, RingKit.ReapByUserData(ring, 1)[2].Res);
 
         pipe.Put("still mine"u8);
-        AssertReadCompletes(ring, 1, buffer, "still mine"u8);
-        RingKit.AssertQuiet(ring);
+        AssertInFlightReadCompletesLast(ring, buffer, "still mine"u8);
     }
 
     [UringFact]
@@ -50,11 +65,7 @@ public sealed class RegisteredFilesUpdateTests
         using var newPipe = new TestPipe();
         using var oldBuffer = new NativeBuffer(64);
         using var newBuffer = new NativeBuffer(64);
-        using var ring = new Ring(8);
-        ring.RegisterFiles([oldPipe.ReadFd]);
-
-        SubmitFixedPipeRead(ring, oldBuffer, userData: 1);
-        RingKit.AssertNoCompletion(ring, TimeSpan.FromMilliseconds(30));
+        using Ring ring = RingWithFixedReadInFlight(oldPipe.ReadFd, oldBuffer);
 
         Assert.Equal(1, ring.UpdateRegisteredFiles(0, [newPipe.ReadFd]));
 
@@ -66,8 +77,7 @@ public sealed class RegisteredFilesUpdateTests
         AssertReadCompletes(ring, 2, newBuffer, "new"u8);
 
         oldPipe.Put("old"u8);
-        AssertReadCompletes(ring, 1, oldBuffer, "old"u8);
-        RingKit.AssertQuiet(ring);
+        AssertInFlightReadCompletesLast(ring, oldBuffer, "old"u8);
     }
 
     [UringFact]
@@ -75,11 +85,7 @@ public sealed class RegisteredFilesUpdateTests
     {
         using var pipe = new TestPipe();
         using var buffer = new NativeBuffer(64);
-        using var ring = new Ring(8);
-        ring.RegisterFiles([pipe.ReadFd]);
-
-        SubmitFixedPipeRead(ring, buffer, userData: 1);
-        RingKit.AssertNoCompletion(ring, TimeSpan.FromMilliseconds(30));
+        using Ring ring = RingWithFixedReadInFlight(pipe.ReadFd, buffer);
 
         Task unregister = Background.RunAsync(() =>
         {
@@ -106,8 +112,7 @@ public sealed class RegisteredFilesUpdateTests
             }
         }
 
-        AssertReadCompletes(ring, 1, buffer, "done"u8);
-        RingKit.AssertQuiet(ring);
+        AssertInFlightReadCompletesLast(ring, buffer, "done"u8);
     }
 
     [UringFact]
