@@ -94,7 +94,7 @@ public sealed class HandOffTests
     public async Task Many_continuations_blocking_at_once_each_get_a_thread_and_the_reads_between_them_complete()
     {
         using var rig = new EngineTempFile(64 * 1024, seed: 7);
-        var (_, handle, engine) = rig;
+        var (file, handle, engine) = rig;
         const int Blockers = 12;
         TestPipe[] pipes = [.. Enumerable.Range(0, Blockers).Select(_ => new TestPipe())];
         try
