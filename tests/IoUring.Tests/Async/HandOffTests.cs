@@ -94,24 +94,51 @@ public sealed class HandOffTests
     public async Task Many_continuations_blocking_at_once_each_get_a_thread_and_the_reads_between_them_complete()
     {
         using var rig = new EngineTempFile(64 * 1024, seed: 7);
-        var (_, handle, engine) = rig;
+        var (file, handle, engine) = rig;
         const int Blockers = 12;
-
-        // Each continuation blocks until all twelve are blocked at once: possible only if each got its own thread.
-        // One after another (the ring kept by a blocked thread), the first would wait for the others forever.
-        using var allBlocked = new CountdownEvent(Blockers);
-        Task[] blockers = [.. Enumerable.Range(0, Blockers).Select(i => Task.Run(async () =>
+        TestPipe[] pipes = [.. Enumerable.Range(0, Blockers).Select(_ => new TestPipe())];
+        try
         {
-            var buffer = new byte[4096];
-            Assert.Equal(4096, await engine.ReadAsync(handle, buffer, i * 4096L));
-            // On the engine's thread (or a pool thread, if the read completed before the await): block.
-            allBlocked.Signal();
-            Assert.True(allBlocked.Wait(Wait.Patience), $"only {Blockers - allBlocked.CurrentCount} of {Blockers} continuations were blocked at once");
-            Assert.Equal(4096, await engine.ReadAsync(handle, buffer, i * 4096L));
-        }))];
-        // No hand-off count is asserted: a read that completes before its await leaves its continuation on the pool
-        // thread, so how many blocked the engine's thread (and were handed off) depends on timing.
-        await Task.WhenAll(blockers).WaitAsync(Wait.Patience * 2);
+            // Each continuation blocks until all twelve are blocked at once: possible only if each got its own thread.
+            // One after another (the ring kept by a blocked thread), the first would wait for the others forever. Each
+            // awaits a pipe read whose byte is written only once all twelve are in the kernel, so the engine, not the
+            // awaiting thread, runs the continuations (a file read of cached data can complete before its await, and
+            // under emulation all twelve did: their continuations then ran on pool threads and nothing was handed off).
+            using var allBlocked = new CountdownEvent(Blockers);
+            int onLoop = 0;
+            int before = engine.OperationsInFlight;
+            Task[] blockers = [.. Enumerable.Range(0, Blockers).Select(i => Task.Run(async () =>
+            {
+                Assert.Equal(1, await engine.ReadAsync(pipes[i].Read, new byte[1], -1));
+                if (engine.IsOnLoopThread)
+                {
+                    Interlocked.Increment(ref onLoop);
+                }
+
+                allBlocked.Signal();
+                Assert.True(allBlocked.Wait(Wait.Patience), $"only {Blockers - allBlocked.CurrentCount} of {Blockers} continuations were blocked at once");
+                var buffer = new byte[4096];
+                Assert.Equal(4096, await engine.ReadAsync(handle, buffer, i * 4096L));
+                Assert.True(buffer.AsSpan().SequenceEqual(file.Content.AsSpan(i * 4096, 4096)));
+            }))];
+            await Wait.UntilAsync(() => engine.OperationsInFlight >= before + Blockers, "the twelve pipe reads are in the kernel");
+            await Task.Delay(10 * Wait.TimeScale); // each awaiting thread is past its await
+            foreach (TestPipe pipe in pipes)
+            {
+                pipe.Put([1]);
+            }
+
+            await Task.WhenAll(blockers).WaitAsync(Wait.Patience * 2);
+            Assert.True(onLoop >= 1, "no continuation ran on the engine's thread");
+            Assert.True(engine.HandOffs >= 1, $"{onLoop} continuations blocked on the engine's thread, yet nothing was handed off");
+        }
+        finally
+        {
+            foreach (TestPipe pipe in pipes)
+            {
+                pipe.Dispose();
+            }
+        }
     }
 
     [UringFact]
