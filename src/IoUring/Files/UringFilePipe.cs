@@ -50,8 +50,18 @@ public sealed class UringPipeReaderOptions
     /// <summary>Bytes per read and per segment of the returned buffers. Default 64 KiB.</summary>
     public int SegmentSize { get; init; } = 64 * 1024;
 
-    /// <summary>Reads kept in flight ahead of the consumer. Default 4.</summary>
-    public int ReadsInFlight { get; init; } = 4;
+    /// <summary>
+    /// Reads kept in flight ahead of the consumer. 0 (default) for about 1 MiB ahead: 1 MiB / <see cref="SegmentSize"/>
+    /// reads, at least 1 and at most 4 (4 for 64 KiB segments, 1 for 1 MiB ones). Large segments need no more: the
+    /// kernel's read-ahead grows with the request, and fewer segments in rotation keep the copies in the CPU's cache.
+    /// </summary>
+    public int ReadsInFlight { get; init; }
+
+    /// <summary>The reads kept in flight: <see cref="ReadsInFlight"/>, or the default for the segment size.</summary>
+    internal int EffectiveReadsInFlight => ReadsInFlight > 0 ? ReadsInFlight : (int)Math.Clamp(DefaultAhead / Math.Max(1, SegmentSize), 1, 4);
+
+    /// <summary>Bytes the default <see cref="ReadsInFlight"/> keeps in flight.</summary>
+    private const long DefaultAhead = 1024 * 1024;
 
     /// <summary>
     /// Segments the reader may hold in total (in flight plus read but not yet consumed). Default twice
@@ -69,7 +79,7 @@ public sealed class UringPipeReaderOptions
     /// <summary>False to dispose the file when the reader is completed. Default true.</summary>
     public bool LeaveOpen { get; init; } = true;
 
-    internal int EffectiveMaxSegments => MaxSegments > 0 ? MaxSegments : ReadsInFlight * 2;
+    internal int EffectiveMaxSegments => MaxSegments > 0 ? MaxSegments : EffectiveReadsInFlight * 2;
 
     internal void Validate()
     {
@@ -78,12 +88,12 @@ public sealed class UringPipeReaderOptions
             throw new ArgumentOutOfRangeException(nameof(SegmentSize), SegmentSize, "SegmentSize must be positive.");
         }
 
-        if (ReadsInFlight <= 0)
+        if (ReadsInFlight < 0)
         {
-            throw new ArgumentOutOfRangeException(nameof(ReadsInFlight), ReadsInFlight, "ReadsInFlight must be positive.");
+            throw new ArgumentOutOfRangeException(nameof(ReadsInFlight), ReadsInFlight, "ReadsInFlight must be 0 (default) or positive.");
         }
 
-        if (MaxSegments < 0 || (MaxSegments > 0 && MaxSegments < ReadsInFlight))
+        if (MaxSegments < 0 || (MaxSegments > 0 && MaxSegments < EffectiveReadsInFlight))
         {
             throw new ArgumentOutOfRangeException(nameof(MaxSegments), MaxSegments, "MaxSegments must be 0 (default) or at least ReadsInFlight.");
         }

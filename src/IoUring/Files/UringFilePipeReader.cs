@@ -64,7 +64,7 @@ internal sealed class UringFilePipeReader : PipeReader
         _file = file;
         _waiter = new PipeWaiter<ReadResult>(_lock);
         _segmentSize = options.SegmentSize;
-        _readsInFlight = options.ReadsInFlight;
+        _readsInFlight = options.EffectiveReadsInFlight;
         _maxSegments = options.EffectiveMaxSegments;
         _startOffset = options.StartOffset;
         _leaveOpen = options.LeaveOpen;

@@ -267,6 +267,9 @@ internal sealed class UringFilePipeWriter : PipeWriter
         }
     }
 
+    /// <summary>The writer's other write.</summary>
+    private GatherWrite Other(GatherWrite write) => ReferenceEquals(write, _writes[0]) ? _writes[1] : _writes[0];
+
     /// <summary>Moves the queued segments (up to one request's worth) into <paramref name="write"/>. Under the lock.</summary>
     private void TakeQueuedLocked(GatherWrite write) => _queuedBytes -= write.Take(_queued);
 
@@ -310,9 +313,12 @@ internal sealed class UringFilePipeWriter : PipeWriter
                 _error ??= error;
             }
 
-            if (_queued.Count > 0)
+            // The queued segments go out now if nothing else is being written (the worker must not idle) or if they
+            // make a full gather; otherwise they wait for more, so each write carries at least a gather's worth instead
+            // of whatever one flush queued while this write was in flight. Written even after a failure, as separate
+            // writes would have been; CompleteAsync reports the failure.
+            if (_queued.Count > 0 && (!Other(write).Busy || _queuedBytes >= _gatherBytes))
             {
-                // Written even after a failure, as separate writes would have been; CompleteAsync reports the failure.
                 TakeQueuedLocked(write);
                 next = true;
             }

@@ -210,7 +210,8 @@ internal sealed class UringFileStream : Stream
         {
             // The ring's part was cancelled or failed after the cached part had been copied into the caller's buffer:
             // that part is returned as a short read, as read(2) returns what it read before an error, so a read that
-            // throws has never changed the buffer. The next read meets the cancellation or the error again.
+            // throws has not changed it here (see docs/reliability.md for the kernel's one exception on the ring's part).
+            // The next read meets the cancellation or the error again.
             n = done;
         }
 

@@ -315,6 +315,23 @@ public sealed class PipeTests
         Assert.Throws<ArgumentOutOfRangeException>(() => UringFilePipe.CreateWriter(file, new UringPipeWriterOptions { PauseWriterThreshold = -1 }));
     }
 
+    [UringFact]
+    public void Reads_in_flight_default_to_about_1_MiB_ahead_and_a_negative_value_is_refused()
+    {
+        Assert.Equal(4, new UringPipeReaderOptions().EffectiveReadsInFlight);
+        Assert.Equal(8, new UringPipeReaderOptions().EffectiveMaxSegments);
+        Assert.Equal(4, new UringPipeReaderOptions { SegmentSize = 4096 }.EffectiveReadsInFlight);
+        Assert.Equal(2, new UringPipeReaderOptions { SegmentSize = 512 * 1024 }.EffectiveReadsInFlight);
+        Assert.Equal(1, new UringPipeReaderOptions { SegmentSize = 1024 * 1024 }.EffectiveReadsInFlight);
+        Assert.Equal(2, new UringPipeReaderOptions { SegmentSize = 1024 * 1024 }.EffectiveMaxSegments);
+        Assert.Equal(1, new UringPipeReaderOptions { SegmentSize = 8 * 1024 * 1024 }.EffectiveReadsInFlight);
+        Assert.Equal(7, new UringPipeReaderOptions { SegmentSize = 1024 * 1024, ReadsInFlight = 7 }.EffectiveReadsInFlight);
+        using var temp = new TempFile(0);
+        using UringFile file = UringFile.Open(temp.Path);
+        Assert.Throws<ArgumentOutOfRangeException>(() => UringFilePipe.CreateReader(file, new UringPipeReaderOptions { ReadsInFlight = -1 }));
+        Assert.Throws<ArgumentOutOfRangeException>(() => UringFilePipe.CreateReader(file, new UringPipeReaderOptions { SegmentSize = 1024 * 1024, MaxSegments = 1, ReadsInFlight = 2 }));
+    }
+
     [Fact]
     public async Task The_writer_can_start_at_an_offset_and_a_large_GetMemory_gets_a_large_buffer()
     {
