@@ -654,16 +654,9 @@ public sealed class AsyncSoakDriver : EngineSoakDriver
             Span<byte> span = buffer.AsSpan(0, length + CanaryTail);
             int first = span.IndexOfAnyExcept(Canary);
             int last = span.LastIndexOfAnyExcept(Canary);
-            int changed = 0;
-            foreach (byte b in span)
-            {
-                changed += b == Canary ? 0 : 1;
-            }
-
-            long exist = _d._files.ExpectedReadBytes(offset, length);
-            int prefix = last + 1;
-            string what = prefix <= exist && _d._files.VerifyRead(file, offset, buffer.AsSpan(0, prefix)) is null
-                ? $"bytes 0..{prefix} are the file's bytes at {offset}: the kernel read that much before the cancel"
+            int changed = span.Length - span.Count(Canary);
+            string what = IsFilePrefix(file, offset, length, buffer)
+                ? $"bytes 0..{last + 1} are the file's bytes at {offset}: the kernel read that much before the cancel"
                 : "not the file's bytes at the read's offset: a stray write";
             return $"read of {length} at {offset} (file {file}); {changed} bytes differ from the canary in [{first}, {last}]; {what}; first bytes {Convert.ToHexString(span.Slice(first, Math.Min(32, last - first + 1)))}";
         }
