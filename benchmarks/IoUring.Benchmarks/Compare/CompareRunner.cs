@@ -120,11 +120,6 @@ internal static class CompareRunner
         };
         using PageReporting? reporting = needFile ? PageReporting.Pause(options.KeepPageReporting, notes, log) : null;
         using DataFile? file = needFile ? DataFile.Create(dir, options.FileSize, log) : null;
-        if (reporting is not null && rows.Any(r => r.Scenario == Scenarios.Seq))
-        {
-            PageReporting.Warm(dir, options.FileSize);
-        }
-
         if (file is not null && !file.CachestatWorks)
         {
             notes.Add("cachestat(2) is unavailable (Linux < 6.5): the cold hit ratio is not measured.");

@@ -70,7 +70,7 @@ internal sealed class PageReporting : IDisposable
         return new PageReporting(previous);
     }
 
-    /// <summary>Touches <paramref name="bytes"/> of fresh page cache in <paramref name="dir"/> and frees it, so the passes start on memory the guest holds.</summary>
+    /// <summary>Touches <paramref name="bytes"/> of fresh page cache in <paramref name="dir"/> and frees it, so the write pass that follows starts on memory the host backs.</summary>
     public static void Warm(string dir, long bytes)
     {
         string path = Path.Combine(dir, $"iouring-warm-{Environment.ProcessId}.tmp");
