@@ -110,7 +110,7 @@ public sealed partial class UringFile : IDisposable, IAsyncDisposable, IOperatio
             return _engine;
         }
 
-        IoUringEngine e = _group!.Current;
+        IoUringEngine e = _group!.ForOperation();
         slot = Volatile.Read(ref _slots[e.GroupIndex]);
         return e;
     }

@@ -307,6 +307,55 @@ public sealed class EngineReadWriteTests
     }
 
     [UringFact]
+    public async Task A_file_on_a_group_spreads_requests_started_off_the_loops_over_every_engine_and_keeps_a_loops_own()
+    {
+        using var group = new IoUringEngineGroup(2, new IoUringEngineOptions { Continuations = ContinuationMode.Inline, HandOffAfter = Timeout.InfiniteTimeSpan });
+
+        // Off the loops: round robin, whatever core the caller runs on.
+        var seen = new HashSet<IoUringEngine>();
+        for (int i = 0; i < 4; i++)
+        {
+            _ = seen.Add(group.ForOperation());
+        }
+
+        Assert.Equal(2, seen.Count);
+
+        // On a loop: that loop's engine, every time (its continuations' requests need no wake-up).
+        foreach (IoUringEngine e in group.Engines)
+        {
+            await Task.Run(async () =>
+            {
+                await ResumeOnLoopAsync(e);
+                for (int i = 0; i < 4; i++)
+                {
+                    Assert.Same(e, group.ForOperation());
+                }
+            });
+        }
+
+        // End to end: eight writes a thread-pool thread starts together are submitted by both engines, and land.
+        using var temp = new TempFile(0);
+        using UringFile file = UringFile.Open(group, temp.Path, FileMode.Open, FileAccess.ReadWrite);
+        long[] before = [.. group.Engines.Select(e => Volatile.Read(ref e.Counters.Submitted))];
+        byte[] data = [.. Enumerable.Range(0, 8 * 512).Select(i => (byte)(i * 7))];
+        await Task.Run(async () =>
+        {
+            ValueTask[] writes = [.. Enumerable.Range(0, 8).Select(i => file.WriteAsync(data.AsMemory(i * 512, 512), i * 512))];
+            foreach (ValueTask w in writes)
+            {
+                await w;
+            }
+        });
+
+        for (int i = 0; i < 2; i++)
+        {
+            Assert.True(Volatile.Read(ref group.Engines[i].Counters.Submitted) - before[i] >= 4, $"engine {i} submitted {Volatile.Read(ref group.Engines[i].Counters.Submitted) - before[i]} of the 8 writes");
+        }
+
+        Assert.Equal(data, File.ReadAllBytes(temp.Path));
+    }
+
+    [UringFact]
     public async Task UringRandomAccess_is_a_drop_in_for_RandomAccess()
     {
         using var file = new TempFile(50_000, seed: 14);
