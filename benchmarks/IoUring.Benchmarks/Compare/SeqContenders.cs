@@ -55,7 +55,8 @@ internal static class SeqContenders
         }
         else
         {
-            _ = file.EnsureHot();
+            // Hot as a file is after it was written or read start to end: cached in large folios, every page touched.
+            _ = file.RecacheSequentially();
         }
 
         if (writes)
