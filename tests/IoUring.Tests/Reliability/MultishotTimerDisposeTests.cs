@@ -13,6 +13,19 @@ public sealed class MultishotTimerDisposeTests
 {
     private static readonly TimeSpan LongDrain = TimeSpan.FromSeconds(30);
 
+    /// <summary>Whether the kernel refused a multishot timeout (<c>EINVAL</c> before 6.4), found once with an hour-long timer.</summary>
+    private static readonly Lazy<bool> s_multishotRefused = new(() =>
+    {
+        using var ring = new Ring(4);
+        ring.PrepTimeout(TimeSpan.FromHours(1), count: 0, TimeoutFlags.Multishot).UserData = 1;
+        _ = ring.Submit();
+        return ring.TryPeekCqe(out Cqe cqe) && cqe.UserData == 1 && cqe.Res == -E.EINVAL;
+    });
+
+    /// <summary>Every test here arms a multishot timeout: skips before 6.4 when the kernel refuses one, fails after.</summary>
+    private static void RequireMultishotTimeouts() =>
+        Kernel.RequireRefusalMeansOldKernel(s_multishotRefused.Value, 6, 4, "IORING_TIMEOUT_MULTISHOT");
+
     /// <summary>The ring flavours: plain (task work signalled), COOP_TASKRUN, and DEFER_TASKRUN, where task work runs
     /// only inside io_uring_enter, after the submitted cancel has already looked for the timer.</summary>
     public static TheoryData<string, long> Flavours()
@@ -54,6 +67,7 @@ public sealed class MultishotTimerDisposeTests
     [MemberData(nameof(Flavours))]
     public void Dispose_returns_promptly_and_drained_when_a_short_multishot_timeout_outruns_every_cancel(string flavour, long periodTicks)
     {
+        RequireMultishotTimeouts();
         int pinnedBefore = PinnedForever.Count;
         byte[] registered = new byte[4096];
         var ring = new Ring(8, Options(flavour));
@@ -78,6 +92,7 @@ public sealed class MultishotTimerDisposeTests
     [InlineData("defer")]
     public void A_pipe_read_beside_an_uncancellable_timer_is_still_cancelled_and_drained_before_Dispose_returns(string flavour)
     {
+        RequireMultishotTimeouts();
         int pinnedBefore = PinnedForever.Count;
         using var pipe = new TestPipe();
         using var canary = new NativeBuffer(256);
@@ -117,6 +132,7 @@ public sealed class MultishotTimerDisposeTests
     [MemberData(nameof(LinkedFlavours))]
     public void A_read_linked_behind_an_uncancellable_timer_is_released_cancelled_and_drained_before_Dispose_returns(string flavour, SqeFlags link, bool etimeSuccess)
     {
+        RequireMultishotTimeouts();
         int pinnedBefore = PinnedForever.Count;
         using var pipe = new TestPipe();
         using var canary = new NativeBuffer(256);
@@ -147,6 +163,7 @@ public sealed class MultishotTimerDisposeTests
     [UringFact]
     public void Dispose_with_an_infinite_drain_timeout_returns_when_a_request_waits_behind_an_uncancellable_timer()
     {
+        RequireMultishotTimeouts();
         int pinnedBefore = PinnedForever.Count;
         using var pipe = new TestPipe();
 
@@ -206,6 +223,7 @@ public sealed class MultishotTimerDisposeTests
     [InlineData("defer")]
     public void A_slow_timer_issued_after_the_first_cancel_with_a_read_behind_it_is_ended_quickly_on_a_large_CQ(string flavour)
     {
+        RequireMultishotTimeouts();
         int pinnedBefore = PinnedForever.Count;
         using var pipe = new TestPipe();
         using var head = new NativeBuffer(256);
@@ -236,6 +254,7 @@ public sealed class MultishotTimerDisposeTests
     [UringFact]
     public void A_multishot_timeout_with_a_long_period_is_cancelled_normally_by_Dispose()
     {
+        RequireMultishotTimeouts();
         var ring = new Ring(8, new RingOptions { DisposeDrainTimeout = LongDrain });
         ring.PrepTimeout(TimeSpan.FromSeconds(10), count: 0, TimeoutFlags.Multishot).UserData = 7;
         ring.Submit();
