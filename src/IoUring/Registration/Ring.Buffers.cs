@@ -181,6 +181,9 @@ public sealed partial class Ring
     }
 
     /// <summary>Unregisters the fixed buffers (liburing <c>io_uring_unregister_buffers</c>). Their pins are released now if nothing is in flight, else when the ring is disposed.</summary>
+    /// <remarks>Before Linux 6.13 the kernel quiesces the table: the call waits until the requests in flight that use
+    /// it have completed (a fixed read of a pipe that nobody writes keeps it waiting for good; seen on 6.1 and 6.12).
+    /// From 6.13 it returns at once and the buffers stay valid until those requests complete.</remarks>
     public void UnregisterBuffers()
     {
         ThrowIfDisposed();

@@ -68,6 +68,8 @@ public sealed partial class Ring
     }
 
     /// <summary>Unregisters the fixed files.</summary>
+    /// <remarks>Before Linux 6.13 the kernel quiesces the table: the call waits until the requests in flight that use
+    /// it have completed (seen on 6.1 and 6.12). From 6.13 it returns at once.</remarks>
     public void UnregisterFiles()
     {
         ThrowIfDisposed();
