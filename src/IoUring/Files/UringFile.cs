@@ -124,7 +124,11 @@ public sealed partial class UringFile : IDisposable, IAsyncDisposable, IOperatio
     /// <summary>The full path of the file (like <see cref="FileStream.Name"/>), or null for an adopted handle.</summary>
     public string? Path { get; }
 
-    /// <summary>The engine the file uses, or, for a file on a group, the engine the calling thread would use now.</summary>
+    /// <summary>
+    /// The engine the file uses. For a file on a group: the engine whose thread is calling, when a continuation runs on
+    /// one (its requests go there), otherwise the group's engine for the caller's core (<see cref="IoUringEngineGroup.Current"/>);
+    /// requests made off the engines' threads go to the group's engines in turn, not necessarily to this one.
+    /// </summary>
     public IoUringEngine Engine => _engine ?? _group!.Current;
 
     /// <summary>True once <see cref="Dispose"/> or <see cref="DisposeAsync"/> has started.</summary>
