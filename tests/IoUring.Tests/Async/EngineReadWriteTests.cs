@@ -1,3 +1,5 @@
+using System.Diagnostics;
+
 namespace IoUring.Tests.Async;
 
 public sealed class EngineReadWriteTests
@@ -239,7 +241,17 @@ public sealed class EngineReadWriteTests
         ValueTask<int> read = engine.ReadAsync(pipe.Read, new byte[1], -1);
         _ = Task.Run(async () =>
         {
-            await Wait.UntilAsync(() => engine.OperationsInFlight > before, "the read is in the kernel");
+            // The count normally rises once the read is in the kernel, but another request of the test that completes
+            // at that moment hides the rise. The data must go in either way: this used to wait with Wait.UntilAsync,
+            // whose timeout threw inside this fire-and-forget task, so the pipe was never written and the test awaited
+            // the read for ever (a CI run hung in InlineReadTests with every engine idle in io_cqring_wait, found with
+            // dotnet-dump's dumpasync; the "idle for 35 minutes" host run of 6 Dec looked the same).
+            var waited = Stopwatch.StartNew();
+            while (engine.OperationsInFlight <= before && waited.ElapsedMilliseconds < 1000L * Wait.TimeScale)
+            {
+                await Task.Delay(1);
+            }
+
             await Task.Delay(10 * Wait.TimeScale);
             pipe.Put([1]);
         });
