@@ -117,8 +117,7 @@ internal sealed class DataFile : IDisposable
             }
         }
 
-        long resident = Resident();
-        return resident < 0 ? double.NaN : (double)resident / Pages;
+        return ResidentFraction();
     }
 
     /// <summary>
@@ -140,6 +139,12 @@ internal sealed class DataFile : IDisposable
             }
         }
 
+        return ResidentFraction();
+    }
+
+    /// <summary>The fraction of the file's pages in the page cache now, or NaN when cachestat is unavailable.</summary>
+    private double ResidentFraction()
+    {
         long resident = Resident();
         return resident < 0 ? double.NaN : (double)resident / Pages;
     }

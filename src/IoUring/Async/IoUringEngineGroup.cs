@@ -80,8 +80,7 @@ public sealed class IoUringEngineGroup : IDisposable, IAsyncDisposable
     {
         get
         {
-            IoUringEngine? loop = IoUringEngine.CurrentLoopEngine;
-            if (loop is not null && ReferenceEquals(loop.Group, this))
+            if (LoopEngineOfThisGroup() is IoUringEngine loop)
             {
                 return loop;
             }
@@ -99,10 +98,13 @@ public sealed class IoUringEngineGroup : IDisposable, IAsyncDisposable
     /// to run on one core all stuck to that core's engine (the compare runner's <c>default</c> at QD 32 measured
     /// 625 K-1.2 M reads/s from round to round, one engine busy or both).
     /// </summary>
-    internal IoUringEngine ForOperation()
+    internal IoUringEngine ForOperation() => LoopEngineOfThisGroup() ?? Next();
+
+    /// <summary>The engine of this group whose loop runs on the calling thread, or null (another group's, or none).</summary>
+    private IoUringEngine? LoopEngineOfThisGroup()
     {
         IoUringEngine? loop = IoUringEngine.CurrentLoopEngine;
-        return loop is not null && ReferenceEquals(loop.Group, this) ? loop : Next();
+        return loop is not null && ReferenceEquals(loop.Group, this) ? loop : null;
     }
 
     /// <summary>The next engine in round-robin order.</summary>

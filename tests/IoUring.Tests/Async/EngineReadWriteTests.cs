@@ -1,5 +1,3 @@
-using System.Diagnostics;
-
 namespace IoUring.Tests.Async;
 
 public sealed class EngineReadWriteTests
@@ -246,12 +244,7 @@ public sealed class EngineReadWriteTests
             // whose timeout threw inside this fire-and-forget task, so the pipe was never written and the test awaited
             // the read for ever (a CI run hung in InlineReadTests with every engine idle in io_cqring_wait, found with
             // dotnet-dump's dumpasync; the "idle for 35 minutes" host run of 6 Dec looked the same).
-            var waited = Stopwatch.StartNew();
-            while (engine.OperationsInFlight <= before && waited.ElapsedMilliseconds < 1000L * Wait.TimeScale)
-            {
-                await Task.Delay(1);
-            }
-
+            _ = await Wait.HoldsWithinAsync(() => engine.OperationsInFlight > before, 1000L * Wait.TimeScale);
             await Task.Delay(10 * Wait.TimeScale);
             pipe.Put([1]);
         });
@@ -361,7 +354,8 @@ public sealed class EngineReadWriteTests
 
         for (int i = 0; i < 2; i++)
         {
-            Assert.True(Volatile.Read(ref group.Engines[i].Counters.Submitted) - before[i] >= 4, $"engine {i} submitted {Volatile.Read(ref group.Engines[i].Counters.Submitted) - before[i]} of the 8 writes");
+            long submitted = Volatile.Read(ref group.Engines[i].Counters.Submitted) - before[i];
+            Assert.True(submitted >= 4, $"engine {i} submitted {submitted} of the 8 writes");
         }
 
         Assert.Equal(data, File.ReadAllBytes(temp.Path));

@@ -35,16 +35,30 @@ internal static class Wait
     /// <summary>Polls <paramref name="condition"/> until it holds; fails after <see cref="Patience"/> (or <paramref name="timeoutMs"/>, scaled).</summary>
     public static async Task UntilAsync(Func<bool> condition, string what, int? timeoutMs = null)
     {
-        var sw = Stopwatch.StartNew();
         long bound = timeoutMs is int ms ? (long)ms * TimeScale : (long)Patience.TotalMilliseconds;
+        if (!await HoldsWithinAsync(condition, bound))
+        {
+            Assert.Fail($"Timed out after {bound} ms waiting until {what}.");
+        }
+    }
+
+    /// <summary>
+    /// Polls <paramref name="condition"/> until it holds (true) or <paramref name="boundMs"/> have passed (false), without
+    /// failing: for waits whose timeout must not throw, such as one inside a fire-and-forget task that has to go on.
+    /// </summary>
+    public static async Task<bool> HoldsWithinAsync(Func<bool> condition, long boundMs)
+    {
+        var sw = Stopwatch.StartNew();
         while (!condition())
         {
-            if (sw.ElapsedMilliseconds > bound)
+            if (sw.ElapsedMilliseconds > boundMs)
             {
-                Assert.Fail($"Timed out after {bound} ms waiting until {what}.");
+                return false;
             }
 
             await Task.Delay(1);
         }
+
+        return true;
     }
 }
